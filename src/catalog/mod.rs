@@ -1,0 +1,284 @@
+//! The routable configuration: providers (registry rows and custom nodes), their accounts,
+//! combos, aliases, proxy keys and settings, merged from the database and the config file into
+//! one immutable `Catalog`. The request path reads a snapshot; every change builds a new one.
+
+mod combos;
+mod keys;
+mod nodes;
+mod settings;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::providers::{self, WireFormat};
+use crate::secrets::SecretString;
+
+pub use combos::{Combo, validate_combo};
+pub use keys::{KEY_PREFIX, KeyHash, generate_key, hash_key, hint};
+pub use nodes::{NodeKind, validate_base_url, validate_prefix};
+pub use settings::{AccountStrategy, ComboStrategy, ProviderStrategy, RoutingSettings, Settings};
+
+/// Where an entry comes from. File entries are read-only through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Api,
+    File,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeRecord {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub kind: NodeKind,
+    pub base_url: String,
+    pub source: Source,
+}
+
+/// One account of one provider, as stored. `provider` is a registry id or a node id.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionRecord {
+    pub id: String,
+    pub provider: String,
+    pub name: String,
+    pub priority: i64,
+    pub enabled: bool,
+    pub base_url: Option<String>,
+    pub models: Vec<String>,
+    #[serde(skip)]
+    pub secret_ref: Option<String>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub hint: String,
+    #[serde(skip)]
+    pub hash: KeyHash,
+    pub created_at: i64,
+    pub source: Source,
+}
+
+/// A provider as routing sees it: a registry row or a custom node.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    /// The prefix shown in model ids (`prefix/model`).
+    pub prefix: String,
+    pub name: String,
+    pub format: WireFormat,
+    pub base_url: String,
+    pub models: Vec<String>,
+    pub families: &'static [&'static str],
+}
+
+/// One account ready to serve: effective base URL and its secret resolved.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub provider: String,
+    pub name: String,
+    pub priority: i64,
+    pub enabled: bool,
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub models: Vec<String>,
+    pub source: Source,
+}
+
+/// The inputs of a catalog, already merged from store and file and with secrets resolved.
+#[derive(Debug, Default)]
+pub struct CatalogParts {
+    pub settings: Settings,
+    pub nodes: Vec<NodeRecord>,
+    pub connections: Vec<(ConnectionRecord, Option<SecretString>)>,
+    pub combos: Vec<(Combo, Source)>,
+    pub aliases: Vec<(String, String, Source)>,
+    pub key_hashes: Vec<KeyHash>,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub settings: Settings,
+    providers: Vec<Provider>,
+    by_prefix: HashMap<String, usize>,
+    accounts: Vec<Account>,
+    /// Provider id → indexes into `accounts`, in priority order (then creation order).
+    accounts_by_provider: HashMap<String, Vec<usize>>,
+    pub combos: BTreeMap<String, (Combo, Source)>,
+    pub aliases: BTreeMap<String, (String, Source)>,
+    key_hashes: HashSet<KeyHash>,
+}
+
+impl Catalog {
+    pub fn build(parts: CatalogParts) -> Self {
+        let mut providers: Vec<Provider> = providers::registry()
+            .iter()
+            .map(|p| Provider {
+                id: p.id.to_owned(),
+                prefix: p.display_prefix().to_owned(),
+                name: p.name.to_owned(),
+                format: p.format,
+                base_url: p.base_url.to_owned(),
+                models: p.models.iter().map(|m| (*m).to_owned()).collect(),
+                families: p.families,
+            })
+            .collect();
+        let mut by_prefix = HashMap::new();
+        for (i, p) in providers::registry().iter().enumerate() {
+            by_prefix.insert(p.id.to_owned(), i);
+            for alias in p.aliases {
+                by_prefix.insert((*alias).to_owned(), i);
+            }
+        }
+        for node in &parts.nodes {
+            by_prefix.insert(node.prefix.clone(), providers.len());
+            by_prefix.insert(node.id.clone(), providers.len());
+            providers.push(Provider {
+                id: node.id.clone(),
+                prefix: node.prefix.clone(),
+                name: node.name.clone(),
+                format: node.kind.format(),
+                base_url: node.base_url.clone(),
+                models: Vec::new(),
+                families: &[],
+            });
+        }
+
+        let mut accounts: Vec<Account> = parts
+            .connections
+            .into_iter()
+            .filter_map(|(c, key)| {
+                let provider = providers.get(*by_prefix.get(&c.provider)?)?;
+                Some(Account {
+                    base_url: c
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| provider.base_url.clone()),
+                    provider: provider.id.clone(),
+                    id: c.id,
+                    name: c.name,
+                    priority: c.priority,
+                    enabled: c.enabled,
+                    api_key: key,
+                    models: c.models,
+                    source: c.source,
+                })
+            })
+            .collect();
+        // Stable: equal priorities keep creation order.
+        accounts.sort_by_key(|a| a.priority);
+        let mut accounts_by_provider: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, a) in accounts.iter().enumerate() {
+            accounts_by_provider
+                .entry(a.provider.clone())
+                .or_default()
+                .push(i);
+        }
+
+        Self {
+            settings: parts.settings,
+            providers,
+            by_prefix,
+            accounts,
+            accounts_by_provider,
+            combos: parts
+                .combos
+                .into_iter()
+                .map(|(c, s)| (c.name.clone(), (c, s)))
+                .collect(),
+            aliases: parts
+                .aliases
+                .into_iter()
+                .map(|(a, t, s)| (a, (t, s)))
+                .collect(),
+            key_hashes: parts.key_hashes.into_iter().collect(),
+        }
+    }
+
+    pub fn provider_by_prefix(&self, prefix: &str) -> Option<&Provider> {
+        self.by_prefix
+            .get(prefix)
+            .and_then(|&i| self.providers.get(i))
+    }
+
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// Enabled accounts of a provider, highest priority first.
+    pub fn enabled_accounts_of(&self, provider_id: &str) -> impl Iterator<Item = &Account> {
+        self.accounts_by_provider
+            .get(provider_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.accounts.get(i))
+            .filter(|a| a.enabled)
+    }
+
+    pub fn has_keys(&self) -> bool {
+        !self.key_hashes.is_empty()
+    }
+
+    pub fn accepts_key(&self, key: &str) -> bool {
+        self.key_hashes.contains(&hash_key(key))
+    }
+
+    /// The guess for a bare model name: the first provider whose family matches and that has
+    /// an enabled account, or whose accounts list the model by name.
+    pub fn guess_provider(&self, model: &str) -> Option<&Provider> {
+        let listed = self
+            .accounts
+            .iter()
+            .find(|a| a.enabled && a.models.iter().any(|m| m == model))
+            .and_then(|a| self.provider_by_prefix(&a.provider));
+        listed.or_else(|| {
+            self.providers.iter().find(|p| {
+                p.families.iter().any(|f| model.starts_with(f))
+                    && self.enabled_accounts_of(&p.id).next().is_some()
+            })
+        })
+    }
+
+    /// `/v1/models` order: combos first, then every model a connected provider can serve.
+    pub fn routable_models(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .combos
+            .keys()
+            .map(|name| (name.clone(), "combo".to_owned()))
+            .collect();
+        let mut seen = HashSet::new();
+        for p in &self.providers {
+            if !p.format.is_routable() {
+                continue;
+            }
+            let accounts: Vec<&Account> = self.enabled_accounts_of(&p.id).collect();
+            if accounts.is_empty() {
+                continue;
+            }
+            let account_models = accounts.iter().flat_map(|a| a.models.iter());
+            for m in p.models.iter().chain(account_models) {
+                let id = format!("{}/{m}", p.prefix);
+                if seen.insert(id.clone()) {
+                    out.push((id, p.prefix.clone()));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,88 @@
+//! Custom nodes: user-defined OpenAI- (later Anthropic-) compatible endpoints with a prefix.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeKind {
+    OpenaiCompatible,
+    AnthropicCompatible,
+}
+
+impl NodeKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "openai-compatible" => Some(Self::OpenaiCompatible),
+            "anthropic-compatible" => Some(Self::AnthropicCompatible),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenaiCompatible => "openai-compatible",
+            Self::AnthropicCompatible => "anthropic-compatible",
+        }
+    }
+
+    pub fn format(self) -> crate::providers::WireFormat {
+        match self {
+            Self::OpenaiCompatible => crate::providers::WireFormat::OpenaiChat,
+            Self::AnthropicCompatible => crate::providers::WireFormat::Anthropic,
+        }
+    }
+}
+
+/// A prefix must not shadow a registry alias: `oa/gpt-4o` has to keep meaning OpenAI.
+pub fn validate_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if prefix.len() > 32
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err("use 1–32 lowercase letters, digits, '-' or '_'".into());
+    }
+    if crate::providers::find(prefix).is_some() {
+        return Err(format!("'{prefix}' is already a built-in provider alias"));
+    }
+    Ok(())
+}
+
+pub fn validate_base_url(raw: &str) -> Result<(), String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must start with http:// or https://".into());
+    }
+    if url.host_str().is_none() {
+        return Err("must name a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not carry a query or fragment".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_may_not_shadow_builtin_aliases() {
+        assert!(validate_prefix("ma").is_ok());
+        assert!(validate_prefix("oa").is_err());
+        assert!(validate_prefix("cc").is_err());
+        assert!(validate_prefix("Has Space").is_err());
+        assert!(validate_prefix("").is_err());
+    }
+
+    #[test]
+    fn base_urls_must_be_plain_http_urls() {
+        assert!(validate_base_url("http://127.0.0.1:9001/v1").is_ok());
+        assert!(validate_base_url("ftp://x").is_err());
+        assert!(validate_base_url("http://x/v1?key=1").is_err());
+        assert!(validate_base_url("nonsense").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! User settings that steer routing. Stored in the database; the config file's `[routing]`
+//! section, when present, is applied over them at start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountStrategy {
+    /// Always the highest-priority available account.
+    #[default]
+    FillFirst,
+    /// Stay on one account for `sticky_limit` requests, then move to the least recently used.
+    StickyRoundRobin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComboStrategy {
+    #[default]
+    Fallback,
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderStrategy {
+    pub strategy: AccountStrategy,
+    #[serde(alias = "sticky_limit")]
+    pub sticky_limit: Option<u32>,
+}
+
+/// Field names are camelCase in the API and accepted in snake_case from TOML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct RoutingSettings {
+    #[serde(alias = "account_strategy")]
+    pub account_strategy: AccountStrategy,
+    #[serde(alias = "sticky_limit")]
+    pub sticky_limit: u32,
+    /// Per-provider overrides of the account strategy, keyed by provider id.
+    #[serde(alias = "provider_strategies")]
+    pub provider_strategies: BTreeMap<String, ProviderStrategy>,
+    /// How long to wait for an upstream's headers and first stream event before failing over.
+    #[serde(alias = "first_byte_timeout_ms")]
+    pub first_byte_timeout_ms: u64,
+    /// How long a started stream may stay silent before the client gets an error event.
+    #[serde(alias = "stream_idle_timeout_ms")]
+    pub stream_idle_timeout_ms: u64,
+    /// Backoff base for rate limits and transient failures: base·2^(n−1), capped.
+    #[serde(alias = "cooldown_base_ms")]
+    pub cooldown_base_ms: u64,
+    #[serde(alias = "cooldown_max_ms")]
+    pub cooldown_max_ms: u64,
+    /// Cooldown after an authentication failure (the whole account, every model).
+    #[serde(alias = "auth_cooldown_ms")]
+    pub auth_cooldown_ms: u64,
+    /// Cooldown of an account/model pair after the provider said the model does not exist.
+    #[serde(alias = "not_found_cooldown_ms")]
+    pub not_found_cooldown_ms: u64,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self {
+            account_strategy: AccountStrategy::FillFirst,
+            sticky_limit: 3,
+            provider_strategies: BTreeMap::new(),
+            first_byte_timeout_ms: 120_000,
+            stream_idle_timeout_ms: 300_000,
+            cooldown_base_ms: 1_000,
+            cooldown_max_ms: 300_000,
+            auth_cooldown_ms: 120_000,
+            not_found_cooldown_ms: 600_000,
+        }
+    }
+}
+
+impl RoutingSettings {
+    /// The strategy and sticky limit in force for one provider.
+    pub fn for_provider(&self, provider_id: &str) -> (AccountStrategy, u32) {
+        match self.provider_strategies.get(provider_id) {
+            Some(p) => (p.strategy, p.sticky_limit.unwrap_or(self.sticky_limit)),
+            None => (self.account_strategy, self.sticky_limit),
+        }
+    }
+
+    /// Checks ranges; returns the offending field and why.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let positive = [
+            ("stickyLimit", u64::from(self.sticky_limit)),
+            ("firstByteTimeoutMs", self.first_byte_timeout_ms),
+            ("streamIdleTimeoutMs", self.stream_idle_timeout_ms),
+            ("cooldownBaseMs", self.cooldown_base_ms),
+            ("cooldownMaxMs", self.cooldown_max_ms),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err((field.into(), "must be greater than 0".into()));
+            }
+        }
+        if self.cooldown_max_ms < self.cooldown_base_ms {
+            return Err((
+                "cooldownMaxMs".into(),
+                "must not be smaller than cooldownBaseMs".into(),
+            ));
+        }
+        for (provider, p) in &self.provider_strategies {
+            if p.sticky_limit == Some(0) {
+                return Err((
+                    format!("providerStrategies.{provider}.stickyLimit"),
+                    "must be greater than 0".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything the settings page edits.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub require_api_key: bool,
+    pub routing: RoutingSettings,
+}

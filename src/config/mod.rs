@@ -1,0 +1,267 @@
+//! The declarative config file (TOML) that seeds providers, combos, aliases and proxy keys for
+//! headless use. Entries from the file are read-only through the management API.
+
+mod interpolate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalog::RoutingSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub routing: Option<RoutingSettings>,
+    #[serde(default, rename = "provider")]
+    pub providers: Vec<ProviderEntry>,
+    #[serde(default, rename = "combo")]
+    pub combos: Vec<ComboEntry>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Where it was read from, for messages and for the API's read-only marker.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub require_api_key: Option<bool>,
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Extra host names the management API accepts (e.g. a server's LAN name).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// One account of one provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    /// A registry id or alias, or `openai-compatible` for a custom node.
+    pub provider: String,
+    pub name: String,
+    /// The node's prefix, for `*-compatible` providers.
+    pub prefix: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    #[serde(default = "default_priority")]
+    pub priority: i64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Models this account serves, shown in `/v1/models` (for nodes, whose models are unknown).
+    #[serde(default)]
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComboEntry {
+    pub name: String,
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub strategy: crate::catalog::ComboStrategy,
+}
+
+fn default_priority() -> i64 {
+    100
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, |name| std::env::var(name).ok())
+    }
+
+    /// Parses `text`; `${NAME}` in any string value is replaced through `env`.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        interpolate::expand(&mut value, &env).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: e.field,
+            message: e.message,
+        })?;
+        let mut config: FileConfig =
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+        config.path = Some(path.to_path_buf());
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn invalid(&self, field: String, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone().unwrap_or_default(),
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            let field = |f: &str| format!("provider[{i}].{f}");
+            if p.name.trim().is_empty() {
+                return Err(self.invalid(field("name"), "must not be empty"));
+            }
+            if !names.insert(p.name.as_str()) {
+                return Err(self.invalid(field("name"), format!("'{}' is used twice", p.name)));
+            }
+            if crate::catalog::NodeKind::parse(&p.provider).is_some() {
+                let prefix = p.prefix.as_deref().unwrap_or_default();
+                crate::catalog::validate_prefix(prefix)
+                    .map_err(|m| self.invalid(field("prefix"), m))?;
+                if p.base_url.is_none() {
+                    return Err(self.invalid(field("base_url"), "a custom node needs a base_url"));
+                }
+            } else if crate::providers::find(&p.provider).is_none() {
+                return Err(self.invalid(
+                    field("provider"),
+                    format!("unknown provider '{}'", p.provider),
+                ));
+            }
+            if let Some(url) = &p.base_url {
+                crate::catalog::validate_base_url(url)
+                    .map_err(|m| self.invalid(field("base_url"), m))?;
+            }
+        }
+        for (i, c) in self.combos.iter().enumerate() {
+            crate::catalog::validate_combo(&c.name, &c.models)
+                .map_err(|(f, m)| self.invalid(format!("combo[{i}].{f}"), m))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+        FileConfig::parse(text, Path::new("test.toml"), |name| {
+            (name == "MOCK_A_KEY").then(|| "sk-from-env".to_string())
+        })
+    }
+
+    #[test]
+    fn reads_the_documented_shape_with_env_interpolation() {
+        let cfg = parse(
+            r#"
+            [server]
+            port = 20128
+            require_api_key = true
+            api_keys = ["sk-local-1"]
+
+            [[provider]]
+            provider = "openai-compatible"
+            name = "mock-a"
+            prefix = "ma"
+            base_url = "http://127.0.0.1:9001/v1"
+            api_key = "${MOCK_A_KEY}"
+            priority = 1
+
+            [[combo]]
+            name = "my-stack"
+            models = ["ma/gpt-4o", "mb/gpt-4o", "other-combo"]
+            strategy = "fallback"
+
+            [aliases]
+            fast = "ma/gpt-4o-mini"
+            "#,
+        )
+        .expect("valid config");
+        assert_eq!(cfg.server.port, Some(20128));
+        assert_eq!(cfg.providers[0].api_key.as_deref(), Some("sk-from-env"));
+        assert_eq!(cfg.providers[0].priority, 1);
+        assert_eq!(cfg.combos[0].models.len(), 3);
+        assert_eq!(cfg.aliases["fast"], "ma/gpt-4o-mini");
+    }
+
+    #[test]
+    fn a_missing_env_variable_names_the_field_and_variable() {
+        let err = parse(
+            r#"
+            [[provider]]
+            provider = "openai"
+            name = "main"
+            api_key = "${NOT_SET_ANYWHERE}"
+            "#,
+        )
+        .expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("provider[0].api_key"), "{msg}");
+        assert!(msg.contains("NOT_SET_ANYWHERE"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_unknown_providers_and_duplicate_names() {
+        let unknown = parse("[[provider]]\nprovider = \"nope\"\nname = \"x\"\n");
+        assert!(
+            unknown
+                .expect_err("unknown")
+                .to_string()
+                .contains("unknown provider")
+        );
+        let dup = parse(
+            "[[provider]]\nprovider = \"openai\"\nname = \"x\"\n[[provider]]\nprovider = \"groq\"\nname = \"x\"\n",
+        );
+        assert!(dup.expect_err("dup").to_string().contains("used twice"));
+    }
+
+    #[test]
+    fn a_node_needs_a_prefix_and_base_url() {
+        let err = parse(
+            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"n\"\nprefix = \"nn\"\n",
+        )
+        .expect_err("no base url");
+        assert!(err.to_string().contains("base_url"));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported() {
+        let err = parse("[server]\nprot = 1\n").expect_err("typo");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+}

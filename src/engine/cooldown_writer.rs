@@ -1,0 +1,69 @@
+//! Persists cooldown changes and publishes them as events, off the request path. Changes that
+//! arrive together are written in one transaction.
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
+
+use crate::events::{EngineEvent, EventBus};
+use crate::routing::CooldownChange;
+use crate::store::{self, Store};
+
+pub async fn run(
+    store: Store,
+    events: EventBus,
+    mut changes: UnboundedReceiver<CooldownChange>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let first = tokio::select! {
+            change = changes.recv() => change,
+            _ = shutdown.wait_for(|stop| *stop) => None,
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while let Ok(more) = changes.try_recv() {
+            batch.push(more);
+        }
+        write(&store, &events, batch).await;
+    }
+    // Flush whatever the last requests produced.
+    let rest: Vec<CooldownChange> = std::iter::from_fn(|| changes.try_recv().ok()).collect();
+    if !rest.is_empty() {
+        write(&store, &events, rest).await;
+    }
+}
+
+async fn write(store: &Store, events: &EventBus, batch: Vec<CooldownChange>) {
+    for change in &batch {
+        events.publish(match change {
+            CooldownChange::Set(c) => EngineEvent::AccountCooledDown {
+                account_id: c.account_id.clone(),
+                model: c.model.clone(),
+                until_ms: c.until_ms,
+                reason: c.reason.clone(),
+            },
+            CooldownChange::Cleared { account_id, model } => EngineEvent::AccountRecovered {
+                account_id: account_id.clone(),
+                model: model.clone(),
+            },
+        });
+    }
+    let result = store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            for change in &batch {
+                match change {
+                    CooldownChange::Set(cd) => store::upsert_cooldown(&tx, cd)?,
+                    CooldownChange::Cleared { account_id, model } => {
+                        store::delete_cooldown(&tx, account_id, model)?
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!("could not save cooldown state: {e}");
+    }
+}

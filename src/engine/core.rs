@@ -1,0 +1,190 @@
+//! The engine's shared state, and the one place a new `Catalog` is assembled.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use crate::catalog::{
+    Catalog, CatalogParts, Combo, ConnectionRecord, NodeKind, NodeRecord, Source, hash_key,
+};
+use crate::config::FileConfig;
+use crate::events::{EngineEvent, EventBus};
+use crate::proxy::ProxyContext;
+use crate::secrets::{SecretError, SecretString, Secrets};
+use crate::store::{self, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// Where the server listens, and which names the management API accepts in `Host`.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub addr: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Listen {
+    pub fn is_loopback(&self) -> bool {
+        self.addr.ip().is_loopback()
+    }
+}
+
+pub struct Core {
+    pub store: Store,
+    pub secrets: Secrets,
+    pub file: Arc<FileConfig>,
+    pub proxy: ProxyContext,
+    pub events: EventBus,
+    pub listen: Listen,
+    catalog: RwLock<Arc<Catalog>>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl Core {
+    pub fn new(
+        store: Store,
+        secrets: Secrets,
+        file: Arc<FileConfig>,
+        proxy: ProxyContext,
+        listen: Listen,
+    ) -> Self {
+        Self {
+            store,
+            secrets,
+            file,
+            events: proxy.events.clone(),
+            proxy,
+            listen,
+            catalog: RwLock::new(Arc::new(Catalog::default())),
+            reload_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The catalog in force now; requests keep the snapshot they started with.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Rebuilds the catalog from the database, the config file and the secret store, and
+    /// tells subscribers what changed.
+    pub async fn reload(&self, what: &str) -> Result<(), CoreError> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let (settings, nodes, connections, combos, aliases, keys) = self
+            .store
+            .call(|c| {
+                Ok((
+                    store::load_settings(c)?,
+                    store::list_nodes(c)?,
+                    store::list_connections(c)?,
+                    store::list_combos(c)?,
+                    store::list_aliases(c)?,
+                    store::list_api_keys(c)?,
+                ))
+            })
+            .await?;
+
+        let mut parts = CatalogParts {
+            settings,
+            nodes,
+            ..CatalogParts::default()
+        };
+        for record in connections {
+            let key = match &record.secret_ref {
+                Some(r) => self.secrets.get(r).await?,
+                None => None,
+            };
+            parts.connections.push((record, key));
+        }
+        parts.combos = combos.into_iter().map(|c| (c, Source::Api)).collect();
+        parts.aliases = aliases
+            .into_iter()
+            .map(|(a, t)| (a, t, Source::Api))
+            .collect();
+        parts.key_hashes = keys.into_iter().map(|k| k.hash).collect();
+        merge_file(&self.file, &mut parts);
+
+        let catalog = Arc::new(Catalog::build(parts));
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+        self.proxy.routing.reset_rotation();
+        self.events.publish(EngineEvent::ConfigChanged {
+            what: what.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// The id a file-declared node or account gets: stable across restarts, so cooldowns stick.
+pub fn file_node_id(prefix: &str) -> String {
+    format!("file-node-{prefix}")
+}
+
+pub fn file_connection_id(name: &str) -> String {
+    format!("file-{name}")
+}
+
+/// Adds the config file's entries (read-only) to what the database holds. File entries win
+/// over database entries of the same name, which the API refuses to create anyway.
+fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
+    for entry in &file.providers {
+        let provider = match NodeKind::parse(&entry.provider) {
+            Some(kind) => {
+                let prefix = entry.prefix.clone().unwrap_or_default();
+                let id = file_node_id(&prefix);
+                if !parts.nodes.iter().any(|n| n.id == id) {
+                    parts.nodes.retain(|n| n.prefix != prefix);
+                    parts.nodes.push(NodeRecord {
+                        id: id.clone(),
+                        name: prefix.clone(),
+                        prefix,
+                        kind,
+                        base_url: entry.base_url.clone().unwrap_or_default(),
+                        source: Source::File,
+                    });
+                }
+                id
+            }
+            None => entry.provider.clone(),
+        };
+        parts.connections.push((
+            ConnectionRecord {
+                id: file_connection_id(&entry.name),
+                provider,
+                name: entry.name.clone(),
+                priority: entry.priority,
+                enabled: entry.enabled,
+                base_url: entry.base_url.clone(),
+                models: entry.models.clone(),
+                secret_ref: None,
+                source: Source::File,
+            },
+            entry.api_key.clone().map(SecretString::new),
+        ));
+    }
+    for c in &file.combos {
+        parts.combos.retain(|(existing, _)| existing.name != c.name);
+        parts.combos.push((
+            Combo {
+                name: c.name.clone(),
+                models: c.models.clone(),
+                strategy: c.strategy,
+            },
+            Source::File,
+        ));
+    }
+    for (alias, target) in &file.aliases {
+        parts.aliases.retain(|(a, _, _)| a != alias);
+        parts
+            .aliases
+            .push((alias.clone(), target.clone(), Source::File));
+    }
+    parts
+        .key_hashes
+        .extend(file.server.api_keys.iter().map(|k| hash_key(k)));
+}

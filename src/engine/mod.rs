@@ -1,0 +1,255 @@
+//! The engine as a library: what the headless binary and the desktop shell both use.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), ninerouter::engine::EngineError> {
+//! let engine = ninerouter::engine::Engine::start(ninerouter::engine::EngineOptions::default()).await?;
+//! println!("listening on {}", engine.address());
+//! engine.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod cooldown_writer;
+pub(crate) mod core;
+mod snapshot;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use self::core::{Core, CoreError, Listen};
+pub use snapshot::{
+    AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
+};
+
+use crate::config::{ConfigError, FileConfig};
+use crate::events::{EngineEvent, EventBus};
+use crate::proxy::ProxyContext;
+use crate::routing::{Cooldowns, RoutingState};
+use crate::secrets::{BackendChoice, SecretError, Secrets};
+use crate::store::{self, Store, StoreError};
+
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_PORT: u16 = 20128;
+/// How long `stop` waits for in-flight requests (long streams included) before cutting them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("secret store: {0}")]
+    Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("'{0}' is not an IP address to listen on")]
+    BadHost(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Overrides the config file's `server.host`; default 127.0.0.1.
+    pub host: Option<String>,
+    /// Overrides the config file's `server.port`; default 20128; 0 picks a free port.
+    pub port: Option<u16>,
+    pub data_dir: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub secrets: BackendChoice,
+    /// The keychain service name entries are stored under.
+    pub keychain_service: String,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            data_dir: default_data_dir(),
+            config_file: None,
+            secrets: BackendChoice::Auto,
+            keychain_service: crate::secrets::KEYCHAIN_SERVICE.to_owned(),
+        }
+    }
+}
+
+/// The platform's application-data directory (`~/.local/share/ninerouter` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "ninerouter")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ninerouter"))
+}
+
+pub struct Engine {
+    core: Arc<Core>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+impl Engine {
+    pub async fn start(options: EngineOptions) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(&options.data_dir).map_err(|source| EngineError::DataDir {
+            path: options.data_dir.clone(),
+            source,
+        })?;
+        let file = match &options.config_file {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+
+        let store = Store::open(&options.data_dir.join("ninerouter.db"))?;
+        seed_settings(&store, &file).await?;
+        let secrets = Secrets::open(
+            options.secrets,
+            &options.data_dir,
+            &options.keychain_service,
+        )
+        .await?;
+
+        let host = options
+            .host
+            .clone()
+            .or_else(|| file.server.host.clone())
+            .unwrap_or_else(|| DEFAULT_HOST.to_owned());
+        let ip: IpAddr = host
+            .parse()
+            .map_err(|_| EngineError::BadHost(host.clone()))?;
+        let port = options.port.or(file.server.port).unwrap_or(DEFAULT_PORT);
+        let requested = SocketAddr::new(ip, port);
+        let listener = tokio::net::TcpListener::bind(requested)
+            .await
+            .map_err(|source| EngineError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
+            addr: requested,
+            source,
+        })?;
+
+        let events = EventBus::new();
+        let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+        let cooldowns = Cooldowns::new(Some(changes_tx));
+        let restored = store
+            .call(|c| store::load_cooldowns(c, store::now_ms()))
+            .await?;
+        cooldowns.restore(restored);
+        let proxy = ProxyContext {
+            http: ProxyContext::http_client()?,
+            routing: Arc::new(RoutingState::new(cooldowns)),
+            events: events.clone(),
+        };
+        let listen = Listen {
+            addr,
+            allowed_hosts: file.server.allowed_hosts.clone(),
+        };
+        let core = Arc::new(Core::new(
+            store.clone(),
+            secrets,
+            Arc::new(file),
+            proxy,
+            listen,
+        ));
+        core.reload("start").await?;
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let writer = tokio::spawn(cooldown_writer::run(
+            store,
+            events.clone(),
+            changes_rx,
+            shutdown_rx.clone(),
+        ));
+        let server = tokio::spawn(crate::server::serve(listener, core.clone(), shutdown_rx));
+        tracing::info!(
+            %addr,
+            secrets = core.secrets.kind().describe(),
+            data_dir = %options.data_dir.display(),
+            "NineRouter is listening"
+        );
+        events.publish(EngineEvent::Started {
+            address: addr.to_string(),
+        });
+        Ok(Self {
+            core,
+            shutdown,
+            server,
+            writer,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.core.listen.addr
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::take(&self.core)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.core.events.subscribe()
+    }
+
+    /// Shared state for hosts that add their own front ends (the desktop shell).
+    pub fn core(&self) -> Arc<Core> {
+        self.core.clone()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to a limit), and
+    /// writes out buffered state.
+    pub async fn stop(self) {
+        self.core.events.publish(EngineEvent::Stopping);
+        let _ = self.shutdown.send(true);
+        let mut server = self.server;
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; closing them"
+            );
+            server.abort();
+        }
+        let _ = self.writer.await;
+        tracing::info!("NineRouter stopped");
+    }
+}
+
+/// The config file's `[server] require_api_key` and `[routing]` are applied over the stored
+/// settings at every start, so a headless deployment is steered by its file.
+async fn seed_settings(store: &Store, file: &FileConfig) -> Result<(), EngineError> {
+    let require = file.server.require_api_key;
+    let routing = file.routing.clone();
+    if require.is_none() && routing.is_none() {
+        return Ok(());
+    }
+    store
+        .call(move |c| {
+            let mut settings = store::load_settings(c)?;
+            if let Some(r) = require {
+                settings.require_api_key = r;
+            }
+            if let Some(r) = routing {
+                settings.routing = r;
+            }
+            store::save_settings(c, &settings)
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! A plain-data picture of the engine for the desktop tray and the status API.
+
+use serde::Serialize;
+
+use super::core::Core;
+use crate::catalog::{ComboStrategy, Source};
+use crate::routing::CooldownInfo;
+use crate::store::now_ms;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub address: String,
+    pub secret_backend: String,
+    pub providers: Vec<ProviderState>,
+    pub combos: Vec<ComboState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderState {
+    pub id: String,
+    pub prefix: String,
+    pub name: String,
+    pub accounts: Vec<AccountState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountState {
+    pub id: String,
+    pub name: String,
+    pub priority: i64,
+    pub enabled: bool,
+    pub state: AccountStatus,
+    pub cooldowns: Vec<CooldownInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountStatus {
+    Active,
+    /// Some models (or all, after an auth failure) are cooling down.
+    CoolingDown,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComboState {
+    pub name: String,
+    pub models: Vec<String>,
+    pub strategy: ComboStrategy,
+    pub source: Source,
+}
+
+pub fn account_state(
+    core: &Core,
+    id: &str,
+    enabled: bool,
+    now: i64,
+) -> (AccountStatus, Vec<CooldownInfo>) {
+    let cooldowns = core.proxy.routing.cooldowns.active_for(id, now);
+    let status = if !enabled {
+        AccountStatus::Disabled
+    } else if cooldowns.is_empty() {
+        AccountStatus::Active
+    } else {
+        AccountStatus::CoolingDown
+    };
+    (status, cooldowns)
+}
+
+pub fn take(core: &Core) -> Snapshot {
+    let catalog = core.catalog();
+    let now = now_ms();
+    let providers = catalog
+        .providers()
+        .iter()
+        .filter_map(|p| {
+            let accounts: Vec<AccountState> = catalog
+                .accounts()
+                .iter()
+                .filter(|a| a.provider == p.id)
+                .map(|a| {
+                    let (state, cooldowns) = account_state(core, &a.id, a.enabled, now);
+                    AccountState {
+                        id: a.id.clone(),
+                        name: a.name.clone(),
+                        priority: a.priority,
+                        enabled: a.enabled,
+                        state,
+                        cooldowns,
+                    }
+                })
+                .collect();
+            (!accounts.is_empty()).then(|| ProviderState {
+                id: p.id.clone(),
+                prefix: p.prefix.clone(),
+                name: p.name.clone(),
+                accounts,
+            })
+        })
+        .collect();
+    let combos = catalog
+        .combos
+        .values()
+        .map(|(c, source)| ComboState {
+            name: c.name.clone(),
+            models: c.models.clone(),
+            strategy: c.strategy,
+            source: *source,
+        })
+        .collect();
+    Snapshot {
+        address: core.listen.addr.to_string(),
+        secret_backend: core.secrets.kind().describe().to_owned(),
+        providers,
+        combos,
+    }
+}

@@ -1,0 +1,86 @@
+//! Engine events for the dashboard (SSE) and the desktop tray: a broadcast bus, so a slow
+//! subscriber loses old events instead of slowing the router down.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::routing::FailureClass;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EngineEvent {
+    #[serde(rename_all = "camelCase")]
+    Started {
+        address: String,
+    },
+    Stopping,
+    #[serde(rename_all = "camelCase")]
+    ConfigChanged {
+        what: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    AccountCooledDown {
+        account_id: String,
+        model: String,
+        until_ms: i64,
+        reason: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    AccountRecovered {
+        account_id: String,
+        model: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    RequestRouted {
+        requested_model: String,
+        served_by: Option<ServedBy>,
+        attempts: Vec<Attempt>,
+        status: u16,
+    },
+}
+
+/// Which target and account answered a request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServedBy {
+    pub provider: String,
+    pub model: String,
+    pub account_id: String,
+}
+
+/// One failed try on the way: the fallback path a request took.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub target: String,
+    pub account_id: String,
+    pub class: FailureClass,
+    pub status: Option<u16>,
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<EngineEvent>,
+}
+
+impl EventBus {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self { tx }
+    }
+
+    pub fn publish(&self, event: EngineEvent) {
+        // No subscriber is not an error.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,14 @@
+//! NineRouter's engine: a local AI API router. Everything that is not desktop UI lives here;
+//! the headless binary and the desktop shell are thin users of [`engine::Engine`].
+
+pub mod catalog;
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod manage;
+pub mod providers;
+pub mod proxy;
+pub mod routing;
+pub mod secrets;
+pub mod server;
+pub mod store;

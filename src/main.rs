@@ -1,0 +1,107 @@
+//! `ninerouter serve`: the headless router.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ninerouter::engine::{Engine, EngineOptions, default_data_dir};
+use ninerouter::secrets::BackendChoice;
+
+#[derive(Parser)]
+#[command(
+    name = "ninerouter",
+    version,
+    about = "Local AI API router for coding tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the router (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1, or the config file's server.host]
+    #[arg(long, env = "NINEROUTER_HOST")]
+    host: Option<String>,
+    /// Port to listen on [default: 20128, or the config file's server.port]
+    #[arg(long, env = "NINEROUTER_PORT")]
+    port: Option<u16>,
+    /// Where the database and (without a keychain) secrets live [default: the platform's data dir]
+    #[arg(long, env = "NINEROUTER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A TOML file declaring providers, combos, aliases and proxy keys
+    #[arg(long, env = "NINEROUTER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where secrets are kept: auto (keychain, else a 0600 file), keychain, file, memory
+    #[arg(long, env = "NINEROUTER_SECRETS", default_value = "auto")]
+    secrets: BackendChoice,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NINEROUTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => ServeArgs::default(),
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let options = EngineOptions {
+        host: args.host,
+        port: args.port,
+        data_dir: args.data_dir.unwrap_or_else(default_data_dir),
+        config_file: args.config,
+        secrets: args.secrets,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::start(options)
+        .await
+        .context("NineRouter could not start")?;
+    println!("NineRouter listening on http://{}", engine.address());
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    engine.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

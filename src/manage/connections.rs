@@ -1,0 +1,336 @@
+//! Provider connections (accounts). API keys go to the secret store; the row keeps a reference.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ManageError, conflict, invalid, read_only, validate_name};
+use crate::catalog::{ConnectionRecord, Source, validate_base_url};
+use crate::engine::{AccountStatus, Core, account_state};
+use crate::providers::{self, AuthKind};
+use crate::routing::CooldownInfo;
+use crate::secrets::SecretString;
+use crate::store::{self, new_id, now_ms};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionInput {
+    /// Registry id or alias, or a custom node's id or prefix.
+    pub provider: String,
+    pub name: String,
+    pub api_key: Option<String>,
+    pub priority: Option<i64>,
+    pub enabled: Option<bool>,
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionPatch {
+    pub name: Option<String>,
+    pub api_key: Option<String>,
+    pub priority: Option<i64>,
+    pub enabled: Option<bool>,
+    /// `null` goes back to the provider's default URL.
+    #[serde(default, with = "double_option")]
+    pub base_url: Option<Option<String>>,
+    pub models: Option<Vec<String>>,
+}
+
+/// `Option<Option<T>>` that tells "absent" from "null".
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub id: String,
+    pub provider: String,
+    pub provider_name: String,
+    pub name: String,
+    pub priority: i64,
+    pub enabled: bool,
+    pub base_url: String,
+    pub base_url_overridden: bool,
+    pub models: Vec<String>,
+    /// Whether a key is stored; the key itself is never returned.
+    pub has_api_key: bool,
+    pub source: Source,
+    pub read_only: bool,
+    pub state: AccountStatus,
+    pub cooldowns: Vec<CooldownInfo>,
+}
+
+fn secret_ref(id: &str) -> String {
+    format!("connection:{id}")
+}
+
+/// The canonical provider id for what the user typed (`oa` → `openai`, a node prefix → id).
+fn resolve_provider(core: &Core, provider: &str) -> Result<(String, AuthKind), ManageError> {
+    let catalog = core.catalog();
+    let p = catalog
+        .provider_by_prefix(provider)
+        .ok_or_else(|| invalid("provider", format!("unknown provider or node '{provider}'")))?;
+    let auth = providers::find(&p.id).map_or(AuthKind::ApiKey, |d| d.auth);
+    Ok((p.id.clone(), auth))
+}
+
+fn view(core: &Core, rec: &ConnectionRecord, has_key: bool) -> ConnectionView {
+    let catalog = core.catalog();
+    let provider = catalog.provider_by_prefix(&rec.provider);
+    let (state, cooldowns) = account_state(core, &rec.id, rec.enabled, now_ms());
+    ConnectionView {
+        id: rec.id.clone(),
+        provider: rec.provider.clone(),
+        provider_name: provider.map_or_else(|| rec.provider.clone(), |p| p.name.clone()),
+        name: rec.name.clone(),
+        priority: rec.priority,
+        enabled: rec.enabled,
+        base_url: rec
+            .base_url
+            .clone()
+            .or_else(|| provider.map(|p| p.base_url.clone()))
+            .unwrap_or_default(),
+        base_url_overridden: rec.base_url.is_some() && rec.source == Source::Api,
+        models: rec.models.clone(),
+        has_api_key: has_key,
+        source: rec.source,
+        read_only: rec.source == Source::File,
+        state,
+        cooldowns,
+    }
+}
+
+pub async fn list_connections(core: &Core) -> Result<Vec<ConnectionView>, ManageError> {
+    let catalog = core.catalog();
+    let stored = core.store.call(|c| store::list_connections(c)).await?;
+    let mut out: Vec<ConnectionView> = stored
+        .iter()
+        .map(|r| view(core, r, r.secret_ref.is_some()))
+        .collect();
+    for a in catalog
+        .accounts()
+        .iter()
+        .filter(|a| a.source == Source::File)
+    {
+        let rec = ConnectionRecord {
+            id: a.id.clone(),
+            provider: a.provider.clone(),
+            name: a.name.clone(),
+            priority: a.priority,
+            enabled: a.enabled,
+            base_url: Some(a.base_url.clone()),
+            models: a.models.clone(),
+            secret_ref: None,
+            source: Source::File,
+        };
+        out.push(view(core, &rec, a.api_key.is_some()));
+    }
+    out.sort_by_key(|v| v.priority);
+    Ok(out)
+}
+
+pub async fn get_connection(core: &Core, id: &str) -> Result<ConnectionView, ManageError> {
+    list_connections(core)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ManageError::NotFound(format!("no connection '{id}'")))
+}
+
+fn check_fields(
+    name: Option<&str>,
+    priority: Option<i64>,
+    base_url: Option<&str>,
+    models: Option<&[String]>,
+) -> Result<(), ManageError> {
+    if let Some(n) = name {
+        validate_name("name", n)?;
+    }
+    if let Some(p) = priority
+        && !(0..=1_000_000).contains(&p)
+    {
+        return Err(invalid(
+            "priority",
+            "must be between 0 and 1000000 (lower is tried first)",
+        ));
+    }
+    if let Some(u) = base_url {
+        validate_base_url(u).map_err(|m| invalid("baseUrl", m))?;
+    }
+    for (i, m) in models.unwrap_or_default().iter().enumerate() {
+        if m.trim().is_empty() {
+            return Err(invalid(format!("models[{i}]"), "must not be empty"));
+        }
+    }
+    Ok(())
+}
+
+async fn stored(core: &Core, id: &str) -> Result<ConnectionRecord, ManageError> {
+    if core
+        .catalog()
+        .account(id)
+        .is_some_and(|a| a.source == Source::File)
+    {
+        return Err(read_only(&format!("connection '{id}'")));
+    }
+    let id_owned = id.to_owned();
+    core.store
+        .call(move |c| {
+            Ok(store::list_connections(c)?
+                .into_iter()
+                .find(|r| r.id == id_owned))
+        })
+        .await?
+        .ok_or_else(|| ManageError::NotFound(format!("no connection '{id}'")))
+}
+
+pub async fn create_connection(
+    core: &Core,
+    input: ConnectionInput,
+) -> Result<ConnectionView, ManageError> {
+    let (provider, auth) = resolve_provider(core, &input.provider)?;
+    check_fields(
+        Some(&input.name),
+        input.priority,
+        input.base_url.as_deref(),
+        Some(&input.models),
+    )?;
+    if auth != AuthKind::ApiKey {
+        return Err(invalid(
+            "provider",
+            format!("{provider} accounts are added by logging in, not with an API key"),
+        ));
+    }
+    let is_registry = providers::find(&provider).is_some();
+    let key = input
+        .api_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    if is_registry && key.is_none() {
+        return Err(invalid("apiKey", "this provider needs an API key"));
+    }
+    let name = input.name.trim().to_owned();
+    if core
+        .catalog()
+        .accounts()
+        .iter()
+        .any(|a| a.provider == provider && a.name == name)
+    {
+        return Err(conflict(
+            "name",
+            format!("{provider} already has an account named '{name}'"),
+        ));
+    }
+
+    let id = new_id();
+    let secret_ref = match key {
+        Some(k) => {
+            let r = secret_ref(&id);
+            core.secrets.set(&r, SecretString::new(k)).await?;
+            Some(r)
+        }
+        None => None,
+    };
+    let rec = ConnectionRecord {
+        id: id.clone(),
+        provider,
+        name,
+        priority: input.priority.unwrap_or(100),
+        enabled: input.enabled.unwrap_or(true),
+        base_url: input.base_url,
+        models: input.models,
+        secret_ref: secret_ref.clone(),
+        source: Source::Api,
+    };
+    let row = rec.clone();
+    if let Err(e) = core
+        .store
+        .call(move |c| store::insert_connection(c, &row))
+        .await
+    {
+        // Leave nothing behind: the key goes if the row could not be written.
+        if let Some(r) = &secret_ref {
+            let _ = core.secrets.delete(r).await;
+        }
+        return Err(e.into());
+    }
+    core.reload("connections").await?;
+    Ok(view(core, &rec, rec.secret_ref.is_some()))
+}
+
+pub async fn update_connection(
+    core: &Core,
+    id: &str,
+    patch: ConnectionPatch,
+) -> Result<ConnectionView, ManageError> {
+    let mut rec = stored(core, id).await?;
+    check_fields(
+        patch.name.as_deref(),
+        patch.priority,
+        patch.base_url.as_ref().and_then(|u| u.as_deref()),
+        patch.models.as_deref(),
+    )?;
+    if let Some(n) = patch.name {
+        rec.name = n.trim().to_owned();
+    }
+    if let Some(p) = patch.priority {
+        rec.priority = p;
+    }
+    if let Some(e) = patch.enabled {
+        rec.enabled = e;
+    }
+    if let Some(u) = patch.base_url {
+        rec.base_url = u;
+    }
+    if let Some(m) = patch.models {
+        rec.models = m;
+    }
+    if let Some(k) = patch.api_key {
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(invalid("apiKey", "must not be empty"));
+        }
+        let r = secret_ref(id);
+        core.secrets.set(&r, SecretString::new(k)).await?;
+        rec.secret_ref = Some(r);
+        // New credentials deserve a fresh chance.
+        core.proxy.routing.cooldowns.clear_account(id);
+    }
+    let row = rec.clone();
+    core.store
+        .call(move |c| store::update_connection(c, &row))
+        .await?;
+    core.reload("connections").await?;
+    Ok(view(core, &rec, rec.secret_ref.is_some()))
+}
+
+pub async fn delete_connection(core: &Core, id: &str) -> Result<(), ManageError> {
+    let rec = stored(core, id).await?;
+    let id_owned = id.to_owned();
+    core.store
+        .call(move |c| store::delete_connection(c, &id_owned))
+        .await?;
+    if let Some(r) = &rec.secret_ref {
+        core.secrets.delete(r).await?;
+    }
+    core.proxy.routing.cooldowns.clear_account(id);
+    core.reload("connections").await?;
+    Ok(())
+}
+
+/// Clears an account's cooldowns so it is tried again at once.
+pub async fn reset_connection(core: &Core, id: &str) -> Result<ConnectionView, ManageError> {
+    if core.catalog().account(id).is_none() {
+        return Err(ManageError::NotFound(format!("no connection '{id}'")));
+    }
+    core.proxy.routing.cooldowns.clear_account(id);
+    get_connection(core, id).await
+}

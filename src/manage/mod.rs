@@ -1,0 +1,120 @@
+//! Management use-cases: every change a user makes through the dashboard, a script or the
+//! desktop shell. Each validates, writes the store (and the secret store), then rebuilds the
+//! catalog. Front ends stay thin and call these.
+
+mod aliases;
+mod combos;
+mod connections;
+mod keys;
+mod nodes;
+mod settings;
+
+pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
+pub use combos::{
+    ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
+};
+pub use connections::{
+    ConnectionInput, ConnectionPatch, ConnectionView, create_connection, delete_connection,
+    get_connection, list_connections, reset_connection, update_connection,
+};
+pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
+pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
+pub use settings::{get_settings, patch_settings};
+
+use crate::engine::CoreError;
+use crate::secrets::SecretError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    ReadOnly(String),
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl From<StoreError> for ManageError {
+    fn from(e: StoreError) -> Self {
+        Self::Core(CoreError::Store(e))
+    }
+}
+
+impl From<SecretError> for ManageError {
+    fn from(e: SecretError) -> Self {
+        Self::Core(CoreError::Secret(e))
+    }
+}
+
+pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ManageError {
+    ManageError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn conflict(field: impl Into<String>, message: impl Into<String>) -> ManageError {
+    ManageError::Conflict {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn read_only(what: &str) -> ManageError {
+    ManageError::ReadOnly(format!(
+        "{what} is declared in the config file; change it there and restart"
+    ))
+}
+
+fn validate_name(field: &str, name: &str) -> Result<(), ManageError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > 64 {
+        return Err(invalid(field, "must be at most 64 characters"));
+    }
+    Ok(())
+}
+
+/// A model string must name something routable now: a combo, alias or `prefix/model`.
+fn validate_model_ref(
+    catalog: &crate::catalog::Catalog,
+    field: String,
+    model: &str,
+) -> Result<(), ManageError> {
+    let m = model.trim();
+    if m.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    let known = match m.split_once('/') {
+        Some((prefix, rest)) => catalog.provider_by_prefix(prefix).is_some() && !rest.is_empty(),
+        None => {
+            catalog.combos.contains_key(m)
+                || catalog.aliases.contains_key(m)
+                || catalog.guess_provider(m).is_some()
+        }
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!(
+                "'{m}' is not a combo, an alias, or provider/model with a known provider prefix"
+            ),
+        ))
+    }
+}
+
+/// The field a serde error names (``unknown field `x` `` / ``missing field `x` ``), if any.
+pub fn field_in_message(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}

@@ -1,0 +1,5 @@
+//! What NineRouter can route to: the built-in provider table and user-defined nodes.
+
+mod registry;
+
+pub use registry::{AuthKind, ProviderDef, Tier, WireFormat, find, registry};

@@ -1,0 +1,427 @@
+//! The built-in provider table. A provider is a row here; code exists only where a provider is
+//! special. Base URLs are written the way each API's official SDK takes them (OpenAI: `…/v1`),
+//! and every one can be overridden per account.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    Subscription,
+    Cheap,
+    Free,
+    ApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    ApiKey,
+    OauthPkce,
+    DeviceCode,
+}
+
+/// The wire format a provider speaks upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireFormat {
+    OpenaiChat,
+    OpenaiResponses,
+    Anthropic,
+    Gemini,
+    GeminiCloudcode,
+    Kiro,
+    Ollama,
+}
+
+impl WireFormat {
+    /// Formats the engine can route today; the others arrive with the translation layer.
+    pub fn is_routable(self) -> bool {
+        matches!(self, WireFormat::OpenaiChat)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderDef {
+    pub id: &'static str,
+    /// Prefixes accepted in `prefix/model` strings; the first is the one `/v1/models` shows.
+    pub aliases: &'static [&'static str],
+    pub name: &'static str,
+    pub tier: Tier,
+    pub auth: AuthKind,
+    pub format: WireFormat,
+    pub base_url: &'static str,
+    /// Bare model names starting with one of these are guessed to belong here.
+    #[serde(skip)]
+    pub families: &'static [&'static str],
+    pub models: &'static [&'static str],
+}
+
+impl ProviderDef {
+    pub fn display_prefix(&self) -> &'static str {
+        self.aliases.first().copied().unwrap_or(self.id)
+    }
+}
+
+const fn openai_key(
+    id: &'static str,
+    aliases: &'static [&'static str],
+    name: &'static str,
+    tier: Tier,
+    base_url: &'static str,
+    families: &'static [&'static str],
+    models: &'static [&'static str],
+) -> ProviderDef {
+    ProviderDef {
+        id,
+        aliases,
+        name,
+        tier,
+        auth: AuthKind::ApiKey,
+        format: WireFormat::OpenaiChat,
+        base_url,
+        families,
+        models,
+    }
+}
+
+static REGISTRY: &[ProviderDef] = &[
+    openai_key(
+        "openai",
+        &["openai", "oa"],
+        "OpenAI",
+        Tier::ApiKey,
+        "https://api.openai.com/v1",
+        &["gpt-", "o1", "o3", "o4", "chatgpt-", "codex-"],
+        &[
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "o3",
+            "o4-mini",
+        ],
+    ),
+    openai_key(
+        "openrouter",
+        &["openrouter", "or"],
+        "OpenRouter",
+        Tier::Cheap,
+        "https://openrouter.ai/api/v1",
+        &[],
+        &["openrouter/auto"],
+    ),
+    openai_key(
+        "deepseek",
+        &["ds", "deepseek"],
+        "DeepSeek",
+        Tier::Cheap,
+        "https://api.deepseek.com",
+        &["deepseek-"],
+        &["deepseek-chat", "deepseek-reasoner"],
+    ),
+    openai_key(
+        "groq",
+        &["groq"],
+        "Groq",
+        Tier::Free,
+        "https://api.groq.com/openai/v1",
+        &[],
+        &["llama-3.3-70b-versatile"],
+    ),
+    openai_key(
+        "xai",
+        &["xai"],
+        "xAI",
+        Tier::ApiKey,
+        "https://api.x.ai/v1",
+        &["grok-"],
+        &["grok-4", "grok-code-fast-1"],
+    ),
+    openai_key(
+        "mistral",
+        &["mistral"],
+        "Mistral",
+        Tier::ApiKey,
+        "https://api.mistral.ai/v1",
+        &["mistral-", "codestral-", "devstral-", "magistral-"],
+        &[
+            "mistral-large-latest",
+            "codestral-latest",
+            "devstral-medium-latest",
+        ],
+    ),
+    openai_key(
+        "perplexity",
+        &["pplx", "perplexity"],
+        "Perplexity",
+        Tier::ApiKey,
+        "https://api.perplexity.ai",
+        &["sonar"],
+        &["sonar", "sonar-pro"],
+    ),
+    openai_key(
+        "together",
+        &["together"],
+        "Together AI",
+        Tier::Cheap,
+        "https://api.together.xyz/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "fireworks",
+        &["fireworks"],
+        "Fireworks AI",
+        Tier::Cheap,
+        "https://api.fireworks.ai/inference/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "cerebras",
+        &["cerebras"],
+        "Cerebras",
+        Tier::Free,
+        "https://api.cerebras.ai/v1",
+        &[],
+        &["gpt-oss-120b", "qwen-3-coder-480b"],
+    ),
+    openai_key(
+        "cohere",
+        &["cohere"],
+        "Cohere",
+        Tier::ApiKey,
+        "https://api.cohere.ai/compatibility/v1",
+        &["command-"],
+        &["command-a-03-2025"],
+    ),
+    openai_key(
+        "nvidia",
+        &["nvidia"],
+        "NVIDIA NIM",
+        Tier::Free,
+        "https://integrate.api.nvidia.com/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "nebius",
+        &["nebius"],
+        "Nebius",
+        Tier::Cheap,
+        "https://api.studio.nebius.ai/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "siliconflow",
+        &["siliconflow"],
+        "SiliconFlow",
+        Tier::Cheap,
+        "https://api.siliconflow.cn/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "hyperbolic",
+        &["hyp", "hyperbolic"],
+        "Hyperbolic",
+        Tier::Cheap,
+        "https://api.hyperbolic.xyz/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "chutes",
+        &["ch", "chutes"],
+        "Chutes",
+        Tier::Cheap,
+        "https://llm.chutes.ai/v1",
+        &[],
+        &[],
+    ),
+    openai_key(
+        "glm-cn",
+        &["glm-cn"],
+        "GLM (China, coding plan)",
+        Tier::Cheap,
+        "https://open.bigmodel.cn/api/coding/paas/v4",
+        &[],
+        &["glm-4.6"],
+    ),
+    // Rows below need the translation layer or a login flow; they are listed so model strings
+    // resolve to a clear "not routable yet" answer rather than an unknown-provider one.
+    ProviderDef {
+        id: "anthropic",
+        aliases: &["anthropic"],
+        name: "Anthropic",
+        tier: Tier::ApiKey,
+        auth: AuthKind::ApiKey,
+        format: WireFormat::Anthropic,
+        base_url: "https://api.anthropic.com",
+        families: &["claude-"],
+        models: &["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"],
+    },
+    ProviderDef {
+        id: "gemini",
+        aliases: &["gemini"],
+        name: "Gemini (AI Studio)",
+        tier: Tier::ApiKey,
+        auth: AuthKind::ApiKey,
+        format: WireFormat::Gemini,
+        base_url: "https://generativelanguage.googleapis.com",
+        families: &["gemini-"],
+        models: &["gemini-2.5-pro", "gemini-2.5-flash"],
+    },
+    ProviderDef {
+        id: "claude",
+        aliases: &["cc"],
+        name: "Claude (Pro/Max)",
+        tier: Tier::Subscription,
+        auth: AuthKind::OauthPkce,
+        format: WireFormat::Anthropic,
+        base_url: "https://api.anthropic.com",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "codex",
+        aliases: &["cx"],
+        name: "OpenAI Codex (Plus/Pro)",
+        tier: Tier::Subscription,
+        auth: AuthKind::OauthPkce,
+        format: WireFormat::OpenaiResponses,
+        base_url: "https://chatgpt.com/backend-api/codex",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "gemini-cli",
+        aliases: &["gc"],
+        name: "Gemini CLI",
+        tier: Tier::Subscription,
+        auth: AuthKind::OauthPkce,
+        format: WireFormat::GeminiCloudcode,
+        base_url: "https://cloudcode-pa.googleapis.com",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "antigravity",
+        aliases: &["ag"],
+        name: "Antigravity",
+        tier: Tier::Subscription,
+        auth: AuthKind::OauthPkce,
+        format: WireFormat::GeminiCloudcode,
+        base_url: "https://daily-cloudcode-pa.googleapis.com",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "github",
+        aliases: &["gh"],
+        name: "GitHub Copilot",
+        tier: Tier::Subscription,
+        auth: AuthKind::DeviceCode,
+        format: WireFormat::OpenaiChat,
+        base_url: "https://api.githubcopilot.com",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "kiro",
+        aliases: &["kr"],
+        name: "Kiro (AWS)",
+        tier: Tier::Subscription,
+        auth: AuthKind::DeviceCode,
+        format: WireFormat::Kiro,
+        base_url: "https://codewhisperer.us-east-1.amazonaws.com",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "qwen",
+        aliases: &["qw"],
+        name: "Qwen",
+        tier: Tier::Subscription,
+        auth: AuthKind::DeviceCode,
+        format: WireFormat::OpenaiChat,
+        base_url: "https://portal.qwen.ai/v1",
+        families: &[],
+        models: &[],
+    },
+    ProviderDef {
+        id: "iflow",
+        aliases: &["if"],
+        name: "iFlow",
+        tier: Tier::Subscription,
+        auth: AuthKind::OauthPkce,
+        format: WireFormat::OpenaiChat,
+        base_url: "https://apis.iflow.cn/v1",
+        families: &[],
+        models: &[],
+    },
+];
+
+pub fn registry() -> &'static [ProviderDef] {
+    REGISTRY
+}
+
+/// Finds a registry provider by id or by any of its aliases.
+pub fn find(id_or_alias: &str) -> Option<&'static ProviderDef> {
+    REGISTRY
+        .iter()
+        .find(|p| p.id == id_or_alias || p.aliases.contains(&id_or_alias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_aliases_are_unique_across_the_table() {
+        let mut seen = HashSet::new();
+        for p in registry() {
+            assert!(
+                seen.insert(p.id) || p.aliases.contains(&p.id),
+                "duplicate {}",
+                p.id
+            );
+            for a in p.aliases {
+                if *a != p.id {
+                    assert!(seen.insert(a), "alias {a} used twice");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compatibility_aliases_resolve_as_in_9router() {
+        for (alias, id) in [
+            ("cc", "claude"),
+            ("cx", "codex"),
+            ("gc", "gemini-cli"),
+            ("ag", "antigravity"),
+            ("gh", "github"),
+            ("qw", "qwen"),
+            ("if", "iflow"),
+            ("kr", "kiro"),
+            ("ds", "deepseek"),
+            ("pplx", "perplexity"),
+            ("openrouter", "openrouter"),
+        ] {
+            assert_eq!(find(alias).map(|p| p.id), Some(id), "{alias}");
+        }
+    }
+
+    #[test]
+    fn openai_format_base_urls_are_sdk_style_without_endpoint_path() {
+        for p in registry() {
+            assert!(!p.base_url.ends_with('/'), "{}", p.id);
+            assert!(!p.base_url.contains("/chat/completions"), "{}", p.id);
+        }
+    }
+}

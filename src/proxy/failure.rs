@@ -1,0 +1,62 @@
+//! An upstream failure, classified once.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+
+use crate::routing::FailureClass;
+
+#[derive(Debug)]
+pub struct Failure {
+    pub class: FailureClass,
+    pub status: Option<StatusCode>,
+    /// Safe to show: never carries a secret.
+    pub message: String,
+    pub hint: Option<Duration>,
+    /// The provider's own error body, relayed when the client's request was at fault.
+    pub body: Option<(Bytes, HeaderValue)>,
+}
+
+impl Failure {
+    pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            status: None,
+            message: message.into(),
+            hint: None,
+            body: None,
+        }
+    }
+
+    /// From a reqwest error, without its URL (which may carry a key in its query).
+    pub fn from_reqwest(e: &reqwest::Error, during: &str) -> Self {
+        let class = if e.is_timeout() {
+            FailureClass::Timeout
+        } else {
+            FailureClass::Network
+        };
+        let e = e.without_url_ref();
+        Self::new(class, format!("{during}: {e}"))
+    }
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(url.as_str(), "<upstream>");
+        }
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+}

@@ -1,0 +1,334 @@
+//! Carrying one client request to a provider: walk the resolved targets and their accounts,
+//! fail over on the classes that allow it, and hand back the first answer.
+
+mod body;
+mod failure;
+mod openai_chat;
+mod sse;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+
+pub use body::{BodyError, JsonBody};
+pub use failure::Failure;
+pub use stream::ByteStream;
+
+use crate::catalog::Catalog;
+use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
+use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
+use crate::store::now_ms;
+
+/// What the dispatcher needs besides the catalog snapshot.
+#[derive(Clone)]
+pub struct ProxyContext {
+    pub http: reqwest::Client,
+    pub routing: Arc<RoutingState>,
+    pub events: EventBus,
+}
+
+impl ProxyContext {
+    pub fn http_client() -> reqwest::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("NineRouter/", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+}
+
+/// A provider's answer, ready to send to the client.
+pub enum Answer {
+    Full {
+        status: StatusCode,
+        content_type: HeaderValue,
+        body: Bytes,
+    },
+    Stream(ByteStream),
+}
+
+pub struct Served {
+    pub answer: Answer,
+    pub by: ServedBy,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Why a request could not be served, in terms the client API layer turns into its format.
+#[derive(Debug)]
+pub struct ProxyError {
+    pub status: StatusCode,
+    pub kind: ErrorKind,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+    /// The provider's own error body, relayed as-is when the client's request was at fault.
+    pub upstream_body: Option<(Bytes, HeaderValue)>,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidRequest,
+    ModelNotFound,
+    RateLimited,
+    Authentication,
+    Upstream,
+}
+
+impl ProxyError {
+    fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.into(),
+            retry_after: None,
+            upstream_body: None,
+            attempts: Vec::new(),
+        }
+    }
+}
+
+impl From<ResolveError> for ProxyError {
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::Unknown(_) => ProxyError::new(
+                StatusCode::NOT_FOUND,
+                ErrorKind::ModelNotFound,
+                e.to_string(),
+            ),
+            ResolveError::Cycle(_) | ResolveError::TooDeep(_) => ProxyError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::InvalidRequest,
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+/// The soonest moment a cooling candidate frees up, and which one it is.
+struct Earliest {
+    until_ms: i64,
+    what: String,
+}
+
+fn note_earliest(slot: &mut Option<Earliest>, until_ms: i64, what: impl FnOnce() -> String) {
+    if slot.as_ref().is_none_or(|e| until_ms < e.until_ms) {
+        *slot = Some(Earliest {
+            until_ms,
+            what: what(),
+        });
+    }
+}
+
+pub async fn dispatch(
+    ctx: &ProxyContext,
+    catalog: &Catalog,
+    body: &JsonBody,
+) -> Result<Served, ProxyError> {
+    let targets = resolve(catalog, &ctx.routing, &body.model)?;
+    let settings = &catalog.settings.routing;
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut earliest: Option<Earliest> = None;
+    let mut last: Option<Failure> = None;
+    let mut without_accounts: Vec<String> = Vec::new();
+
+    'targets: for target in &targets {
+        let Some(provider) = catalog.provider_by_prefix(&target.provider) else {
+            continue;
+        };
+        let plan = ctx
+            .routing
+            .plan(catalog, &provider.id, &target.model, now_ms());
+        if let Some(until) = plan.earliest_reset_ms {
+            note_earliest(&mut earliest, until, || target.label.clone());
+        }
+        if plan.accounts.is_empty() && plan.skipped == 0 {
+            without_accounts.push(provider.name.clone());
+            continue;
+        }
+        if !plan.accounts.is_empty() && !provider.format.is_routable() {
+            last = Some(Failure::new(
+                FailureClass::Unsupported,
+                format!(
+                    "{} speaks the {:?} format, which this version cannot route to yet",
+                    provider.name, provider.format
+                ),
+            ));
+            continue;
+        }
+        for account in plan.accounts {
+            match openai_chat::send(ctx, account, &target.model, body, settings).await {
+                Ok(answer) => {
+                    ctx.routing
+                        .cooldowns
+                        .record_success(&account.id, &target.model);
+                    ctx.routing.record_served(&account.id);
+                    return Ok(Served {
+                        answer,
+                        by: ServedBy {
+                            provider: provider.id.clone(),
+                            model: target.model.clone(),
+                            account_id: account.id.clone(),
+                        },
+                        attempts,
+                    });
+                }
+                Err(failure) => {
+                    tracing::info!(
+                        target = %target.label,
+                        account = %account.name,
+                        class = ?failure.class,
+                        reason = %failure.message,
+                        "upstream attempt failed"
+                    );
+                    attempts.push(Attempt {
+                        target: target.label.clone(),
+                        account_id: account.id.clone(),
+                        class: failure.class,
+                        status: failure.status.map(|s| s.as_u16()),
+                    });
+                    let action = failure.class.action();
+                    if action == Action::ReturnToClient {
+                        return Err(client_fault(failure, attempts));
+                    }
+                    let until = ctx.routing.cooldowns.record_failure(
+                        &account.id,
+                        &target.model,
+                        &FailureNote {
+                            class: failure.class,
+                            hint: failure.hint,
+                            reason: &failure.message,
+                        },
+                        settings,
+                        now_ms(),
+                    );
+                    note_earliest(&mut earliest, until, || {
+                        format!("{} via account '{}'", target.label, account.name)
+                    });
+                    last = Some(failure);
+                    if action == Action::NextCandidate {
+                        continue 'targets;
+                    }
+                }
+            }
+        }
+    }
+    Err(exhausted(
+        &body.model,
+        last,
+        earliest,
+        without_accounts,
+        attempts,
+    ))
+}
+
+fn client_fault(failure: Failure, attempts: Vec<Attempt>) -> ProxyError {
+    let mut e = ProxyError::new(
+        failure.status.unwrap_or(StatusCode::BAD_REQUEST),
+        ErrorKind::InvalidRequest,
+        failure.message,
+    );
+    e.upstream_body = failure.body;
+    e.attempts = attempts;
+    e
+}
+
+/// The answer when no candidate served: the last real failure, or why nothing was tried.
+fn exhausted(
+    model: &str,
+    last: Option<Failure>,
+    earliest: Option<Earliest>,
+    without_accounts: Vec<String>,
+    attempts: Vec<Attempt>,
+) -> ProxyError {
+    let retry_after = earliest.as_ref().map(|e| {
+        let ms = (e.until_ms - now_ms()).max(0);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    });
+    let cooling_note = earliest.as_ref().map(|e| {
+        let secs = retry_after.map_or(0, |d| d.as_secs_f64().ceil() as u64);
+        let at =
+            std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(e.until_ms).unwrap_or(0));
+        format!(
+            "the earliest, {}, resets in {secs} s ({})",
+            e.what,
+            httpdate::fmt_http_date(at)
+        )
+    });
+    let mut err = match last {
+        None if cooling_note.is_some() => ProxyError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::RateLimited,
+            format!(
+                "Every account that can serve `{model}` is cooling down; {}.",
+                cooling_note.as_deref().unwrap_or_default()
+            ),
+        ),
+        None => ProxyError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidRequest,
+            format!(
+                "No enabled account can serve `{model}`: add an account for {}.",
+                if without_accounts.is_empty() {
+                    "its provider".to_owned()
+                } else {
+                    without_accounts.join(", ")
+                }
+            ),
+        ),
+        Some(f) => {
+            let (status, kind) = match f.class {
+                FailureClass::RateLimit => (StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimited),
+                FailureClass::Quota => (
+                    f.status.unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+                    ErrorKind::RateLimited,
+                ),
+                FailureClass::Auth => (
+                    f.status.unwrap_or(StatusCode::UNAUTHORIZED),
+                    ErrorKind::Authentication,
+                ),
+                FailureClass::NotFound => (StatusCode::NOT_FOUND, ErrorKind::ModelNotFound),
+                FailureClass::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Upstream),
+                FailureClass::Timeout => (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Upstream),
+                FailureClass::Unsupported => (StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest),
+                FailureClass::Network | FailureClass::BadResponse | FailureClass::BadRequest => {
+                    (StatusCode::BAD_GATEWAY, ErrorKind::Upstream)
+                }
+            };
+            let tried = attempts.len();
+            let mut message = format!(
+                "No provider could serve `{model}` ({tried} attempt{}); last: {}",
+                if tried == 1 { "" } else { "s" },
+                f.message
+            );
+            if let Some(note) = &cooling_note {
+                message.push_str(&format!("; {note}"));
+            }
+            ProxyError::new(status, kind, message)
+        }
+    };
+    if err.status == StatusCode::TOO_MANY_REQUESTS {
+        err.retry_after = retry_after;
+    }
+    err.attempts = attempts;
+    err
+}
+
+/// Publishes how a request was routed (the tray and the dashboard follow fallbacks live).
+pub fn publish_routed(
+    events: &EventBus,
+    requested_model: &str,
+    served_by: Option<&ServedBy>,
+    attempts: &[Attempt],
+    status: StatusCode,
+) {
+    events.publish(EngineEvent::RequestRouted {
+        requested_model: requested_model.to_owned(),
+        served_by: served_by.cloned(),
+        attempts: attempts.to_vec(),
+        status: status.as_u16(),
+    });
+}

@@ -1,0 +1,133 @@
+//! Splits an SSE byte stream into whole events, keeping each event's exact bytes. The
+//! passthrough forwards those bytes untouched; only whole events are forwarded so that a
+//! broken upstream never leaves the client with half an event before our error event.
+//!
+//! (The SSE crates parse events into fields and drop the raw bytes, which the byte-exact
+//! passthrough and the inspector need.)
+
+use bytes::{Bytes, BytesMut};
+
+/// One complete event: its raw bytes (terminator included) and its joined `data` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    pub raw: Bytes,
+    /// `None` for comment-only or field-less blocks (keep-alives).
+    pub data: Option<String>,
+}
+
+#[derive(Default)]
+pub struct SseFramer {
+    buf: BytesMut,
+}
+
+impl SseFramer {
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// Bytes received that do not yet form a whole event.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete event, if the buffer holds one.
+    pub fn next_event(&mut self) -> Option<RawEvent> {
+        let end = find_event_end(&self.buf)?;
+        let raw = self.buf.split_to(end).freeze();
+        let data = parse_data(&raw);
+        Some(RawEvent { raw, data })
+    }
+}
+
+/// The index just past the blank line that ends the first event (`\n\n`, `\r\n\r\n`, `\r\r`).
+fn find_event_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < buf.len() {
+        let line_end = match buf[i] {
+            b'\n' => Some(i + 1),
+            b'\r' if buf.get(i + 1) == Some(&b'\n') => Some(i + 2),
+            b'\r' if i + 1 < buf.len() => Some(i + 1),
+            // A lone `\r` at the end may be the start of `\r\n`: wait for more.
+            b'\r' => return None,
+            _ => None,
+        };
+        if let Some(next) = line_end {
+            match buf.get(next) {
+                Some(b'\n') => return Some(next + 1),
+                Some(b'\r') if buf.get(next + 1) == Some(&b'\n') => return Some(next + 2),
+                Some(b'\r') if next + 1 < buf.len() => return Some(next + 1),
+                _ => {}
+            }
+            i = next;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+fn parse_data(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut data: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        let value = if line == "data" {
+            Some("")
+        } else {
+            line.strip_prefix("data:")
+                .map(|v| v.strip_prefix(' ').unwrap_or(v))
+        };
+        if let Some(v) = value {
+            match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(v);
+                }
+                None => data = Some(v.to_owned()),
+            }
+        }
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&str]) -> Vec<RawEvent> {
+        let mut f = SseFramer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            f.push(c.as_bytes());
+            while let Some(e) = f.next_event() {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn frames_events_split_across_chunks_and_keeps_raw_bytes() {
+        let got = events(&["data: {\"a\"", ":1}\n", "\ndata: [DONE]\n\n"]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(&got[0].raw[..], b"data: {\"a\":1}\n\n");
+        assert_eq!(got[0].data.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(got[1].data.as_deref(), Some("[DONE]"));
+    }
+
+    #[test]
+    fn handles_crlf_comments_event_names_and_multiline_data() {
+        let got = events(&[": ping\r\n\r\nevent: x\r\ndata: a\r\ndata: b\r", "\n\r\n"]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].data, None);
+        assert_eq!(got[1].data.as_deref(), Some("a\nb"));
+    }
+
+    #[test]
+    fn an_unfinished_event_stays_pending() {
+        let mut f = SseFramer::default();
+        f.push(b"data: {\"partial\":");
+        assert!(f.next_event().is_none());
+        assert_eq!(f.pending(), 17);
+    }
+}

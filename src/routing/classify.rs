@@ -1,0 +1,221 @@
+//! Every upstream failure is classified once; the class decides what happens next.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureClass {
+    /// The account's credentials were refused.
+    Auth,
+    /// Too many requests; will pass after a while.
+    RateLimit,
+    /// The account's allowance or credit is used up.
+    Quota,
+    /// The provider is overloaded or failed on its side.
+    Overloaded,
+    /// The client's request is malformed: retrying elsewhere would fail the same way.
+    BadRequest,
+    /// The provider does not know this model.
+    NotFound,
+    /// The connection failed or broke.
+    Network,
+    /// The provider did not answer in time.
+    Timeout,
+    /// The provider answered with something that is not its API (malformed SSE, bad JSON).
+    BadResponse,
+    /// The engine cannot talk this provider's format yet.
+    Unsupported,
+}
+
+/// What the dispatcher does after a failure of a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    NextAccount,
+    NextCandidate,
+    ReturnToClient,
+}
+
+impl FailureClass {
+    pub fn from_status(status: StatusCode, body: &[u8]) -> Self {
+        match status.as_u16() {
+            401 | 403 => Self::Auth,
+            402 => Self::Quota,
+            404 => Self::NotFound,
+            408 => Self::Timeout,
+            429 if mentions_quota(body) => Self::Quota,
+            429 => Self::RateLimit,
+            500..=599 => Self::Overloaded,
+            _ => Self::BadRequest,
+        }
+    }
+
+    pub fn action(self) -> Action {
+        match self {
+            Self::BadRequest => Action::ReturnToClient,
+            Self::NotFound | Self::Unsupported => Action::NextCandidate,
+            _ => Action::NextAccount,
+        }
+    }
+
+    /// Auth failures cool the whole account; the rest only the account/model pair.
+    pub fn whole_account(self) -> bool {
+        self == Self::Auth
+    }
+}
+
+fn mentions_quota(body: &[u8]) -> bool {
+    const MARKERS: [&[u8]; 3] = [
+        b"insufficient_quota",
+        b"quota_exceeded",
+        b"usage_limit_reached",
+    ];
+    MARKERS
+        .iter()
+        .any(|m| body.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m)))
+}
+
+/// How long the provider asks us to wait: `retry-after-ms`, `Retry-After` (seconds or an HTTP
+/// date), else the OpenAI-style `x-ratelimit-reset-*` of a bucket whose remaining count is 0.
+pub fn reset_hint(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return duration_from_secs(ms / 1000.0);
+    }
+    if let Some(v) = text("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            return duration_from_secs(secs);
+        }
+        if let Ok(when) = httpdate::parse_http_date(v) {
+            return Some(
+                when.duration_since(std::time::SystemTime::now())
+                    .unwrap_or(Duration::ZERO),
+            );
+        }
+    }
+    ["requests", "tokens"]
+        .iter()
+        .filter(|bucket| text(&format!("x-ratelimit-remaining-{bucket}")) == Some("0"))
+        .filter_map(|bucket| {
+            text(&format!("x-ratelimit-reset-{bucket}")).and_then(parse_go_duration)
+        })
+        .max()
+}
+
+fn duration_from_secs(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0 * 30.0)))
+}
+
+/// Parses OpenAI's reset format: `20ms`, `1s`, `6m0s`, `1h2m3.5s`.
+fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut total = 0.0_f64;
+    let mut number = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let value: f64 = number.parse().ok()?;
+        number.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            's' => 1.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            _ => return None,
+        };
+        total += value * unit;
+        any = true;
+    }
+    if !number.is_empty() {
+        return None;
+    }
+    if any { duration_from_secs(total) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn statuses_map_to_classes_and_actions() {
+        let class = |s: u16, body: &str| {
+            FailureClass::from_status(StatusCode::from_u16(s).unwrap_or_default(), body.as_bytes())
+        };
+        assert_eq!(class(401, ""), FailureClass::Auth);
+        assert_eq!(class(429, ""), FailureClass::RateLimit);
+        assert_eq!(
+            class(429, r#"{"error":{"code":"insufficient_quota"}}"#),
+            FailureClass::Quota
+        );
+        assert_eq!(class(503, ""), FailureClass::Overloaded);
+        assert_eq!(class(529, ""), FailureClass::Overloaded);
+        assert_eq!(class(400, ""), FailureClass::BadRequest);
+        assert_eq!(class(422, ""), FailureClass::BadRequest);
+        assert_eq!(FailureClass::BadRequest.action(), Action::ReturnToClient);
+        assert_eq!(FailureClass::NotFound.action(), Action::NextCandidate);
+        assert_eq!(FailureClass::RateLimit.action(), Action::NextAccount);
+    }
+
+    #[test]
+    fn reset_hints_follow_retry_after_then_ratelimit_headers() {
+        let mut h = HeaderMap::new();
+        assert_eq!(reset_hint(&h), None);
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(reset_hint(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
+        assert_eq!(reset_hint(&h), Some(Duration::from_millis(1500)));
+
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ratelimit-remaining-requests",
+            HeaderValue::from_static("0"),
+        );
+        h.insert(
+            "x-ratelimit-reset-requests",
+            HeaderValue::from_static("6m0s"),
+        );
+        h.insert(
+            "x-ratelimit-remaining-tokens",
+            HeaderValue::from_static("100"),
+        );
+        h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("1h"));
+        assert_eq!(reset_hint(&h), Some(Duration::from_secs(360)));
+    }
+
+    #[test]
+    fn http_dates_in_retry_after_are_understood() {
+        let mut h = HeaderMap::new();
+        let when = std::time::SystemTime::now() + Duration::from_secs(120);
+        let value = HeaderValue::from_str(&httpdate::fmt_http_date(when))
+            .unwrap_or(HeaderValue::from_static("x"));
+        h.insert("retry-after", value);
+        let hint = reset_hint(&h).unwrap_or_default();
+        assert!(
+            hint > Duration::from_secs(100) && hint <= Duration::from_secs(120),
+            "{hint:?}"
+        );
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse_go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("abc"), None);
+        assert_eq!(parse_go_duration("12"), None);
+    }
+}

@@ -1,0 +1,13 @@
+//! Routing: which provider, model and account serve a request, in what order, and what to do
+//! when one fails. Pure decisions over a `Catalog` plus the live state kept in `RoutingState`
+//! (cooldowns, sticky counters, combo rotation); the HTTP work is in `proxy`.
+
+mod accounts;
+mod classify;
+mod cooldown;
+mod resolve;
+
+pub use accounts::RoutingState;
+pub use classify::{Action, FailureClass, reset_hint};
+pub use cooldown::{ALL_MODELS, CooldownChange, CooldownInfo, Cooldowns, FailureNote};
+pub use resolve::{ResolveError, Target, resolve};

@@ -1,0 +1,253 @@
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiJson};
+use crate::engine::Core;
+use crate::manage::{
+    self, ComboInput, ComboPatch, ConnectionInput, ConnectionPatch, NodeInput, NodePatch,
+};
+use crate::providers;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
+    let catalog = core.catalog();
+    Json(json!({
+        "name": "NineRouter",
+        "version": env!("CARGO_PKG_VERSION"),
+        "address": core.listen.addr.to_string(),
+        "loopbackOnly": core.listen.is_loopback(),
+        "requireApiKey": catalog.settings.require_api_key,
+        "secretBackend": {
+            "kind": core.secrets.kind(),
+            "description": core.secrets.kind().describe(),
+        },
+        "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
+    }))
+}
+
+pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
+    let registry: Vec<Value> = providers::registry()
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("routable".into(), json!(p.format.is_routable()));
+            }
+            v
+        })
+        .collect();
+    let nodes = manage::list_nodes(&core).await.unwrap_or_default();
+    Json(json!({ "providers": registry, "nodes": nodes }))
+}
+
+pub async fn list_connections(State(core): State<Arc<Core>>) -> ApiResult<Response> {
+    Ok(Json(manage::list_connections(&core).await?).into_response())
+}
+
+pub async fn get_connection(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::get_connection(&core, &id).await?).into_response())
+}
+
+pub async fn create_connection(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<ConnectionInput>,
+) -> ApiResult<Response> {
+    let view = manage::create_connection(&core, input).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+pub async fn update_connection(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ConnectionPatch>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::update_connection(&core, &id, patch).await?).into_response())
+}
+
+pub async fn delete_connection(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    manage::delete_connection(&core, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn reset_connection(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::reset_connection(&core, &id).await?).into_response())
+}
+
+pub async fn list_nodes(State(core): State<Arc<Core>>) -> ApiResult<Response> {
+    Ok(Json(manage::list_nodes(&core).await?).into_response())
+}
+
+pub async fn create_node(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<NodeInput>,
+) -> ApiResult<Response> {
+    let node = manage::create_node(&core, input).await?;
+    Ok((StatusCode::CREATED, Json(node)).into_response())
+}
+
+pub async fn update_node(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<NodePatch>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::update_node(&core, &id, patch).await?).into_response())
+}
+
+pub async fn delete_node(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    manage::delete_node(&core, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_combos(State(core): State<Arc<Core>>) -> Json<Value> {
+    Json(json!(manage::list_combos(&core)))
+}
+
+pub async fn get_combo(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    manage::list_combos(&core)
+        .into_iter()
+        .find(|c| c.combo.name == name)
+        .map(|c| Json(c).into_response())
+        .ok_or_else(|| ApiError::NotFound(format!("no combo '{name}'")))
+}
+
+pub async fn create_combo(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<ComboInput>,
+) -> ApiResult<Response> {
+    let combo = manage::create_combo(&core, input).await?;
+    Ok((StatusCode::CREATED, Json(combo)).into_response())
+}
+
+pub async fn update_combo(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    ApiJson(patch): ApiJson<ComboPatch>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::update_combo(&core, &name, patch).await?).into_response())
+}
+
+pub async fn delete_combo(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    manage::delete_combo(&core, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_aliases(State(core): State<Arc<Core>>) -> Json<Value> {
+    Json(json!(manage::list_aliases(&core)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasBody {
+    target: String,
+}
+
+pub async fn put_alias(
+    State(core): State<Arc<Core>>,
+    Path(alias): Path<String>,
+    ApiJson(body): ApiJson<AliasBody>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::put_alias(&core, &alias, &body.target).await?).into_response())
+}
+
+pub async fn delete_alias(
+    State(core): State<Arc<Core>>,
+    Path(alias): Path<String>,
+) -> ApiResult<StatusCode> {
+    manage::delete_alias(&core, &alias).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBody {
+    name: String,
+}
+
+pub async fn list_keys(State(core): State<Arc<Core>>) -> ApiResult<Response> {
+    Ok(Json(manage::list_keys(&core).await?).into_response())
+}
+
+pub async fn create_key(
+    State(core): State<Arc<Core>>,
+    ApiJson(body): ApiJson<KeyBody>,
+) -> ApiResult<Response> {
+    let created = manage::create_key(&core, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+pub async fn rename_key(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<KeyBody>,
+) -> ApiResult<StatusCode> {
+    manage::rename_key(&core, &id, &body.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_key(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    manage::delete_key(&core, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_settings(State(core): State<Arc<Core>>) -> Json<Value> {
+    Json(json!(manage::get_settings(&core)))
+}
+
+pub async fn patch_settings(
+    State(core): State<Arc<Core>>,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::patch_settings(&core, patch).await?).into_response())
+}
+
+/// Engine events as SSE, for the dashboard. A subscriber that falls behind is told how many
+/// events it missed.
+pub async fn events(
+    State(core): State<Arc<Core>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = core.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(event) => Event::default()
+                .json_data(&event)
+                .unwrap_or_else(|_| Event::default()),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                Event::default().event("lagged").data(n.to_string())
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,157 @@
+//! The JSON management API under `/api`, for the dashboard and scripts. Thin: each handler
+//! decodes, calls a `manage` use-case, and encodes.
+
+mod handlers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::client_auth::{KeyCheck, check};
+use crate::engine::Core;
+use crate::manage::{ManageError, field_in_message};
+
+pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
+    use handlers::*;
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/providers", get(providers))
+        .route(
+            "/api/connections",
+            get(list_connections).post(create_connection),
+        )
+        .route(
+            "/api/connections/{id}",
+            get(get_connection)
+                .patch(update_connection)
+                .delete(delete_connection),
+        )
+        .route("/api/connections/{id}/reset", post(reset_connection))
+        .route("/api/nodes", get(list_nodes).post(create_node))
+        .route(
+            "/api/nodes/{id}",
+            axum::routing::patch(update_node).delete(delete_node),
+        )
+        .route("/api/combos", get(list_combos).post(create_combo))
+        .route(
+            "/api/combos/{name}",
+            get(get_combo)
+                .put(update_combo)
+                .patch(update_combo)
+                .delete(delete_combo),
+        )
+        .route("/api/aliases", get(list_aliases))
+        .route(
+            "/api/aliases/{alias}",
+            axum::routing::put(put_alias).delete(delete_alias),
+        )
+        .route("/api/keys", get(list_keys).post(create_key))
+        .route(
+            "/api/keys/{id}",
+            axum::routing::patch(rename_key).delete(delete_key),
+        )
+        .route("/api/settings", get(get_settings).patch(patch_settings))
+        .route("/api/events", get(events))
+        .layer(axum::middleware::from_fn_with_state(core, require_admin))
+}
+
+/// Beyond loopback the management API needs a proxy key like the client APIs.
+async fn require_admin(State(core): State<Arc<Core>>, request: Request, next: Next) -> Response {
+    if core.listen.is_loopback() {
+        return next.run(request).await;
+    }
+    match check(&core, request.headers(), None) {
+        KeyCheck::Ok => next.run(request).await,
+        KeyCheck::Missing | KeyCheck::Invalid => ApiError::Unauthorized.into_response(),
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Manage(ManageError),
+    BadBody { field: String, message: String },
+    NotFound(String),
+    Unauthorized,
+}
+
+impl From<ManageError> for ApiError {
+    fn from(e: ManageError) -> Self {
+        Self::Manage(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            ApiError::Manage(ManageError::Invalid { field, message }) => (
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                message,
+                Some(field),
+            ),
+            ApiError::Manage(ManageError::Conflict { field, message }) => {
+                (StatusCode::CONFLICT, "conflict", message, Some(field))
+            }
+            ApiError::Manage(ManageError::ReadOnly(m)) => {
+                (StatusCode::CONFLICT, "read_only", m, None)
+            }
+            ApiError::Manage(ManageError::NotFound(m)) | ApiError::NotFound(m) => {
+                (StatusCode::NOT_FOUND, "not_found", m, None)
+            }
+            ApiError::Manage(ManageError::Core(e)) => {
+                tracing::error!("management request failed: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    e.to_string(),
+                    None,
+                )
+            }
+            ApiError::BadBody { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                message,
+                Some(field),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a proxy API key is required when NineRouter listens beyond this machine"
+                    .to_owned(),
+                None,
+            ),
+        };
+        let body = json!({ "error": { "message": message, "code": code, "field": field } });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// A JSON body whose problems come back as `validation_error`s naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadBody {
+                field: "body".into(),
+                message: e.body_text(),
+            })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            let message = e.to_string();
+            ApiError::BadBody {
+                field: field_in_message(&message).unwrap_or("body").to_owned(),
+                message,
+            }
+        })
+    }
+}

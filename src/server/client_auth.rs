@@ -1,0 +1,100 @@
+//! Proxy keys for the client APIs: `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or
+//! `?key=`. Required when the user turned it on, when the server listens beyond loopback, and
+//! for requests a browser sends from a foreign page.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::guard::is_foreign_browser_request;
+use super::openai_error::OpenAiError;
+use crate::engine::Core;
+
+/// The key a client presented, in any of the places the supported APIs put it.
+pub fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    header_str(header::AUTHORIZATION.as_str())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .or_else(|| header_str("x-api-key"))
+        .or_else(|| header_str("x-goog-api-key"))
+        .or_else(|| query?.split('&').find_map(|pair| pair.strip_prefix("key=")))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+pub enum KeyCheck {
+    Ok,
+    Missing,
+    Invalid,
+}
+
+/// Decides whether a request may use the router (shared by the client and management APIs).
+pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck {
+    let catalog = core.catalog();
+    let required = catalog.settings.require_api_key
+        || !core.listen.is_loopback()
+        || is_foreign_browser_request(&core.listen, headers);
+    if !required {
+        return KeyCheck::Ok;
+    }
+    match presented_key(headers, query) {
+        None => KeyCheck::Missing,
+        Some(k) if catalog.accepts_key(k) => KeyCheck::Ok,
+        Some(_) => KeyCheck::Invalid,
+    }
+}
+
+pub async fn require_client_key(
+    State(core): State<Arc<Core>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check(&core, request.headers(), request.uri().query()) {
+        KeyCheck::Ok => next.run(request).await,
+        KeyCheck::Missing => OpenAiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "You didn't provide an API key. NineRouter requires one of its proxy keys \
+             (create one on the dashboard's Endpoint page) in an Authorization: Bearer header.",
+        )
+        .with_code("missing_api_key")
+        .into_response(),
+        KeyCheck::Invalid => OpenAiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Incorrect API key provided. Use one of NineRouter's proxy keys.",
+        )
+        .with_code("invalid_api_key")
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn keys_are_found_in_every_place_clients_put_them() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented_key(&h, Some("alt=sse&key=k4")), Some("k4"));
+        h.insert("x-goog-api-key", HeaderValue::from_static("k3"));
+        assert_eq!(presented_key(&h, None), Some("k3"));
+        h.insert("x-api-key", HeaderValue::from_static("k2"));
+        assert_eq!(presented_key(&h, None), Some("k2"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer k1"));
+        assert_eq!(presented_key(&h, None), Some("k1"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(presented_key(&HeaderMap::new(), None), None);
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP server: client APIs under `/v1` (and friends), the management API under `/api`.
+
+mod api;
+mod chat;
+mod client_auth;
+mod guard;
+mod models;
+mod openai_error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::engine::Core;
+use openai_error::OpenAiError;
+
+pub fn router(core: Arc<Core>) -> Router {
+    let client = Router::new()
+        .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/chat/completions", post(chat::chat_completions))
+        .route("/v1/models", get(models::list_models))
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            client_auth::require_client_key,
+        ))
+        .layer(guard::client_cors());
+
+    let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
+
+    Router::new()
+        .route("/", get(root))
+        .merge(client)
+        .merge(management)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            guard::host_and_origin,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            OpenAiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "NineRouter hit an internal error; the details are in its log.",
+            )
+            .into_response()
+        }))
+        .with_state(core)
+}
+
+/// `HEAD /` and `GET /`: Claude Code probes the base URL before it starts.
+async fn root() -> &'static str {
+    "NineRouter is running. Point your client at /v1; the dashboard is at /dashboard.\n"
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api") {
+        return api::ApiError::NotFound(format!("no API endpoint {path}")).into_response();
+    }
+    OpenAiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        format!("Unknown request URL: {path}. Please check the URL for typos."),
+    )
+    .with_code("unknown_url")
+    .into_response()
+}
+
+/// Serves until `shutdown` turns true, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    core: Arc<Core>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Without TCP_NODELAY, small SSE writes wait on Nagle's algorithm (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    let app = router(core);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!("server stopped with an error: {e}");
+    }
+}

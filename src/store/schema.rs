@@ -1,0 +1,65 @@
+//! Versioned migrations. Append new steps; never edit a released one.
+
+use rusqlite_migration::{M, Migrations};
+
+const STEPS: &[&str] = &[r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE nodes (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    prefix     TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    base_url   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE connections (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    provider   TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    priority   INTEGER NOT NULL,
+    enabled    INTEGER NOT NULL,
+    base_url   TEXT,
+    models     TEXT NOT NULL DEFAULT '[]',
+    secret_ref TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE combos (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    models     TEXT NOT NULL,
+    strategy   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE aliases (
+    alias  TEXT PRIMARY KEY,
+    target TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    hash       BLOB NOT NULL UNIQUE,
+    hint       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE cooldowns (
+    account_id TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    until_ms   INTEGER NOT NULL,
+    failures   INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    PRIMARY KEY (account_id, model)
+);
+"#];
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(STEPS.iter().map(|s| M::up(s)).collect())
+}
+
+#[cfg(test)]
+pub fn latest_version() -> i64 {
+    i64::try_from(STEPS.len()).unwrap_or(i64::MAX)
+}
