@@ -1,0 +1,161 @@
+//! Shared test harness: the real engine on an ephemeral loopback port, and fake upstreams.
+#![allow(dead_code)]
+
+pub mod fake_openai;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ninerouter::engine::{Engine, EngineOptions};
+use ninerouter::secrets::BackendChoice;
+use serde_json::{Value, json};
+
+pub use fake_openai::{Behavior, FakeOpenAi};
+
+pub struct Router {
+    pub engine: Engine,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub options: EngineOptions,
+}
+
+/// Routing settings that keep timing tests short.
+pub const FAST_ROUTING: &str = r#"
+[routing]
+first_byte_timeout_ms = 800
+stream_idle_timeout_ms = 800
+cooldown_base_ms = 200
+cooldown_max_ms = 2000
+"#;
+
+impl Router {
+    /// Starts the engine with `toml` as its config file, memory secrets, a fresh data dir.
+    pub async fn start(toml: &str) -> Router {
+        Self::start_with(toml, BackendChoice::Memory, "ninerouter-test").await
+    }
+
+    pub async fn start_with(toml: &str, secrets: BackendChoice, keychain_service: &str) -> Router {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, toml).expect("write config");
+        let options = EngineOptions {
+            host: Some("127.0.0.1".into()),
+            port: Some(0),
+            data_dir: dir.path().join("data"),
+            config_file: Some(config),
+            secrets,
+            keychain_service: keychain_service.into(),
+        };
+        let engine = Engine::start(options.clone()).await.expect("engine starts");
+        let base = format!("http://{}", engine.address());
+        Router {
+            engine,
+            base,
+            http: reqwest::Client::new(),
+            dir,
+            options,
+        }
+    }
+
+    /// Stops the engine (draining) and starts it again on the same data dir.
+    pub async fn restart(self) -> Router {
+        let Router {
+            engine,
+            dir,
+            options,
+            http,
+            ..
+        } = self;
+        engine.stop().await;
+        let engine = Engine::start(options.clone())
+            .await
+            .expect("engine restarts");
+        let base = format!("http://{}", engine.address());
+        Router {
+            engine,
+            base,
+            http,
+            dir,
+            options,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.options.data_dir.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/chat/completions"))
+            .bearer_auth("sk-anything")
+            .json(&body)
+            .send()
+            .await
+            .expect("request reaches the router")
+    }
+
+    /// A non-streaming chat request for `model`; returns status, headers' account, body JSON.
+    pub async fn ask(&self, model: &str) -> (u16, Option<String>, Value) {
+        let r = self
+            .chat(json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .await;
+        let status = r.status().as_u16();
+        let account = r
+            .headers()
+            .get("x-ninerouter-account")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = r.json::<Value>().await.unwrap_or(Value::Null);
+        (status, account, body)
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("api request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// A config with one OpenAI-compatible node per (prefix, fake, keys...) and extra TOML.
+pub fn node_config(nodes: &[(&str, &FakeOpenAi, &[&str])], extra: &str) -> String {
+    let mut out = String::from(FAST_ROUTING);
+    let mut priority = 1;
+    for (prefix, fake, keys) in nodes {
+        for key in *keys {
+            out.push_str(&format!(
+                "\n[[provider]]\nprovider = \"openai-compatible\"\nname = \"{key}\"\nprefix = \"{prefix}\"\nbase_url = \"{}\"\napi_key = \"{key}\"\npriority = {priority}\n",
+                fake.base_url()
+            ));
+            priority += 1;
+        }
+    }
+    out.push_str(extra);
+    out
+}
+
+pub async fn sleep_ms(ms: u64) {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// Splits an SSE body into its `data:` payloads.
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect()
+}
