@@ -10,6 +10,7 @@ use ninerouter::engine::{Engine, EngineOptions};
 use ninerouter::secrets::BackendChoice;
 use serde_json::{Value, json};
 
+#[allow(unused_imports)]
 pub use fake_openai::{Behavior, FakeOpenAi};
 
 pub struct Router {
@@ -158,4 +159,21 @@ pub fn sse_data(body: &str) -> Vec<String> {
         .filter_map(|e| e.strip_prefix("data: "))
         .map(str::to_owned)
         .collect()
+}
+
+/// The binary prints `NineRouter listening on http://ADDR` once it accepts connections.
+pub async fn read_base_url(child: &mut tokio::process::Child) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the binary starts in time")
+        .expect("stdout readable")
+        .expect("a line on stdout");
+    assert!(
+        line.starts_with("NineRouter listening on http://"),
+        "{line}"
+    );
+    line.rsplit(' ').next().unwrap_or_default().to_owned()
 }
