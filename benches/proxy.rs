@@ -1,1 +1,411 @@
-fn main() {}
+//! Proxy overhead benchmark (a harness, not a timed test): `make bench` / `cargo bench`.
+//!
+//! Runs the real `ninerouter` binary as its own process in front of an instant fake upstream
+//! and measures, against baselines taken in the same run:
+//! - added latency p50/p99 at concurrency 1 (vs. calling the upstream directly),
+//! - added streaming time-to-first-byte (20-event streams),
+//! - requests/s at concurrency 8 vs. a bare forwarding proxy with no routing,
+//! - the router's resident memory.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::io::AsyncBufReadExt;
+
+const SEQUENTIAL: usize = 3000;
+const STREAMS: usize = 600;
+const CONCURRENT_REQUESTS: usize = 8000;
+const STREAM_EVENTS: usize = 20;
+const ROUNDS: usize = 3;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` / `cargo test --benches` probing
+    }
+    if let Some(pos) = args.iter().position(|a| a == "--bare-proxy") {
+        // The throughput baseline runs as its own process, like the router.
+        let upstream: SocketAddr = args[pos + 1].parse().expect("upstream address");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let addr = start_bare_proxy(upstream).await;
+            println!("bare proxy listening on http://{addr}");
+            std::future::pending::<()>().await;
+        });
+        return;
+    }
+    let upstream = start_fake_upstream();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run(upstream));
+}
+
+/// The fake upstream runs on its own thread and runtime so it does not share the client's.
+fn start_fake_upstream() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).ok();
+            let app = Router::new().route("/v1/chat/completions", post(fake));
+            let listener = axum::serve::ListenerExt::tap_io(listener, |t| {
+                let _ = t.set_nodelay(true);
+            });
+            axum::serve(listener, app).await.ok();
+        });
+    });
+    rx.recv().expect("upstream address")
+}
+
+static ANSWER: &str = r#"{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#;
+
+async fn fake(body: Bytes) -> Response {
+    let stream = body.windows(13).any(|w| w == b"\"stream\":true");
+    if !stream {
+        return ([(header::CONTENT_TYPE, "application/json")], ANSWER).into_response();
+    }
+    let chunk = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"#;
+    let mut events: Vec<Result<Bytes, std::convert::Infallible>> = (0..STREAM_EVENTS)
+        .map(|_| Ok(Bytes::from(format!("{chunk}\n\n"))))
+        .collect();
+    events.push(Ok(Bytes::from_static(b"data: [DONE]\n\n")));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(futures_util::stream::iter(events)))
+        .unwrap_or_default()
+}
+
+/// The throughput baseline: forwards the body to the upstream, no parsing, no routing.
+async fn start_bare_proxy(upstream: SocketAddr) -> SocketAddr {
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let target = Arc::new(format!("http://{upstream}/v1/chat/completions"));
+    let app =
+        Router::new()
+            .route(
+                "/v1/chat/completions",
+                post(
+                    |State((client, target)): State<(reqwest::Client, Arc<String>)>,
+                     body: Bytes| async move {
+                        match client
+                            .post(target.as_str())
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(body)
+                            .send()
+                            .await
+                        {
+                            Ok(r) => {
+                                let ct = r.headers().get(header::CONTENT_TYPE).cloned();
+                                let bytes = r.bytes().await.unwrap_or_default();
+                                let mut resp = bytes.into_response();
+                                if let Some(ct) = ct {
+                                    resp.headers_mut().insert(header::CONTENT_TYPE, ct);
+                                }
+                                resp
+                            }
+                            Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
+                        }
+                    },
+                ),
+            )
+            .with_state((client, target));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let listener = axum::serve::ListenerExt::tap_io(listener, |t| {
+            let _ = t.set_nodelay(true);
+        });
+        axum::serve(listener, app).await.ok();
+    });
+    addr
+}
+
+async fn spawn_and_read_addr(mut command: tokio::process::Command) -> RouterProcess {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .expect("read")
+        .expect("address line");
+    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
+    RouterProcess {
+        child,
+        addr,
+        _dir: dir,
+    }
+}
+
+struct RouterProcess {
+    child: tokio::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_router(upstream: SocketAddr) -> RouterProcess {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n"
+        ),
+    )
+    .expect("config");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+        .args(["serve", "--port", "0", "--secrets", "memory"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("NINEROUTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn router");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .expect("read")
+        .expect("address line");
+    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
+    RouterProcess {
+        child,
+        addr,
+        _dir: dir,
+    }
+}
+
+fn body(model: &str, stream: bool) -> String {
+    format!(
+        r#"{{"model":"{model}","stream":{stream},"messages":[{{"role":"system","content":"You are a coding assistant."}},{{"role":"user","content":"Write a function that adds two numbers."}}],"temperature":0.2,"max_tokens":256}}"#
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn sequential(client: &reqwest::Client, url: &str, body: &str, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n + n / 10 {
+        let start = Instant::now();
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("send");
+        assert!(r.status().is_success(), "status {}", r.status());
+        r.bytes().await.expect("body");
+        if i >= n / 10 {
+            out.push(start.elapsed()); // the first 10% warm up pools and caches
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn first_bytes(client: &reqwest::Client, url: &str, body: &str, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n + n / 10 {
+        let start = Instant::now();
+        let mut r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("send");
+        r.chunk().await.expect("first chunk");
+        let ttfb = start.elapsed();
+        while r.chunk().await.expect("chunk").is_some() {}
+        if i >= n / 10 {
+            out.push(ttfb);
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn throughput(
+    client: &reqwest::Client,
+    url: &str,
+    body: &str,
+    total: usize,
+    concurrency: usize,
+) -> f64 {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, body, next) = (
+                client.clone(),
+                url.to_owned(),
+                body.to_owned(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let r = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("send");
+                    r.bytes().await.expect("body");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("worker");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn run(upstream: SocketAddr) {
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
+    let mut router = start_router(upstream).await;
+    let mut bare_command =
+        tokio::process::Command::new(std::env::current_exe().expect("bench binary"));
+    bare_command.arg("--bare-proxy").arg(upstream.to_string());
+    let mut bare_process = spawn_and_read_addr(bare_command).await;
+    let bare = bare_process.addr.clone();
+    let direct_url = format!("http://{upstream}/v1/chat/completions");
+    let router_url = format!("http://{}/v1/chat/completions", router.addr);
+    let bare_url = format!("http://{bare}/v1/chat/completions");
+    let pid = router.child.id().unwrap_or(0);
+    let (rss_idle, _) = rss_kib(pid);
+
+    let plain = body("m", false);
+    let routed = body("bench-combo", false);
+    let direct = sequential(&client, &direct_url, &plain, SEQUENTIAL).await;
+    let proxied = sequential(&client, &router_url, &routed, SEQUENTIAL).await;
+    let added_p50 = ms(percentile(&proxied, 0.5)) - ms(percentile(&direct, 0.5));
+    let added_p99 = ms(percentile(&proxied, 0.99)) - ms(percentile(&direct, 0.99));
+
+    let direct_ttfb = first_bytes(&client, &direct_url, &body("m", true), STREAMS).await;
+    let proxied_ttfb = first_bytes(&client, &router_url, &body("bench-combo", true), STREAMS).await;
+    let added_ttfb = ms(percentile(&proxied_ttfb, 0.5)) - ms(percentile(&direct_ttfb, 0.5));
+
+    // Interleaved rounds, medians compared: on 2 shared cores one round alone is noisy.
+    let (mut bare_runs, mut router_runs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        bare_runs.push(throughput(&client, &bare_url, &plain, CONCURRENT_REQUESTS, 8).await);
+        router_runs.push(throughput(&client, &router_url, &routed, CONCURRENT_REQUESTS, 8).await);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let bare_rps = median(&mut bare_runs);
+    let router_rps = median(&mut router_runs);
+    let direct_rps = throughput(&client, &direct_url, &plain, CONCURRENT_REQUESTS, 8).await;
+    let (rss_now, rss_peak) = rss_kib(pid);
+    router.child.kill().await.ok();
+    bare_process.child.kill().await.ok();
+
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "\nNineRouter proxy benchmark ({} cores; router and bare proxy each in their own process)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| measure | value | target |");
+    println!("|---|---|---|");
+    println!(
+        "| direct p50 / p99 (c=1) | {:.3} / {:.3} ms | |",
+        ms(percentile(&direct, 0.5)),
+        ms(percentile(&direct, 0.99))
+    );
+    println!(
+        "| via router p50 / p99 (c=1) | {:.3} / {:.3} ms | |",
+        ms(percentile(&proxied, 0.5)),
+        ms(percentile(&proxied, 0.99))
+    );
+    println!(
+        "| added p50 | {added_p50:.3} ms | ≤ 0.3 ms: {} |",
+        verdict(added_p50 <= 0.3)
+    );
+    println!(
+        "| added p99 | {added_p99:.3} ms | ≤ 1 ms: {} |",
+        verdict(added_p99 <= 1.0)
+    );
+    println!(
+        "| streaming TTFB direct / via router (p50) | {:.3} / {:.3} ms | |",
+        ms(percentile(&direct_ttfb, 0.5)),
+        ms(percentile(&proxied_ttfb, 0.5))
+    );
+    println!(
+        "| streaming TTFB added (p50) | {added_ttfb:.3} ms | ≤ 0.5 ms: {} |",
+        verdict(added_ttfb <= 0.5)
+    );
+    println!(
+        "| req/s c=8: direct / bare proxy / router (median of 3) | {direct_rps:.0} / {bare_rps:.0} / {router_rps:.0} | |"
+    );
+    println!(
+        "| router vs bare proxy (c=8) | {:.0} % | ≥ 70 %: {} |",
+        100.0 * router_rps / bare_rps,
+        verdict(router_rps >= 0.7 * bare_rps)
+    );
+    println!(
+        "| router RSS idle / after load / peak | {:.1} / {:.1} / {:.1} MiB | |",
+        rss_idle as f64 / 1024.0,
+        rss_now as f64 / 1024.0,
+        rss_peak as f64 / 1024.0
+    );
+}

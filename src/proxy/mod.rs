@@ -325,6 +325,9 @@ pub fn publish_routed(
     attempts: &[Attempt],
     status: StatusCode,
 ) {
+    if !events.has_subscribers() {
+        return;
+    }
     events.publish(EngineEvent::RequestRouted {
         requested_model: requested_model.to_owned(),
         served_by: served_by.cloned(),

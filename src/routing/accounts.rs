@@ -116,7 +116,12 @@ impl RoutingState {
         let mut usage = self.usage();
         usage.tick += 1;
         let tick = usage.tick;
-        usage.last_used.insert(account_id.to_owned(), tick);
+        match usage.last_used.get_mut(account_id) {
+            Some(t) => *t = tick,
+            None => {
+                usage.last_used.insert(account_id.to_owned(), tick);
+            }
+        }
     }
 
     /// The member a round-robin combo starts with this time, advancing the turn.
