@@ -6,6 +6,9 @@
 //! - added streaming time-to-first-byte (20-event streams),
 //! - requests/s at concurrency 8 vs. a bare forwarding proxy with no routing,
 //! - the router's resident memory.
+//!
+//! Harness code: a failed setup step should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -21,9 +24,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::io::AsyncBufReadExt;
 
-const SEQUENTIAL: usize = 3000;
-const STREAMS: usize = 600;
-const CONCURRENT_REQUESTS: usize = 8000;
+/// Request counts for a real run (`cargo bench` passes `--bench`); `cargo test` runs the same
+/// harness as a quick smoke check so it cannot rot.
+struct Sizes {
+    sequential: usize,
+    streams: usize,
+    concurrent: usize,
+}
+
+const FULL: Sizes = Sizes {
+    sequential: 3000,
+    streams: 600,
+    concurrent: 8000,
+};
+const SMOKE: Sizes = Sizes {
+    sequential: 50,
+    streams: 20,
+    concurrent: 200,
+};
 const STREAM_EVENTS: usize = 20;
 const ROUNDS: usize = 3;
 
@@ -49,7 +67,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run(upstream));
+    let sizes = if args.iter().any(|a| a == "--bench") {
+        FULL
+    } else {
+        println!("smoke run (not `cargo bench`): the figures below are not measurements");
+        SMOKE
+    };
+    rt.block_on(run(upstream, sizes));
 }
 
 /// The fake upstream runs on its own thread and runtime so it does not share the client's.
@@ -314,7 +338,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn run(upstream: SocketAddr) {
+async fn run(upstream: SocketAddr, sizes: Sizes) {
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(64)
@@ -334,20 +358,26 @@ async fn run(upstream: SocketAddr) {
 
     let plain = body("m", false);
     let routed = body("bench-combo", false);
-    let direct = sequential(&client, &direct_url, &plain, SEQUENTIAL).await;
-    let proxied = sequential(&client, &router_url, &routed, SEQUENTIAL).await;
+    let direct = sequential(&client, &direct_url, &plain, sizes.sequential).await;
+    let proxied = sequential(&client, &router_url, &routed, sizes.sequential).await;
     let added_p50 = ms(percentile(&proxied, 0.5)) - ms(percentile(&direct, 0.5));
     let added_p99 = ms(percentile(&proxied, 0.99)) - ms(percentile(&direct, 0.99));
 
-    let direct_ttfb = first_bytes(&client, &direct_url, &body("m", true), STREAMS).await;
-    let proxied_ttfb = first_bytes(&client, &router_url, &body("bench-combo", true), STREAMS).await;
+    let direct_ttfb = first_bytes(&client, &direct_url, &body("m", true), sizes.streams).await;
+    let proxied_ttfb = first_bytes(
+        &client,
+        &router_url,
+        &body("bench-combo", true),
+        sizes.streams,
+    )
+    .await;
     let added_ttfb = ms(percentile(&proxied_ttfb, 0.5)) - ms(percentile(&direct_ttfb, 0.5));
 
     // Interleaved rounds, medians compared: on 2 shared cores one round alone is noisy.
     let (mut bare_runs, mut router_runs) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        bare_runs.push(throughput(&client, &bare_url, &plain, CONCURRENT_REQUESTS, 8).await);
-        router_runs.push(throughput(&client, &router_url, &routed, CONCURRENT_REQUESTS, 8).await);
+        bare_runs.push(throughput(&client, &bare_url, &plain, sizes.concurrent, 8).await);
+        router_runs.push(throughput(&client, &router_url, &routed, sizes.concurrent, 8).await);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -355,7 +385,7 @@ async fn run(upstream: SocketAddr) {
     };
     let bare_rps = median(&mut bare_runs);
     let router_rps = median(&mut router_runs);
-    let direct_rps = throughput(&client, &direct_url, &plain, CONCURRENT_REQUESTS, 8).await;
+    let direct_rps = throughput(&client, &direct_url, &plain, sizes.concurrent, 8).await;
     let (rss_now, rss_peak) = rss_kib(pid);
     router.child.kill().await.ok();
     bare_process.child.kill().await.ok();

@@ -1,5 +1,5 @@
 //! Shared test harness: the real engine on an ephemeral loopback port, and fake upstreams.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fake_openai;
 
