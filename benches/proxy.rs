@@ -166,8 +166,11 @@ async fn start_bare_proxy(upstream: SocketAddr) -> SocketAddr {
     addr
 }
 
-async fn spawn_and_read_addr(mut command: tokio::process::Command) -> RouterProcess {
-    let dir = tempfile::tempdir().expect("dir");
+/// Starts a server process that prints `… http://ADDR` as its first line, and waits for it.
+async fn spawn_and_read_addr(
+    mut command: tokio::process::Command,
+    dir: tempfile::TempDir,
+) -> RouterProcess {
     let mut child = command
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -204,30 +207,15 @@ async fn start_router(upstream: SocketAddr) -> RouterProcess {
         ),
     )
     .expect("config");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"));
+    command
         .args(["serve", "--port", "0", "--secrets", "memory"])
         .arg("--config")
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.path())
-        .env("NINEROUTER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn router");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::io::BufReader::new(stdout)
-        .lines()
-        .next_line()
-        .await
-        .expect("read")
-        .expect("address line");
-    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
-    RouterProcess {
-        child,
-        addr,
-        _dir: dir,
-    }
+        .env("NINEROUTER_LOG", "warn");
+    spawn_and_read_addr(command, dir).await
 }
 
 fn body(model: &str, stream: bool) -> String {
@@ -348,7 +336,8 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     let mut bare_command =
         tokio::process::Command::new(std::env::current_exe().expect("bench binary"));
     bare_command.arg("--bare-proxy").arg(upstream.to_string());
-    let mut bare_process = spawn_and_read_addr(bare_command).await;
+    let mut bare_process =
+        spawn_and_read_addr(bare_command, tempfile::tempdir().expect("dir")).await;
     let bare = bare_process.addr.clone();
     let direct_url = format!("http://{upstream}/v1/chat/completions");
     let router_url = format!("http://{}/v1/chat/completions", router.addr);

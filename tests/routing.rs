@@ -8,19 +8,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::{Behavior, FakeOpenAi, Router, node_config, sleep_ms, sse_data};
 
-async fn stream_text(router: &Router, model: &str) -> (u16, Option<String>, String) {
-    let r = router
-        .chat(json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
-        .await;
-    let status = r.status().as_u16();
-    let account = r
-        .headers()
-        .get("x-ninerouter-account")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, account, r.text().await.unwrap_or_default())
-}
-
 #[tokio::test]
 async fn serves_a_node_model_and_strips_the_prefix() {
     let fake = FakeOpenAi::start().await;
@@ -41,7 +28,7 @@ async fn serves_a_node_model_and_strips_the_prefix() {
 async fn streams_pass_through_byte_for_byte() {
     let fake = FakeOpenAi::start().await;
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a"])], "")).await;
-    let (status, _, text) = stream_text(&router, "ma/gpt-4o").await;
+    let (status, _, text) = router.ask_streaming("ma/gpt-4o").await;
     assert_eq!(status, 200);
     let data = sse_data(&text);
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
@@ -237,7 +224,7 @@ async fn fails_over_when_the_stream_breaks_before_its_first_event() {
     let fake = FakeOpenAi::start().await;
     fake.script("key-a", [Behavior::DropBeforeFirstEvent]);
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
-    let (status, account, text) = stream_text(&router, "ma/m").await;
+    let (status, account, text) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
     assert!(text.contains("served by key-b"));
     assert!(!text.contains("error"));
@@ -248,7 +235,7 @@ async fn fails_over_when_the_first_event_is_malformed() {
     let fake = FakeOpenAi::start().await;
     fake.script("key-a", [Behavior::MalformedFirstEvent]);
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
-    let (status, account, _) = stream_text(&router, "ma/m").await;
+    let (status, account, _) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
 }
 
@@ -260,7 +247,7 @@ async fn fails_over_when_the_provider_stalls_past_the_first_byte_timeout() {
         [Behavior::StallBeforeHeaders(Duration::from_secs(3))],
     );
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
-    let (status, account, _) = stream_text(&router, "ma/m").await;
+    let (status, account, _) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
 }
 
@@ -269,7 +256,7 @@ async fn a_break_mid_stream_ends_with_one_well_formed_error_event() {
     let fake = FakeOpenAi::start().await;
     fake.script("key-a", [Behavior::DropAfter(2)]);
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
-    let (status, account, text) = stream_text(&router, "ma/m").await;
+    let (status, account, text) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-a")));
     let data = sse_data(&text);
     assert_eq!(data.len(), 3, "two upstream events then the error: {text}");
@@ -288,7 +275,7 @@ async fn a_stall_mid_stream_ends_with_an_error_event() {
     let fake = FakeOpenAi::start().await;
     fake.script("key-a", [Behavior::StallMidStream(Duration::from_secs(3))]);
     let router = Router::start(&node_config(&[("ma", &fake, &["key-a"])], "")).await;
-    let (_, _, text) = stream_text(&router, "ma/m").await;
+    let (_, _, text) = router.ask_streaming("ma/m").await;
     let data = sse_data(&text);
     assert!(data[0].contains("first"));
     assert!(
@@ -455,4 +442,28 @@ async fn root_answers_head_and_get() {
     let get = router.http.get(router.url("/")).send().await.unwrap();
     assert_eq!(get.status(), 200);
     assert!(get.text().await.unwrap().contains("NineRouter"));
+}
+
+#[tokio::test]
+async fn a_key_quoted_in_a_provider_error_is_redacted() {
+    let fake = FakeOpenAi::start().await;
+    fake.always(
+        "key-a-secret",
+        Behavior::Status {
+            code: 401,
+            retry_after: None,
+            body: Some(
+                r#"{"error":{"message":"Incorrect API key provided: key-a-secret"}}"#.into(),
+            ),
+        },
+    );
+    let router = Router::start(&node_config(&[("ma", &fake, &["key-a-secret"])], "")).await;
+    let (status, _, body) = router.ask("ma/m").await;
+    assert_eq!(status, 401);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Incorrect API key provided: ***"),
+        "{message}"
+    );
+    assert!(!message.contains("provided: key-a-secret"), "{message}");
 }

@@ -176,7 +176,13 @@ pub async fn dispatch(
                         attempts,
                     });
                 }
-                Err(failure) => {
+                Err(mut failure) => {
+                    // Some providers quote the key they refused; it must not reach logs or clients.
+                    if let Some(key) = &account.api_key
+                        && !key.expose().is_empty()
+                    {
+                        failure.message = failure.message.replace(key.expose(), "***");
+                    }
                     tracing::info!(
                         target = %target.label,
                         account = %account.name,

@@ -100,19 +100,37 @@ impl Router {
             .expect("request reaches the router")
     }
 
-    /// A non-streaming chat request for `model`; returns status, headers' account, body JSON.
-    pub async fn ask(&self, model: &str) -> (u16, Option<String>, Value) {
+    /// A chat request for `model`; returns its status, the account that served it, the response.
+    async fn send_prompt(
+        &self,
+        model: &str,
+        stream: bool,
+    ) -> (u16, Option<String>, reqwest::Response) {
         let r = self
-            .chat(json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .chat(json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}))
             .await;
-        let status = r.status().as_u16();
         let account = r
             .headers()
             .get("x-ninerouter-account")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = r.json::<Value>().await.unwrap_or(Value::Null);
-        (status, account, body)
+        (r.status().as_u16(), account, r)
+    }
+
+    /// Non-streaming: status, serving account, body JSON.
+    pub async fn ask(&self, model: &str) -> (u16, Option<String>, Value) {
+        let (status, account, r) = self.send_prompt(model, false).await;
+        (
+            status,
+            account,
+            r.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Streaming: status, serving account, the whole SSE body.
+    pub async fn ask_streaming(&self, model: &str) -> (u16, Option<String>, String) {
+        let (status, account, r) = self.send_prompt(model, true).await;
+        (status, account, r.text().await.unwrap_or_default())
     }
 
     pub async fn api(
