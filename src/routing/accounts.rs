@@ -150,6 +150,14 @@ mod tests {
     use crate::catalog::{CatalogParts, ConnectionRecord, RoutingSettings, Settings, Source};
 
     fn catalog(strategy: AccountStrategy, limit: u32) -> Catalog {
+        catalog_with(RoutingSettings {
+            account_strategy: strategy,
+            sticky_limit: limit,
+            ..RoutingSettings::default()
+        })
+    }
+
+    fn catalog_with(routing: RoutingSettings) -> Catalog {
         let conn = |id: &str, priority| {
             (
                 ConnectionRecord {
@@ -169,11 +177,7 @@ mod tests {
         Catalog::build(CatalogParts {
             settings: Settings {
                 require_api_key: false,
-                routing: RoutingSettings {
-                    account_strategy: strategy,
-                    sticky_limit: limit,
-                    ..RoutingSettings::default()
-                },
+                routing,
             },
             connections: vec![conn("c", 3), conn("a", 1), conn("b", 2)],
             ..CatalogParts::default()
@@ -206,6 +210,21 @@ mod tests {
         let cat = catalog(AccountStrategy::StickyRoundRobin, 2);
         let state = RoutingState::new(Cooldowns::new(None));
         assert_eq!(firsts(&state, &cat, 8), "aabbccaa");
+    }
+
+    #[test]
+    fn a_per_provider_strategy_overrides_the_global_one() {
+        let mut routing = RoutingSettings::default();
+        routing.provider_strategies.insert(
+            "openai".into(),
+            crate::catalog::ProviderStrategy {
+                strategy: AccountStrategy::StickyRoundRobin,
+                sticky_limit: Some(1),
+            },
+        );
+        let cat = catalog_with(routing);
+        let state = RoutingState::new(Cooldowns::new(None));
+        assert_eq!(firsts(&state, &cat, 4), "abca");
     }
 
     #[test]
