@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{Behavior, FakeOpenAi, node_config, read_base_url};
+use support::{Behavior, FakeOpenAi, binary, node_config, spawn_serving};
 
 #[tokio::test]
 async fn ctrl_c_lets_an_in_flight_request_finish_then_exits_cleanly() {
@@ -23,19 +22,15 @@ async fn ctrl_c_lets_an_in_flight_request_finish_then_exits_cleanly() {
         "first_byte_timeout_ms = 5000",
     );
     std::fs::write(&config, toml).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+    let mut command = binary();
+    command
         .arg("serve")
         .env("NINEROUTER_PORT", "0")
         .env("NINEROUTER_HOST", "127.0.0.1")
         .env("NINEROUTER_DATA_DIR", dir.path().join("data"))
         .env("NINEROUTER_CONFIG", &config)
-        .env("NINEROUTER_SECRETS", "memory")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = read_base_url(&mut child).await;
+        .env("NINEROUTER_SECRETS", "memory");
+    let (mut child, base) = spawn_serving(command).await;
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     assert!(
         dir.path().join("data").join("ninerouter.db").exists(),
@@ -72,7 +67,7 @@ async fn a_bad_config_file_fails_start_with_a_message_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[[provider]]\nprovider = \"openai\"\nname = \"x\"\napi_key = \"${NO_SUCH_VAR_FOR_TEST}\"\n").unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+    let out = binary()
         .args(["serve", "--port", "0", "--secrets", "memory", "--config"])
         .arg(&config)
         .arg("--data-dir")

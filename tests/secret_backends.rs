@@ -4,12 +4,10 @@
 
 mod support;
 
-use std::process::Stdio;
-
 use ninerouter::secrets::{BackendChoice, KeychainStore, SecretStore, SecretString};
 use reqwest::Method;
 use serde_json::json;
-use support::{FakeOpenAi, Router, read_base_url};
+use support::{FakeOpenAi, Router, binary, spawn_serving};
 
 /// `make test` runs the suite inside `dbus-run-session` with an unlocked gnome-keyring and sets
 /// this; then the keychain tests must pass. Elsewhere (a plain `cargo test`) they say so and stop.
@@ -85,17 +83,13 @@ async fn the_engine_picks_the_keychain_and_keys_survive_a_restart() {
 async fn without_a_keychain_the_binary_falls_back_to_an_owner_only_file() {
     let fake = FakeOpenAi::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+    let mut command = binary();
+    command
         .args(["serve", "--port", "0"])
         .env("NINEROUTER_DATA_DIR", dir.path())
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .env_remove("NINEROUTER_SECRETS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = read_base_url(&mut child).await;
+        .env_remove("NINEROUTER_SECRETS");
+    let (mut child, base) = spawn_serving(command).await;
     let http = reqwest::Client::new();
     let status: serde_json::Value = http
         .get(format!("{base}/api/status"))

@@ -231,10 +231,6 @@ impl Catalog {
             .filter(|a| a.enabled)
     }
 
-    pub fn has_keys(&self) -> bool {
-        !self.key_hashes.is_empty()
-    }
-
     pub fn accepts_key(&self, key: &str) -> bool {
         self.key_hashes.contains(&hash_key(key))
     }

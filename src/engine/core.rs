@@ -38,7 +38,6 @@ pub struct Core {
     pub secrets: Secrets,
     pub file: Arc<FileConfig>,
     pub proxy: ProxyContext,
-    pub events: EventBus,
     pub listen: Listen,
     catalog: RwLock<Arc<Catalog>>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -56,12 +55,16 @@ impl Core {
             store,
             secrets,
             file,
-            events: proxy.events.clone(),
             proxy,
             listen,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The engine's event bus (the one the proxy publishes routed requests on).
+    pub fn events(&self) -> &EventBus {
+        &self.proxy.events
     }
 
     /// The catalog in force now; requests keep the snapshot they started with.
@@ -113,7 +116,7 @@ impl Core {
         let catalog = Arc::new(Catalog::build(parts));
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
         self.proxy.routing.reset_rotation();
-        self.events.publish(EngineEvent::ConfigChanged {
+        self.events().publish(EngineEvent::ConfigChanged {
             what: what.to_owned(),
         });
         Ok(())

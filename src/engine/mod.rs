@@ -203,7 +203,7 @@ impl Engine {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.core.events.subscribe()
+        self.core.events().subscribe()
     }
 
     /// Shared state for hosts that add their own front ends (the desktop shell).
@@ -214,7 +214,7 @@ impl Engine {
     /// Stops accepting connections, lets in-flight requests finish (up to a limit), and
     /// writes out buffered state.
     pub async fn stop(self) {
-        self.core.events.publish(EngineEvent::Stopping);
+        self.core.events().publish(EngineEvent::Stopping);
         let _ = self.shutdown.send(true);
         let mut server = self.server;
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut server)

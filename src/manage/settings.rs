@@ -13,6 +13,7 @@ fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
     match (target, patch) {
         (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
             for (k, v) in p {
+                // providerStrategies is replaced whole: merging could never remove an override.
                 match t.get_mut(&k) {
                     Some(existing)
                         if v.is_object() && existing.is_object() && k != "providerStrategies" =>

@@ -29,34 +29,22 @@ impl Failure {
         }
     }
 
-    /// From a reqwest error, without its URL (which may carry a key in its query).
-    pub fn from_reqwest(e: &reqwest::Error, during: &str) -> Self {
+    /// From a reqwest error, without its URL (which may carry a key in its query) but with
+    /// its causes, which say what actually broke ("connection refused").
+    pub fn from_reqwest(e: reqwest::Error, during: &str) -> Self {
         let class = if e.is_timeout() {
             FailureClass::Timeout
         } else {
             FailureClass::Network
         };
-        let e = e.without_url_ref();
-        Self::new(class, format!("{during}: {e}"))
-    }
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(url.as_str(), "<upstream>");
-        }
-        let mut source = std::error::Error::source(self);
+        let e = e.without_url();
+        let mut text = format!("{during}: {e}");
+        let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             text.push_str(": ");
             text.push_str(&s.to_string());
             source = s.source();
         }
-        text
+        Self::new(class, text)
     }
 }

@@ -46,7 +46,7 @@ pub async fn send(
                 "the provider did not answer in time",
             ));
         }
-        Ok(Err(e)) => return Err(Failure::from_reqwest(&e, "could not reach the provider")),
+        Ok(Err(e)) => return Err(Failure::from_reqwest(e, "could not reach the provider")),
         Ok(Ok(r)) => r,
     };
     let status = response.status();
@@ -76,7 +76,7 @@ pub async fn send(
         }
         Ok(Err(e)) => {
             return Err(Failure::from_reqwest(
-                &e,
+                e,
                 "reading the provider's answer failed",
             ));
         }

@@ -49,7 +49,7 @@ pub async fn open(
             }
             Ok(Some(Err(e))) => {
                 return Err(Failure::from_reqwest(
-                    &e,
+                    e,
                     "the stream broke before its first event",
                 ));
             }
@@ -141,10 +141,8 @@ impl Pump {
                     self.drain_complete_events();
                 }
                 Ok(Some(Err(e))) => {
-                    let f = Failure::from_reqwest(
-                        &e,
-                        "the connection to the provider broke mid-stream",
-                    );
+                    let f =
+                        Failure::from_reqwest(e, "the connection to the provider broke mid-stream");
                     tracing::warn!(reason = %f.message, "stream interrupted");
                     self.fail(&f.message);
                 }

@@ -79,8 +79,7 @@ impl BackendKind {
 }
 
 /// Which backend to use; `Auto` tries the keychain and falls back to the file store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
     #[default]
     Auto,

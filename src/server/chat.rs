@@ -48,7 +48,7 @@ pub async fn chat_completions(State(core): State<Arc<Core>>, request: Request) -
                 Answer::Stream(_) => StatusCode::OK,
             };
             proxy::publish_routed(
-                &core.events,
+                core.events(),
                 &body.model,
                 Some(&served.by),
                 &served.attempts,
@@ -76,7 +76,7 @@ pub async fn chat_completions(State(core): State<Arc<Core>>, request: Request) -
             response
         }
         Err(e) => {
-            proxy::publish_routed(&core.events, &body.model, None, &e.attempts, e.status);
+            proxy::publish_routed(core.events(), &body.model, None, &e.attempts, e.status);
             proxy_error_response(e)
         }
     }

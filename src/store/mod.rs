@@ -72,15 +72,6 @@ impl Store {
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
     }
-
-    /// The same, for callers that are not async (start-up, shutdown).
-    pub fn call_blocking<T>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        work(&mut guard)
-    }
 }
 
 pub use catalog_tables::*;
@@ -103,17 +94,19 @@ pub fn new_id() -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn opens_twice_and_keeps_schema_version() -> Result<(), Box<dyn std::error::Error>> {
+    #[tokio::test]
+    async fn opens_twice_and_keeps_schema_version() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("db.sqlite");
         Store::open(&path)?;
         let store = Store::open(&path)?;
-        let (version, mode): (i64, String) = store.call_blocking(|c| {
-            let v = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            let m = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-            Ok((v, m))
-        })?;
+        let (version, mode): (i64, String) = store
+            .call(|c| {
+                let v = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let m = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                Ok((v, m))
+            })
+            .await?;
         assert_eq!(version, schema::latest_version());
         assert_eq!(mode, "wal");
         Ok(())

@@ -179,8 +179,27 @@ pub fn sse_data(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// Starts the real `ninerouter` binary as `command` sets it up (args, env) and waits until it
+/// listens; returns the child (killed on drop) and its base URL.
+pub async fn spawn_serving(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, String) {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let base = read_base_url(&mut child).await;
+    (child, base)
+}
+
+pub fn binary() -> tokio::process::Command {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
+}
+
 /// The binary prints `NineRouter listening on http://ADDR` once it accepts connections.
-pub async fn read_base_url(child: &mut tokio::process::Child) -> String {
+async fn read_base_url(child: &mut tokio::process::Child) -> String {
     use tokio::io::AsyncBufReadExt;
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();

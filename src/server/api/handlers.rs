@@ -236,7 +236,7 @@ pub async fn patch_settings(
 pub async fn events(
     State(core): State<Arc<Core>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = core.events.subscribe();
+    let rx = core.events().subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
             Ok(event) => Event::default()
