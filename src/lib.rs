@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod format;
 pub mod manage;
 pub mod providers;
 pub mod proxy;

@@ -35,9 +35,16 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
-    /// Formats the engine can route today; the others arrive with the translation layer.
+    /// Formats the engine can route today; the subscription dialects (Cloud Code, Kiro) arrive
+    /// with their providers.
     pub fn is_routable(self) -> bool {
-        matches!(self, WireFormat::OpenaiChat)
+        matches!(
+            self,
+            WireFormat::OpenaiChat
+                | WireFormat::OpenaiResponses
+                | WireFormat::Anthropic
+                | WireFormat::Gemini
+        )
     }
 }
 

@@ -3,9 +3,10 @@
 
 mod body;
 mod failure;
-mod openai_chat;
+mod inbound;
 mod sse;
 mod stream;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,13 @@ use http::{HeaderValue, StatusCode};
 
 pub use body::{BodyError, JsonBody};
 pub use failure::Failure;
+pub use inbound::Inbound;
 pub use stream::ByteStream;
+pub use upstream::endpoint;
 
 use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
+use crate::providers::WireFormat;
 use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
 use crate::store::now_ms;
 
@@ -55,6 +59,8 @@ pub struct Served {
     pub answer: Answer,
     pub by: ServedBy,
     pub attempts: Vec<Attempt>,
+    /// What the translation omitted by a documented rule.
+    pub dropped: Vec<String>,
 }
 
 /// Why a request could not be served, in terms the client API layer turns into its format.
@@ -64,8 +70,10 @@ pub struct ProxyError {
     pub kind: ErrorKind,
     pub message: String,
     pub retry_after: Option<Duration>,
-    /// The provider's own error body, relayed as-is when the client's request was at fault.
+    /// The provider's own error body, relayed as-is when the client's request was at fault
+    /// and the provider speaks the client's API.
     pub upstream_body: Option<(Bytes, HeaderValue)>,
+    pub upstream_wire: Option<WireFormat>,
     pub attempts: Vec<Attempt>,
 }
 
@@ -86,6 +94,7 @@ impl ProxyError {
             message: message.into(),
             retry_after: None,
             upstream_body: None,
+            upstream_wire: None,
             attempts: Vec::new(),
         }
     }
@@ -126,9 +135,9 @@ fn note_earliest(slot: &mut Option<Earliest>, until_ms: i64, what: impl FnOnce()
 pub async fn dispatch(
     ctx: &ProxyContext,
     catalog: &Catalog,
-    body: &JsonBody,
+    inbound: &Inbound,
 ) -> Result<Served, ProxyError> {
-    let targets = resolve(catalog, &ctx.routing, &body.model)?;
+    let targets = resolve(catalog, &ctx.routing, &inbound.model)?;
     let settings = &catalog.settings.routing;
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut earliest: Option<Earliest> = None;
@@ -160,14 +169,24 @@ pub async fn dispatch(
             continue;
         }
         for account in plan.accounts {
-            match openai_chat::send(ctx, account, &target.model, body, settings).await {
-                Ok(answer) => {
+            let sent = upstream::send(
+                ctx,
+                account,
+                provider.format,
+                &target.model,
+                inbound,
+                settings,
+            )
+            .await;
+            match sent {
+                Ok(upstreamed) => {
                     ctx.routing
                         .cooldowns
                         .record_success(&account.id, &target.model);
                     ctx.routing.record_served(&account.id);
                     return Ok(Served {
-                        answer,
+                        answer: upstreamed.answer,
+                        dropped: upstreamed.dropped,
                         by: ServedBy {
                             provider: provider.id.clone(),
                             model: target.model.clone(),
@@ -198,7 +217,7 @@ pub async fn dispatch(
                     });
                     let action = failure.class.action();
                     if action == Action::ReturnToClient {
-                        return Err(client_fault(failure, attempts));
+                        return Err(client_fault(failure, provider.format, attempts));
                     }
                     let until = ctx.routing.cooldowns.record_failure(
                         &account.id,
@@ -223,7 +242,7 @@ pub async fn dispatch(
         }
     }
     Err(exhausted(
-        &body.model,
+        &inbound.model,
         last,
         earliest,
         without_accounts,
@@ -231,13 +250,14 @@ pub async fn dispatch(
     ))
 }
 
-fn client_fault(failure: Failure, attempts: Vec<Attempt>) -> ProxyError {
+fn client_fault(failure: Failure, wire: WireFormat, attempts: Vec<Attempt>) -> ProxyError {
     let mut e = ProxyError::new(
         failure.status.unwrap_or(StatusCode::BAD_REQUEST),
         ErrorKind::InvalidRequest,
         failure.message,
     );
     e.upstream_body = failure.body;
+    e.upstream_wire = Some(wire);
     e.attempts = attempts;
     e
 }

@@ -1,6 +1,9 @@
 //! Streaming answers. Nothing reaches the client until the upstream's first whole event has
-//! arrived, so failures before it can still fail over; after it, problems become one
-//! well-formed error event in the client's format (OpenAI Chat here).
+//! been read and understood, so failures before it can still fail over; after it, problems
+//! become one well-formed error event in the client's API, last.
+//!
+//! Same format on both sides forwards the upstream's event bytes untouched while a decoder
+//! watches them; otherwise each event goes upstream decoder → canonical events → client encoder.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -12,25 +15,38 @@ use tokio::time::{Instant, timeout_at};
 
 use super::failure::Failure;
 use super::sse::{RawEvent, SseFramer};
+use crate::format::{self, Api, Event, StreamDecoder, StreamEncoder};
 use crate::routing::FailureClass;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-/// Reads until the first whole data event (within `deadline`) and returns a stream that
-/// starts with it. Failures before that point are returned for failover.
+pub enum Mode {
+    /// The client speaks the upstream's format: its bytes are forwarded as they are.
+    Passthrough(Api),
+    Translate(Box<dyn StreamEncoder>),
+}
+
+/// Reads until the first whole event that yields output for the client (within `deadline`)
+/// and returns a stream that starts with it. Failures before that point are returned for
+/// failover.
 pub async fn open(
     response: reqwest::Response,
     deadline: Instant,
     idle: Duration,
+    decoder: Box<dyn StreamDecoder>,
+    mode: Mode,
 ) -> Result<ByteStream, Failure> {
     let mut upstream: Upstream = Box::pin(response.bytes_stream());
     let mut pump = Pump {
         framer: SseFramer::default(),
         queue: VecDeque::new(),
         idle,
+        decoder,
+        mode,
+        events: Vec::new(),
         saw_done: false,
-        saw_finish: false,
+        last_sequence: None,
         finished: false,
     };
     loop {
@@ -57,14 +73,9 @@ pub async fn open(
         };
         pump.framer.push(&chunk);
         while let Some(event) = pump.framer.next_event() {
-            // Keep-alive comments before the first event only matter to us, not the client.
-            let Some(data) = event.data.as_deref() else {
-                continue;
-            };
-            if let Err(message) = pump.inspect(data) {
+            if let Err(message) = pump.take(event) {
                 return Err(Failure::new(FailureClass::BadResponse, message));
             }
-            pump.queue.push_back(event.raw);
         }
         if !pump.queue.is_empty() {
             break;
@@ -83,48 +94,87 @@ struct Pump {
     framer: SseFramer,
     queue: VecDeque<Bytes>,
     idle: Duration,
+    decoder: Box<dyn StreamDecoder>,
+    mode: Mode,
+    events: Vec<Event>,
+    /// OpenAI Chat passthrough: whether the upstream sent its own `[DONE]`.
     saw_done: bool,
-    saw_finish: bool,
+    /// Responses passthrough: an error event must continue the upstream's numbering.
+    last_sequence: Option<u64>,
     finished: bool,
 }
 
 impl Pump {
-    /// Checks one event's data; remembers `[DONE]` and a finish reason.
-    fn inspect(&mut self, data: &str) -> Result<(), String> {
-        if data == "[DONE]" {
-            self.saw_done = true;
+    /// Decodes one upstream event and queues what the client gets for it.
+    fn take(&mut self, event: RawEvent) -> Result<(), String> {
+        // Keep-alive comments only matter to us, not the client.
+        let Some(data) = event.data.as_deref() else {
             return Ok(());
-        }
-        if serde_json::from_str::<serde::de::IgnoredAny>(data).is_err() {
-            return Err("the provider sent a malformed stream event (not JSON)".into());
-        }
-        if data.contains("\"finish_reason\":\"") || data.contains("\"finish_reason\": \"") {
-            self.saw_finish = true;
+        };
+        self.decoder.feed(data, &mut self.events)?;
+        match &mut self.mode {
+            Mode::Passthrough(api) => {
+                if data == "[DONE]" {
+                    self.saw_done = true;
+                }
+                if *api == Api::Responses {
+                    self.last_sequence = sequence_number(data).or(self.last_sequence);
+                }
+                self.events.clear();
+                self.queue.push_back(event.raw);
+            }
+            Mode::Translate(encoder) => {
+                let mut out = Vec::new();
+                for e in self.events.drain(..) {
+                    encoder.encode(&e, &mut out);
+                }
+                if !out.is_empty() {
+                    self.queue.push_back(Bytes::from(out));
+                }
+            }
         }
         Ok(())
     }
 
-    fn accept(&mut self, event: RawEvent) {
-        if let Some(data) = event.data.as_deref()
-            && let Err(message) = self.inspect(data)
-        {
-            self.fail(&message);
+    fn fail(&mut self, message: &str) {
+        let out = match &mut self.mode {
+            Mode::Translate(encoder) => {
+                let mut out = Vec::new();
+                encoder.fail(message, &mut out);
+                out
+            }
+            Mode::Passthrough(api) => passthrough_error(*api, message, self.last_sequence),
+        };
+        self.queue.push_back(Bytes::from(out));
+        self.finished = true;
+    }
+
+    /// The upstream closed the stream.
+    fn end(&mut self) {
+        self.finished = true;
+        self.decoder.end(&mut self.events);
+        if !self.decoder.is_complete() || self.framer.pending() > 0 {
+            self.fail("the provider ended the stream before it was complete");
             return;
         }
-        self.queue.push_back(event.raw);
-    }
-
-    fn drain_complete_events(&mut self) {
-        while !self.finished
-            && let Some(event) = self.framer.next_event()
-        {
-            self.accept(event);
+        match &mut self.mode {
+            Mode::Translate(encoder) => {
+                let mut out = Vec::new();
+                for e in self.events.drain(..) {
+                    encoder.encode(&e, &mut out);
+                }
+                encoder.finish(&mut out);
+                self.queue.push_back(Bytes::from(out));
+            }
+            Mode::Passthrough(api) => {
+                self.events.clear();
+                // Some providers end without the sentinel; OpenAI clients expect it.
+                if *api == Api::OpenaiChat && !self.saw_done {
+                    self.queue
+                        .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+                }
+            }
         }
-    }
-
-    fn fail(&mut self, message: &str) {
-        self.queue.push_back(error_event(message));
-        self.finished = true;
     }
 
     async fn next(&mut self, upstream: &mut Upstream) -> Option<Bytes> {
@@ -138,7 +188,13 @@ impl Pump {
             match tokio::time::timeout(self.idle, upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
                     self.framer.push(&chunk);
-                    self.drain_complete_events();
+                    while !self.finished
+                        && let Some(event) = self.framer.next_event()
+                    {
+                        if let Err(message) = self.take(event) {
+                            self.fail(&message);
+                        }
+                    }
                 }
                 Ok(Some(Err(e))) => {
                     let f =
@@ -146,18 +202,7 @@ impl Pump {
                     tracing::warn!(reason = %f.message, "stream interrupted");
                     self.fail(&f.message);
                 }
-                Ok(None) => {
-                    self.finished = true;
-                    if !self.saw_done {
-                        if self.saw_finish && self.framer.pending() == 0 {
-                            // Some providers end without the sentinel; clients expect it.
-                            self.queue
-                                .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
-                        } else {
-                            self.fail("the provider ended the stream before it was complete");
-                        }
-                    }
-                }
+                Ok(None) => self.end(),
                 Err(_) => {
                     let secs = self.idle.as_secs_f64();
                     self.fail(&format!(
@@ -169,15 +214,74 @@ impl Pump {
     }
 }
 
-/// An OpenAI Chat stream error event: the official SDKs raise it as an API error.
-pub fn error_event(message: &str) -> Bytes {
-    let body = serde_json::json!({
-        "error": {
-            "message": message,
-            "type": "upstream_error",
-            "param": null,
-            "code": "stream_interrupted",
+/// `"sequence_number":N` from a Responses event, without parsing the whole event again.
+fn sequence_number(data: &str) -> Option<u64> {
+    let at = data.rfind("\"sequence_number\":")? + "\"sequence_number\":".len();
+    let digits: String = data[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The error event that ends a forwarded stream, in the client's (= upstream's) API.
+fn passthrough_error(api: Api, message: &str, last_sequence: Option<u64>) -> Vec<u8> {
+    match api {
+        Api::Anthropic => format::anthropic::error_event(message),
+        Api::Responses => {
+            let body = serde_json::json!({
+                "type": "response.failed",
+                "sequence_number": last_sequence.map_or(0, |s| s + 1),
+                "response": {"object": "response", "status": "failed",
+                    "error": {"code": "server_error", "message": message}, "output": []},
+            });
+            let mut out = Vec::new();
+            format::codec::sse(&mut out, Some("response.failed"), &body);
+            out
         }
-    });
-    Bytes::from(format!("data: {body}\n\n"))
+        Api::Gemini => {
+            let mut out = Vec::new();
+            format::codec::sse(
+                &mut out,
+                None,
+                &serde_json::json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}}),
+            );
+            out
+        }
+        Api::OpenaiChat | Api::Ollama => format::openai_chat::error_event(message),
+    }
+}
+
+/// Drains a whole SSE body into canonical events (a non-streaming client whose upstream
+/// answered with a stream).
+pub fn decode_all(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Result<Vec<Event>, String> {
+    let mut framer = SseFramer::default();
+    framer.push(body);
+    framer.push(b"\n\n");
+    let mut events = Vec::new();
+    while let Some(event) = framer.next_event() {
+        if let Some(data) = event.data.as_deref() {
+            decoder.feed(data, &mut events)?;
+        }
+    }
+    decoder.end(&mut events);
+    if !decoder.is_complete() {
+        return Err("the provider's stream ended before it was complete".into());
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_are_found_without_a_parse() {
+        assert_eq!(
+            sequence_number(r#"{"type":"x","sequence_number": 41}"#),
+            Some(41)
+        );
+        assert_eq!(sequence_number(r#"{"type":"x"}"#), None);
+    }
 }

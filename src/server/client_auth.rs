@@ -59,24 +59,32 @@ pub async fn require_client_key(
     request: Request,
     next: Next,
 ) -> Response {
-    match check(&core, request.headers(), request.uri().query()) {
-        KeyCheck::Ok => next.run(request).await,
+    let api = super::client_api::api_of_path(request.uri().path());
+    let answer = match check(&core, request.headers(), request.uri().query()) {
+        KeyCheck::Ok => return next.run(request).await,
         KeyCheck::Missing => OpenAiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
             "You didn't provide an API key. NineRouter requires one of its proxy keys \
              (create one on the dashboard's Endpoint page) in an Authorization: Bearer header.",
         )
-        .with_code("missing_api_key")
-        .into_response(),
+        .with_code("missing_api_key"),
         KeyCheck::Invalid => OpenAiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
             "Incorrect API key provided. Use one of NineRouter's proxy keys.",
         )
-        .with_code("invalid_api_key")
-        .into_response(),
+        .with_code("invalid_api_key"),
+    };
+    if api == crate::format::Api::OpenaiChat || api == crate::format::Api::Responses {
+        return answer.into_response();
     }
+    super::client_api::error_response(
+        api,
+        answer.status,
+        crate::format::ErrorCategory::Authentication,
+        &answer.message,
+    )
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
 //! The HTTP server: client APIs under `/v1` (and friends), the management API under `/api`.
 
+mod anthropic;
 mod api;
 mod chat;
+mod client_api;
 mod client_auth;
+mod gemini;
 mod guard;
 mod models;
+mod ollama;
 mod openai_error;
+mod responses;
 
 use std::sync::Arc;
 
@@ -25,6 +30,22 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/v1/chat/completions", post(chat::chat_completions))
         .route("/chat/completions", post(chat::chat_completions))
         .route("/v1/models", get(models::list_models))
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route(
+            "/v1/responses",
+            post(responses::create).get(responses::refuse_websocket),
+        )
+        .route(
+            "/codex/responses",
+            post(responses::create).get(responses::refuse_websocket),
+        )
+        .route("/v1beta/models", get(models::list_gemini_models))
+        .route("/v1beta/models/{*rest}", post(gemini::model_action))
+        .route("/v1/models/{*rest}", post(gemini::model_action))
+        .route("/v1/api/chat", post(ollama::chat))
+        .route("/api/chat", post(ollama::chat))
+        .route("/api/tags", get(ollama::tags))
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
             client_auth::require_client_key,
@@ -62,6 +83,15 @@ async fn not_found(uri: Uri) -> Response {
     let path = uri.path();
     if path.starts_with("/api") {
         return api::ApiError::NotFound(format!("no API endpoint {path}")).into_response();
+    }
+    let api = client_api::api_of_path(path);
+    if api != crate::format::Api::OpenaiChat {
+        return client_api::error_response(
+            api,
+            StatusCode::NOT_FOUND,
+            crate::format::ErrorCategory::ModelNotFound,
+            &format!("Unknown request URL: {path}."),
+        );
     }
     OpenAiError::new(
         StatusCode::NOT_FOUND,

@@ -1,0 +1,130 @@
+//! A client's request as the proxy carries it: which API it speaks, the model and streaming
+//! flags routing needs, the body kept raw for passthrough, and the canonical form decoded
+//! only when a target speaks another format.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+
+use super::body::{BodyError, JsonBody};
+use crate::format::{self, Api, ClientContext, Decoded, FormatError};
+
+pub struct Inbound {
+    pub api: Api,
+    pub model: String,
+    pub stream: bool,
+    raw: Bytes,
+    /// Top-level fields for APIs whose body names the model (passthrough replaces it).
+    json: Option<JsonBody>,
+    decoded: OnceLock<Result<Decoded, FormatError>>,
+    /// Anthropic headers a same-format upstream must see (betas change the API's behaviour).
+    pub anthropic_beta: Option<HeaderValue>,
+    pub anthropic_version: Option<HeaderValue>,
+}
+
+impl From<BodyError> for FormatError {
+    fn from(e: BodyError) -> Self {
+        FormatError {
+            message: e.to_string(),
+            param: e.param().map(str::to_owned),
+        }
+    }
+}
+
+impl Inbound {
+    /// A body that names its model (OpenAI Chat, Responses, Anthropic).
+    pub fn with_model_in_body(
+        api: Api,
+        raw: Bytes,
+        headers: &HeaderMap,
+    ) -> Result<Self, FormatError> {
+        let json = JsonBody::parse(&raw)?;
+        Ok(Self {
+            api,
+            model: json.model.clone(),
+            stream: json.stream,
+            raw,
+            json: Some(json),
+            decoded: OnceLock::new(),
+            anthropic_beta: headers.get("anthropic-beta").cloned(),
+            anthropic_version: headers.get("anthropic-version").cloned(),
+        })
+    }
+
+    /// Gemini: the model and streaming come from the URL.
+    pub fn with_model_in_path(
+        api: Api,
+        raw: Bytes,
+        model: String,
+        stream: bool,
+    ) -> Result<Self, FormatError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&raw)
+            .map_err(|e| FormatError::new(format!("Invalid JSON payload received. {e}")))?;
+        Ok(Self {
+            api,
+            model,
+            stream,
+            raw,
+            json: None,
+            decoded: OnceLock::new(),
+            anthropic_beta: None,
+            anthropic_version: None,
+        })
+    }
+
+    /// APIs that are never passed through (Ollama): decoded at once.
+    pub fn decoded_now(api: Api, raw: Bytes) -> Result<Self, FormatError> {
+        let decoded = format::decode_request(api, &raw)?;
+        let inbound = Self {
+            api,
+            model: decoded.request.model.clone(),
+            stream: decoded.request.stream,
+            raw,
+            json: None,
+            decoded: OnceLock::new(),
+            anthropic_beta: None,
+            anthropic_version: None,
+        };
+        let _ = inbound.decoded.set(Ok(decoded));
+        Ok(inbound)
+    }
+
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// The canonical request, decoded on first use.
+    pub fn decoded(&self) -> Result<&Decoded, FormatError> {
+        self.decoded
+            .get_or_init(|| {
+                let mut d = format::decode_request(self.api, &self.raw)?;
+                d.request.model.clone_from(&self.model);
+                d.request.stream = self.stream;
+                d.context.model.clone_from(&self.model);
+                Ok(d)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// What the answer's encoder needs; a request that cannot be decoded still gets answers
+    /// named after its model.
+    pub fn context(&self) -> ClientContext {
+        match self.decoded() {
+            Ok(d) => d.context.clone(),
+            Err(_) => ClientContext {
+                model: self.model.clone(),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// The body for a same-format upstream: byte for byte, with only the model replaced.
+    pub fn passthrough_body(&self, model: &str) -> Bytes {
+        match &self.json {
+            Some(json) => json.with_model(model),
+            None => self.raw.clone(),
+        }
+    }
+}

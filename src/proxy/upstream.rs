@@ -1,0 +1,299 @@
+//! Sending one request to one provider account, in the provider's wire format, and turning
+//! its answer into what the client's API expects.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, StatusCode};
+use tokio::time::Instant;
+
+use super::failure::Failure;
+use super::inbound::Inbound;
+use super::stream::{self, ByteStream, Mode};
+use super::{Answer, ProxyContext};
+use crate::catalog::{Account, RoutingSettings};
+use crate::format::{self, Aggregator, codec};
+use crate::providers::WireFormat;
+use crate::routing::{FailureClass, reset_hint};
+
+/// Error bodies above this are cut: we only need their gist.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The Messages API version we speak when the client did not name one.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The answer and what the translation left out (for the `x-ninerouter-dropped` header).
+pub struct Upstreamed {
+    pub answer: Answer,
+    pub dropped: Vec<String>,
+}
+
+/// The provider endpoint for a request, from a base URL written the way the API's SDK takes
+/// it (OpenAI `…/v1`, Anthropic and Gemini without a version).
+pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> String {
+    let base = base_url.trim_end_matches('/');
+    match wire {
+        WireFormat::OpenaiResponses => format!("{base}/responses"),
+        WireFormat::Anthropic => format!("{base}/v1/messages"),
+        WireFormat::Gemini if stream => {
+            format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
+        }
+        WireFormat::Gemini => format!("{base}/v1beta/models/{model}:generateContent"),
+        _ => format!("{base}/chat/completions"),
+    }
+}
+
+pub async fn send(
+    ctx: &ProxyContext,
+    account: &Account,
+    wire: WireFormat,
+    model: &str,
+    inbound: &Inbound,
+    settings: &RoutingSettings,
+) -> Result<Upstreamed, Failure> {
+    let passthrough = inbound.api.wire() == Some(wire);
+    let (body, dropped) = if passthrough {
+        (inbound.passthrough_body(model), Vec::new())
+    } else {
+        let decoded = inbound.decoded().map_err(|e| {
+            let at = e
+                .param
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
+            Failure::new(FailureClass::BadRequest, format!("{at}{}", e.message))
+        })?;
+        let encoded = format::encode_request(wire, &decoded.request, model).map_err(|e| {
+            Failure::new(
+                FailureClass::Unsupported,
+                format!("this provider cannot take the request: {e}"),
+            )
+        })?;
+        let mut dropped = decoded.context.dropped.clone();
+        dropped.extend(encoded.dropped);
+        (Bytes::from(encoded.body), dropped)
+    };
+    let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
+    let url = endpoint(wire, &account.base_url, model, inbound.stream);
+    let mut request = ctx
+        .http
+        .post(url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body);
+    let key = account.api_key.as_ref().map(|k| k.expose());
+    match wire {
+        WireFormat::Anthropic => {
+            let version = inbound
+                .anthropic_version
+                .clone()
+                .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
+            request = request.header("anthropic-version", version);
+            if passthrough && let Some(beta) = &inbound.anthropic_beta {
+                request = request.header("anthropic-beta", beta.clone());
+            }
+            if let Some(key) = key {
+                request = request.header("x-api-key", key);
+                // Anthropic-format gateways (GLM, Kimi, MiniMax) read the bearer token.
+                if account.provider != "anthropic" {
+                    request = request.bearer_auth(key);
+                }
+            }
+        }
+        WireFormat::Gemini => {
+            if let Some(key) = key {
+                request = request.header("x-goog-api-key", key);
+            }
+        }
+        _ => {
+            if let Some(key) = key {
+                request = request.bearer_auth(key);
+            }
+        }
+    }
+    if inbound.stream {
+        request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    }
+    let response = match tokio::time::timeout_at(deadline, request.send()).await {
+        Err(_) => {
+            return Err(Failure::new(
+                FailureClass::Timeout,
+                "the provider did not answer in time",
+            ));
+        }
+        Ok(Err(e)) => return Err(Failure::from_reqwest(e, "could not reach the provider")),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    if !status.is_success() {
+        return Err(error_failure(response, status, content_type, deadline).await);
+    }
+    let is_sse = content_type
+        .to_str()
+        .is_ok_and(|v| v.starts_with("text/event-stream"));
+    let api = inbound.api;
+    let answer = if inbound.stream && is_sse {
+        let idle = Duration::from_millis(settings.stream_idle_timeout_ms);
+        let mode = if passthrough {
+            Mode::Passthrough(api)
+        } else {
+            Mode::Translate(format::stream_encoder(api, &inbound.context()))
+        };
+        let decoder = format::stream_decoder(wire);
+        let events: ByteStream = stream::open(response, deadline, idle, decoder, mode).await?;
+        Answer::Stream(events)
+    } else {
+        let bytes = read_whole(response, settings).await?;
+        let whole = if is_sse {
+            let mut decoder = format::stream_decoder(wire);
+            let events = stream::decode_all(decoder.as_mut(), &bytes)
+                .map_err(|m| Failure::new(FailureClass::BadResponse, m))?;
+            let mut agg = Aggregator::default();
+            events.into_iter().for_each(|e| agg.push(e));
+            Some(agg.finish())
+        } else if passthrough && !inbound.stream {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+                return Err(Failure::new(
+                    FailureClass::BadResponse,
+                    "the provider answered with something that is not JSON",
+                ));
+            }
+            None
+        } else {
+            Some(format::decode_response(wire, &bytes).map_err(|m| {
+                Failure::new(
+                    FailureClass::BadResponse,
+                    format!("the provider's answer could not be read: {m}"),
+                )
+            })?)
+        };
+        match whole {
+            None => Answer::Full {
+                status,
+                content_type,
+                body: bytes,
+            },
+            Some(response) if inbound.stream => {
+                // The client asked for a stream and the provider sent one answer: replay it.
+                let mut encoder = format::stream_encoder(api, &inbound.context());
+                let mut out = Vec::new();
+                for e in codec::replay(&response) {
+                    encoder.encode(&e, &mut out);
+                }
+                encoder.finish(&mut out);
+                let once = futures_util::stream::once(async move { Bytes::from(out) });
+                Answer::Stream(Box::pin(once))
+            }
+            Some(response) => Answer::Full {
+                status: StatusCode::OK,
+                content_type: HeaderValue::from_static("application/json"),
+                body: Bytes::from(format::encode_response(api, &response, &inbound.context())),
+            },
+        }
+    };
+    Ok(Upstreamed { answer, dropped })
+}
+
+async fn read_whole(
+    response: reqwest::Response,
+    settings: &RoutingSettings,
+) -> Result<Bytes, Failure> {
+    let idle_deadline = Instant::now() + Duration::from_millis(settings.stream_idle_timeout_ms);
+    match tokio::time::timeout_at(idle_deadline, response.bytes()).await {
+        Err(_) => Err(Failure::new(
+            FailureClass::Timeout,
+            "the provider's answer did not finish in time",
+        )),
+        Ok(Err(e)) => Err(Failure::from_reqwest(
+            e,
+            "reading the provider's answer failed",
+        )),
+        Ok(Ok(b)) => Ok(b),
+    }
+}
+
+async fn error_failure(
+    mut response: reqwest::Response,
+    status: StatusCode,
+    content_type: HeaderValue,
+    deadline: Instant,
+) -> Failure {
+    let hint = reset_hint(response.headers());
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_ERROR_BODY);
+    let class = FailureClass::from_status(status, &body);
+    let message = match format::error_message(&body) {
+        Some(d) => format!("the provider answered {status}: {d}"),
+        None => format!("the provider answered {status}"),
+    };
+    Failure {
+        class,
+        status: Some(status),
+        message,
+        hint,
+        body: Some((body.into(), content_type)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_join_base_urls_the_way_each_sdk_does() {
+        assert_eq!(
+            endpoint(WireFormat::OpenaiChat, "http://h/v1/", "m", false),
+            "http://h/v1/chat/completions"
+        );
+        assert_eq!(
+            endpoint(WireFormat::OpenaiResponses, "http://h/v1", "m", true),
+            "http://h/v1/responses"
+        );
+        assert_eq!(
+            endpoint(
+                WireFormat::Anthropic,
+                "https://api.anthropic.com",
+                "m",
+                true
+            ),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            endpoint(WireFormat::Gemini, "http://g", "gemini-2.5-pro", true),
+            "http://g/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            endpoint(WireFormat::Gemini, "http://g", "gemini-2.5-pro", false),
+            "http://g/v1beta/models/gemini-2.5-pro:generateContent"
+        );
+    }
+
+    #[test]
+    fn provider_messages_are_extracted_from_every_error_shape() {
+        assert_eq!(
+            format::error_message(br#"{"error":{"message":"slow down"}}"#).as_deref(),
+            Some("slow down")
+        );
+        assert_eq!(
+            format::error_message(br#"{"type":"error","error":{"type":"x","message":"m"}}"#)
+                .as_deref(),
+            Some("m")
+        );
+        assert_eq!(
+            format::error_message(br#"[{"error":{"code":429,"message":"quota"}}]"#).as_deref(),
+            Some("quota")
+        );
+        assert_eq!(format::error_message(b"<html>"), None);
+    }
+}

@@ -1,0 +1,200 @@
+//! Anthropic Messages: `POST /v1/messages` (`?beta=true` too) and
+//! `POST /v1/messages/count_tokens`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::client_api::{bad_request, error_response, headers_of, read_body, serve};
+use crate::engine::Core;
+use crate::format::{Api, ErrorCategory, FormatError};
+use crate::providers::WireFormat;
+use crate::proxy::Inbound;
+use crate::routing::resolve;
+
+pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Response {
+    let headers = headers_of(&request);
+    let bytes = match read_body(Api::Anthropic, request).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match Inbound::with_model_in_body(Api::Anthropic, bytes, &headers) {
+        Ok(inbound) => serve(core, inbound).await,
+        Err(e) => bad_request(Api::Anthropic, &e),
+    }
+}
+
+/// How a token count was made, in the `x-ninerouter-token-count` header.
+const COUNTED_BY_PROVIDER: &str = "provider";
+const COUNTED_LOCALLY: &str = "estimate-o200k_base";
+
+/// Asks the first Anthropic-format account the model routes to; otherwise counts locally
+/// with the o200k_base tokenizer (an estimate: Claude's own tokenizer is not public).
+pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Response {
+    let headers = headers_of(&request);
+    let bytes = match read_body(Api::Anthropic, request).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return bad_request(
+                Api::Anthropic,
+                &FormatError::new("the request body must be a JSON object"),
+            );
+        }
+    };
+    let Some(model) = body.get("model").and_then(Value::as_str).map(str::to_owned) else {
+        return bad_request(Api::Anthropic, &FormatError::at("model", "Field required"));
+    };
+    let catalog = core.catalog();
+    let targets = resolve(&catalog, &core.proxy.routing, &model).unwrap_or_default();
+    for target in &targets {
+        let Some(provider) = catalog.provider_by_prefix(&target.provider) else {
+            continue;
+        };
+        if provider.format != WireFormat::Anthropic {
+            continue;
+        }
+        let Some(account) = catalog.enabled_accounts_of(&provider.id).next() else {
+            continue;
+        };
+        let mut upstream_body = body.clone();
+        upstream_body["model"] = target.model.clone().into();
+        let url = format!(
+            "{}/v1/messages/count_tokens",
+            account.base_url.trim_end_matches('/')
+        );
+        let mut req = core
+            .proxy
+            .http
+            .post(url)
+            .header(
+                "anthropic-version",
+                headers
+                    .get("anthropic-version")
+                    .cloned()
+                    .unwrap_or(HeaderValue::from_static("2023-06-01")),
+            )
+            .json(&upstream_body);
+        if let Some(beta) = headers.get("anthropic-beta") {
+            req = req.header("anthropic-beta", beta.clone());
+        }
+        if let Some(key) = &account.api_key {
+            req = req.header("x-api-key", key.expose());
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => {
+                if let Ok(b) = r.bytes().await
+                    && serde_json::from_slice::<Value>(&b).is_ok_and(|v| v["input_tokens"].is_u64())
+                {
+                    return counted(b, COUNTED_BY_PROVIDER);
+                }
+            }
+            Ok(r) => {
+                tracing::debug!(status = %r.status(), "provider token count failed; estimating")
+            }
+            Err(e) => {
+                tracing::debug!(error = %e.without_url(), "provider token count failed; estimating")
+            }
+        }
+    }
+    let estimate = tokio::task::spawn_blocking(move || estimate_tokens(&body)).await;
+    match estimate {
+        Ok(Ok(n)) => counted(
+            Bytes::from(json!({"input_tokens": n}).to_string()),
+            COUNTED_LOCALLY,
+        ),
+        _ => error_response(
+            Api::Anthropic,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCategory::Upstream,
+            "the local tokenizer could not be loaded",
+        ),
+    }
+}
+
+fn counted(body: Bytes, how: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::HeaderName::from_static("x-ninerouter-token-count"),
+                HeaderValue::from_static(how),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn tokenizer() -> Result<&'static tiktoken_rs::CoreBPE, String> {
+    static BPE: OnceLock<Result<tiktoken_rs::CoreBPE, String>> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Tokens in everything the model reads: system, messages (text, tool calls and results,
+/// thinking) and tool definitions, plus a few per message for the framing.
+pub fn estimate_tokens(body: &Value) -> Result<usize, String> {
+    let bpe = tokenizer()?;
+    let mut text = String::new();
+    collect_text(body.get("system").unwrap_or(&Value::Null), &mut text);
+    let messages = body.get("messages").and_then(Value::as_array);
+    for m in messages.into_iter().flatten() {
+        collect_text(m.get("content").unwrap_or(&Value::Null), &mut text);
+        text.push('\n');
+    }
+    if let Some(tools) = body.get("tools") {
+        text.push_str(&tools.to_string());
+    }
+    let framing = 3 * messages.map_or(0, Vec::len);
+    Ok(bpe.encode_ordinary(&text).len() + framing)
+}
+
+fn collect_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
+        Value::Object(map) => {
+            for key in ["text", "thinking", "content", "name"] {
+                if let Some(inner) = map.get(key) {
+                    collect_text(inner, out);
+                }
+            }
+            if let Some(input) = map.get("input") {
+                out.push_str(&input.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_counts_system_messages_and_tools() {
+        let small = json!({"messages": [{"role": "user", "content": "hello"}]});
+        let big = json!({"system": "You are a careful assistant.",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hello there, how are you today?"}]}],
+            "tools": [{"name": "ls", "input_schema": {"type": "object"}}]});
+        let a = estimate_tokens(&small).unwrap();
+        let b = estimate_tokens(&big).unwrap();
+        assert!(a >= 1 && a < 10, "{a}");
+        assert!(b > a + 10, "{b}");
+    }
+}

@@ -1,0 +1,47 @@
+//! OpenAI Responses: `POST /v1/responses` and `POST /codex/responses` (Codex CLI).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::client_api::{bad_request, headers_of, read_body, serve};
+use crate::engine::Core;
+use crate::format::{self, Api, ErrorCategory};
+use crate::proxy::Inbound;
+
+pub async fn create(State(core): State<Arc<Core>>, request: Request) -> Response {
+    let headers = headers_of(&request);
+    let bytes = match read_body(Api::Responses, request).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match Inbound::with_model_in_body(Api::Responses, bytes, &headers) {
+        Ok(inbound) => serve(core, inbound).await,
+        Err(e) => bad_request(Api::Responses, &e),
+    }
+}
+
+/// Codex tries a WebSocket on `GET /v1/responses` first. Only a 426 makes it switch to HTTP
+/// POST at once; anything else costs retries with backoff before it falls back.
+pub async fn refuse_websocket() -> Response {
+    let body = format::error_body(
+        Api::Responses,
+        426,
+        ErrorCategory::InvalidRequest,
+        "NineRouter serves the Responses API over HTTP POST with SSE, not WebSocket; use POST /v1/responses.",
+    );
+    (
+        StatusCode::UPGRADE_REQUIRED,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CONNECTION, HeaderValue::from_static("close")),
+        ],
+        body,
+    )
+        .into_response()
+}
