@@ -1,4 +1,5 @@
-//! Custom nodes: user-defined OpenAI- (later Anthropic-) compatible endpoints with a prefix.
+//! Custom nodes: user-defined OpenAI-, Anthropic- or Gemini-compatible endpoints with their own
+//! prefix. Base URLs are written the way that API's SDK takes them.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,14 +7,19 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum NodeKind {
     OpenaiCompatible,
+    /// An OpenAI-style gateway that serves the Responses API (`{base}/responses`).
+    OpenaiResponses,
     AnthropicCompatible,
+    GeminiCompatible,
 }
 
 impl NodeKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "openai-compatible" => Some(Self::OpenaiCompatible),
+            "openai-responses" => Some(Self::OpenaiResponses),
             "anthropic-compatible" => Some(Self::AnthropicCompatible),
+            "gemini-compatible" => Some(Self::GeminiCompatible),
             _ => None,
         }
     }
@@ -21,14 +27,18 @@ impl NodeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OpenaiCompatible => "openai-compatible",
+            Self::OpenaiResponses => "openai-responses",
             Self::AnthropicCompatible => "anthropic-compatible",
+            Self::GeminiCompatible => "gemini-compatible",
         }
     }
 
     pub fn format(self) -> crate::providers::WireFormat {
         match self {
             Self::OpenaiCompatible => crate::providers::WireFormat::OpenaiChat,
+            Self::OpenaiResponses => crate::providers::WireFormat::OpenaiResponses,
             Self::AnthropicCompatible => crate::providers::WireFormat::Anthropic,
+            Self::GeminiCompatible => crate::providers::WireFormat::Gemini,
         }
     }
 }

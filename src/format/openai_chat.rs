@@ -844,10 +844,8 @@ impl StreamEncoder for Encoder {
                 block: Block::ToolCall { id, name },
             } => {
                 self.ensure_started(out);
-                let k = self.tools.len();
-                if self.tools.len() <= k {
-                    self.tools.push(*index);
-                }
+                self.tools.push(*index);
+                let k = self.tools.len() - 1;
                 self.chunk(
                     json!({"tool_calls": [{"index": k, "id": id, "type": "function",
                         "function": {"name": name, "arguments": ""}}]}),

@@ -30,14 +30,12 @@ pub struct NodePatch {
 }
 
 fn parse_kind(kind: &str) -> Result<NodeKind, ManageError> {
-    match NodeKind::parse(kind) {
-        Some(NodeKind::OpenaiCompatible) => Ok(NodeKind::OpenaiCompatible),
-        Some(NodeKind::AnthropicCompatible) => Err(invalid(
+    NodeKind::parse(kind).ok_or_else(|| {
+        invalid(
             "kind",
-            "anthropic-compatible nodes need the translation layer, which this version lacks",
-        )),
-        None => Err(invalid("kind", "must be 'openai-compatible'")),
-    }
+            "must be one of 'openai-compatible', 'openai-responses', 'anthropic-compatible', 'gemini-compatible'",
+        )
+    })
 }
 
 fn check_prefix_free(

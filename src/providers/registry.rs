@@ -71,6 +71,21 @@ impl ProviderDef {
     }
 }
 
+const fn anthropic_key(
+    id: &'static str,
+    aliases: &'static [&'static str],
+    name: &'static str,
+    tier: Tier,
+    base_url: &'static str,
+    families: &'static [&'static str],
+    models: &'static [&'static str],
+) -> ProviderDef {
+    ProviderDef {
+        format: WireFormat::Anthropic,
+        ..openai_key(id, aliases, name, tier, base_url, families, models)
+    }
+}
+
 const fn openai_key(
     id: &'static str,
     aliases: &'static [&'static str],
@@ -258,19 +273,51 @@ static REGISTRY: &[ProviderDef] = &[
         &[],
         &["glm-4.6"],
     ),
-    // Rows below need the translation layer or a login flow; they are listed so model strings
-    // resolve to a clear "not routable yet" answer rather than an unknown-provider one.
-    ProviderDef {
-        id: "anthropic",
-        aliases: &["anthropic"],
-        name: "Anthropic",
-        tier: Tier::ApiKey,
-        auth: AuthKind::ApiKey,
-        format: WireFormat::Anthropic,
-        base_url: "https://api.anthropic.com",
-        families: &["claude-"],
-        models: &["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"],
-    },
+    anthropic_key(
+        "glm",
+        &["glm"],
+        "GLM (Z.ai coding plan)",
+        Tier::Cheap,
+        "https://api.z.ai/api/anthropic",
+        &["glm-"],
+        &["glm-4.6", "glm-4.5-air"],
+    ),
+    anthropic_key(
+        "kimi",
+        &["kimi"],
+        "Kimi (coding plan)",
+        Tier::Cheap,
+        "https://api.kimi.com/coding",
+        &["kimi-"],
+        &["kimi-for-coding", "kimi-k2-turbo-preview"],
+    ),
+    anthropic_key(
+        "minimax",
+        &["minimax"],
+        "MiniMax",
+        Tier::Cheap,
+        "https://api.minimax.io/anthropic",
+        &["MiniMax-"],
+        &["MiniMax-M2"],
+    ),
+    anthropic_key(
+        "minimax-cn",
+        &["minimax-cn"],
+        "MiniMax (China)",
+        Tier::Cheap,
+        "https://api.minimaxi.com/anthropic",
+        &[],
+        &["MiniMax-M2"],
+    ),
+    anthropic_key(
+        "anthropic",
+        &["anthropic"],
+        "Anthropic",
+        Tier::ApiKey,
+        "https://api.anthropic.com",
+        &["claude-"],
+        &["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"],
+    ),
     ProviderDef {
         id: "gemini",
         aliases: &["gemini"],
@@ -282,6 +329,8 @@ static REGISTRY: &[ProviderDef] = &[
         families: &["gemini-"],
         models: &["gemini-2.5-pro", "gemini-2.5-flash"],
     },
+    // Subscription rows need their login flows; they are listed so model strings resolve to
+    // a clear "needs login" answer rather than an unknown-provider one.
     ProviderDef {
         id: "claude",
         aliases: &["cc"],

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fake_openai;
+pub mod fake_upstream;
 
 use std::path::PathBuf;
 use std::time::Duration;
