@@ -5,10 +5,15 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 
 # Debian packages the build and the tests need (checked one by one, installed only when missing).
-APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools
+APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv
 BIN := $(CARGO_TARGET_DIR)/release/ninerouter
 
-.PHONY: deps build run test test-rust test-keyring lint bench fmt clean-cache
+# The official SDKs the client tests drive, pinned, in a virtualenv cached outside the clone.
+SDK_VENV := $(HOME)/.cache/ninerouter/venv
+SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
+SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
+
+.PHONY: deps sdk build run test test-rust test-keyring lint bench fmt clean-cache
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -21,6 +26,13 @@ deps:
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from rustup first"; exit 1; }
 
+sdk: $(SDK_STAMP)
+
+$(SDK_STAMP):
+	test -x $(SDK_VENV)/bin/python || python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check $(SDK_PACKAGES)
+	touch $@
+
 build: deps
 	$(CARGO) build --release --bin ninerouter
 
@@ -28,16 +40,17 @@ build: deps
 run: build
 	$(BIN) serve
 
-test: deps lint test-rust
+test: deps sdk lint test-rust
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
 # The suite runs inside a private D-Bus session with an unlocked gnome-keyring, so the
-# keychain tests use a real Secret Service; NINEROUTER_TEST_KEYRING makes them mandatory.
+# keychain tests use a real Secret Service; NINEROUTER_TEST_KEYRING makes them mandatory, and
+# NINEROUTER_SDK_PYTHON the official-SDK client tests.
 test-rust:
-	dbus-run-session -- bash -c 'echo -n ci-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && NINEROUTER_TEST_KEYRING=1 $(CARGO) test --locked --all-targets'
+	dbus-run-session -- bash -c 'echo -n ci-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && NINEROUTER_TEST_KEYRING=1 NINEROUTER_SDK_PYTHON=$(SDK_VENV)/bin/python $(CARGO) test --locked --all-targets'
 
 bench: deps
 	$(CARGO) bench --bench proxy

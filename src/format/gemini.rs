@@ -622,20 +622,31 @@ pub fn decode_response(body: &[u8]) -> Result<Response, String> {
     })
 }
 
+/// Gemini signatures are bytes (base64 in JSON); a signature from another API that is not
+/// base64 would make Gemini clients reject the whole answer, so it is left out.
+fn gemini_signature(s: &Option<String>) -> Option<&str> {
+    use base64::Engine;
+    let s = s.as_deref()?;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .is_ok()
+        .then_some(s)
+}
+
 fn output_part(p: &Part) -> Option<Value> {
     Some(match p {
         Part::Text { text, .. } => json!({"text": text}),
         Part::Thinking(t) => {
             let mut v = json!({"text": t.text, "thought": true});
-            if let Some(s) = &t.signature {
-                v["thoughtSignature"] = s.clone().into();
+            if let Some(s) = gemini_signature(&t.signature) {
+                v["thoughtSignature"] = s.into();
             }
             v
         }
         Part::ToolCall(c) => {
             let mut v = json!({"functionCall": {"id": c.id, "name": c.name, "args": arguments_object(&c.arguments)}});
-            if let Some(s) = &c.signature {
-                v["thoughtSignature"] = s.clone().into();
+            if let Some(s) = gemini_signature(&c.signature) {
+                v["thoughtSignature"] = s.into();
             }
             v
         }
@@ -808,8 +819,12 @@ impl StreamEncoder for Encoder {
                     }
                 }
                 Delta::Signature(s) => {
+                    let s = Some(s.clone());
+                    let Some(s) = gemini_signature(&s) else {
+                        return;
+                    };
                     if let Some(call) = self.calls.get_mut(index) {
-                        call.3 = Some(s.clone());
+                        call.3 = Some(s.to_owned());
                     } else {
                         self.chunk(
                             vec![json!({"text": "", "thought": true, "thoughtSignature": s})],
