@@ -5,7 +5,9 @@
 //! - added latency p50/p99 at concurrency 1 (vs. calling the upstream directly),
 //! - added streaming time-to-first-byte (20-event streams),
 //! - requests/s at concurrency 8 vs. a bare forwarding proxy with no routing,
-//! - the router's resident memory.
+//! - the router's resident memory,
+//! - what translation adds over passthrough for a coding-agent request (50 KB, 20 tools):
+//!   the same Chat body routed to an OpenAI-format account and to an Anthropic-format one.
 //!
 //! Harness code: a failed setup step should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -89,7 +91,9 @@ fn start_fake_upstream() -> SocketAddr {
                 .await
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr")).ok();
-            let app = Router::new().route("/v1/chat/completions", post(fake));
+            let app = Router::new()
+                .route("/v1/chat/completions", post(fake))
+                .route("/v1/messages", post(fake_anthropic));
             let listener = axum::serve::ListenerExt::tap_io(listener, |t| {
                 let _ = t.set_nodelay(true);
             });
@@ -100,6 +104,18 @@ fn start_fake_upstream() -> SocketAddr {
 }
 
 static ANSWER: &str = r#"{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#;
+
+static ANTHROPIC_ANSWER: &str = r#"{"id":"msg_b","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}"#;
+
+async fn fake_anthropic(body: Bytes) -> Response {
+    // Same work as `fake` for a non-streaming body, so the two routes cost the same.
+    let _stream = body.windows(13).any(|w| w == b"\"stream\":true");
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ANTHROPIC_ANSWER,
+    )
+        .into_response()
+}
 
 async fn fake(body: Bytes) -> Response {
     let stream = body.windows(13).any(|w| w == b"\"stream\":true");
@@ -203,7 +219,7 @@ async fn start_router(upstream: SocketAddr) -> RouterProcess {
     std::fs::write(
         &config,
         format!(
-            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n"
+            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n\n[[provider]]\nprovider = \"anthropic-compatible\"\nname = \"bench-anthropic\"\nprefix = \"ba\"\nbase_url = \"http://{upstream}\"\napi_key = \"bench-key\"\n"
         ),
     )
     .expect("config");
@@ -222,6 +238,36 @@ fn body(model: &str, stream: bool) -> String {
     format!(
         r#"{{"model":"{model}","stream":{stream},"messages":[{{"role":"system","content":"You are a coding assistant."}},{{"role":"user","content":"Write a function that adds two numbers."}}],"temperature":0.2,"max_tokens":256}}"#
     )
+}
+
+/// A coding agent's turn: a long system prompt, a history with tool calls and results, and
+/// 20 tools with real-looking schemas — about 50 KB.
+fn agent_body(model: &str) -> String {
+    let filler = "The quick brown fox jumps over the lazy dog while the build runs. ";
+    let mut messages = vec![serde_json::json!({"role": "system", "content": filler.repeat(150)})];
+    for i in 0..6 {
+        messages.push(serde_json::json!({"role": "user", "content": filler.repeat(30)}));
+        messages.push(serde_json::json!({"role": "assistant", "content": filler.repeat(6),
+            "tool_calls": [{"id": format!("call_{i}"), "type": "function",
+                "function": {"name": format!("tool_{i}"), "arguments": "{\"path\":\"src/main.rs\",\"line\":42}"}}]}));
+        messages.push(serde_json::json!({"role": "tool", "tool_call_id": format!("call_{i}"), "content": filler.repeat(12)}));
+    }
+    let tools: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            serde_json::json!({"type": "function", "function": {"name": format!("tool_{i}"),
+                "description": filler.repeat(4),
+                "parameters": {"type": "object", "properties": {
+                    "path": {"type": "string", "description": "A path relative to the project root."},
+                    "line": {"type": "integer", "description": "A 1-based line number."},
+                    "pattern": {"type": "string", "description": "A regular expression to look for."},
+                    "options": {"type": "object", "properties": {"case_sensitive": {"type": "boolean"},
+                        "max_results": {"type": "integer", "minimum": 1, "maximum": 500}}}},
+                    "required": ["path"], "additionalProperties": false}}})
+        })
+        .collect();
+    serde_json::json!({"model": model, "messages": messages, "tools": tools, "max_tokens": 4096,
+        "temperature": 0.2})
+    .to_string()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -362,6 +408,13 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     .await;
     let added_ttfb = ms(percentile(&proxied_ttfb, 0.5)) - ms(percentile(&direct_ttfb, 0.5));
 
+    let agent_passthrough = agent_body("bn/m");
+    let agent_translated = agent_body("ba/m");
+    let agent_kib = agent_passthrough.len() / 1024;
+    let pass = sequential(&client, &router_url, &agent_passthrough, sizes.sequential).await;
+    let translated = sequential(&client, &router_url, &agent_translated, sizes.sequential).await;
+    let translation_p50 = ms(percentile(&translated, 0.5)) - ms(percentile(&pass, 0.5));
+
     // Interleaved rounds, medians compared: on 2 shared cores one round alone is noisy.
     let (mut bare_runs, mut router_runs) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
@@ -420,6 +473,15 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
         "| router vs bare proxy (c=8) | {:.0} % | ≥ 70 %: {} |",
         100.0 * router_rps / bare_rps,
         verdict(router_rps >= 0.7 * bare_rps)
+    );
+    println!(
+        "| agent request ({agent_kib} KB, 20 tools) passthrough / translated to Anthropic (p50) | {:.3} / {:.3} ms | |",
+        ms(percentile(&pass, 0.5)),
+        ms(percentile(&translated, 0.5))
+    );
+    println!(
+        "| translation added (p50) | {translation_p50:.3} ms | ≤ 0.1 ms: {} |",
+        verdict(translation_p50 <= 0.1)
     );
     println!(
         "| router RSS idle / after load / peak | {:.1} / {:.1} / {:.1} MiB | |",

@@ -90,8 +90,16 @@ pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Byte
         })
 }
 
+/// The request headers a same-format upstream must see, taken before the body is read
+/// (copying the whole map costs more than the rest of a passthrough's bookkeeping).
 pub fn headers_of(request: &axum::extract::Request) -> HeaderMap {
-    request.headers().clone()
+    let mut kept = HeaderMap::new();
+    for name in ["anthropic-beta", "anthropic-version"] {
+        if let Some(v) = request.headers().get(name) {
+            kept.insert(name, v.clone());
+        }
+    }
+    kept
 }
 
 /// Routes `inbound` and answers in its API.
