@@ -21,39 +21,7 @@ async fn official_sdks_round_trip_tools_through_translation() {
         ..Script::default()
     })
     .await;
-    let config = format!(
-        r#"
-[[provider]]
-provider = "openai-compatible"
-name = "chat"
-prefix = "fchat"
-base_url = "{openai}"
-api_key = "k-chat"
-
-[[provider]]
-provider = "openai-responses"
-name = "resp"
-prefix = "fresp"
-base_url = "{openai}"
-api_key = "k-resp"
-
-[[provider]]
-provider = "anthropic-compatible"
-name = "anth"
-prefix = "fanth"
-base_url = "{root}"
-api_key = "k-anth"
-
-[[provider]]
-provider = "gemini"
-name = "gem"
-base_url = "{root}"
-api_key = "k-gem"
-"#,
-        openai = fake.openai_base(),
-        root = fake.root(),
-    );
-    let router = Router::start(&config).await;
+    let router = Router::start(&fake.four_formats_config("")).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/clients.py");
     let out = tokio::process::Command::new(&python)
         .arg(script)

@@ -23,45 +23,9 @@ const TARGETS: [(&str, &str); 4] = [
     ("gemini", "gemini/gemini-2.5-flash"),
 ];
 
-fn config(fake: &FakeUpstream) -> String {
-    format!(
-        r#"{fast}
-[[provider]]
-provider = "openai-compatible"
-name = "chat"
-prefix = "fchat"
-base_url = "{openai}"
-api_key = "k-chat"
-
-[[provider]]
-provider = "openai-responses"
-name = "resp"
-prefix = "fresp"
-base_url = "{openai}"
-api_key = "k-resp"
-
-[[provider]]
-provider = "anthropic-compatible"
-name = "anth"
-prefix = "fanth"
-base_url = "{root}"
-api_key = "k-anth"
-
-[[provider]]
-provider = "gemini"
-name = "gem"
-base_url = "{root}"
-api_key = "k-gem"
-"#,
-        fast = support::FAST_ROUTING,
-        openai = fake.openai_base(),
-        root = fake.root(),
-    )
-}
-
 async fn setup(script: Script) -> (FakeUpstream, Router) {
     let fake = FakeUpstream::start(script).await;
-    let router = Router::start(&config(&fake)).await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
     (fake, router)
 }
 

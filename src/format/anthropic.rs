@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codec::{StreamDecoder, StreamEncoder, Tally, sse};
+use super::codec::{
+    StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse, stop_open,
+};
 use super::ir::*;
 use super::json::{
     arguments_object, new_id, parse_object, plain_text, str_of, to_raw, u64_of, with_raw_fields,
@@ -277,11 +279,9 @@ fn decode_content(content: &Value, i: usize) -> Result<Vec<Part>, FormatError> {
             // Server tool history (web search calls and results) is the provider's own record.
             "server_tool_use" | "web_search_tool_result" => continue,
             other => {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("messages.{i}.content.{j}.type"),
-                    format!(
-                        "content type '{other}' cannot be translated for this model's provider"
-                    ),
+                    format_args!("content type '{other}'"),
                 ));
             }
         };
@@ -530,7 +530,7 @@ fn finish_name(f: &Finish) -> (&'static str, Option<String>) {
     }
 }
 
-pub fn usage_from(u: &Value) -> Usage {
+fn usage_from(u: &Value) -> Usage {
     Usage {
         input: u64_of(u, "input_tokens"),
         cache_read: u64_of(u, "cache_read_input_tokens"),
@@ -643,8 +643,7 @@ pub struct Decoder {
 
 impl StreamDecoder for Decoder {
     fn feed(&mut self, data: &str, out: &mut Vec<Event>) -> Result<(), String> {
-        let v: Value = serde_json::from_str(data)
-            .map_err(|_| "the provider sent a malformed stream event (not JSON)".to_owned())?;
+        let v: Value = event_json(data)?;
         let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
         match str_of(&v, "type").unwrap_or_default() {
             "message_start" => {
@@ -727,11 +726,9 @@ impl StreamDecoder for Decoder {
             }
             "message_stop" => self.stopped = true,
             "error" => {
-                let m = v
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("the provider reported an error");
-                return Err(format!("the provider reported an error mid-stream: {m}"));
+                return Err(reported_error(
+                    v.pointer("/error/message").and_then(Value::as_str),
+                ));
             }
             _ => {}
         }
@@ -743,11 +740,7 @@ impl StreamDecoder for Decoder {
     }
 
     fn end(&mut self, out: &mut Vec<Event>) {
-        let mut open: Vec<usize> = self.blocks.drain().map(|(_, c)| c).collect();
-        open.sort_unstable();
-        for index in open {
-            out.push(Event::BlockStop { index });
-        }
+        stop_open(self.blocks.drain().map(|(_, c)| c), out);
     }
 }
 

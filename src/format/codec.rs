@@ -24,6 +24,27 @@ pub trait StreamEncoder: Send {
     fn fail(&mut self, message: &str, out: &mut Vec<u8>);
 }
 
+/// One upstream event's JSON; anything else is not the provider's format.
+pub fn event_json(data: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(data)
+        .map_err(|_| "the provider sent a malformed stream event (not JSON)".to_owned())
+}
+
+/// The failure for an error the provider reported inside its stream.
+pub fn reported_error(message: Option<&str>) -> String {
+    format!(
+        "the provider reported an error mid-stream: {}",
+        message.unwrap_or("the provider reported an error")
+    )
+}
+
+/// Stops blocks still open when the upstream closed, in the order they opened.
+pub fn stop_open(open: impl Iterator<Item = usize>, out: &mut Vec<Event>) {
+    let mut open: Vec<usize> = open.collect();
+    open.sort_unstable();
+    out.extend(open.into_iter().map(|index| Event::BlockStop { index }));
+}
+
 /// Opens and closes canonical blocks for APIs that only send deltas (OpenAI Chat, Gemini):
 /// a delta of another kind closes the open block and opens a new one.
 #[derive(Default)]

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codec::{Blocks, Key, StreamDecoder, StreamEncoder, Tally, sse};
+use super::codec::{
+    Blocks, Key, StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse,
+};
 use super::ir::*;
 use super::json::{
     arguments_object, new_id, parse_object, str_of, to_raw, u64_of, with_raw_fields,
@@ -173,9 +175,9 @@ pub fn decode_request(body: &[u8]) -> Result<Decoded, FormatError> {
                     is_error,
                 }));
             } else if p.get("executableCode").is_some() || p.get("codeExecutionResult").is_some() {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("contents[{i}].parts[{j}]"),
-                    "code execution parts cannot be translated for this model's provider",
+                    "code execution parts",
                 ));
             }
         }
@@ -544,7 +546,7 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-pub fn usage_from(u: &Value) -> Usage {
+fn usage_from(u: &Value) -> Usage {
     let prompt = u64_of(u, "promptTokenCount");
     let cached = u64_of(u, "cachedContentTokenCount");
     let thoughts = u64_of(u, "thoughtsTokenCount");
@@ -679,16 +681,14 @@ pub struct Decoder {
 
 impl StreamDecoder for Decoder {
     fn feed(&mut self, data: &str, out: &mut Vec<Event>) -> Result<(), String> {
-        let v: Value = serde_json::from_str(data)
-            .map_err(|_| "the provider sent a malformed stream event (not JSON)".to_owned())?;
+        let v: Value = event_json(data)?;
         // Cloud Code wraps each chunk as {"response": {...}}.
         let v = match v.get("response") {
             Some(inner) if v.get("candidates").is_none() => inner.clone(),
             _ => v,
         };
         if let Some(e) = v.get("error") {
-            let m = str_of(e, "message").unwrap_or("the provider reported an error");
-            return Err(format!("the provider reported an error mid-stream: {m}"));
+            return Err(reported_error(str_of(e, "message")));
         }
         if !self.started {
             self.started = true;

@@ -68,6 +68,17 @@ impl Part {
     }
 }
 
+/// The text parts of a message, concatenated (for APIs that carry one string per turn).
+pub fn text_of(parts: &[Part]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if let Part::Text { text, .. } = p {
+            out.push_str(text);
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thinking {
     pub text: String,

@@ -74,6 +74,14 @@ impl FormatError {
             param: Some(param.into()),
         }
     }
+
+    /// Something only a provider of the client's own format could take.
+    pub fn untranslatable(param: impl Into<String>, what: impl std::fmt::Display) -> Self {
+        Self::at(
+            param,
+            format!("{what} cannot be translated for this model's provider"),
+        )
+    }
 }
 
 /// What the answer's encoder needs to know about the client's request.
@@ -175,14 +183,30 @@ pub fn stream_content_type(api: Api) -> &'static str {
     }
 }
 
-/// An error the client's API would send, as (JSON body). `kind` is the generic category.
-pub fn error_body(api: Api, status: u16, kind: ErrorCategory, message: &str) -> Vec<u8> {
+/// An error the client's API would send, as its JSON body. `kind` is the generic category;
+/// `param` names the offending field: OpenAI's shape has a place for it (and always names
+/// `model` when the model is unknown), the others get it in front of the message.
+pub fn error_body(
+    api: Api,
+    status: u16,
+    kind: ErrorCategory,
+    message: &str,
+    param: Option<&str>,
+) -> Vec<u8> {
+    let located;
+    let message = match (api, param) {
+        (Api::OpenaiChat | Api::Responses, _) | (_, None) => message,
+        (_, Some(p)) => {
+            located = format!("{p}: {message}");
+            &located
+        }
+    };
     let value = match api {
         Api::OpenaiChat | Api::Responses => serde_json::json!({
             "error": {
                 "message": message,
                 "type": kind.openai_type(),
-                "param": null,
+                "param": param.or((kind == ErrorCategory::ModelNotFound).then_some("model")),
                 "code": kind.openai_code(),
             }
         }),

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codec::{Blocks, Key, StreamDecoder, StreamEncoder, Tally, sse};
+use super::codec::{
+    Blocks, Key, StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse,
+};
 use super::ir::*;
 use super::json::{
     arguments_text, new_id, parse_object, plain_text, str_of, to_raw, u64_of, unix_now,
@@ -129,9 +131,9 @@ pub fn decode_request(body: &[u8]) -> Result<Decoded, FormatError> {
                 cache: false,
             })),
             (kind, _) => {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("tools[{i}]"),
-                    format!("tool type '{kind}' cannot be translated for this model's provider"),
+                    format_args!("tool type '{kind}'"),
                 ));
             }
         }
@@ -226,35 +228,9 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
             }
             "assistant" => {
                 leading = false;
-                let mut parts = Vec::new();
-                let reasoning = str_of(&m, "reasoning_content").or_else(|| str_of(&m, "reasoning"));
-                if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
-                    parts.push(Part::Thinking(Thinking {
-                        text: text.to_owned(),
-                        signature: None,
-                    }));
-                }
-                let text = plain_text(&content);
-                if !text.is_empty() {
-                    parts.push(Part::text(text));
-                }
-                if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-                    for c in calls {
-                        parts.push(Part::ToolCall(ToolCall {
-                            id: str_of(c, "id").unwrap_or_default().to_owned(),
-                            name: c
-                                .pointer("/function/name")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_owned(),
-                            arguments: arguments_text(c.pointer("/function/arguments")),
-                            signature: None,
-                        }));
-                    }
-                }
                 req.messages.push(Message {
                     role: Role::Assistant,
-                    parts,
+                    parts: assistant_parts(&m),
                 });
             }
             "tool" | "function" => {
@@ -293,6 +269,41 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
     Ok(())
 }
 
+/// An assistant message's parts, the same in a request's history and in an answer:
+/// reasoning (`reasoning_content`, or `reasoning` as some providers name it), text, tool calls.
+fn assistant_parts(m: &Value) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let reasoning = str_of(m, "reasoning_content").or_else(|| str_of(m, "reasoning"));
+    if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
+        parts.push(Part::Thinking(Thinking {
+            text: text.to_owned(),
+            signature: None,
+        }));
+    }
+    let text = plain_text(m.get("content").unwrap_or(&Value::Null));
+    if !text.is_empty() {
+        parts.push(Part::text(text));
+    }
+    for c in m
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        parts.push(Part::ToolCall(ToolCall {
+            id: str_of(c, "id").unwrap_or_default().to_owned(),
+            name: c
+                .pointer("/function/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            arguments: arguments_text(c.pointer("/function/arguments")),
+            signature: None,
+        }));
+    }
+    parts
+}
+
 fn decode_user_content(content: &Value, i: usize) -> Result<Vec<Part>, FormatError> {
     let Value::Array(items) = content else {
         return Ok(vec![Part::text(plain_text(content))]);
@@ -322,11 +333,9 @@ fn decode_user_content(content: &Value, i: usize) -> Result<Vec<Part>, FormatErr
                 }
             }
             other => {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("messages[{i}].content[{j}].type"),
-                    format!(
-                        "content type '{other}' cannot be translated for this model's provider"
-                    ),
+                    format_args!("content type '{other}'"),
                 ));
             }
         }
@@ -546,16 +555,6 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) -> Result<(), FormatError> 
     Ok(())
 }
 
-fn text_of(parts: &[Part]) -> String {
-    let mut out = String::new();
-    for p in parts {
-        if let Part::Text { text, .. } = p {
-            out.push_str(text);
-        }
-    }
-    out
-}
-
 fn finish_from(reason: &str) -> Finish {
     match reason {
         "length" => Finish::Length,
@@ -574,7 +573,7 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-pub fn usage_from(u: &Value) -> Usage {
+fn usage_from(u: &Value) -> Usage {
     let prompt = u64_of(u, "prompt_tokens");
     let cached = u
         .pointer("/prompt_tokens_details/cached_tokens")
@@ -606,37 +605,10 @@ fn usage_json(u: &Usage) -> Value {
 pub fn decode_response(body: &[u8]) -> Result<Response, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let choice = v.pointer("/choices/0").ok_or("the answer has no choices")?;
-    let msg = choice.get("message").cloned().unwrap_or(Value::Null);
-    let mut parts = Vec::new();
-    if let Some(t) = str_of(&msg, "reasoning_content")
-        .or_else(|| str_of(&msg, "reasoning"))
-        .filter(|t| !t.is_empty())
-    {
-        parts.push(Part::Thinking(Thinking {
-            text: t.to_owned(),
-            signature: None,
-        }));
-    }
-    let text = plain_text(msg.get("content").unwrap_or(&Value::Null));
-    if !text.is_empty() {
-        parts.push(Part::text(text));
-    }
-    if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
-        for c in calls {
-            parts.push(Part::ToolCall(ToolCall {
-                id: str_of(c, "id").unwrap_or_default().to_owned(),
-                name: c
-                    .pointer("/function/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                arguments: arguments_text(c.pointer("/function/arguments")),
-                signature: None,
-            }));
-        }
-    }
+    let msg = choice.get("message").unwrap_or(&Value::Null);
+    let parts = assistant_parts(msg);
     let mut finish = finish_from(str_of(choice, "finish_reason").unwrap_or("stop"));
-    if str_of(&msg, "refusal").is_some_and(|r| !r.is_empty()) {
+    if str_of(msg, "refusal").is_some_and(|r| !r.is_empty()) {
         finish = Finish::Refusal;
     }
     Ok(Response {
@@ -719,11 +691,9 @@ impl StreamDecoder for Decoder {
             self.done = true;
             return Ok(());
         }
-        let v: Value = serde_json::from_str(data)
-            .map_err(|_| "the provider sent a malformed stream event (not JSON)".to_owned())?;
+        let v: Value = event_json(data)?;
         if let Some(e) = v.get("error") {
-            let m = str_of(e, "message").unwrap_or("the provider reported an error");
-            return Err(format!("the provider reported an error mid-stream: {m}"));
+            return Err(reported_error(str_of(e, "message")));
         }
         if !self.started {
             self.started = true;

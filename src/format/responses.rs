@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codec::{StreamDecoder, StreamEncoder, Tally, sse};
+use super::codec::{
+    StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse, stop_open,
+};
 use super::ir::*;
 use super::json::{
     arguments_text, new_id, parse_object, plain_text, str_of, to_raw, u64_of, unix_now,
@@ -266,11 +268,9 @@ fn decode_items(items: &[Value], req: &mut Request) -> Result<(), FormatError> {
             // The provider's own record of a search it ran.
             "web_search_call" => {}
             other => {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("input[{i}].type"),
-                    format!(
-                        "input item type '{other}' cannot be translated for this model's provider"
-                    ),
+                    format_args!("input item type '{other}'"),
                 ));
             }
         }
@@ -329,11 +329,9 @@ fn decode_user_content(content: &Value, i: usize) -> Result<Vec<Part>, FormatErr
                 }
             },
             other => {
-                return Err(FormatError::at(
+                return Err(FormatError::untranslatable(
                     format!("input[{i}].content[{j}].type"),
-                    format!(
-                        "content type '{other}' cannot be translated for this model's provider"
-                    ),
+                    format_args!("content type '{other}'"),
                 ));
             }
         }
@@ -500,17 +498,7 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     })
 }
 
-fn text_of(parts: &[Part]) -> String {
-    let mut out = String::new();
-    for p in parts {
-        if let Part::Text { text, .. } = p {
-            out.push_str(text);
-        }
-    }
-    out
-}
-
-pub fn usage_from(u: &Value) -> Usage {
+fn usage_from(u: &Value) -> Usage {
     let input = u64_of(u, "input_tokens");
     let cached = u
         .pointer("/input_tokens_details/cached_tokens")
@@ -699,8 +687,7 @@ impl Decoder {
 
 impl StreamDecoder for Decoder {
     fn feed(&mut self, data: &str, out: &mut Vec<Event>) -> Result<(), String> {
-        let v: Value = serde_json::from_str(data)
-            .map_err(|_| "the provider sent a malformed stream event (not JSON)".to_owned())?;
+        let v: Value = event_json(data)?;
         let item_id = str_of(&v, "item_id").unwrap_or_default();
         let delta_text = || str_of(&v, "delta").unwrap_or_default().to_owned();
         match str_of(&v, "type").unwrap_or_default() {
@@ -790,12 +777,11 @@ impl StreamDecoder for Decoder {
                 out.push(Event::Finish(finish));
             }
             "response.failed" | "error" => {
-                let m = v
-                    .pointer("/response/error/message")
-                    .or_else(|| v.get("message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("the provider reported an error");
-                return Err(format!("the provider reported an error mid-stream: {m}"));
+                return Err(reported_error(
+                    v.pointer("/response/error/message")
+                        .or_else(|| v.get("message"))
+                        .and_then(Value::as_str),
+                ));
             }
             _ => {}
         }
@@ -807,11 +793,7 @@ impl StreamDecoder for Decoder {
     }
 
     fn end(&mut self, out: &mut Vec<Event>) {
-        let mut open: Vec<usize> = self.items.drain().map(|(_, i)| i).collect();
-        open.sort_unstable();
-        for index in open {
-            out.push(Event::BlockStop { index });
-        }
+        stop_open(self.items.drain().map(|(_, i)| i), out);
     }
 }
 

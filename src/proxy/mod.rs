@@ -14,11 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
-pub use body::{BodyError, JsonBody};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use stream::ByteStream;
-pub use upstream::endpoint;
 
 use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::client_api::{bad_request, error_response, headers_of, read_body, serve};
+use super::client_api::{anthropic_headers, bad_request, error_response, read_body, serve};
 use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
 use crate::providers::WireFormat;
@@ -17,7 +17,7 @@ use crate::proxy::Inbound;
 use crate::routing::resolve;
 
 pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = headers_of(&request);
+    let headers = anthropic_headers(&request);
     let bytes = match read_body(Api::Anthropic, request).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -35,7 +35,7 @@ const COUNTED_LOCALLY: &str = "estimate-o200k_base";
 /// Asks the first Anthropic-format account the model routes to; otherwise counts locally
 /// with the o200k_base tokenizer (an estimate: Claude's own tokenizer is not public).
 pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = headers_of(&request);
+    let headers = anthropic_headers(&request);
     let bytes = match read_body(Api::Anthropic, request).await {
         Ok(b) => b,
         Err(r) => return r,

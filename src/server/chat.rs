@@ -5,13 +5,13 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::response::Response;
 
-use super::client_api::{bad_request, headers_of, read_body, serve};
+use super::client_api::{anthropic_headers, bad_request, read_body, serve};
 use crate::engine::Core;
 use crate::format::Api;
 use crate::proxy::Inbound;
 
 pub async fn chat_completions(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = headers_of(&request);
+    let headers = anthropic_headers(&request);
     let bytes = match read_body(Api::OpenaiChat, request).await {
         Ok(b) => b,
         Err(r) => return r,

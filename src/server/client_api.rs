@@ -43,7 +43,13 @@ pub fn error_response(
     category: ErrorCategory,
     message: &str,
 ) -> Response {
-    let body = format::error_body(api, status.as_u16(), category, message);
+    json_response(
+        status,
+        format::error_body(api, status.as_u16(), category, message, None),
+    )
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
@@ -57,21 +63,14 @@ pub fn error_response(
 
 /// A request body this API cannot accept: 400, naming the field where the API does.
 pub fn bad_request(api: Api, e: &FormatError) -> Response {
-    let mut body: serde_json::Value = serde_json::from_slice(&format::error_body(
+    let body = format::error_body(
         api,
         400,
         ErrorCategory::InvalidRequest,
         &e.message,
-    ))
-    .unwrap_or_default();
-    if matches!(api, Api::OpenaiChat | Api::Responses) {
-        body["error"]["param"] = e.param.clone().into();
-    } else if let Some(p) = &e.param
-        && let Some(m) = body.pointer_mut("/error/message")
-    {
-        *m = format!("{p}: {}", e.message).into();
-    }
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        e.param.as_deref(),
+    );
+    json_response(StatusCode::BAD_REQUEST, body)
 }
 
 pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Bytes, Response> {
@@ -92,7 +91,7 @@ pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Byte
 
 /// The request headers a same-format upstream must see, taken before the body is read
 /// (copying the whole map costs more than the rest of a passthrough's bookkeeping).
-pub fn headers_of(request: &axum::extract::Request) -> HeaderMap {
+pub fn anthropic_headers(request: &axum::extract::Request) -> HeaderMap {
     let mut kept = HeaderMap::new();
     for name in ["anthropic-beta", "anthropic-version"] {
         if let Some(v) = request.headers().get(name) {
@@ -179,12 +178,6 @@ pub fn proxy_error(api: Api, e: ProxyError) -> Response {
         ErrorKind::Upstream => ErrorCategory::Upstream,
     };
     let mut response = error_response(api, e.status, category, &e.message);
-    if e.kind == ErrorKind::ModelNotFound && matches!(api, Api::OpenaiChat | Api::Responses) {
-        let body = format::error_body(api, e.status.as_u16(), category, &e.message);
-        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        v["error"]["param"] = "model".into();
-        response = (e.status, axum::Json(v)).into_response();
-    }
     // Whole seconds, rounded up, at least 1: a client retrying at 0 would just fail again.
     if let Some(d) = e.retry_after {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.is_zero()));

@@ -6,13 +6,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::client_api::{bad_request, headers_of, read_body, serve};
+use super::client_api::{anthropic_headers, bad_request, read_body, serve};
 use crate::engine::Core;
 use crate::format::{self, Api, ErrorCategory};
 use crate::proxy::Inbound;
 
 pub async fn create(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = headers_of(&request);
+    let headers = anthropic_headers(&request);
     let bytes = match read_body(Api::Responses, request).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -31,6 +31,7 @@ pub async fn refuse_websocket() -> Response {
         426,
         ErrorCategory::InvalidRequest,
         "NineRouter serves the Responses API over HTTP POST with SSE, not WebSocket; use POST /v1/responses.",
+        None,
     );
     (
         StatusCode::UPGRADE_REQUIRED,

@@ -98,6 +98,44 @@ impl FakeUpstream {
         format!("http://{}", self.addr)
     }
 
+    /// Router config with one account per format, all on this fake: `fchat/…` (OpenAI Chat
+    /// node), `fresp/…` (Responses node), `fanth/…` (Anthropic node) and `gemini/…` (the
+    /// registry's Gemini row with its base URL overridden). `head` goes first.
+    pub fn four_formats_config(&self, head: &str) -> String {
+        format!(
+            r#"{head}
+[[provider]]
+provider = "openai-compatible"
+name = "chat"
+prefix = "fchat"
+base_url = "{openai}"
+api_key = "k-chat"
+
+[[provider]]
+provider = "openai-responses"
+name = "resp"
+prefix = "fresp"
+base_url = "{openai}"
+api_key = "k-resp"
+
+[[provider]]
+provider = "anthropic-compatible"
+name = "anth"
+prefix = "fanth"
+base_url = "{root}"
+api_key = "k-anth"
+
+[[provider]]
+provider = "gemini"
+name = "gem"
+base_url = "{root}"
+api_key = "k-gem"
+"#,
+            openai = self.openai_base(),
+            root = self.root(),
+        )
+    }
+
     pub fn set(&self, script: Script) {
         *self.shared.script.lock().unwrap() = script;
     }
