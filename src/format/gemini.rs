@@ -833,6 +833,8 @@ impl StreamEncoder for Encoder {
                     }
                 }
             },
+            // The answer keeps the upstream's id, as the whole-JSON encoder does.
+            Event::Start { id, .. } if !id.is_empty() => self.id.clone_from(id),
             Event::BlockStop { index } => {
                 if let Some((id, name, args, sig)) = self.calls.remove(index) {
                     let mut part = json!({"functionCall": {"id": id, "name": name, "args": arguments_object(&args)}});

@@ -12,6 +12,9 @@ pub mod openai_chat;
 pub mod responses;
 pub mod validate;
 
+#[cfg(test)]
+mod golden;
+
 use std::collections::HashMap;
 
 use crate::providers::WireFormat;

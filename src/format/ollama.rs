@@ -225,8 +225,9 @@ fn done_reason(f: &Finish) -> &'static str {
     }
 }
 
+/// RFC 3339 in UTC with up to nanoseconds, as Ollama writes it (Go's `time.RFC3339Nano`).
 fn created_at() -> String {
-    httpdate::fmt_http_date(std::time::SystemTime::now())
+    jiff::Timestamp::now().to_string()
 }
 
 fn final_fields(v: &mut Value, finish: &Finish, usage: &Usage) {
