@@ -12,7 +12,13 @@ use support::{FakeOpenAi, Router, node_config};
 #[tokio::test]
 async fn a_foreign_host_header_is_refused_everywhere_on_loopback() {
     let router = Router::start("").await;
-    for path in ["/api/status", "/v1/models", "/"] {
+    for path in [
+        "/api/status",
+        "/v1/models",
+        "/v1beta/models",
+        "/",
+        "/no/such/path",
+    ] {
         let r = router
             .http
             .get(router.url(path))

@@ -54,11 +54,15 @@ pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck 
     }
 }
 
+/// The client APIs' edge: the Host guard, then the proxy key.
 pub async fn require_client_key(
     State(core): State<Arc<Core>>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = super::guard::screen(&core.listen, &request) {
+        return refusal;
+    }
     let api = super::client_api::api_of_path(request.uri().path());
     let answer = match check(&core, request.headers(), request.uri().query()) {
         KeyCheck::Ok => return next.run(request).await,

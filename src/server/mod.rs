@@ -53,16 +53,18 @@ pub fn router(core: Arc<Core>) -> Router {
         .layer(guard::client_cors());
 
     let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
-
-    Router::new()
+    let rest = Router::new()
         .route("/", get(root))
-        .merge(client)
         .merge(management)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
             guard::host_and_origin,
-        ))
+        ));
+
+    Router::new()
+        .merge(client)
+        .merge(rest)
         .layer(CatchPanicLayer::custom(|_| {
             OpenAiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
