@@ -312,12 +312,12 @@ const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError> {
     let mut dropped = Vec::new();
-    let mut system: Vec<Value> = req
+    let mut system: Vec<BlockOut> = req
         .system
         .iter()
         .map(|b| text_block(&b.text, b.cache))
         .collect();
-    let mut messages: Vec<Value> = Vec::new();
+    let mut messages: Vec<MessageOut> = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
         if m.role == Role::System {
             // Mid-conversation instructions join the system prompt: the Messages API has no
@@ -338,11 +338,11 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
         } else {
             "assistant"
         };
-        messages.push(json!({"role": role, "content": content}));
+        messages.push(MessageOut { role, content });
     }
     let mut body = Map::new();
     body.insert("model".into(), model.into());
-    body.insert("messages".into(), Value::Array(messages));
+    let mut raws = vec![("messages", to_raw(&messages))];
     if matches!(req.response_format, Some(ResponseFormat::JsonObject)) {
         system.push(text_block(
             "Respond with a single JSON object and nothing else.",
@@ -350,7 +350,7 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
         ));
     }
     if !system.is_empty() {
-        body.insert("system".into(), Value::Array(system));
+        raws.push(("system", to_raw(&system)));
     }
     let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let mut thinking_on = false;
@@ -426,7 +426,6 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
             }
         })
         .collect();
-    let mut raws = Vec::new();
     if !tools.is_empty() {
         raws.push(("tools", to_raw(&tools)));
         let mut choice = match &req.tool_choice {
@@ -448,24 +447,81 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     })
 }
 
-fn text_block(text: &str, cache: bool) -> Value {
-    let mut b = json!({"type": "text", "text": text});
-    if cache {
-        b["cache_control"] = json!({"type": "ephemeral"});
-    }
-    b
+/// A request content block, borrowed from the canonical request: agent histories are large,
+/// and serializing these directly escapes each text once instead of copying it into values.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockOut<'a> {
+    Text {
+        text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Ephemeral>,
+    },
+    Image {
+        source: SourceOut<'a>,
+    },
+    Document {
+        source: SourceOut<'a>,
+    },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: ToolResultOut<'a>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
 }
 
-fn media_source(m: &Media) -> Value {
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "ephemeral")]
+struct Ephemeral {}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum SourceOut<'a> {
+    Base64 { media_type: &'a str, data: &'a str },
+    Url { url: &'a str },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ToolResultOut<'a> {
+    Text(String),
+    Blocks(Vec<BlockOut<'a>>),
+}
+
+#[derive(Serialize)]
+struct MessageOut<'a> {
+    role: &'static str,
+    content: Vec<BlockOut<'a>>,
+}
+
+fn text_block(text: &str, cache: bool) -> BlockOut<'_> {
+    BlockOut::Text {
+        text,
+        cache_control: cache.then_some(Ephemeral {}),
+    }
+}
+
+fn media_source(m: &Media) -> SourceOut<'_> {
     match m {
-        Media::Base64 { media_type, data } => {
-            json!({"type": "base64", "media_type": media_type, "data": data})
-        }
-        Media::Url { url } => json!({"type": "url", "url": url}),
+        Media::Base64 { media_type, data } => SourceOut::Base64 { media_type, data },
+        Media::Url { url } => SourceOut::Url { url },
     }
 }
 
-fn encode_parts(parts: &[Part]) -> Vec<Value> {
+fn encode_parts(parts: &[Part]) -> Vec<BlockOut<'_>> {
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
         match p {
@@ -474,34 +530,38 @@ fn encode_parts(parts: &[Part]) -> Vec<Value> {
                     out.push(text_block(text, *cache));
                 }
             }
-            Part::Image(m) => out.push(json!({"type": "image", "source": media_source(m)})),
-            Part::Document(m) => out.push(json!({"type": "document", "source": media_source(m)})),
+            Part::Image(m) => out.push(BlockOut::Image {
+                source: media_source(m),
+            }),
+            Part::Document(m) => out.push(BlockOut::Document {
+                source: media_source(m),
+            }),
             // Thinking without Anthropic's signature cannot be replayed to Anthropic.
             Part::Thinking(t) => {
-                if let Some(sig) = &t.signature {
-                    out.push(json!({"type": "thinking", "thinking": t.text, "signature": sig}));
+                if let Some(signature) = &t.signature {
+                    out.push(BlockOut::Thinking {
+                        thinking: &t.text,
+                        signature,
+                    });
                 }
             }
-            Part::RedactedThinking { data } => {
-                out.push(json!({"type": "redacted_thinking", "data": data}))
-            }
-            Part::ToolCall(c) => out.push(json!({
-                "type": "tool_use", "id": c.id, "name": c.name,
-                "input": arguments_object(&c.arguments),
-            })),
+            Part::RedactedThinking { data } => out.push(BlockOut::RedactedThinking { data }),
+            Part::ToolCall(c) => out.push(BlockOut::ToolUse {
+                id: &c.id,
+                name: &c.name,
+                input: arguments_object(&c.arguments),
+            }),
             Part::ToolResult(r) => {
                 let only_text = r.content.iter().all(|p| matches!(p, Part::Text { .. }));
-                let content = if only_text {
-                    Value::String(r.text())
-                } else {
-                    Value::Array(encode_parts(&r.content))
-                };
-                let mut b =
-                    json!({"type": "tool_result", "tool_use_id": r.call_id, "content": content});
-                if r.is_error {
-                    b["is_error"] = true.into();
-                }
-                out.push(b);
+                out.push(BlockOut::ToolResult {
+                    tool_use_id: &r.call_id,
+                    content: if only_text {
+                        ToolResultOut::Text(r.text())
+                    } else {
+                        ToolResultOut::Blocks(encode_parts(&r.content))
+                    },
+                    is_error: r.is_error,
+                });
             }
         }
     }

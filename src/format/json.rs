@@ -64,6 +64,14 @@ pub fn plain_text(content: &Value) -> String {
     }
 }
 
+/// [`plain_text`] of content the caller owns: a string is moved, not copied.
+pub fn into_plain_text(content: Value) -> String {
+    match content {
+        Value::String(s) => s,
+        other => plain_text(&other),
+    }
+}
+
 /// Arguments as JSON text, from a value that is either JSON text already or an object.
 pub fn arguments_text(v: Option<&Value>) -> String {
     match v {

@@ -10,7 +10,7 @@ use super::codec::{
 };
 use super::ir::*;
 use super::json::{
-    arguments_text, new_id, parse_object, plain_text, str_of, to_raw, u64_of, unix_now,
+    arguments_text, into_plain_text, new_id, parse_object, str_of, to_raw, u64_of, unix_now,
     with_raw_fields,
 };
 use super::{ClientContext, Decoded, Encoded, FormatError};
@@ -203,12 +203,16 @@ pub fn decode_request(body: &[u8]) -> Result<Decoded, FormatError> {
 
 fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), FormatError> {
     let mut leading = true;
-    for (i, m) in messages.into_iter().enumerate() {
+    for (i, mut m) in messages.into_iter().enumerate() {
+        // Taken out, not cloned: histories are most of a request's bytes.
+        let content = m
+            .as_object_mut()
+            .and_then(|o| o.shift_remove("content"))
+            .unwrap_or(Value::Null);
         let role = str_of(&m, "role").unwrap_or_default();
-        let content = m.get("content").cloned().unwrap_or(Value::Null);
         match role {
             "system" | "developer" => {
-                let text = plain_text(&content);
+                let text = into_plain_text(content);
                 if leading {
                     req.system.push(TextBlock { text, cache: false });
                 } else {
@@ -220,7 +224,7 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
             }
             "user" => {
                 leading = false;
-                let parts = decode_user_content(&content, i)?;
+                let parts = decode_user_content(content, i)?;
                 req.messages.push(Message {
                     role: Role::User,
                     parts,
@@ -230,7 +234,7 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
                 leading = false;
                 req.messages.push(Message {
                     role: Role::Assistant,
-                    parts: assistant_parts(&m),
+                    parts: assistant_parts(&m, content),
                 });
             }
             "tool" | "function" => {
@@ -241,7 +245,7 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
                         .unwrap_or_default()
                         .to_owned(),
                     name: str_of(&m, "name").map(str::to_owned),
-                    content: vec![Part::text(plain_text(&content))],
+                    content: vec![Part::text(into_plain_text(content))],
                     is_error: false,
                 });
                 // Consecutive tool answers belong to one user turn in the other APIs.
@@ -271,7 +275,7 @@ fn decode_messages(messages: Vec<Value>, req: &mut Request) -> Result<(), Format
 
 /// An assistant message's parts, the same in a request's history and in an answer:
 /// reasoning (`reasoning_content`, or `reasoning` as some providers name it), text, tool calls.
-fn assistant_parts(m: &Value) -> Vec<Part> {
+fn assistant_parts(m: &Value, content: Value) -> Vec<Part> {
     let mut parts = Vec::new();
     let reasoning = str_of(m, "reasoning_content").or_else(|| str_of(m, "reasoning"));
     if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
@@ -280,7 +284,7 @@ fn assistant_parts(m: &Value) -> Vec<Part> {
             signature: None,
         }));
     }
-    let text = plain_text(m.get("content").unwrap_or(&Value::Null));
+    let text = into_plain_text(content);
     if !text.is_empty() {
         parts.push(Part::text(text));
     }
@@ -304,9 +308,9 @@ fn assistant_parts(m: &Value) -> Vec<Part> {
     parts
 }
 
-fn decode_user_content(content: &Value, i: usize) -> Result<Vec<Part>, FormatError> {
+fn decode_user_content(content: Value, i: usize) -> Result<Vec<Part>, FormatError> {
     let Value::Array(items) = content else {
-        return Ok(vec![Part::text(plain_text(content))]);
+        return Ok(vec![Part::text(into_plain_text(content))]);
     };
     let mut parts = Vec::new();
     for (j, item) in items.iter().enumerate() {
@@ -606,7 +610,7 @@ pub fn decode_response(body: &[u8]) -> Result<Response, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let choice = v.pointer("/choices/0").ok_or("the answer has no choices")?;
     let msg = choice.get("message").unwrap_or(&Value::Null);
-    let parts = assistant_parts(msg);
+    let parts = assistant_parts(msg, msg.get("content").cloned().unwrap_or(Value::Null));
     let mut finish = finish_from(str_of(choice, "finish_reason").unwrap_or("stop"));
     if str_of(msg, "refusal").is_some_and(|r| !r.is_empty()) {
         finish = Finish::Refusal;
