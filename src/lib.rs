@@ -13,3 +13,4 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod usage;

@@ -1,5 +1,6 @@
 //! The engine's shared state, and the one place a new `Catalog` is assembled.
 
+use crate::usage::Recorder;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
@@ -39,6 +40,7 @@ pub struct Core {
     pub file: Arc<FileConfig>,
     pub proxy: ProxyContext,
     pub listen: Listen,
+    pub usage: Recorder,
     catalog: RwLock<Arc<Catalog>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -50,6 +52,7 @@ impl Core {
         file: Arc<FileConfig>,
         proxy: ProxyContext,
         listen: Listen,
+        usage: Recorder,
     ) -> Self {
         Self {
             store,
@@ -57,6 +60,7 @@ impl Core {
             file,
             proxy,
             listen,
+            usage,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),
         }

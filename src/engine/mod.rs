@@ -12,6 +12,7 @@ mod cooldown_writer;
 pub(crate) mod core;
 mod snapshot;
 
+use crate::usage::Recorder;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub struct Engine {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     writer: JoinHandle<()>,
+    usage_writer: JoinHandle<()>,
+    usage_stop: watch::Sender<bool>,
 }
 
 impl Engine {
@@ -145,6 +148,7 @@ impl Engine {
         })?;
 
         let events = EventBus::new();
+        let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
         let cooldowns = Cooldowns::new(Some(changes_tx));
         let restored = store
@@ -166,6 +170,7 @@ impl Engine {
             Arc::new(file),
             proxy,
             listen,
+            Recorder::new(usage_tx),
         ));
         core.reload("start").await?;
 
@@ -175,6 +180,14 @@ impl Engine {
             events.clone(),
             changes_rx,
             shutdown_rx.clone(),
+        ));
+        // The usage writer stops after the server has drained, so that requests finishing
+        // during the drain are still recorded.
+        let (usage_stop, usage_stop_rx) = watch::channel(false);
+        let usage_writer = tokio::spawn(crate::usage::run_writer(
+            core.store.clone(),
+            usage_rx,
+            usage_stop_rx,
         ));
         let server = tokio::spawn(crate::server::serve(listener, core.clone(), shutdown_rx));
         tracing::info!(
@@ -191,6 +204,8 @@ impl Engine {
             shutdown,
             server,
             writer,
+            usage_writer,
+            usage_stop,
         })
     }
 
@@ -227,6 +242,8 @@ impl Engine {
             server.abort();
         }
         let _ = self.writer.await;
+        let _ = self.usage_stop.send(true);
+        let _ = self.usage_writer.await;
         tracing::info!("NineRouter stopped");
     }
 }

@@ -149,6 +149,14 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
     }
 }
 
+/// The token counts in a whole answer written in `api`'s format.
+pub fn usage_in_body(api: Api, body: &[u8]) -> Option<Usage> {
+    match api.wire() {
+        Some(wire) => decode_response(wire, body).ok().map(|r| r.usage),
+        None => ollama::usage_in_body(body),
+    }
+}
+
 pub fn encode_response(api: Api, response: &Response, ctx: &ClientContext) -> Vec<u8> {
     match api {
         Api::OpenaiChat => openai_chat::encode_response(response, ctx),

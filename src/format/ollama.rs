@@ -237,6 +237,16 @@ fn final_fields(v: &mut Value, finish: &Finish, usage: &Usage) {
     v["eval_count"] = usage.output.into();
 }
 
+/// The counts in an Ollama answer (it reports prompt and output tokens only).
+pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    Some(Usage {
+        input: v.get("prompt_eval_count")?.as_u64()?,
+        output: v.get("eval_count").and_then(Value::as_u64).unwrap_or(0),
+        ..Default::default()
+    })
+}
+
 pub fn encode_response(r: &Response, ctx: &ClientContext) -> Vec<u8> {
     let mut msg = json!({"role": "assistant", "content": ""});
     let mut text = String::new();

@@ -16,7 +16,7 @@ use http::{HeaderValue, StatusCode};
 
 pub use failure::Failure;
 pub use inbound::Inbound;
-pub use stream::ByteStream;
+pub use stream::{ByteStream, Meter, Metered};
 
 use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
@@ -50,7 +50,10 @@ pub enum Answer {
         content_type: HeaderValue,
         body: Bytes,
     },
-    Stream(ByteStream),
+    Stream {
+        events: ByteStream,
+        meter: Meter,
+    },
 }
 
 pub struct Served {

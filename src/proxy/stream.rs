@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,10 +16,20 @@ use tokio::time::{Instant, timeout_at};
 
 use super::failure::Failure;
 use super::sse::{RawEvent, SseFramer};
-use crate::format::{self, Api, Event, StreamDecoder, StreamEncoder};
+use crate::format::{self, Api, Event, StreamDecoder, StreamEncoder, Usage};
 use crate::routing::FailureClass;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
+
+/// What a relayed stream said about itself, read when it is over (usage recording).
+#[derive(Debug, Default, Clone)]
+pub struct Metered {
+    pub usage: Usage,
+    /// The stream ended with an error event (a break, a stall, a provider error).
+    pub failed: bool,
+}
+
+pub type Meter = Arc<Mutex<Metered>>;
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 pub enum Mode {
@@ -36,6 +47,7 @@ pub async fn open(
     idle: Duration,
     decoder: Box<dyn StreamDecoder>,
     mode: Mode,
+    meter: Meter,
 ) -> Result<ByteStream, Failure> {
     let mut upstream: Upstream = Box::pin(response.bytes_stream());
     let mut pump = Pump {
@@ -48,6 +60,7 @@ pub async fn open(
         saw_done: false,
         last_sequence: None,
         finished: false,
+        meter,
     };
     loop {
         let chunk = match timeout_at(deadline, upstream.next()).await {
@@ -102,6 +115,7 @@ struct Pump {
     /// Responses passthrough: an error event must continue the upstream's numbering.
     last_sequence: Option<u64>,
     finished: bool,
+    meter: Meter,
 }
 
 impl Pump {
@@ -112,6 +126,7 @@ impl Pump {
             return Ok(());
         };
         self.decoder.feed(data, &mut self.events)?;
+        self.note_usage();
         match &mut self.mode {
             Mode::Passthrough(api) => {
                 if data == "[DONE]" {
@@ -136,7 +151,17 @@ impl Pump {
         Ok(())
     }
 
+    fn note_usage(&self) {
+        for e in &self.events {
+            if let Event::Usage(u) = e {
+                let mut m = self.meter.lock().unwrap_or_else(|p| p.into_inner());
+                m.usage.merge(*u);
+            }
+        }
+    }
+
     fn fail(&mut self, message: &str) {
+        self.meter.lock().unwrap_or_else(|p| p.into_inner()).failed = true;
         let out = match &mut self.mode {
             Mode::Translate(encoder) => {
                 let mut out = Vec::new();
@@ -153,6 +178,7 @@ impl Pump {
     fn end(&mut self) {
         self.finished = true;
         self.decoder.end(&mut self.events);
+        self.note_usage();
         if !self.decoder.is_complete() || self.framer.pending() > 0 {
             self.fail("the provider ended the stream before it was complete");
             return;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::failure::Failure;
 use super::inbound::Inbound;
-use super::stream::{self, ByteStream, Mode};
+use super::stream::{self, ByteStream, Meter, Mode};
 use super::{Answer, ProxyContext};
 use crate::catalog::{Account, RoutingSettings};
 use crate::format::{self, Aggregator, codec};
@@ -145,8 +145,10 @@ pub async fn send(
             Mode::Translate(format::stream_encoder(api, &inbound.context()))
         };
         let decoder = format::stream_decoder(wire);
-        let events: ByteStream = stream::open(response, deadline, idle, decoder, mode).await?;
-        Answer::Stream(events)
+        let meter = Meter::default();
+        let events: ByteStream =
+            stream::open(response, deadline, idle, decoder, mode, meter.clone()).await?;
+        Answer::Stream { events, meter }
     } else {
         let bytes = read_whole(response, settings).await?;
         let whole = if is_sse {
@@ -187,7 +189,14 @@ pub async fn send(
                 }
                 encoder.finish(&mut out);
                 let once = futures_util::stream::once(async move { Bytes::from(out) });
-                Answer::Stream(Box::pin(once))
+                let meter = Meter::new(std::sync::Mutex::new(stream::Metered {
+                    usage: response.usage,
+                    failed: false,
+                }));
+                Answer::Stream {
+                    events: Box::pin(once),
+                    meter,
+                }
             }
             Some(response) => Answer::Full {
                 status: StatusCode::OK,

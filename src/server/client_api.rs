@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -14,6 +15,8 @@ use crate::engine::Core;
 use crate::events::ServedBy;
 use crate::format::{self, Api, ErrorCategory, FormatError};
 use crate::proxy::{self, Answer, ErrorKind, Inbound, ProxyError};
+use crate::store::now_ms;
+use crate::usage::{self, Tokens, UsageRecord};
 
 /// Coding agents send long histories with images; this bounds one request body.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -101,15 +104,44 @@ pub fn anthropic_headers(request: &axum::extract::Request) -> HeaderMap {
     kept
 }
 
-/// Routes `inbound` and answers in its API.
+/// The path each API is served at, for usage records (aliases such as `/chat/completions`
+/// count as their API's main endpoint).
+fn endpoint_of(api: Api) -> &'static str {
+    match api {
+        Api::OpenaiChat => "/v1/chat/completions",
+        Api::Responses => "/v1/responses",
+        Api::Anthropic => "/v1/messages",
+        Api::Gemini => "/v1beta/models",
+        Api::Ollama => "/api/chat",
+    }
+}
+
+/// Routes `inbound` and answers in its API; every outcome is recorded for usage.
 pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
+    let started = Instant::now();
     let catalog = core.catalog();
     let api = inbound.api;
+    let mut record = UsageRecord {
+        started_ms: now_ms(),
+        api,
+        endpoint: endpoint_of(api).to_owned(),
+        requested_model: inbound.model.clone(),
+        provider: None,
+        model: None,
+        account_id: None,
+        attempts: Vec::new(),
+        status: 0,
+        tokens: Tokens::None,
+        streamed: inbound.stream,
+        ttft_ms: None,
+        latency_ms: 0,
+    };
+    let elapsed_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     match proxy::dispatch(&core.proxy, &catalog, &inbound).await {
         Ok(served) => {
             let status = match &served.answer {
                 Answer::Full { status, .. } => *status,
-                Answer::Stream(_) => StatusCode::OK,
+                Answer::Stream { .. } => StatusCode::OK,
             };
             proxy::publish_routed(
                 core.events(),
@@ -118,13 +150,26 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
                 &served.attempts,
                 status,
             );
+            record.provider = Some(served.by.provider.clone());
+            record.model = Some(served.by.model.clone());
+            record.account_id = Some(served.by.account_id.clone());
+            record.attempts = served.attempts.clone();
+            record.status = status.as_u16();
             let mut response = match served.answer {
                 Answer::Full {
                     status,
                     content_type,
                     body,
-                } => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
-                Answer::Stream(events) => {
+                } => {
+                    record.tokens = Tokens::InBody(body.clone());
+                    record.latency_ms = elapsed_ms();
+                    record.ttft_ms = Some(record.latency_ms);
+                    core.usage.record(record);
+                    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+                }
+                Answer::Stream { events, meter } => {
+                    let events =
+                        usage::tap_stream(events, meter, record, core.usage.clone(), started);
                     let body = Body::from_stream(events.map(Ok::<_, Infallible>));
                     let mut r = Response::new(body);
                     let h = r.headers_mut();
@@ -146,6 +191,10 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
         }
         Err(e) => {
             proxy::publish_routed(core.events(), &inbound.model, None, &e.attempts, e.status);
+            record.attempts = e.attempts.clone();
+            record.status = e.status.as_u16();
+            record.latency_ms = elapsed_ms();
+            core.usage.record(record);
             proxy_error(api, e)
         }
     }

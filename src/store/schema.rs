@@ -2,7 +2,8 @@
 
 use rusqlite_migration::{M, Migrations};
 
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -53,7 +54,38 @@ CREATE TABLE cooldowns (
     reason     TEXT NOT NULL,
     PRIMARY KEY (account_id, model)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE usage_events (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_ms         INTEGER NOT NULL,
+    api                TEXT NOT NULL,
+    endpoint           TEXT NOT NULL,
+    requested_model    TEXT NOT NULL,
+    provider           TEXT,
+    model              TEXT,
+    account_id         TEXT,
+    attempts           TEXT NOT NULL,
+    status             INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    cached_tokens      INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost               REAL NOT NULL,
+    priced             INTEGER NOT NULL,
+    billed             INTEGER NOT NULL,
+    streamed           INTEGER NOT NULL,
+    ttft_ms            INTEGER,
+    latency_ms         INTEGER NOT NULL
+);
+CREATE INDEX usage_events_time ON usage_events (started_ms);
+CREATE INDEX usage_events_provider ON usage_events (provider, started_ms);
+CREATE INDEX usage_events_model ON usage_events (model, started_ms);
+CREATE INDEX usage_events_account ON usage_events (account_id, started_ms);
+CREATE INDEX usage_events_status ON usage_events (status, started_ms);
+"#,
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|s| M::up(s)).collect())

@@ -2,6 +2,7 @@
 //! decodes, calls a `manage` use-case, and encodes.
 
 mod handlers;
+mod usage;
 
 use std::sync::Arc;
 
@@ -59,6 +60,8 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         )
         .route("/api/settings", get(get_settings).patch(patch_settings))
         .route("/api/events", get(events))
+        .route("/api/usage/summary", get(usage::summary))
+        .route("/api/usage/timeseries", get(usage::timeseries))
         .layer(axum::middleware::from_fn_with_state(core, require_admin))
 }
 

@@ -1,0 +1,172 @@
+//! Usage recording over real HTTP: token counts and cost from every provider format's usage
+//! fields, streamed and not, and no record lost in a burst.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::Router;
+use support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, REASONING, Script};
+
+/// The four upstream formats and whether each reports reasoning tokens.
+const TARGETS: [(&str, bool); 4] = [
+    ("fchat/gpt-4o", true),
+    ("fresp/gpt-5", true),
+    ("fanth/claude-sonnet-4-5", false),
+    ("gemini/gemini-2.5-flash", true),
+];
+
+async fn chat(router: &Router, model: &str, stream: bool) -> reqwest::Response {
+    let body = json!({"model": model, "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let r = router
+        .http
+        .post(router.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{model}");
+    r
+}
+
+/// The summary once the writer has caught up with `requests` records.
+async fn summary_after(router: &Router, requests: i64, by: &str) -> Value {
+    for _ in 0..200 {
+        let s: Value = router
+            .http
+            .get(router.url(&format!("/api/usage/summary?by={by}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["total"]["requests"].as_i64() >= Some(requests) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the usage writer never recorded {requests} requests");
+}
+
+#[tokio::test]
+async fn tokens_and_cost_come_from_every_formats_usage_fields() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    for (model, _) in TARGETS {
+        chat(&router, model, false).await.bytes().await.unwrap();
+        chat(&router, model, true).await.bytes().await.unwrap();
+    }
+    let s = summary_after(&router, 8, "model").await;
+    let groups = s["groups"].as_array().unwrap();
+    for (model, reports_reasoning) in TARGETS {
+        let upstream = model.split('/').nth(1).unwrap();
+        let g = groups
+            .iter()
+            .find(|g| {
+                g["key"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{upstream}"))
+            })
+            .unwrap_or_else(|| panic!("no usage group for {model}: {s}"));
+        let n = 2;
+        assert_eq!(g["requests"], n, "{model}");
+        assert_eq!(g["inputTokens"], n * (INPUT - CACHED) as i64, "{model}");
+        assert_eq!(g["cachedTokens"], n * CACHED as i64, "{model}");
+        assert_eq!(g["outputTokens"], n * OUTPUT as i64, "{model}");
+        let reasoning = if reports_reasoning { REASONING } else { 0 };
+        assert_eq!(g["reasoningTokens"], n * reasoning as i64, "{model}");
+        assert!(g["cost"].as_f64().unwrap() > 0.0, "{model} is priced");
+    }
+    let gpt4o = groups
+        .iter()
+        .find(|g| g["key"].as_str().unwrap().ends_with("/gpt-4o"))
+        .unwrap();
+    // gpt-4o: $2.50 input, $1.25 cached input, $10 output per 1M tokens.
+    let expected = 2.0 * (100.0 * 2.5 + 20.0 * 1.25 + 40.0 * 10.0) / 1e6;
+    assert!((gpt4o["cost"].as_f64().unwrap() - expected).abs() < 1e-12);
+    assert!(
+        s["total"]["avgTtftMs"].as_f64().unwrap() <= s["total"]["avgLatencyMs"].as_f64().unwrap()
+    );
+
+    let series: Value = router
+        .http
+        .get(router.url("/api/usage/timeseries?bucket=hour&by=provider"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total: i64 = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["requests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 8);
+    let bad = router
+        .http
+        .get(router.url("/api/usage/timeseries?bucket=week"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn failures_are_recorded_with_their_status() {
+    let fake = FakeUpstream::start(Script {
+        error: Some((400, "bad request".into())),
+        ..Default::default()
+    })
+    .await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let body = json!({"model": "fchat/gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    let r = router
+        .http
+        .post(router.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let s = summary_after(&router, 1, "provider").await;
+    assert_eq!(s["total"]["errors"], 1);
+    assert_eq!(s["total"]["inputTokens"], 0);
+}
+
+#[tokio::test]
+async fn a_burst_of_ten_thousand_requests_loses_no_usage_record() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let total = 10_000;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (http, url, next) = (
+                router.http.clone(),
+                router.url("/v1/chat/completions"),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let body = json!({"model": "fchat/gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+                    let r = http.post(&url).json(&body).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    r.bytes().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let s = summary_after(&router, total as i64, "provider").await;
+    assert_eq!(s["total"]["requests"], total as i64);
+    assert_eq!(s["total"]["outputTokens"], (total as u64 * OUTPUT) as i64);
+}
