@@ -11,26 +11,13 @@ use crate::store::{self, Store};
 pub async fn run(
     store: Store,
     events: EventBus,
-    mut changes: UnboundedReceiver<CooldownChange>,
-    mut shutdown: watch::Receiver<bool>,
+    changes: UnboundedReceiver<CooldownChange>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        let first = tokio::select! {
-            change = changes.recv() => change,
-            _ = shutdown.wait_for(|stop| *stop) => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        while let Ok(more) = changes.try_recv() {
-            batch.push(more);
-        }
-        write(&store, &events, batch).await;
-    }
-    // Flush whatever the last requests produced.
-    let rest: Vec<CooldownChange> = std::iter::from_fn(|| changes.try_recv().ok()).collect();
-    if !rest.is_empty() {
-        write(&store, &events, rest).await;
-    }
+    store::in_batches(changes, shutdown, usize::MAX, |batch| {
+        write(&store, &events, batch)
+    })
+    .await;
 }
 
 async fn write(store: &Store, events: &EventBus, batch: Vec<CooldownChange>) {

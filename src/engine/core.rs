@@ -1,6 +1,5 @@
 //! The engine's shared state, and the one place a new `Catalog` is assembled.
 
-use crate::usage::Recorder;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
@@ -12,6 +11,7 @@ use crate::events::{EngineEvent, EventBus};
 use crate::proxy::ProxyContext;
 use crate::secrets::{SecretError, SecretString, Secrets};
 use crate::store::{self, Store, StoreError};
+use crate::usage::Recorder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {

@@ -12,7 +12,6 @@ mod cooldown_writer;
 pub(crate) mod core;
 mod snapshot;
 
-use crate::usage::Recorder;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +31,7 @@ use crate::proxy::ProxyContext;
 use crate::routing::{Cooldowns, RoutingState};
 use crate::secrets::{BackendChoice, SecretError, Secrets};
 use crate::store::{self, Store, StoreError};
+use crate::usage::Recorder;
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 20128;

@@ -30,6 +30,16 @@ pub struct Metered {
 }
 
 pub type Meter = Arc<Mutex<Metered>>;
+
+impl Metered {
+    /// A meter for an answer whose counts are already known (a whole answer replayed).
+    pub fn counted(usage: Usage) -> Meter {
+        Arc::new(Mutex::new(Self {
+            usage,
+            failed: false,
+        }))
+    }
+}
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 pub enum Mode {

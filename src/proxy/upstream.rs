@@ -189,13 +189,9 @@ pub async fn send(
                 }
                 encoder.finish(&mut out);
                 let once = futures_util::stream::once(async move { Bytes::from(out) });
-                let meter = Meter::new(std::sync::Mutex::new(stream::Metered {
-                    usage: response.usage,
-                    failed: false,
-                }));
                 Answer::Stream {
                     events: Box::pin(once),
-                    meter,
+                    meter: stream::Metered::counted(response.usage),
                 }
             }
             Some(response) => Answer::Full {

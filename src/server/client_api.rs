@@ -124,7 +124,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
     let mut record = UsageRecord {
         started_ms: now_ms(),
         api,
-        endpoint: endpoint_of(api).to_owned(),
+        endpoint: endpoint_of(api),
         requested_model: inbound.model.clone(),
         provider: None,
         model: None,
@@ -150,10 +150,11 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
                 &served.attempts,
                 status,
             );
+            let failed_attempts = served.attempts.len();
             record.provider = Some(served.by.provider.clone());
             record.model = Some(served.by.model.clone());
             record.account_id = Some(served.by.account_id.clone());
-            record.attempts = served.attempts.clone();
+            record.attempts = served.attempts;
             record.status = status.as_u16();
             let mut response = match served.answer {
                 Answer::Full {
@@ -184,14 +185,14 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
             add_routing_headers(
                 response.headers_mut(),
                 &served.by,
-                served.attempts.len(),
+                failed_attempts,
                 &served.dropped,
             );
             response
         }
-        Err(e) => {
+        Err(mut e) => {
             proxy::publish_routed(core.events(), &inbound.model, None, &e.attempts, e.status);
-            record.attempts = e.attempts.clone();
+            record.attempts = std::mem::take(&mut e.attempts);
             record.status = e.status.as_u16();
             record.latency_ms = elapsed_ms();
             core.usage.record(record);

@@ -4,6 +4,7 @@
 //! rusqlite is synchronous; `Store::call` runs each unit of work on the blocking pool so the
 //! async request path never waits on disk.
 
+mod batches;
 mod catalog_tables;
 mod cooldowns;
 mod schema;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+pub use batches::in_batches;
 pub use cooldowns::StoredCooldown;
 
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ pub enum Tokens {
 pub struct UsageRecord {
     pub started_ms: i64,
     pub api: Api,
-    pub endpoint: String,
+    pub endpoint: &'static str,
     pub requested_model: String,
     /// Provider id, upstream model and account that answered; `None` when none did.
     pub provider: Option<String>,

@@ -1,6 +1,5 @@
 //! Writes usage records in batches, off the request path: whatever has queued up since the
 //! last write goes in one transaction, so under a burst the database sees few, large commits.
-//! On shutdown the queue is drained before the task ends.
 
 use rusqlite::{Transaction, params};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -10,39 +9,17 @@ use super::prices::price_of;
 use super::record::{Tokens, UsageRecord};
 use crate::format::{self, Usage};
 use crate::providers::{self, Tier};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// At most this many records per transaction, so one write never holds the database long.
 const MAX_BATCH: usize = 2048;
 
 pub async fn run(
     store: Store,
-    mut records: UnboundedReceiver<UsageRecord>,
-    mut shutdown: watch::Receiver<bool>,
+    records: UnboundedReceiver<UsageRecord>,
+    stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let first = tokio::select! {
-            r = records.recv() => r,
-            _ = shutdown.wait_for(|stop| *stop) => None,
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH
-            && let Ok(more) = records.try_recv()
-        {
-            batch.push(more);
-        }
-        write(&store, batch).await;
-    }
-    loop {
-        let rest: Vec<UsageRecord> = std::iter::from_fn(|| records.try_recv().ok())
-            .take(MAX_BATCH)
-            .collect();
-        if rest.is_empty() {
-            break;
-        }
-        write(&store, rest).await;
-    }
+    store::in_batches(records, stop, MAX_BATCH, |batch| write(&store, batch)).await;
 }
 
 async fn write(store: &Store, batch: Vec<UsageRecord>) {
