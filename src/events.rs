@@ -30,6 +30,34 @@ pub enum EngineEvent {
         account_id: String,
         model: String,
     },
+    /// A client request arrived (before routing).
+    #[serde(rename_all = "camelCase")]
+    RequestStarted {
+        id: String,
+        api: &'static str,
+        requested_model: String,
+        streamed: bool,
+    },
+    /// A request is over and its usage record is saved.
+    #[serde(rename_all = "camelCase")]
+    RequestFinished {
+        id: String,
+        requested_model: String,
+        provider: Option<String>,
+        model: Option<String>,
+        account_id: Option<String>,
+        status: u16,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost: f64,
+        latency_ms: i64,
+        ttft_ms: Option<i64>,
+    },
+    /// An account's quota snapshot changed.
+    #[serde(rename_all = "camelCase")]
+    QuotaUpdated {
+        account_id: String,
+    },
     #[serde(rename_all = "camelCase")]
     RequestRouted {
         requested_model: String,

@@ -5,6 +5,7 @@
 mod combos;
 mod keys;
 mod nodes;
+pub(crate) mod prices;
 mod settings;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,7 +18,11 @@ use crate::secrets::SecretString;
 pub use combos::{Combo, validate_combo};
 pub use keys::{KEY_PREFIX, KeyHash, generate_key, hash_key, hint};
 pub use nodes::{NodeKind, validate_base_url, validate_prefix};
-pub use settings::{AccountStrategy, ComboStrategy, ProviderStrategy, RoutingSettings, Settings};
+pub use prices::{Price, PriceOverride};
+pub use settings::{
+    AccountStrategy, ComboStrategy, ObservabilitySettings, ProviderStrategy, RoutingSettings,
+    Settings,
+};
 
 /// Where an entry comes from. File entries are read-only through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,7 +106,9 @@ pub struct CatalogParts {
     pub connections: Vec<(ConnectionRecord, Option<SecretString>)>,
     pub combos: Vec<(Combo, Source)>,
     pub aliases: Vec<(String, String, Source)>,
-    pub key_hashes: Vec<KeyHash>,
+    /// Proxy key hashes and the id of the key each belongs to.
+    pub key_hashes: Vec<(KeyHash, String)>,
+    pub prices: Vec<PriceOverride>,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +121,9 @@ pub struct Catalog {
     accounts_by_provider: HashMap<String, Vec<usize>>,
     pub combos: BTreeMap<String, (Combo, Source)>,
     pub aliases: BTreeMap<String, (String, Source)>,
-    key_hashes: HashSet<KeyHash>,
+    key_hashes: HashMap<KeyHash, String>,
+    /// The user's prices, over the built-in table.
+    pub prices: Vec<PriceOverride>,
 }
 
 impl Catalog {
@@ -200,7 +209,13 @@ impl Catalog {
                 .map(|(a, t, s)| (a, (t, s)))
                 .collect(),
             key_hashes: parts.key_hashes.into_iter().collect(),
+            prices: parts.prices,
         }
+    }
+
+    /// Whether `id` names a registry provider or a custom node.
+    pub fn has_provider(&self, id: &str) -> bool {
+        self.providers.iter().any(|p| p.id == id)
     }
 
     pub fn provider_by_prefix(&self, prefix: &str) -> Option<&Provider> {
@@ -232,7 +247,36 @@ impl Catalog {
     }
 
     pub fn accepts_key(&self, key: &str) -> bool {
-        self.key_hashes.contains(&hash_key(key))
+        self.key_id(key).is_some()
+    }
+
+    /// Every account key, so that the inspector can blank them wherever they appear.
+    pub fn account_secrets(&self) -> impl Iterator<Item = &str> {
+        self.accounts
+            .iter()
+            .filter_map(|a| a.api_key.as_ref().map(|k| k.expose()))
+    }
+
+    /// The price of `model` served by `provider`: the user's override (longest model prefix)
+    /// over the built-in table.
+    pub fn price_of(&self, provider: &str, model: &str) -> Option<Price> {
+        self.prices
+            .iter()
+            .filter(|o| o.provider == provider && model.starts_with(o.model.as_str()))
+            .max_by_key(|o| o.model.len())
+            .map(|o| o.price)
+            .or_else(|| prices::price_of(model))
+    }
+
+    /// The id of the proxy key `key`, when it is one.
+    pub fn key_id(&self, key: &str) -> Option<&str> {
+        self.key_hashes.get(&hash_key(key)).map(String::as_str)
+    }
+
+    /// The combo a requested model names, directly or through an alias.
+    pub fn combo_named(&self, model: &str) -> Option<&str> {
+        let name = self.aliases.get(model).map_or(model, |(t, _)| t.as_str());
+        self.combos.get(name).map(|(c, _)| c.name.as_str())
     }
 
     /// The guess for a bare model name: the first provider whose family matches and that has

@@ -118,10 +118,78 @@ impl RoutingSettings {
     }
 }
 
+/// What is recorded about requests, and for how long. camelCase in the API, snake_case
+/// accepted from TOML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ObservabilitySettings {
+    /// One usage record per request (tokens, cost, latency).
+    #[serde(alias = "record_usage")]
+    pub record_usage: bool,
+    /// The inspector's four layers per request.
+    pub inspector: bool,
+    /// How many requests the inspector keeps (the oldest go first).
+    #[serde(alias = "inspector_max_requests")]
+    pub inspector_max_requests: u32,
+    /// The inspector's total size budget, in bytes.
+    #[serde(alias = "inspector_max_bytes")]
+    pub inspector_max_bytes: u64,
+    /// Each layer's body is cut at this many bytes.
+    #[serde(alias = "inspector_max_field_bytes")]
+    pub inspector_max_field_bytes: u32,
+    /// How often quota is fetched from the providers that publish it.
+    #[serde(alias = "quota_refresh_secs")]
+    pub quota_refresh_secs: u64,
+}
+
+impl Default for ObservabilitySettings {
+    fn default() -> Self {
+        Self {
+            record_usage: true,
+            inspector: true,
+            inspector_max_requests: 1000,
+            inspector_max_bytes: 256 << 20,
+            inspector_max_field_bytes: 1 << 20,
+            quota_refresh_secs: 300,
+        }
+    }
+}
+
+impl ObservabilitySettings {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let positive = [
+            (
+                "inspectorMaxRequests",
+                u64::from(self.inspector_max_requests),
+            ),
+            ("inspectorMaxBytes", self.inspector_max_bytes),
+            (
+                "inspectorMaxFieldBytes",
+                u64::from(self.inspector_max_field_bytes),
+            ),
+            ("quotaRefreshSecs", self.quota_refresh_secs),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err((field.into(), "must be greater than 0".into()));
+            }
+        }
+        if u64::from(self.inspector_max_field_bytes) > self.inspector_max_bytes {
+            return Err((
+                "inspectorMaxFieldBytes".into(),
+                "must not be larger than inspectorMaxBytes".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Everything the settings page edits.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     pub require_api_key: bool,
     pub routing: RoutingSettings,
+    #[serde(default)]
+    pub observability: ObservabilitySettings,
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::catalog::RoutingSettings;
+use crate::catalog::{ObservabilitySettings, RoutingSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub routing: Option<RoutingSettings>,
+    #[serde(default)]
+    pub observability: Option<ObservabilitySettings>,
     #[serde(default, rename = "provider")]
     pub providers: Vec<ProviderEntry>,
     #[serde(default, rename = "combo")]
@@ -170,6 +172,14 @@ impl FileConfig {
         for (i, c) in self.combos.iter().enumerate() {
             crate::catalog::validate_combo(&c.name, &c.models)
                 .map_err(|(f, m)| self.invalid(format!("combo[{i}].{f}"), m))?;
+        }
+        if let Some(r) = &self.routing {
+            r.validate()
+                .map_err(|(f, m)| self.invalid(format!("routing.{f}"), m))?;
+        }
+        if let Some(o) = &self.observability {
+            o.validate()
+                .map_err(|(f, m)| self.invalid(format!("observability.{f}"), m))?;
         }
         Ok(())
     }

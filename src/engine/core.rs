@@ -8,6 +8,7 @@ use crate::catalog::{
 };
 use crate::config::FileConfig;
 use crate::events::{EngineEvent, EventBus};
+use crate::inspector::Inspector;
 use crate::proxy::ProxyContext;
 use crate::secrets::{SecretError, SecretString, Secrets};
 use crate::store::{self, Store, StoreError};
@@ -41,6 +42,7 @@ pub struct Core {
     pub proxy: ProxyContext,
     pub listen: Listen,
     pub usage: Recorder,
+    pub inspector: Inspector,
     catalog: RwLock<Arc<Catalog>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -53,6 +55,7 @@ impl Core {
         proxy: ProxyContext,
         listen: Listen,
         usage: Recorder,
+        inspector: Inspector,
     ) -> Self {
         Self {
             store,
@@ -61,6 +64,7 @@ impl Core {
             proxy,
             listen,
             usage,
+            inspector,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),
         }
@@ -83,7 +87,7 @@ impl Core {
     /// tells subscribers what changed.
     pub async fn reload(&self, what: &str) -> Result<(), CoreError> {
         let _one_at_a_time = self.reload_lock.lock().await;
-        let (settings, nodes, connections, combos, aliases, keys) = self
+        let (settings, nodes, connections, combos, aliases, keys, prices) = self
             .store
             .call(|c| {
                 Ok((
@@ -93,6 +97,7 @@ impl Core {
                     store::list_combos(c)?,
                     store::list_aliases(c)?,
                     store::list_api_keys(c)?,
+                    store::list_price_overrides(c)?,
                 ))
             })
             .await?;
@@ -100,6 +105,7 @@ impl Core {
         let mut parts = CatalogParts {
             settings,
             nodes,
+            prices,
             ..CatalogParts::default()
         };
         for record in connections {
@@ -114,7 +120,7 @@ impl Core {
             .into_iter()
             .map(|(a, t)| (a, t, Source::Api))
             .collect();
-        parts.key_hashes = keys.into_iter().map(|k| k.hash).collect();
+        parts.key_hashes = keys.into_iter().map(|k| (k.hash, k.id)).collect();
         merge_file(&self.file, &mut parts);
 
         let catalog = Arc::new(Catalog::build(parts));
@@ -130,6 +136,11 @@ impl Core {
 /// The id a file-declared node or account gets: stable across restarts, so cooldowns stick.
 pub fn file_node_id(prefix: &str) -> String {
     format!("file-node-{prefix}")
+}
+
+/// The id a config-file proxy key is listed and recorded under.
+pub fn file_key_id(index: usize) -> String {
+    format!("file-key-{index}")
 }
 
 pub fn file_connection_id(name: &str) -> String {
@@ -191,7 +202,11 @@ fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
             .aliases
             .push((alias.clone(), target.clone(), Source::File));
     }
-    parts
-        .key_hashes
-        .extend(file.server.api_keys.iter().map(|k| hash_key(k)));
+    parts.key_hashes.extend(
+        file.server
+            .api_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (hash_key(k), file_key_id(i))),
+    );
 }

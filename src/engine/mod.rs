@@ -20,14 +20,16 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use self::core::{Core, CoreError, Listen};
+pub use self::core::{Core, CoreError, Listen, file_key_id};
 pub use snapshot::{
     AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
 };
 
 use crate::config::{ConfigError, FileConfig};
 use crate::events::{EngineEvent, EventBus};
+use crate::inspector::Inspector;
 use crate::proxy::ProxyContext;
+use crate::quota::{self, Quotas};
 use crate::routing::{Cooldowns, RoutingState};
 use crate::secrets::{BackendChoice, SecretError, Secrets};
 use crate::store::{self, Store, StoreError};
@@ -104,6 +106,8 @@ pub struct Engine {
     writer: JoinHandle<()>,
     usage_writer: JoinHandle<()>,
     usage_stop: watch::Sender<bool>,
+    quota_writer: JoinHandle<()>,
+    quota_refresh: JoinHandle<()>,
 }
 
 impl Engine {
@@ -149,16 +153,20 @@ impl Engine {
 
         let events = EventBus::new();
         let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (inspector, details_rx) = Inspector::new();
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
         let cooldowns = Cooldowns::new(Some(changes_tx));
         let restored = store
             .call(|c| store::load_cooldowns(c, store::now_ms()))
             .await?;
         cooldowns.restore(restored);
+        let (quotas, quota_saves) = Quotas::new(events.clone());
+        quotas.restore(store.call(|c| quota::load_snapshots(c)).await?);
         let proxy = ProxyContext {
             http: ProxyContext::http_client()?,
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),
+            quotas: Arc::new(quotas),
         };
         let listen = Listen {
             addr,
@@ -171,6 +179,7 @@ impl Engine {
             proxy,
             listen,
             Recorder::new(usage_tx),
+            inspector,
         ));
         core.reload("start").await?;
 
@@ -185,10 +194,19 @@ impl Engine {
         // during the drain are still recorded.
         let (usage_stop, usage_stop_rx) = watch::channel(false);
         let usage_writer = tokio::spawn(crate::usage::run_writer(
-            core.store.clone(),
-            usage_rx,
-            usage_stop_rx,
+            core.clone(),
+            crate::usage::Queues {
+                usage: usage_rx,
+                details: details_rx,
+            },
+            usage_stop_rx.clone(),
         ));
+        let quota_writer = tokio::spawn(quota::run_writer(
+            core.store.clone(),
+            quota_saves,
+            usage_stop_rx.clone(),
+        ));
+        let quota_refresh = tokio::spawn(quota::refresh_loop(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(listener, core.clone(), shutdown_rx));
         tracing::info!(
             %addr,
@@ -206,6 +224,8 @@ impl Engine {
             writer,
             usage_writer,
             usage_stop,
+            quota_writer,
+            quota_refresh,
         })
     }
 
@@ -242,18 +262,21 @@ impl Engine {
             server.abort();
         }
         let _ = self.writer.await;
+        let _ = self.quota_refresh.await;
         let _ = self.usage_stop.send(true);
         let _ = self.usage_writer.await;
+        let _ = self.quota_writer.await;
         tracing::info!("NineRouter stopped");
     }
 }
 
-/// The config file's `[server] require_api_key` and `[routing]` are applied over the stored
+/// The config file's `[server] require_api_key`, `[routing]` and `[observability]` are applied over the stored
 /// settings at every start, so a headless deployment is steered by its file.
 async fn seed_settings(store: &Store, file: &FileConfig) -> Result<(), EngineError> {
     let require = file.server.require_api_key;
     let routing = file.routing.clone();
-    if require.is_none() && routing.is_none() {
+    let observability = file.observability.clone();
+    if require.is_none() && routing.is_none() && observability.is_none() {
         return Ok(());
     }
     store
@@ -264,6 +287,9 @@ async fn seed_settings(store: &Store, file: &FileConfig) -> Result<(), EngineErr
             }
             if let Some(r) = routing {
                 settings.routing = r;
+            }
+            if let Some(o) = observability {
+                settings.observability = o;
             }
             store::save_settings(c, &settings)
         })

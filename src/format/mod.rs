@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use crate::providers::WireFormat;
 pub use codec::{Aggregator, StreamDecoder, StreamEncoder};
-pub use ir::{Event, Request, Response, Usage};
+pub use ir::{Event, Finish, Part, Request, Response, Usage};
 
 /// A client-facing API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

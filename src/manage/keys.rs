@@ -20,7 +20,7 @@ pub async fn list_keys(core: &Core) -> Result<Vec<ApiKeyRecord>, ManageError> {
     let mut keys = core.store.call(|c| store::list_api_keys(c)).await?;
     for (i, k) in core.file.server.api_keys.iter().enumerate() {
         keys.push(ApiKeyRecord {
-            id: format!("file-key-{i}"),
+            id: crate::engine::file_key_id(i),
             name: format!("config file key {}", i + 1),
             hint: hint(k),
             hash: hash_key(k),

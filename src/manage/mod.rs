@@ -7,6 +7,7 @@ mod combos;
 mod connections;
 mod keys;
 mod nodes;
+mod prices;
 mod settings;
 
 pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
@@ -19,6 +20,7 @@ pub use connections::{
 };
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
+pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use settings::{get_settings, patch_settings};
 
 use crate::engine::CoreError;

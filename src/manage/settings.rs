@@ -51,6 +51,10 @@ pub async fn patch_settings(
         .routing
         .validate()
         .map_err(|(f, m)| invalid(format!("routing.{f}"), m))?;
+    settings
+        .observability
+        .validate()
+        .map_err(|(f, m)| invalid(format!("observability.{f}"), m))?;
     let row = settings.clone();
     core.store
         .call(move |c| store::save_settings(c, &row))

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::quota::QuotaApi;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
@@ -63,6 +65,8 @@ pub struct ProviderDef {
     #[serde(skip)]
     pub families: &'static [&'static str],
     pub models: &'static [&'static str],
+    /// Where its quota comes from.
+    pub quota: QuotaApi,
 }
 
 impl ProviderDef {
@@ -105,6 +109,7 @@ const fn openai_key(
         base_url,
         families,
         models,
+        quota: QuotaApi::Headers,
     }
 }
 
@@ -125,15 +130,18 @@ static REGISTRY: &[ProviderDef] = &[
             "o4-mini",
         ],
     ),
-    openai_key(
-        "openrouter",
-        &["openrouter", "or"],
-        "OpenRouter",
-        Tier::Cheap,
-        "https://openrouter.ai/api/v1",
-        &[],
-        &["openrouter/auto"],
-    ),
+    ProviderDef {
+        quota: QuotaApi::OpenrouterKey,
+        ..openai_key(
+            "openrouter",
+            &["openrouter", "or"],
+            "OpenRouter",
+            Tier::Cheap,
+            "https://openrouter.ai/api/v1",
+            &[],
+            &["openrouter/auto"],
+        )
+    },
     openai_key(
         "deepseek",
         &["ds", "deepseek"],
@@ -328,6 +336,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://generativelanguage.googleapis.com",
         families: &["gemini-"],
         models: &["gemini-2.5-pro", "gemini-2.5-flash"],
+        quota: QuotaApi::Headers,
     },
     // Subscription rows need their login flows; they are listed so model strings resolve to
     // a clear "needs login" answer rather than an unknown-provider one.
@@ -341,6 +350,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.anthropic.com",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "codex",
@@ -352,6 +362,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://chatgpt.com/backend-api/codex",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "gemini-cli",
@@ -363,6 +374,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://cloudcode-pa.googleapis.com",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "antigravity",
@@ -374,6 +386,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://daily-cloudcode-pa.googleapis.com",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "github",
@@ -385,6 +398,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.githubcopilot.com",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "kiro",
@@ -396,6 +410,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://codewhisperer.us-east-1.amazonaws.com",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "qwen",
@@ -407,6 +422,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://portal.qwen.ai/v1",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
     ProviderDef {
         id: "iflow",
@@ -418,6 +434,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://apis.iflow.cn/v1",
         families: &[],
         models: &[],
+        quota: QuotaApi::Headers,
     },
 ];
 

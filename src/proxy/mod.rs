@@ -16,11 +16,14 @@ use http::{HeaderValue, StatusCode};
 
 pub use failure::Failure;
 pub use inbound::Inbound;
-pub use stream::{ByteStream, Meter, Metered};
+pub use sse::{RawEvent, event_name, split_events};
+pub use stream::{ByteStream, Meter, Metered, events_so_far, take_raw};
 
 use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
+use crate::inspector::ProviderSide;
 use crate::providers::WireFormat;
+use crate::quota::Quotas;
 use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
 use crate::store::now_ms;
 
@@ -30,6 +33,7 @@ pub struct ProxyContext {
     pub http: reqwest::Client,
     pub routing: Arc<RoutingState>,
     pub events: EventBus,
+    pub quotas: Arc<Quotas>,
 }
 
 impl ProxyContext {
@@ -58,6 +62,8 @@ pub enum Answer {
 
 pub struct Served {
     pub answer: Answer,
+    /// The format the answering provider speaks.
+    pub wire: WireFormat,
     pub by: ServedBy,
     pub attempts: Vec<Attempt>,
     /// What the translation omitted by a documented rule.
@@ -133,11 +139,16 @@ fn note_earliest(slot: &mut Option<Earliest>, until_ms: i64, what: impl FnOnce()
     }
 }
 
+/// Routes `inbound`; with `side`, the last attempt's provider request and response are kept
+/// there for the inspector.
 pub async fn dispatch(
     ctx: &ProxyContext,
     catalog: &Catalog,
     inbound: &Inbound,
+    mut side: Option<&mut ProviderSide>,
 ) -> Result<Served, ProxyError> {
+    let cap = usize::try_from(catalog.settings.observability.inspector_max_field_bytes)
+        .unwrap_or(usize::MAX);
     let targets = resolve(catalog, &ctx.routing, &inbound.model)?;
     let settings = &catalog.settings.routing;
     let mut attempts: Vec<Attempt> = Vec::new();
@@ -177,6 +188,8 @@ pub async fn dispatch(
                 &target.model,
                 inbound,
                 settings,
+                side.as_deref_mut()
+                    .map(|side| upstream::Capture { side, cap }),
             )
             .await;
             match sent {
@@ -186,6 +199,7 @@ pub async fn dispatch(
                         .record_success(&account.id, &target.model);
                     ctx.routing.record_served(&account.id);
                     return Ok(Served {
+                        wire: provider.format,
                         answer: upstreamed.answer,
                         dropped: upstreamed.dropped,
                         by: ServedBy {

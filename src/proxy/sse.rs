@@ -66,6 +66,22 @@ fn find_event_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Every event of a whole SSE body, the unterminated last one included.
+pub fn split_events(body: &[u8]) -> Vec<RawEvent> {
+    let mut framer = SseFramer::default();
+    framer.push(body);
+    framer.push(b"\n\n");
+    std::iter::from_fn(|| framer.next_event()).collect()
+}
+
+/// The `event:` field of a raw event.
+pub fn event_name(raw: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(raw).lines().find_map(|line| {
+        let v = line.trim_end_matches('\r').strip_prefix("event:")?;
+        Some(v.strip_prefix(' ').unwrap_or(v).to_owned())
+    })
+}
+
 fn parse_data(raw: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(raw);
     let mut data: Option<String> = None;
@@ -121,6 +137,8 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].data, None);
         assert_eq!(got[1].data.as_deref(), Some("a\nb"));
+        assert_eq!(event_name(&got[1].raw).as_deref(), Some("x"));
+        assert_eq!(event_name(&got[0].raw), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio::time::{Instant, timeout_at};
 use super::failure::Failure;
 use super::sse::{RawEvent, SseFramer};
 use crate::format::{self, Api, Event, StreamDecoder, StreamEncoder, Usage};
+use crate::inspector::RawLog;
 use crate::routing::FailureClass;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
@@ -27,6 +28,8 @@ pub struct Metered {
     pub usage: Usage,
     /// The stream ended with an error event (a break, a stall, a provider error).
     pub failed: bool,
+    /// The upstream's raw bytes, kept only when the inspector asked for them.
+    pub raw: Option<RawLog>,
 }
 
 pub type Meter = Arc<Mutex<Metered>>;
@@ -37,7 +40,24 @@ impl Metered {
         Arc::new(Mutex::new(Self {
             usage,
             failed: false,
+            raw: None,
         }))
+    }
+}
+
+/// Makes `meter` keep the upstream's raw bytes in `log`.
+pub fn log_raw(meter: &Meter, log: RawLog) {
+    meter.lock().unwrap_or_else(|p| p.into_inner()).raw = Some(log);
+}
+
+/// The raw bytes kept so far, if any were asked for.
+pub fn take_raw(meter: &Meter) -> Option<RawLog> {
+    meter.lock().unwrap_or_else(|p| p.into_inner()).raw.take()
+}
+
+fn note_raw(meter: &Meter, chunk: &Bytes) {
+    if let Some(log) = meter.lock().unwrap_or_else(|p| p.into_inner()).raw.as_mut() {
+        log.push(chunk);
     }
 }
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -60,7 +80,9 @@ pub async fn open(
     meter: Meter,
 ) -> Result<ByteStream, Failure> {
     let mut upstream: Upstream = Box::pin(response.bytes_stream());
+    let log_raw = meter.lock().is_ok_and(|m| m.raw.is_some());
     let mut pump = Pump {
+        log_raw,
         framer: SseFramer::default(),
         queue: VecDeque::new(),
         idle,
@@ -94,6 +116,9 @@ pub async fn open(
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
+        if pump.log_raw {
+            note_raw(&pump.meter, &chunk);
+        }
         pump.framer.push(&chunk);
         while let Some(event) = pump.framer.next_event() {
             if let Err(message) = pump.take(event) {
@@ -114,6 +139,8 @@ pub async fn open(
 }
 
 struct Pump {
+    /// Whether the inspector keeps the upstream's raw bytes (in the meter).
+    log_raw: bool,
     framer: SseFramer,
     queue: VecDeque<Bytes>,
     idle: Duration,
@@ -223,6 +250,9 @@ impl Pump {
             }
             match tokio::time::timeout(self.idle, upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
+                    if self.log_raw {
+                        note_raw(&self.meter, &chunk);
+                    }
                     self.framer.push(&chunk);
                     while !self.finished
                         && let Some(event) = self.framer.next_event()
@@ -292,20 +322,35 @@ fn passthrough_error(api: Api, message: &str, last_sequence: Option<u64>) -> Vec
 /// Drains a whole SSE body into canonical events (a non-streaming client whose upstream
 /// answered with a stream).
 pub fn decode_all(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Result<Vec<Event>, String> {
-    let mut framer = SseFramer::default();
-    framer.push(body);
-    framer.push(b"\n\n");
     let mut events = Vec::new();
-    while let Some(event) = framer.next_event() {
-        if let Some(data) = event.data.as_deref() {
-            decoder.feed(data, &mut events)?;
-        }
-    }
+    feed_all(decoder, body, &mut events)?;
     decoder.end(&mut events);
     if !decoder.is_complete() {
         return Err("the provider's stream ended before it was complete".into());
     }
     Ok(events)
+}
+
+/// The events of an SSE body as far as they can be read (a stream cut short included): what
+/// the inspector shows of a stream.
+pub fn events_so_far(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let _ = feed_all(decoder, body, &mut events);
+    decoder.end(&mut events);
+    events
+}
+
+fn feed_all(
+    decoder: &mut dyn StreamDecoder,
+    body: &[u8],
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    for event in super::sse::split_events(body) {
+        if let Some(data) = event.data.as_deref() {
+            decoder.feed(data, events)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,12 +10,15 @@ use tokio::time::Instant;
 
 use super::failure::Failure;
 use super::inbound::Inbound;
-use super::stream::{self, ByteStream, Meter, Mode};
+use super::stream::{self, Meter, Mode};
 use super::{Answer, ProxyContext};
 use crate::catalog::{Account, RoutingSettings};
 use crate::format::{self, Aggregator, codec};
+use crate::inspector::{Captured, ProviderSide, RawLog};
 use crate::providers::WireFormat;
+use crate::quota::{self, QuotaSnapshot, QuotaSource};
 use crate::routing::{FailureClass, reset_hint};
+use crate::store::now_ms;
 
 /// Error bodies above this are cut: we only need their gist.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -44,6 +47,12 @@ pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> 
     }
 }
 
+/// Where the inspector wants the provider side of a request kept, and how much of each body.
+pub struct Capture<'a> {
+    pub side: &'a mut ProviderSide,
+    pub cap: usize,
+}
+
 pub async fn send(
     ctx: &ProxyContext,
     account: &Account,
@@ -51,6 +60,7 @@ pub async fn send(
     model: &str,
     inbound: &Inbound,
     settings: &RoutingSettings,
+    mut capture: Option<Capture<'_>>,
 ) -> Result<Upstreamed, Failure> {
     let passthrough = inbound.api.wire() == Some(wire);
     let (body, dropped) = if passthrough {
@@ -114,7 +124,23 @@ pub async fn send(
     if inbound.stream {
         request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
-    let response = match tokio::time::timeout_at(deadline, request.send()).await {
+    let request = request
+        .build()
+        .map_err(|e| Failure::from_reqwest(e, "could not build the provider request"))?;
+    if let Some(c) = capture.as_mut() {
+        c.side.request = Some(Captured {
+            url: Some(request.url().to_string()),
+            status: None,
+            headers: request.headers().clone(),
+            body: request
+                .body()
+                .and_then(reqwest::Body::as_bytes)
+                .map(|b| RawLog::whole(Bytes::copy_from_slice(b), c.cap))
+                .unwrap_or_default(),
+        });
+        c.side.response = None;
+    }
+    let response = match tokio::time::timeout_at(deadline, ctx.http.execute(request)).await {
         Err(_) => {
             return Err(Failure::new(
                 FailureClass::Timeout,
@@ -125,13 +151,38 @@ pub async fn send(
         Ok(Ok(r)) => r,
     };
     let status = response.status();
+    if let Some(windows) = quota::from_headers(response.headers(), now_ms()) {
+        ctx.quotas.put(QuotaSnapshot {
+            account_id: account.id.clone(),
+            windows,
+            source: QuotaSource::Headers,
+            fetched_ms: now_ms(),
+            error: None,
+        });
+    }
     let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .cloned()
         .unwrap_or(HeaderValue::from_static("application/json"));
+    let mut seen = capture.as_mut().map(|c| {
+        (
+            Captured {
+                url: None,
+                status: Some(status.as_u16()),
+                headers: response.headers().clone(),
+                body: RawLog::with_cap(c.cap),
+            },
+            &mut *c.side,
+        )
+    });
     if !status.is_success() {
-        return Err(error_failure(response, status, content_type, deadline).await);
+        let failure = error_failure(response, status, content_type, deadline).await;
+        if let (Some((mut captured, side)), Some((body, _))) = (seen, &failure.body) {
+            captured.body.push(body);
+            side.response = Some(captured);
+        }
+        return Err(failure);
     }
     let is_sse = content_type
         .to_str()
@@ -146,11 +197,27 @@ pub async fn send(
         };
         let decoder = format::stream_decoder(wire);
         let meter = Meter::default();
-        let events: ByteStream =
-            stream::open(response, deadline, idle, decoder, mode, meter.clone()).await?;
-        Answer::Stream { events, meter }
+        if let Some((captured, _)) = &seen {
+            stream::log_raw(&meter, captured.body.clone());
+        }
+        let opened = stream::open(response, deadline, idle, decoder, mode, meter.clone()).await;
+        if let Some((mut captured, side)) = seen.take() {
+            // The raw events come later through the meter; on failure, what was read so far.
+            if opened.is_err() {
+                captured.body = stream::take_raw(&meter).unwrap_or_default();
+            }
+            side.response = Some(captured);
+        }
+        Answer::Stream {
+            events: opened?,
+            meter,
+        }
     } else {
         let bytes = read_whole(response, settings).await?;
+        if let Some((mut captured, side)) = seen.take() {
+            captured.body.push(&bytes);
+            side.response = Some(captured);
+        }
         let whole = if is_sse {
             let mut decoder = format::stream_decoder(wire);
             let events = stream::decode_all(decoder.as_mut(), &bytes)

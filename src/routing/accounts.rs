@@ -176,8 +176,8 @@ mod tests {
         };
         Catalog::build(CatalogParts {
             settings: Settings {
-                require_api_key: false,
                 routing,
+                ..Settings::default()
             },
             connections: vec![conn("c", 3), conn("a", 1), conn("b", 2)],
             ..CatalogParts::default()

@@ -9,23 +9,16 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::client_api::{anthropic_headers, bad_request, error_response, read_body, serve};
+use super::client_api::{
+    anthropic_headers, bad_request, error_response, read_body, serve_model_in_body,
+};
 use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
 use crate::providers::WireFormat;
-use crate::proxy::Inbound;
 use crate::routing::resolve;
 
 pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = anthropic_headers(&request);
-    let bytes = match read_body(Api::Anthropic, request).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    match Inbound::with_model_in_body(Api::Anthropic, bytes, &headers) {
-        Ok(inbound) => serve(core, inbound).await,
-        Err(e) => bad_request(Api::Anthropic, &e),
-    }
+    serve_model_in_body(Api::Anthropic, core, request).await
 }
 
 /// How a token count was made, in the `x-ninerouter-token-count` header.

@@ -11,12 +11,15 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use axum::extract::Request;
+
 use crate::engine::Core;
-use crate::events::ServedBy;
+use crate::events::{EngineEvent, ServedBy};
 use crate::format::{self, Api, ErrorCategory, FormatError};
+use crate::inspector::{Begin, Captured, End, ProviderSide, RawLog};
 use crate::proxy::{self, Answer, ErrorKind, Inbound, ProxyError};
-use crate::store::now_ms;
-use crate::usage::{self, Tokens, UsageRecord};
+use crate::store::{new_id, now_ms};
+use crate::usage::{self, DetailTail, StreamEnd, Tokens, UsageRecord};
 
 /// Coding agents send long histories with images; this bounds one request body.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -116,15 +119,74 @@ fn endpoint_of(api: Api) -> &'static str {
     }
 }
 
-/// Routes `inbound` and answers in its API; every outcome is recorded for usage.
-pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
+/// The proxy key a request presented, put in its extensions by the client-key middleware.
+#[derive(Debug, Clone)]
+pub struct ClientKey(pub Option<String>);
+
+/// Who sent a request, learned at the edge before its body is read.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub key_id: Option<String>,
+    /// The request's headers, kept only while the inspector is on.
+    pub headers: Option<HeaderMap>,
+}
+
+impl Caller {
+    pub fn of(core: &Core, request: &Request) -> Self {
+        let key_id = request
+            .extensions()
+            .get::<ClientKey>()
+            .and_then(|k| k.0.clone());
+        let headers = core
+            .catalog()
+            .settings
+            .observability
+            .inspector
+            .then(|| request.headers().clone());
+        Self { key_id, headers }
+    }
+}
+
+/// The handler of the APIs whose body names the model (OpenAI Chat, Responses, Anthropic).
+pub async fn serve_model_in_body(api: Api, core: Arc<Core>, request: Request) -> Response {
+    let caller = Caller::of(&core, &request);
+    let headers = anthropic_headers(&request);
+    let bytes = match read_body(api, request).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match Inbound::with_model_in_body(api, bytes, &headers) {
+        Ok(inbound) => serve(core, inbound, caller).await,
+        Err(e) => bad_request(api, &e),
+    }
+}
+
+/// Routes `inbound` and answers in its API; every outcome is recorded for usage and, while
+/// the inspector is on, with its four layers.
+pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Response {
     let started = Instant::now();
     let catalog = core.catalog();
+    let observe = &catalog.settings.observability;
+    let cap = usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX);
     let api = inbound.api;
+    let request_id = new_id();
+    if core.events().has_subscribers() {
+        core.events().publish(EngineEvent::RequestStarted {
+            id: request_id.clone(),
+            api: api.name(),
+            requested_model: inbound.model.clone(),
+            streamed: inbound.stream,
+        });
+    }
+    let mut side = observe.inspector.then(ProviderSide::default);
+    let dispatched = proxy::dispatch(&core.proxy, &catalog, &inbound, side.as_mut()).await;
     let mut record = UsageRecord {
-        started_ms: now_ms(),
+        request_id,
+        started_ms: now_ms() - i64::try_from(started.elapsed().as_millis()).unwrap_or(0),
         api,
         endpoint: endpoint_of(api),
+        key_id: caller.key_id,
+        combo: catalog.combo_named(&inbound.model).map(str::to_owned),
         requested_model: inbound.model.clone(),
         provider: None,
         model: None,
@@ -137,7 +199,32 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
         latency_ms: 0,
     };
     let elapsed_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    match proxy::dispatch(&core.proxy, &catalog, &inbound).await {
+    let recorder = observe.record_usage.then(|| core.usage.clone());
+    let mut detail = side.map(|mut side| {
+        let begin = Begin {
+            id: record.request_id.clone(),
+            started_ms: record.started_ms,
+            api,
+            endpoint: record.endpoint,
+            requested_model: record.requested_model.clone(),
+            key_id: record.key_id.clone(),
+            combo: record.combo.clone(),
+            provider: None,
+            model: None,
+            account_id: None,
+            attempts: Vec::new(),
+            streamed: inbound.stream,
+            client_request: Captured {
+                url: None,
+                status: None,
+                headers: caller.headers.unwrap_or_default(),
+                body: RawLog::whole(inbound.raw().clone(), cap),
+            },
+            provider_request: side.request.take(),
+        };
+        (begin, side.response)
+    });
+    match dispatched {
         Ok(served) => {
             let status = match &served.answer {
                 Answer::Full { status, .. } => *status,
@@ -156,23 +243,25 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
             record.account_id = Some(served.by.account_id.clone());
             record.attempts = served.attempts;
             record.status = status.as_u16();
-            let mut response = match served.answer {
+            if let Some((begin, _)) = detail.as_mut() {
+                begin.provider.clone_from(&record.provider);
+                begin.model.clone_from(&record.model);
+                begin.account_id.clone_from(&record.account_id);
+                begin.attempts.clone_from(&record.attempts);
+            }
+            let mut response = match &served.answer {
                 Answer::Full {
                     status,
                     content_type,
                     body,
-                } => {
-                    record.tokens = Tokens::InBody(body.clone());
-                    record.latency_ms = elapsed_ms();
-                    record.ttft_ms = Some(record.latency_ms);
-                    core.usage.record(record);
-                    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
-                }
-                Answer::Stream { events, meter } => {
-                    let events =
-                        usage::tap_stream(events, meter, record, core.usage.clone(), started);
-                    let body = Body::from_stream(events.map(Ok::<_, Infallible>));
-                    let mut r = Response::new(body);
+                } => (
+                    *status,
+                    [(header::CONTENT_TYPE, content_type.clone())],
+                    body.clone(),
+                )
+                    .into_response(),
+                Answer::Stream { .. } => {
+                    let mut r = Response::new(Body::empty());
                     let h = r.headers_mut();
                     h.insert(
                         header::CONTENT_TYPE,
@@ -184,38 +273,157 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound) -> Response {
             };
             add_routing_headers(
                 response.headers_mut(),
+                &record.request_id,
                 &served.by,
                 failed_attempts,
                 &served.dropped,
             );
-            response
+            let end = |provider_response, body| End {
+                id: record.request_id.clone(),
+                api,
+                provider_wire: Some(served.wire),
+                status: record.status,
+                tokens: Tokens::None,
+                ttft_ms: None,
+                latency_ms: 0,
+                provider_response,
+                client_response: Captured {
+                    url: None,
+                    status: Some(record.status),
+                    headers: response.headers().clone(),
+                    body,
+                },
+            };
+            let detail = detail.map(|(begin, provider_response)| {
+                (begin, end(provider_response, RawLog::with_cap(cap)))
+            });
+            match served.answer {
+                Answer::Full { body, .. } => {
+                    record.latency_ms = elapsed_ms();
+                    record.ttft_ms = Some(record.latency_ms);
+                    if let Some((begin, mut end)) = detail {
+                        end.tokens = Tokens::InBody(body.clone());
+                        end.client_response.body = RawLog::whole(body.clone(), cap);
+                        end.latency_ms = record.latency_ms;
+                        end.ttft_ms = record.ttft_ms;
+                        core.inspector.whole(begin, end);
+                    }
+                    if let Some(recorder) = recorder {
+                        record.tokens = Tokens::InBody(body);
+                        recorder.record(record);
+                    }
+                    response
+                }
+                Answer::Stream { events, meter } => {
+                    let tail = detail.and_then(|(begin, end)| {
+                        let pending = core.inspector.begin(begin)?;
+                        Some(DetailTail { pending, end })
+                    });
+                    let usage = recorder.map(|r| (record, r));
+                    let events = if usage.is_some() || tail.is_some() {
+                        usage::tap_stream(
+                            events,
+                            meter,
+                            StreamEnd {
+                                usage,
+                                detail: tail,
+                            },
+                            started,
+                        )
+                    } else {
+                        events
+                    };
+                    *response.body_mut() = Body::from_stream(events.map(Ok::<_, Infallible>));
+                    response
+                }
+            }
         }
         Err(mut e) => {
             proxy::publish_routed(core.events(), &inbound.model, None, &e.attempts, e.status);
             record.attempts = std::mem::take(&mut e.attempts);
             record.status = e.status.as_u16();
             record.latency_ms = elapsed_ms();
-            core.usage.record(record);
-            proxy_error(api, e)
+            let wire = e.upstream_wire;
+            let answer = proxy_error_answer(api, e);
+            if let Some((mut begin, provider_response)) = detail {
+                begin.attempts.clone_from(&record.attempts);
+                let end = End {
+                    id: record.request_id.clone(),
+                    api,
+                    provider_wire: wire,
+                    status: record.status,
+                    tokens: Tokens::None,
+                    ttft_ms: None,
+                    latency_ms: record.latency_ms,
+                    provider_response,
+                    client_response: answer.captured(cap),
+                };
+                core.inspector.whole(begin, end);
+            }
+            if let Some(recorder) = recorder {
+                recorder.record(record);
+            }
+            answer.into_response()
         }
+    }
+}
+
+/// A routing failure in the client's API, as bytes (the inspector keeps them too).
+pub struct ErrorAnswer {
+    status: StatusCode,
+    content_type: HeaderValue,
+    body: Bytes,
+    retry_after_secs: Option<u64>,
+}
+
+impl ErrorAnswer {
+    fn captured(&self, cap: usize) -> Captured {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        Captured {
+            url: None,
+            status: Some(self.status.as_u16()),
+            headers,
+            body: RawLog::whole(self.body.clone(), cap),
+        }
+    }
+}
+
+impl IntoResponse for ErrorAnswer {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, self.content_type)],
+            self.body,
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
 /// A routing failure in the client's API. The provider's own error body is relayed when the
 /// client's request was at fault and the provider speaks the client's API.
-pub fn proxy_error(api: Api, e: ProxyError) -> Response {
+fn proxy_error_answer(api: Api, e: ProxyError) -> ErrorAnswer {
     if let Some((body, content_type)) = &e.upstream_body
         && e.kind == ErrorKind::InvalidRequest
         && e.upstream_wire.is_some()
         && e.upstream_wire == api.wire()
         && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
     {
-        return (
-            e.status,
-            [(header::CONTENT_TYPE, content_type.clone())],
-            body.clone(),
-        )
-            .into_response();
+        return ErrorAnswer {
+            status: e.status,
+            content_type: content_type.clone(),
+            body: body.clone(),
+            retry_after_secs: None,
+        };
     }
     let category = match e.kind {
         ErrorKind::InvalidRequest => ErrorCategory::InvalidRequest,
@@ -227,20 +435,28 @@ pub fn proxy_error(api: Api, e: ProxyError) -> Response {
         }
         ErrorKind::Upstream => ErrorCategory::Upstream,
     };
-    let mut response = error_response(api, e.status, category, &e.message);
     // Whole seconds, rounded up, at least 1: a client retrying at 0 would just fail again.
-    if let Some(d) = e.retry_after {
-        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.is_zero()));
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    let retry_after_secs = e
+        .retry_after
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0).max(u64::from(d.is_zero())));
+    ErrorAnswer {
+        status: e.status,
+        content_type: HeaderValue::from_static("application/json"),
+        body: Bytes::from(format::error_body(
+            api,
+            e.status.as_u16(),
+            category,
+            &e.message,
+            None,
+        )),
+        retry_after_secs,
     }
-    response
 }
 
 /// Who served the request, for debugging from the client side (no secrets).
 fn add_routing_headers(
     h: &mut HeaderMap,
+    request_id: &str,
     by: &ServedBy,
     failed_attempts: usize,
     dropped: &[String],
@@ -250,6 +466,7 @@ fn add_routing_headers(
             h.insert(name, v);
         }
     };
+    put("x-ninerouter-request-id", request_id);
     put("x-ninerouter-provider", &by.provider);
     put("x-ninerouter-model", &by.model);
     put("x-ninerouter-account", &by.account_id);

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::client_api::ClientKey;
 use super::guard::is_foreign_browser_request;
 use super::openai_error::OpenAiError;
 use crate::engine::Core;
@@ -33,7 +34,8 @@ pub fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Opti
 }
 
 pub enum KeyCheck {
-    Ok,
+    /// Let through; with the id of the proxy key presented, when it was one of ours.
+    Ok(Option<String>),
     Missing,
     Invalid,
 }
@@ -44,12 +46,14 @@ pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck 
     let required = catalog.settings.require_api_key
         || !core.listen.is_loopback()
         || is_foreign_browser_request(&core.listen, headers);
-    if !required {
-        return KeyCheck::Ok;
+    let presented = presented_key(headers, query);
+    // Known keys are named even when none is required, so usage can be split by key.
+    if let Some(id) = presented.and_then(|k| catalog.key_id(k)) {
+        return KeyCheck::Ok(Some(id.to_owned()));
     }
-    match presented_key(headers, query) {
+    match presented {
+        _ if !required => KeyCheck::Ok(None),
         None => KeyCheck::Missing,
-        Some(k) if catalog.accepts_key(k) => KeyCheck::Ok,
         Some(_) => KeyCheck::Invalid,
     }
 }
@@ -57,7 +61,7 @@ pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck 
 /// The client APIs' edge: the Host guard, then the proxy key.
 pub async fn require_client_key(
     State(core): State<Arc<Core>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     if let Some(refusal) = super::guard::screen(&core.listen, &request) {
@@ -65,7 +69,10 @@ pub async fn require_client_key(
     }
     let api = super::client_api::api_of_path(request.uri().path());
     let answer = match check(&core, request.headers(), request.uri().query()) {
-        KeyCheck::Ok => return next.run(request).await,
+        KeyCheck::Ok(key_id) => {
+            request.extensions_mut().insert(ClientKey(key_id));
+            return next.run(request).await;
+        }
         KeyCheck::Missing => OpenAiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::client_api::{bad_request, error_response, read_body, serve};
+use super::client_api::{Caller, bad_request, error_response, read_body, serve};
 use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
 use crate::proxy::Inbound;
@@ -34,15 +34,16 @@ pub async fn model_action(
         );
     };
     let model = model.strip_prefix("models/").unwrap_or(model).to_owned();
+    let caller = Caller::of(&core, &request);
     let bytes = match read_body(Api::Gemini, request).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     match action {
-        "generateContent" => generate(core, bytes, model, false, false).await,
+        "generateContent" => generate(core, caller, bytes, model, false, false).await,
         "streamGenerateContent" => {
             let sse = query.alt.as_deref() == Some("sse");
-            generate(core, bytes, model, true, !sse).await
+            generate(core, caller, bytes, model, true, !sse).await
         }
         "countTokens" => count_tokens(&bytes).await,
         other => error_response(
@@ -58,6 +59,7 @@ pub async fn model_action(
 /// we send the whole answer as a one-element array.
 async fn generate(
     core: Arc<Core>,
+    caller: Caller,
     bytes: bytes::Bytes,
     model: String,
     stream: bool,
@@ -68,7 +70,7 @@ async fn generate(
         Ok(i) => i,
         Err(e) => return bad_request(Api::Gemini, &e),
     };
-    let response = serve(core, inbound).await;
+    let response = serve(core, inbound, caller).await;
     if !json_array || !response.status().is_success() {
         return response;
     }

@@ -8,18 +8,19 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::client_api::{bad_request, read_body, serve};
+use super::client_api::{Caller, bad_request, read_body, serve};
 use crate::engine::Core;
 use crate::format::{Api, ollama};
 use crate::proxy::Inbound;
 
 pub async fn chat(State(core): State<Arc<Core>>, request: Request) -> Response {
+    let caller = Caller::of(&core, &request);
     let bytes = match read_body(Api::Ollama, request).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     match Inbound::decoded_now(Api::Ollama, bytes) {
-        Ok(inbound) => serve(core, inbound).await,
+        Ok(inbound) => serve(core, inbound, caller).await,
         Err(e) => bad_request(Api::Ollama, &e),
     }
 }

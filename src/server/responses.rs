@@ -6,21 +6,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::client_api::{anthropic_headers, bad_request, read_body, serve};
+use super::client_api::serve_model_in_body;
 use crate::engine::Core;
 use crate::format::{self, Api, ErrorCategory};
-use crate::proxy::Inbound;
 
 pub async fn create(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let headers = anthropic_headers(&request);
-    let bytes = match read_body(Api::Responses, request).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    match Inbound::with_model_in_body(Api::Responses, bytes, &headers) {
-        Ok(inbound) => serve(core, inbound).await,
-        Err(e) => bad_request(Api::Responses, &e),
-    }
+    serve_model_in_body(Api::Responses, core, request).await
 }
 
 /// Codex tries a WebSocket on `GET /v1/responses` first. Only a 426 makes it switch to HTTP

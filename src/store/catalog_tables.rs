@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, now_ms};
 use crate::catalog::{
-    ApiKeyRecord, Combo, ComboStrategy, ConnectionRecord, KeyHash, NodeKind, NodeRecord, Settings,
-    Source,
+    ApiKeyRecord, Combo, ComboStrategy, ConnectionRecord, KeyHash, NodeKind, NodeRecord, Price,
+    PriceOverride, Settings, Source,
 };
 
 pub use super::cooldowns::{delete_cooldown, load_cooldowns, upsert_cooldown};
@@ -311,4 +311,61 @@ pub fn rename_api_key(c: &Connection, id: &str, name: &str) -> Result<bool, Stor
 
 pub fn delete_api_key(c: &Connection, id: &str) -> Result<bool, StoreError> {
     Ok(c.execute("DELETE FROM api_keys WHERE id = ?1", params![id])? > 0)
+}
+
+// ---- price overrides ------------------------------------------------------------------------
+
+pub fn list_price_overrides(c: &Connection) -> Result<Vec<PriceOverride>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT provider, model, input, cached_input, cache_write, output, reasoning
+         FROM price_overrides ORDER BY provider, model",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PriceOverride {
+            provider: r.get(0)?,
+            model: r.get(1)?,
+            price: Price {
+                input: r.get(2)?,
+                cached_input: r.get(3)?,
+                cache_write: r.get(4)?,
+                output: r.get(5)?,
+                reasoning: r.get(6)?,
+            },
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn put_price_override(c: &Connection, o: &PriceOverride) -> Result<(), StoreError> {
+    let p = &o.price;
+    c.execute(
+        "INSERT INTO price_overrides (provider, model, input, cached_input, cache_write, output,
+            reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(provider, model) DO UPDATE SET input = excluded.input,
+            cached_input = excluded.cached_input, cache_write = excluded.cache_write,
+            output = excluded.output, reasoning = excluded.reasoning",
+        params![
+            o.provider,
+            o.model,
+            p.input,
+            p.cached_input,
+            p.cache_write,
+            p.output,
+            p.reasoning
+        ],
+    )?;
+    Ok(())
+}
+
+/// Whether there was an override to delete.
+pub fn delete_price_override(
+    c: &Connection,
+    provider: &str,
+    model: &str,
+) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "DELETE FROM price_overrides WHERE provider = ?1 AND model = ?2",
+        params![provider, model],
+    )?;
+    Ok(n > 0)
 }

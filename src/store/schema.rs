@@ -85,6 +85,65 @@ CREATE INDEX usage_events_model ON usage_events (model, started_ms);
 CREATE INDEX usage_events_account ON usage_events (account_id, started_ms);
 CREATE INDEX usage_events_status ON usage_events (status, started_ms);
 "#,
+    r#"
+ALTER TABLE usage_events ADD COLUMN request_id TEXT;
+ALTER TABLE usage_events ADD COLUMN key_id TEXT;
+ALTER TABLE usage_events ADD COLUMN combo TEXT;
+CREATE INDEX usage_events_key ON usage_events (key_id, started_ms);
+CREATE INDEX usage_events_request ON usage_events (request_id);
+CREATE TABLE request_details (
+    seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                 TEXT NOT NULL UNIQUE,
+    started_ms         INTEGER NOT NULL,
+    api                TEXT NOT NULL,
+    endpoint           TEXT NOT NULL,
+    requested_model    TEXT NOT NULL,
+    provider           TEXT,
+    model              TEXT,
+    account_id         TEXT,
+    key_id             TEXT,
+    combo              TEXT,
+    attempts           TEXT NOT NULL,
+    streamed           INTEGER NOT NULL,
+    status             INTEGER,
+    input_tokens       INTEGER,
+    cached_tokens      INTEGER,
+    cache_write_tokens INTEGER,
+    output_tokens      INTEGER,
+    reasoning_tokens   INTEGER,
+    ttft_ms            INTEGER,
+    latency_ms         INTEGER,
+    config             TEXT,
+    client_request     TEXT NOT NULL,
+    provider_request   TEXT,
+    provider_response  TEXT,
+    client_response    TEXT,
+    answer             TEXT,
+    size               INTEGER NOT NULL
+);
+CREATE INDEX request_details_time ON request_details (started_ms);
+CREATE INDEX request_details_provider ON request_details (provider, seq);
+CREATE INDEX request_details_model ON request_details (model, seq);
+CREATE INDEX request_details_account ON request_details (account_id, seq);
+CREATE INDEX request_details_status ON request_details (status, seq);
+CREATE TABLE quota_snapshots (
+    account_id TEXT PRIMARY KEY,
+    windows    TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    fetched_ms INTEGER NOT NULL,
+    error      TEXT
+);
+CREATE TABLE price_overrides (
+    provider     TEXT NOT NULL,
+    model        TEXT NOT NULL,
+    input        REAL NOT NULL,
+    cached_input REAL NOT NULL,
+    cache_write  REAL NOT NULL,
+    output       REAL NOT NULL,
+    reasoning    REAL,
+    PRIMARY KEY (provider, model)
+);
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {

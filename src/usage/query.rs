@@ -10,6 +10,8 @@ pub enum GroupBy {
     Provider,
     Model,
     Account,
+    Key,
+    Combo,
 }
 
 impl GroupBy {
@@ -18,6 +20,8 @@ impl GroupBy {
             "provider" => Some(Self::Provider),
             "model" => Some(Self::Model),
             "account" => Some(Self::Account),
+            "key" => Some(Self::Key),
+            "combo" => Some(Self::Combo),
             _ => None,
         }
     }
@@ -27,6 +31,8 @@ impl GroupBy {
             Self::Provider => "provider",
             Self::Model => "coalesce(provider || '/' || model, requested_model)",
             Self::Account => "account_id",
+            Self::Key => "key_id",
+            Self::Combo => "combo",
         }
     }
 }

@@ -17,9 +17,15 @@ pub enum Tokens {
 
 #[derive(Debug, Clone)]
 pub struct UsageRecord {
+    /// The id the client sees in `x-ninerouter-request-id` and the inspector lists.
+    pub request_id: String,
     pub started_ms: i64,
     pub api: Api,
     pub endpoint: &'static str,
+    /// The proxy key the client presented, when it was one of ours.
+    pub key_id: Option<String>,
+    /// The combo the requested model named, directly or through an alias.
+    pub combo: Option<String>,
     pub requested_model: String,
     /// Provider id, upstream model and account that answered; `None` when none did.
     pub provider: Option<String>,

@@ -9,24 +9,41 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use super::record::{Recorder, Tokens, UsageRecord};
-use crate::proxy::{ByteStream, Meter};
+use crate::inspector::{End, PendingEnd, RawLog};
+use crate::proxy::{ByteStream, Meter, take_raw};
 
 /// Status recorded for a stream the client closed before its end (nginx's convention).
 const CLIENT_CLOSED: u16 = 499;
 /// Status recorded for a stream that ended with an error event.
 const BROKE_MID_STREAM: u16 = 502;
 
+/// The inspector's half-written request: its reserved slot and the end as known at the start.
+pub struct DetailTail {
+    pub pending: PendingEnd,
+    pub end: End,
+}
+
+/// What is written when a stream is over.
+pub struct StreamEnd {
+    pub usage: Option<(UsageRecord, Recorder)>,
+    pub detail: Option<DetailTail>,
+}
+
 pub fn tap_stream(
     events: ByteStream,
     meter: Meter,
-    record: UsageRecord,
-    recorder: Recorder,
+    end: StreamEnd,
     started: Instant,
 ) -> ByteStream {
+    let sent = end
+        .detail
+        .as_ref()
+        .map(|d| d.end.client_response.body.clone());
     Box::pin(Tapped {
         events,
         meter,
-        pending: Some((record, recorder)),
+        end,
+        sent,
         started,
         first_byte: None,
         ended: false,
@@ -36,7 +53,9 @@ pub fn tap_stream(
 struct Tapped {
     events: ByteStream,
     meter: Meter,
-    pending: Option<(UsageRecord, Recorder)>,
+    end: StreamEnd,
+    /// What the client was sent, for the inspector.
+    sent: Option<RawLog>,
     started: Instant,
     first_byte: Option<Instant>,
     ended: bool,
@@ -48,11 +67,16 @@ impl Stream for Tapped {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let next = self.events.as_mut().poll_next(cx);
         match &next {
-            Poll::Ready(Some(_)) if self.first_byte.is_none() => {
-                self.first_byte = Some(Instant::now());
+            Poll::Ready(Some(chunk)) => {
+                if self.first_byte.is_none() {
+                    self.first_byte = Some(Instant::now());
+                }
+                if let Some(sent) = self.sent.as_mut() {
+                    sent.push(chunk);
+                }
             }
             Poll::Ready(None) => self.ended = true,
-            _ => {}
+            Poll::Pending => {}
         }
         next
     }
@@ -60,19 +84,42 @@ impl Stream for Tapped {
 
 impl Drop for Tapped {
     fn drop(&mut self) {
-        let Some((mut record, recorder)) = self.pending.take() else {
-            return;
-        };
         let metered = self.meter.lock().map(|m| m.clone()).unwrap_or_default();
         let ms = |at: Instant| i64::try_from(at.duration_since(self.started).as_millis()).ok();
-        record.tokens = Tokens::Counted(metered.usage);
-        record.ttft_ms = self.first_byte.and_then(ms);
-        record.latency_ms = ms(Instant::now()).unwrap_or(0);
-        if metered.failed {
-            record.status = BROKE_MID_STREAM;
+        let ttft_ms = self.first_byte.and_then(ms);
+        let latency_ms = ms(Instant::now()).unwrap_or(0);
+        let status = if metered.failed {
+            Some(BROKE_MID_STREAM)
         } else if !self.ended {
-            record.status = CLIENT_CLOSED;
+            Some(CLIENT_CLOSED)
+        } else {
+            None
+        };
+        if let Some((mut record, recorder)) = self.end.usage.take() {
+            record.tokens = Tokens::Counted(metered.usage);
+            record.ttft_ms = ttft_ms;
+            record.latency_ms = latency_ms;
+            if let Some(s) = status {
+                record.status = s;
+            }
+            recorder.record(record);
         }
-        recorder.record(record);
+        if let Some(DetailTail { pending, mut end }) = self.end.detail.take() {
+            end.tokens = Tokens::Counted(metered.usage);
+            end.ttft_ms = ttft_ms;
+            end.latency_ms = latency_ms;
+            if let Some(s) = status {
+                end.status = s;
+            }
+            if let Some(sent) = self.sent.take() {
+                end.client_response.body = sent;
+            }
+            if let Some(provider) = end.provider_response.as_mut()
+                && let Some(raw) = take_raw(&self.meter)
+            {
+                provider.body = raw;
+            }
+            pending.send(end);
+        }
     }
 }

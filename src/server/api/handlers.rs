@@ -185,6 +185,26 @@ pub async fn delete_alias(
     Ok(StatusCode::NO_CONTENT)
 }
 
+pub async fn list_prices(State(core): State<Arc<Core>>) -> Json<manage::PriceList> {
+    Json(manage::list_prices(&core))
+}
+
+pub async fn put_price(
+    State(core): State<Arc<Core>>,
+    Path((provider, model)): Path<(String, String)>,
+    ApiJson(price): ApiJson<crate::catalog::Price>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::put_price(&core, &provider, &model, price).await?).into_response())
+}
+
+pub async fn delete_price(
+    State(core): State<Arc<Core>>,
+    Path((provider, model)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    manage::delete_price(&core, &provider, &model).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyBody {
@@ -239,9 +259,14 @@ pub async fn events(
     let rx = core.events().subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
-            Ok(event) => Event::default()
-                .json_data(&event)
-                .unwrap_or_else(|_| Event::default()),
+            Ok(event) => {
+                let data = serde_json::to_value(&event).unwrap_or_default();
+                let name = data["type"].as_str().unwrap_or("message").to_owned();
+                Event::default()
+                    .event(name)
+                    .json_data(&data)
+                    .unwrap_or_else(|_| Event::default())
+            }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 Event::default().event("lagged").data(n.to_string())
             }

@@ -2,6 +2,7 @@
 //! decodes, calls a `manage` use-case, and encodes.
 
 mod handlers;
+mod quota;
 mod usage;
 
 use std::sync::Arc;
@@ -59,9 +60,26 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             axum::routing::patch(rename_key).delete(delete_key),
         )
         .route("/api/settings", get(get_settings).patch(patch_settings))
+        .route("/api/prices", get(list_prices))
+        .route(
+            "/api/prices/{provider}/{*model}",
+            axum::routing::put(put_price).delete(delete_price),
+        )
         .route("/api/events", get(events))
+        .route("/api/quota", get(quota::list))
+        .route("/api/quota/{account}", get(quota::one))
+        .route("/api/quota/{account}/refresh", post(quota::refresh))
         .route("/api/usage/summary", get(usage::summary))
         .route("/api/usage/timeseries", get(usage::timeseries))
+        .route("/api/usage/request-details", get(usage::request_details))
+        .route(
+            "/api/usage/request-details/export",
+            get(usage::export_details),
+        )
+        .route(
+            "/api/usage/request-details/{id}",
+            get(usage::request_detail),
+        )
         .layer(axum::middleware::from_fn_with_state(core, require_admin))
 }
 
@@ -71,7 +89,7 @@ async fn require_admin(State(core): State<Arc<Core>>, request: Request, next: Ne
         return next.run(request).await;
     }
     match check(&core, request.headers(), None) {
-        KeyCheck::Ok => next.run(request).await,
+        KeyCheck::Ok(_) => next.run(request).await,
         KeyCheck::Missing | KeyCheck::Invalid => ApiError::Unauthorized.into_response(),
     }
 }

@@ -1,14 +1,17 @@
-//! `GET /api/usage/summary` and `GET /api/usage/timeseries`.
+//! `GET /api/usage/summary`, `GET /api/usage/timeseries` and the request inspector's
+//! `GET /api/usage/request-details[/{id}|/export]`.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::ApiError;
 use crate::engine::Core;
+use crate::inspector::{self, DetailFilter};
 use crate::manage::ManageError;
 use crate::store::now_ms;
 use crate::usage::{self, Bucket, GroupBy};
@@ -43,7 +46,7 @@ impl UsageQuery {
 
     fn group(&self) -> Result<GroupBy, ApiError> {
         GroupBy::parse(self.by.as_deref().unwrap_or("provider"))
-            .ok_or_else(|| bad("by", "by must be provider, model or account"))
+            .ok_or_else(|| bad("by", "by must be provider, model, account, key or combo"))
     }
 }
 
@@ -75,4 +78,120 @@ pub async fn timeseries(
         .await
         .map_err(ManageError::from)?;
     Ok(Json(serde_json::json!({ "from": from, "to": to, "points": points })).into_response())
+}
+
+/// `GET /api/usage/request-details` query: pagination and filters.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailQuery {
+    page: Option<u32>,
+    page_size: Option<u32>,
+    provider: Option<String>,
+    model: Option<String>,
+    connection_id: Option<String>,
+    status: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    q: Option<String>,
+    /// Export only: a comma-separated list of request ids.
+    ids: Option<String>,
+}
+
+const MAX_PAGE_SIZE: u32 = 100;
+/// An export holds at most this many requests (each may carry megabytes).
+const MAX_EXPORT: u32 = 1000;
+
+impl DetailQuery {
+    fn filter(self) -> Result<DetailFilter, ApiError> {
+        let status = self.status.filter(|s| !s.is_empty());
+        if let Some(s) = &status
+            && !matches!(s.as_str(), "ok" | "error" | "pending")
+            && s.parse::<u16>().is_err()
+        {
+            return Err(bad(
+                "status",
+                "status must be an HTTP status code, ok, error or pending",
+            ));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err(bad("from", "from must be before to"));
+        }
+        let some = |v: Option<String>| v.filter(|s| !s.is_empty());
+        Ok(DetailFilter {
+            provider: some(self.provider),
+            model: some(self.model),
+            account_id: some(self.connection_id),
+            status,
+            from: self.from,
+            to: self.to,
+            q: some(self.q),
+            ids: some(self.ids).map(|ids| ids.split(',').map(str::to_owned).collect()),
+        })
+    }
+}
+
+pub async fn request_details(
+    State(core): State<Arc<Core>>,
+    Query(q): Query<DetailQuery>,
+) -> Result<Response, ApiError> {
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(bad("page", "page starts at 1"));
+    }
+    let page_size = q.page_size.unwrap_or(20);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(bad("pageSize", "pageSize must be between 1 and 100"));
+    }
+    let filter = q.filter()?;
+    let listed = core
+        .store
+        .call(move |c| inspector::list_details(c, &filter, page, page_size))
+        .await
+        .map_err(ManageError::from)?;
+    let mut body = serde_json::to_value(listed).map_err(|e| bad("page", &e.to_string()))?;
+    body["dropped"] = core.inspector.dropped().into();
+    Ok(Json(body).into_response())
+}
+
+pub async fn request_detail(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let lookup = id.clone();
+    let found = core
+        .store
+        .call(move |c| inspector::get_detail(c, &lookup))
+        .await
+        .map_err(ManageError::from)?;
+    match found {
+        Some(detail) => Ok(Json(detail).into_response()),
+        None => Err(ApiError::NotFound(format!(
+            "no request '{id}' in the inspector (it may have been pruned)"
+        ))),
+    }
+}
+
+/// `GET /api/usage/request-details/export?ids=a,b` (or the list's filters): every layer of
+/// the chosen requests as one JSON file.
+pub async fn export_details(
+    State(core): State<Arc<Core>>,
+    Query(q): Query<DetailQuery>,
+) -> Result<Response, ApiError> {
+    let filter = q.filter()?;
+    let details = core
+        .store
+        .call(move |c| inspector::full_details(c, &filter, MAX_EXPORT))
+        .await
+        .map_err(ManageError::from)?;
+    let body = serde_json::json!({ "exportedAt": now_ms(), "requests": details });
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"ninerouter-requests.json\"",
+        )],
+        Json(body),
+    )
+        .into_response())
 }

@@ -1,16 +1,31 @@
 //! API prices per million tokens. Subscription and free providers are priced at the API price
 //! of the same model, so the dashboard can show what their tokens would have cost ("saved").
 
+use serde::{Deserialize, Serialize};
+
 use crate::format::Usage;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// USD per 1M tokens of each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Price {
     pub input: f64,
     pub cached_input: f64,
     pub cache_write: f64,
     pub output: f64,
     /// Reasoning tokens are billed as output unless the model prices them apart.
+    #[serde(default)]
     pub reasoning: Option<f64>,
+}
+
+/// A user's price for one provider's models whose names start with `model`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceOverride {
+    pub provider: String,
+    pub model: String,
+    #[serde(flatten)]
+    pub price: Price,
 }
 
 impl Price {
@@ -22,6 +37,25 @@ impl Price {
             output,
             reasoning: None,
         }
+    }
+
+    /// Checks that every price is a finite, non-negative number; returns the field and why.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let fields = [
+            ("input", Some(self.input)),
+            ("cachedInput", Some(self.cached_input)),
+            ("cacheWrite", Some(self.cache_write)),
+            ("output", Some(self.output)),
+            ("reasoning", self.reasoning),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err((name.into(), "must be a number of dollars, 0 or more".into()));
+            }
+        }
+        Ok(())
     }
 
     /// US dollars for `usage`. Output counts include reasoning tokens in every format.
@@ -62,6 +96,11 @@ const TABLE: &[(&str, Price)] = &[
     ("kimi-k2", Price::new(0.6, 0.15, 0.0, 2.5)),
     ("minimax-m2", Price::new(0.3, 0.03, 0.375, 1.2)),
 ];
+
+/// The built-in table's rows, for the prices page.
+pub fn table() -> impl Iterator<Item = (&'static str, Price)> {
+    TABLE.iter().copied()
+}
 
 /// The price for an upstream model name (a provider prefix such as `openai/` is ignored).
 pub fn price_of(model: &str) -> Option<Price> {

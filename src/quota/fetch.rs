@@ -1,0 +1,222 @@
+//! Providers' usage endpoints, fetched on a schedule and on demand. Which provider has one is
+//! a column of the registry (`ProviderDef::quota`); subscription providers add theirs with
+//! their logins.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
+use crate::catalog::Account;
+use crate::engine::Core;
+use crate::store::now_ms;
+
+/// How a provider tells its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaApi {
+    /// Only through rate-limit headers on its answers (or not at all).
+    Headers,
+    /// OpenRouter's `GET /key`: credit limit, usage per day, week and month.
+    OpenrouterKey,
+}
+
+const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Fetches one account's quota from its provider's usage endpoint. `Ok(None)` when the
+/// provider has none.
+pub async fn fetch(
+    http: &reqwest::Client,
+    api: QuotaApi,
+    account: &Account,
+) -> Result<Option<Vec<QuotaWindow>>, String> {
+    match api {
+        QuotaApi::Headers => Ok(None),
+        QuotaApi::OpenrouterKey => openrouter_key(http, account).await.map(Some),
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyInfo {
+    data: KeyData,
+}
+
+#[derive(Deserialize)]
+struct KeyData {
+    limit: Option<f64>,
+    limit_remaining: Option<f64>,
+    limit_reset: Option<String>,
+    usage: Option<f64>,
+    usage_daily: Option<f64>,
+    usage_weekly: Option<f64>,
+    usage_monthly: Option<f64>,
+}
+
+async fn openrouter_key(
+    http: &reqwest::Client,
+    account: &Account,
+) -> Result<Vec<QuotaWindow>, String> {
+    let url = format!("{}/key", account.base_url.trim_end_matches('/'));
+    let mut request = http.get(url).timeout(FETCH_TIMEOUT);
+    if let Some(key) = &account.api_key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("could not reach the provider: {}", e.without_url()))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
+    if !status.is_success() {
+        let detail = crate::format::error_message(&body).unwrap_or_default();
+        return Err(format!("the provider answered {status} {detail}")
+            .trim()
+            .to_owned());
+    }
+    let info: KeyInfo =
+        serde_json::from_slice(&body).map_err(|e| format!("unexpected answer: {e}"))?;
+    let d = info.data;
+    let now = jiff::Timestamp::now();
+    let credits = |window, used: Option<f64>, limit, remaining, resets_at_ms| {
+        QuotaWindow {
+            window,
+            metric: "credits".to_owned(),
+            used,
+            limit,
+            remaining,
+            percent_used: None,
+            resets_at_ms,
+        }
+        .completed()
+    };
+    let mut windows = Vec::new();
+    let periods = [
+        ("daily", Window::Daily, d.usage_daily),
+        ("weekly", Window::Weekly, d.usage_weekly),
+        ("monthly", Window::Monthly, d.usage_monthly),
+    ];
+    for (name, window, used) in periods {
+        let limited = d.limit_reset.as_deref() == Some(name) && d.limit.is_some();
+        if limited {
+            windows.push(credits(
+                window,
+                used,
+                d.limit,
+                d.limit_remaining,
+                next_utc_reset(now, window),
+            ));
+        } else if used.is_some() {
+            windows.push(credits(
+                window,
+                used,
+                None,
+                None,
+                next_utc_reset(now, window),
+            ));
+        }
+    }
+    if d.limit.is_some() && d.limit_reset.is_none() {
+        windows.push(credits(
+            Window::Total,
+            d.usage,
+            d.limit,
+            d.limit_remaining,
+            None,
+        ));
+    }
+    Ok(windows)
+}
+
+/// The next UTC midnight, Monday or first of the month.
+fn next_utc_reset(now: jiff::Timestamp, window: Window) -> Option<i64> {
+    use jiff::ToSpan;
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let next = match window {
+        Window::Daily => today.checked_add(1.day()).ok()?,
+        Window::Weekly => {
+            let days = 7 - i64::from(today.weekday().to_monday_zero_offset());
+            today.checked_add(days.days()).ok()?
+        }
+        Window::Monthly => today.first_of_month().checked_add(1.month()).ok()?,
+        _ => return None,
+    };
+    let at = next.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    Some(at.timestamp().as_millisecond())
+}
+
+/// Refreshes one account now. Returns its snapshot, or `None` if its provider has no usage
+/// endpoint (its quota comes from answer headers).
+pub async fn refresh_account(core: &Core, account: &Account) -> Option<QuotaSnapshot> {
+    let api = crate::providers::find(&account.provider).map_or(QuotaApi::Headers, |p| p.quota);
+    match fetch(&core.proxy.http, api, account).await {
+        Ok(None) => None,
+        Ok(Some(windows)) => {
+            let snapshot = QuotaSnapshot {
+                account_id: account.id.clone(),
+                windows,
+                source: QuotaSource::Api,
+                fetched_ms: now_ms(),
+                error: None,
+            };
+            core.proxy.quotas.put(snapshot.clone());
+            Some(snapshot)
+        }
+        Err(e) => {
+            tracing::info!(account = %account.name, "quota fetch failed: {e}");
+            core.proxy.quotas.put_error(&account.id, e, now_ms());
+            core.proxy.quotas.get(&account.id)
+        }
+    }
+}
+
+/// Fetches every account whose provider has a usage endpoint, every `quotaRefreshSecs`.
+pub async fn refresh_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let catalog = core.catalog();
+        for account in catalog.accounts().iter().filter(|a| a.enabled) {
+            let has_api = crate::providers::find(&account.provider)
+                .is_some_and(|p| p.quota != QuotaApi::Headers);
+            if has_api {
+                refresh_account(&core, account).await;
+            }
+        }
+        let every = Duration::from_secs(catalog.settings.observability.quota_refresh_secs);
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resets_fall_on_utc_boundaries() {
+        // Saturday 2026-11-21 10:00 UTC.
+        let now: jiff::Timestamp = "2026-11-21T10:00:00Z".parse().unwrap_or_default();
+        let at = |s: &str| {
+            s.parse::<jiff::Timestamp>()
+                .map(|t| t.as_millisecond())
+                .ok()
+        };
+        assert_eq!(
+            next_utc_reset(now, Window::Daily),
+            at("2026-11-22T00:00:00Z")
+        );
+        assert_eq!(
+            next_utc_reset(now, Window::Weekly),
+            at("2026-11-23T00:00:00Z")
+        );
+        assert_eq!(
+            next_utc_reset(now, Window::Monthly),
+            at("2026-12-01T00:00:00Z")
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Rate-limit headers: OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`
+//! (resets as durations such as `6m0s`) and Anthropic's
+//! `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
+//! (resets as RFC 3339 times). Both are per-minute limits.
+
+use http::HeaderMap;
+
+use super::model::{QuotaWindow, Window};
+
+fn number(h: &HeaderMap, name: &str) -> Option<f64> {
+    h.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `1h2m3.5s`, `6m0s`, `20ms`, `0s` → milliseconds.
+fn duration_ms(text: &str) -> Option<i64> {
+    let mut total = 0.0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (n, tail) = rest.split_at(split);
+        let n: f64 = n.parse().ok()?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        total += n * match unit {
+            "h" => 3_600_000.0,
+            "m" => 60_000.0,
+            "s" => 1_000.0,
+            "ms" => 1.0,
+            _ => return None,
+        };
+        rest = tail;
+    }
+    Some(total.round() as i64)
+}
+
+fn rfc3339_ms(text: &str) -> Option<i64> {
+    let ts: jiff::Timestamp = text.trim().parse().ok()?;
+    Some(ts.as_millisecond())
+}
+
+/// The windows the headers describe, if any; `now_ms` anchors relative resets.
+pub fn from_headers(h: &HeaderMap, now_ms: i64) -> Option<Vec<QuotaWindow>> {
+    let mut out = Vec::new();
+    for metric in ["requests", "tokens"] {
+        let limit = number(h, &format!("x-ratelimit-limit-{metric}"));
+        let remaining = number(h, &format!("x-ratelimit-remaining-{metric}"));
+        if limit.is_none() && remaining.is_none() {
+            continue;
+        }
+        let reset = h
+            .get(format!("x-ratelimit-reset-{metric}"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(duration_ms);
+        out.push(window(metric, limit, remaining, reset.map(|d| now_ms + d)));
+    }
+    for metric in ["requests", "tokens", "input-tokens", "output-tokens"] {
+        let name = |part: &str| format!("anthropic-ratelimit-{metric}-{part}");
+        let limit = number(h, &name("limit"));
+        let remaining = number(h, &name("remaining"));
+        if limit.is_none() && remaining.is_none() {
+            continue;
+        }
+        let reset = h
+            .get(name("reset"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(rfc3339_ms);
+        out.push(window(metric, limit, remaining, reset));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn window(
+    metric: &str,
+    limit: Option<f64>,
+    remaining: Option<f64>,
+    resets_at_ms: Option<i64>,
+) -> QuotaWindow {
+    QuotaWindow {
+        window: Window::Minute,
+        metric: metric.to_owned(),
+        used: None,
+        limit,
+        remaining,
+        percent_used: None,
+        resets_at_ms,
+    }
+    .completed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.insert(*n, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn openai_headers_give_request_and_token_windows() {
+        let h = headers(&[
+            ("x-ratelimit-limit-requests", "60"),
+            ("x-ratelimit-remaining-requests", "45"),
+            ("x-ratelimit-reset-requests", "1m30s"),
+            ("x-ratelimit-limit-tokens", "150000"),
+            ("x-ratelimit-remaining-tokens", "149984"),
+            ("x-ratelimit-reset-tokens", "6ms"),
+        ]);
+        let w = from_headers(&h, 1_000).unwrap_or_default();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].metric, "requests");
+        assert_eq!(w[0].used, Some(15.0));
+        assert_eq!(w[0].percent_used, Some(25.0));
+        assert_eq!(w[0].resets_at_ms, Some(91_000));
+        assert_eq!(w[1].resets_at_ms, Some(1_006));
+    }
+
+    #[test]
+    fn anthropic_headers_give_absolute_resets() {
+        let h = headers(&[
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-requests-remaining", "49"),
+            ("anthropic-ratelimit-requests-reset", "2026-11-21T10:00:30Z"),
+            ("anthropic-ratelimit-input-tokens-limit", "40000"),
+            ("anthropic-ratelimit-input-tokens-remaining", "40000"),
+        ]);
+        let w = from_headers(&h, 0).unwrap_or_default();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].resets_at_ms, Some(1_795_255_230_000));
+        assert_eq!(w[1].metric, "input-tokens");
+        assert_eq!(w[1].percent_used, Some(0.0));
+    }
+
+    #[test]
+    fn durations_and_absent_headers() {
+        assert_eq!(duration_ms("1h2m3.5s"), Some(3_723_500));
+        assert_eq!(duration_ms("0s"), Some(0));
+        assert_eq!(duration_ms("soon"), None);
+        assert!(from_headers(&HeaderMap::new(), 0).is_none());
+    }
+}

@@ -1,0 +1,14 @@
+//! Quota per account: windows (per minute, 5-hour, daily, weekly, monthly) with what is used,
+//! the limit and when it resets. Fed by the rate-limit headers API-key providers send with
+//! every answer, and by the usage endpoints of providers that publish one (fetched on a
+//! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
+
+mod fetch;
+mod headers;
+mod model;
+mod state;
+
+pub use fetch::{QuotaApi, fetch, refresh_account, refresh_loop};
+pub use headers::from_headers;
+pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, view};
+pub use state::{Quotas, load_snapshots, run_writer};

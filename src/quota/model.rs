@@ -1,0 +1,98 @@
+//! The quota shapes stored and served.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Window {
+    Minute,
+    FiveHour,
+    Daily,
+    Weekly,
+    Monthly,
+    /// A limit that never resets (a credit balance).
+    Total,
+}
+
+/// One limit: what it counts, how much is used, and when it starts over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaWindow {
+    pub window: Window,
+    /// `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
+    pub metric: String,
+    pub used: Option<f64>,
+    pub limit: Option<f64>,
+    pub remaining: Option<f64>,
+    /// 0–100, when the provider gives a percentage or it follows from used/limit.
+    pub percent_used: Option<f64>,
+    pub resets_at_ms: Option<i64>,
+}
+
+impl QuotaWindow {
+    /// Fills in what follows from the other fields (used from limit − remaining, percent).
+    pub fn completed(mut self) -> Self {
+        if self.used.is_none()
+            && let (Some(l), Some(r)) = (self.limit, self.remaining)
+        {
+            self.used = Some((l - r).max(0.0));
+        }
+        if self.remaining.is_none()
+            && let (Some(l), Some(u)) = (self.limit, self.used)
+        {
+            self.remaining = Some((l - u).max(0.0));
+        }
+        if self.percent_used.is_none()
+            && let (Some(l), Some(u)) = (self.limit, self.used)
+            && l > 0.0
+        {
+            self.percent_used = Some((u / l * 100.0).clamp(0.0, 100.0));
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaSource {
+    /// Rate-limit headers on the provider's answers.
+    Headers,
+    /// The provider's usage endpoint.
+    Api,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaSnapshot {
+    pub account_id: String,
+    pub windows: Vec<QuotaWindow>,
+    pub source: QuotaSource,
+    pub fetched_ms: i64,
+    /// Why the last fetch failed; the windows are then the last good ones.
+    pub error: Option<String>,
+}
+
+/// A snapshot as the API shows it: with its age and a countdown to each reset.
+pub fn view(s: &QuotaSnapshot, now_ms: i64) -> Value {
+    let secs = |ms: i64| (ms.max(0) + 999) / 1000;
+    let windows: Vec<Value> = s
+        .windows
+        .iter()
+        .map(|w| {
+            let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
+            v["resetsInSecs"] = w
+                .resets_at_ms
+                .map_or(Value::Null, |at| secs(at - now_ms).into());
+            v
+        })
+        .collect();
+    json!({
+        "accountId": s.account_id,
+        "source": s.source,
+        "fetchedAt": s.fetched_ms,
+        "ageSecs": (now_ms - s.fetched_ms).max(0) / 1000,
+        "error": s.error,
+        "windows": windows,
+    })
+}
