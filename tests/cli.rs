@@ -82,3 +82,106 @@ async fn a_bad_config_file_fails_start_with_a_message_naming_the_field() {
         "{err}"
     );
 }
+
+/// Kill -9 in the middle of a burst, then start again: the database opens cleanly and holds
+/// every request that completed more than a flush interval before the kill.
+#[tokio::test]
+async fn a_kill_mid_burst_loses_nothing_that_was_flushed() {
+    use std::sync::{Arc, Mutex};
+    use support::fake_upstream::{FakeUpstream, Script};
+
+    /// The writer commits whatever has queued as soon as it can; a second is generous.
+    const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+    let fake = FakeUpstream::start(Script::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, fake.four_formats_config("")).unwrap();
+    let command = || {
+        let mut c = binary();
+        c.arg("serve")
+            .env("NINEROUTER_PORT", "0")
+            .env("NINEROUTER_HOST", "127.0.0.1")
+            .env("NINEROUTER_DATA_DIR", dir.path().join("data"))
+            .env("NINEROUTER_CONFIG", &config)
+            .env("NINEROUTER_SECRETS", "memory");
+        c
+    };
+    let (mut child, base) = spawn_serving(command()).await;
+
+    let completed: Arc<Mutex<Vec<(String, std::time::Instant)>>> = Arc::default();
+    let workers: Vec<_> = (0..16)
+        .map(|i| {
+            let (completed, url) = (completed.clone(), format!("{base}/v1/chat/completions"));
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let stream = i % 2 == 0;
+                let body = json!({"model": "fchat/gpt-4o", "stream": stream,
+                    "messages": [{"role": "user", "content": "hi"}]});
+                loop {
+                    let Ok(r) = http.post(&url).json(&body).send().await else {
+                        return;
+                    };
+                    let id = r.headers()["x-ninerouter-request-id"]
+                        .to_str()
+                        .unwrap()
+                        .to_owned();
+                    if r.bytes().await.is_err() {
+                        return;
+                    }
+                    completed
+                        .lock()
+                        .unwrap()
+                        .push((id, std::time::Instant::now()));
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.start_kill().unwrap();
+    let killed_at = std::time::Instant::now();
+    child.wait().await.unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let flushed: Vec<String> = completed
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| *at + FLUSH_INTERVAL < killed_at)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(flushed.len() > 50, "the burst ran: {}", flushed.len());
+
+    let db = dir.path().join("data").join("ninerouter.db");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let mut stmt = c
+            .prepare("SELECT 1 FROM usage_events WHERE request_id = ?1")
+            .unwrap();
+        let missing: Vec<&String> = flushed
+            .iter()
+            .filter(|id| !stmt.exists([id.as_str()]).unwrap())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} requests lost: {missing:?}",
+            missing.len()
+        );
+    }
+
+    // It starts again on the same database and closes what the kill cut off.
+    let (_child, base) = spawn_serving(command()).await;
+    let v: serde_json::Value =
+        reqwest::get(format!("{base}/api/usage/request-details?status=pending"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(v["pagination"]["totalItems"], 0, "{v}");
+}

@@ -470,7 +470,7 @@ async fn same_format_is_passed_through_byte_for_byte() {
         seen.headers["anthropic-beta"],
         capture["headers"]["anthropic-beta"].as_str().unwrap()
     );
-    assert_eq!(seen.headers["x-api-key"], "k-anth");
+    assert_eq!(seen.headers["x-api-key"], "k-anth-secret");
     let mut expected = capture["body"].clone();
     expected["model"] = "claude-opus".into();
     assert_eq!(seen.body, expected);

@@ -170,3 +170,106 @@ async fn a_burst_of_ten_thousand_requests_loses_no_usage_record() {
     assert_eq!(s["total"]["requests"], total as i64);
     assert_eq!(s["total"]["outputTokens"], (total as u64 * OUTPUT) as i64);
 }
+
+#[tokio::test]
+async fn usage_is_split_by_proxy_key_and_combo_and_priced_by_user_overrides() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let head = format!(
+        "{}\n[server]\napi_keys = [\"sk-file-key-1\"]\n\n[[combo]]\nname = \"work\"\nmodels = [\"fchat/gpt-4o\"]\n\n[aliases]\nmine = \"work\"\n",
+        support::FAST_ROUTING
+    );
+    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let (status, created) = router
+        .api(
+            reqwest::Method::POST,
+            "/api/keys",
+            Some(json!({"name": "laptop"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let key_id = created["id"].as_str().unwrap().to_owned();
+
+    // A user price for this node's gpt-4o: $1 per 1M of every token kind.
+    let (status, p) = router
+        .api(
+            reqwest::Method::PUT,
+            "/api/prices/file-node-fchat/gpt-4o",
+            Some(json!({"input": 1.0, "cachedInput": 1.0, "cacheWrite": 1.0, "output": 1.0})),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    let (_, prices) = router.api(reqwest::Method::GET, "/api/prices", None).await;
+    assert_eq!(prices["overrides"][0]["model"], "gpt-4o");
+    assert!(prices["table"].as_array().unwrap().len() > 10);
+
+    for (model, bearer) in [
+        ("work", key.as_str()),
+        ("mine", key.as_str()),
+        ("fchat/gpt-4o", "sk-file-key-1"),
+        ("fchat/gpt-4o", "sk-not-ours"),
+    ] {
+        let r = router
+            .http
+            .post(router.url("/v1/chat/completions"))
+            .bearer_auth(bearer)
+            .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let by_key = summary_after(&router, 4, "key").await;
+    let count = |s: &Value, k: &str| {
+        s["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == k)
+            .map_or(0, |g| g["requests"].as_i64().unwrap())
+    };
+    assert_eq!(count(&by_key, &key_id), 2);
+    assert_eq!(count(&by_key, "file-key-0"), 1);
+    assert_eq!(count(&by_key, ""), 1);
+    let by_combo = summary_after(&router, 4, "combo").await;
+    assert_eq!(count(&by_combo, "work"), 2, "{by_combo}");
+    // 120 input + 40 output tokens at $1 per 1M each.
+    let cost = by_combo["total"]["cost"].as_f64().unwrap();
+    assert!((cost - 4.0 * 160.0 / 1e6).abs() < 1e-12, "{cost}");
+
+    let (status, e) = router
+        .api(
+            reqwest::Method::PUT,
+            "/api/prices/nobody/gpt-4o",
+            Some(json!({"input": 1.0, "cachedInput": 1.0, "cacheWrite": 1.0, "output": 1.0})),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (400, Some("provider"))
+    );
+    let (status, e) = router
+        .api(
+            reqwest::Method::PUT,
+            "/api/prices/file-node-fchat/gpt-4o",
+            Some(json!({"input": -1.0, "cachedInput": 1.0, "cacheWrite": 1.0, "output": 1.0})),
+        )
+        .await;
+    assert_eq!((status, e["error"]["field"].as_str()), (400, Some("input")));
+    let (status, _) = router
+        .api(
+            reqwest::Method::DELETE,
+            "/api/prices/file-node-fchat/gpt-4o",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = router
+        .api(
+            reqwest::Method::DELETE,
+            "/api/prices/file-node-fchat/gpt-4o",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}

@@ -122,6 +122,10 @@ impl Engine {
         };
 
         let store = Store::open(&options.data_dir.join("ninerouter.db"))?;
+        // Requests a crash or kill cut off stay in the inspector, marked as such (status 0).
+        store
+            .call(|c| crate::inspector::close_interrupted(c))
+            .await?;
         seed_settings(&store, &file).await?;
         let secrets = Secrets::open(
             options.secrets,

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// What the fake model answers.
@@ -27,6 +28,12 @@ pub struct Script {
     pub always_stream: bool,
     /// Stop a stream after this many events without its terminal event.
     pub cut_after: Option<usize>,
+    /// Wait this long before each stream event.
+    pub event_delay_ms: u64,
+    /// Extra headers on every answer (rate-limit headers, say).
+    pub headers: Vec<(&'static str, String)>,
+    /// OpenRouter's `GET /key` answer; `None` answers 401 the way OpenRouter does.
+    pub key_info: Option<Value>,
 }
 
 impl Default for Script {
@@ -38,6 +45,9 @@ impl Default for Script {
             error: None,
             always_stream: false,
             cut_after: None,
+            event_delay_ms: 0,
+            headers: Vec::new(),
+            key_info: None,
         }
     }
 }
@@ -79,6 +89,11 @@ impl FakeUpstream {
             .route("/v1/messages", post(messages))
             .route("/v1/messages/count_tokens", post(count_tokens))
             .route("/v1beta/models/{*rest}", post(gemini))
+            .route("/v1/key", axum::routing::get(key_info))
+            .layer(axum::middleware::map_response_with_state(
+                shared.clone(),
+                extra_headers,
+            ))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -123,7 +138,7 @@ provider = "anthropic-compatible"
 name = "anth"
 prefix = "fanth"
 base_url = "{root}"
-api_key = "k-anth"
+api_key = "k-anth-secret"
 
 [[provider]]
 provider = "gemini"
@@ -160,13 +175,44 @@ fn record(s: &Shared, path: &str, headers: &HeaderMap, raw: &Bytes) -> (Script, 
     (s.script.lock().unwrap().clone(), body)
 }
 
-fn sse_response(events: Vec<String>, cut_after: Option<usize>) -> Response {
-    let mut body = String::new();
-    let n = cut_after.unwrap_or(events.len()).min(events.len());
-    for e in &events[..n] {
-        body.push_str(e);
+fn sse_response(mut events: Vec<String>, script: &Script) -> Response {
+    events.truncate(script.cut_after.unwrap_or(events.len()));
+    let delay = std::time::Duration::from_millis(script.event_delay_ms);
+    if delay.is_zero() {
+        return ([("content-type", "text/event-stream")], events.concat()).into_response();
     }
-    ([("content-type", "text/event-stream")], body).into_response()
+    let paced = futures_util::stream::iter(events).then(move |e| async move {
+        tokio::time::sleep(delay).await;
+        Ok::<_, std::convert::Infallible>(e)
+    });
+    (
+        [("content-type", "text/event-stream")],
+        axum::body::Body::from_stream(paced),
+    )
+        .into_response()
+}
+
+/// Adds the script's extra headers to every answer.
+async fn extra_headers(State(s): State<Shared>, mut response: Response) -> Response {
+    let extra = s.script.lock().unwrap().headers.clone();
+    for (name, value) in extra {
+        response
+            .headers_mut()
+            .insert(name, axum::http::HeaderValue::from_str(&value).unwrap());
+    }
+    response
+}
+
+/// OpenRouter's `GET /api/v1/key`.
+async fn key_info(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let (script, _) = record(&s, "/v1/key", &headers, &Bytes::new());
+    match script.key_info {
+        Some(info) => json_response(200, info),
+        None => json_response(
+            401,
+            json!({"error": {"message": "No auth credentials found", "code": 401}}),
+        ),
+    }
 }
 
 fn data(v: &Value) -> String {
@@ -234,7 +280,7 @@ async fn chat(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Respon
             "model": model, "choices": [], "usage": usage}),
         ));
         ev.push("data: [DONE]\n\n".into());
-        return sse_response(ev, script.cut_after);
+        return sse_response(ev, &script);
     }
     let mut msg = json!({"role": "assistant", "content": script.text, "refusal": null});
     if let Some(t) = &script.thinking {
@@ -379,7 +425,7 @@ async fn responses(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> R
         "response.completed",
         json!({"response": response("completed", json!(output), usage)}),
     );
-    sse_response(ev, script.cut_after)
+    sse_response(ev, &script)
 }
 
 // ---------------------------------------------------------------- Anthropic Messages
@@ -491,7 +537,7 @@ async fn messages(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Re
             "usage": {"output_tokens": OUTPUT}}),
     ));
     ev.push(named("message_stop", &json!({"type": "message_stop"})));
-    sse_response(ev, script.cut_after)
+    sse_response(ev, &script)
 }
 
 async fn count_tokens(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Response {
@@ -556,5 +602,5 @@ async fn gemini(
         }
         ev.push(format!("data: {chunk}\r\n\r\n"));
     }
-    sse_response(ev, script.cut_after)
+    sse_response(ev, &script)
 }

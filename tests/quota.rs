@@ -1,0 +1,185 @@
+//! Quota over real HTTP: windows from the rate-limit headers of answers (OpenAI and
+//! Anthropic style), from OpenRouter's key endpoint on demand, with reset countdowns, saved
+//! across restarts, announced live.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::Router;
+use support::fake_upstream::{FakeUpstream, Script};
+
+async fn quota_of(router: &Router, account: &str) -> Value {
+    for _ in 0..100 {
+        let (status, v) = router
+            .api(reqwest::Method::GET, &format!("/api/quota/{account}"), None)
+            .await;
+        assert_eq!(status, 200, "{v}");
+        if !v["windows"].as_array().unwrap().is_empty() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no quota for {account}");
+}
+
+fn window<'a>(v: &'a Value, metric: &str) -> &'a Value {
+    v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["metric"] == metric)
+        .unwrap_or_else(|| panic!("no {metric} window in {v}"))
+}
+
+#[tokio::test]
+async fn rate_limit_headers_become_windows_with_countdowns_and_survive_a_restart() {
+    let fake = FakeUpstream::start(Script {
+        headers: vec![
+            ("x-ratelimit-limit-requests", "500".into()),
+            ("x-ratelimit-remaining-requests", "400".into()),
+            ("x-ratelimit-reset-requests", "30s".into()),
+            ("x-ratelimit-limit-tokens", "30000".into()),
+            ("x-ratelimit-remaining-tokens", "29000".into()),
+            ("x-ratelimit-reset-tokens", "2s".into()),
+        ],
+        ..Script::default()
+    })
+    .await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let (status, _, _) = router.ask("fchat/gpt-4o").await;
+    assert_eq!(status, 200);
+    let q = quota_of(&router, "file-chat").await;
+    assert_eq!(q["source"], "headers");
+    let requests = window(&q, "requests");
+    assert_eq!(requests["window"], "minute");
+    assert_eq!(requests["used"], 100.0);
+    assert_eq!(requests["percentUsed"], 20.0);
+    let countdown = requests["resetsInSecs"].as_i64().unwrap();
+    assert!((28..=30).contains(&countdown), "{countdown}");
+    assert_eq!(window(&q, "tokens")["remaining"], 29000.0);
+    assert!(q["ageSecs"].as_i64().unwrap() <= 1);
+    // A header-only provider cannot be fetched on demand, and says so.
+    let (status, r) = router
+        .api(reqwest::Method::POST, "/api/quota/file-chat/refresh", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(r["refreshed"], false);
+    assert!(r["note"].as_str().unwrap().contains("headers"));
+
+    let router = router.restart().await;
+    let q = quota_of(&router, "file-chat").await;
+    assert_eq!(window(&q, "requests")["limit"], 500.0);
+    let (status, _) = router
+        .api(reqwest::Method::GET, "/api/quota/nobody", None)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn anthropic_headers_give_absolute_resets() {
+    let reset = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(42);
+    let fake = FakeUpstream::start(Script {
+        headers: vec![
+            ("anthropic-ratelimit-requests-limit", "50".into()),
+            ("anthropic-ratelimit-requests-remaining", "10".into()),
+            ("anthropic-ratelimit-requests-reset", reset.to_string()),
+        ],
+        ..Script::default()
+    })
+    .await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    router.ask("fanth/claude-sonnet-4-5").await;
+    let q = quota_of(&router, "file-anth").await;
+    let w = window(&q, "requests");
+    assert_eq!(w["percentUsed"], 80.0);
+    let countdown = w["resetsInSecs"].as_i64().unwrap();
+    assert!((40..=42).contains(&countdown), "{countdown}");
+}
+
+fn openrouter_config(fake: &FakeUpstream) -> String {
+    format!(
+        "{}\n[[provider]]\nprovider = \"openrouter\"\nname = \"or-main\"\nbase_url = \"{}\"\napi_key = \"sk-or-test-key\"\n",
+        support::FAST_ROUTING,
+        fake.openai_base()
+    )
+}
+
+#[tokio::test]
+async fn openrouter_credit_limits_are_fetched_on_demand() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&openrouter_config(&fake)).await;
+    // The start-up fetch got OpenRouter's 401: the error is shown, nothing invented.
+    let (_, q) = router
+        .api(reqwest::Method::GET, "/api/quota/file-or-main", None)
+        .await;
+    assert_eq!(q["refreshable"], true);
+
+    fake.set(Script {
+        key_info: Some(json!({"data": {
+            "label": "sk-or-v1-abc...xyz", "limit": 100, "limit_remaining": 74.5,
+            "limit_reset": "monthly", "usage": 25.5, "usage_daily": 1.5,
+            "usage_weekly": 10.0, "usage_monthly": 25.5, "is_free_tier": false,
+            "rate_limit": {"requests": 1000, "interval": "1h"}}})),
+        ..Script::default()
+    });
+    let mut events = router.engine.subscribe();
+    let (status, q) = router
+        .api(
+            reqwest::Method::POST,
+            "/api/quota/file-or-main/refresh",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["refreshed"], true);
+    assert_eq!(q["source"], "api");
+    assert_eq!(q["error"], Value::Null);
+    let monthly = q["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "monthly")
+        .unwrap();
+    assert_eq!(monthly["limit"], 100.0);
+    assert_eq!(monthly["remaining"], 74.5);
+    assert_eq!(monthly["used"], 25.5);
+    assert!(monthly["resetsInSecs"].as_i64().unwrap() > 0);
+    let daily = q["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "daily")
+        .unwrap();
+    assert_eq!(daily["used"], 1.5);
+    assert_eq!(daily["limit"], Value::Null);
+    // The fetch used the account's key, and subscribers heard of the update.
+    let seen = fake.last();
+    assert_eq!(seen.path, "/v1/key");
+    assert_eq!(seen.headers["authorization"], "Bearer sk-or-test-key");
+    let heard = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let e = serde_json::to_value(events.recv().await.unwrap()).unwrap();
+            if e["type"] == "quota-updated" {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(heard["accountId"], "file-or-main");
+
+    // A failed fetch keeps the last good windows and says why.
+    fake.set(Script::default());
+    let (_, q) = router
+        .api(
+            reqwest::Method::POST,
+            "/api/quota/file-or-main/refresh",
+            None,
+        )
+        .await;
+    assert!(q["error"].as_str().unwrap().contains("401"), "{q}");
+    assert_eq!(q["windows"].as_array().unwrap().len(), 3);
+}
