@@ -7,7 +7,9 @@
 //! - requests/s at concurrency 8 vs. a bare forwarding proxy with no routing,
 //! - the router's resident memory,
 //! - what translation adds over passthrough for a coding-agent request (50 KB, 20 tools):
-//!   the same Chat body routed to an OpenAI-format account and to an Anthropic-format one.
+//!   the same Chat body routed to an OpenAI-format account and to an Anthropic-format one,
+//! - what recording adds (usage records and the inspector's four layers): the same router
+//!   with recording switched off, in interleaved rounds.
 //!
 //! Harness code: a failed setup step should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -213,13 +215,16 @@ struct RouterProcess {
     _dir: tempfile::TempDir,
 }
 
-async fn start_router(upstream: SocketAddr) -> RouterProcess {
+/// What turns recording off: no usage records, no inspector detail.
+const RECORDING_OFF: &str = "[observability]\nrecord_usage = false\ninspector = false\n";
+
+async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("bench.toml");
     std::fs::write(
         &config,
         format!(
-            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n\n[[provider]]\nprovider = \"anthropic-compatible\"\nname = \"bench-anthropic\"\nprefix = \"ba\"\nbase_url = \"http://{upstream}\"\napi_key = \"bench-key\"\n"
+            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n\n[[provider]]\nprovider = \"anthropic-compatible\"\nname = \"bench-anthropic\"\nprefix = \"ba\"\nbase_url = \"http://{upstream}\"\napi_key = \"bench-key\"\n{extra}"
         ),
     )
     .expect("config");
@@ -383,6 +388,41 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// Throughput rounds against one server process, with the CPU it spent.
+#[derive(Default)]
+struct Load {
+    rps: Vec<f64>,
+    cpu: Duration,
+    requests: usize,
+}
+
+impl Load {
+    async fn round(&mut self, client: &reqwest::Client, url: &str, body: &str, n: usize, pid: u32) {
+        let before = cpu_time(pid);
+        self.rps.push(throughput(client, url, body, n, 8).await);
+        self.cpu += cpu_time(pid) - before;
+        self.requests += n;
+    }
+
+    fn rps(&self) -> f64 {
+        median(&mut self.rps.clone())
+    }
+
+    fn ratio_to(&self, base: &Load) -> f64 {
+        let mut ratios: Vec<f64> = self.rps.iter().zip(&base.rps).map(|(a, b)| a / b).collect();
+        median(&mut ratios)
+    }
+
+    fn cpu_per_request(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -393,7 +433,7 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
         .pool_max_idle_per_host(64)
         .build()
         .expect("client");
-    let mut router = start_router(upstream).await;
+    let mut router = start_router(upstream, "").await;
     let mut bare_command =
         tokio::process::Command::new(std::env::current_exe().expect("bench binary"));
     bare_command.arg("--bare-proxy").arg(upstream.to_string());
@@ -430,34 +470,51 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     let translated = sequential(&client, &router_url, &agent_translated, sizes.sequential).await;
     let translation_p50 = ms(percentile(&translated, 0.5)) - ms(percentile(&pass, 0.5));
 
-    // Interleaved rounds, each router round compared with the bare round just before it, and
-    // the median of those ratios taken: on 2 shared cores one round alone is noisy.
-    let (mut bare_runs, mut router_runs) = (Vec::new(), Vec::new());
+    // Interleaved rounds: the bare proxy, the router, and the router with recording off; each
+    // router round is compared with the bare round just before it, and the median of those
+    // ratios taken (on 2 shared cores one round alone is noisy).
+    let mut quiet = start_router(upstream, RECORDING_OFF).await;
+    let quiet_url = format!("http://{}/v1/chat/completions", quiet.addr);
+    let quiet_pid = quiet.child.id().unwrap_or(0);
+    sequential(&client, &quiet_url, &routed, sizes.sequential).await;
     let bare_pid = bare_process.child.id().unwrap_or(0);
-    let (mut bare_cpu, mut router_cpu) = (Duration::ZERO, Duration::ZERO);
+    let mut bare = Load::default();
+    let mut on = Load::default();
+    let mut off = Load::default();
     for _ in 0..ROUNDS {
-        let before = cpu_time(bare_pid);
-        bare_runs.push(throughput(&client, &bare_url, &plain, sizes.concurrent, 8).await);
-        bare_cpu += cpu_time(bare_pid) - before;
-        let before = cpu_time(pid);
-        router_runs.push(throughput(&client, &router_url, &routed, sizes.concurrent, 8).await);
-        router_cpu += cpu_time(pid) - before;
+        bare.round(&client, &bare_url, &plain, sizes.concurrent, bare_pid)
+            .await;
+        on.round(&client, &router_url, &routed, sizes.concurrent, pid)
+            .await;
+        off.round(&client, &quiet_url, &routed, sizes.concurrent, quiet_pid)
+            .await;
     }
-    let per_request = |cpu: Duration| cpu.as_secs_f64() * 1e6 / (ROUNDS * sizes.concurrent) as f64;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let mut ratios: Vec<f64> = router_runs
-        .iter()
-        .zip(&bare_runs)
-        .map(|(r, b)| r / b)
-        .collect();
-    let ratio = median(&mut ratios);
-    let bare_rps = median(&mut bare_runs);
-    let router_rps = median(&mut router_runs);
     let direct_rps = throughput(&client, &direct_url, &plain, sizes.concurrent, 8).await;
     let (rss_now, rss_peak) = rss_kib(pid);
+
+    // Recording (usage + inspector) on vs off at concurrency 1, in interleaved rounds whose
+    // order alternates; the median of the per-round p50 differences.
+    let streamed = body("bench-combo", true);
+    let (mut plain_added, mut stream_added) = (Vec::new(), Vec::new());
+    let per_round = sizes.sequential / 2;
+    for round in 0..ROUNDS {
+        for (body, added) in [(&routed, &mut plain_added), (&streamed, &mut stream_added)] {
+            let (with, without) = if round % 2 == 0 {
+                let without = sequential(&client, &quiet_url, body, per_round).await;
+                (
+                    sequential(&client, &router_url, body, per_round).await,
+                    without,
+                )
+            } else {
+                let with = sequential(&client, &router_url, body, per_round).await;
+                (with, sequential(&client, &quiet_url, body, per_round).await)
+            };
+            added.push(ms(percentile(&with, 0.5)) - ms(percentile(&without, 0.5)));
+        }
+    }
+    let recording_plain = median(&mut plain_added);
+    let recording_stream = median(&mut stream_added);
+    quiet.child.kill().await.ok();
     router.child.kill().await.ok();
     bare_process.child.kill().await.ok();
 
@@ -496,17 +553,23 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
         verdict(added_ttfb <= 0.5)
     );
     println!(
-        "| req/s c=8: direct / bare proxy / router (medians of {ROUNDS}) | {direct_rps:.0} / {bare_rps:.0} / {router_rps:.0} | |"
+        "| req/s c=8: direct / bare proxy / router / router, recording off (medians of {ROUNDS}) | {direct_rps:.0} / {:.0} / {:.0} / {:.0} | |",
+        bare.rps(),
+        on.rps(),
+        off.rps()
+    );
+    let (ratio_on, ratio_off) = (on.ratio_to(&bare), off.ratio_to(&bare));
+    println!(
+        "| router vs bare proxy, c=8 (median of paired rounds): recording on / off | {:.0} % / {:.0} % | ≥ 70 %: {} |",
+        100.0 * ratio_on,
+        100.0 * ratio_off,
+        verdict(ratio_off >= 0.7)
     );
     println!(
-        "| router vs bare proxy (c=8, median of paired rounds) | {:.0} % | ≥ 70 %: {} |",
-        100.0 * ratio,
-        verdict(ratio >= 0.7)
-    );
-    println!(
-        "| CPU per request c=8: bare proxy / router | {:.1} / {:.1} µs | |",
-        per_request(bare_cpu),
-        per_request(router_cpu)
+        "| CPU per request c=8: bare proxy / router / router, recording off | {:.1} / {:.1} / {:.1} µs | |",
+        bare.cpu_per_request(),
+        on.cpu_per_request(),
+        off.cpu_per_request()
     );
     println!(
         "| agent request ({agent_kib} KB, 20 tools) passthrough / translated to Anthropic (p50) | {:.3} / {:.3} ms | |",
@@ -516,6 +579,10 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     println!(
         "| translation added (p50) | {translation_p50:.3} ms | ≤ 0.1 ms: {} |",
         verdict(translation_p50 <= 0.1)
+    );
+    println!(
+        "| recording on vs off, added (p50): whole answer / 20-event stream | {recording_plain:.3} / {recording_stream:.3} ms | ≤ 0.05 ms: {} |",
+        verdict(recording_plain <= 0.05 && recording_stream <= 0.05)
     );
     println!(
         "| router RSS idle / after load / peak | {:.1} / {:.1} / {:.1} MiB | |",

@@ -101,7 +101,7 @@ async fn anthropic_headers_give_absolute_resets() {
 
 fn openrouter_config(fake: &FakeUpstream) -> String {
     format!(
-        "{}\n[[provider]]\nprovider = \"openrouter\"\nname = \"or-main\"\nbase_url = \"{}\"\napi_key = \"sk-or-test-key\"\n",
+        "{}\n[observability]\nquota_refresh_secs = 1\n\n[[provider]]\nprovider = \"openrouter\"\nname = \"or-main\"\nbase_url = \"{}\"\napi_key = \"sk-or-test-key\"\n",
         support::FAST_ROUTING,
         fake.openai_base()
     )
@@ -182,4 +182,10 @@ async fn openrouter_credit_limits_are_fetched_on_demand() {
         .await;
     assert!(q["error"].as_str().unwrap().contains("401"), "{q}");
     assert_eq!(q["windows"].as_array().unwrap().len(), 3);
+
+    // And on a schedule (every second here), without being asked.
+    let fetches = || fake.seen().iter().filter(|s| s.path == "/v1/key").count();
+    let before = fetches();
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert!(fetches() >= before + 2, "{before} → {}", fetches());
 }

@@ -37,7 +37,7 @@ async fn write(store: &Store, events: &EventBus, batch: Vec<CooldownChange>) {
     }
     let result = store
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for change in &batch {
                 match change {
                     CooldownChange::Set(cd) => store::upsert_cooldown(&tx, cd)?,

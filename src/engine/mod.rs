@@ -104,8 +104,8 @@ pub struct Engine {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     writer: JoinHandle<()>,
-    usage_writer: JoinHandle<()>,
-    usage_stop: watch::Sender<bool>,
+    recorder: std::thread::JoinHandle<()>,
+    late_stop: watch::Sender<bool>,
     quota_writer: JoinHandle<()>,
     quota_refresh: JoinHandle<()>,
 }
@@ -156,8 +156,8 @@ impl Engine {
         })?;
 
         let events = EventBus::new();
-        let (usage_tx, usage_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (inspector, details_rx) = Inspector::new();
+        let (recording_tx, recording_rx) = std::sync::mpsc::channel();
+        let inspector = Inspector::new(recording_tx.clone());
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
         let cooldowns = Cooldowns::new(Some(changes_tx));
         let restored = store
@@ -182,7 +182,7 @@ impl Engine {
             Arc::new(file),
             proxy,
             listen,
-            Recorder::new(usage_tx),
+            Recorder::new(recording_tx),
             inspector,
         ));
         core.reload("start").await?;
@@ -194,21 +194,14 @@ impl Engine {
             changes_rx,
             shutdown_rx.clone(),
         ));
-        // The usage writer stops after the server has drained, so that requests finishing
-        // during the drain are still recorded.
-        let (usage_stop, usage_stop_rx) = watch::channel(false);
-        let usage_writer = tokio::spawn(crate::usage::run_writer(
-            core.clone(),
-            crate::usage::Queues {
-                usage: usage_rx,
-                details: details_rx,
-            },
-            usage_stop_rx.clone(),
-        ));
+        // The recording thread and the quota writer stop after the server has drained, so
+        // that requests finishing during the drain are still recorded.
+        let recorder = crate::usage::spawn_recorder(core.clone(), recording_rx)?;
+        let (late_stop, late_stop_rx) = watch::channel(false);
         let quota_writer = tokio::spawn(quota::run_writer(
             core.store.clone(),
             quota_saves,
-            usage_stop_rx.clone(),
+            late_stop_rx,
         ));
         let quota_refresh = tokio::spawn(quota::refresh_loop(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(listener, core.clone(), shutdown_rx));
@@ -226,8 +219,8 @@ impl Engine {
             shutdown,
             server,
             writer,
-            usage_writer,
-            usage_stop,
+            recorder,
+            late_stop,
             quota_writer,
             quota_refresh,
         })
@@ -267,8 +260,15 @@ impl Engine {
         }
         let _ = self.writer.await;
         let _ = self.quota_refresh.await;
-        let _ = self.usage_stop.send(true);
-        let _ = self.usage_writer.await;
+        self.core.usage.stop();
+        let recorder = self.recorder;
+        if tokio::task::spawn_blocking(move || recorder.join())
+            .await
+            .is_err()
+        {
+            tracing::error!("the recording thread failed while stopping");
+        }
+        let _ = self.late_stop.send(true);
         let _ = self.quota_writer.await;
         tracing::info!("NineRouter stopped");
     }

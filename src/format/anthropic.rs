@@ -590,7 +590,7 @@ fn finish_name(f: &Finish) -> (&'static str, Option<String>) {
     }
 }
 
-fn usage_from(u: &Value) -> Usage {
+pub(crate) fn usage_from(u: &Value) -> Usage {
     Usage {
         input: u64_of(u, "input_tokens"),
         cache_read: u64_of(u, "cache_read_input_tokens"),

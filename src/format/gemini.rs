@@ -546,7 +546,7 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-fn usage_from(u: &Value) -> Usage {
+pub(crate) fn usage_from(u: &Value) -> Usage {
     let prompt = u64_of(u, "promptTokenCount");
     let cached = u64_of(u, "cachedContentTokenCount");
     let thoughts = u64_of(u, "thoughtsTokenCount");

@@ -43,6 +43,18 @@ impl Api {
         }
     }
 
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Api::OpenaiChat,
+            Api::Responses,
+            Api::Anthropic,
+            Api::Gemini,
+            Api::Ollama,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Api::OpenaiChat => "openai-chat",
@@ -149,12 +161,24 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
     }
 }
 
+/// An answer's usage object alone; serde skips the rest without building it.
+#[derive(serde::Deserialize)]
+struct UsageField {
+    #[serde(alias = "usageMetadata")]
+    usage: Option<serde_json::Value>,
+}
+
 /// The token counts in a whole answer written in `api`'s format.
 pub fn usage_in_body(api: Api, body: &[u8]) -> Option<Usage> {
-    match api.wire() {
-        Some(wire) => decode_response(wire, body).ok().map(|r| r.usage),
-        None => ollama::usage_in_body(body),
-    }
+    let from: fn(&serde_json::Value) -> Usage = match api {
+        Api::OpenaiChat => openai_chat::usage_from,
+        Api::Responses => responses::usage_from,
+        Api::Anthropic => anthropic::usage_from,
+        Api::Gemini => gemini::usage_from,
+        Api::Ollama => return ollama::usage_in_body(body),
+    };
+    let field: UsageField = serde_json::from_slice(body).ok()?;
+    field.usage.as_ref().map(from)
 }
 
 pub fn encode_response(api: Api, response: &Response, ctx: &ClientContext) -> Vec<u8> {

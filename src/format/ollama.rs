@@ -239,10 +239,15 @@ fn final_fields(v: &mut Value, finish: &Finish, usage: &Usage) {
 
 /// The counts in an Ollama answer (it reports prompt and output tokens only).
 pub fn usage_in_body(body: &[u8]) -> Option<Usage> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    #[derive(serde::Deserialize)]
+    struct Counts {
+        prompt_eval_count: Option<u64>,
+        eval_count: Option<u64>,
+    }
+    let c: Counts = serde_json::from_slice(body).ok()?;
     Some(Usage {
-        input: v.get("prompt_eval_count")?.as_u64()?,
-        output: v.get("eval_count").and_then(Value::as_u64).unwrap_or(0),
+        input: c.prompt_eval_count?,
+        output: c.eval_count.unwrap_or(0),
         ..Default::default()
     })
 }

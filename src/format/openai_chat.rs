@@ -577,7 +577,7 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-fn usage_from(u: &Value) -> Usage {
+pub(crate) fn usage_from(u: &Value) -> Usage {
     let prompt = u64_of(u, "prompt_tokens");
     let cached = u
         .pointer("/prompt_tokens_details/cached_tokens")

@@ -498,7 +498,7 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     })
 }
 
-fn usage_from(u: &Value) -> Usage {
+pub(crate) fn usage_from(u: &Value) -> Usage {
     let input = u64_of(u, "input_tokens");
     let cached = u
         .pointer("/input_tokens_details/cached_tokens")

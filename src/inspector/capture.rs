@@ -2,24 +2,25 @@
 //! parsed. A streamed request is written twice: when its stream starts, and when it ends.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
 
-use bytes::Bytes;
 use http::HeaderMap;
-use tokio::sync::mpsc::{self, OwnedPermit};
 
 use crate::events::Attempt;
 use crate::format::Api;
-use crate::usage::Tokens;
+use crate::usage::{Recording, Tokens};
 
-/// How many messages may wait for the writer before new detail is dropped.
+/// How many messages, and how many body bytes, may wait for the writer before new detail is
+/// dropped: the queue's memory stays bounded however large the requests are.
 const QUEUE: usize = 4096;
+const QUEUE_BYTES: usize = 64 << 20;
 
-/// Bytes kept in arrival order, up to a cap; what is cut is counted.
+/// Bytes kept in arrival order, up to a cap; whether anything was cut. The bytes are copied:
+/// a small slice of a network buffer would otherwise keep the whole buffer alive in the queue.
 #[derive(Debug, Clone, Default)]
 pub struct RawLog {
-    pub chunks: Vec<Bytes>,
-    pub len: usize,
+    data: Vec<u8>,
     cap: usize,
     pub truncated: bool,
 }
@@ -32,30 +33,30 @@ impl RawLog {
         }
     }
 
-    pub fn whole(body: Bytes, cap: usize) -> Self {
+    pub fn whole(body: &[u8], cap: usize) -> Self {
         let mut log = Self::with_cap(cap);
-        log.push(&body);
+        log.push(body);
         log
     }
 
-    pub fn push(&mut self, chunk: &Bytes) {
-        let room = self.cap.saturating_sub(self.len);
+    pub fn push(&mut self, chunk: &[u8]) {
+        let room = self.cap.saturating_sub(self.data.len());
         if chunk.len() > room {
             self.truncated = true;
         }
-        let kept = chunk.slice(..chunk.len().min(room));
-        if !kept.is_empty() {
-            self.len += kept.len();
-            self.chunks.push(kept);
-        }
+        self.data.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 
-    pub fn concat(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len);
-        for c in &self.chunks {
-            out.extend_from_slice(c);
-        }
-        out
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
     }
 }
 
@@ -110,39 +111,74 @@ pub struct End {
     pub client_response: Captured,
 }
 
-#[derive(Debug)]
-pub enum DetailMessage {
-    Begin(Box<Begin>),
-    End(Box<End>),
+impl Begin {
+    fn body_bytes(&self) -> usize {
+        self.client_request.body.len() + self.provider_request.as_ref().map_or(0, |p| p.body.len())
+    }
 }
 
-/// The request path's handle: a bounded queue and a count of what it refused.
+impl End {
+    fn body_bytes(&self) -> usize {
+        self.client_response.body.len()
+            + self.provider_response.as_ref().map_or(0, |p| p.body.len())
+    }
+}
+
+#[derive(Debug)]
+pub enum DetailMessage {
+    /// A stream that has started.
+    Begin(Box<Begin>),
+    /// The end of a stream whose beginning was sent.
+    End(Box<End>),
+    /// A request that is already over.
+    Whole(Box<Begin>, Box<End>),
+}
+
+impl DetailMessage {
+    fn body_bytes(&self) -> usize {
+        match self {
+            Self::Begin(b) => b.body_bytes(),
+            Self::End(e) => e.body_bytes(),
+            Self::Whole(b, e) => b.body_bytes() + e.body_bytes(),
+        }
+    }
+}
+
+/// The request path's handle on the recording queue for detail: bounded in messages and in
+/// body bytes, and a count of what it refused. (Usage records share the queue unbounded.)
 #[derive(Clone)]
 pub struct Inspector {
-    tx: mpsc::Sender<DetailMessage>,
+    tx: Sender<Recording>,
     dropped: Arc<AtomicU64>,
+    queued: Arc<AtomicUsize>,
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 /// A slot reserved for a streamed request's end, so an end is never lost once its beginning
 /// was written.
 pub struct PendingEnd {
-    permit: OwnedPermit<DetailMessage>,
+    tx: Sender<Recording>,
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 impl PendingEnd {
     pub fn send(self, end: End) {
-        self.permit.send(DetailMessage::End(Box::new(end)));
+        self.queued_bytes
+            .fetch_add(end.body_bytes(), Ordering::Relaxed);
+        let _ = self
+            .tx
+            .send(Recording::Detail(DetailMessage::End(Box::new(end))));
     }
 }
 
 impl Inspector {
-    pub fn new() -> (Self, mpsc::Receiver<DetailMessage>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let me = Self {
+    pub fn new(tx: Sender<Recording>) -> Self {
+        Self {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
-        };
-        (me, rx)
+            queued: Arc::new(AtomicUsize::new(0)),
+            queued_bytes: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     /// Requests whose detail was refused because the writer fell behind.
@@ -150,33 +186,46 @@ impl Inspector {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    fn reserve(&self) -> Option<OwnedPermit<DetailMessage>> {
-        self.tx.clone().try_reserve_owned().ok()
+    /// The writer has taken `message` off the queue.
+    pub fn taken(&self, message: &DetailMessage) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        self.queued_bytes
+            .fetch_sub(message.body_bytes(), Ordering::Relaxed);
+    }
+
+    /// Counts `messages` and `bytes` against the queue's bounds, unless that would pass them.
+    fn admit(&self, messages: usize, bytes: usize) -> bool {
+        let queued = self.queued.fetch_add(messages, Ordering::Relaxed);
+        let queued_bytes = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if queued + messages > QUEUE || queued_bytes + bytes > QUEUE_BYTES {
+            self.queued.fetch_sub(messages, Ordering::Relaxed);
+            self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.count_drop();
+            return false;
+        }
+        true
     }
 
     /// Writes a request that is already over.
     pub fn whole(&self, begin: Begin, end: End) {
-        match (self.reserve(), self.reserve()) {
-            (Some(a), Some(b)) => {
-                a.send(DetailMessage::Begin(Box::new(begin)));
-                b.send(DetailMessage::End(Box::new(end)));
-            }
-            _ => self.count_drop(),
+        if self.admit(1, begin.body_bytes() + end.body_bytes()) {
+            let message = DetailMessage::Whole(Box::new(begin), Box::new(end));
+            let _ = self.tx.send(Recording::Detail(message));
         }
     }
 
     /// Writes a streamed request at its start; its end goes through the returned slot.
     pub fn begin(&self, begin: Begin) -> Option<PendingEnd> {
-        match (self.reserve(), self.reserve()) {
-            (Some(a), Some(b)) => {
-                a.send(DetailMessage::Begin(Box::new(begin)));
-                Some(PendingEnd { permit: b })
-            }
-            _ => {
-                self.count_drop();
-                None
-            }
+        if !self.admit(2, begin.body_bytes()) {
+            return None;
         }
+        let _ = self
+            .tx
+            .send(Recording::Detail(DetailMessage::Begin(Box::new(begin))));
+        Some(PendingEnd {
+            tx: self.tx.clone(),
+            queued_bytes: self.queued_bytes.clone(),
+        })
     }
 
     fn count_drop(&self) {
@@ -194,22 +243,9 @@ impl Inspector {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_raw_log_keeps_bytes_up_to_its_cap_and_says_it_cut() {
-        let mut log = RawLog::with_cap(5);
-        log.push(&Bytes::from_static(b"abc"));
-        log.push(&Bytes::from_static(b"defg"));
-        log.push(&Bytes::from_static(b"h"));
-        assert_eq!(log.concat(), b"abcde");
-        assert!(log.truncated);
-        assert_eq!(RawLog::whole(Bytes::from_static(b"xy"), 5).concat(), b"xy");
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_drops_detail_and_counts_it() {
-        let (inspector, mut rx) = Inspector::new();
-        let begin = |id: &str| Begin {
-            id: id.into(),
+    fn begin(body: &[u8]) -> Begin {
+        Begin {
+            id: "r".into(),
             started_ms: 0,
             api: Api::OpenaiChat,
             endpoint: "/v1/chat/completions",
@@ -221,18 +257,59 @@ mod tests {
             account_id: None,
             attempts: Vec::new(),
             streamed: true,
-            client_request: Captured::default(),
+            client_request: Captured {
+                body: RawLog::whole(body, usize::MAX),
+                ..Captured::default()
+            },
             provider_request: None,
-        };
-        let mut pending = Vec::new();
-        for i in 0..QUEUE / 2 {
-            pending.push(inspector.begin(begin(&i.to_string())));
         }
-        assert!(pending.iter().all(Option::is_some));
-        assert!(inspector.begin(begin("over")).is_none());
+    }
+
+    fn detail(r: Recording) -> DetailMessage {
+        match r {
+            Recording::Detail(d) => d,
+            _ => unreachable!("only detail is sent here"),
+        }
+    }
+
+    #[test]
+    fn a_raw_log_keeps_bytes_up_to_its_cap_and_says_it_cut() {
+        let mut log = RawLog::with_cap(5);
+        log.push(b"abc");
+        log.push(b"defg");
+        log.push(b"h");
+        assert_eq!(log.bytes(), b"abcde");
+        assert!(log.truncated);
+        assert!(!RawLog::whole(b"xy", 5).truncated);
+    }
+
+    #[test]
+    fn the_queue_holds_a_bounded_number_of_body_bytes() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let inspector = Inspector::new(tx);
+        let half = vec![b'x'; QUEUE_BYTES / 2 + 1];
+        assert!(inspector.begin(begin(&half)).is_some());
+        assert!(
+            inspector.begin(begin(&half)).is_none(),
+            "over the byte budget"
+        );
         assert_eq!(inspector.dropped(), 1);
-        // Every reserved end can still be sent even though the queue is full.
-        assert!(rx.try_recv().is_ok());
+        // Once the writer has taken the first, there is room again.
+        let taken = rx.try_recv().map(detail);
+        inspector.taken(&taken.unwrap_or_else(|_| unreachable!("sent above")));
+        assert!(inspector.begin(begin(&half)).is_some());
+    }
+
+    #[test]
+    fn a_full_queue_drops_detail_and_counts_it_but_never_a_reserved_end() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let inspector = Inspector::new(tx);
+        let pending: Vec<_> = (0..QUEUE / 2)
+            .map(|_| inspector.begin(begin(b"x")))
+            .collect();
+        assert!(pending.iter().all(Option::is_some));
+        assert!(inspector.begin(begin(b"x")).is_none());
+        assert_eq!(inspector.dropped(), 1);
         for p in pending.into_iter().flatten() {
             p.send(End {
                 id: String::new(),
@@ -246,5 +323,6 @@ mod tests {
                 client_response: Captured::default(),
             });
         }
+        assert_eq!(rx.try_iter().count(), QUEUE);
     }
 }

@@ -1,7 +1,11 @@
 //! Secrets out of what the inspector keeps: headers and JSON fields by name, and any string
 //! holding a secret the router knows (account keys), wherever it appears.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use http::HeaderMap;
+use memchr::memmem;
 use serde_json::{Map, Value};
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -32,9 +36,39 @@ fn secret_field(name: &str) -> bool {
         || n.ends_with("secret")
 }
 
+/// Byte patterns that may end a credential field's name in JSON; only bodies holding one are
+/// parsed to be redacted by field name.
+const SUSPICIOUS: &[&[u8]] = &[
+    b"key\"",
+    b"Key\"",
+    b"token\"",
+    b"Token\"",
+    b"secret\"",
+    b"Secret\"",
+    b"password\"",
+    b"authorization\"",
+    b"Authorization\"",
+];
+
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut at = 0;
+    for found in memmem::find_iter(haystack, needle) {
+        out.extend_from_slice(&haystack[at..found]);
+        out.extend_from_slice(with);
+        at = found + needle.len();
+    }
+    out.extend_from_slice(&haystack[at..]);
+    out
+}
+
+static SUSPICIOUS_FINDERS: LazyLock<Vec<memmem::Finder<'static>>> =
+    LazyLock::new(|| SUSPICIOUS.iter().map(memmem::Finder::new).collect());
+
 /// Redacts with the secrets known at the time of writing.
 pub struct Redactor {
     known: Vec<String>,
+    finders: Vec<memmem::Finder<'static>>,
 }
 
 impl Redactor {
@@ -43,14 +77,38 @@ impl Redactor {
         let mut known: Vec<String> = known.into_iter().filter(|s| s.len() >= 8).collect();
         known.sort_unstable_by_key(|s| std::cmp::Reverse(s.len()));
         known.dedup();
-        Self { known }
+        let finders = known
+            .iter()
+            .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
+            .collect();
+        Self { known, finders }
     }
 
     pub fn text(&self, s: &str) -> String {
-        let mut out = s.to_owned();
-        for secret in &self.known {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
+        let mut out = Cow::Borrowed(s);
+        for (secret, finder) in self.known.iter().zip(&self.finders) {
+            if finder.find(out.as_bytes()).is_some() {
+                out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
+            }
+        }
+        out.into_owned()
+    }
+
+    /// A body as it may be stored: every known secret blanked, and credential fields blanked
+    /// when it is JSON that names one. Untouched bodies are not copied.
+    pub fn scrub<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
+        let mut out = Cow::Borrowed(body);
+        for finder in &self.finders {
+            if finder.find(&out).is_some() {
+                out = Cow::Owned(replace_all(&out, finder.needle(), REDACTED.as_bytes()));
+            }
+        }
+        if SUSPICIOUS_FINDERS.iter().any(|f| f.find(&out).is_some())
+            && let Ok(mut v) = serde_json::from_slice::<Value>(&out)
+        {
+            self.value(&mut v);
+            if let Ok(b) = serde_json::to_vec(&v) {
+                out = Cow::Owned(b);
             }
         }
         out
@@ -151,5 +209,19 @@ mod tests {
         assert_eq!(v["max_tokens"], 100);
         assert_eq!(v["usage"]["input_tokens"], 5);
         assert_eq!(v["messages"][0]["content"], "my key is [REDACTED]!");
+    }
+
+    #[test]
+    fn stored_bodies_are_scrubbed_and_clean_ones_not_copied() {
+        let r = Redactor::new(["sk-account-secret-1".to_owned()]);
+        let clean = br#"{"max_tokens":5,"messages":[]}"#;
+        assert!(matches!(r.scrub(clean), Cow::Borrowed(_)));
+        let quoted = b"data: {\"text\":\"sk-account-secret-1\"}\n\n";
+        assert_eq!(&r.scrub(quoted)[..], b"data: {\"text\":\"[REDACTED]\"}\n\n");
+        let named = br#"{"refresh_token":"abc","n":1}"#;
+        assert_eq!(
+            &r.scrub(named)[..],
+            br#"{"refresh_token":"[REDACTED]","n":1}"#
+        );
     }
 }

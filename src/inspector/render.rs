@@ -10,8 +10,9 @@ use crate::format::{self, Aggregator, Api, Finish, Part, Request, Response};
 use crate::providers::WireFormat;
 use crate::proxy;
 
-/// One layer as stored: headers, body, and whether the body was cut at the size cap.
-pub fn layer(c: &Captured, r: &Redactor) -> Value {
+/// What is stored of a layer beside its body: URL or status, headers (redacted), size, and
+/// whether the body was cut at the size cap.
+pub fn meta(c: &Captured, r: &Redactor) -> String {
     let mut out = Map::new();
     if let Some(url) = &c.url {
         out.insert("url".into(), Value::String(r.text(url)));
@@ -20,12 +21,19 @@ pub fn layer(c: &Captured, r: &Redactor) -> Value {
         out.insert("status".into(), status.into());
     }
     out.insert("headers".into(), r.headers(&c.headers));
-    let bytes = c.body.concat();
-    let (key, body) = body(&bytes, r);
-    out.insert(key.into(), body);
-    out.insert("bytes".into(), c.body.len.into());
+    out.insert("bytes".into(), c.body.len().into());
     out.insert("truncated".into(), c.body.truncated.into());
-    Value::Object(out)
+    Value::Object(out).to_string()
+}
+
+/// A stored layer as the inspector shows it: its meta with the body rendered.
+pub fn layer(meta: Option<&str>, body: &[u8], r: &Redactor) -> Value {
+    let Some(mut out) = meta.and_then(|m| serde_json::from_str::<Value>(m).ok()) else {
+        return Value::Null;
+    };
+    let (key, body) = self::body(body, r);
+    out[key] = body;
+    out
 }
 
 /// `("body", json-or-text)` for a whole body, `("events", [...])` for SSE or NDJSON.
@@ -185,30 +193,28 @@ fn finish_name(f: &Finish) -> &'static str {
 mod tests {
     use super::*;
     use crate::inspector::RawLog;
-    use bytes::Bytes;
 
-    fn captured(body: &'static [u8]) -> Captured {
-        Captured {
-            body: RawLog::whole(Bytes::from_static(body), 1 << 20),
+    fn shown(body: &'static [u8]) -> Value {
+        let r = Redactor::new([]);
+        let c = Captured {
+            body: RawLog::whole(body, 1 << 20),
             ..Captured::default()
-        }
+        };
+        layer(Some(&meta(&c, &r)), c.body.bytes(), &r)
     }
 
     #[test]
     fn bodies_are_json_streams_are_event_lists() {
-        let r = Redactor::new([]);
-        let v = layer(&captured(br#"{"a":1}"#), &r);
+        let v = shown(br#"{"a":1}"#);
         assert_eq!(v["body"]["a"], 1);
-        let v = layer(
-            &captured(b"event: message_start\ndata: {\"x\":1}\n\ndata: [DONE]\n\n"),
-            &r,
-        );
+        assert_eq!(v["bytes"], 7);
+        let v = shown(b"event: message_start\ndata: {\"x\":1}\n\ndata: [DONE]\n\n");
         assert_eq!(v["events"][0]["event"], "message_start");
         assert_eq!(v["events"][0]["data"]["x"], 1);
         assert_eq!(v["events"][1]["data"], "[DONE]");
-        let v = layer(&captured(b"{\"done\":false}\n{\"done\":true}\n"), &r);
+        let v = shown(b"{\"done\":false}\n{\"done\":true}\n");
         assert_eq!(v["events"][1]["done"], true);
-        let v = layer(&captured(b"<html>oops"), &r);
+        let v = shown(b"<html>oops");
         assert_eq!(v["body"], "<html>oops");
     }
 

@@ -1,155 +1,15 @@
-//! The `request_details` table: written by the recording writer, pruned to the retention
-//! limits after each batch, read by `/api/usage/request-details`.
+//! Reading the `request_details` table for `/api/usage/request-details`: pages, filters,
+//! and every layer rendered for display.
 
-use rusqlite::{Connection, Transaction, params, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::capture::{Begin, DetailMessage, End};
 use super::redact::Redactor;
 use super::render;
-use crate::catalog::ObservabilitySettings;
-use crate::format::Usage;
+use crate::format::Api;
+use crate::providers::WireFormat;
 use crate::store::StoreError;
-
-/// Retention limits, from the observability settings.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_requests: u32,
-    pub max_bytes: u64,
-}
-
-impl From<&ObservabilitySettings> for Limits {
-    fn from(s: &ObservabilitySettings) -> Self {
-        Self {
-            max_requests: s.inspector_max_requests,
-            max_bytes: s.inspector_max_bytes,
-        }
-    }
-}
-
-fn text(v: &Value) -> String {
-    if v.is_null() {
-        String::new()
-    } else {
-        v.to_string()
-    }
-}
-
-/// Writes one batch of messages; `usage_of` reads an end's token counts.
-pub fn apply(
-    tx: &Transaction,
-    messages: &[DetailMessage],
-    r: &Redactor,
-    usage_of: impl Fn(&End) -> Usage,
-) -> Result<(), StoreError> {
-    for m in messages {
-        match m {
-            DetailMessage::Begin(b) => insert(tx, b, r)?,
-            DetailMessage::End(e) => finish(tx, e, r, usage_of(e))?,
-        }
-    }
-    Ok(())
-}
-
-fn insert(tx: &Transaction, b: &Begin, r: &Redactor) -> Result<(), StoreError> {
-    let client_request = text(&render::layer(&b.client_request, r));
-    let provider_request = b
-        .provider_request
-        .as_ref()
-        .map(|p| text(&render::layer(p, r)));
-    let config = text(&render::config(b.api, &b.client_request.body.concat()));
-    let attempts = serde_json::to_string(&b.attempts).unwrap_or_else(|_| "[]".into());
-    let size =
-        client_request.len() + provider_request.as_ref().map_or(0, String::len) + config.len();
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO request_details (id, started_ms, api, endpoint, requested_model,
-            provider, model, account_id, key_id, combo, attempts, streamed, config,
-            client_request, provider_request, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
-        b.id,
-        b.started_ms,
-        b.api.name(),
-        b.endpoint,
-        b.requested_model,
-        b.provider,
-        b.model,
-        b.account_id,
-        b.key_id,
-        b.combo,
-        attempts,
-        b.streamed,
-        config,
-        client_request,
-        provider_request,
-        size as i64,
-    ])?;
-    Ok(())
-}
-
-fn finish(tx: &Transaction, e: &End, r: &Redactor, u: Usage) -> Result<(), StoreError> {
-    let provider_response = e
-        .provider_response
-        .as_ref()
-        .map(|p| text(&render::layer(p, r)));
-    let client_response = text(&render::layer(&e.client_response, r));
-    let provider_body = e
-        .provider_response
-        .as_ref()
-        .map(|p| p.body.concat())
-        .unwrap_or_default();
-    let answer = text(&render::answer(
-        e.provider_wire,
-        &provider_body,
-        e.api,
-        &e.client_response.body.concat(),
-    ));
-    let size =
-        provider_response.as_ref().map_or(0, String::len) + client_response.len() + answer.len();
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    tx.prepare_cached(
-        "UPDATE request_details SET status = ?2, ttft_ms = ?3, latency_ms = ?4,
-            input_tokens = ?5, cached_tokens = ?6, cache_write_tokens = ?7, output_tokens = ?8,
-            reasoning_tokens = ?9, provider_response = ?10, client_response = ?11, answer = ?12,
-            size = size + ?13
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        e.id,
-        e.status,
-        e.ttft_ms,
-        e.latency_ms,
-        n(u.input),
-        n(u.cache_read),
-        n(u.cache_write),
-        n(u.output),
-        n(u.reasoning),
-        provider_response,
-        client_response,
-        answer,
-        size as i64,
-    ])?;
-    Ok(())
-}
-
-/// Drops the oldest requests beyond the count and byte budgets. Returns how many went.
-pub fn prune(c: &Connection, limits: Limits) -> Result<usize, StoreError> {
-    let by_count = c.execute(
-        "DELETE FROM request_details WHERE seq <= (
-            SELECT seq FROM request_details ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
-        params![limits.max_requests],
-    )?;
-    let by_bytes = c.execute(
-        "DELETE FROM request_details WHERE seq <= (
-            SELECT seq FROM (
-                SELECT seq, sum(size) OVER (ORDER BY seq DESC) AS running FROM request_details)
-            WHERE running > ?1 ORDER BY seq DESC LIMIT 1)",
-        params![i64::try_from(limits.max_bytes).unwrap_or(i64::MAX)],
-    )?;
-    Ok(by_count + by_bytes)
-}
 
 /// The list's filters; all optional. `status` is a code, `ok`, `error` or `pending`.
 #[derive(Debug, Clone, Default)]
@@ -211,8 +71,8 @@ impl DetailFilter {
                 "(id LIKE {a} ESCAPE '\\' OR requested_model LIKE {a} ESCAPE '\\'
                   OR coalesce(model, '') LIKE {a} ESCAPE '\\'
                   OR coalesce(provider, '') LIKE {a} ESCAPE '\\'
-                  OR client_request LIKE {a} ESCAPE '\\'
-                  OR coalesce(answer, '') LIKE {a} ESCAPE '\\')"
+                  OR client_request_body LIKE {a} ESCAPE '\\'
+                  OR coalesce(provider_response_body, '') LIKE {a} ESCAPE '\\')"
             ));
         }
         if let Some(ids) = &self.ids {
@@ -313,33 +173,43 @@ pub fn list_details(
     })
 }
 
-/// Every layer of the requests that match (export), newest first, at most `limit`.
+/// Every layer of the requests that match (export), newest first, at most `limit`; rendered
+/// with the secrets known now.
 pub fn full_details(
     c: &Connection,
     filter: &DetailFilter,
     limit: u32,
+    r: &Redactor,
 ) -> Result<Vec<Value>, StoreError> {
     let (clause, args) = filter.where_clause();
     let mut stmt = c.prepare(&format!(
-        "SELECT {SUMMARY_COLUMNS}, config, answer, client_request, provider_request,
-            provider_response, client_response
+        "SELECT {SUMMARY_COLUMNS}, provider_wire,
+            client_request, client_request_body, provider_request, provider_request_body,
+            provider_response, provider_response_body, client_response, client_response_body
          FROM request_details {clause} ORDER BY seq DESC LIMIT {limit}"
     ))?;
     let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            let mut v = summary_of(r)?;
-            for (i, key) in [
-                "config",
-                "answer",
-                "clientRequest",
-                "providerRequest",
-                "providerResponse",
-                "clientResponse",
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                v[key] = parsed(r.get(20 + i)?);
+        .query_map(params_from_iter(args.iter()), |row| {
+            let mut v = summary_of(row)?;
+            let layer = |at: usize| -> rusqlite::Result<(Option<String>, Vec<u8>)> {
+                let body: Option<Vec<u8>> = row.get(at + 1)?;
+                Ok((row.get(at)?, body.unwrap_or_default()))
+            };
+            let wire = row
+                .get::<_, Option<String>>(20)?
+                .and_then(|w| serde_json::from_value::<WireFormat>(Value::String(w)).ok());
+            let layers = [
+                ("clientRequest", layer(21)?),
+                ("providerRequest", layer(23)?),
+                ("providerResponse", layer(25)?),
+                ("clientResponse", layer(27)?),
+            ];
+            if let Some(api) = v["api"].as_str().and_then(Api::from_name) {
+                v["config"] = render::config(api, &layers[0].1.1);
+                v["answer"] = render::answer(wire, &layers[2].1.1, api, &layers[3].1.1);
+            }
+            for (key, (meta, body)) in &layers {
+                v[*key] = render::layer(meta.as_deref(), body, r);
             }
             Ok(v)
         })?
@@ -347,18 +217,10 @@ pub fn full_details(
     Ok(rows)
 }
 
-pub fn get_detail(c: &Connection, id: &str) -> Result<Option<Value>, StoreError> {
+pub fn get_detail(c: &Connection, id: &str, r: &Redactor) -> Result<Option<Value>, StoreError> {
     let filter = DetailFilter {
         ids: Some(vec![id.to_owned()]),
         ..DetailFilter::default()
     };
-    Ok(full_details(c, &filter, 1)?.into_iter().next())
-}
-
-/// Requests the router stopped before they finished (a crash or a kill) are closed as such.
-pub fn close_interrupted(c: &Connection) -> Result<usize, StoreError> {
-    Ok(c.execute(
-        "UPDATE request_details SET status = 0 WHERE status IS NULL",
-        [],
-    )?)
+    Ok(full_details(c, &filter, 1, r)?.into_iter().next())
 }

@@ -24,7 +24,7 @@ pub enum AuthKind {
 }
 
 /// The wire format a provider speaks upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WireFormat {
     OpenaiChat,

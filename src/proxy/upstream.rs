@@ -86,6 +86,7 @@ pub async fn send(
     };
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
     let url = endpoint(wire, &account.base_url, model, inbound.stream);
+    let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
     let mut request = ctx
         .http
         .post(url)
@@ -132,11 +133,7 @@ pub async fn send(
             url: Some(request.url().to_string()),
             status: None,
             headers: request.headers().clone(),
-            body: request
-                .body()
-                .and_then(reqwest::Body::as_bytes)
-                .map(|b| RawLog::whole(Bytes::copy_from_slice(b), c.cap))
-                .unwrap_or_default(),
+            body: sent_body.unwrap_or_default(),
         });
         c.side.response = None;
     }

@@ -45,33 +45,85 @@ fn rfc3339_ms(text: &str) -> Option<i64> {
     Some(ts.as_millisecond())
 }
 
-/// The windows the headers describe, if any; `now_ms` anchors relative resets.
+/// A metric and its limit, remaining and reset header names.
+type Metric = (&'static str, [&'static str; 3]);
+/// Reads a reset header; `now_ms` anchors relative ones.
+type ResetOf = fn(&str, i64) -> Option<i64>;
+
+/// OpenAI's headers per metric: limit, remaining, reset (a duration).
+const OPENAI: [Metric; 2] = [
+    (
+        "requests",
+        [
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ],
+    ),
+    (
+        "tokens",
+        [
+            "x-ratelimit-limit-tokens",
+            "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-tokens",
+        ],
+    ),
+];
+
+/// Anthropic's headers per metric: limit, remaining, reset (an RFC 3339 time).
+const ANTHROPIC: [Metric; 4] = [
+    (
+        "requests",
+        [
+            "anthropic-ratelimit-requests-limit",
+            "anthropic-ratelimit-requests-remaining",
+            "anthropic-ratelimit-requests-reset",
+        ],
+    ),
+    (
+        "tokens",
+        [
+            "anthropic-ratelimit-tokens-limit",
+            "anthropic-ratelimit-tokens-remaining",
+            "anthropic-ratelimit-tokens-reset",
+        ],
+    ),
+    (
+        "input-tokens",
+        [
+            "anthropic-ratelimit-input-tokens-limit",
+            "anthropic-ratelimit-input-tokens-remaining",
+            "anthropic-ratelimit-input-tokens-reset",
+        ],
+    ),
+    (
+        "output-tokens",
+        [
+            "anthropic-ratelimit-output-tokens-limit",
+            "anthropic-ratelimit-output-tokens-remaining",
+            "anthropic-ratelimit-output-tokens-reset",
+        ],
+    ),
+];
+
+/// The windows the headers describe, if any; `now_ms` anchors relative resets. Runs on every
+/// answer, so it only looks names up.
 pub fn from_headers(h: &HeaderMap, now_ms: i64) -> Option<Vec<QuotaWindow>> {
+    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
     let mut out = Vec::new();
-    for metric in ["requests", "tokens"] {
-        let limit = number(h, &format!("x-ratelimit-limit-{metric}"));
-        let remaining = number(h, &format!("x-ratelimit-remaining-{metric}"));
-        if limit.is_none() && remaining.is_none() {
-            continue;
+    let families: [(&[Metric], ResetOf); 2] = [
+        (&OPENAI, |t, now| duration_ms(t).map(|d| now + d)),
+        (&ANTHROPIC, |t, _| rfc3339_ms(t)),
+    ];
+    for (metrics, reset_of) in families {
+        for (metric, [limit, remaining, reset]) in metrics {
+            let (limit, remaining) = (number(h, limit), number(h, remaining));
+            if limit.is_none() && remaining.is_none() {
+                continue;
+            }
+            let reset = text(reset).and_then(|t| reset_of(t, now_ms));
+            out.push(window(metric, limit, remaining, reset));
         }
-        let reset = h
-            .get(format!("x-ratelimit-reset-{metric}"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(duration_ms);
-        out.push(window(metric, limit, remaining, reset.map(|d| now_ms + d)));
-    }
-    for metric in ["requests", "tokens", "input-tokens", "output-tokens"] {
-        let name = |part: &str| format!("anthropic-ratelimit-{metric}-{part}");
-        let limit = number(h, &name("limit"));
-        let remaining = number(h, &name("remaining"));
-        if limit.is_none() && remaining.is_none() {
-            continue;
-        }
-        let reset = h
-            .get(name("reset"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(rfc3339_ms);
-        out.push(window(metric, limit, remaining, reset));
     }
     (!out.is_empty()).then_some(out)
 }

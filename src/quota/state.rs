@@ -122,7 +122,8 @@ pub async fn run_writer(
             }
             let result = store
                 .call(move |c| {
-                    let tx = c.transaction()?;
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     for s in latest.values() {
                         let source = match s.source {
                             QuotaSource::Headers => "headers",

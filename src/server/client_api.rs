@@ -218,7 +218,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                 url: None,
                 status: None,
                 headers: caller.headers.unwrap_or_default(),
-                body: RawLog::whole(inbound.raw().clone(), cap),
+                body: RawLog::whole(inbound.raw(), cap),
             },
             provider_request: side.request.take(),
         };
@@ -301,16 +301,18 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                 Answer::Full { body, .. } => {
                     record.latency_ms = elapsed_ms();
                     record.ttft_ms = Some(record.latency_ms);
-                    if let Some((begin, mut end)) = detail {
-                        end.tokens = Tokens::InBody(body.clone());
-                        end.client_response.body = RawLog::whole(body.clone(), cap);
-                        end.latency_ms = record.latency_ms;
-                        end.ttft_ms = record.ttft_ms;
-                        core.inspector.whole(begin, end);
-                    }
+                    // The usage record goes first: the writer reads the counts once, for both.
+                    let (ttft_ms, latency_ms) = (record.ttft_ms, record.latency_ms);
                     if let Some(recorder) = recorder {
-                        record.tokens = Tokens::InBody(body);
+                        record.tokens = Tokens::InBody(body.clone());
                         recorder.record(record);
+                    }
+                    if let Some((begin, mut end)) = detail {
+                        end.client_response.body = RawLog::whole(&body, cap);
+                        end.tokens = Tokens::InBody(body);
+                        end.latency_ms = latency_ms;
+                        end.ttft_ms = ttft_ms;
+                        core.inspector.whole(begin, end);
                     }
                     response
                 }
@@ -358,9 +360,11 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                     provider_response,
                     client_response: answer.captured(cap),
                 };
+                if let Some(recorder) = recorder {
+                    recorder.record(record);
+                }
                 core.inspector.whole(begin, end);
-            }
-            if let Some(recorder) = recorder {
+            } else if let Some(recorder) = recorder {
                 recorder.record(record);
             }
             answer.into_response()
@@ -387,7 +391,7 @@ impl ErrorAnswer {
             url: None,
             status: Some(self.status.as_u16()),
             headers,
-            body: RawLog::whole(self.body.clone(), cap),
+            body: RawLog::whole(&self.body, cap),
         }
     }
 }

@@ -94,7 +94,7 @@ pub fn update_node(c: &Connection, n: &NodeRecord) -> Result<bool, StoreError> {
 
 /// Deletes a node and returns the secret references of its connections, which go with it.
 pub fn delete_node(c: &mut Connection, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let tx = c.transaction()?;
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let refs: Vec<String> = {
         let mut stmt = tx.prepare(
             "SELECT secret_ref FROM connections WHERE provider = ?1 AND secret_ref IS NOT NULL",

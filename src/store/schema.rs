@@ -89,8 +89,12 @@ CREATE INDEX usage_events_status ON usage_events (status, started_ms);
 ALTER TABLE usage_events ADD COLUMN request_id TEXT;
 ALTER TABLE usage_events ADD COLUMN key_id TEXT;
 ALTER TABLE usage_events ADD COLUMN combo TEXT;
-CREATE INDEX usage_events_key ON usage_events (key_id, started_ms);
-CREATE INDEX usage_events_request ON usage_events (request_id);
+-- Every usage query reads a time range and groups it: the time index serves them all, and
+-- each further index costs every insert a page write.
+DROP INDEX usage_events_provider;
+DROP INDEX usage_events_model;
+DROP INDEX usage_events_account;
+DROP INDEX usage_events_status;
 CREATE TABLE request_details (
     seq                INTEGER PRIMARY KEY AUTOINCREMENT,
     id                 TEXT NOT NULL UNIQUE,
@@ -105,6 +109,7 @@ CREATE TABLE request_details (
     combo              TEXT,
     attempts           TEXT NOT NULL,
     streamed           INTEGER NOT NULL,
+    provider_wire      TEXT,
     status             INTEGER,
     input_tokens       INTEGER,
     cached_tokens      INTEGER,
@@ -113,13 +118,15 @@ CREATE TABLE request_details (
     reasoning_tokens   INTEGER,
     ttft_ms            INTEGER,
     latency_ms         INTEGER,
-    config             TEXT,
-    client_request     TEXT NOT NULL,
-    provider_request   TEXT,
-    provider_response  TEXT,
-    client_response    TEXT,
-    answer             TEXT,
-    size               INTEGER NOT NULL
+    client_request          TEXT NOT NULL,
+    client_request_body     BLOB NOT NULL,
+    provider_request        TEXT,
+    provider_request_body   BLOB,
+    provider_response       TEXT,
+    provider_response_body  BLOB,
+    client_response         TEXT,
+    client_response_body    BLOB,
+    size                    INTEGER NOT NULL
 );
 CREATE INDEX request_details_time ON request_details (started_ms);
 CREATE INDEX request_details_provider ON request_details (provider, seq);

@@ -8,6 +8,6 @@ mod writer;
 
 pub use crate::catalog::prices::{price_of, table as price_table};
 pub use query::{Bucket, GroupBy, Summary, SummaryRow, TimePoint, summary, timeseries};
-pub use record::{Recorder, Tokens, UsageRecord};
+pub use record::{Recorder, Recording, Tokens, UsageRecord};
 pub use tap::{DetailTail, StreamEnd, tap_stream};
-pub use writer::{Queues, run as run_writer};
+pub use writer::{FLUSH_INTERVAL, spawn as spawn_recorder};

@@ -1,10 +1,11 @@
 //! What is recorded for one request, and the handle the request path sends it through.
 
 use bytes::Bytes;
-use tokio::sync::mpsc::UnboundedSender;
+use std::sync::mpsc::Sender;
 
 use crate::events::Attempt;
 use crate::format::{Api, Usage};
+use crate::inspector::DetailMessage;
 
 /// Where a record's token counts come from. A whole answer's body is read by the writer, off
 /// the request path; a stream's counts were tallied while it was relayed.
@@ -40,21 +41,36 @@ pub struct UsageRecord {
     pub latency_ms: i64,
 }
 
-/// Sends records to the writer. Unbounded on purpose: a usage record is small and must never
-/// be dropped; the writer drains the queue in batches.
+/// What the request path hands the recording thread, in one queue.
+#[derive(Debug)]
+pub enum Recording {
+    Usage(Box<UsageRecord>),
+    Detail(DetailMessage),
+    /// Commit what has come and end (sent once the server has drained).
+    Stop,
+}
+
+/// Sends usage records to the recording thread. Unbounded on purpose: a usage record is
+/// small and must never be dropped (inspector detail, which can be large, is bounded by the
+/// `Inspector` handle in front of the same queue).
 #[derive(Clone)]
 pub struct Recorder {
-    tx: UnboundedSender<UsageRecord>,
+    tx: Sender<Recording>,
 }
 
 impl Recorder {
-    pub fn new(tx: UnboundedSender<UsageRecord>) -> Self {
+    pub fn new(tx: Sender<Recording>) -> Self {
         Self { tx }
     }
 
     pub fn record(&self, record: UsageRecord) {
-        if self.tx.send(record).is_err() {
-            tracing::warn!("usage writer has stopped; a usage record was not saved");
+        if self.tx.send(Recording::Usage(Box::new(record))).is_err() {
+            tracing::warn!("the recording thread has stopped; a usage record was not saved");
         }
+    }
+
+    /// Asks the recording thread to commit and end.
+    pub fn stop(&self) {
+        let _ = self.tx.send(Recording::Stop);
     }
 }

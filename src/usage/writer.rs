@@ -1,116 +1,196 @@
-//! Writes usage records and inspector detail in batches, off the request path: whatever has
-//! queued up since the last write goes in one transaction, so under a burst the database sees
-//! few, large commits. Finished requests are announced once they are on disk.
+//! The recording thread: writes usage records and inspector detail on a connection of its
+//! own. Each item is written as it arrives, inside a transaction that is committed one flush
+//! interval after it opened: a commit rewrites whole pages of the tables and their indexes,
+//! so a busy router makes few, large commits, while the work between them stays spread out
+//! instead of arriving in bursts. Finished requests are announced once they are committed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Transaction, params};
-use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
-use tokio::sync::watch;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::record::{Tokens, UsageRecord};
+use super::record::{Recording, Tokens, UsageRecord};
 use crate::catalog::Catalog;
 use crate::engine::Core;
 use crate::events::EngineEvent;
 use crate::format::{self, Api, Usage};
-use crate::inspector::{self, DetailMessage, Limits, Redactor};
+use crate::inspector::{self, Limits, Redactor, Retention};
 use crate::providers::{self, Tier};
 use crate::store::StoreError;
 
-/// At most this many records (and as many detail messages) per transaction, so one write
-/// never holds the database long.
-const MAX_BATCH: usize = 2048;
+/// At most this many items per transaction, so one commit never holds the database long.
+const MAX_BATCH: usize = 4096;
 
-/// What the request path sends the writer.
-pub struct Queues {
-    pub usage: UnboundedReceiver<UsageRecord>,
-    pub details: Receiver<DetailMessage>,
+/// How long a transaction stays open before it is committed: what a crash can lose at most.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
+pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
+    let conn = core.store.connect_writer()?;
+    std::thread::Builder::new()
+        .name("ninerouter-recorder".into())
+        .spawn(move || run(&core, conn, &queue))
+        .map_err(|e| StoreError::Worker(format!("cannot start the recording thread: {e}")))
 }
 
-#[derive(Default)]
+/// What one open transaction has gathered.
 struct Batch {
-    usage: Vec<UsageRecord>,
-    details: Vec<DetailMessage>,
+    items: usize,
+    /// Counts read for usage records, reused for the same requests' inspector entries.
+    counted: HashMap<String, Usage>,
+    finished: Vec<EngineEvent>,
+    details: bool,
 }
 
-impl Batch {
-    fn is_empty(&self) -> bool {
-        self.usage.is_empty() && self.details.is_empty()
-    }
-
-    /// Adds what is already queued, up to the batch size.
-    fn fill(&mut self, q: &mut Queues) {
-        while self.usage.len() < MAX_BATCH
-            && let Ok(r) = q.usage.try_recv()
-        {
-            self.usage.push(r);
-        }
-        while self.details.len() < MAX_BATCH
-            && let Ok(m) = q.details.try_recv()
-        {
-            self.details.push(m);
-        }
-    }
-}
-
-pub async fn run(core: Arc<Core>, mut queues: Queues, mut stop: watch::Receiver<bool>) {
-    // Requests cut off by a crash or kill stay in the inspector, marked as such.
-    if let Err(e) = core.store.call(|c| inspector::close_interrupted(c)).await {
-        tracing::warn!("could not close interrupted inspector entries: {e}");
-    }
-    loop {
-        let mut batch = Batch::default();
-        tokio::select! {
-            Some(r) = queues.usage.recv() => batch.usage.push(r),
-            Some(m) = queues.details.recv() => batch.details.push(m),
-            _ = stop.wait_for(|stop| *stop) => break,
-            else => break,
-        }
-        batch.fill(&mut queues);
-        write(&core, batch).await;
-    }
-    loop {
-        let mut rest = Batch::default();
-        rest.fill(&mut queues);
-        if rest.is_empty() {
-            break;
-        }
-        write(&core, rest).await;
-    }
-}
-
-async fn write(core: &Core, batch: Batch) {
-    let catalog = core.catalog();
-    let count = batch.usage.len();
-    let announce = core.events().has_subscribers();
-    let limits = Limits::from(&catalog.settings.observability);
-    let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
-    let result = core
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            let mut finished = Vec::new();
-            for record in batch.usage {
-                let (usage, cost) = insert(&tx, &catalog, &record)?;
-                if announce {
-                    finished.push(finished_event(record, usage, cost));
+fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
+    let mut retention = Retention::default();
+    let mut stopping = false;
+    while !stopping {
+        let first = match queue.recv() {
+            Ok(Recording::Stop) | Err(_) => break,
+            Ok(item) => item,
+        };
+        let flush_at = Instant::now() + FLUSH_INTERVAL;
+        let catalog = core.catalog();
+        let announce = core.events().has_subscribers();
+        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        let mut batch = Batch {
+            items: 0,
+            counted: HashMap::new(),
+            finished: Vec::new(),
+            details: false,
+        };
+        let result = (|| -> Result<(), StoreError> {
+            // Immediate: a write transaction from the start, so it waits its turn instead of
+            // failing to upgrade a read that another connection's commit made stale.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut next = Some(first);
+            while let Some(item) = next.take() {
+                write(
+                    &tx,
+                    core,
+                    &catalog,
+                    &redactor,
+                    announce,
+                    &mut retention,
+                    &mut batch,
+                    item,
+                )?;
+                if batch.items >= MAX_BATCH {
+                    break;
                 }
+                let wait = flush_at.saturating_duration_since(Instant::now());
+                next = match queue.recv_timeout(wait) {
+                    Ok(Recording::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                        stopping = true;
+                        None
+                    }
+                    Ok(item) => Some(item),
+                    Err(RecvTimeoutError::Timeout) => None,
+                };
             }
-            let has_details = !batch.details.is_empty();
-            inspector::apply(&tx, &batch.details, &redactor, |e| {
-                tokens(e.api, e.status, &e.tokens)
-            })?;
             tx.commit()?;
-            if has_details {
-                inspector::prune(c, limits)?;
+            if batch.details {
+                retention.enforce(&conn, Limits::from(&catalog.settings.observability))?;
             }
-            Ok(finished)
-        })
-        .await;
-    match result {
-        Ok(finished) => finished.into_iter().for_each(|e| core.events().publish(e)),
-        Err(e) => tracing::error!(count, "could not save usage records: {e}"),
+            Ok(())
+        })();
+        match result {
+            Ok(()) => batch
+                .finished
+                .into_iter()
+                .for_each(|e| core.events().publish(e)),
+            Err(e) => {
+                tracing::error!(
+                    items = batch.items,
+                    "could not save usage and inspector records: {e}"
+                );
+                // The counters may no longer match the table: read them again next time.
+                retention = Retention::default();
+            }
+        }
     }
+    // Anything still queued behind the stop.
+    let rest: Vec<Recording> = queue.try_iter().collect();
+    if !rest.is_empty() {
+        let catalog = core.catalog();
+        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        let mut batch = Batch {
+            items: 0,
+            counted: HashMap::new(),
+            finished: Vec::new(),
+            details: false,
+        };
+        let result = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)
+            .and_then(|tx| {
+                for item in rest {
+                    write(
+                        &tx,
+                        core,
+                        &catalog,
+                        &redactor,
+                        false,
+                        &mut retention,
+                        &mut batch,
+                        item,
+                    )?;
+                }
+                Ok(tx.commit()?)
+            });
+        if let Err(e) = result {
+            tracing::error!("could not save the last usage records: {e}");
+        }
+    }
+}
+
+/// Writes one item into the open transaction.
+#[allow(clippy::too_many_arguments)]
+fn write(
+    tx: &Transaction,
+    core: &Core,
+    catalog: &Catalog,
+    redactor: &Redactor,
+    announce: bool,
+    retention: &mut Retention,
+    batch: &mut Batch,
+    item: Recording,
+) -> Result<(), StoreError> {
+    batch.items += 1;
+    match item {
+        Recording::Usage(record) => {
+            let (usage, cost) = insert(tx, catalog, &record)?;
+            if catalog.settings.observability.inspector {
+                batch.counted.insert(record.request_id.clone(), usage);
+            }
+            if announce {
+                batch.finished.push(finished_event(*record, usage, cost));
+            }
+        }
+        Recording::Detail(message) => {
+            core.inspector.taken(&message);
+            batch.details = true;
+            let counted = &batch.counted;
+            inspector::apply(
+                tx,
+                std::slice::from_ref(&message),
+                redactor,
+                |e| {
+                    counted
+                        .get(&e.id)
+                        .copied()
+                        .unwrap_or_else(|| tokens(e.api, e.status, &e.tokens))
+                },
+                retention,
+            )?;
+        }
+        Recording::Stop => {}
+    }
+    Ok(())
 }
 
 fn finished_event(r: UsageRecord, u: Usage, cost: f64) -> EngineEvent {

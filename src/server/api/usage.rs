@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::ApiError;
 use crate::engine::Core;
-use crate::inspector::{self, DetailFilter};
+use crate::inspector::{self, DetailFilter, Redactor};
 use crate::manage::ManageError;
 use crate::store::now_ms;
 use crate::usage::{self, Bucket, GroupBy};
@@ -155,14 +155,20 @@ pub async fn request_details(
     Ok(Json(body).into_response())
 }
 
+/// Stored bodies were scrubbed with the keys known then; display also hides those known now.
+fn redactor(core: &Core) -> Redactor {
+    Redactor::new(core.catalog().account_secrets().map(str::to_owned))
+}
+
 pub async fn request_detail(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let lookup = id.clone();
+    let redactor = redactor(&core);
     let found = core
         .store
-        .call(move |c| inspector::get_detail(c, &lookup))
+        .call(move |c| inspector::get_detail(c, &lookup, &redactor))
         .await
         .map_err(ManageError::from)?;
     match found {
@@ -180,9 +186,10 @@ pub async fn export_details(
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.filter()?;
+    let redactor = redactor(&core);
     let details = core
         .store
-        .call(move |c| inspector::full_details(c, &filter, MAX_EXPORT))
+        .call(move |c| inspector::full_details(c, &filter, MAX_EXPORT, &redactor))
         .await
         .map_err(ManageError::from)?;
     let body = serde_json::json!({ "exportedAt": now_ms(), "requests": details });

@@ -1,0 +1,274 @@
+//! Writing the `request_details` table: one row per request (a stream's row is completed at
+//! its end), bodies stored as scrubbed bytes and rendered only when someone looks, and the
+//! retention limits kept with counters so pruning runs only when a limit is passed.
+
+use std::borrow::Cow;
+
+use rusqlite::{Connection, Transaction, params};
+
+use super::capture::{Begin, Captured, DetailMessage, End};
+use super::redact::Redactor;
+use super::render;
+use crate::catalog::ObservabilitySettings;
+use crate::format::Usage;
+use crate::providers::WireFormat;
+use crate::store::StoreError;
+
+/// Retention limits, from the observability settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_requests: u32,
+    pub max_bytes: u64,
+}
+
+impl From<&ObservabilitySettings> for Limits {
+    fn from(s: &ObservabilitySettings) -> Self {
+        Self {
+            max_requests: s.inspector_max_requests,
+            max_bytes: s.inspector_max_bytes,
+        }
+    }
+}
+
+/// How many requests and bytes the table holds, kept by the writer.
+#[derive(Debug, Default)]
+pub struct Retention {
+    count: i64,
+    bytes: i64,
+    loaded: bool,
+}
+
+impl Retention {
+    fn load(&mut self, c: &Connection) -> Result<(), StoreError> {
+        if !self.loaded {
+            (self.count, self.bytes) = c.query_row(
+                "SELECT count(*), coalesce(sum(size), 0) FROM request_details",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            self.loaded = true;
+        }
+        Ok(())
+    }
+
+    /// Drops the oldest requests beyond the count and byte budgets.
+    pub fn enforce(&mut self, c: &Connection, limits: Limits) -> Result<(), StoreError> {
+        self.load(c)?;
+        let over = self.count - i64::from(limits.max_requests);
+        if over > 0 {
+            let seq: i64 = c.query_row(
+                "SELECT seq FROM request_details ORDER BY seq LIMIT 1 OFFSET ?1",
+                params![over - 1],
+                |r| r.get(0),
+            )?;
+            self.delete_through(c, seq)?;
+        }
+        let max_bytes = i64::try_from(limits.max_bytes).unwrap_or(i64::MAX);
+        if self.bytes > max_bytes {
+            let mut last = None;
+            {
+                let mut stmt =
+                    c.prepare_cached("SELECT seq, size FROM request_details ORDER BY seq")?;
+                let mut rows = stmt.query([])?;
+                let mut freed = 0_i64;
+                while self.bytes - freed > max_bytes
+                    && let Some(row) = rows.next()?
+                {
+                    freed += row.get::<_, i64>(1)?;
+                    last = Some(row.get::<_, i64>(0)?);
+                }
+            }
+            if let Some(seq) = last {
+                self.delete_through(c, seq)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_through(&mut self, c: &Connection, seq: i64) -> Result<(), StoreError> {
+        let mut stmt =
+            c.prepare_cached("DELETE FROM request_details WHERE seq <= ?1 RETURNING size")?;
+        let sizes = stmt
+            .query_map(params![seq], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        self.count -= i64::try_from(sizes.len()).unwrap_or(0);
+        self.bytes -= sizes.iter().sum::<i64>();
+        Ok(())
+    }
+}
+
+/// A layer as stored: its meta JSON and its scrubbed body.
+type Stored<'a> = Option<(String, Cow<'a, [u8]>)>;
+
+fn stored<'a>(c: &'a Captured, r: &Redactor) -> Stored<'a> {
+    Some((render::meta(c, r), r.scrub(c.body.bytes())))
+}
+
+fn size_of(layers: &[&Stored<'_>]) -> i64 {
+    let n: usize = layers
+        .iter()
+        .filter_map(|l| l.as_ref())
+        .map(|(m, b)| m.len() + b.len())
+        .sum();
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn parts<'a>(layer: &'a Stored<'_>) -> (Option<&'a str>, Option<&'a [u8]>) {
+    match layer {
+        Some((m, b)) => (Some(m.as_str()), Some(&b[..])),
+        None => (None, None),
+    }
+}
+
+fn wire_name(w: WireFormat) -> Option<String> {
+    serde_json::to_value(w)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+fn n(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Writes one batch of messages; `usage_of` reads an end's token counts.
+pub fn apply(
+    tx: &Transaction,
+    messages: &[DetailMessage],
+    r: &Redactor,
+    usage_of: impl Fn(&End) -> Usage,
+    retention: &mut Retention,
+) -> Result<(), StoreError> {
+    retention.load(tx)?;
+    for m in messages {
+        let added = match m {
+            DetailMessage::Begin(b) => insert(tx, b, None, r)?,
+            DetailMessage::Whole(b, e) => insert(tx, b, Some((e, usage_of(e))), r)?,
+            DetailMessage::End(e) => {
+                retention.bytes += finish(tx, e, r, usage_of(e))?;
+                None
+            }
+        };
+        if let Some(size) = added {
+            retention.count += 1;
+            retention.bytes += size;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts a request (with its end when it is over); returns its size, `None` if it was
+/// already there.
+fn insert(
+    tx: &Transaction,
+    b: &Begin,
+    end: Option<(&End, Usage)>,
+    r: &Redactor,
+) -> Result<Option<i64>, StoreError> {
+    let client_request = stored(&b.client_request, r);
+    let provider_request = b.provider_request.as_ref().and_then(|p| stored(p, r));
+    let provider_response = end
+        .and_then(|(e, _)| e.provider_response.as_ref())
+        .and_then(|p| stored(p, r));
+    let client_response = end.and_then(|(e, _)| stored(&e.client_response, r));
+    let size = size_of(&[
+        &client_request,
+        &provider_request,
+        &provider_response,
+        &client_response,
+    ]);
+    let attempts = serde_json::to_string(&b.attempts).unwrap_or_else(|_| "[]".into());
+    let u = end.map(|(_, u)| u);
+    let (creq_meta, creq_body) = parts(&client_request);
+    let (preq_meta, preq_body) = parts(&provider_request);
+    let (presp_meta, presp_body) = parts(&provider_response);
+    let (cresp_meta, cresp_body) = parts(&client_response);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO request_details (id, started_ms, api, endpoint,
+                requested_model, provider, model, account_id, key_id, combo, attempts, streamed,
+                provider_wire, status, ttft_ms, latency_ms, input_tokens, cached_tokens,
+                cache_write_tokens, output_tokens, reasoning_tokens,
+                client_request, client_request_body, provider_request, provider_request_body,
+                provider_response, provider_response_body, client_response, client_response_body,
+                size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+        )?
+        .execute(params![
+            b.id,
+            b.started_ms,
+            b.api.name(),
+            b.endpoint,
+            b.requested_model,
+            b.provider,
+            b.model,
+            b.account_id,
+            b.key_id,
+            b.combo,
+            attempts,
+            b.streamed,
+            end.and_then(|(e, _)| e.provider_wire).and_then(wire_name),
+            end.map(|(e, _)| e.status),
+            end.and_then(|(e, _)| e.ttft_ms),
+            end.map(|(e, _)| e.latency_ms),
+            u.map(|u| n(u.input)),
+            u.map(|u| n(u.cache_read)),
+            u.map(|u| n(u.cache_write)),
+            u.map(|u| n(u.output)),
+            u.map(|u| n(u.reasoning)),
+            creq_meta,
+            creq_body,
+            preq_meta,
+            preq_body,
+            presp_meta,
+            presp_body,
+            cresp_meta,
+            cresp_body,
+            size,
+        ])?;
+    Ok((inserted > 0).then_some(size))
+}
+
+/// Completes a streamed request; returns the bytes it added.
+fn finish(tx: &Transaction, e: &End, r: &Redactor, u: Usage) -> Result<i64, StoreError> {
+    let provider_response = e.provider_response.as_ref().and_then(|p| stored(p, r));
+    let client_response = stored(&e.client_response, r);
+    let size = size_of(&[&provider_response, &client_response]);
+    let (presp_meta, presp_body) = parts(&provider_response);
+    let (cresp_meta, cresp_body) = parts(&client_response);
+    let updated = tx
+        .prepare_cached(
+            "UPDATE request_details SET status = ?2, ttft_ms = ?3, latency_ms = ?4,
+                input_tokens = ?5, cached_tokens = ?6, cache_write_tokens = ?7,
+                output_tokens = ?8, reasoning_tokens = ?9, provider_wire = ?10,
+                provider_response = ?11, provider_response_body = ?12,
+                client_response = ?13, client_response_body = ?14, size = size + ?15
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            e.id,
+            e.status,
+            e.ttft_ms,
+            e.latency_ms,
+            n(u.input),
+            n(u.cache_read),
+            n(u.cache_write),
+            n(u.output),
+            n(u.reasoning),
+            e.provider_wire.and_then(wire_name),
+            presp_meta,
+            presp_body,
+            cresp_meta,
+            cresp_body,
+            size,
+        ])?;
+    Ok(if updated > 0 { size } else { 0 })
+}
+
+/// Requests the router stopped before they finished (a crash or kill) are closed as such.
+pub fn close_interrupted(c: &Connection) -> Result<usize, StoreError> {
+    Ok(c.execute(
+        "UPDATE request_details SET status = 0 WHERE status IS NULL",
+        [],
+    )?)
+}
