@@ -55,10 +55,9 @@ pub fn take_raw(meter: &Meter) -> Option<RawLog> {
     meter.lock().unwrap_or_else(|p| p.into_inner()).raw.take()
 }
 
-fn note_raw(meter: &Meter, chunk: &Bytes) {
-    if let Some(log) = meter.lock().unwrap_or_else(|p| p.into_inner()).raw.as_mut() {
-        log.push(chunk);
-    }
+/// Hands the raw bytes a pump kept back to the meter (once, when the stream is over).
+fn deposit_raw(meter: &Meter, log: RawLog) {
+    meter.lock().unwrap_or_else(|p| p.into_inner()).raw = Some(log);
 }
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -80,9 +79,10 @@ pub async fn open(
     meter: Meter,
 ) -> Result<ByteStream, Failure> {
     let mut upstream: Upstream = Box::pin(response.bytes_stream());
-    let log_raw = meter.lock().is_ok_and(|m| m.raw.is_some());
+    // The pump keeps the raw bytes itself (no lock per chunk) and hands them back when dropped.
+    let raw = meter.lock().ok().and_then(|mut m| m.raw.take());
     let mut pump = Pump {
-        log_raw,
+        raw,
         framer: SseFramer::default(),
         queue: VecDeque::new(),
         idle,
@@ -116,8 +116,8 @@ pub async fn open(
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
-        if pump.log_raw {
-            note_raw(&pump.meter, &chunk);
+        if let Some(raw) = pump.raw.as_mut() {
+            raw.push(&chunk);
         }
         pump.framer.push(&chunk);
         while let Some(event) = pump.framer.next_event() {
@@ -139,8 +139,8 @@ pub async fn open(
 }
 
 struct Pump {
-    /// Whether the inspector keeps the upstream's raw bytes (in the meter).
-    log_raw: bool,
+    /// The upstream's raw bytes, when the inspector keeps them.
+    raw: Option<RawLog>,
     framer: SseFramer,
     queue: VecDeque<Bytes>,
     idle: Duration,
@@ -250,8 +250,8 @@ impl Pump {
             }
             match tokio::time::timeout(self.idle, upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
-                    if self.log_raw {
-                        note_raw(&self.meter, &chunk);
+                    if let Some(raw) = self.raw.as_mut() {
+                        raw.push(&chunk);
                     }
                     self.framer.push(&chunk);
                     while !self.finished
@@ -276,6 +276,14 @@ impl Pump {
                     ));
                 }
             }
+        }
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        if let Some(raw) = self.raw.take() {
+            deposit_raw(&self.meter, raw);
         }
     }
 }

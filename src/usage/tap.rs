@@ -10,7 +10,7 @@ use futures_util::Stream;
 
 use super::record::{Recorder, Tokens, UsageRecord};
 use crate::inspector::{End, PendingEnd, RawLog};
-use crate::proxy::{ByteStream, Meter, take_raw};
+use crate::proxy::{ByteStream, Meter};
 
 /// Status recorded for a stream the client closed before its end (nginx's convention).
 const CLIENT_CLOSED: u16 = 499;
@@ -84,7 +84,9 @@ impl Stream for Tapped {
 
 impl Drop for Tapped {
     fn drop(&mut self) {
-        let metered = self.meter.lock().map(|m| m.clone()).unwrap_or_default();
+        // The relay goes first: dropping it hands the upstream's raw bytes to the meter.
+        self.events = Box::pin(futures_util::stream::empty());
+        let metered = std::mem::take(&mut *self.meter.lock().unwrap_or_else(|p| p.into_inner()));
         let ms = |at: Instant| i64::try_from(at.duration_since(self.started).as_millis()).ok();
         let ttft_ms = self.first_byte.and_then(ms);
         let latency_ms = ms(Instant::now()).unwrap_or(0);
@@ -115,7 +117,7 @@ impl Drop for Tapped {
                 end.client_response.body = sent;
             }
             if let Some(provider) = end.provider_response.as_mut()
-                && let Some(raw) = take_raw(&self.meter)
+                && let Some(raw) = metered.raw
             {
                 provider.body = raw;
             }

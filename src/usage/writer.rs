@@ -1,12 +1,13 @@
 //! The recording thread: writes usage records and inspector detail on a connection of its
-//! own. Each item is written as it arrives, inside a transaction that is committed one flush
-//! interval after it opened: a commit rewrites whole pages of the tables and their indexes,
-//! so a busy router makes few, large commits, while the work between them stays spread out
-//! instead of arriving in bursts. Finished requests are announced once they are committed.
+//! own. The first item opens a transaction; what queues after it is taken in every drain tick
+//! and written at once; the transaction is committed one flush interval after it opened. A
+//! commit rewrites whole pages of the tables and their indexes, so a busy router makes few,
+//! large commits, while the work between them stays spread out instead of arriving in one
+//! burst. Finished requests are announced once they are committed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ const MAX_BATCH: usize = 4096;
 
 /// How long a transaction stays open before it is committed: what a crash can lose at most.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How often an open transaction takes in what has queued.
+const DRAIN_TICK: Duration = Duration::from_millis(20);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
 pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
@@ -68,29 +72,33 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
             // failing to upgrade a read that another connection's commit made stale.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut next = Some(first);
-            while let Some(item) = next.take() {
-                write(
-                    &tx,
-                    core,
-                    &catalog,
-                    &redactor,
-                    announce,
-                    &mut retention,
-                    &mut batch,
-                    item,
-                )?;
-                if batch.items >= MAX_BATCH {
+            'gather: loop {
+                for item in next.take().into_iter().chain(queue.try_iter()) {
+                    if matches!(item, Recording::Stop) {
+                        stopping = true;
+                        break 'gather;
+                    }
+                    write(
+                        &tx,
+                        core,
+                        &catalog,
+                        &redactor,
+                        announce,
+                        &mut retention,
+                        &mut batch,
+                        item,
+                    )?;
+                    if batch.items >= MAX_BATCH {
+                        break 'gather;
+                    }
+                }
+                let left = flush_at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
                     break;
                 }
-                let wait = flush_at.saturating_duration_since(Instant::now());
-                next = match queue.recv_timeout(wait) {
-                    Ok(Recording::Stop) | Err(RecvTimeoutError::Disconnected) => {
-                        stopping = true;
-                        None
-                    }
-                    Ok(item) => Some(item),
-                    Err(RecvTimeoutError::Timeout) => None,
-                };
+                // Polled, not woken per item: a wake-up per request would cost the request
+                // path a context switch each time.
+                std::thread::sleep(left.min(DRAIN_TICK));
             }
             tx.commit()?;
             if batch.details {
