@@ -29,7 +29,7 @@ const MAX_BATCH: usize = 4096;
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// How often an open transaction takes in what has queued.
-const DRAIN_TICK: Duration = Duration::from_millis(20);
+const DRAIN_TICK: Duration = Duration::from_millis(2);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
 pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
