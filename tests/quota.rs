@@ -70,6 +70,11 @@ async fn rate_limit_headers_become_windows_with_countdowns_and_survive_a_restart
     assert!(r["note"].as_str().unwrap().contains("headers"));
 
     let router = router.restart().await;
+    // Stopping flushed the recording: the request is there at once, without waiting.
+    let (_, s) = router
+        .api(reqwest::Method::GET, "/api/usage/summary", None)
+        .await;
+    assert_eq!(s["total"]["requests"], 1, "{s}");
     let q = quota_of(&router, "file-chat").await;
     assert_eq!(window(&q, "requests")["limit"], 500.0);
     let (status, _) = router
