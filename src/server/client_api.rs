@@ -13,13 +13,13 @@ use futures_util::StreamExt;
 
 use axum::extract::Request;
 
+use super::observed::Observed;
 use crate::engine::Core;
 use crate::events::{EngineEvent, ServedBy};
 use crate::format::{self, Api, ErrorCategory, FormatError};
-use crate::inspector::{Begin, Captured, End, ProviderSide, RawLog};
+use crate::inspector::{Captured, ProviderSide, RawLog};
 use crate::proxy::{self, Answer, ErrorKind, Inbound, ProxyError};
-use crate::store::{new_id, now_ms};
-use crate::usage::{self, DetailTail, StreamEnd, Tokens, UsageRecord};
+use crate::store::new_id;
 
 /// Coding agents send long histories with images; this bounds one request body.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -107,18 +107,6 @@ pub fn anthropic_headers(request: &axum::extract::Request) -> HeaderMap {
     kept
 }
 
-/// The path each API is served at, for usage records (aliases such as `/chat/completions`
-/// count as their API's main endpoint).
-fn endpoint_of(api: Api) -> &'static str {
-    match api {
-        Api::OpenaiChat => "/v1/chat/completions",
-        Api::Responses => "/v1/responses",
-        Api::Anthropic => "/v1/messages",
-        Api::Gemini => "/v1beta/models",
-        Api::Ollama => "/api/chat",
-    }
-}
-
 /// The proxy key a request presented, put in its extensions by the client-key middleware.
 #[derive(Debug, Clone)]
 pub struct ClientKey(pub Option<String>);
@@ -166,8 +154,6 @@ pub async fn serve_model_in_body(api: Api, core: Arc<Core>, request: Request) ->
 pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Response {
     let started = Instant::now();
     let catalog = core.catalog();
-    let observe = &catalog.settings.observability;
-    let cap = usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX);
     let api = inbound.api;
     let request_id = new_id();
     if core.events().has_subscribers() {
@@ -178,52 +164,13 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
             streamed: inbound.stream,
         });
     }
-    let mut side = observe.inspector.then(ProviderSide::default);
+    let mut side = catalog
+        .settings
+        .observability
+        .inspector
+        .then(ProviderSide::default);
     let dispatched = proxy::dispatch(&core.proxy, &catalog, &inbound, side.as_mut()).await;
-    let mut record = UsageRecord {
-        request_id,
-        started_ms: now_ms() - i64::try_from(started.elapsed().as_millis()).unwrap_or(0),
-        api,
-        endpoint: endpoint_of(api),
-        key_id: caller.key_id,
-        combo: catalog.combo_named(&inbound.model).map(str::to_owned),
-        requested_model: inbound.model.clone(),
-        provider: None,
-        model: None,
-        account_id: None,
-        attempts: Vec::new(),
-        status: 0,
-        tokens: Tokens::None,
-        streamed: inbound.stream,
-        ttft_ms: None,
-        latency_ms: 0,
-    };
-    let elapsed_ms = || i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let recorder = observe.record_usage.then(|| core.usage.clone());
-    let mut detail = side.map(|mut side| {
-        let begin = Begin {
-            id: record.request_id.clone(),
-            started_ms: record.started_ms,
-            api,
-            endpoint: record.endpoint,
-            requested_model: record.requested_model.clone(),
-            key_id: record.key_id.clone(),
-            combo: record.combo.clone(),
-            provider: None,
-            model: None,
-            account_id: None,
-            attempts: Vec::new(),
-            streamed: inbound.stream,
-            client_request: Captured {
-                url: None,
-                status: None,
-                headers: caller.headers.unwrap_or_default(),
-                body: RawLog::whole(inbound.raw(), cap),
-            },
-            provider_request: side.request.take(),
-        };
-        (begin, side.response)
-    });
+    let mut observed = Observed::new(&core, &catalog, &inbound, caller, request_id, started, side);
     match dispatched {
         Ok(served) => {
             let status = match &served.answer {
@@ -238,17 +185,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                 status,
             );
             let failed_attempts = served.attempts.len();
-            record.provider = Some(served.by.provider.clone());
-            record.model = Some(served.by.model.clone());
-            record.account_id = Some(served.by.account_id.clone());
-            record.attempts = served.attempts;
-            record.status = status.as_u16();
-            if let Some((begin, _)) = detail.as_mut() {
-                begin.provider.clone_from(&record.provider);
-                begin.model.clone_from(&record.model);
-                begin.account_id.clone_from(&record.account_id);
-                begin.attempts.clone_from(&record.attempts);
-            }
+            observed.served(&served.by, served.attempts, status.as_u16());
             let mut response = match &served.answer {
                 Answer::Full {
                     status,
@@ -273,100 +210,27 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
             };
             add_routing_headers(
                 response.headers_mut(),
-                &record.request_id,
+                observed.request_id(),
                 &served.by,
                 failed_attempts,
                 &served.dropped,
             );
-            let end = |provider_response, body| End {
-                id: record.request_id.clone(),
-                api,
-                provider_wire: Some(served.wire),
-                status: record.status,
-                tokens: Tokens::None,
-                ttft_ms: None,
-                latency_ms: 0,
-                provider_response,
-                client_response: Captured {
-                    url: None,
-                    status: Some(record.status),
-                    headers: response.headers().clone(),
-                    body,
-                },
-            };
-            let detail = detail.map(|(begin, provider_response)| {
-                (begin, end(provider_response, RawLog::with_cap(cap)))
-            });
             match served.answer {
-                Answer::Full { body, .. } => {
-                    record.latency_ms = elapsed_ms();
-                    record.ttft_ms = Some(record.latency_ms);
-                    // The usage record goes first: the writer reads the counts once, for both.
-                    let (ttft_ms, latency_ms) = (record.ttft_ms, record.latency_ms);
-                    if let Some(recorder) = recorder {
-                        record.tokens = Tokens::InBody(body.clone());
-                        recorder.record(record);
-                    }
-                    if let Some((begin, mut end)) = detail {
-                        end.client_response.body = RawLog::whole(&body, cap);
-                        end.tokens = Tokens::InBody(body);
-                        end.latency_ms = latency_ms;
-                        end.ttft_ms = ttft_ms;
-                        core.inspector.whole(begin, end);
-                    }
-                    response
-                }
+                Answer::Full { body, .. } => observed.whole(served.wire, response.headers(), body),
                 Answer::Stream { events, meter } => {
-                    let tail = detail.and_then(|(begin, end)| {
-                        let pending = core.inspector.begin(begin)?;
-                        Some(DetailTail { pending, end })
-                    });
-                    let usage = recorder.map(|r| (record, r));
-                    let events = if usage.is_some() || tail.is_some() {
-                        usage::tap_stream(
-                            events,
-                            meter,
-                            StreamEnd {
-                                usage,
-                                detail: tail,
-                            },
-                            started,
-                        )
-                    } else {
-                        events
-                    };
+                    let events = observed.stream(served.wire, response.headers(), events, meter);
                     *response.body_mut() = Body::from_stream(events.map(Ok::<_, Infallible>));
-                    response
                 }
             }
+            response
         }
         Err(mut e) => {
             proxy::publish_routed(core.events(), &inbound.model, None, &e.attempts, e.status);
-            record.attempts = std::mem::take(&mut e.attempts);
-            record.status = e.status.as_u16();
-            record.latency_ms = elapsed_ms();
-            let wire = e.upstream_wire;
+            let attempts = std::mem::take(&mut e.attempts);
+            let (status, wire) = (e.status.as_u16(), e.upstream_wire);
             let answer = proxy_error_answer(api, e);
-            if let Some((mut begin, provider_response)) = detail {
-                begin.attempts.clone_from(&record.attempts);
-                let end = End {
-                    id: record.request_id.clone(),
-                    api,
-                    provider_wire: wire,
-                    status: record.status,
-                    tokens: Tokens::None,
-                    ttft_ms: None,
-                    latency_ms: record.latency_ms,
-                    provider_response,
-                    client_response: answer.captured(cap),
-                };
-                if let Some(recorder) = recorder {
-                    recorder.record(record);
-                }
-                core.inspector.whole(begin, end);
-            } else if let Some(recorder) = recorder {
-                recorder.record(record);
-            }
+            let client_answer = answer.captured(observed.cap());
+            observed.failed(attempts, status, wire, client_answer);
             answer.into_response()
         }
     }

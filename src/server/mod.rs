@@ -8,6 +8,7 @@ mod client_auth;
 mod gemini;
 mod guard;
 mod models;
+mod observed;
 mod ollama;
 mod openai_error;
 mod responses;
