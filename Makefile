@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 
 # Debian packages the build and the tests need (checked one by one, installed only when missing).
-APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv
+APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv chromium
 BIN := $(CARGO_TARGET_DIR)/release/ninerouter
 
 # The official SDKs the client tests drive, pinned, in a virtualenv cached outside the clone.
@@ -13,7 +13,14 @@ SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk build run test test-rust test-keyring lint bench fmt clean-cache
+.PHONY: deps sdk ui ui-test build run test test-rust test-keyring lint bench fmt clean-cache
+
+# The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
+# not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
+# then refuses), and its build,
+# which the engine embeds.
+UI_STAMP := ui/node_modules/.installed-$(shell md5sum ui/package-lock.json 2>/dev/null | cut -c1-12)
+UI_SOURCES := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -25,6 +32,20 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from rustup first"; exit 1; }
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null \
+	  || { echo "Node.js 20.19 or newer is needed to build the dashboard (https://nodejs.org)"; exit 1; }
+
+$(UI_STAMP): ui/package-lock.json
+	cd ui && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui/dist/index.html: $(UI_STAMP) $(UI_SOURCES)
+	cd ui && npm run --silent build
+
+ui: deps ui/dist/index.html
+
+ui-test: $(UI_STAMP)
+	cd ui && npx vitest run
 
 sdk: $(SDK_STAMP)
 
@@ -33,26 +54,27 @@ $(SDK_STAMP):
 	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check $(SDK_PACKAGES)
 	touch $@
 
-build: deps
+build: deps ui
 	$(CARGO) build --release --bin ninerouter
 
 # With a display the desktop app would start here (its own issue); without one, the headless router.
 run: build
 	$(BIN) serve
 
-test: deps sdk lint test-rust
+test: deps sdk ui lint ui-test test-rust
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
 # The suite runs inside a private D-Bus session with an unlocked gnome-keyring, so the
-# keychain tests use a real Secret Service; NINEROUTER_TEST_KEYRING makes them mandatory, and
-# NINEROUTER_SDK_PYTHON the official-SDK client tests.
+# keychain tests use a real Secret Service; NINEROUTER_TEST_KEYRING makes them mandatory,
+# NINEROUTER_SDK_PYTHON the official-SDK client tests and NINEROUTER_BROWSER the dashboard's
+# browser test.
 test-rust:
-	dbus-run-session -- bash -c 'echo -n ci-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && NINEROUTER_TEST_KEYRING=1 NINEROUTER_SDK_PYTHON=$(SDK_VENV)/bin/python $(CARGO) test --locked --all-targets'
+	dbus-run-session -- bash -c 'echo -n ci-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && NINEROUTER_TEST_KEYRING=1 NINEROUTER_SDK_PYTHON=$(SDK_VENV)/bin/python NINEROUTER_BROWSER=/usr/bin/chromium $(CARGO) test --locked --all-targets'
 
-bench: deps
+bench: deps ui
 	$(CARGO) bench --bench proxy
 
 fmt:

@@ -5,6 +5,7 @@ mod api;
 mod chat;
 mod client_api;
 mod client_auth;
+mod dashboard;
 mod gemini;
 mod guard;
 mod models;
@@ -56,6 +57,9 @@ pub fn router(core: Arc<Core>) -> Router {
     let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
     let rest = Router::new()
         .route("/", get(root))
+        .route("/dashboard", get(dashboard::redirect))
+        .route("/dashboard/", get(dashboard::serve))
+        .route("/dashboard/{*path}", get(dashboard::serve))
         .merge(management)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

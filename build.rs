@@ -1,0 +1,12 @@
+//! The dashboard is embedded from `ui/dist`; a checkout where the UI has not been built yet
+//! still compiles (the server then says how to build it).
+
+fn main() {
+    let dist = std::path::Path::new("ui/dist");
+    if !dist.exists()
+        && let Err(e) = std::fs::create_dir_all(dist)
+    {
+        println!("cargo:warning=cannot create ui/dist: {e}");
+    }
+    println!("cargo:rerun-if-changed=ui/dist");
+}

@@ -1,0 +1,87 @@
+// Browser test of the dashboard against a running NineRouter (started by tests/dashboard.rs
+// with fake upstreams): keys are created and revoked, requests sent through the router appear
+// live in the inspector, filters, pages and the detail drawer work. Screenshots of each page
+// go to the directory given as the second argument.
+//
+// usage: node e2e/dashboard.mjs BASE_URL SCREENSHOT_DIR
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) throw new Error("usage: dashboard.mjs BASE_URL SCREENSHOT_DIR");
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.NINEROUTER_BROWSER ?? "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const fail = (message) => {
+  throw new Error(message);
+};
+try {
+  const page = await browser.newPage({ viewport: { width: 800, height: 700 } });
+  page.setDefaultTimeout(10_000);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+
+  // Endpoint: base URL, status, keys.
+  await page.goto(`${base}/dashboard/`);
+  await page.getByTestId("base-url").filter({ hasText: base }).waitFor();
+  await page.getByTestId("server-status").waitFor();
+  await page.getByText("No proxy keys yet").waitFor();
+  await page.getByLabel("Name").fill("laptop");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const shown = await page.getByTestId("new-key").locator("code").textContent();
+  if (!shown?.startsWith("sk-nr-")) fail(`the new key is not shown once: ${shown}`);
+  await page.getByTestId("key-laptop").waitFor();
+  const models = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${shown}` } });
+  if (!models.ok) fail(`the created key does not work: ${models.status}`);
+  await page.screenshot({ path: join(shots, "endpoint.png"), fullPage: true });
+  page.once("dialog", (d) => void d.accept());
+  await page.getByTestId("key-laptop").getByRole("button", { name: "Revoke" }).click();
+  await page.getByTestId("key-laptop").waitFor({ state: "detached" });
+
+  // Inspector: empty, then requests appear live (no reload).
+  await page.getByRole("link", { name: "Requests" }).click();
+  await page.getByText("No requests yet").waitFor();
+  const ask = (content, stream = false) =>
+    fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "fchat/gpt-4o", stream, messages: [{ role: "user", content }] }),
+    }).then((r) => r.text());
+  for (let i = 0; i < 11; i++) await ask(`needle-${i}`, i % 2 === 1);
+  await page.getByTestId("page-info").filter({ hasText: "11 requests" }).waitFor();
+  const rows = page.getByTestId("request-row");
+  if ((await rows.count()) !== 11) fail(`expected 11 rows, saw ${await rows.count()}`);
+  await page.screenshot({ path: join(shots, "requests.png"), fullPage: true });
+
+  // Pages of 10.
+  await page.getByRole("combobox").last().selectOption("10");
+  await page.getByTestId("page-info").filter({ hasText: "Page 1 of 2" }).waitFor();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByTestId("page-info").filter({ hasText: "Page 2 of 2" }).waitFor();
+  if ((await rows.count()) !== 1) fail(`page 2 should hold one row, saw ${await rows.count()}`);
+
+  // Filter by text, open the drawer, close it with Escape.
+  await page.getByLabel("Search").fill("needle-3");
+  await page.getByTestId("page-info").filter({ hasText: "1 requests" }).waitFor();
+  await rows.first().click();
+  await page.getByRole("dialog").waitFor();
+  await page.getByTestId("answer").filter({ hasText: "Hello from the fake." }).waitFor();
+  await page.getByText("Thinking", { exact: true }).click();
+  await page.getByTestId("thinking").filter({ hasText: "Let me think." }).waitFor();
+  await page.getByText("2 · Provider request").click();
+  await page.screenshot({ path: join(shots, "request-drawer.png"), fullPage: true });
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+
+  if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
+  console.log("dashboard e2e: ok");
+} finally {
+  await browser.close();
+}

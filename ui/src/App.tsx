@@ -1,0 +1,43 @@
+import { useEffect, useState } from "react";
+import { useEngineEvents } from "./api/events";
+import { EndpointPage } from "./pages/Endpoint";
+import { InspectorPage } from "./pages/Inspector";
+
+// Only pages that work are listed; the others arrive with their issues.
+const PAGES = [
+  { id: "endpoint", title: "Endpoint", Page: EndpointPage },
+  { id: "requests", title: "Requests", Page: InspectorPage },
+] as const;
+
+type PageId = (typeof PAGES)[number]["id"];
+
+function currentPage(): PageId {
+  const id = window.location.hash.replace(/^#\/?/, "");
+  return PAGES.find((p) => p.id === id)?.id ?? "endpoint";
+}
+
+export function App() {
+  useEngineEvents();
+  const [page, setPage] = useState<PageId>(currentPage);
+  useEffect(() => {
+    const onHash = () => setPage(currentPage());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  const { Page } = PAGES.find((p) => p.id === page) ?? PAGES[0];
+  return (
+    <div className="layout">
+      <nav className="sidebar" aria-label="Pages">
+        <div className="brand">NineRouter</div>
+        {PAGES.map((p) => (
+          <a key={p.id} href={`#/${p.id}`} aria-current={p.id === page ? "page" : undefined}>
+            {p.title}
+          </a>
+        ))}
+      </nav>
+      <main>
+        <Page />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+// Data hooks over the API (TanStack Query: caching, refetch, invalidation on engine events).
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, send } from "./client";
+import type { CreatedKey, Detail, DetailFilters, DetailPage, ProxyKey, Status } from "./types";
+
+export const keys = {
+  status: ["status"] as const,
+  proxyKeys: ["keys"] as const,
+  details: ["request-details"] as const,
+  detail: (id: string) => ["request-detail", id] as const,
+};
+
+export const useStatus = () => useQuery({ queryKey: keys.status, queryFn: () => api<Status>("/status") });
+
+export const useProxyKeys = () =>
+  useQuery({ queryKey: keys.proxyKeys, queryFn: () => api<ProxyKey[]>("/keys") });
+
+export function useKeyMutations() {
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries({ queryKey: keys.proxyKeys });
+  return {
+    create: useMutation({
+      mutationFn: (name: string) => send<CreatedKey>("POST", "/keys", { name }),
+      onSuccess: refresh,
+    }),
+    rename: useMutation({
+      mutationFn: ({ id, name }: { id: string; name: string }) =>
+        send<ProxyKey>("PATCH", `/keys/${encodeURIComponent(id)}`, { name }),
+      onSuccess: refresh,
+    }),
+    revoke: useMutation({
+      mutationFn: (id: string) => send<void>("DELETE", `/keys/${encodeURIComponent(id)}`),
+      onSuccess: refresh,
+    }),
+  };
+}
+
+export function useRequireKey() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (requireApiKey: boolean) => send<unknown>("PATCH", "/settings", { requireApiKey }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.status }),
+  });
+}
+
+/** The query string for the list, without empty filters; dates go as epoch milliseconds. */
+export function detailQuery(filters: DetailFilters, page: number, pageSize: number): string {
+  const p = new URLSearchParams({ page: String(page), pageSize: String(pageSize) });
+  for (const [name, value] of Object.entries(filters)) {
+    if (!value) continue;
+    if (name === "from" || name === "to") {
+      const ms = new Date(value).getTime();
+      if (!Number.isNaN(ms)) p.set(name, String(ms));
+    } else {
+      p.set(name, value);
+    }
+  }
+  return p.toString();
+}
+
+export const useRequestDetails = (filters: DetailFilters, page: number, pageSize: number) =>
+  useQuery({
+    queryKey: [...keys.details, filters, page, pageSize],
+    queryFn: () => api<DetailPage>(`/usage/request-details?${detailQuery(filters, page, pageSize)}`),
+    placeholderData: keepPreviousData,
+  });
+
+export const useRequestDetail = (id: string | null) =>
+  useQuery({
+    queryKey: keys.detail(id ?? ""),
+    queryFn: () => api<Detail>(`/usage/request-details/${encodeURIComponent(id ?? "")}`),
+    enabled: id !== null,
+  });

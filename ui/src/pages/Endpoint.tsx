@@ -1,0 +1,187 @@
+import { useState, type FormEvent } from "react";
+import { useKeyMutations, useProxyKeys, useRequireKey, useStatus } from "../api/hooks";
+import type { CreatedKey, ProxyKey } from "../api/types";
+import { CopyButton } from "../components/CopyButton";
+import { EmptyState } from "../components/EmptyState";
+import { ErrorNote } from "../components/ErrorNote";
+import { SNIPPETS } from "./snippets";
+
+export function EndpointPage() {
+  const status = useStatus();
+  const base = window.location.origin;
+  const [created, setCreated] = useState<CreatedKey | null>(null);
+  const keyForSnippets = created?.key ?? "sk-nr-…";
+  return (
+    <>
+      <h1>Endpoint</h1>
+      <section className="card">
+        <h2>Base URL</h2>
+        <div className="row">
+          <code data-testid="base-url">{base}</code>
+          <CopyButton text={base} />
+        </div>
+        {status.data && (
+          <p className="muted" data-testid="server-status">
+            Running · NineRouter {status.data.version} on {status.data.address}
+            {status.data.loopbackOnly ? " (this machine only)" : " (reachable from the network)"} · secrets in{" "}
+            {status.data.secretBackend.description}
+          </p>
+        )}
+        <ErrorNote error={status.error} />
+      </section>
+      <Keys created={created} onCreated={setCreated} />
+      <section className="card">
+        <h2>Point your tools at it</h2>
+        {SNIPPETS.map((s) => {
+          const text = s.text(base, keyForSnippets);
+          return (
+            <details key={s.tool}>
+              <summary>
+                {s.tool} <span className="muted">— {s.where}</span>
+              </summary>
+              <div className="row top">
+                <pre className="snippet">{text}</pre>
+                <CopyButton text={text} />
+              </div>
+            </details>
+          );
+        })}
+      </section>
+    </>
+  );
+}
+
+function Keys({ created, onCreated }: { created: CreatedKey | null; onCreated: (k: CreatedKey | null) => void }) {
+  const list = useProxyKeys();
+  const status = useStatus();
+  const { create, revoke } = useKeyMutations();
+  const requireKey = useRequireKey();
+  const [name, setName] = useState("");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate(name.trim(), {
+      onSuccess: (k) => {
+        onCreated(k);
+        setName("");
+      },
+    });
+  };
+  const keys = list.data ?? [];
+  return (
+    <section className="card">
+      <h2>Proxy API keys</h2>
+      <label className="row">
+        <input
+          type="checkbox"
+          checked={status.data?.requireApiKey ?? false}
+          disabled={!status.data || requireKey.isPending}
+          onChange={(e) => requireKey.mutate(e.target.checked)}
+        />
+        Require a key from clients on this machine too
+      </label>
+      <ErrorNote error={requireKey.error} />
+      {created && (
+        <div className="notice" role="status" data-testid="new-key">
+          <p>
+            Key <strong>{created.name}</strong> — shown this once; copy it now:
+          </p>
+          <div className="row">
+            <code>{created.key}</code>
+            <CopyButton text={created.key} />
+            <button type="button" className="secondary" onClick={() => onCreated(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      )}
+      <form className="row" onSubmit={submit}>
+        <label htmlFor="key-name">Name</label>
+        <input
+          id="key-name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="laptop, CI, …"
+          required
+          maxLength={80}
+        />
+        <button type="submit" disabled={create.isPending || !name.trim()}>
+          {create.isPending ? "Creating…" : "Create key"}
+        </button>
+      </form>
+      <ErrorNote error={create.error} />
+      {list.isSuccess && keys.length === 0 ? (
+        <EmptyState title="No proxy keys yet">
+          Clients on this machine need none. Create one for each tool or machine that should be
+          able to use the router when keys are required.
+        </EmptyState>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Key</th>
+              <th>Created</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => (
+              <KeyRow key={k.id} k={k} onRevoke={() => revoke.mutate(k.id)} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <ErrorNote error={revoke.error ?? list.error} />
+    </section>
+  );
+}
+
+function KeyRow({ k, onRevoke }: { k: ProxyKey; onRevoke: () => void }) {
+  const { rename } = useKeyMutations();
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(k.name);
+  const fromFile = k.source === "file";
+  return (
+    <tr data-testid={`key-${k.name}`}>
+      <td>
+        {editing ? (
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              rename.mutate({ id: k.id, name: name.trim() }, { onSuccess: () => setEditing(false) });
+            }}
+          >
+            <input aria-label="New name" value={name} onChange={(e) => setName(e.target.value)} required />
+            <button type="submit">Save</button>
+            <ErrorNote error={rename.error} />
+          </form>
+        ) : (
+          k.name
+        )}
+      </td>
+      <td>
+        <code>{k.hint}</code>
+      </td>
+      <td>{fromFile ? "config file" : new Date(k.createdAt).toLocaleString()}</td>
+      <td className="actions">
+        {!fromFile && !editing && (
+          <>
+            <button type="button" className="secondary" onClick={() => setEditing(true)}>
+              Rename
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                if (window.confirm(`Revoke the key “${k.name}”? Clients using it stop working.`)) onRevoke();
+              }}
+            >
+              Revoke
+            </button>
+          </>
+        )}
+      </td>
+    </tr>
+  );
+}
