@@ -83,7 +83,15 @@ async fn the_dashboard_works_in_a_real_browser() {
         eprintln!("skipped: set NINEROUTER_BROWSER to a Chromium binary (make test does)");
         return;
     };
-    let fake = FakeUpstream::start(Script::default()).await;
+    let fake = FakeUpstream::start(Script {
+        headers: vec![
+            ("x-ratelimit-limit-requests", "500".into()),
+            ("x-ratelimit-remaining-requests", "420".into()),
+            ("x-ratelimit-reset-requests", "40s".into()),
+        ],
+        ..Script::default()
+    })
+    .await;
     let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let base = router.base.clone();
@@ -103,7 +111,14 @@ async fn the_dashboard_works_in_a_real_browser() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for page in ["endpoint", "requests", "request-drawer"] {
+    for page in [
+        "endpoint",
+        "requests",
+        "request-drawer",
+        "usage",
+        "quota",
+        "settings",
+    ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),
             "{page} screenshot"

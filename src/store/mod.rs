@@ -68,6 +68,11 @@ impl Store {
         })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// A connection of its own, for a writer that holds a transaction open for a while
     /// (WAL lets the shared connection keep reading meanwhile).
     pub fn connect_writer(&self) -> Result<Connection, StoreError> {

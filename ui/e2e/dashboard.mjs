@@ -80,6 +80,40 @@ try {
   await page.keyboard.press("Escape");
   await page.getByRole("dialog").waitFor({ state: "detached" });
 
+  // Usage: totals and charts of the requests just sent.
+  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByTestId("usage-totals").filter({ hasText: "11" }).waitFor();
+  await page.locator(".recharts-bar-rectangle").first().waitFor();
+  await page.getByTestId("usage-groups").filter({ hasText: "file-node-fchat" }).waitFor();
+  await page.getByLabel("Group by").selectOption("model");
+  await page.getByTestId("usage-groups").filter({ hasText: "gpt-4o" }).waitFor();
+  await page.screenshot({ path: join(shots, "usage.png"), fullPage: true });
+
+  // Quota: every account, with a refresh that explains itself for header-only providers.
+  await page.getByRole("link", { name: "Quota" }).click();
+  const chat = page.getByTestId("quota-file-chat");
+  await chat.getByRole("meter", { name: "per minute requests" }).waitFor();
+  await chat.getByText(/80 of 500 requests · resets in \d+ s/).waitFor();
+  await chat.getByRole("button", { name: "Refresh now" }).click();
+  await chat.getByRole("status").filter({ hasText: "rate-limit headers" }).waitFor();
+  await page.screenshot({ path: join(shots, "quota.png"), fullPage: true });
+
+  // Settings: a change is saved through the API; the theme applies at once.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByTestId("data-dir").waitFor();
+  const limit = page.getByLabel("Requests the inspector keeps");
+  await limit.fill("0");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("a whole number, 1 or more").waitFor();
+  await limit.fill("500");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  const saved = await (await fetch(`${base}/api/settings`)).json();
+  if (saved.observability.inspectorMaxRequests !== 500) fail(`settings not saved: ${JSON.stringify(saved)}`);
+  await page.getByLabel("Theme").selectOption("dark");
+  if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== "dark") fail("the theme did not apply");
+  await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
+
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");
 } finally {

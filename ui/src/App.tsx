@@ -2,11 +2,17 @@ import { useEffect, useState } from "react";
 import { useEngineEvents } from "./api/events";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
+import { QuotaPage } from "./pages/Quota";
+import { SettingsPage } from "./pages/Settings";
+import { UsagePage } from "./pages/Usage";
 
 // Only pages that work are listed; the others arrive with their issues.
 const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
+  { id: "usage", title: "Usage", Page: UsagePage },
+  { id: "quota", title: "Quota", Page: QuotaPage },
   { id: "requests", title: "Requests", Page: InspectorPage },
+  { id: "settings", title: "Settings", Page: SettingsPage },
 ] as const;
 
 type PageId = (typeof PAGES)[number]["id"];

@@ -2,8 +2,10 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
+import { applyTheme, savedTheme } from "./theme";
 import "./styles.css";
 
+applyTheme(savedTheme());
 const client = new QueryClient({ defaultOptions: { queries: { retry: 1, staleTime: 2000 } } });
 const root = document.getElementById("root");
 if (root) {

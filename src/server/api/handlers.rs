@@ -32,6 +32,7 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
             "description": core.secrets.kind().describe(),
         },
         "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
+        "dataDir": core.store.path().parent().map(|p| p.display().to_string()),
     }))
 }
 

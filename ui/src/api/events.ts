@@ -9,8 +9,9 @@ import { keys } from "./hooks";
  * engine's recorder within its 200 ms flush interval, so the list looks again a bit later. */
 const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after: number }> = {
   "request-started": { queries: [keys.details], after: 300 },
-  "request-finished": { queries: [keys.details], after: 0 },
-  "config-changed": { queries: [keys.status, keys.proxyKeys], after: 0 },
+  "request-finished": { queries: [keys.details, keys.usage], after: 0 },
+  "quota-updated": { queries: [keys.quota], after: 0 },
+  "config-changed": { queries: [keys.status, keys.proxyKeys, keys.settings, keys.quota], after: 0 },
 };
 
 export function useEngineEvents(): void {

@@ -2,13 +2,28 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, send } from "./client";
-import type { CreatedKey, Detail, DetailFilters, DetailPage, ProxyKey, Status } from "./types";
+import type {
+  AccountQuota,
+  CreatedKey,
+  Detail,
+  DetailFilters,
+  DetailPage,
+  GroupBy,
+  ProxyKey,
+  Settings,
+  Status,
+  UsagePoint,
+  UsageSummary,
+} from "./types";
 
 export const keys = {
   status: ["status"] as const,
   proxyKeys: ["keys"] as const,
   details: ["request-details"] as const,
   detail: (id: string) => ["request-detail", id] as const,
+  usage: ["usage"] as const,
+  quota: ["quota"] as const,
+  settings: ["settings"] as const,
 };
 
 export const useStatus = () => useQuery({ queryKey: keys.status, queryFn: () => api<Status>("/status") });
@@ -72,3 +87,54 @@ export const useRequestDetail = (id: string | null) =>
     queryFn: () => api<Detail>(`/usage/request-details/${encodeURIComponent(id ?? "")}`),
     enabled: id !== null,
   });
+
+export interface UsageRange {
+  from: number;
+  to: number;
+  bucket: "hour" | "day";
+  by: GroupBy;
+}
+
+const rangeQuery = (r: UsageRange) =>
+  new URLSearchParams({ from: String(r.from), to: String(r.to), by: r.by, bucket: r.bucket }).toString();
+
+export const useUsageSummary = (r: UsageRange) =>
+  useQuery({
+    queryKey: [...keys.usage, "summary", r],
+    queryFn: () => api<UsageSummary>(`/usage/summary?${rangeQuery(r)}`),
+    placeholderData: keepPreviousData,
+  });
+
+export const useUsageSeries = (r: UsageRange) =>
+  useQuery({
+    queryKey: [...keys.usage, "series", r],
+    queryFn: () => api<{ points: UsagePoint[] }>(`/usage/timeseries?${rangeQuery(r)}`).then((s) => s.points),
+    placeholderData: keepPreviousData,
+  });
+
+export const useQuota = () =>
+  useQuery({
+    queryKey: keys.quota,
+    queryFn: () => api<{ accounts: AccountQuota[] }>("/quota").then((q) => q.accounts),
+  });
+
+export function useQuotaRefresh() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (accountId: string) => send<AccountQuota>("POST", `/quota/${encodeURIComponent(accountId)}/refresh`),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.quota }),
+  });
+}
+
+export const useSettings = () => useQuery({ queryKey: keys.settings, queryFn: () => api<Settings>("/settings") });
+
+export function useSettingsPatch() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: Record<string, unknown>) => send<Settings>("PATCH", "/settings", patch),
+    onSuccess: (settings) => {
+      client.setQueryData(keys.settings, settings);
+      void client.invalidateQueries({ queryKey: keys.status });
+    },
+  });
+}

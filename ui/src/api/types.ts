@@ -8,6 +8,7 @@ export interface Status {
   requireApiKey: boolean;
   secretBackend: { kind: string; description: string };
   configFile: string | null;
+  dataDir: string | null;
 }
 
 export interface ProxyKey {
@@ -97,4 +98,82 @@ export interface DetailFilters {
   q: string;
   from: string;
   to: string;
+}
+
+export interface UsageRow {
+  key: string;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  cachedTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  cost: number;
+  saved: number;
+  avgLatencyMs: number;
+  avgTtftMs: number | null;
+}
+
+export interface UsageSummary {
+  from: number;
+  to: number;
+  total: UsageRow;
+  groups: UsageRow[];
+}
+
+export interface UsagePoint extends UsageRow {
+  start: number;
+}
+
+export type GroupBy = "provider" | "model" | "account" | "key" | "combo";
+
+export interface QuotaWindow {
+  window: "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
+  metric: string;
+  used: number | null;
+  limit: number | null;
+  remaining: number | null;
+  percentUsed: number | null;
+  resetsAtMs: number | null;
+  resetsInSecs: number | null;
+}
+
+export interface AccountQuota {
+  accountId: string;
+  accountName: string;
+  provider: string;
+  refreshable: boolean;
+  source?: "headers" | "api";
+  fetchedAt: number | null;
+  ageSecs?: number;
+  error?: string | null;
+  windows: QuotaWindow[];
+  refreshed?: boolean;
+  note?: string;
+}
+
+export interface RoutingSettings {
+  accountStrategy: "fill-first" | "sticky-round-robin";
+  stickyLimit: number;
+  firstByteTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  cooldownBaseMs: number;
+  cooldownMaxMs: number;
+  [other: string]: unknown;
+}
+
+export interface ObservabilitySettings {
+  recordUsage: boolean;
+  inspector: boolean;
+  inspectorMaxRequests: number;
+  inspectorMaxBytes: number;
+  inspectorMaxFieldBytes: number;
+  quotaRefreshSecs: number;
+}
+
+export interface Settings {
+  requireApiKey: boolean;
+  routing: RoutingSettings;
+  observability: ObservabilitySettings;
 }
