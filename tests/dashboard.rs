@@ -118,6 +118,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         "usage",
         "quota",
         "settings",
+        "combos",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

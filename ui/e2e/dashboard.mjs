@@ -114,6 +114,36 @@ try {
   if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== "dark") fail("the theme did not apply");
   await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
 
+  // Combos: create, add from the picker, reorder by keyboard-reachable buttons, strategy,
+  // what served it, delete.
+  await page.getByRole("link", { name: "Combos" }).click();
+  await page.getByText("No combos yet").waitFor();
+  await page.getByLabel("New combo").fill("work");
+  await page.getByLabel("First model").fill("fchat/gpt-4o");
+  await page.getByRole("button", { name: "Create" }).click();
+  const combo = page.getByTestId("combo-work");
+  await combo.waitFor();
+  await combo.getByLabel("Add a model to work").fill("gemini/gemini-2.5-flash");
+  await combo.getByRole("button", { name: "Add" }).click();
+  const up = combo.getByRole("button", { name: "Move gemini/gemini-2.5-flash up" });
+  await up.waitFor();
+  await up.focus();
+  await page.keyboard.press("Enter");
+  await combo.getByRole("button", { name: "Move gemini/gemini-2.5-flash up" }).and(page.locator(":disabled")).waitFor();
+  const stored = await (await fetch(`${base}/api/combos/work`)).json();
+  if (stored.models.join(",") !== "gemini/gemini-2.5-flash,fchat/gpt-4o") fail(`combo order not saved: ${JSON.stringify(stored)}`);
+  await combo.getByLabel("Strategy of work").selectOption("round-robin");
+  await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "work", messages: [{ role: "user", content: "hi" }] }),
+  }).then((r) => r.text());
+  await page.getByTestId("served-work").filter({ hasText: /gemini|fchat/ }).waitFor();
+  await page.screenshot({ path: join(shots, "combos.png"), fullPage: true });
+  page.once("dialog", (d) => void d.accept());
+  await combo.getByRole("button", { name: "Delete" }).click();
+  await page.getByText("No combos yet").waitFor();
+
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");
 } finally {

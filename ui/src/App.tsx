@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { useEngineEvents } from "./api/events";
+import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
 import { QuotaPage } from "./pages/Quota";
@@ -9,6 +10,7 @@ import { UsagePage } from "./pages/Usage";
 // Only pages that work are listed; the others arrive with their issues.
 const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
+  { id: "combos", title: "Combos", Page: CombosPage },
   { id: "usage", title: "Usage", Page: UsagePage },
   { id: "quota", title: "Quota", Page: QuotaPage },
   { id: "requests", title: "Requests", Page: InspectorPage },

@@ -1,9 +1,10 @@
 // Data hooks over the API (TanStack Query: caching, refetch, invalidation on engine events).
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, send } from "./client";
+import { api, readError, send } from "./client";
 import type {
   AccountQuota,
+  ComboView,
   CreatedKey,
   Detail,
   DetailFilters,
@@ -137,4 +138,40 @@ export function useSettingsPatch() {
       void client.invalidateQueries({ queryKey: keys.status });
     },
   });
+}
+
+export const useCombos = () =>
+  useQuery({ queryKey: ["combos"], queryFn: () => api<ComboView[]>("/combos") });
+
+/** Every model string a combo can use: what `/v1/models` lists (combos included). */
+export const useRoutableModels = () =>
+  useQuery({
+    queryKey: ["routable-models"],
+    queryFn: async () => {
+      const r = await fetch("/v1/models");
+      if (!r.ok) throw await readError(r);
+      const body = (await r.json()) as { data: { id: string }[] };
+      return body.data.map((m) => m.id);
+    },
+  });
+
+export function useComboMutations() {
+  const client = useQueryClient();
+  const refresh = () => {
+    void client.invalidateQueries({ queryKey: ["combos"] });
+    void client.invalidateQueries({ queryKey: ["routable-models"] });
+  };
+  const path = (name: string) => `/combos/${encodeURIComponent(name)}`;
+  return {
+    create: useMutation({
+      mutationFn: (c: { name: string; models: string[] }) => send<ComboView>("POST", "/combos", c),
+      onSuccess: refresh,
+    }),
+    update: useMutation({
+      mutationFn: ({ name, patch }: { name: string; patch: Partial<Pick<ComboView, "name" | "models" | "strategy">> }) =>
+        send<ComboView>("PATCH", path(name), patch),
+      onSuccess: refresh,
+    }),
+    remove: useMutation({ mutationFn: (name: string) => send<void>("DELETE", path(name)), onSuccess: refresh }),
+  };
 }

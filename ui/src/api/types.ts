@@ -177,3 +177,11 @@ export interface Settings {
   routing: RoutingSettings;
   observability: ObservabilitySettings;
 }
+
+export interface ComboView {
+  name: string;
+  models: string[];
+  strategy: "fallback" | "round-robin";
+  source: "api" | "file";
+  readOnly: boolean;
+}
