@@ -101,6 +101,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .arg("e2e/dashboard.mjs")
         .arg(&base)
         .arg(&shots)
+        .arg(fake.openai_base())
         .env("NINEROUTER_BROWSER", browser)
         .output()
         .await
@@ -119,6 +120,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         "quota",
         "settings",
         "combos",
+        "providers",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

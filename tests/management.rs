@@ -453,3 +453,53 @@ async fn status_reports_the_secret_backend_and_events_stream_changes() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_connection_test_lists_the_providers_models_with_the_accounts_key() {
+    use support::fake_upstream::{FakeUpstream, Script};
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    for (id, model, key_header, key) in [
+        ("file-chat", "gpt-4o", "authorization", "Bearer k-chat"),
+        (
+            "file-anth",
+            "claude-sonnet-4-5",
+            "x-api-key",
+            "k-anth-secret",
+        ),
+        ("file-gem", "gemini-2.5-flash", "x-goog-api-key", "k-gem"),
+    ] {
+        let (status, probe) = router
+            .api(Method::POST, &format!("/api/connections/{id}/test"), None)
+            .await;
+        assert_eq!(status, 200, "{probe}");
+        assert_eq!(probe["ok"], true, "{id}: {probe}");
+        assert!(
+            probe["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == model),
+            "{id}: {probe}"
+        );
+        assert_eq!(fake.last().headers[key_header], key, "{id}");
+    }
+    fake.set(Script {
+        error: Some((401, "invalid x-api-key k-anth-secret".into())),
+        ..Script::default()
+    });
+    let (_, probe) = router
+        .api(Method::POST, "/api/connections/file-anth/test", None)
+        .await;
+    assert_eq!(probe["ok"], false);
+    assert_eq!(probe["status"], 401);
+    let message = probe["message"].as_str().unwrap();
+    assert!(
+        message.contains("401") && !message.contains("k-anth-secret"),
+        "{message}"
+    );
+    let (status, _) = router
+        .api(Method::POST, "/api/connections/nobody/test", None)
+        .await;
+    assert_eq!(status, 404);
+}

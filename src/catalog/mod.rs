@@ -215,7 +215,11 @@ impl Catalog {
 
     /// Whether `id` names a registry provider or a custom node.
     pub fn has_provider(&self, id: &str) -> bool {
-        self.providers.iter().any(|p| p.id == id)
+        self.provider_by_id(id).is_some()
+    }
+
+    pub fn provider_by_id(&self, id: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.id == id)
     }
 
     pub fn provider_by_prefix(&self, prefix: &str) -> Option<&Provider> {

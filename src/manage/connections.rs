@@ -334,3 +334,16 @@ pub async fn reset_connection(core: &Core, id: &str) -> Result<ConnectionView, M
     core.proxy.routing.cooldowns.clear_account(id);
     get_connection(core, id).await
 }
+
+/// Asks the provider for its model list with this account's key: proves URL and key.
+pub async fn test_connection(core: &Core, id: &str) -> Result<crate::proxy::Probe, ManageError> {
+    let catalog = core.catalog();
+    let account = catalog
+        .account(id)
+        .ok_or_else(|| ManageError::NotFound(format!("no connection '{id}'")))?;
+    let wire = catalog
+        .provider_by_id(&account.provider)
+        .map(|p| p.format)
+        .ok_or_else(|| ManageError::NotFound(format!("no provider '{}'", account.provider)))?;
+    Ok(crate::proxy::probe(&core.proxy, wire, account).await)
+}

@@ -16,7 +16,7 @@ pub use combos::{
 };
 pub use connections::{
     ConnectionInput, ConnectionPatch, ConnectionView, create_connection, delete_connection,
-    get_connection, list_connections, reset_connection, update_connection,
+    get_connection, list_connections, reset_connection, test_connection, update_connection,
 };
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};

@@ -4,6 +4,7 @@
 mod body;
 mod failure;
 mod inbound;
+mod probe;
 mod sse;
 mod stream;
 mod upstream;
@@ -16,6 +17,7 @@ use http::{HeaderValue, StatusCode};
 
 pub use failure::Failure;
 pub use inbound::Inbound;
+pub use probe::{Probe, probe};
 pub use sse::{RawEvent, event_name, split_events};
 pub use stream::{ByteStream, Meter, Metered, events_so_far, take_raw};
 

@@ -92,36 +92,17 @@ pub async fn send(
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(body);
-    let key = account.api_key.as_ref().map(|k| k.expose());
-    match wire {
-        WireFormat::Anthropic => {
-            let version = inbound
-                .anthropic_version
-                .clone()
-                .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
-            request = request.header("anthropic-version", version);
-            if passthrough && let Some(beta) = &inbound.anthropic_beta {
-                request = request.header("anthropic-beta", beta.clone());
-            }
-            if let Some(key) = key {
-                request = request.header("x-api-key", key);
-                // Anthropic-format gateways (GLM, Kimi, MiniMax) read the bearer token.
-                if account.provider != "anthropic" {
-                    request = request.bearer_auth(key);
-                }
-            }
-        }
-        WireFormat::Gemini => {
-            if let Some(key) = key {
-                request = request.header("x-goog-api-key", key);
-            }
-        }
-        _ => {
-            if let Some(key) = key {
-                request = request.bearer_auth(key);
-            }
+    if wire == WireFormat::Anthropic {
+        let version = inbound
+            .anthropic_version
+            .clone()
+            .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
+        request = request.header("anthropic-version", version);
+        if passthrough && let Some(beta) = &inbound.anthropic_beta {
+            request = request.header("anthropic-beta", beta.clone());
         }
     }
+    request = with_credentials(request, wire, account);
     if inbound.stream {
         request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
@@ -266,6 +247,40 @@ pub async fn send(
         }
     };
     Ok(Upstreamed { answer, dropped })
+}
+
+/// The account's key where the provider's API reads it.
+pub fn with_credentials(
+    mut request: reqwest::RequestBuilder,
+    wire: WireFormat,
+    account: &Account,
+) -> reqwest::RequestBuilder {
+    let Some(key) = account.api_key.as_ref().map(|k| k.expose()) else {
+        return request;
+    };
+    match wire {
+        WireFormat::Anthropic => {
+            request = request.header("x-api-key", key);
+            // Anthropic-format gateways (GLM, Kimi, MiniMax) read the bearer token.
+            if account.provider != "anthropic" {
+                request = request.bearer_auth(key);
+            }
+            request
+        }
+        WireFormat::Gemini => request.header("x-goog-api-key", key),
+        _ => request.bearer_auth(key),
+    }
+}
+
+/// The provider's model-list endpoint (what a connection test calls).
+pub fn models_endpoint(wire: WireFormat, base_url: &str) -> Option<String> {
+    let base = base_url.trim_end_matches('/');
+    match wire {
+        WireFormat::OpenaiChat | WireFormat::OpenaiResponses => Some(format!("{base}/models")),
+        WireFormat::Anthropic => Some(format!("{base}/v1/models")),
+        WireFormat::Gemini => Some(format!("{base}/v1beta/models")),
+        _ => None,
+    }
 }
 
 async fn read_whole(

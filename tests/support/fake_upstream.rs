@@ -90,6 +90,8 @@ impl FakeUpstream {
             .route("/v1/messages/count_tokens", post(count_tokens))
             .route("/v1beta/models/{*rest}", post(gemini))
             .route("/v1/key", axum::routing::get(key_info))
+            .route("/v1/models", axum::routing::get(model_list))
+            .route("/v1beta/models", axum::routing::get(gemini_model_list))
             .layer(axum::middleware::map_response_with_state(
                 shared.clone(),
                 extra_headers,
@@ -201,6 +203,47 @@ async fn extra_headers(State(s): State<Shared>, mut response: Response) -> Respo
             .insert(name, axum::http::HeaderValue::from_str(&value).unwrap());
     }
     response
+}
+
+/// `GET /v1/models`: OpenAI's list, or Anthropic's when the request names an API version.
+async fn model_list(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let (script, _) = record(&s, "/v1/models", &headers, &Bytes::new());
+    if let Some((status, message)) = &script.error {
+        return json_response(
+            *status,
+            json!({"error": {"message": message, "type": "authentication_error"}}),
+        );
+    }
+    if headers.contains_key("anthropic-version") {
+        return json_response(
+            200,
+            json!({"data": [{"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5",
+                "created_at": "2025-09-29T00:00:00Z"}], "has_more": false,
+                "first_id": "claude-sonnet-4-5", "last_id": "claude-sonnet-4-5"}),
+        );
+    }
+    json_response(
+        200,
+        json!({"object": "list", "data": [
+            {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
+            {"id": "gpt-5", "object": "model", "created": 1754425777, "owned_by": "system"}]}),
+    )
+}
+
+/// Gemini's `GET /v1beta/models`.
+async fn gemini_model_list(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let (script, _) = record(&s, "/v1beta/models", &headers, &Bytes::new());
+    if let Some((status, message)) = &script.error {
+        return json_response(
+            *status,
+            json!({"error": {"code": status, "message": message, "status": "PERMISSION_DENIED"}}),
+        );
+    }
+    json_response(
+        200,
+        json!({"models": [{"name": "models/gemini-2.5-flash", "displayName": "Gemini 2.5 Flash",
+            "supportedGenerationMethods": ["generateContent", "countTokens"]}]}),
+    )
 }
 
 /// OpenRouter's `GET /api/v1/key`.

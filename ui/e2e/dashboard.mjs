@@ -3,13 +3,13 @@
 // live in the inspector, filters, pages and the detail drawer work. Screenshots of each page
 // go to the directory given as the second argument.
 //
-// usage: node e2e/dashboard.mjs BASE_URL SCREENSHOT_DIR
+// usage: node e2e/dashboard.mjs BASE_URL SCREENSHOT_DIR FAKE_OPENAI_BASE_URL
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) throw new Error("usage: dashboard.mjs BASE_URL SCREENSHOT_DIR");
+const [base, shots, fakeOpenai] = process.argv.slice(2);
+if (!base || !shots || !fakeOpenai) throw new Error("usage: dashboard.mjs BASE_URL SCREENSHOT_DIR FAKE_OPENAI_BASE_URL");
 mkdirSync(shots, { recursive: true });
 
 const browser = await chromium.launch({
@@ -143,6 +143,47 @@ try {
   page.once("dialog", (d) => void d.accept());
   await combo.getByRole("button", { name: "Delete" }).click();
   await page.getByText("No combos yet").waitFor();
+
+  // Providers: add an API-key account, test it, disable, delete; add a custom node and an
+  // account on it; subscriptions are not offered before their logins exist.
+  await page.getByRole("link", { name: "Providers" }).click();
+  await page.getByTestId("provider-claude").getByText("cannot be added yet").waitFor();
+  const openai = page.getByTestId("provider-openai");
+  await openai.getByRole("button", { name: "Add account to OpenAI" }).click();
+  await openai.getByLabel("Account name").fill("work-key");
+  await openai.getByLabel("API key").fill("sk-test-12345678");
+  await openai.getByLabel("Base URL (optional)").fill(fakeOpenai);
+  await openai.getByRole("button", { name: "Add", exact: true }).click();
+  const account = page.getByTestId("account-work-key");
+  await account.getByText("active").waitFor();
+  await account.getByRole("button", { name: "Test" }).click();
+  await account.getByRole("status").filter({ hasText: "connected; 2 models listed" }).waitFor();
+  await account.getByText("Models").click();
+  await account.getByText("gpt-5").waitFor();
+  await account.getByRole("button", { name: "Disable" }).click();
+  await account.getByText("disabled").waitFor();
+  await account.getByRole("button", { name: "Enable" }).waitFor();
+  await page.getByTestId("node-fchat").getByText("chat").first().waitFor();
+  await page.getByLabel("Node name").fill("Local");
+  await page.getByLabel("Prefix").fill("loc");
+  await page.getByLabel("Node base URL").fill(fakeOpenai);
+  await page.getByRole("button", { name: "Add node" }).click();
+  const node = page.getByTestId("node-loc");
+  await node.getByRole("button", { name: "Add account to Local" }).click();
+  await node.getByLabel("Account name").fill("loc-key");
+  await node.getByLabel("API key").fill("sk-local-12345678");
+  await node.getByRole("button", { name: "Add", exact: true }).click();
+  await page.getByTestId("account-loc-key").getByText("active").waitFor();
+  const viaNode = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "loc/gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+  });
+  if (!viaNode.ok) fail(`the new node does not route: ${viaNode.status}`);
+  await page.screenshot({ path: join(shots, "providers.png"), fullPage: true });
+  page.once("dialog", (d) => void d.accept());
+  await account.getByRole("button", { name: "Delete" }).click();
+  await account.waitFor({ state: "detached" });
 
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");

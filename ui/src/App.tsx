@@ -3,13 +3,14 @@ import { useEngineEvents } from "./api/events";
 import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
+import { ProvidersPage } from "./pages/Providers";
 import { QuotaPage } from "./pages/Quota";
 import { SettingsPage } from "./pages/Settings";
 import { UsagePage } from "./pages/Usage";
 
-// Only pages that work are listed; the others arrive with their issues.
 const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
+  { id: "providers", title: "Providers", Page: ProvidersPage },
   { id: "combos", title: "Combos", Page: CombosPage },
   { id: "usage", title: "Usage", Page: UsagePage },
   { id: "quota", title: "Quota", Page: QuotaPage },

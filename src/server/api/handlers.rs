@@ -86,6 +86,13 @@ pub async fn delete_connection(
     Ok(StatusCode::NO_CONTENT)
 }
 
+pub async fn test_connection(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::test_connection(&core, &id).await?).into_response())
+}
+
 pub async fn reset_connection(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,

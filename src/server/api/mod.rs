@@ -36,6 +36,7 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
                 .delete(delete_connection),
         )
         .route("/api/connections/{id}/reset", post(reset_connection))
+        .route("/api/connections/{id}/test", post(test_connection))
         .route("/api/nodes", get(list_nodes).post(create_node))
         .route(
             "/api/nodes/{id}",

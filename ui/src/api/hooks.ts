@@ -5,11 +5,15 @@ import { api, readError, send } from "./client";
 import type {
   AccountQuota,
   ComboView,
+  Connection,
   CreatedKey,
   Detail,
   DetailFilters,
   DetailPage,
   GroupBy,
+  NodeRecord,
+  Probe,
+  ProviderDef,
   ProxyKey,
   Settings,
   Status,
@@ -173,5 +177,45 @@ export function useComboMutations() {
       onSuccess: refresh,
     }),
     remove: useMutation({ mutationFn: (name: string) => send<void>("DELETE", path(name)), onSuccess: refresh }),
+  };
+}
+
+export const useProviders = () =>
+  useQuery({
+    queryKey: ["providers"],
+    queryFn: () => api<{ providers: ProviderDef[]; nodes: NodeRecord[] }>("/providers"),
+  });
+
+export const useConnections = () =>
+  useQuery({ queryKey: ["connections"], queryFn: () => api<Connection[]>("/connections") });
+
+export interface NewConnection {
+  provider: string;
+  name: string;
+  apiKey: string;
+  baseUrl?: string;
+  priority?: number;
+}
+
+export function useConnectionMutations() {
+  const client = useQueryClient();
+  const refresh = () => {
+    for (const k of [["connections"], ["providers"], ["routable-models"], keys.quota]) void client.invalidateQueries({ queryKey: k });
+  };
+  const path = (id: string) => `/connections/${encodeURIComponent(id)}`;
+  return {
+    create: useMutation({ mutationFn: (c: NewConnection) => send<Connection>("POST", "/connections", c), onSuccess: refresh }),
+    update: useMutation({
+      mutationFn: ({ id, patch }: { id: string; patch: Partial<Pick<Connection, "enabled" | "priority" | "name">> }) =>
+        send<Connection>("PATCH", path(id), patch),
+      onSuccess: refresh,
+    }),
+    remove: useMutation({ mutationFn: (id: string) => send<void>("DELETE", path(id)), onSuccess: refresh }),
+    reset: useMutation({ mutationFn: (id: string) => send<Connection>("POST", `${path(id)}/reset`), onSuccess: refresh }),
+    test: useMutation({ mutationFn: (id: string) => send<Probe>("POST", `${path(id)}/test`) }),
+    createNode: useMutation({
+      mutationFn: (n: { name: string; prefix: string; kind: string; baseUrl: string }) => send<NodeRecord>("POST", "/nodes", n),
+      onSuccess: refresh,
+    }),
   };
 }

@@ -185,3 +185,58 @@ export interface ComboView {
   source: "api" | "file";
   readOnly: boolean;
 }
+
+export type Tier = "subscription" | "cheap" | "free" | "api-key";
+
+export interface ProviderDef {
+  id: string;
+  aliases: string[];
+  name: string;
+  tier: Tier;
+  auth: "api-key" | "oauth-pkce" | "device-code";
+  format: string;
+  baseUrl: string;
+  models: string[];
+  routable: boolean;
+}
+
+export interface NodeRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  kind: string;
+  baseUrl: string;
+  source: "api" | "file";
+}
+
+export interface Cooldown {
+  model: string;
+  untilMs: number;
+  failures: number;
+  reason: string;
+}
+
+export interface Connection {
+  id: string;
+  provider: string;
+  providerName: string;
+  name: string;
+  priority: number;
+  enabled: boolean;
+  baseUrl: string;
+  baseUrlOverridden: boolean;
+  models: string[];
+  hasApiKey: boolean;
+  source: "api" | "file";
+  readOnly: boolean;
+  state: "active" | "cooling-down" | "disabled";
+  cooldowns: Cooldown[];
+}
+
+export interface Probe {
+  ok: boolean;
+  status: number | null;
+  latencyMs: number;
+  models: string[];
+  message: string;
+}

@@ -1,19 +1,10 @@
-import { useEffect, useState } from "react";
 import { useQuota, useQuotaRefresh } from "../api/hooks";
 import type { AccountQuota, QuotaWindow } from "../api/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
+import { useNow } from "../useNow";
 import { countdown } from "./countdown";
 
-/** The current time, ticking every second while mounted (for countdowns). */
-function useNow(): number {
-  const [now, setNow] = useState(Date.now);
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
-}
 
 export function QuotaPage() {
   const quota = useQuota();

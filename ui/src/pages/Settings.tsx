@@ -3,6 +3,7 @@ import { useSettings, useSettingsPatch, useStatus } from "../api/hooks";
 import type { ObservabilitySettings, RoutingSettings } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
 import { applyTheme, savedTheme, type Theme } from "../theme";
+import { StartAtLogin } from "./Desktop";
 
 interface Form {
   accountStrategy: RoutingSettings["accountStrategy"];
@@ -132,6 +133,7 @@ export function SettingsPage() {
           <ErrorNote error={save.error} />
         </form>
       )}
+      <StartAtLogin />
       <section className="card">
         <h2>Appearance</h2>
         <label className="field">
