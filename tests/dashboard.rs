@@ -6,8 +6,29 @@
 
 mod support;
 
+use ninerouter::engine::{Engine, EngineOptions};
+use ninerouter::secrets::BackendChoice;
 use support::Router;
 use support::fake_upstream::{FakeUpstream, Script};
+
+/// Runs `ui/e2e/<script>` with `args`; panics with its output when it fails.
+async fn browser_test(browser: &str, script: &str, args: &[&str]) {
+    let ui = concat!(env!("CARGO_MANIFEST_DIR"), "/ui");
+    let out = tokio::process::Command::new("node")
+        .current_dir(ui)
+        .arg(format!("e2e/{script}"))
+        .args(args)
+        .env("NINEROUTER_BROWSER", browser)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "browser test {script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 #[tokio::test]
 async fn the_dashboard_is_served_with_its_assets_and_routes() {
@@ -94,24 +115,14 @@ async fn the_dashboard_works_in_a_real_browser() {
     .await;
     let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
-    let base = router.base.clone();
-    let ui = concat!(env!("CARGO_MANIFEST_DIR"), "/ui");
-    let out = tokio::process::Command::new("node")
-        .current_dir(ui)
-        .arg("e2e/dashboard.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .arg(fake.openai_base())
-        .env("NINEROUTER_BROWSER", browser)
-        .output()
-        .await
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let shots_arg = shots.display().to_string();
+    let fake_base = fake.openai_base();
+    browser_test(
+        &browser,
+        "dashboard.mjs",
+        &[&router.base, &shots_arg, &fake_base],
+    )
+    .await;
     for page in [
         "endpoint",
         "requests",
@@ -127,4 +138,33 @@ async fn the_dashboard_works_in_a_real_browser() {
             "{page} screenshot"
         );
     }
+}
+
+/// Bound beyond loopback, the management API needs a proxy key: the dashboard asks for one.
+#[tokio::test]
+async fn beyond_loopback_the_dashboard_asks_for_a_proxy_key() {
+    let Ok(browser) = std::env::var("NINEROUTER_BROWSER") else {
+        eprintln!("skipped: set NINEROUTER_BROWSER to a Chromium binary (make test does)");
+        return;
+    };
+    let fake = FakeUpstream::start(Script::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let key = "sk-nr-remote-dashboard-key";
+    let head = format!("[server]\napi_keys = [\"{key}\"]\n");
+    std::fs::write(&config, fake.four_formats_config(&head)).unwrap();
+    let engine = Engine::start(EngineOptions {
+        host: Some("0.0.0.0".into()),
+        port: Some(0),
+        data_dir: dir.path().join("data"),
+        config_file: Some(config),
+        secrets: BackendChoice::Memory,
+        keychain_service: "ninerouter-test".into(),
+    })
+    .await
+    .unwrap();
+    // Only loopback traffic: the unspecified address is reached through 127.0.0.1.
+    let base = format!("http://127.0.0.1:{}", engine.address().port());
+    browser_test(&browser, "remote.mjs", &[&base, key]).await;
+    engine.stop().await;
 }

@@ -1,5 +1,8 @@
 import { useEffect, useState } from "react";
+import { needsKey } from "./api/client";
 import { useEngineEvents } from "./api/events";
+import { useStatus } from "./api/hooks";
+import { KeyPrompt } from "./components/KeyPrompt";
 import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
@@ -27,6 +30,7 @@ function currentPage(): PageId {
 
 export function App() {
   useEngineEvents();
+  const status = useStatus();
   const [page, setPage] = useState<PageId>(currentPage);
   useEffect(() => {
     const onHash = () => setPage(currentPage());
@@ -44,9 +48,7 @@ export function App() {
           </a>
         ))}
       </nav>
-      <main>
-        <Page />
-      </main>
+      <main>{needsKey(status.error) ? <KeyPrompt /> : <Page />}</main>
     </div>
   );
 }

@@ -35,8 +35,28 @@ export async function readError(response: Response): Promise<ApiError> {
   );
 }
 
+// Beyond loopback the engine's API needs a proxy key; the dashboard asks for it once and keeps
+// it for this browser session only.
+const KEY = "ninerouter.key";
+
+export const savedKey = (): string | null => globalThis.sessionStorage?.getItem(KEY) ?? null;
+
+export function saveKey(key: string | null): void {
+  if (key) globalThis.sessionStorage?.setItem(KEY, key);
+  else globalThis.sessionStorage?.removeItem(KEY);
+}
+
+/** `headers` with the saved key, if there is one. */
+export function withKey(headers: Headers): Headers {
+  const key = savedKey();
+  if (key) headers.set("authorization", `Bearer ${key}`);
+  return headers;
+}
+
+export const needsKey = (e: unknown): boolean => e instanceof ApiError && e.status === 401;
+
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const headers = new Headers(init?.headers);
+  const headers = withKey(new Headers(init?.headers));
   if (init?.body !== undefined) headers.set("content-type", "application/json");
   const response = await fetch(`/api${path}`, { ...init, headers });
   if (!response.ok) throw await readError(response);

@@ -1,9 +1,48 @@
 // Live updates: the engine's event stream invalidates what each event changes, so pages
-// refresh without polling. Reconnects on its own (EventSource does).
+// refresh without polling. Read with fetch rather than EventSource, which cannot send the
+// proxy key a router beyond loopback asks for; reconnects after a pause when it drops.
 
 import { useEffect } from "react";
 import { useQueryClient } from "@tanstack/react-query";
+import { withKey } from "./client";
 import { keys } from "./hooks";
+
+const RECONNECT_MS = 3000;
+
+/** The `event:` names of the complete events in `buffer`, and what is left over. */
+export function eventNames(buffer: string): { names: string[]; rest: string } {
+  const blocks = buffer.replace(/\r\n/g, "\n").split("\n\n");
+  const rest = blocks.pop() ?? "";
+  const names = blocks.flatMap((b) => {
+    const line = b.split("\n").find((l) => l.startsWith("event:"));
+    return line ? [line.slice(6).trim()] : [];
+  });
+  return { names, rest };
+}
+
+/** Calls `on` with each event's name until `signal` aborts. */
+async function follow(signal: AbortSignal, on: (name: string) => void): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const r = await fetch("/api/events", { headers: withKey(new Headers()), signal });
+      const reader = r.ok ? r.body?.getReader() : undefined;
+      if (reader) {
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const { names, rest } = eventNames(buffer + decoder.decode(value, { stream: true }));
+          buffer = rest;
+          names.forEach(on);
+        }
+      }
+    } catch {
+      // Dropped or aborted: wait and try again (the loop ends once aborted).
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+  }
+}
 
 /** What each event makes stale, and after how long (ms): a started request is written by the
  * engine's recorder within its 200 ms flush interval, so the list looks again a bit later. */
@@ -19,24 +58,21 @@ const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after
 export function useEngineEvents(): void {
   const client = useQueryClient();
   useEffect(() => {
-    if (typeof EventSource === "undefined") return;
-    const source = new EventSource("/api/events");
+    if (typeof ReadableStream === "undefined") return;
+    const stop = new AbortController();
     const timers = new Set<ReturnType<typeof setTimeout>>();
-    const listeners = Object.entries(REFRESHES).map(([name, { queries, after }]) => {
-      const listener = () => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          for (const queryKey of queries) void client.invalidateQueries({ queryKey });
-        }, after);
-        timers.add(timer);
-      };
-      source.addEventListener(name, listener);
-      return [name, listener] as const;
+    void follow(stop.signal, (name) => {
+      const refresh = REFRESHES[name];
+      if (!refresh) return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        for (const queryKey of refresh.queries) void client.invalidateQueries({ queryKey });
+      }, refresh.after);
+      timers.add(timer);
     });
     return () => {
-      for (const [name, listener] of listeners) source.removeEventListener(name, listener);
+      stop.abort();
       for (const timer of timers) clearTimeout(timer);
-      source.close();
     };
   }, [client]);
 }

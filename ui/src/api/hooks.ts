@@ -1,7 +1,7 @@
 // Data hooks over the API (TanStack Query: caching, refetch, invalidation on engine events).
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, readError, send } from "./client";
+import { api, readError, send, withKey } from "./client";
 import type {
   AccountQuota,
   ComboView,
@@ -152,7 +152,7 @@ export const useRoutableModels = () =>
   useQuery({
     queryKey: ["routable-models"],
     queryFn: async () => {
-      const r = await fetch("/v1/models");
+      const r = await fetch("/v1/models", { headers: withKey(new Headers()) });
       if (!r.ok) throw await readError(r);
       const body = (await r.json()) as { data: { id: string }[] };
       return body.data.map((m) => m.id);
