@@ -40,6 +40,25 @@ pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<(
         .map_err(|e| StoreError::Worker(format!("cannot start the recording thread: {e}")))
 }
 
+/// What one transaction writes with.
+struct Context<'a> {
+    core: &'a Core,
+    catalog: Arc<Catalog>,
+    redactor: Redactor,
+}
+
+impl<'a> Context<'a> {
+    fn new(core: &'a Core) -> Self {
+        let catalog = core.catalog();
+        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        Self {
+            core,
+            catalog,
+            redactor,
+        }
+    }
+}
+
 /// What one open transaction has gathered.
 struct Batch {
     items: usize,
@@ -58,9 +77,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
             Ok(item) => item,
         };
         let flush_at = Instant::now() + FLUSH_INTERVAL;
-        let catalog = core.catalog();
-        let announce = core.events().has_subscribers();
-        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        let cx = Context::new(core);
         let mut batch = Batch {
             items: 0,
             counted: HashMap::new(),
@@ -78,16 +95,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
                         stopping = true;
                         break 'gather;
                     }
-                    write(
-                        &tx,
-                        core,
-                        &catalog,
-                        &redactor,
-                        announce,
-                        &mut retention,
-                        &mut batch,
-                        item,
-                    )?;
+                    write(&tx, &cx, &mut retention, &mut batch, item)?;
                     if batch.items >= MAX_BATCH {
                         break 'gather;
                     }
@@ -102,15 +110,16 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
             }
             tx.commit()?;
             if batch.details {
-                retention.enforce(&conn, Limits::from(&catalog.settings.observability))?;
+                retention.enforce(&conn, Limits::from(&cx.catalog.settings.observability))?;
             }
             Ok(())
         })();
         match result {
-            Ok(()) => batch
+            Ok(()) if core.events().has_subscribers() => batch
                 .finished
                 .into_iter()
                 .for_each(|e| core.events().publish(e)),
+            Ok(()) => {}
             Err(e) => {
                 tracing::error!(
                     items = batch.items,
@@ -124,8 +133,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
     // Anything still queued behind the stop.
     let rest: Vec<Recording> = queue.try_iter().collect();
     if !rest.is_empty() {
-        let catalog = core.catalog();
-        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        let cx = Context::new(core);
         let mut batch = Batch {
             items: 0,
             counted: HashMap::new(),
@@ -137,16 +145,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
             .map_err(StoreError::from)
             .and_then(|tx| {
                 for item in rest {
-                    write(
-                        &tx,
-                        core,
-                        &catalog,
-                        &redactor,
-                        false,
-                        &mut retention,
-                        &mut batch,
-                        item,
-                    )?;
+                    write(&tx, &cx, &mut retention, &mut batch, item)?;
                 }
                 Ok(tx.commit()?)
             });
@@ -157,13 +156,9 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
 }
 
 /// Writes one item into the open transaction.
-#[allow(clippy::too_many_arguments)]
 fn write(
     tx: &Transaction,
-    core: &Core,
-    catalog: &Catalog,
-    redactor: &Redactor,
-    announce: bool,
+    cx: &Context<'_>,
     retention: &mut Retention,
     batch: &mut Batch,
     item: Recording,
@@ -171,22 +166,22 @@ fn write(
     batch.items += 1;
     match item {
         Recording::Usage(record) => {
-            let (usage, cost) = insert(tx, catalog, &record)?;
-            if catalog.settings.observability.inspector {
+            let (usage, cost) = insert(tx, &cx.catalog, &record)?;
+            if cx.catalog.settings.observability.inspector {
                 batch.counted.insert(record.request_id.clone(), usage);
             }
-            if announce {
-                batch.finished.push(finished_event(*record, usage, cost));
-            }
+            // Built always (it only moves the record's fields); published at the commit if
+            // anyone listens by then.
+            batch.finished.push(finished_event(*record, usage, cost));
         }
         Recording::Detail(message) => {
-            core.inspector.taken(&message);
+            cx.core.inspector.taken(&message);
             batch.details = true;
             let counted = &batch.counted;
             inspector::apply(
                 tx,
                 std::slice::from_ref(&message),
-                redactor,
+                &cx.redactor,
                 |e| {
                     counted
                         .get(&e.id)

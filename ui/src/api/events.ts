@@ -20,13 +20,15 @@ export function eventNames(buffer: string): { names: string[]; rest: string } {
   return { names, rest };
 }
 
-/** Calls `on` with each event's name until `signal` aborts. */
-async function follow(signal: AbortSignal, on: (name: string) => void): Promise<void> {
+/** Calls `on` with each event's name until `signal` aborts, and `connected` each time the
+ * stream (re)opens: events may have been missed while it was down. */
+async function follow(signal: AbortSignal, on: (name: string) => void, connected: () => void): Promise<void> {
   while (!signal.aborted) {
     try {
       const r = await fetch("/api/events", { headers: withKey(new Headers()), signal });
       const reader = r.ok ? r.body?.getReader() : undefined;
       if (reader) {
+        connected();
         const decoder = new TextDecoder();
         let buffer = "";
         for (;;) {
@@ -61,15 +63,22 @@ export function useEngineEvents(): void {
     if (typeof ReadableStream === "undefined") return;
     const stop = new AbortController();
     const timers = new Set<ReturnType<typeof setTimeout>>();
-    void follow(stop.signal, (name) => {
-      const refresh = REFRESHES[name];
-      if (!refresh) return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        for (const queryKey of refresh.queries) void client.invalidateQueries({ queryKey });
-      }, refresh.after);
-      timers.add(timer);
-    });
+    const invalidate = (queries: readonly (readonly string[])[]) => {
+      for (const queryKey of queries) void client.invalidateQueries({ queryKey });
+    };
+    void follow(
+      stop.signal,
+      (name) => {
+        const refresh = REFRESHES[name];
+        if (!refresh) return;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          invalidate(refresh.queries);
+        }, refresh.after);
+        timers.add(timer);
+      },
+      () => invalidate(Object.values(REFRESHES).flatMap((r) => r.queries)),
+    );
     return () => {
       stop.abort();
       for (const timer of timers) clearTimeout(timer);
