@@ -53,6 +53,11 @@ pub enum EngineEvent {
         latency_ms: i64,
         ttft_ms: Option<i64>,
     },
+    /// Routing was paused or resumed.
+    #[serde(rename_all = "camelCase")]
+    RoutingPaused {
+        paused: bool,
+    },
     /// An account's quota snapshot changed.
     #[serde(rename_all = "camelCase")]
     QuotaUpdated {

@@ -503,3 +503,102 @@ async fn a_connection_test_lists_the_providers_models_with_the_accounts_key() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn pausing_refuses_requests_in_each_clients_format_until_resumed() {
+    use support::fake_upstream::{FakeUpstream, Script};
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let mut events = router.engine.subscribe();
+    let (status, body) = router.api(Method::POST, "/api/routing/pause", None).await;
+    assert_eq!((status, body["paused"].as_bool()), (200, Some(true)));
+    assert!(router.engine.snapshot().paused);
+    let heard = serde_json::to_value(events.recv().await.unwrap()).unwrap();
+    assert_eq!(heard["type"], "routing-paused");
+
+    let (status, _, body) = router.ask("fchat/gpt-4o").await;
+    assert_eq!(status, 503);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("paused"),
+        "{body}"
+    );
+    let r = router
+        .http
+        .post(router.url("/v1/messages"))
+        .json(
+            &json!({"model": "fanth/claude-sonnet-4-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "error", "Anthropic's error shape: {body}");
+    assert_eq!(
+        fake.seen().len(),
+        0,
+        "nothing reached a provider while paused"
+    );
+
+    let (_, status_body) = router.api(Method::GET, "/api/status", None).await;
+    assert_eq!(status_body["paused"], true);
+    router.api(Method::POST, "/api/routing/resume", None).await;
+    assert_eq!(router.ask("fchat/gpt-4o").await.0, 200);
+}
+
+#[tokio::test]
+async fn the_active_combo_is_what_the_default_model_routes_to() {
+    use support::fake_upstream::{FakeUpstream, Script};
+    let fake = FakeUpstream::start(Script::default()).await;
+    let head = format!(
+        "{}\n[[combo]]\nname = \"cheap\"\nmodels = [\"fchat/gpt-4o\"]\n\n[[combo]]\nname = \"smart\"\nmodels = [\"fanth/claude-sonnet-4-5\"]\n",
+        support::FAST_ROUTING
+    );
+    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let (_, none) = router.api(Method::GET, "/api/active-combo", None).await;
+    assert_eq!(none["name"], Value::Null);
+    assert_eq!(none["model"], "default");
+
+    for (combo, account) in [
+        ("cheap", "file-chat"),
+        ("smart", "file-anth"),
+        ("cheap", "file-chat"),
+    ] {
+        let (status, body) = router
+            .api(
+                Method::PUT,
+                "/api/active-combo",
+                Some(json!({"name": combo})),
+            )
+            .await;
+        assert_eq!((status, body["name"].as_str()), (200, Some(combo)));
+        assert_eq!(
+            router.engine.snapshot().active_combo.as_deref(),
+            Some(combo)
+        );
+        let (status, served_by, _) = router.ask("default").await;
+        assert_eq!(
+            (status, served_by.as_deref()),
+            (200, Some(account)),
+            "{combo}"
+        );
+    }
+    let (status, e) = router
+        .api(
+            Method::PUT,
+            "/api/active-combo",
+            Some(json!({"name": "nope"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{e}");
+    // The choice is the `default` alias: it survives a restart.
+    let router = router.restart().await;
+    assert_eq!(
+        router.engine.snapshot().active_combo.as_deref(),
+        Some("cheap")
+    );
+}

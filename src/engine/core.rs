@@ -1,6 +1,7 @@
 //! The engine's shared state, and the one place a new `Catalog` is assembled.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::catalog::{
@@ -43,6 +44,8 @@ pub struct Core {
     pub listen: Listen,
     pub usage: Recorder,
     pub inspector: Inspector,
+    /// Routing paused from the tray or the dashboard: client requests are refused meanwhile.
+    paused: AtomicBool,
     catalog: RwLock<Arc<Catalog>>,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -65,9 +68,33 @@ impl Core {
             listen,
             usage,
             inspector,
+            paused: AtomicBool::new(false),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
+    /// Pauses or resumes routing; tells subscribers when it changes.
+    pub fn set_paused(&self, paused: bool) {
+        if self.paused.swap(paused, Ordering::Relaxed) != paused {
+            tracing::info!(
+                paused,
+                "routing {}",
+                if paused { "paused" } else { "resumed" }
+            );
+            self.events().publish(EngineEvent::RoutingPaused { paused });
+        }
+    }
+
+    /// The combo clients get when they ask for the `default` model (see `ACTIVE_COMBO_ALIAS`).
+    pub fn active_combo(&self) -> Option<String> {
+        let catalog = self.catalog();
+        let (target, _) = catalog.aliases.get(ACTIVE_COMBO_ALIAS)?;
+        catalog.combos.contains_key(target).then(|| target.clone())
     }
 
     /// The engine's event bus (the one the proxy publishes routed requests on).
@@ -132,6 +159,10 @@ impl Core {
         Ok(())
     }
 }
+
+/// The model name that means "the active combo": picking a combo in the tray points this alias
+/// at it, so every client configured with model `default` follows the switch.
+pub const ACTIVE_COMBO_ALIAS: &str = "default";
 
 /// The id a file-declared node or account gets: stable across restarts, so cooldowns stick.
 pub fn file_node_id(prefix: &str) -> String {

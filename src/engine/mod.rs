@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use self::core::{Core, CoreError, Listen, file_key_id};
+pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, Listen, file_key_id};
 pub use snapshot::{
     AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
 };

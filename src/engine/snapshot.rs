@@ -12,6 +12,9 @@ use crate::store::now_ms;
 pub struct Snapshot {
     pub address: String,
     pub secret_backend: String,
+    pub paused: bool,
+    /// The combo the `default` model names, if it names one.
+    pub active_combo: Option<String>,
     pub providers: Vec<ProviderState>,
     pub combos: Vec<ComboState>,
 }
@@ -115,6 +118,8 @@ pub fn take(core: &Core) -> Snapshot {
     Snapshot {
         address: core.listen.addr.to_string(),
         secret_backend: core.secrets.kind().describe().to_owned(),
+        paused: core.is_paused(),
+        active_combo: core.active_combo(),
         providers,
         combos,
     }

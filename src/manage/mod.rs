@@ -9,6 +9,7 @@ mod keys;
 mod nodes;
 mod prices;
 mod settings;
+mod shell;
 
 pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
 pub use combos::{
@@ -22,6 +23,7 @@ pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use settings::{get_settings, patch_settings};
+pub use shell::set_active_combo;
 
 use crate::engine::CoreError;
 use crate::secrets::SecretError;

@@ -152,6 +152,14 @@ pub async fn serve_model_in_body(api: Api, core: Arc<Core>, request: Request) ->
 /// Routes `inbound` and answers in its API; every outcome is recorded for usage and, while
 /// the inspector is on, with its four layers.
 pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Response {
+    if core.is_paused() {
+        return error_response(
+            inbound.api,
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCategory::Overloaded,
+            "Routing is paused in NineRouter; resume it from the tray menu or the dashboard.",
+        );
+    }
     let started = Instant::now();
     let catalog = core.catalog();
     let api = inbound.api;

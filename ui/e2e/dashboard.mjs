@@ -41,6 +41,17 @@ try {
   const models = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${shown}` } });
   if (!models.ok) fail(`the created key does not work: ${models.status}`);
   await page.screenshot({ path: join(shots, "endpoint.png"), fullPage: true });
+  await page.getByRole("button", { name: "Pause routing" }).click();
+  await page.getByTestId("server-status").filter({ hasText: "Paused" }).waitFor();
+  const paused = await fetch(`${base}/v1/models`);
+  const refused = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "fchat/gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+  });
+  if (!paused.ok || refused.status !== 503) fail(`pause: models ${paused.status}, chat ${refused.status}`);
+  await page.getByRole("button", { name: "Resume routing" }).click();
+  await page.getByTestId("server-status").filter({ hasText: "Running" }).waitFor();
   page.once("dialog", (d) => void d.accept());
   await page.getByTestId("key-laptop").getByRole("button", { name: "Revoke" }).click();
   await page.getByTestId("key-laptop").waitFor({ state: "detached" });
@@ -139,6 +150,14 @@ try {
     body: JSON.stringify({ model: "work", messages: [{ role: "user", content: "hi" }] }),
   }).then((r) => r.text());
   await page.getByTestId("served-work").filter({ hasText: /gemini|fchat/ }).waitFor();
+  await combo.getByRole("button", { name: "Make active" }).click();
+  await combo.getByText("active · model “default”").waitFor();
+  const viaDefault = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "default", messages: [{ role: "user", content: "hi" }] }),
+  });
+  if (!viaDefault.ok) fail(`the active combo does not serve "default": ${viaDefault.status}`);
   await page.screenshot({ path: join(shots, "combos.png"), fullPage: true });
   page.once("dialog", (d) => void d.accept());
   await combo.getByRole("button", { name: "Delete" }).click();

@@ -33,6 +33,8 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
         },
         "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
         "dataDir": core.store.path().parent().map(|p| p.display().to_string()),
+        "paused": core.is_paused(),
+        "activeCombo": core.active_combo(),
     }))
 }
 
@@ -283,4 +285,32 @@ pub async fn events(
         Some((Ok(event), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+pub async fn pause_routing(State(core): State<Arc<Core>>) -> Json<Value> {
+    core.set_paused(true);
+    Json(json!({ "paused": true }))
+}
+
+pub async fn resume_routing(State(core): State<Arc<Core>>) -> Json<Value> {
+    core.set_paused(false);
+    Json(json!({ "paused": false }))
+}
+
+pub async fn get_active_combo(State(core): State<Arc<Core>>) -> Json<Value> {
+    Json(json!({ "name": core.active_combo(), "model": crate::engine::ACTIVE_COMBO_ALIAS }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveComboBody {
+    name: String,
+}
+
+pub async fn put_active_combo(
+    State(core): State<Arc<Core>>,
+    ApiJson(body): ApiJson<ActiveComboBody>,
+) -> ApiResult<Json<Value>> {
+    manage::set_active_combo(&core, &body.name).await?;
+    Ok(get_active_combo(State(core)).await)
 }

@@ -50,6 +50,12 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
                 .patch(update_combo)
                 .delete(delete_combo),
         )
+        .route("/api/routing/pause", post(pause_routing))
+        .route("/api/routing/resume", post(resume_routing))
+        .route(
+            "/api/active-combo",
+            get(get_active_combo).put(put_active_combo),
+        )
         .route("/api/aliases", get(list_aliases))
         .route(
             "/api/aliases/{alias}",

@@ -219,3 +219,12 @@ export function useConnectionMutations() {
     }),
   };
 }
+
+export function useRoutingSwitches() {
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries({ queryKey: keys.status });
+  return {
+    pause: useMutation({ mutationFn: (paused: boolean) => send<unknown>("POST", paused ? "/routing/pause" : "/routing/resume"), onSuccess: refresh }),
+    activate: useMutation({ mutationFn: (name: string) => send<unknown>("PUT", "/active-combo", { name }), onSuccess: refresh }),
+  };
+}

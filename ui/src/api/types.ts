@@ -9,6 +9,8 @@ export interface Status {
   secretBackend: { kind: string; description: string };
   configFile: string | null;
   dataDir: string | null;
+  paused: boolean;
+  activeCombo: string | null;
 }
 
 export interface ProxyKey {

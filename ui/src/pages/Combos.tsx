@@ -1,5 +1,12 @@
 import { useState, type FormEvent } from "react";
-import { useComboMutations, useCombos, useRequestDetails, useRoutableModels } from "../api/hooks";
+import {
+  useComboMutations,
+  useCombos,
+  useRequestDetails,
+  useRoutableModels,
+  useRoutingSwitches,
+  useStatus,
+} from "../api/hooks";
 import type { ComboView } from "../api/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
@@ -64,6 +71,8 @@ export function CombosPage() {
 
 function Combo({ c }: { c: ComboView }) {
   const { update, remove } = useComboMutations();
+  const { activate } = useRoutingSwitches();
+  const active = useStatus().data?.activeCombo === c.name;
   const [adding, setAdding] = useState("");
   const [dragged, setDragged] = useState<number | null>(null);
   const [renaming, setRenaming] = useState<string | null>(null);
@@ -90,6 +99,15 @@ function Combo({ c }: { c: ComboView }) {
             <input aria-label="New combo name" value={renaming} onChange={(e) => setRenaming(e.target.value)} required />
             <button type="submit">Save</button>
           </form>
+        )}
+        {active ? (
+          <span className="badge active" title="clients asking for the model `default` get this combo">
+            active · model “default”
+          </span>
+        ) : (
+          <button type="button" className="secondary" disabled={activate.isPending} onClick={() => activate.mutate(c.name)}>
+            Make active
+          </button>
         )}
         {ro ? (
           <span className="muted">from the config file (read-only)</span>
@@ -179,7 +197,7 @@ function Combo({ c }: { c: ComboView }) {
           </button>
         </form>
       )}
-      <ErrorNote error={update.error ?? remove.error} />
+      <ErrorNote error={update.error ?? remove.error ?? activate.error} />
       <p className="muted" data-testid={`served-${c.name}`}>
         Last served by:{" "}
         {lastServed.data && lastServed.data.details.length > 0

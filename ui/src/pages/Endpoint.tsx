@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useKeyMutations, useProxyKeys, useRequireKey, useStatus } from "../api/hooks";
+import { useKeyMutations, useProxyKeys, useRequireKey, useRoutingSwitches, useStatus } from "../api/hooks";
 import type { CreatedKey, ProxyKey } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { EmptyState } from "../components/EmptyState";
@@ -10,6 +10,7 @@ export function EndpointPage() {
   const status = useStatus();
   const base = window.location.origin;
   const [created, setCreated] = useState<CreatedKey | null>(null);
+  const { pause } = useRoutingSwitches();
   const keyForSnippets = created?.key ?? "sk-nr-…";
   return (
     <>
@@ -21,8 +22,16 @@ export function EndpointPage() {
           <CopyButton text={base} />
         </div>
         {status.data && (
+          <div className="row">
+            <button type="button" className="secondary" disabled={pause.isPending} onClick={() => pause.mutate(!status.data.paused)}>
+              {status.data.paused ? "Resume routing" : "Pause routing"}
+            </button>
+            <ErrorNote error={pause.error} />
+          </div>
+        )}
+        {status.data && (
           <p className="muted" data-testid="server-status">
-            Running · NineRouter {status.data.version} on {status.data.address}
+            {status.data.paused ? "Paused (clients get 503 until resumed)" : "Running"} · NineRouter {status.data.version} on {status.data.address}
             {status.data.loopbackOnly ? " (this machine only)" : " (reachable from the network)"} · secrets in{" "}
             {status.data.secretBackend.description}
           </p>
