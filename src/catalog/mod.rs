@@ -250,10 +250,6 @@ impl Catalog {
             .filter(|a| a.enabled)
     }
 
-    pub fn accepts_key(&self, key: &str) -> bool {
-        self.key_id(key).is_some()
-    }
-
     /// Every account key, so that the inspector can blank them wherever they appear.
     pub fn account_secrets(&self) -> impl Iterator<Item = &str> {
         self.accounts

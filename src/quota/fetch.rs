@@ -149,11 +149,15 @@ fn next_utc_reset(now: jiff::Timestamp, window: Window) -> Option<i64> {
     Some(at.timestamp().as_millisecond())
 }
 
+/// Where `account`'s quota comes from: its registry row says (custom nodes: headers only).
+pub fn api_of(account: &Account) -> QuotaApi {
+    crate::providers::find(&account.provider).map_or(QuotaApi::Headers, |p| p.quota)
+}
+
 /// Refreshes one account now. Returns its snapshot, or `None` if its provider has no usage
 /// endpoint (its quota comes from answer headers).
 pub async fn refresh_account(core: &Core, account: &Account) -> Option<QuotaSnapshot> {
-    let api = crate::providers::find(&account.provider).map_or(QuotaApi::Headers, |p| p.quota);
-    match fetch(&core.proxy.http, api, account).await {
+    match fetch(&core.proxy.http, api_of(account), account).await {
         Ok(None) => None,
         Ok(Some(windows)) => {
             let snapshot = QuotaSnapshot {
@@ -179,9 +183,7 @@ pub async fn refresh_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     loop {
         let catalog = core.catalog();
         for account in catalog.accounts().iter().filter(|a| a.enabled) {
-            let has_api = crate::providers::find(&account.provider)
-                .is_some_and(|p| p.quota != QuotaApi::Headers);
-            if has_api {
+            if api_of(account) != QuotaApi::Headers {
                 refresh_account(&core, account).await;
             }
         }

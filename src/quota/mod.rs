@@ -8,7 +8,7 @@ mod headers;
 mod model;
 mod state;
 
-pub use fetch::{QuotaApi, fetch, refresh_account, refresh_loop};
+pub use fetch::{QuotaApi, api_of, fetch, refresh_account, refresh_loop};
 pub use headers::from_headers;
 pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, view};
 pub use state::{Quotas, load_snapshots, run_writer};

@@ -60,6 +60,7 @@ impl<'a> Context<'a> {
 }
 
 /// What one open transaction has gathered.
+#[derive(Default)]
 struct Batch {
     items: usize,
     /// Counts read for usage records, reused for the same requests' inspector entries.
@@ -78,12 +79,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
         };
         let flush_at = Instant::now() + FLUSH_INTERVAL;
         let cx = Context::new(core);
-        let mut batch = Batch {
-            items: 0,
-            counted: HashMap::new(),
-            finished: Vec::new(),
-            details: false,
-        };
+        let mut batch = Batch::default();
         let result = (|| -> Result<(), StoreError> {
             // Immediate: a write transaction from the start, so it waits its turn instead of
             // failing to upgrade a read that another connection's commit made stale.
@@ -134,12 +130,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
     let rest: Vec<Recording> = queue.try_iter().collect();
     if !rest.is_empty() {
         let cx = Context::new(core);
-        let mut batch = Batch {
-            items: 0,
-            counted: HashMap::new(),
-            finished: Vec::new(),
-            details: false,
-        };
+        let mut batch = Batch::default();
         let result = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)

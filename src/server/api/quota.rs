@@ -12,10 +12,6 @@ use crate::engine::Core;
 use crate::quota::{self, QuotaApi};
 use crate::store::now_ms;
 
-fn quota_api(account: &Account) -> QuotaApi {
-    crate::providers::find(&account.provider).map_or(QuotaApi::Headers, |p| p.quota)
-}
-
 /// One account's quota with countdowns; accounts never measured show no windows.
 fn account_view(core: &Core, account: &Account) -> Value {
     let now = now_ms();
@@ -25,7 +21,7 @@ fn account_view(core: &Core, account: &Account) -> Value {
     };
     v["accountName"] = account.name.clone().into();
     v["provider"] = account.provider.clone().into();
-    v["refreshable"] = (quota_api(account) != QuotaApi::Headers).into();
+    v["refreshable"] = (quota::api_of(account) != QuotaApi::Headers).into();
     v
 }
 

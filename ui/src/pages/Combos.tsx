@@ -8,6 +8,7 @@ import {
   useStatus,
 } from "../api/hooks";
 import type { ComboView } from "../api/types";
+import { ConfirmButton } from "../components/ConfirmButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { moved } from "./reorder";
@@ -126,15 +127,7 @@ function Combo({ c }: { c: ComboView }) {
                 Rename
               </button>
             )}
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                if (window.confirm(`Delete the combo “${c.name}”?`)) remove.mutate(c.name);
-              }}
-            >
-              Delete
-            </button>
+            <ConfirmButton label="Delete" question={`Delete the combo “${c.name}”?`} onConfirm={() => remove.mutate(c.name)} />
           </>
         )}
       </div>

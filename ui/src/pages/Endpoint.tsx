@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useKeyMutations, useProxyKeys, useRequireKey, useRoutingSwitches, useStatus } from "../api/hooks";
 import type { CreatedKey, ProxyKey } from "../api/types";
+import { ConfirmButton } from "../components/ConfirmButton";
 import { CopyButton } from "../components/CopyButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
@@ -179,15 +180,7 @@ function KeyRow({ k, onRevoke }: { k: ProxyKey; onRevoke: () => void }) {
             <button type="button" className="secondary" onClick={() => setEditing(true)}>
               Rename
             </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                if (window.confirm(`Revoke the key “${k.name}”? Clients using it stop working.`)) onRevoke();
-              }}
-            >
-              Revoke
-            </button>
+            <ConfirmButton label="Revoke" question={`Revoke the key “${k.name}”? Clients using it stop working.`} onConfirm={onRevoke} />
           </>
         )}
       </td>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useConnectionMutations, useConnections, useProviders } from "../api/hooks";
 import type { Connection, NodeRecord, ProviderDef, Tier } from "../api/types";
+import { ConfirmButton } from "../components/ConfirmButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
@@ -142,15 +143,7 @@ function Accounts({ accounts, now }: { accounts: Connection[]; now: number }) {
                 </button>
               )}
               {!c.readOnly && (
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => {
-                    if (window.confirm(`Delete the account “${c.name}”? Its key is removed from the keychain.`)) m.remove.mutate(c.id);
-                  }}
-                >
-                  Delete
-                </button>
+                <ConfirmButton label="Delete" question={`Delete the account “${c.name}”? Its key is removed from the keychain.`} onConfirm={() => m.remove.mutate(c.id)} />
               )}
             </div>
             {s.error && <p className="error">Last error: {s.error}</p>}
