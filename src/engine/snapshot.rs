@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::core::Core;
 use crate::catalog::{ComboStrategy, Source};
-use crate::routing::CooldownInfo;
+use crate::quota::QuotaSnapshot;
+use crate::routing::{CooldownInfo, Outlook};
 use crate::store::now_ms;
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,8 @@ pub struct AccountState {
     pub enabled: bool,
     pub state: AccountStatus,
     pub cooldowns: Vec<CooldownInfo>,
+    /// The last quota snapshot (from headers or the provider's usage endpoint), if any.
+    pub quota: Option<QuotaSnapshot>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +55,8 @@ pub enum AccountStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ComboState {
     pub name: String,
+    /// When every account behind the combo is cooling down: the earliest time one is back.
+    pub cooling_until_ms: Option<i64>,
     pub models: Vec<String>,
     pub strategy: ComboStrategy,
     pub source: Source,
@@ -74,6 +79,13 @@ pub fn account_state(
     (status, cooldowns)
 }
 
+impl Core {
+    /// A plain-data picture of the engine now (what the tray menu is built from).
+    pub fn snapshot(&self) -> Snapshot {
+        take(self)
+    }
+}
+
 pub fn take(core: &Core) -> Snapshot {
     let catalog = core.catalog();
     let now = now_ms();
@@ -94,6 +106,7 @@ pub fn take(core: &Core) -> Snapshot {
                         enabled: a.enabled,
                         state,
                         cooldowns,
+                        quota: core.proxy.quotas.get(&a.id),
                     }
                 })
                 .collect();
@@ -110,6 +123,15 @@ pub fn take(core: &Core) -> Snapshot {
         .values()
         .map(|(c, source)| ComboState {
             name: c.name.clone(),
+            cooling_until_ms: match crate::routing::outlook(
+                &catalog,
+                &core.proxy.routing.cooldowns,
+                &c.name,
+                now,
+            ) {
+                Outlook::CoolingUntil(t) => Some(t),
+                Outlook::Ready | Outlook::Unservable => None,
+            },
             models: c.models.clone(),
             strategy: c.strategy,
             source: *source,

@@ -5,9 +5,11 @@
 mod accounts;
 mod classify;
 mod cooldown;
+mod outlook;
 mod resolve;
 
 pub use accounts::RoutingState;
 pub use classify::{Action, FailureClass, reset_hint};
 pub use cooldown::{ALL_MODELS, CooldownChange, CooldownInfo, Cooldowns, FailureNote};
-pub use resolve::{ResolveError, Target, resolve};
+pub use outlook::{Outlook, outlook};
+pub use resolve::{ResolveError, Target, members, resolve};

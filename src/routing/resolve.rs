@@ -39,9 +39,23 @@ pub fn resolve(
     state: &RoutingState,
     model: &str,
 ) -> Result<Vec<Target>, ResolveError> {
+    expand_all(catalog, Some(state), model)
+}
+
+/// Every target a model string can reach, in configured order, without taking a round-robin
+/// turn: for health summaries, which must not move the rotation.
+pub fn members(catalog: &Catalog, model: &str) -> Result<Vec<Target>, ResolveError> {
+    expand_all(catalog, None, model)
+}
+
+fn expand_all(
+    catalog: &Catalog,
+    turns: Option<&RoutingState>,
+    model: &str,
+) -> Result<Vec<Target>, ResolveError> {
     let mut out = Vec::new();
     let mut stack = Vec::new();
-    expand(catalog, state, model, &mut stack, &mut out)?;
+    expand(catalog, turns, model, &mut stack, &mut out)?;
     if out.is_empty() {
         return Err(ResolveError::Unknown(model.to_owned()));
     }
@@ -59,7 +73,7 @@ fn push_unique(out: &mut Vec<Target>, target: Target) {
 
 fn expand(
     catalog: &Catalog,
-    state: &RoutingState,
+    turns: Option<&RoutingState>,
     name: &str,
     stack: &mut Vec<String>,
     out: &mut Vec<Target>,
@@ -93,12 +107,12 @@ fn expand(
         stack.push(name.to_owned());
         if let Some(combo) = combo {
             let n = combo.models.len();
-            let start = match combo.strategy {
-                ComboStrategy::RoundRobin => state.next_combo_turn(&combo.name, n),
-                ComboStrategy::Fallback => 0,
+            let start = match (combo.strategy, turns) {
+                (ComboStrategy::RoundRobin, Some(state)) => state.next_combo_turn(&combo.name, n),
+                _ => 0,
             };
             for member in combo.models.iter().cycle().skip(start).take(n) {
-                match expand(catalog, state, member, stack, out) {
+                match expand(catalog, turns, member, stack, out) {
                     // A member that names nothing routable (a deleted node, say) is skipped so
                     // the rest of the chain still works; cycles stay errors.
                     Err(ResolveError::Unknown(m)) => {
@@ -108,7 +122,7 @@ fn expand(
                 }
             }
         } else if let Some(target) = alias {
-            expand(catalog, state, target, stack, out)?;
+            expand(catalog, turns, target, stack, out)?;
         }
         stack.pop();
         return Ok(());

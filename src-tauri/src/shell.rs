@@ -1,0 +1,299 @@
+//! The shell's state and behaviour: what each tray action does, and the loop that keeps the
+//! tray menu and notifications in step with the engine.
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use ninerouter::events::EngineEvent;
+use ninerouter::store::now_ms;
+use tauri::{AppHandle, Manager};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_clipboard_manager::ClipboardExt as _;
+use tauri_plugin_notification::NotificationExt as _;
+use tokio::sync::{Notify, broadcast};
+
+use crate::menu::{Action, MenuInput, MenuModel, Router};
+use crate::notify::{ComboWatch, Notice, Throttle, for_event};
+use crate::prefs::{Prefs, PrefsFile};
+use crate::router::{RouterHost, Status};
+use crate::tray::Tray;
+use crate::updates::Updates;
+use crate::{menu, window};
+
+/// Events arriving within this window become one menu update.
+const COALESCE: Duration = Duration::from_millis(150);
+/// Cooldowns end without an event; the menu is looked at again this often.
+const TICK: Duration = Duration::from_secs(20);
+
+pub struct Shell {
+    pub router: RouterHost,
+    pub updates: Updates,
+    /// Whether a StatusNotifier host (or the macOS menu bar / Windows tray) shows the icon.
+    pub tray_host: bool,
+    pub tray: OnceLock<Tray>,
+    prefs_file: PrefsFile,
+    prefs: Mutex<Prefs>,
+    kick: Notify,
+    app: AppHandle,
+}
+
+impl Shell {
+    pub fn new(app: AppHandle, router: RouterHost, prefs_file: PrefsFile, tray_host: bool) -> Self {
+        let prefs = prefs_file.load();
+        Self {
+            router,
+            updates: Updates::default(),
+            tray_host,
+            tray: OnceLock::new(),
+            prefs_file,
+            prefs: Mutex::new(prefs),
+            kick: Notify::new(),
+            app,
+        }
+    }
+
+    fn prefs(&self) -> Prefs {
+        self.prefs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Asks the refresh loop for a new menu soon.
+    pub fn refresh_menu(&self) {
+        self.kick.notify_one();
+    }
+
+    /// Shows a notification if the user has not turned them off (no throttling: for answers
+    /// to the user's own actions).
+    pub fn notify_now(&self, title: &str, body: &str) {
+        if !self.prefs().notifications {
+            return;
+        }
+        tracing::info!(%title, "notification");
+        if let Err(e) = self
+            .app
+            .notification()
+            .builder()
+            .title(title)
+            .body(body)
+            .show()
+        {
+            tracing::warn!("cannot show a notification: {e}");
+        }
+    }
+
+    fn autostart(&self) -> bool {
+        self.app.autolaunch().is_enabled().unwrap_or_else(|e| {
+            tracing::warn!("cannot read the start-at-login entry: {e}");
+            false
+        })
+    }
+
+    fn menu_model(
+        &self,
+        snapshot: Option<&ninerouter::engine::Snapshot>,
+        status: &Status,
+    ) -> MenuModel {
+        let failed;
+        let router = match (status, snapshot) {
+            (Status::Running(_), Some(s)) => Router::Running(s),
+            (Status::PortTaken { port, free }, _) => Router::PortTaken {
+                port: *port,
+                free: *free,
+            },
+            (Status::Failed(why), _) => {
+                failed = why.clone();
+                Router::Failed(&failed)
+            }
+            _ => Router::Starting,
+        };
+        let update = self.updates.state();
+        menu::build(
+            &MenuInput {
+                router,
+                autostart: self.autostart(),
+                notifications: self.prefs().notifications,
+                update: &update,
+            },
+            &TimeZone::system(),
+            now_ms(),
+        )
+    }
+}
+
+/// What a tray click does.
+pub fn on_menu_click(app: &AppHandle, id: &str) {
+    let shell = app.state::<Shell>();
+    if let Some(tray) = shell.tray.get() {
+        tray.clicked();
+    }
+    let Some(action) = Action::parse(id) else {
+        return;
+    };
+    tracing::debug!(?action, "tray action");
+    match action {
+        Action::SelectCombo(name) => {
+            if let Some(core) = shell.router.core() {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = ninerouter::manage::set_active_combo(&core, &name).await {
+                        tracing::warn!(combo = %name, "cannot switch the active combo: {e}");
+                        app.state::<Shell>()
+                            .notify_now("Cannot switch combo", &e.to_string());
+                    }
+                });
+            }
+        }
+        Action::OpenDashboard => window::open(app),
+        Action::CopyEndpoint => {
+            if let Some(url) = shell.router.endpoint()
+                && let Err(e) = app.clipboard().write_text(format!("{url}/v1"))
+            {
+                tracing::warn!("cannot copy to the clipboard: {e}");
+            }
+        }
+        Action::TogglePause => {
+            if let Some(core) = shell.router.core() {
+                core.set_paused(!core.is_paused());
+            }
+        }
+        Action::ToggleAutostart => {
+            let launcher = app.autolaunch();
+            let result = if shell.autostart() {
+                launcher.disable()
+            } else {
+                launcher.enable()
+            };
+            if let Err(e) = result {
+                tracing::warn!("cannot change start at login: {e}");
+                shell.notify_now("Cannot change Start at Login", &e.to_string());
+            }
+        }
+        Action::ToggleNotifications => {
+            let prefs = {
+                let mut prefs = shell.prefs.lock().unwrap_or_else(|p| p.into_inner());
+                prefs.notifications = !prefs.notifications;
+                prefs.clone()
+            };
+            if let Err(e) = shell.prefs_file.save(&prefs) {
+                tracing::warn!("cannot save preferences: {e}");
+            }
+        }
+        Action::Updates => crate::updates::clicked(app),
+        Action::Retry => restart_router(app, None),
+        Action::UsePort(port) => restart_router(app, Some(port)),
+        Action::Quit => quit(app.clone()),
+    }
+    shell.refresh_menu();
+}
+
+fn restart_router(app: &AppHandle, port: Option<u16>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        app.state::<Shell>().router.start(port).await;
+        window::follow_router(&app);
+    });
+}
+
+/// Quits after the router has finished its in-flight requests.
+pub fn quit(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        tracing::info!("quitting: finishing in-flight requests");
+        app.state::<Shell>().router.stop().await;
+        app.exit(0);
+    });
+}
+
+/// Keeps the tray menu and the notifications in step with the engine. Runs for the app's life.
+pub async fn refresh_loop(app: AppHandle) {
+    let shell = app.state::<Shell>();
+    let mut status_rx = shell.router.watch();
+    let mut events: Option<broadcast::Receiver<EngineEvent>> = None;
+    let mut throttle = Throttle::new();
+    let mut combos = ComboWatch::default();
+    let mut pending: Vec<EngineEvent> = Vec::new();
+    loop {
+        let status = status_rx.borrow_and_update().clone();
+        if events.is_none()
+            && let Status::Running(core) = &status
+        {
+            events = Some(core.events().subscribe());
+        }
+        let mut batch = std::mem::take(&mut pending);
+        // Coalesce: whatever else arrives shortly after is handled in the same pass.
+        tokio::time::sleep(COALESCE).await;
+        if let Some(rx) = events.as_mut() {
+            loop {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
+        let snapshot = match &status {
+            Status::Running(core) => Some(core.snapshot()),
+            _ => None,
+        };
+        let model = shell.menu_model(snapshot.as_ref(), &status);
+        if let Some(tray) = shell.tray.get()
+            && let Err(e) = tray.apply(&app, model)
+        {
+            tracing::warn!("cannot update the tray menu: {e}");
+        }
+        if let Some(snapshot) = &snapshot {
+            let (tz, now) = (TimeZone::system(), now_ms());
+            let notices: Vec<Notice> = batch
+                .iter()
+                .filter_map(|e| for_event(e, snapshot, &tz, now))
+                .chain(combos.update(snapshot, &tz, now))
+                .collect();
+            for notice in notices {
+                if let Some(n) = throttle.admit(notice, now) {
+                    shell.notify_now(&n.title, &n.body);
+                }
+            }
+        }
+
+        // Wait for something that can change the menu.
+        let router_changed = tokio::select! {
+            changed = status_rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                true
+            }
+            () = shell.kick.notified() => false,
+            () = tokio::time::sleep(TICK) => false,
+            () = next_relevant(&mut events, &mut pending) => false,
+        };
+        if router_changed {
+            events = None;
+            window::follow_router(&app);
+        }
+    }
+}
+
+/// Waits for an event that can change the menu or call for a notice. Request start and finish
+/// events (many per second under load) are skipped without waking the loop.
+async fn next_relevant(
+    events: &mut Option<broadcast::Receiver<EngineEvent>>,
+    seen: &mut Vec<EngineEvent>,
+) {
+    let Some(rx) = events.as_mut() else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(EngineEvent::RequestStarted { .. } | EngineEvent::RequestFinished { .. }) => {}
+            Ok(event) => {
+                seen.push(event);
+                return;
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => {
+                *events = None;
+                return;
+            }
+        }
+    }
+}

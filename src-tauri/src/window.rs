@@ -1,0 +1,81 @@
+//! The dashboard window: created the first time it is asked for (not at start), showing the
+//! engine's own dashboard over loopback; hidden instead of closed, with its size and position
+//! kept by the window-state plugin.
+
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+
+use crate::shell::Shell;
+
+pub const LABEL: &str = "dashboard";
+
+pub fn open(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(LABEL) {
+        let shown = window
+            .show()
+            .and_then(|()| window.unminimize())
+            .and_then(|()| window.set_focus());
+        if let Err(e) = shown {
+            tracing::warn!("cannot bring the dashboard forward: {e}");
+        }
+        return;
+    }
+    if let Err(e) = create(app) {
+        tracing::error!("cannot open the dashboard window: {e}");
+    }
+}
+
+fn dashboard_url(app: &AppHandle) -> WebviewUrl {
+    let endpoint = app.state::<Shell>().router.endpoint();
+    match endpoint.and_then(|e| format!("{e}/dashboard/").parse().ok()) {
+        Some(url) => WebviewUrl::External(url),
+        // The bundled page that says the router is not running and where to look.
+        None => WebviewUrl::App("index.html".into()),
+    }
+}
+
+fn create(app: &AppHandle) -> tauri::Result<()> {
+    WebviewWindowBuilder::new(app, LABEL, dashboard_url(app))
+        .title("NineRouter")
+        .inner_size(1200.0, 800.0)
+        .min_inner_size(800.0, 560.0)
+        .build()?;
+    tracing::info!("dashboard window opened");
+    Ok(())
+}
+
+/// After the router (re)starts, possibly on another port, an open window follows it.
+pub fn follow_router(app: &AppHandle) {
+    let Some(window) = app.get_webview_window(LABEL) else {
+        return;
+    };
+    if let WebviewUrl::External(url) = dashboard_url(app)
+        && window.url().ok().as_ref().map(|u| u.origin()) != Some(url.origin())
+        && let Err(e) = window.navigate(url)
+    {
+        tracing::warn!("cannot point the dashboard at the router: {e}");
+    }
+}
+
+/// Closing hides the window (the app lives in the tray); without a tray host there is no
+/// other way back in, so closing quits.
+pub fn on_event(window: &Window, event: &WindowEvent) {
+    if window.label() != LABEL {
+        return;
+    }
+    if let WindowEvent::CloseRequested { api, .. } = event {
+        let app = window.app_handle();
+        if let Err(e) = app.save_window_state(StateFlags::all()) {
+            tracing::warn!("cannot save the window's size and position: {e}");
+        }
+        if app.state::<Shell>().tray_host {
+            api.prevent_close();
+            if let Err(e) = window.hide() {
+                tracing::warn!("cannot hide the dashboard: {e}");
+            }
+        } else {
+            api.prevent_close();
+            crate::shell::quit(app.clone());
+        }
+    }
+}
