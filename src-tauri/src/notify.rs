@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use jiff::tz::TimeZone;
-use ninerouter::engine::Snapshot;
+use ninerouter::engine::{ACTIVE_COMBO_ALIAS, Snapshot};
 use ninerouter::events::EngineEvent;
 use ninerouter::routing::{ALL_MODELS, FailureClass};
 
@@ -60,11 +60,16 @@ pub fn for_event(
             ..
         } if !attempts.is_empty() => {
             let first = &attempts[0];
+            // Clients asking for `default` get the active combo: name the combo.
+            let asked = match snapshot.active_combo.as_deref() {
+                Some(combo) if requested_model == ACTIVE_COMBO_ALIAS => combo,
+                _ => requested_model.as_str(),
+            };
             Some(Notice {
-                key: format!("fallback:{requested_model}"),
+                key: format!("fallback:{asked}"),
                 title: "Fallback taken".into(),
                 body: format!(
-                    "{requested_model}: {} {}, so {}/{} answered.",
+                    "{asked}: {} {}, so {}/{} answered.",
                     first.target,
                     failure(first.class),
                     prefix_of(snapshot, &served.provider),
@@ -314,6 +319,37 @@ mod tests {
         assert_eq!(
             for_event(&routed, &s, &TimeZone::UTC, NOW).map(|n| n.body),
             Some("smart: cc/claude-sonnet-4-5 is out of quota, so or/deepseek/deepseek-chat answered.".into())
+        );
+        let mut with_active = s.clone();
+        with_active.active_combo = Some("smart".into());
+        let via_default = EngineEvent::RequestRouted {
+            requested_model: ACTIVE_COMBO_ALIAS.into(),
+            served_by: None,
+            attempts: vec![],
+            status: 200,
+        };
+        assert_eq!(
+            for_event(&via_default, &with_active, &TimeZone::UTC, NOW),
+            None
+        );
+        let EngineEvent::RequestRouted {
+            served_by,
+            attempts,
+            status,
+            ..
+        } = routed
+        else {
+            unreachable!()
+        };
+        let via_default = EngineEvent::RequestRouted {
+            requested_model: ACTIVE_COMBO_ALIAS.into(),
+            served_by,
+            attempts,
+            status,
+        };
+        assert_eq!(
+            for_event(&via_default, &with_active, &TimeZone::UTC, NOW).map(|n| n.key),
+            Some("fallback:smart".into())
         );
         let direct = EngineEvent::RequestRouted {
             requested_model: "smart".into(),

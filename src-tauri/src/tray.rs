@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tauri::image::Image;
 use tauri::menu::{
@@ -13,21 +14,24 @@ use tauri::{AppHandle, Wry};
 
 use crate::menu::{Badge, Entry, MenuModel, Plan, plan};
 
-/// The tray's id; on Linux the menu is published at `/org/ayatana/NotificationItem/<id>/Menu`.
+/// The tray's id; on Linux (libayatana-appindicator through tray-icon) the menu is published
+/// on the session bus at `/org/ayatana/NotificationItem/tray_icon_tray_app_<id>/Menu`.
 pub const TRAY_ID: &str = "ninerouter";
 
 pub struct Tray {
     icon: TrayIcon,
     state: Mutex<Shown>,
+    /// A click toggles a check item's mark by itself; until the next update re-asserts the
+    /// model's marks, what is on screen may differ from the model. An atomic, not part of
+    /// `Shown`: clicks arrive on the main thread, which must never wait for `apply` (that
+    /// waits for the main thread to run its menu calls).
+    marks_unsure: AtomicBool,
 }
 
 #[derive(Default)]
 struct Shown {
     model: Option<MenuModel>,
     items: HashMap<String, MenuItemKind<Wry>>,
-    /// A click toggles a check item's mark by itself; until the next update re-asserts the
-    /// model's marks, what is on screen may differ from `model`.
-    marks_unsure: bool,
 }
 
 impl Tray {
@@ -45,20 +49,24 @@ impl Tray {
         Ok(Self {
             icon,
             state: Mutex::new(Shown::default()),
+            marks_unsure: AtomicBool::new(false),
         })
     }
 
     pub fn clicked(&self) {
-        self.lock().marks_unsure = true;
+        self.marks_unsure.store(true, Ordering::Relaxed);
     }
 
     pub fn apply(&self, app: &AppHandle, model: MenuModel) -> tauri::Result<()> {
         let mut shown = self.lock();
+        let marks_unsure = self.marks_unsure.swap(false, Ordering::Relaxed);
         let (badge_changed, tooltip_changed) = match &shown.model {
             Some(old) => (old.badge != model.badge, old.tooltip != model.tooltip),
             None => (true, true),
         };
-        match plan(shown.model.as_ref(), &model) {
+        let plan = plan(shown.model.as_ref(), &model);
+        tracing::debug!(?plan, "tray menu update");
+        match plan {
             Plan::Rebuild => {
                 let (menu, items) = build_menu(app, &model.entries)?;
                 self.icon.set_menu(Some(menu))?;
@@ -66,19 +74,19 @@ impl Tray {
             }
             Plan::Update(changed) => {
                 for entry in changed {
+                    tracing::debug!(id = ?entry.id(), "updating item");
                     update_item(&shown.items, entry)?;
                 }
-                if shown.marks_unsure {
+                if marks_unsure {
                     reassert_marks(&shown.items, &model.entries)?;
                 }
             }
             Plan::Unchanged => {
-                if shown.marks_unsure {
+                if marks_unsure {
                     reassert_marks(&shown.items, &model.entries)?;
                 }
             }
         }
-        shown.marks_unsure = false;
         if badge_changed {
             self.icon.set_icon(Some(badge_icon(model.badge)?))?;
             self.icon
@@ -88,6 +96,7 @@ impl Tray {
             self.icon.set_tooltip(Some(&model.tooltip))?;
         }
         shown.model = Some(model);
+        tracing::debug!("tray menu applied");
         Ok(())
     }
 

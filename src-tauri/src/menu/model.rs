@@ -237,9 +237,11 @@ fn combo_menu(snapshot: &Snapshot, tz: &TimeZone, now_ms: i64) -> Entry {
             })
             .collect()
     };
+    // The title stays the same (the check mark says which is active): a submenu's title
+    // cannot be changed in place on every platform (libdbusmenu keeps the old one).
     Entry::Submenu {
         id: "combos".into(),
-        text: format!("Active Combo: {}", active.unwrap_or("none")),
+        text: "Active Combo".into(),
         children,
     }
 }
@@ -467,7 +469,7 @@ mod tests {
             [
                 "(info) NineRouter is running · http://127.0.0.1:20128",
                 "---",
-                "Active Combo: smart > [x] smart | [ ] cheap (all accounts cooling until 08:01)",
+                "Active Combo > [x] smart | [ ] cheap (all accounts cooling until 08:01)",
                 "(info) Anthropic: 1 ready, 1 cooling until 08:10 · 5-hour 27% left, resets 10:05",
                 "(info) OpenRouter: all cooling until 08:01",
                 "---",
@@ -538,7 +540,7 @@ mod tests {
         let t = texts(&m.entries);
         assert_eq!(
             t[2],
-            "Active Combo: none > (info) No combos yet: create one in the dashboard"
+            "Active Combo > (info) No combos yet: create one in the dashboard"
         );
         assert_eq!(t[3], "(info) No providers yet: add one in the dashboard");
     }

@@ -1,0 +1,130 @@
+//! The dashboard window through WebDriver: tauri-driver in front of Debian's WebKitWebDriver,
+//! which launches the app itself.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::{BIN, ONE_APP_AT_A_TIME, Sandbox, required, wait_until_listening};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
+    if !required() {
+        return;
+    }
+    let _turn = ONE_APP_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let driver_bin = std::env::var("NINEROUTER_TAURI_DRIVER")
+        .expect("NINEROUTER_TAURI_DRIVER names the tauri-driver binary (make test installs it)");
+    // No fake tray host on the bus this time: the window must open at start even with --hidden.
+    let sandbox = Sandbox::new("");
+    let (port, native_port) = (free_port(), free_port());
+    let log = std::fs::File::create(sandbox.log()).expect("log");
+    let _driver = Driver(
+        Command::new(driver_bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .envs(sandbox.env())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("tauri-driver starts"),
+    );
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({"application": BIN, "args": ["--hidden"]}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let client = loop {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no WebDriver session: {e}\n{}",
+                    sandbox.log_text()
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    let http = reqwest::Client::new();
+    wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
+
+    // The window shows the engine's dashboard, rendered.
+    let nav = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::LinkText("Settings"))
+        .await
+        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}\n{}", sandbox.log_text()));
+    let url = client.current_url().await.expect("url");
+    assert_eq!(url.as_str(), format!("{}/dashboard/", sandbox.base()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = client.screenshot().await.expect("screenshot");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    std::fs::write(shots.join("dashboard-window.png"), &png).expect("save screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+
+    // Settings offers Start at Login only in the desktop window; it reaches the autostart
+    // plugin through Tauri's IPC (allowed for this origin by the dashboard capability).
+    nav.click().await.expect("open settings");
+    let toggle = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(
+            "//label[contains(., 'Start NineRouter at login')]/input",
+        ))
+        .await
+        .expect("the desktop-only setting");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    toggle.click().await.expect("enable");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !sandbox.autostart_entry().exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no autostart entry:\n{}",
+            sandbox.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(shots.join("settings-window.png"), &png).expect("save screenshot");
+    toggle.click().await.expect("disable");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sandbox.autostart_entry().exists() {
+        assert!(Instant::now() < deadline, "the autostart entry stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = client.close().await;
+}
