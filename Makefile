@@ -4,16 +4,26 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/ninerouter/target
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 
-# Debian packages the build and the tests need (checked one by one, installed only when missing).
-APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv chromium
+# Debian packages the build and the tests need (checked one by one, installed only when missing):
+# the engine's, then the desktop shell's (WebKitGTK, the tray, icons) and its tests' (an X
+# server, X tools, the WebKit WebDriver).
+APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv chromium \
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev \
+  xvfb xauth x11-utils webkit2gtk-driver
 BIN := $(CARGO_TARGET_DIR)/release/ninerouter
+DESKTOP_BIN := $(CARGO_TARGET_DIR)/release/ninerouter-desktop
+# Tools built from crates.io, cached outside the clone like the target dir.
+TOOLS := $(HOME)/.cache/ninerouter/tools
+TAURI_DRIVER := $(TOOLS)/bin/tauri-driver
+# The Tauri CLI (from ui/'s npm packages) run from the root: the app crate is src-tauri.
+TAURI := TAURI_APP_PATH=src-tauri ui/node_modules/.bin/tauri
 
 # The official SDKs the client tests drive, pinned, in a virtualenv cached outside the clone.
 SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk ui ui-test build run test test-rust test-keyring lint bench fmt clean-cache
+.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt package clean-cache
 
 # The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
 # not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
@@ -57,15 +67,23 @@ $(SDK_STAMP):
 build: deps ui
 	$(CARGO) build --release --bin ninerouter
 
-# With a display the desktop app would start here (its own issue); without one, the headless router.
-run: build
-	$(BIN) serve
+build-desktop: deps ui
+	$(CARGO) build --release -p ninerouter-desktop
 
-test: deps sdk ui lint ui-test test-rust
+# With a display, the desktop app (tray, dashboard window); without one, the headless router.
+run: deps ui
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(MAKE) --no-print-directory build-desktop && exec $(DESKTOP_BIN); \
+	else \
+	  $(MAKE) --no-print-directory build && exec $(BIN) serve; \
+	fi
+
+test: deps sdk ui lint ui-test test-rust test-desktop
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p ninerouter-desktop --all-targets --locked -- -D warnings
 
 # The suite runs inside a private D-Bus session with an unlocked gnome-keyring, so the
 # keychain tests use a real Secret Service; NINEROUTER_TEST_KEYRING makes them mandatory,
@@ -73,6 +91,20 @@ lint:
 # browser test.
 test-rust:
 	dbus-run-session -- bash -c 'echo -n ci-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && NINEROUTER_TEST_KEYRING=1 NINEROUTER_SDK_PYTHON=$(SDK_VENV)/bin/python NINEROUTER_BROWSER=/usr/bin/chromium $(CARGO) test --locked --all-targets'
+
+$(TAURI_DRIVER):
+	$(CARGO) install tauri-driver --version ^2 --locked --root $(TOOLS)
+
+# The desktop shell: its unit tests, then the built app end to end on a virtual X server and a
+# private session bus (tray menu over dbusmenu, notifications, autostart, WebDriver window).
+test-desktop: deps ui $(TAURI_DRIVER)
+	xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- env NINEROUTER_DESKTOP_TEST=1 NINEROUTER_TAURI_DRIVER=$(TAURI_DRIVER) NO_AT_BRIDGE=1 $(CARGO) test --locked -p ninerouter-desktop --all-targets
+
+# The .deb of the desktop app (the other installers come from the release workflow). Updater
+# artifacts need the signing key, which only the release workflow has.
+package: deps ui
+	$(TAURI) build --bundles deb --config '{"bundle":{"createUpdaterArtifacts":false}}'
+	@ls -1 $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb
 
 bench: deps ui
 	$(CARGO) bench --bench proxy

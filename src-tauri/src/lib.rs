@@ -4,6 +4,7 @@
 
 mod args;
 mod clock;
+mod control;
 mod menu;
 mod notify;
 mod prefs;
@@ -29,6 +30,7 @@ pub fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::from_env();
     let tray_host = tray_host::available();

@@ -135,7 +135,7 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
             if let Some(core) = shell.router.core() {
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = ninerouter::manage::set_active_combo(&core, &name).await {
+                    if let Err(e) = crate::control::select_combo(&core, &name).await {
                         tracing::warn!(combo = %name, "cannot switch the active combo: {e}");
                         app.state::<Shell>()
                             .notify_now("Cannot switch combo", &e.to_string());
@@ -153,7 +153,7 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
         }
         Action::TogglePause => {
             if let Some(core) = shell.router.core() {
-                core.set_paused(!core.is_paused());
+                crate::control::toggle_pause(&core);
             }
         }
         Action::ToggleAutostart => {

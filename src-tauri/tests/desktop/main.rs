@@ -13,7 +13,6 @@ mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fake_openai::{Behavior, FakeOpenAi};
@@ -21,7 +20,7 @@ use serde_json::{Value, json};
 use session::{FakeDesktop, bus_name_of, click_label, wait_for_item, window_titles};
 
 /// The app is single-instance per session bus, so its tests take turns.
-static ONE_APP_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const BIN: &str = env!("CARGO_BIN_EXE_ninerouter-desktop");
 
@@ -144,6 +143,23 @@ fn config(fake: &FakeOpenAi) -> String {
     )
 }
 
+/// The bus name the app publishes its tray menu under, once it has.
+async fn tray_menu_of(app: &Child) -> String {
+    let pid = app.id();
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(bus) = bus_name_of(pid) {
+                return bus;
+            }
+            assert!(Instant::now() < deadline, "the app published no tray menu");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("bus lookup")
+}
+
 async fn ask_default(http: &reqwest::Client, base: &str) -> (u16, Value) {
     let resp = http
         .post(format!("{base}/v1/chat/completions"))
@@ -180,7 +196,7 @@ async fn wait_active(http: &reqwest::Client, base: &str, name: &str) {
     .await;
 }
 
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -228,7 +244,7 @@ async fn the_tray_app_hosts_the_router_and_its_menu_drives_it() {
     if !required() {
         return;
     }
-    let _turn = ONE_APP_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
     let desktop = FakeDesktop::start();
     let fake = FakeOpenAi::start().await;
     let sandbox = Sandbox::new(&config(&fake));
@@ -239,21 +255,7 @@ async fn the_tray_app_hosts_the_router_and_its_menu_drives_it() {
     wait_until_listening(&http, &base, || sandbox.log_text()).await;
 
     // Tray-only: a tray host exists, so --hidden opens no window.
-    let bus = tokio::task::spawn_blocking({
-        let pid = app.id();
-        move || {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(bus) = bus_name_of(pid) {
-                    return bus;
-                }
-                assert!(Instant::now() < deadline, "the app published no tray menu");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    })
-    .await
-    .expect("bus lookup");
+    let bus = tray_menu_of(&app).await;
     let status = wait_for_item(&bus, "status", |i| {
         i.label.starts_with("NineRouter is running")
     });
@@ -455,27 +457,13 @@ async fn a_taken_port_is_shown_in_the_tray_with_a_way_out() {
     if !required() {
         return;
     }
-    let _turn = ONE_APP_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
     let _desktop = FakeDesktop::start();
     let fake = FakeOpenAi::start().await;
     let sandbox = Sandbox::new(&config(&fake));
     let squatter = std::net::TcpListener::bind(("127.0.0.1", sandbox.port)).expect("squat");
     let mut app = sandbox.launch(&["--hidden"], &[]);
-    let bus = tokio::task::spawn_blocking({
-        let pid = app.id();
-        move || {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(bus) = bus_name_of(pid) {
-                    return bus;
-                }
-                assert!(Instant::now() < deadline, "the app published no tray menu");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    })
-    .await
-    .expect("bus lookup");
+    let bus = tray_menu_of(&app).await;
     let port = sandbox.port;
     wait_for_item(&bus, "the port error", |i| {
         i.label == format!("Not running: port {port} is in use by another program")

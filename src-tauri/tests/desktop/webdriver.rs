@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::{BIN, ONE_APP_AT_A_TIME, Sandbox, required, wait_until_listening};
+use crate::{BIN, ONE_APP_AT_A_TIME, Sandbox, required, wait_for, wait_until_listening};
 
 struct Driver(Child);
 
@@ -30,7 +30,7 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     if !required() {
         return;
     }
-    let _turn = ONE_APP_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
     let driver_bin = std::env::var("NINEROUTER_TAURI_DRIVER")
         .expect("NINEROUTER_TAURI_DRIVER names the tauri-driver binary (make test installs it)");
     // No fake tray host on the bus this time: the window must open at start even with --hidden.
@@ -109,22 +109,16 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
         .expect("the desktop-only setting");
     tokio::time::sleep(Duration::from_millis(300)).await;
     toggle.click().await.expect("enable");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !sandbox.autostart_entry().exists() {
-        assert!(
-            Instant::now() < deadline,
-            "no autostart entry:\n{}",
-            sandbox.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the autostart entry", async || {
+        sandbox.autostart_entry().exists()
+    })
+    .await;
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(shots.join("settings-window.png"), &png).expect("save screenshot");
     toggle.click().await.expect("disable");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while sandbox.autostart_entry().exists() {
-        assert!(Instant::now() < deadline, "the autostart entry stayed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for("the entry to go", async || {
+        !sandbox.autostart_entry().exists()
+    })
+    .await;
     let _ = client.close().await;
 }
