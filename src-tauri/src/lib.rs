@@ -52,7 +52,11 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(window::KEPT_STATE)
+                .build(),
+        )
         .on_window_event(window::on_event)
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -9,6 +9,10 @@ use crate::shell::Shell;
 
 pub const LABEL: &str = "dashboard";
 
+/// Size, position and maximized state are kept; visibility is not (the window is saved hidden
+/// when the app quits from the tray, and must not come back invisible).
+pub const KEPT_STATE: StateFlags = StateFlags::all().difference(StateFlags::VISIBLE);
+
 pub fn open(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(LABEL) {
         let shown = window
@@ -65,7 +69,7 @@ pub fn on_event(window: &Window, event: &WindowEvent) {
     }
     if let WindowEvent::CloseRequested { api, .. } = event {
         let app = window.app_handle();
-        if let Err(e) = app.save_window_state(StateFlags::all()) {
+        if let Err(e) = app.save_window_state(KEPT_STATE) {
             tracing::warn!("cannot save the window's size and position: {e}");
         }
         if app.state::<Shell>().tray_host {

@@ -450,6 +450,13 @@ async fn the_tray_app_hosts_the_router_and_its_menu_drives_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(http.get(format!("{base}/api/status")).send().await.is_err());
+    // The window's size and position were kept for next time.
+    let state = sandbox
+        .home()
+        .join(".config/dev.ninerouter.desktop/.window-state.json");
+    let state: Value = serde_json::from_slice(&std::fs::read(&state).expect("window state"))
+        .expect("window state JSON");
+    assert_eq!(state["dashboard"]["width"], 1200, "{state}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
