@@ -93,17 +93,13 @@ impl Shell {
         snapshot: Option<&ninerouter::engine::Snapshot>,
         status: &Status,
     ) -> MenuModel {
-        let failed;
         let router = match (status, snapshot) {
             (Status::Running(_), Some(s)) => Router::Running(s),
             (Status::PortTaken { port, free }, _) => Router::PortTaken {
                 port: *port,
                 free: *free,
             },
-            (Status::Failed(why), _) => {
-                failed = why.clone();
-                Router::Failed(&failed)
-            }
+            (Status::Failed(why), _) => Router::Failed(why),
             _ => Router::Starting,
         };
         let update = self.updates.state();

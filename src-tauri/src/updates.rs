@@ -47,11 +47,11 @@ impl Updates {
 
 fn updater(app: &AppHandle) -> Result<Updater, tauri_plugin_updater::Error> {
     let mut builder = app.updater_builder();
-    if let Ok(url) = std::env::var("NINEROUTER_UPDATE_URL") {
-        let url = url
-            .parse()
-            .map_err(|_| tauri_plugin_updater::Error::EmptyEndpoints)?;
-        builder = builder.endpoints(vec![url])?;
+    if let Ok(raw) = std::env::var("NINEROUTER_UPDATE_URL") {
+        match raw.parse() {
+            Ok(url) => builder = builder.endpoints(vec![url])?,
+            Err(e) => tracing::warn!(url = %raw, "ignoring NINEROUTER_UPDATE_URL: {e}"),
+        }
     }
     if let Ok(key) = std::env::var("NINEROUTER_UPDATE_PUBKEY") {
         builder = builder.pubkey(key);
