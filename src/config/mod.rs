@@ -42,6 +42,10 @@ pub struct FileConfig {
     pub combos: Vec<ComboEntry>,
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
+    /// Where each subscription provider's login and account servers are (`[auth.github]`),
+    /// for self-hosted gateways and tests; the registry's public URLs otherwise.
+    #[serde(default)]
+    pub auth: BTreeMap<String, AuthEndpoints>,
     /// Where it was read from, for messages and for the API's read-only marker.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -58,6 +62,16 @@ pub struct ServerSection {
     /// Extra host names the management API accepts (e.g. a server's LAN name).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+}
+
+/// A subscription provider's servers, overriding the built-in ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthEndpoints {
+    /// The login server (GitHub: `https://github.com`).
+    pub login_url: Option<String>,
+    /// The account API (GitHub: `https://api.github.com`).
+    pub api_url: Option<String>,
 }
 
 /// One account of one provider.

@@ -44,6 +44,8 @@ pub struct Core {
     pub listen: Listen,
     pub usage: Recorder,
     pub inspector: Inspector,
+    /// Subscription logins in progress.
+    pub logins: crate::auth::Logins,
     /// Routing paused from the tray or the dashboard: client requests are refused meanwhile.
     paused: AtomicBool,
     catalog: RwLock<Arc<Catalog>>,
@@ -68,6 +70,7 @@ impl Core {
             listen,
             usage,
             inspector,
+            logins: crate::auth::Logins::default(),
             paused: AtomicBool::new(false),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),

@@ -171,6 +171,7 @@ impl Engine {
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),
             quotas: Arc::new(quotas),
+            tokens: Arc::new(crate::auth::TokenKeeper::new(&file.auth)),
         };
         let listen = Listen {
             addr,

@@ -347,3 +347,83 @@ pub async fn test_connection(core: &Core, id: &str) -> Result<crate::proxy::Prob
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{}'", account.provider)))?;
     Ok(crate::proxy::probe(&core.proxy, wire, account).await)
 }
+
+/// Stores what a login produced. A new account is named after the provider's user name (made
+/// unique); with `replace`, the same account gets the new credentials in place, keeping its
+/// name, priority, history and id. Returns the account's id and name.
+pub async fn save_login(
+    core: &Core,
+    provider: &str,
+    user_name: &str,
+    secret: SecretString,
+    replace: Option<&str>,
+) -> Result<(String, String), ManageError> {
+    if let Some(id) = replace {
+        let rec = stored(core, id).await?;
+        if rec.provider != provider {
+            return Err(invalid(
+                "accountId",
+                format!("account '{id}' is not a {provider} account"),
+            ));
+        }
+        let r = secret_ref(id);
+        core.secrets.set(&r, secret).await?;
+        core.proxy.tokens.forget(id);
+        core.proxy.routing.cooldowns.clear_account(id);
+        if rec.secret_ref.as_deref() != Some(r.as_str()) {
+            let mut row = rec.clone();
+            row.secret_ref = Some(r);
+            core.store
+                .call(move |c| store::update_connection(c, &row))
+                .await?;
+        }
+        core.reload("connections").await?;
+        return Ok((rec.id, rec.name));
+    }
+    let catalog = core.catalog();
+    let taken = |n: &str| {
+        catalog
+            .accounts()
+            .iter()
+            .any(|a| a.provider == provider && a.name == n)
+    };
+    let base = if user_name.trim().is_empty() {
+        provider
+    } else {
+        user_name.trim()
+    };
+    let name = (1..)
+        .map(|i| {
+            if i == 1 {
+                base.to_owned()
+            } else {
+                format!("{base} ({i})")
+            }
+        })
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| base.to_owned());
+    let id = new_id();
+    let r = secret_ref(&id);
+    core.secrets.set(&r, secret).await?;
+    let rec = ConnectionRecord {
+        id: id.clone(),
+        provider: provider.to_owned(),
+        name: name.clone(),
+        priority: 100,
+        enabled: true,
+        base_url: None,
+        models: vec![],
+        secret_ref: Some(r.clone()),
+        source: Source::Api,
+    };
+    if let Err(e) = core
+        .store
+        .call(move |c| store::insert_connection(c, &rec))
+        .await
+    {
+        let _ = core.secrets.delete(&r).await;
+        return Err(e.into());
+    }
+    core.reload("connections").await?;
+    Ok((id, name))
+}

@@ -17,7 +17,8 @@ pub use combos::{
 };
 pub use connections::{
     ConnectionInput, ConnectionPatch, ConnectionView, create_connection, delete_connection,
-    get_connection, list_connections, reset_connection, test_connection, update_connection,
+    get_connection, list_connections, reset_connection, save_login, test_connection,
+    update_connection,
 };
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
@@ -39,6 +40,9 @@ pub enum ManageError {
     ReadOnly(String),
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// A provider's server failed or refused (a login's first step, say).
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Core(#[from] CoreError),
 }

@@ -21,12 +21,14 @@ pub use probe::{Probe, probe};
 pub use sse::{RawEvent, event_name, split_events};
 pub use stream::{ByteStream, Meter, Metered, events_so_far, take_raw};
 
-use crate::catalog::Catalog;
+use crate::auth::TokenKeeper;
+use crate::catalog::{Account, Catalog};
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
 use crate::inspector::ProviderSide;
 use crate::providers::WireFormat;
 use crate::quota::Quotas;
 use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
+use crate::secrets::SecretString;
 use crate::store::now_ms;
 
 /// What the dispatcher needs besides the catalog snapshot.
@@ -36,6 +38,8 @@ pub struct ProxyContext {
     pub routing: Arc<RoutingState>,
     pub events: EventBus,
     pub quotas: Arc<Quotas>,
+    /// Tokens minted from subscription logins (Copilot).
+    pub tokens: Arc<crate::auth::TokenKeeper>,
 }
 
 impl ProxyContext {
@@ -183,17 +187,50 @@ pub async fn dispatch(
             continue;
         }
         for account in plan.accounts {
-            let sent = upstream::send(
-                ctx,
-                account,
-                provider.format,
-                &target.model,
-                inbound,
-                settings,
-                side.as_deref_mut()
-                    .map(|side| upstream::Capture { side, cap }),
-            )
-            .await;
+            let mut refused: Option<SecretString> = None;
+            let sent = loop {
+                // Subscription accounts send a token minted from their login.
+                let minted = if TokenKeeper::mints_for(account) {
+                    match ctx
+                        .tokens
+                        .upstream(
+                            &ctx.http,
+                            account,
+                            refused.as_ref().map(|t| t.expose()),
+                            now_ms(),
+                        )
+                        .await
+                    {
+                        Ok(m) => Some(m),
+                        Err(e) => break Err(login_failure(e)),
+                    }
+                } else {
+                    None
+                };
+                let effective = minted.as_ref().map(|m| Account {
+                    api_key: Some(m.token.clone()),
+                    base_url: m.base_url.clone(),
+                    ..account.clone()
+                });
+                let sent = upstream::send(
+                    ctx,
+                    effective.as_ref().unwrap_or(account),
+                    provider.format,
+                    &target.model,
+                    inbound,
+                    settings,
+                    side.as_deref_mut()
+                        .map(|side| upstream::Capture { side, cap }),
+                )
+                .await;
+                // A refused minted token is minted again once, and the request retried.
+                match (&sent, minted) {
+                    (Err(f), Some(m)) if f.class == FailureClass::Auth && refused.is_none() => {
+                        refused = Some(m.token);
+                    }
+                    _ => break sent,
+                }
+            };
             match sent {
                 Ok(upstreamed) => {
                     ctx.routing
@@ -266,6 +303,24 @@ pub async fn dispatch(
         attempts,
     ))
 }
+
+/// A login that cannot yield a token: revoked logins cool the account until the user logs in
+/// again (a new login clears it); server trouble is a network failure like any other.
+fn login_failure(e: crate::auth::AuthError) -> Failure {
+    use crate::auth::AuthError;
+    match e {
+        AuthError::Revoked(_) | AuthError::NoSubscription(_) => {
+            let mut f = Failure::new(FailureClass::Auth, format!("needs login: {e}"));
+            f.hint = Some(NEEDS_LOGIN);
+            f
+        }
+        AuthError::Http(_) => Failure::new(FailureClass::Network, e.to_string()),
+        _ => Failure::new(FailureClass::BadResponse, e.to_string()),
+    }
+}
+
+/// How long an account whose login was revoked stays out of rotation (until a new login).
+const NEEDS_LOGIN: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn client_fault(failure: Failure, wire: WireFormat, attempts: Vec<Attempt>) -> ProxyError {
     let mut e = ProxyError::new(

@@ -258,6 +258,9 @@ pub fn with_credentials(
     let Some(key) = account.api_key.as_ref().map(|k| k.expose()) else {
         return request;
     };
+    if account.provider == "github" {
+        request = crate::auth::copilot::editor_headers(request);
+    }
     match wire {
         WireFormat::Anthropic => {
             request = request.header("x-api-key", key);

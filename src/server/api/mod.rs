@@ -2,6 +2,7 @@
 //! decodes, calls a `manage` use-case, and encodes.
 
 mod handlers;
+mod oauth;
 mod quota;
 mod usage;
 
@@ -73,6 +74,11 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             axum::routing::put(put_price).delete(delete_price),
         )
         .route("/api/events", get(events))
+        .route("/api/oauth/{provider}/start", post(oauth::start))
+        .route(
+            "/api/oauth/{provider}/{login}",
+            get(oauth::status).delete(oauth::cancel),
+        )
         .route("/api/quota", get(quota::list))
         .route("/api/quota/{account}", get(quota::one))
         .route("/api/quota/{account}/refresh", post(quota::refresh))
@@ -132,6 +138,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Manage(ManageError::NotFound(m)) | ApiError::NotFound(m) => {
                 (StatusCode::NOT_FOUND, "not_found", m, None)
+            }
+            ApiError::Manage(ManageError::Upstream(m)) => {
+                (StatusCode::BAD_GATEWAY, "upstream_error", m, None)
             }
             ApiError::Manage(ManageError::Core(e)) => {
                 tracing::error!("management request failed: {e}");

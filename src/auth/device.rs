@@ -1,0 +1,93 @@
+//! The OAuth 2.0 device authorization grant (RFC 8628) as a client: ask for a code, then poll
+//! the token endpoint at the server's pace — `authorization_pending` waits, `slow_down` adds
+//! five seconds to the interval, `expired_token` and `access_denied` end the login.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AuthError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub expires_in: u64,
+    #[serde(default = "default_interval")]
+    pub interval: u64,
+}
+
+fn default_interval() -> u64 {
+    5
+}
+
+const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+pub async fn request_code(
+    http: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    scope: &str,
+) -> Result<DeviceCode, AuthError> {
+    let response = http
+        .post(url)
+        .header("accept", "application/json")
+        .form(&[("client_id", client_id), ("scope", scope)])
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        return Err(AuthError::provider(status.as_u16(), &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| AuthError::Malformed(e.to_string()))
+}
+
+/// Polls until the user has approved (the token response, as JSON), denied, or let the code
+/// expire. `min_interval` is the floor between polls (tests shorten the server's interval).
+pub async fn poll(
+    http: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    code: &DeviceCode,
+    min_interval: Duration,
+) -> Result<Value, AuthError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in);
+    let mut interval = Duration::from_secs(code.interval).max(min_interval);
+    loop {
+        tokio::time::sleep(interval).await;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(AuthError::Expired);
+        }
+        let response = http
+            .post(url)
+            .header("accept", "application/json")
+            .form(&[
+                ("client_id", client_id),
+                ("device_code", code.device_code.as_str()),
+                ("grant_type", GRANT),
+            ])
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if value.get("access_token").and_then(Value::as_str).is_some() {
+            return Ok(value);
+        }
+        match value.get("error").and_then(Value::as_str) {
+            Some("authorization_pending") => {}
+            Some("slow_down") => {
+                interval += Duration::from_secs(5);
+                if let Some(server) = value.get("interval").and_then(Value::as_u64) {
+                    interval = interval.max(Duration::from_secs(server));
+                }
+            }
+            Some("expired_token") => return Err(AuthError::Expired),
+            Some("access_denied") => return Err(AuthError::Denied),
+            _ => return Err(AuthError::provider(status.as_u16(), &body)),
+        }
+    }
+}

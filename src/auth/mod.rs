@@ -1,0 +1,43 @@
+//! Subscription logins and the tokens they yield: the device authorization grant, each
+//! provider's token exchange, and keeping upstream tokens fresh (ahead of expiry, and once more
+//! after a 401) with one refresh per account at a time.
+
+pub mod copilot;
+pub mod device;
+mod keeper;
+mod logins;
+
+pub use keeper::{Minted, TokenKeeper};
+pub use logins::{LoginStart, LoginStatus, Logins, start_login};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the login server could not be reached: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the login was denied")]
+    Denied,
+    #[error("the login code expired before it was approved; start again")]
+    Expired,
+    #[error("the saved login was refused ({0}); log in again")]
+    Revoked(String),
+    #[error("{0}")]
+    NoSubscription(String),
+    #[error("the provider answered {status}: {message}")]
+    Provider { status: u16, message: String },
+    #[error("the provider's answer was not understood: {0}")]
+    Malformed(String),
+}
+
+impl AuthError {
+    /// An error status with the provider's own message (its `error_description`, `message` or
+    /// `error` field), never its whole body.
+    pub fn provider(status: u16, body: &[u8]) -> Self {
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let message = ["error_description", "message", "error"]
+            .iter()
+            .find_map(|k| value.get(k).and_then(|v| v.as_str()))
+            .unwrap_or("no details")
+            .to_owned();
+        AuthError::Provider { status, message }
+    }
+}

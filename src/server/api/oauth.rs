@@ -1,0 +1,74 @@
+//! `/api/oauth/{provider}/…`: logins as steps (start → show the code → poll the status).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ApiError;
+use crate::auth;
+use crate::engine::Core;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartBody {
+    /// Renew this account's login instead of adding an account.
+    pub account_id: Option<String>,
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The body is optional: an empty one starts a login for a new account.
+pub async fn start(
+    State(core): State<Arc<Core>>,
+    Path(provider): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body: StartBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        StartBody::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::BadBody {
+            field: crate::manage::field_in_message(&e.to_string())
+                .unwrap_or("body")
+                .to_owned(),
+            message: e.to_string(),
+        })?
+    };
+    let started = auth::start_login(&core, &provider, body.account_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(started)).into_response())
+}
+
+fn found(core: &Core, provider: &str, id: &str) -> Result<auth::LoginStatus, ApiError> {
+    match core.logins.get(id) {
+        Some((p, status))
+            if core
+                .catalog()
+                .provider_by_prefix(provider)
+                .is_some_and(|x| x.id == p) =>
+        {
+            Ok(status)
+        }
+        _ => Err(ApiError::NotFound(format!("no {provider} login '{id}'"))),
+    }
+}
+
+pub async fn status(
+    State(core): State<Arc<Core>>,
+    Path((provider, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let status = found(&core, &provider, &id)?;
+    Ok(Json(json!({ "loginId": id, "login": status })).into_response())
+}
+
+pub async fn cancel(
+    State(core): State<Arc<Core>>,
+    Path((provider, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    found(&core, &provider, &id)?;
+    core.logins.cancel(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,216 @@
+//! Subscription logins through the management API, against fake login servers on loopback:
+//! GitHub Copilot's device code, its token minting and renewal, revocation and re-login.
+#![allow(clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::fake_github::{FakeGithub, USER_CODE};
+use support::{Behavior, FakeOpenAi, Router};
+
+async fn login(router: &Router, body: Option<Value>) -> (String, Value) {
+    let (status, started) = router.api(Method::POST, "/api/oauth/gh/start", body).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["kind"], "device");
+    assert_eq!(started["userCode"], USER_CODE);
+    assert_eq!(
+        started["verificationUri"],
+        "https://github.com/login/device"
+    );
+    let id = started["loginId"].as_str().expect("login id").to_owned();
+    let (_, waiting) = router
+        .api(Method::GET, &format!("/api/oauth/gh/{id}"), None)
+        .await;
+    assert_eq!(waiting["login"]["status"], "waiting", "{waiting}");
+    assert_eq!(waiting["login"]["userCode"], USER_CODE);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, now) = router
+            .api(Method::GET, &format!("/api/oauth/gh/{id}"), None)
+            .await;
+        if now["login"]["status"] != "waiting" {
+            return (id, now["login"].clone());
+        }
+        assert!(Instant::now() < deadline, "the login never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn accounts(router: &Router) -> Vec<Value> {
+    let (_, list) = router.api(Method::GET, "/api/connections", None).await;
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["provider"] == "github")
+        .cloned()
+        .collect()
+}
+
+fn last_key(fake: &FakeOpenAi) -> Option<String> {
+    fake.keys_seen().last().cloned()
+}
+
+#[tokio::test]
+async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_tokens() {
+    let copilot = FakeOpenAi::start().await;
+    let github = FakeGithub::start(&copilot.base_url()).await;
+    let router = Router::start(&github.config()).await;
+
+    // The user approves after two polls and one request to slow down.
+    github.answer_polls_with(&[
+        "authorization_pending",
+        "slow_down",
+        "authorization_pending",
+    ]);
+    let started = Instant::now();
+    let (_, done) = login(&router, None).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["name"], "octocat");
+    assert_eq!(github.token_polls(), 4);
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "slow_down adds five seconds"
+    );
+    let account_id = done["accountId"].as_str().expect("account").to_owned();
+    let listed = accounts(&router).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "octocat");
+    assert_eq!(listed[0]["id"], account_id.as_str());
+    // Proving the subscription minted one token already; requests mint their own once.
+    assert_eq!(github.minted(), 1);
+
+    let (status, served_by, _) = router.ask("gh/gpt-4o").await;
+    assert_eq!(status, 200);
+    assert_eq!(served_by.as_deref(), Some(account_id.as_str()));
+    assert_eq!(last_key(&copilot).as_deref(), Some("copilot-2"));
+    assert_eq!(router.ask("gh/gpt-4o").await.0, 200);
+    assert_eq!(
+        last_key(&copilot).as_deref(),
+        Some("copilot-2"),
+        "reused while fresh"
+    );
+    assert_eq!(github.minted(), 2);
+
+    // Short-lived tokens are renewed ahead of expiry (halfway), by one mint for many requests.
+    github.set_lifetime_secs(4);
+    // Force a renewal so the next token is short-lived: the provider refuses copilot-2 once.
+    copilot.script("copilot-2", [Behavior::status(401)]);
+    assert_eq!(
+        router.ask("gh/gpt-4o").await.0,
+        200,
+        "a 401 re-mints once and retries"
+    );
+    assert_eq!(last_key(&copilot).as_deref(), Some("copilot-3"));
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let burst: Vec<_> = (0..8).map(|_| router.ask("gh/gpt-4o")).collect();
+    for (status, _, _) in futures_util::future::join_all(burst).await {
+        assert_eq!(status, 200);
+    }
+    assert_eq!(github.minted(), 4, "one renewal for the whole burst");
+    assert_eq!(last_key(&copilot).as_deref(), Some("copilot-4"));
+
+    // The login is revoked: the account is set aside until the user logs in again.
+    github.set_lifetime_secs(1800);
+    github.set_mint_status(Some(401));
+    copilot.script("copilot-4", [Behavior::status(401)]);
+    let (status, _, body) = router.ask("gh/gpt-4o").await;
+    assert!(status >= 400, "{body}");
+    let (_, account) = router
+        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
+        .await;
+    assert_eq!(account["state"], "cooling-down", "{account}");
+    let reason = account["cooldowns"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.starts_with("needs login"), "{reason}");
+    assert!(
+        !reason.contains("gho_"),
+        "no secret in the reason: {reason}"
+    );
+
+    // Logging in again renews the same account in place.
+    github.set_mint_status(None);
+    let (_, again) = login(&router, Some(json!({"accountId": account_id}))).await;
+    assert_eq!(again["status"], "done", "{again}");
+    assert_eq!(again["accountId"], account_id.as_str());
+    assert_eq!(accounts(&router).await.len(), 1);
+    let (_, account) = router
+        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
+        .await;
+    assert_eq!(account["state"], "active", "{account}");
+    assert_eq!(router.ask("gh/gpt-4o").await.0, 200);
+}
+
+#[tokio::test]
+async fn failed_and_cancelled_logins_leave_nothing_behind() {
+    let copilot = FakeOpenAi::start().await;
+    let github = FakeGithub::start(&copilot.base_url()).await;
+    let router = Router::start(&github.config()).await;
+
+    github.answer_polls_with(&["authorization_pending", "access_denied"]);
+    let (_, denied) = login(&router, None).await;
+    assert_eq!(denied["status"], "failed");
+    assert_eq!(denied["message"], "the login was denied");
+
+    github.answer_polls_with(&["expired_token"]);
+    let (_, expired) = login(&router, None).await;
+    assert_eq!(expired["status"], "failed");
+    assert!(
+        expired["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired")
+    );
+
+    // Approved, but the GitHub account has no Copilot.
+    github.set_mint_status(Some(403));
+    let (_, no_copilot) = login(&router, None).await;
+    assert_eq!(no_copilot["status"], "failed");
+    assert_eq!(
+        no_copilot["message"],
+        "this GitHub account has no Copilot subscription"
+    );
+    github.set_mint_status(None);
+
+    // Cancelled while waiting.
+    github.answer_polls_with(&["authorization_pending"; 200]);
+    let (status, started) = router
+        .api(Method::POST, "/api/oauth/github/start", None)
+        .await;
+    assert_eq!(status, 202);
+    let id = started["loginId"].as_str().expect("id");
+    let (status, _) = router
+        .api(Method::DELETE, &format!("/api/oauth/github/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (_, after) = router
+        .api(Method::GET, &format!("/api/oauth/github/{id}"), None)
+        .await;
+    assert_eq!(after["login"]["status"], "cancelled");
+
+    assert!(accounts(&router).await.is_empty(), "nothing was stored");
+
+    // Bad requests say what is wrong.
+    let (status, body) = router
+        .api(Method::POST, "/api/oauth/nope/start", None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = router.api(Method::POST, "/api/oauth/cx/start", None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "provider");
+    let (status, body) = router
+        .api(
+            Method::POST,
+            "/api/oauth/gh/start",
+            Some(json!({"accountId": "missing"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = router
+        .api(Method::GET, "/api/oauth/gh/no-such-login", None)
+        .await;
+    assert_eq!(status, 404);
+}
