@@ -82,6 +82,22 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     // Proving the subscription minted one token already; requests mint their own once.
     assert_eq!(github.minted(), 1);
 
+    // Its quota: the monthly premium-request allowance, with the reset date.
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    let windows = quota["windows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(windows.len(), 1, "{quota}");
+    assert_eq!(windows[0]["window"], "monthly");
+    assert_eq!(windows[0]["metric"], "premium-requests");
+    assert_eq!(windows[0]["remaining"], 213.5);
+    assert_eq!(windows[0]["limit"], 300.0);
+
     let (status, served_by, _) = router.ask("gh/gpt-4o").await;
     assert_eq!(status, 200);
     assert_eq!(served_by.as_deref(), Some(account_id.as_str()));

@@ -398,7 +398,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.githubcopilot.com",
         families: &[],
         models: &[],
-        quota: QuotaApi::Headers,
+        quota: QuotaApi::CopilotUser,
     },
     ProviderDef {
         id: "kiro",

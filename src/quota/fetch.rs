@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
 use crate::catalog::Account;
 use crate::engine::Core;
+use crate::proxy::ProxyContext;
 use crate::store::now_ms;
 
 /// How a provider tells its quota.
@@ -21,20 +22,31 @@ pub enum QuotaApi {
     Headers,
     /// OpenRouter's `GET /key`: credit limit, usage per day, week and month.
     OpenrouterKey,
+    /// GitHub's `copilot_internal/user`: monthly premium-request (and chat) allowances.
+    CopilotUser,
 }
 
-const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Fetches one account's quota from its provider's usage endpoint. `Ok(None)` when the
 /// provider has none.
 pub async fn fetch(
-    http: &reqwest::Client,
+    ctx: &ProxyContext,
     api: QuotaApi,
     account: &Account,
 ) -> Result<Option<Vec<QuotaWindow>>, String> {
     match api {
         QuotaApi::Headers => Ok(None),
-        QuotaApi::OpenrouterKey => openrouter_key(http, account).await.map(Some),
+        QuotaApi::OpenrouterKey => openrouter_key(&ctx.http, account).await.map(Some),
+        QuotaApi::CopilotUser => {
+            let github = account
+                .api_key
+                .as_ref()
+                .ok_or("the account has no saved login")?;
+            super::copilot::fetch(&ctx.http, ctx.tokens.copilot_servers(), github.expose())
+                .await
+                .map(Some)
+        }
     }
 }
 
@@ -157,7 +169,7 @@ pub fn api_of(account: &Account) -> QuotaApi {
 /// Refreshes one account now. Returns its snapshot, or `None` if its provider has no usage
 /// endpoint (its quota comes from answer headers).
 pub async fn refresh_account(core: &Core, account: &Account) -> Option<QuotaSnapshot> {
-    match fetch(&core.proxy.http, api_of(account), account).await {
+    match fetch(&core.proxy, api_of(account), account).await {
         Ok(None) => None,
         Ok(Some(windows)) => {
             let snapshot = QuotaSnapshot {

@@ -52,6 +52,7 @@ impl FakeGithub {
             .route("/login/oauth/access_token", post(access_token))
             .route("/copilot_internal/v2/token", get(copilot_token))
             .route("/user", get(user))
+            .route("/copilot_internal/user", get(copilot_user))
             .with_state(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -186,4 +187,20 @@ async fn user(headers: HeaderMap) -> Response {
             .into_response();
     }
     Json(json!({"login": "octocat", "id": 1})).into_response()
+}
+
+/// The quota answer, in the shape GitHub sends (a recorded-shape fixture).
+async fn copilot_user(headers: HeaderMap) -> Response {
+    if !authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        )
+            .into_response();
+    }
+    (
+        [("content-type", "application/json")],
+        include_str!("../fixtures/quota/copilot_user.json"),
+    )
+        .into_response()
 }
