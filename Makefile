@@ -9,7 +9,7 @@ CARGO ?= cargo
 # server, X tools, the WebKit WebDriver).
 APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv chromium \
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev \
-  xvfb xauth x11-utils webkit2gtk-driver
+  xvfb xauth x11-utils xdg-utils webkit2gtk-driver
 BIN := $(CARGO_TARGET_DIR)/release/ninerouter
 DESKTOP_BIN := $(CARGO_TARGET_DIR)/release/ninerouter-desktop
 # Tools built from crates.io, cached outside the clone like the target dir.

@@ -138,7 +138,7 @@ pub async fn start_login(
         .provider_by_prefix(provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    if id != "github" {
+    if !super::supports_login(&id) {
         return Err(ManageError::Invalid {
             field: "provider".into(),
             message: format!("logging in to {id} is not supported yet"),

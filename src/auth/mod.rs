@@ -10,6 +10,11 @@ mod logins;
 pub use keeper::{Minted, TokenKeeper};
 pub use logins::{LoginStart, LoginStatus, Logins, start_login};
 
+/// Providers whose login the engine can run (the others arrive one by one).
+pub fn supports_login(provider_id: &str) -> bool {
+    provider_id == "github"
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("the login server could not be reached: {0}")]

@@ -14,3 +14,12 @@ export async function invoke(cmd: string, args?: Record<string, unknown>): Promi
   const core = tauri()?.core;
   return core ? core.invoke(cmd, args) : undefined;
 }
+
+/** Opens a provider's page in the system browser (a new tab in a browser). */
+export async function openExternal(url: string): Promise<void> {
+  if (isDesktop()) {
+    await invoke("plugin:opener|open_url", { url });
+  } else {
+    globalThis.open?.(url, "_blank", "noopener,noreferrer");
+  }
+}

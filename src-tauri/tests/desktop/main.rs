@@ -83,6 +83,8 @@ impl Sandbox {
             ),
             // No accessibility bus to start for every window.
             ("NO_AT_BRIDGE".into(), "1".into()),
+            // The "system browser" xdg-open hands pages to.
+            ("BROWSER".into(), "true".into()),
         ]
     }
 

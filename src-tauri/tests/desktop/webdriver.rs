@@ -120,5 +120,26 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
         !sandbox.autostart_entry().exists()
     })
     .await;
+    // Provider pages (logins) open in the system browser, and only https ones.
+    let open = |url: &str| {
+        format!(
+            "const done = arguments[arguments.length - 1];\
+             window.__TAURI__.core.invoke('plugin:opener|open_url', {{ url: '{url}' }})\
+               .then(() => done('opened'), (e) => done('refused: ' + e));"
+        )
+    };
+    let opened = client
+        .execute_async(&open("https://github.com/login/device"), vec![])
+        .await
+        .expect("script");
+    assert_eq!(opened, json!("opened"), "{}", sandbox.log_text());
+    let refused = client
+        .execute_async(&open("file:///etc/passwd"), vec![])
+        .await
+        .expect("script");
+    assert!(
+        refused.as_str().is_some_and(|r| r.starts_with("refused")),
+        "{refused}"
+    );
     let _ = client.close().await;
 }

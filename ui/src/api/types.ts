@@ -200,7 +200,26 @@ export interface ProviderDef {
   baseUrl: string;
   models: string[];
   routable: boolean;
+  /** The engine can run this provider's login (`/api/oauth/{id}/start`). */
+  canLogIn: boolean;
 }
+
+/** A login's first step: the code the user enters on the provider's page. */
+export interface LoginStart {
+  loginId: string;
+  provider: string;
+  kind: "device";
+  userCode: string;
+  verificationUri: string;
+  expiresInSecs: number;
+  intervalSecs: number;
+}
+
+export type LoginStatus =
+  | { status: "waiting"; userCode: string; verificationUri: string; expiresAtMs: number }
+  | { status: "done"; accountId: string; name: string }
+  | { status: "failed"; message: string }
+  | { status: "cancelled" };
 
 export interface NodeRecord {
   id: string;

@@ -6,6 +6,7 @@ import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
 import { countdown } from "./countdown";
+import { DeviceLogin } from "./Login";
 
 const TIERS: { tier: Tier; title: string }[] = [
   { tier: "subscription", title: "Subscriptions" },
@@ -63,11 +64,11 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
           {p.aliases.map((a) => `${a}/…`).join(" ")}
         </span>
       </div>
-      <Accounts accounts={accounts} now={now} />
-      {canAdd ? (
-        <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />
-      ) : (
-        <p className="muted">Signing in to {p.name} arrives with subscription logins; it cannot be added yet.</p>
+      <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
+      {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
+      {p.canLogIn && <DeviceLogin provider={p.id} label={p.name} />}
+      {!canAdd && !p.canLogIn && (
+        <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
       )}
     </div>
   );
@@ -97,7 +98,8 @@ function stateText(c: Connection, now: number): { text: string; error: string | 
   return { text: `cooling down · ${countdown(last.untilMs, now)}`, error: last.reason };
 }
 
-function Accounts({ accounts, now }: { accounts: Connection[]; now: number }) {
+/** `login`: the provider whose accounts are renewed by logging in again. */
+function Accounts({ accounts, now, login }: { accounts: Connection[]; now: number; login?: ProviderDef | undefined }) {
   const m = useConnectionMutations();
   if (accounts.length === 0) return null;
   const swap = (a: Connection, b: Connection | undefined) => {
@@ -147,6 +149,7 @@ function Accounts({ accounts, now }: { accounts: Connection[]; now: number }) {
               )}
             </div>
             {s.error && <p className="error">Last error: {s.error}</p>}
+            {login && <DeviceLogin provider={login.id} label={login.name} accountId={c.id} />}
           </li>
         );
       })}

@@ -1,0 +1,96 @@
+import { useEffect, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { api, send } from "../api/client";
+import type { LoginStart, LoginStatus } from "../api/types";
+import { CopyButton } from "../components/CopyButton";
+import { ErrorNote } from "../components/ErrorNote";
+import { openExternal } from "../desktop";
+import { useNow } from "../useNow";
+import { countdown } from "./countdown";
+
+/** How often the page asks whether the user has approved. */
+const POLL_MS = 1000;
+
+/**
+ * A device-code login (GitHub Copilot): shows the code to enter on the provider's page, opens
+ * that page, and waits for the engine to finish the login. With `accountId`, renews that
+ * account's login in place.
+ */
+export function DeviceLogin({ provider, label, accountId }: { provider: string; label: string; accountId?: string | undefined }) {
+  const client = useQueryClient();
+  const now = useNow();
+  const [started, setStarted] = useState<LoginStart | null>(null);
+  const [status, setStatus] = useState<LoginStatus | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const path = (id: string) => `/oauth/${encodeURIComponent(provider)}/${encodeURIComponent(id)}`;
+
+  const start = async () => {
+    setError(null);
+    setStatus(null);
+    setBusy(true);
+    try {
+      const s = await send<LoginStart>("POST", `/oauth/${encodeURIComponent(provider)}/start`, accountId ? { accountId } : {});
+      setStarted(s);
+      setStatus({ status: "waiting", userCode: s.userCode, verificationUri: s.verificationUri, expiresAtMs: Date.now() + s.expiresInSecs * 1000 });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const waiting = started !== null && status?.status === "waiting";
+  useEffect(() => {
+    if (!waiting || !started) return;
+    const timer = setInterval(() => {
+      api<{ login: LoginStatus }>(path(started.loginId))
+        .then((r) => {
+          setStatus(r.login);
+          if (r.login.status === "done") {
+            for (const k of [["connections"], ["providers"], ["routable-models"], ["quota"]]) void client.invalidateQueries({ queryKey: k });
+          }
+        })
+        .catch(setError);
+    }, POLL_MS);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [waiting, started]);
+
+  const cancel = async () => {
+    if (started) await send<void>("DELETE", path(started.loginId)).catch(setError);
+    setStatus({ status: "cancelled" });
+  };
+
+  const again = accountId ? "Log in again" : `Log in to ${label}`;
+  if (status?.status === "waiting") {
+    return (
+      <div className="login" data-testid={`login-${provider}`}>
+        <p>
+          Enter <code className="user-code">{status.userCode}</code> <CopyButton text={status.userCode} label="Copy code" /> at{" "}
+          <a href={status.verificationUri} target="_blank" rel="noreferrer" onClick={(e) => { e.preventDefault(); void openExternal(status.verificationUri); }}>
+            {status.verificationUri}
+          </a>
+          .
+        </p>
+        <p className="muted" role="status">
+          Waiting for you to approve… the code expires in {countdown(status.expiresAtMs, now)}.{" "}
+          <button type="button" className="secondary" onClick={() => void cancel()}>
+            Cancel
+          </button>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="login" data-testid={`login-${provider}`}>
+      {status?.status === "done" && <p role="status">Logged in as {status.name}.</p>}
+      {status?.status === "failed" && <ErrorNote error={status.message} />}
+      {status?.status === "cancelled" && <p className="muted">Login cancelled.</p>}
+      <ErrorNote error={error} />
+      <button type="button" className={accountId ? "secondary" : undefined} disabled={busy} onClick={() => void start()}>
+        {busy ? "Starting…" : again}
+      </button>
+    </div>
+  );
+}

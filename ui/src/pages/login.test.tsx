@@ -1,0 +1,66 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DeviceLogin } from "./Login";
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  delete (globalThis as { __TAURI__?: unknown }).__TAURI__;
+});
+
+const started = {
+  loginId: "l1",
+  provider: "github",
+  kind: "device",
+  userCode: "WDJB-MJHT",
+  verificationUri: "https://github.com/login/device",
+  expiresInSecs: 900,
+  intervalSecs: 5,
+};
+
+function renderLogin(accountId?: string) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(
+    <QueryClientProvider client={client}>
+      <DeviceLogin provider="github" label="GitHub Copilot" accountId={accountId} />
+    </QueryClientProvider>,
+  );
+}
+
+describe("DeviceLogin", () => {
+  it("shows the code, opens the page in the desktop's browser, and reports the account", async () => {
+    let polls = 0;
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === "/api/oauth/github/start") return Response.json(started, { status: 202 });
+      if (url === "/api/oauth/github/l1" && (init?.method ?? "GET") === "GET") {
+        polls += 1;
+        return Response.json({ loginId: "l1", login: polls < 2 ? { status: "waiting", ...started, expiresAtMs: Date.now() + 1e6 } : { status: "done", accountId: "a1", name: "octocat" } });
+      }
+      return Response.json({ error: { message: "unexpected", code: "x" } }, { status: 500 });
+    });
+    vi.stubGlobal("fetch", fetch);
+    const invoke = vi.fn(async () => undefined);
+    (globalThis as { __TAURI__?: unknown }).__TAURI__ = { core: { invoke } };
+    renderLogin();
+    fireEvent.click(screen.getByRole("button", { name: "Log in to GitHub Copilot" }));
+    expect(await screen.findByText("WDJB-MJHT")).toBeTruthy();
+    fireEvent.click(screen.getByRole("link", { name: "https://github.com/login/device" }));
+    expect(invoke).toHaveBeenCalledWith("plugin:opener|open_url", { url: "https://github.com/login/device" });
+    await waitFor(() => expect(screen.getByText("Logged in as octocat.")).toBeTruthy(), { timeout: 4000 });
+    expect(fetch).toHaveBeenCalledWith("/api/oauth/github/start", expect.objectContaining({ method: "POST", body: "{}" }));
+  });
+
+  it("renews an account in place and shows why a login failed", async () => {
+    const fetch = vi.fn(async (url: string) =>
+      url.endsWith("/start")
+        ? Response.json(started, { status: 202 })
+        : Response.json({ loginId: "l1", login: { status: "failed", message: "the login was denied" } }),
+    );
+    vi.stubGlobal("fetch", fetch);
+    renderLogin("a1");
+    fireEvent.click(screen.getByRole("button", { name: "Log in again" }));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toBe("the login was denied"), { timeout: 4000 });
+    expect(fetch).toHaveBeenCalledWith("/api/oauth/github/start", expect.objectContaining({ body: JSON.stringify({ accountId: "a1" }) }));
+  });
+});
