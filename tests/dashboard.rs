@@ -113,7 +113,15 @@ async fn the_dashboard_works_in_a_real_browser() {
         ..Script::default()
     })
     .await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    // GitHub's login servers, for the Copilot login on the Providers page.
+    let github = support::fake_github::FakeGithub::start(&fake.openai_base()).await;
+    github.answer_polls_with(&["authorization_pending"]);
+    let config = format!(
+        "{}\n{}",
+        fake.four_formats_config(support::FAST_ROUTING),
+        github.config()
+    );
+    let router = Router::start(&config).await;
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let shots_arg = shots.display().to_string();
     let fake_base = fake.openai_base();

@@ -164,9 +164,16 @@ try {
   await page.getByText("No combos yet").waitFor();
 
   // Providers: add an API-key account, test it, disable, delete; add a custom node and an
-  // account on it; subscriptions are not offered before their logins exist.
+  // account on it; subscriptions are not offered before their logins exist; Copilot's is.
   await page.getByRole("link", { name: "Providers" }).click();
-  await page.getByTestId("provider-claude").getByText("cannot be added yet").waitFor();
+  await page.getByTestId("provider-claude").getByText("not supported yet").waitFor();
+  const copilot = page.getByTestId("provider-github");
+  await copilot.getByRole("button", { name: "Log in to GitHub Copilot" }).click();
+  await copilot.getByText("WDJB-MJHT").waitFor();
+  await copilot.getByText("Waiting for you to approve").waitFor();
+  await page.screenshot({ path: join(shots, "copilot-login.png"), fullPage: true });
+  await copilot.getByText("Logged in as octocat.").waitFor({ timeout: 15000 });
+  await copilot.getByTestId("account-octocat").waitFor();
   const openai = page.getByTestId("provider-openai");
   await openai.getByRole("button", { name: "Add account to OpenAI" }).click();
   await openai.getByLabel("Account name").fill("work-key");

@@ -6,7 +6,7 @@ import { CopyButton } from "../components/CopyButton";
 import { ErrorNote } from "../components/ErrorNote";
 import { openExternal } from "../desktop";
 import { useNow } from "../useNow";
-import { countdown } from "./countdown";
+import { timeLeft } from "./countdown";
 
 /** How often the page asks whether the user has approved. */
 const POLL_MS = 1000;
@@ -74,7 +74,7 @@ export function DeviceLogin({ provider, label, accountId }: { provider: string; 
           .
         </p>
         <p className="muted" role="status">
-          Waiting for you to approve… the code expires in {countdown(status.expiresAtMs, now)}.{" "}
+          Waiting for you to approve… the code expires in {timeLeft(status.expiresAtMs, now)}.{" "}
           <button type="button" className="secondary" onClick={() => void cancel()}>
             Cancel
           </button>
