@@ -45,6 +45,7 @@ impl Sandbox {
     pub fn new(config: &str) -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home/.config")).expect("home");
+        install_test_browser(&dir.path().join("home"));
         std::fs::write(dir.path().join("config.toml"), config).expect("config");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -83,8 +84,6 @@ impl Sandbox {
             ),
             // No accessibility bus to start for every window.
             ("NO_AT_BRIDGE".into(), "1".into()),
-            // The "system browser" xdg-open hands pages to.
-            ("BROWSER".into(), "true".into()),
         ]
     }
 
@@ -112,9 +111,45 @@ impl Sandbox {
             .expect("the app starts")
     }
 
+    /// The pages the app opened in the "system browser".
+    pub fn opened_pages(&self) -> String {
+        std::fs::read_to_string(self.home().join("opened.txt")).unwrap_or_default()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(self.log()).unwrap_or_default()
     }
+}
+
+/// The "system browser": the default https handler for xdg-open in this home, which writes
+/// down the pages it is asked to open (`opened_pages`).
+fn install_test_browser(home: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let apps = home.join(".local/share/applications");
+    std::fs::create_dir_all(&apps).expect("applications dir");
+    let script = home.join("test-browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\n",
+            home.join("opened.txt").display()
+        ),
+    )
+    .expect("browser script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        apps.join("test-browser.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Test browser\nExec={} %u\nMimeType=x-scheme-handler/https;\n",
+            script.display()
+        ),
+    )
+    .expect("desktop entry");
+    std::fs::write(
+        home.join(".config/mimeapps.list"),
+        "[Default Applications]\nx-scheme-handler/https=test-browser.desktop\n",
+    )
+    .expect("mimeapps.list");
 }
 
 impl Drop for Sandbox {

@@ -133,6 +133,12 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
         .await
         .expect("script");
     assert_eq!(opened, json!("opened"), "{}", sandbox.log_text());
+    wait_for("the page in the browser", async || {
+        sandbox
+            .opened_pages()
+            .contains("https://github.com/login/device")
+    })
+    .await;
     let refused = client
         .execute_async(&open("file:///etc/passwd"), vec![])
         .await
