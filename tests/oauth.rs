@@ -6,37 +6,51 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use ninerouter::secrets::BackendChoice;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::fake_github::{FakeGithub, USER_CODE};
+use support::fake_qwen::{FakeQwen, USER_CODE as QWEN_CODE};
 use support::{Behavior, FakeOpenAi, Router};
 
-async fn login(router: &Router, body: Option<Value>) -> (String, Value) {
-    let (status, started) = router.api(Method::POST, "/api/oauth/gh/start", body).await;
+/// Runs a device-code login through the API: start, check the code shown, wait for the end.
+async fn device_login(
+    router: &Router,
+    provider: &str,
+    body: Option<Value>,
+    user_code: &str,
+) -> (String, Value) {
+    let (status, started) = router
+        .api(Method::POST, &format!("/api/oauth/{provider}/start"), body)
+        .await;
     assert_eq!(status, 202, "{started}");
     assert_eq!(started["kind"], "device");
-    assert_eq!(started["userCode"], USER_CODE);
-    assert_eq!(
-        started["verificationUri"],
-        "https://github.com/login/device"
-    );
+    assert_eq!(started["userCode"], user_code);
     let id = started["loginId"].as_str().expect("login id").to_owned();
-    let (_, waiting) = router
-        .api(Method::GET, &format!("/api/oauth/gh/{id}"), None)
-        .await;
-    assert_eq!(waiting["login"]["status"], "waiting", "{waiting}");
-    assert_eq!(waiting["login"]["userCode"], USER_CODE);
+    let path = format!("/api/oauth/{provider}/{id}");
+    let (_, waiting) = router.api(Method::GET, &path, None).await;
+    assert_eq!(waiting["login"]["userCode"], user_code, "{waiting}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (_, now) = router
-            .api(Method::GET, &format!("/api/oauth/gh/{id}"), None)
-            .await;
+        let (_, now) = router.api(Method::GET, &path, None).await;
         if now["login"]["status"] != "waiting" {
-            return (id, now["login"].clone());
+            return (
+                started["verificationUri"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                now["login"].clone(),
+            );
         }
         assert!(Instant::now() < deadline, "the login never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn login(router: &Router, body: Option<Value>) -> (String, Value) {
+    let (uri, done) = device_login(router, "gh", body, USER_CODE).await;
+    assert_eq!(uri, "https://github.com/login/device");
+    (uri, done)
 }
 
 async fn accounts(router: &Router) -> Vec<Value> {
@@ -45,6 +59,16 @@ async fn accounts(router: &Router) -> Vec<Value> {
         .into_iter()
         .flatten()
         .filter(|c| c["provider"] == "github")
+        .cloned()
+        .collect()
+}
+
+async fn accounts_of(router: &Router, provider: &str) -> Vec<Value> {
+    let (_, list) = router.api(Method::GET, "/api/connections", None).await;
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["provider"] == provider)
         .cloned()
         .collect()
 }
@@ -229,4 +253,69 @@ async fn failed_and_cancelled_logins_leave_nothing_behind() {
         .api(Method::GET, "/api/oauth/gh/no-such-login", None)
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_qwen_login_uses_pkce_and_its_refreshed_tokens_survive_a_restart() {
+    let api = FakeOpenAi::start().await;
+    let origin = api.base_url().trim_end_matches("/v1").to_owned();
+    let qwen = FakeQwen::start(&origin).await;
+    let router = Router::start_with(&qwen.config(), BackendChoice::File, "ninerouter-test").await;
+
+    // The server checks the PKCE verifier against the challenge sent with the code request.
+    qwen.answer_polls_with(&["authorization_pending"]);
+    let (uri, done) = device_login(&router, "qw", None, QWEN_CODE).await;
+    assert!(
+        uri.ends_with(&format!("?user_code={QWEN_CODE}&client=qwen-code")),
+        "{uri}"
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["name"], "qwen");
+    let account_id = done["accountId"].as_str().expect("account").to_owned();
+
+    // Requests go to the account's resource_url with its access token.
+    assert_eq!(router.ask("qw/qwen3-coder-plus").await.0, 200);
+    assert_eq!(last_key(&api).as_deref(), Some("qwen-access-1"));
+
+    // A refused access token is refreshed once and the request retried.
+    api.script("qwen-access-1", [Behavior::status(401)]);
+    assert_eq!(router.ask("qw/qwen3-coder-plus").await.0, 200);
+    assert_eq!(last_key(&api).as_deref(), Some("qwen-access-2"));
+    assert_eq!(qwen.refreshes(), 1);
+
+    // Short-lived tokens are refreshed ahead of expiry, once for a burst.
+    qwen.set_expires_in(4);
+    api.script("qwen-access-2", [Behavior::status(401)]);
+    assert_eq!(router.ask("qw/qwen3-coder-plus").await.0, 200);
+    assert_eq!(last_key(&api).as_deref(), Some("qwen-access-3"));
+    qwen.set_expires_in(3600);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let burst: Vec<_> = (0..6).map(|_| router.ask("qw/qwen3-coder-plus")).collect();
+    for (status, _, _) in futures_util::future::join_all(burst).await {
+        assert_eq!(status, 200);
+    }
+    assert_eq!(qwen.refreshes(), 3, "one refresh for the burst");
+    assert_eq!(last_key(&api).as_deref(), Some("qwen-access-4"));
+
+    // The refreshed set was saved: after a restart the same token serves, without a refresh
+    // (the old refresh tokens would be refused now).
+    let router = router.restart().await;
+    assert_eq!(router.ask("qw/qwen3-coder-plus").await.0, 200);
+    assert_eq!(last_key(&api).as_deref(), Some("qwen-access-4"));
+    assert_eq!(qwen.refreshes(), 3);
+
+    // A refused refresh token means the login was revoked: the account waits for a new login.
+    qwen.revoke();
+    api.script("qwen-access-4", [Behavior::status(401)]);
+    let (status, _, _) = router.ask("qw/qwen3-coder-plus").await;
+    assert!(status >= 400);
+    let (_, account) = router
+        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
+        .await;
+    let reason = account["cooldowns"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.starts_with("needs login"), "{reason}");
+    assert!(!reason.contains("qwen-refresh"), "{reason}");
+    assert_eq!(accounts_of(&router, "qwen").await.len(), 1);
 }

@@ -14,6 +14,9 @@ pub struct DeviceCode {
     pub device_code: String,
     pub user_code: String,
     pub verification_uri: String,
+    /// The page with the code filled in, when the server offers one.
+    #[serde(default)]
+    pub verification_uri_complete: Option<String>,
     pub expires_in: u64,
     #[serde(default = "default_interval")]
     pub interval: u64,
@@ -25,16 +28,16 @@ fn default_interval() -> u64 {
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// Asks for a device code; `form` carries the client id, scope and any PKCE challenge.
 pub async fn request_code(
     http: &reqwest::Client,
     url: &str,
-    client_id: &str,
-    scope: &str,
+    form: &[(&str, &str)],
 ) -> Result<DeviceCode, AuthError> {
     let response = http
         .post(url)
         .header("accept", "application/json")
-        .form(&[("client_id", client_id), ("scope", scope)])
+        .form(form)
         .send()
         .await?;
     let status = response.status();
@@ -46,11 +49,12 @@ pub async fn request_code(
 }
 
 /// Polls until the user has approved (the token response, as JSON), denied, or let the code
-/// expire. `min_interval` is the floor between polls (tests shorten the server's interval).
+/// expire. `form` carries the client id and any PKCE verifier; `min_interval` is the floor
+/// between polls.
 pub async fn poll(
     http: &reqwest::Client,
     url: &str,
-    client_id: &str,
+    form: &[(&str, &str)],
     code: &DeviceCode,
     min_interval: Duration,
 ) -> Result<Value, AuthError> {
@@ -64,11 +68,15 @@ pub async fn poll(
         let response = http
             .post(url)
             .header("accept", "application/json")
-            .form(&[
-                ("client_id", client_id),
-                ("device_code", code.device_code.as_str()),
-                ("grant_type", GRANT),
-            ])
+            .form(
+                &[
+                    ("device_code", code.device_code.as_str()),
+                    ("grant_type", GRANT),
+                ]
+                .iter()
+                .chain(form)
+                .collect::<Vec<_>>(),
+            )
             .send()
             .await?;
         let status = response.status();

@@ -1,54 +1,100 @@
-//! Upstream tokens minted from an account's saved login, kept in memory and minted again ahead
-//! of expiry. One mint per account at a time: concurrent requests wait for the same one
-//! instead of stampeding the token endpoint.
+//! Upstream tokens for subscription accounts, kept fresh: Copilot tokens minted from the saved
+//! GitHub login (in memory only), Qwen access tokens refreshed with the saved refresh token
+//! (and saved again). Renewal happens ahead of expiry, and once more when a provider refuses a
+//! token; one renewal per account at a time, so concurrent requests wait for the same one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::AuthError;
-use super::copilot::{self, CopilotToken, Servers};
+use super::copilot::{self, CopilotToken};
+use super::qwen::{self, TokenSet};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
-use crate::secrets::SecretString;
+use crate::secrets::{SecretString, Secrets};
 
 /// What a request to the provider carries instead of the saved secret.
 pub struct Minted {
     pub token: SecretString,
-    pub base_url: String,
+    /// The API host the token is for, when the provider says (Copilot, Qwen).
+    pub base_url: Option<String>,
 }
 
-struct Held {
-    token: CopilotToken,
-    renew_at_ms: i64,
+enum Held {
+    Copilot {
+        token: CopilotToken,
+        renew_at_ms: i64,
+    },
+    Qwen {
+        set: TokenSet,
+        renew_at_ms: i64,
+    },
+}
+
+impl Held {
+    fn access(&self) -> &str {
+        match self {
+            Held::Copilot { token, .. } => token.token.expose(),
+            Held::Qwen { set, .. } => &set.access_token,
+        }
+    }
+
+    fn renew_at_ms(&self) -> i64 {
+        match self {
+            Held::Copilot { renew_at_ms, .. } | Held::Qwen { renew_at_ms, .. } => *renew_at_ms,
+        }
+    }
+
+    fn minted(&self, default_base: &str) -> Minted {
+        match self {
+            Held::Copilot { token, .. } => Minted {
+                token: token.token.clone(),
+                base_url: Some(token.api_base.clone()),
+            },
+            Held::Qwen { set, .. } => Minted {
+                token: SecretString::new(set.access_token.clone()),
+                base_url: Some(set.base_url(default_base)),
+            },
+        }
+    }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
 
 pub struct TokenKeeper {
-    copilot: Servers,
+    copilot: copilot::Servers,
+    qwen: qwen::Servers,
+    /// Where refreshed token sets are saved (the account's secret).
+    secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
 }
 
 impl TokenKeeper {
-    pub fn new(auth: &BTreeMap<String, AuthEndpoints>) -> Self {
+    pub fn new(auth: &BTreeMap<String, AuthEndpoints>, secrets: Option<Secrets>) -> Self {
         Self {
-            copilot: Servers::from_config(auth.get("github")),
+            copilot: copilot::Servers::from_config(auth.get("github")),
+            qwen: qwen::Servers::from_config(auth.get("qwen")),
+            secrets,
             slots: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn copilot_servers(&self) -> &Servers {
+    pub fn copilot_servers(&self) -> &copilot::Servers {
         &self.copilot
     }
 
-    /// Whether requests for this account need a minted token.
-    pub fn mints_for(account: &Account) -> bool {
-        account.provider == "github"
+    pub fn qwen_servers(&self) -> &qwen::Servers {
+        &self.qwen
     }
 
-    /// The token for a request, minted now if there is none, it is due for renewal (ahead of
-    /// its expiry, see `CopilotToken::renew_at_ms`), or it is `refused` (the one a provider just answered 401 to; if another request has
-    /// already replaced it, the replacement is used).
+    /// Whether requests for this account need a token derived from its saved login.
+    pub fn mints_for(account: &Account) -> bool {
+        matches!(account.provider.as_str(), "github" | "qwen")
+    }
+
+    /// The token for a request: the held one while it is fresh, else a renewed one. `refused`
+    /// is the token a provider just answered 401 to (if another request has already replaced
+    /// it, the replacement is used).
     pub async fn upstream(
         &self,
         http: &reqwest::Client,
@@ -56,29 +102,71 @@ impl TokenKeeper {
         refused: Option<&str>,
         now_ms: i64,
     ) -> Result<Minted, AuthError> {
-        let github = account
+        let saved = account
             .api_key
             .as_ref()
             .ok_or_else(|| AuthError::Revoked("no saved login".into()))?;
         let slot = self.slot(&account.id);
-        let mut cached = slot.lock().await;
-        if let Some(held) = cached.as_ref()
-            && now_ms < held.renew_at_ms
-            && refused != Some(held.token.token.expose())
-        {
-            return Ok(minted(&held.token));
+        let mut held = slot.lock().await;
+        if account.provider == "qwen" {
+            // The catalog's copy of the saved set lags behind refreshes until the next reload;
+            // it replaces the held one only if it was obtained later (a new login).
+            let stored: TokenSet = serde_json::from_str(saved.expose())
+                .map_err(|_| AuthError::Revoked("the saved Qwen login is unreadable".into()))?;
+            let newer = match held.as_ref() {
+                Some(Held::Qwen { set, .. }) => stored.obtained_at_ms > set.obtained_at_ms,
+                _ => true,
+            };
+            if newer {
+                *held = Some(Held::Qwen {
+                    renew_at_ms: stored.renew_at_ms(now_ms),
+                    set: stored,
+                });
+            }
         }
-        tracing::debug!(account = %account.name, "minting a Copilot token");
-        let fresh = copilot::mint(http, &self.copilot, github.expose()).await?;
-        let out = minted(&fresh);
-        *cached = Some(Held {
-            renew_at_ms: fresh.renew_at_ms(now_ms),
-            token: fresh,
-        });
+        if let Some(h) = held.as_ref()
+            && now_ms < h.renew_at_ms()
+            && refused != Some(h.access())
+        {
+            return Ok(h.minted(&account.base_url));
+        }
+        let renewed = match (account.provider.as_str(), held.as_ref()) {
+            ("qwen", Some(Held::Qwen { set, .. })) => {
+                tracing::debug!(account = %account.name, "refreshing a Qwen token");
+                let fresh = qwen::refresh(http, &self.qwen, set, now_ms).await?;
+                self.save(&account.id, &fresh).await;
+                Held::Qwen {
+                    renew_at_ms: fresh.renew_at_ms(now_ms),
+                    set: fresh,
+                }
+            }
+            _ => {
+                tracing::debug!(account = %account.name, "minting a Copilot token");
+                let token = copilot::mint(http, &self.copilot, saved.expose()).await?;
+                Held::Copilot {
+                    renew_at_ms: token.renew_at_ms(now_ms),
+                    token,
+                }
+            }
+        };
+        let out = renewed.minted(&account.base_url);
+        *held = Some(renewed);
         Ok(out)
     }
 
-    /// Drops what was minted for an account (after a new login replaced its secret).
+    /// Saves a refreshed token set as the account's secret; a failure is logged (the set in
+    /// memory keeps working until a restart).
+    async fn save(&self, account_id: &str, set: &TokenSet) {
+        let (Some(secrets), Ok(json)) = (&self.secrets, serde_json::to_string(set)) else {
+            return;
+        };
+        let reference = crate::manage::connection_secret_ref(account_id);
+        if let Err(e) = secrets.set(&reference, SecretString::new(json)).await {
+            tracing::warn!(account = %account_id, "cannot save the refreshed login: {e}");
+        }
+    }
+
+    /// Drops what is held for an account (after a new login replaced its secret).
     pub fn forget(&self, account_id: &str) {
         self.lock().remove(account_id);
     }
@@ -92,12 +180,5 @@ impl TokenKeeper {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-fn minted(t: &CopilotToken) -> Minted {
-    Minted {
-        token: t.token.clone(),
-        base_url: t.api_base.clone(),
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{AuthError, copilot, device};
+use super::pkce::Pkce;
+use super::{AuthError, copilot, device, qwen};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -126,6 +127,82 @@ impl Logins {
     }
 }
 
+/// A provider's device-code login: how to ask for the code, and what approval turns into.
+enum DeviceLogin {
+    Copilot(copilot::Servers),
+    Qwen(qwen::Servers, Pkce),
+}
+
+impl DeviceLogin {
+    fn for_provider(core: &Core, id: &str) -> Option<Self> {
+        let tokens = &core.proxy.tokens;
+        match id {
+            "github" => Some(Self::Copilot(tokens.copilot_servers().clone())),
+            "qwen" => Some(Self::Qwen(tokens.qwen_servers().clone(), Pkce::new())),
+            _ => None,
+        }
+    }
+
+    async fn request(&self, http: &reqwest::Client) -> Result<device::DeviceCode, AuthError> {
+        match self {
+            Self::Copilot(s) => {
+                let form = [
+                    ("client_id", copilot::CLIENT_ID),
+                    ("scope", copilot::DEVICE_SCOPE),
+                ];
+                device::request_code(http, &s.device_code_url(), &form).await
+            }
+            Self::Qwen(s, pkce) => {
+                let form = [
+                    ("client_id", qwen::CLIENT_ID),
+                    ("scope", qwen::SCOPE),
+                    ("code_challenge", pkce.challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                ];
+                device::request_code(http, &s.device_code_url(), &form).await
+            }
+        }
+    }
+
+    /// Waits for approval; returns the account's name (if the provider tells one) and the
+    /// secret to keep.
+    async fn finish(
+        &self,
+        http: &reqwest::Client,
+        code: &device::DeviceCode,
+    ) -> Result<(String, SecretString), AuthError> {
+        let floor = Duration::from_millis(200);
+        match self {
+            Self::Copilot(s) => {
+                let form = [("client_id", copilot::CLIENT_ID)];
+                let answer = device::poll(http, &s.token_url(), &form, code, floor).await?;
+                let github = answer
+                    .get("access_token")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| AuthError::Malformed("no access_token".into()))?
+                    .to_owned();
+                // Proves the subscription before anything is stored.
+                copilot::mint(http, s, &github).await?;
+                let user = copilot::user_login(http, s, &github)
+                    .await
+                    .unwrap_or_default();
+                Ok((user, SecretString::new(github)))
+            }
+            Self::Qwen(s, pkce) => {
+                let form = [
+                    ("client_id", qwen::CLIENT_ID),
+                    ("code_verifier", pkce.verifier.as_str()),
+                ];
+                let answer = device::poll(http, &s.token_url(), &form, code, floor).await?;
+                let set = qwen::TokenSet::from_answer(&answer, None, now_ms())?;
+                let json =
+                    serde_json::to_string(&set).map_err(|e| AuthError::Malformed(e.to_string()))?;
+                Ok((String::new(), SecretString::new(json)))
+            }
+        }
+    }
+}
+
 /// Starts a login for `provider` (registry id or alias). With `replace`, the login renews that
 /// account's credentials instead of adding an account.
 pub async fn start_login(
@@ -138,12 +215,12 @@ pub async fn start_login(
         .provider_by_prefix(provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    if !super::supports_login(&id) {
+    let Some(flow) = DeviceLogin::for_provider(core, &id) else {
         return Err(ManageError::Invalid {
             field: "provider".into(),
             message: format!("logging in to {id} is not supported yet"),
         });
-    }
+    };
     if let Some(account) = &replace
         && catalog.account(account).is_none_or(|a| a.provider != id)
     {
@@ -151,22 +228,21 @@ pub async fn start_login(
             "no {id} account '{account}'"
         )));
     }
-    let servers = core.proxy.tokens.copilot_servers().clone();
-    let code = device::request_code(
-        &core.proxy.http,
-        &servers.device_code_url(),
-        copilot::CLIENT_ID,
-        copilot::DEVICE_SCOPE,
-    )
-    .await
-    .map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let code = flow
+        .request(&core.proxy.http)
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let verification = code
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| code.verification_uri.clone());
     let login_id = new_id();
     core.logins.insert(
         login_id.clone(),
         &id,
         LoginStatus::Waiting {
             user_code: code.user_code.clone(),
-            verification_uri: code.verification_uri.clone(),
+            verification_uri: verification.clone(),
             expires_at_ms: now_ms() + i64::try_from(code.expires_in).unwrap_or(0) * 1000,
         },
     );
@@ -175,7 +251,7 @@ pub async fn start_login(
         provider: id.clone(),
         kind: "device",
         user_code: code.user_code.clone(),
-        verification_uri: code.verification_uri.clone(),
+        verification_uri: verification,
         expires_in_secs: code.expires_in,
         interval_secs: code.interval,
     };
@@ -183,7 +259,7 @@ pub async fn start_login(
         let core = core.clone();
         let login_id = login_id.clone();
         async move {
-            let status = match complete(&core, &servers, &code, &id, replace.as_deref()).await {
+            let status = match complete(&core, &flow, &code, &id, replace.as_deref()).await {
                 Ok((account_id, name)) => {
                     tracing::info!(provider = %id, account = %name, "login completed");
                     LoginStatus::Done { account_id, name }
@@ -200,36 +276,19 @@ pub async fn start_login(
     Ok(start)
 }
 
-/// Waits for approval, proves the subscription by minting a token, and stores the account.
+/// Waits for approval and stores the account.
 async fn complete(
     core: &Core,
-    servers: &copilot::Servers,
+    flow: &DeviceLogin,
     code: &device::DeviceCode,
     provider: &str,
     replace: Option<&str>,
 ) -> Result<(String, String), String> {
-    let http = &core.proxy.http;
-    let token = device::poll(
-        http,
-        &servers.token_url(),
-        copilot::CLIENT_ID,
-        code,
-        Duration::from_millis(200),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let github = token
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| AuthError::Malformed("no access_token".into()).to_string())?
-        .to_owned();
-    copilot::mint(http, servers, &github)
+    let (user, secret) = flow
+        .finish(&core.proxy.http, code)
         .await
         .map_err(|e| e.to_string())?;
-    let user = copilot::user_login(http, servers, &github)
-        .await
-        .unwrap_or_default();
-    crate::manage::save_login(core, provider, &user, SecretString::new(github), replace)
+    crate::manage::save_login(core, provider, &user, secret, replace)
         .await
         .map_err(|e| e.to_string())
 }

@@ -6,13 +6,15 @@ pub mod copilot;
 pub mod device;
 mod keeper;
 mod logins;
+pub mod pkce;
+pub mod qwen;
 
 pub use keeper::{Minted, TokenKeeper};
 pub use logins::{LoginStart, LoginStatus, Logins, start_login};
 
 /// Providers whose login the engine can run (the others arrive one by one).
 pub fn supports_login(provider_id: &str) -> bool {
-    provider_id == "github"
+    matches!(provider_id, "github" | "qwen")
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -171,7 +171,10 @@ impl Engine {
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),
             quotas: Arc::new(quotas),
-            tokens: Arc::new(crate::auth::TokenKeeper::new(&file.auth)),
+            tokens: Arc::new(crate::auth::TokenKeeper::new(
+                &file.auth,
+                Some(secrets.clone()),
+            )),
         };
         let listen = Listen {
             addr,

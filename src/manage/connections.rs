@@ -71,6 +71,11 @@ fn secret_ref(id: &str) -> String {
     format!("connection:{id}")
 }
 
+/// Where an account's secret (API key or saved login) is kept in the secret store.
+pub fn connection_secret_ref(id: &str) -> String {
+    secret_ref(id)
+}
+
 /// The canonical provider id for what the user typed (`oa` → `openai`, a node prefix → id).
 fn resolve_provider(core: &Core, provider: &str) -> Result<(String, AuthKind), ManageError> {
     let catalog = core.catalog();

@@ -16,9 +16,9 @@ pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
 };
 pub use connections::{
-    ConnectionInput, ConnectionPatch, ConnectionView, create_connection, delete_connection,
-    get_connection, list_connections, reset_connection, save_login, test_connection,
-    update_connection,
+    ConnectionInput, ConnectionPatch, ConnectionView, connection_secret_ref, create_connection,
+    delete_connection, get_connection, list_connections, reset_connection, save_login,
+    test_connection, update_connection,
 };
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};

@@ -209,7 +209,10 @@ pub async fn dispatch(
                 };
                 let effective = minted.as_ref().map(|m| Account {
                     api_key: Some(m.token.clone()),
-                    base_url: m.base_url.clone(),
+                    base_url: m
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| account.base_url.clone()),
                     ..account.clone()
                 });
                 let sent = upstream::send(

@@ -3,6 +3,7 @@
 
 pub mod fake_github;
 pub mod fake_openai;
+pub mod fake_qwen;
 pub mod fake_upstream;
 
 use std::path::PathBuf;
