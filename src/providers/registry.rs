@@ -50,6 +50,18 @@ impl WireFormat {
     }
 }
 
+/// Whether a provider gives something for free, as far as known when this table was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum FreeOffer {
+    /// Paid only.
+    None,
+    /// A free tier or plan exists.
+    Available,
+    /// There was one; it ended on this date.
+    Ended { since: &'static str },
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderDef {
@@ -67,6 +79,8 @@ pub struct ProviderDef {
     pub models: &'static [&'static str],
     /// Where its quota comes from.
     pub quota: QuotaApi,
+    /// Shown in the dashboard next to the provider.
+    pub free_offer: FreeOffer,
 }
 
 impl ProviderDef {
@@ -110,6 +124,10 @@ const fn openai_key(
         families,
         models,
         quota: QuotaApi::Headers,
+        free_offer: match tier {
+            Tier::Free => FreeOffer::Available,
+            _ => FreeOffer::None,
+        },
     }
 }
 
@@ -337,9 +355,10 @@ static REGISTRY: &[ProviderDef] = &[
         families: &["gemini-"],
         models: &["gemini-2.5-pro", "gemini-2.5-flash"],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Available,
     },
-    // Subscription rows need their login flows; they are listed so model strings resolve to
-    // a clear "needs login" answer rather than an unknown-provider one.
+    // Subscription rows: accounts come from logins (`auth::supports_login` says which exist);
+    // the rest are listed so model strings resolve to a clear answer.
     ProviderDef {
         id: "claude",
         aliases: &["cc"],
@@ -351,6 +370,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::None,
     },
     ProviderDef {
         id: "codex",
@@ -363,6 +383,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::None,
     },
     ProviderDef {
         id: "gemini-cli",
@@ -375,6 +396,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Available,
     },
     ProviderDef {
         id: "antigravity",
@@ -387,6 +409,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Available,
     },
     ProviderDef {
         id: "github",
@@ -399,6 +422,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::CopilotUser,
+        free_offer: FreeOffer::Available,
     },
     ProviderDef {
         id: "kiro",
@@ -411,6 +435,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Available,
     },
     ProviderDef {
         id: "qwen",
@@ -423,6 +448,9 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Ended {
+            since: "2026-04-15",
+        },
     },
     ProviderDef {
         id: "iflow",
@@ -435,6 +463,7 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         quota: QuotaApi::Headers,
+        free_offer: FreeOffer::Available,
     },
 ];
 
@@ -453,6 +482,25 @@ pub fn find(id_or_alias: &str) -> Option<&'static ProviderDef> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn free_offers_are_known_per_row() {
+        let offer = |id: &str| find(id).map(|p| p.free_offer);
+        assert_eq!(
+            offer("qwen"),
+            Some(FreeOffer::Ended {
+                since: "2026-04-15"
+            })
+        );
+        assert_eq!(offer("groq"), Some(FreeOffer::Available));
+        assert_eq!(offer("github"), Some(FreeOffer::Available));
+        assert_eq!(offer("openai"), Some(FreeOffer::None));
+        let json = serde_json::to_value(find("qwen").map(|p| p.free_offer)).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "ended", "since": "2026-04-15"})
+        );
+    }
 
     #[test]
     fn ids_and_aliases_are_unique_across_the_table() {

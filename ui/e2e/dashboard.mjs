@@ -167,6 +167,8 @@ try {
   // account on it; subscriptions are not offered before their logins exist; Copilot's is.
   await page.getByRole("link", { name: "Providers" }).click();
   await page.getByTestId("provider-claude").getByText("not supported yet").waitFor();
+  await page.getByTestId("provider-qwen").getByText("free offer ended 2026-04-15").waitFor();
+  await page.getByTestId("provider-qwen").getByRole("button", { name: "Log in to Qwen" }).waitFor();
   const copilot = page.getByTestId("provider-github");
   await copilot.getByRole("button", { name: "Log in to GitHub Copilot" }).click();
   await copilot.getByText("WDJB-MJHT").waitFor();

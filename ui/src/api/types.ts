@@ -202,6 +202,8 @@ export interface ProviderDef {
   routable: boolean;
   /** The engine can run this provider's login (`/api/oauth/{id}/start`). */
   canLogIn: boolean;
+  /** Whether the provider gives something for free, as far as known. */
+  freeOffer: { state: "none" } | { state: "available" } | { state: "ended"; since: string };
 }
 
 /** A login's first step: the code the user enters on the provider's page. */

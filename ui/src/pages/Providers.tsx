@@ -63,6 +63,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
         <span className="muted">
           {p.aliases.map((a) => `${a}/…`).join(" ")}
         </span>
+        <FreeOfferBadge offer={p.freeOffer} />
       </div>
       <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
@@ -72,6 +73,12 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
       )}
     </div>
   );
+}
+
+function FreeOfferBadge({ offer }: { offer: ProviderDef["freeOffer"] }) {
+  if (offer.state === "available") return <span className="badge active">free offer</span>;
+  if (offer.state === "ended") return <span className="badge disabled">free offer ended {offer.since}</span>;
+  return null;
 }
 
 function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Connection[]; now: number }) {
