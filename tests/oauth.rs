@@ -161,7 +161,7 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     let (_, account) = router
         .api(Method::GET, &format!("/api/connections/{account_id}"), None)
         .await;
-    assert_eq!(account["state"], "cooling-down", "{account}");
+    assert_eq!(account["state"], "needs-login", "{account}");
     let reason = account["cooldowns"][0]["reason"]
         .as_str()
         .unwrap_or_default();

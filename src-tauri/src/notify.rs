@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use jiff::tz::TimeZone;
+use ninerouter::auth::NEEDS_LOGIN;
 use ninerouter::engine::{ACTIVE_COMBO_ALIAS, Snapshot};
 use ninerouter::events::EngineEvent;
 use ninerouter::routing::{ALL_MODELS, FailureClass};
@@ -39,6 +40,15 @@ pub fn for_event(
             reason,
         } => {
             let (provider, account) = names(snapshot, account_id);
+            if reason.starts_with(NEEDS_LOGIN) {
+                return Some(Notice {
+                    key: format!("cooldown:{account_id}"),
+                    title: format!("{provider} account needs a new login"),
+                    body: format!(
+                        "“{account}” is set aside: {reason}. Log in again from the dashboard's Providers page."
+                    ),
+                });
+            }
             let what = if model == ALL_MODELS {
                 String::new()
             } else {
@@ -300,6 +310,16 @@ mod tests {
                 title: "OpenRouter account cooling down".into(),
                 body: "“work” rests until 08:05: rate limit.".into(),
             })
+        );
+        let refused = EngineEvent::AccountCooledDown {
+            account_id: "acc-1".into(),
+            model: ALL_MODELS.into(),
+            until_ms: NOW + 30 * 86_400_000,
+            reason: "needs login: the saved login was refused (GitHub refused the saved token); log in again".into(),
+        };
+        assert_eq!(
+            for_event(&refused, &s, &TimeZone::UTC, NOW).map(|n| n.title),
+            Some("OpenRouter account needs a new login".to_owned())
         );
         let routed = EngineEvent::RequestRouted {
             requested_model: "smart".into(),

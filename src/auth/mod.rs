@@ -12,6 +12,10 @@ pub mod qwen;
 pub use keeper::{Minted, TokenKeeper};
 pub use logins::{LoginStart, LoginStatus, Logins, start_login};
 
+/// How a cooldown's reason starts when the account's login was refused: the account is then
+/// in the `needs-login` state until a new login.
+pub const NEEDS_LOGIN: &str = "needs login";
+
 /// Providers whose login the engine can run (the others arrive one by one).
 pub fn supports_login(provider_id: &str) -> bool {
     matches!(provider_id, "github" | "qwen")

@@ -48,6 +48,8 @@ pub enum AccountStatus {
     Active,
     /// Some models (or all, after an auth failure) are cooling down.
     CoolingDown,
+    /// The provider refused the account's login; it waits for a new one.
+    NeedsLogin,
     Disabled,
 }
 
@@ -73,6 +75,11 @@ pub fn account_state(
         AccountStatus::Disabled
     } else if cooldowns.is_empty() {
         AccountStatus::Active
+    } else if cooldowns
+        .iter()
+        .any(|c| c.reason.starts_with(crate::auth::NEEDS_LOGIN))
+    {
+        AccountStatus::NeedsLogin
     } else {
         AccountStatus::CoolingDown
     };

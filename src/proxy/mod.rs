@@ -313,7 +313,10 @@ fn login_failure(e: crate::auth::AuthError) -> Failure {
     use crate::auth::AuthError;
     match e {
         AuthError::Revoked(_) | AuthError::NoSubscription(_) => {
-            let mut f = Failure::new(FailureClass::Auth, format!("needs login: {e}"));
+            let mut f = Failure::new(
+                FailureClass::Auth,
+                format!("{}: {e}", crate::auth::NEEDS_LOGIN),
+            );
             f.hint = Some(NEEDS_LOGIN);
             f
         }

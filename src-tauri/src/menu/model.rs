@@ -261,6 +261,7 @@ fn provider_line(p: &ProviderState, tz: &TimeZone, now_ms: i64) -> String {
         .min();
     let mut parts = Vec::new();
     match (ready, cooling, back) {
+        (0, 0, _) if count(AccountStatus::NeedsLogin) > 0 => {}
         (0, 0, _) => parts.push("disabled".to_owned()),
         (0, _, Some(t)) => parts.push(format!("all cooling until {}", at_time(t, tz, now_ms))),
         (r, 0, _) => parts.push(format!("{r} ready")),
@@ -269,6 +270,10 @@ fn provider_line(p: &ProviderState, tz: &TimeZone, now_ms: i64) -> String {
             at_time(t, tz, now_ms)
         )),
         (r, c, None) => parts.push(format!("{r} ready, {c} cooling")),
+    }
+    let relogin = count(AccountStatus::NeedsLogin);
+    if relogin > 0 {
+        parts.push(format!("{relogin} needs login"));
     }
     if let Some(w) = tightest_window(p) {
         let left = 100.0 - w.percent_used.unwrap_or(0.0);
@@ -543,6 +548,30 @@ mod tests {
             "Active Combo > (info) No combos yet: create one in the dashboard"
         );
         assert_eq!(t[3], "(info) No providers yet: add one in the dashboard");
+    }
+
+    #[test]
+    fn accounts_whose_login_was_refused_say_so() {
+        let mut s = snapshot();
+        let mut refused = account("r2", AccountStatus::NeedsLogin, Some(NOW + 30 * 86_400_000));
+        refused.cooldowns[0].reason = "needs login: the saved login was refused".into();
+        s.providers[1].accounts = vec![refused];
+        let m = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        assert_eq!(texts(&m.entries)[4], "(info) OpenRouter: 1 needs login");
+        s.providers[0].accounts[1].state = AccountStatus::NeedsLogin;
+        let m = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        assert_eq!(
+            texts(&m.entries)[3],
+            "(info) Anthropic: 1 ready · 1 needs login · 5-hour 27% left, resets 10:05"
+        );
     }
 
     #[test]

@@ -252,7 +252,7 @@ export interface Connection {
   hasApiKey: boolean;
   source: "api" | "file";
   readOnly: boolean;
-  state: "active" | "cooling-down" | "disabled";
+  state: "active" | "cooling-down" | "needs-login" | "disabled";
   cooldowns: Cooldown[];
 }
 

@@ -99,6 +99,9 @@ function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Connection[]; 
 
 function stateText(c: Connection, now: number): { text: string; error: string | null } {
   if (c.state === "disabled") return { text: "disabled", error: null };
+  if (c.state === "needs-login") {
+    return { text: "needs login", error: c.cooldowns[0]?.reason ?? null };
+  }
   const cooling = c.cooldowns.filter((cd) => cd.untilMs > now);
   if (cooling.length === 0) return { text: "active", error: null };
   const last = cooling.reduce((a, b) => (a.untilMs > b.untilMs ? a : b));
