@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ninerouter::secrets::BackendChoice;
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::fake_claude::{EMAIL, FakeClaude};
 use support::fake_github::{FakeGithub, USER_CODE};
 use support::fake_qwen::{FakeQwen, USER_CODE as QWEN_CODE};
 use support::{Behavior, FakeOpenAi, Router};
@@ -239,6 +240,7 @@ async fn failed_and_cancelled_logins_leave_nothing_behind() {
         .await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = router.api(Method::POST, "/api/oauth/cx/start", None).await;
+    // (Codex has no login yet.)
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "provider");
     let (status, body) = router
@@ -318,4 +320,153 @@ async fn a_qwen_login_uses_pkce_and_its_refreshed_tokens_survive_a_restart() {
     assert!(reason.starts_with("needs login"), "{reason}");
     assert!(!reason.contains("qwen-refresh"), "{reason}");
     assert_eq!(accounts_of(&router, "qwen").await.len(), 1);
+}
+
+/// The authorize URL's query parameter `name`.
+fn query_param(url: &str, name: &str) -> String {
+    reqwest::Url::parse(url)
+        .expect("an URL")
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn start_claude(router: &Router, body: Option<Value>) -> (String, String, String) {
+    let (status, started) = router.api(Method::POST, "/api/oauth/cc/start", body).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["kind"], "authorize");
+    assert_eq!(
+        started["redirectUri"],
+        "https://console.anthropic.com/oauth/code/callback"
+    );
+    let url = started["authorizeUrl"].as_str().expect("url").to_owned();
+    let id = started["loginId"].as_str().expect("id").to_owned();
+    (
+        id,
+        query_param(&url, "code_challenge"),
+        query_param(&url, "state"),
+    )
+}
+
+#[tokio::test]
+async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
+    let claude = FakeClaude::start().await;
+    let router = Router::start_with(&claude.config(), BackendChoice::File, "ninerouter-test").await;
+
+    // A paste that is not a code, and a code from another login, are refused clearly.
+    let (id, challenge, _) = start_claude(&router, None).await;
+    let (_, waiting) = router
+        .api(Method::GET, &format!("/api/oauth/cc/{id}"), None)
+        .await;
+    assert_eq!(waiting["login"]["status"], "awaiting-code", "{waiting}");
+    let complete = |id: &str| format!("/api/oauth/cc/{id}/complete");
+    let (status, body) = router
+        .api(
+            Method::POST,
+            &complete(&id),
+            Some(json!({"code": "nonsense"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "code");
+    let code = claude.approve(&challenge);
+    let (status, body) = router
+        .api(
+            Method::POST,
+            &complete(&id),
+            Some(json!({"code": format!("{code}#not-the-state")})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("state mismatch")
+    );
+    let (_, failed) = router
+        .api(Method::GET, &format!("/api/oauth/cc/{id}"), None)
+        .await;
+    assert_eq!(failed["login"]["status"], "failed");
+    assert!(accounts_of(&router, "claude").await.is_empty());
+
+    // Approve, paste the callback page's address: the account is named by its e-mail.
+    let (id, challenge, state) = start_claude(&router, None).await;
+    let code = claude.approve(&challenge);
+    let pasted =
+        format!("https://console.anthropic.com/oauth/code/callback?code={code}&state={state}");
+    let (status, done) = router
+        .api(Method::POST, &complete(&id), Some(json!({"code": pasted})))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["login"]["status"], "done");
+    assert_eq!(done["login"]["name"], EMAIL);
+    let account_id = done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+
+    // Requests carry the subscription token the way Claude Code does.
+    let (status, _, body) = router.ask("cc/claude-sonnet-4-5").await;
+    assert_eq!(status, 200, "{body}");
+    let (auth, beta, api_key, sent) = claude.last_message().expect("a message");
+    assert_eq!(auth, "Bearer claude-access-1");
+    assert!(beta.contains("oauth-2025-04-20"), "{beta}");
+    assert!(!api_key, "no x-api-key with a subscription token");
+    assert_eq!(
+        sent["system"][0]["text"],
+        "You are Claude Code, Anthropic's official CLI for Claude."
+    );
+
+    // Quota: five-hour and weekly windows.
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    assert_eq!(
+        quota["windows"].as_array().map(Vec::len),
+        Some(3),
+        "{quota}"
+    );
+
+    // An expired token is refreshed once and the request retried; the new set survives a
+    // restart.
+    claude.refuse_next_message();
+    assert_eq!(router.ask("cc/claude-sonnet-4-5").await.0, 200);
+    assert_eq!(claude.refreshes(), 1);
+    let router = router.restart().await;
+    assert_eq!(router.ask("cc/claude-sonnet-4-5").await.0, 200);
+    assert_eq!(
+        claude.last_message().map(|m| m.0).as_deref(),
+        Some("Bearer claude-access-2")
+    );
+    assert_eq!(claude.refreshes(), 1);
+
+    // Revoked: needs a new login; logging in again renews the same account.
+    claude.revoke();
+    claude.refuse_next_message();
+    assert!(router.ask("cc/claude-sonnet-4-5").await.0 >= 400);
+    let (_, account) = router
+        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
+        .await;
+    assert_eq!(account["state"], "needs-login", "{account}");
+    let (id, challenge, state) =
+        start_claude(&router, Some(json!({"accountId": account_id}))).await;
+    let code = claude.approve(&challenge);
+    let (status, again) = router
+        .api(
+            Method::POST,
+            &complete(&id),
+            Some(json!({"code": format!("{code}#{state}")})),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["login"]["accountId"], account_id.as_str());
+    assert_eq!(router.ask("cc/claude-sonnet-4-5").await.0, 200);
+    assert_eq!(accounts_of(&router, "claude").await.len(), 1);
 }

@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::AuthError;
+use super::claude;
 use super::copilot::{self, CopilotToken};
-use super::qwen::{self, TokenSet};
+use super::qwen;
+use super::tokens::TokenSet;
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -25,35 +27,37 @@ enum Held {
         token: CopilotToken,
         renew_at_ms: i64,
     },
-    Qwen {
-        set: TokenSet,
-        renew_at_ms: i64,
-    },
+    /// A token set renewed with its refresh token (Qwen, Claude).
+    Refresh { set: TokenSet, renew_at_ms: i64 },
 }
 
 impl Held {
     fn access(&self) -> &str {
         match self {
             Held::Copilot { token, .. } => token.token.expose(),
-            Held::Qwen { set, .. } => &set.access_token,
+            Held::Refresh { set, .. } => &set.access_token,
         }
     }
 
     fn renew_at_ms(&self) -> i64 {
         match self {
-            Held::Copilot { renew_at_ms, .. } | Held::Qwen { renew_at_ms, .. } => *renew_at_ms,
+            Held::Copilot { renew_at_ms, .. } | Held::Refresh { renew_at_ms, .. } => *renew_at_ms,
         }
     }
 
-    fn minted(&self, default_base: &str) -> Minted {
+    fn minted(&self, default_base: &str, claude_api: &str, provider: &str) -> Minted {
         match self {
             Held::Copilot { token, .. } => Minted {
                 token: token.token.clone(),
                 base_url: Some(token.api_base.clone()),
             },
-            Held::Qwen { set, .. } => Minted {
+            Held::Refresh { set, .. } => Minted {
                 token: SecretString::new(set.access_token.clone()),
-                base_url: Some(set.base_url(default_base)),
+                base_url: Some(if provider == "claude" {
+                    claude_api.to_owned()
+                } else {
+                    set.base_url(default_base)
+                }),
             },
         }
     }
@@ -64,6 +68,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
 pub struct TokenKeeper {
     copilot: copilot::Servers,
     qwen: qwen::Servers,
+    claude: claude::Servers,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -74,6 +79,7 @@ impl TokenKeeper {
         Self {
             copilot: copilot::Servers::from_config(auth.get("github")),
             qwen: qwen::Servers::from_config(auth.get("qwen")),
+            claude: claude::Servers::from_config(auth.get("claude")),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -87,9 +93,13 @@ impl TokenKeeper {
         &self.qwen
     }
 
+    pub fn claude_servers(&self) -> &claude::Servers {
+        &self.claude
+    }
+
     /// Whether requests for this account need a token derived from its saved login.
     pub fn mints_for(account: &Account) -> bool {
-        matches!(account.provider.as_str(), "github" | "qwen")
+        matches!(account.provider.as_str(), "github" | "qwen" | "claude")
     }
 
     /// The token for a request: the held one while it is fresh, else a renewed one. `refused`
@@ -108,18 +118,23 @@ impl TokenKeeper {
             .ok_or_else(|| AuthError::Revoked("no saved login".into()))?;
         let slot = self.slot(&account.id);
         let mut held = slot.lock().await;
-        if account.provider == "qwen" {
+        let lead = match account.provider.as_str() {
+            "claude" => Some(claude::REFRESH_LEAD_MS),
+            "qwen" => Some(qwen::REFRESH_LEAD_MS),
+            _ => None,
+        };
+        if let Some(lead) = lead {
             // The catalog's copy of the saved set lags behind refreshes until the next reload;
             // it replaces the held one only if it was obtained later (a new login).
             let stored: TokenSet = serde_json::from_str(saved.expose())
-                .map_err(|_| AuthError::Revoked("the saved Qwen login is unreadable".into()))?;
+                .map_err(|_| AuthError::Revoked("the saved login is unreadable".into()))?;
             let newer = match held.as_ref() {
-                Some(Held::Qwen { set, .. }) => stored.obtained_at_ms > set.obtained_at_ms,
+                Some(Held::Refresh { set, .. }) => stored.obtained_at_ms > set.obtained_at_ms,
                 _ => true,
             };
             if newer {
-                *held = Some(Held::Qwen {
-                    renew_at_ms: stored.renew_at_ms(now_ms),
+                *held = Some(Held::Refresh {
+                    renew_at_ms: stored.renew_at_ms(now_ms, lead),
                     set: stored,
                 });
             }
@@ -128,15 +143,18 @@ impl TokenKeeper {
             && now_ms < h.renew_at_ms()
             && refused != Some(h.access())
         {
-            return Ok(h.minted(&account.base_url));
+            return Ok(h.minted(&account.base_url, &self.claude.api, &account.provider));
         }
-        let renewed = match (account.provider.as_str(), held.as_ref()) {
-            ("qwen", Some(Held::Qwen { set, .. })) => {
-                tracing::debug!(account = %account.name, "refreshing a Qwen token");
-                let fresh = qwen::refresh(http, &self.qwen, set, now_ms).await?;
+        let renewed = match (account.provider.as_str(), held.as_ref(), lead) {
+            (provider, Some(Held::Refresh { set, .. }), Some(lead)) => {
+                tracing::debug!(account = %account.name, "refreshing a login's token");
+                let fresh = match provider {
+                    "claude" => claude::refresh(http, &self.claude, set, now_ms).await?,
+                    _ => qwen::refresh(http, &self.qwen, set, now_ms).await?,
+                };
                 self.save(&account.id, &fresh).await;
-                Held::Qwen {
-                    renew_at_ms: fresh.renew_at_ms(now_ms),
+                Held::Refresh {
+                    renew_at_ms: fresh.renew_at_ms(now_ms, lead),
                     set: fresh,
                 }
             }
@@ -149,7 +167,7 @@ impl TokenKeeper {
                 }
             }
         };
-        let out = renewed.minted(&account.base_url);
+        let out = renewed.minted(&account.base_url, &self.claude.api, &account.provider);
         *held = Some(renewed);
         Ok(out)
     }

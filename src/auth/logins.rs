@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::pkce::Pkce;
-use super::{AuthError, copilot, device, qwen};
+use super::{AuthError, claude, copilot, device, qwen};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -28,6 +28,12 @@ pub enum LoginStatus {
         verification_uri: String,
         expires_at_ms: i64,
     },
+    /// The user approves on `authorize_url`, then pastes the code the provider shows.
+    #[serde(rename_all = "camelCase")]
+    AwaitingCode {
+        authorize_url: String,
+        expires_at_ms: i64,
+    },
     #[serde(rename_all = "camelCase")]
     Done {
         account_id: String,
@@ -40,23 +46,57 @@ pub enum LoginStatus {
     Cancelled,
 }
 
+impl LoginStatus {
+    fn is_open(&self) -> bool {
+        matches!(self, Self::Waiting { .. } | Self::AwaitingCode { .. })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginStart {
     pub login_id: String,
     pub provider: String,
-    /// How the user approves: `device` (enter `userCode` at `verificationUri`).
-    pub kind: &'static str,
-    pub user_code: String,
-    pub verification_uri: String,
-    pub expires_in_secs: u64,
-    pub interval_secs: u64,
+    #[serde(flatten)]
+    pub step: LoginStep,
 }
+
+/// How the user approves a login.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LoginStep {
+    /// Enter `user_code` at `verification_uri`; the engine polls.
+    #[serde(rename_all = "camelCase")]
+    Device {
+        user_code: String,
+        verification_uri: String,
+        expires_in_secs: u64,
+        interval_secs: u64,
+    },
+    /// Approve at `authorize_url`, then paste the code shown (`…/complete`).
+    #[serde(rename_all = "camelCase")]
+    Authorize {
+        authorize_url: String,
+        redirect_uri: String,
+        expires_in_secs: u64,
+    },
+}
+
+/// An authorization-code login between its start and the pasted code.
+struct Pending {
+    verifier: String,
+    state: String,
+    replace: Option<String>,
+}
+
+/// How long the user has to approve and paste the code.
+const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;
 
 struct Entry {
     provider: String,
     status: LoginStatus,
     task: Option<tokio::task::AbortHandle>,
+    pending: Option<Pending>,
     updated_ms: i64,
 }
 
@@ -72,9 +112,29 @@ impl Logins {
 
     /// The login's provider and status.
     pub fn get(&self, id: &str) -> Option<(String, LoginStatus)> {
-        self.lock()
-            .get(id)
-            .map(|e| (e.provider.clone(), e.status.clone()))
+        let mut entries = self.lock();
+        let entry = entries.get_mut(id)?;
+        if let LoginStatus::AwaitingCode { expires_at_ms, .. } = entry.status
+            && now_ms() > expires_at_ms
+        {
+            entry.status = LoginStatus::Failed {
+                message: "the login expired before its code was pasted; start again".into(),
+            };
+            entry.pending = None;
+        }
+        Some((entry.provider.clone(), entry.status.clone()))
+    }
+
+    /// Takes the PKCE verifier, state and target account of an open authorization-code login.
+    fn take_pending(&self, id: &str) -> Option<Pending> {
+        let mut entries = self.lock();
+        let entry = entries.get_mut(id)?;
+        match entry.status {
+            LoginStatus::AwaitingCode { expires_at_ms, .. } if now_ms() <= expires_at_ms => {
+                entry.pending.take()
+            }
+            _ => None,
+        }
     }
 
     /// Stops a login that is still waiting; `false` if there is no such login.
@@ -83,10 +143,11 @@ impl Logins {
         let Some(entry) = entries.get_mut(id) else {
             return false;
         };
-        if matches!(entry.status, LoginStatus::Waiting { .. }) {
+        if entry.status.is_open() {
             if let Some(task) = entry.task.take() {
                 task.abort();
             }
+            entry.pending = None;
             entry.status = LoginStatus::Cancelled;
             entry.updated_ms = now_ms();
         }
@@ -95,10 +156,11 @@ impl Logins {
 
     fn finish(&self, id: &str, status: LoginStatus) {
         if let Some(entry) = self.lock().get_mut(id)
-            && matches!(entry.status, LoginStatus::Waiting { .. })
+            && entry.status.is_open()
         {
             entry.status = status;
             entry.task = None;
+            entry.pending = None;
             entry.updated_ms = now_ms();
         }
     }
@@ -106,15 +168,14 @@ impl Logins {
     fn insert(&self, id: String, provider: &str, status: LoginStatus) {
         let now = now_ms();
         let mut entries = self.lock();
-        entries.retain(|_, e| {
-            matches!(e.status, LoginStatus::Waiting { .. }) || now - e.updated_ms < KEEP_FINISHED_MS
-        });
+        entries.retain(|_, e| e.status.is_open() || now - e.updated_ms < KEEP_FINISHED_MS);
         entries.insert(
             id,
             Entry {
                 provider: provider.to_owned(),
                 status,
                 task: None,
+                pending: None,
                 updated_ms: now,
             },
         );
@@ -215,6 +276,16 @@ pub async fn start_login(
         .provider_by_prefix(provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
+    if let Some(account) = &replace
+        && catalog.account(account).is_none_or(|a| a.provider != id)
+    {
+        return Err(ManageError::NotFound(format!(
+            "no {id} account '{account}'"
+        )));
+    }
+    if id == "claude" {
+        return Ok(start_authorize(core, &id, replace));
+    }
     let Some(flow) = DeviceLogin::for_provider(core, &id) else {
         return Err(ManageError::Invalid {
             field: "provider".into(),
@@ -249,11 +320,12 @@ pub async fn start_login(
     let start = LoginStart {
         login_id: login_id.clone(),
         provider: id.clone(),
-        kind: "device",
-        user_code: code.user_code.clone(),
-        verification_uri: verification,
-        expires_in_secs: code.expires_in,
-        interval_secs: code.interval,
+        step: LoginStep::Device {
+            user_code: code.user_code.clone(),
+            verification_uri: verification,
+            expires_in_secs: code.expires_in,
+            interval_secs: code.interval,
+        },
     };
     let task = tokio::spawn({
         let core = core.clone();
@@ -291,4 +363,116 @@ async fn complete(
     crate::manage::save_login(core, provider, &user, secret, replace)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Starts an authorization-code login (Claude): the URL to approve on; the code comes back
+/// through `complete_login`.
+fn start_authorize(core: &Core, provider: &str, replace: Option<String>) -> LoginStart {
+    let pkce = Pkce::new();
+    let state = new_id() + &new_id();
+    let servers = core.proxy.tokens.claude_servers();
+    let authorize_url = claude::authorize_url(servers, &pkce, &state);
+    let login_id = new_id();
+    core.logins.insert(
+        login_id.clone(),
+        provider,
+        LoginStatus::AwaitingCode {
+            authorize_url: authorize_url.clone(),
+            expires_at_ms: now_ms() + AUTHORIZE_WINDOW_MS,
+        },
+    );
+    if let Some(entry) = core.logins.lock().get_mut(&login_id) {
+        entry.pending = Some(Pending {
+            verifier: pkce.verifier,
+            state,
+            replace,
+        });
+    }
+    LoginStart {
+        login_id,
+        provider: provider.to_owned(),
+        step: LoginStep::Authorize {
+            authorize_url,
+            redirect_uri: claude::REDIRECT_URI.to_owned(),
+            expires_in_secs: u64::try_from(AUTHORIZE_WINDOW_MS / 1000).unwrap_or(600),
+        },
+    }
+}
+
+/// Finishes an authorization-code login with what the user pasted (`code#state` or the
+/// callback URL): checks the state, exchanges the code, stores the account.
+pub async fn complete_login(
+    core: &Core,
+    provider: &str,
+    login_id: &str,
+    pasted: &str,
+) -> Result<LoginStatus, ManageError> {
+    let invalid = |message: &str| ManageError::Invalid {
+        field: "code".into(),
+        message: message.into(),
+    };
+    let Some((code, state)) = claude::parse_pasted(pasted) else {
+        return Err(invalid(
+            "paste the code shown after approving (it looks like code#state) or that page's address",
+        ));
+    };
+    let Some(pending) = core.logins.take_pending(login_id) else {
+        return Err(invalid(
+            "this login is not waiting for a code (it finished, expired or was cancelled); start again",
+        ));
+    };
+    if state != pending.state {
+        let message = "the code belongs to another login (state mismatch); start again";
+        core.logins.finish(
+            login_id,
+            LoginStatus::Failed {
+                message: message.into(),
+            },
+        );
+        return Err(invalid(message));
+    }
+    let servers = core.proxy.tokens.claude_servers();
+    let set = match claude::exchange(
+        &core.proxy.http,
+        servers,
+        &code,
+        &state,
+        &pending.verifier,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(set) => set,
+        Err(e) => {
+            let message = e.to_string();
+            core.logins.finish(
+                login_id,
+                LoginStatus::Failed {
+                    message: message.clone(),
+                },
+            );
+            return Err(ManageError::Upstream(message));
+        }
+    };
+    let user = set.email.clone().unwrap_or_default();
+    let json = serde_json::to_string(&set).map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let status = match crate::manage::save_login(
+        core,
+        provider,
+        &user,
+        SecretString::new(json),
+        pending.replace.as_deref(),
+    )
+    .await
+    {
+        Ok((account_id, name)) => {
+            tracing::info!(provider, account = %name, "login completed");
+            LoginStatus::Done { account_id, name }
+        }
+        Err(e) => LoginStatus::Failed {
+            message: e.to_string(),
+        },
+    };
+    core.logins.finish(login_id, status.clone());
+    Ok(status)
 }

@@ -2,15 +2,17 @@
 //! provider's token exchange, and keeping upstream tokens fresh (ahead of expiry, and once more
 //! after a 401) with one refresh per account at a time.
 
+pub mod claude;
 pub mod copilot;
 pub mod device;
 mod keeper;
 mod logins;
 pub mod pkce;
 pub mod qwen;
+pub mod tokens;
 
 pub use keeper::{Minted, TokenKeeper};
-pub use logins::{LoginStart, LoginStatus, Logins, start_login};
+pub use logins::{LoginStart, LoginStatus, LoginStep, Logins, complete_login, start_login};
 
 /// How a cooldown's reason starts when the account's login was refused: the account is then
 /// in the `needs-login` state until a new login.
@@ -18,7 +20,7 @@ pub const NEEDS_LOGIN: &str = "needs login";
 
 /// Providers whose login the engine can run (the others arrive one by one).
 pub fn supports_login(provider_id: &str) -> bool {
-    matches!(provider_id, "github" | "qwen")
+    matches!(provider_id, "github" | "qwen" | "claude")
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -369,7 +369,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.anthropic.com",
         families: &[],
         models: &[],
-        quota: QuotaApi::Headers,
+        quota: QuotaApi::ClaudeOauth,
         free_offer: FreeOffer::None,
     },
     ProviderDef {

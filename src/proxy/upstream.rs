@@ -84,6 +84,11 @@ pub async fn send(
         dropped.extend(encoded.dropped);
         (Bytes::from(encoded.body), dropped)
     };
+    let body = if account.provider == "claude" && wire == WireFormat::Anthropic {
+        crate::auth::claude::with_identity(&body).map_or(body, Bytes::from)
+    } else {
+        body
+    };
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
     let url = endpoint(wire, &account.base_url, model, inbound.stream);
     let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
@@ -260,6 +265,12 @@ pub fn with_credentials(
     };
     if account.provider == "github" {
         request = crate::auth::copilot::editor_headers(request);
+    }
+    if account.provider == "claude" {
+        // A subscription token, not an API key.
+        return request
+            .bearer_auth(key)
+            .header("anthropic-beta", crate::auth::claude::OAUTH_BETA);
     }
     match wire {
         WireFormat::Anthropic => {

@@ -24,6 +24,8 @@ pub enum QuotaApi {
     OpenrouterKey,
     /// GitHub's `copilot_internal/user`: monthly premium-request (and chat) allowances.
     CopilotUser,
+    /// Anthropic's `/api/oauth/usage` for subscription logins: five-hour and weekly windows.
+    ClaudeOauth,
 }
 
 pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,6 +48,20 @@ pub async fn fetch(
             super::copilot::fetch(&ctx.http, ctx.tokens.copilot_servers(), github.expose())
                 .await
                 .map(Some)
+        }
+        QuotaApi::ClaudeOauth => {
+            let token = ctx
+                .tokens
+                .upstream(&ctx.http, account, None, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            super::claude::fetch(
+                &ctx.http,
+                &ctx.tokens.claude_servers().api,
+                token.token.expose(),
+            )
+            .await
+            .map(Some)
         }
     }
 }

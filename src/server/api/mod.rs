@@ -79,6 +79,10 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             "/api/oauth/{provider}/{login}",
             get(oauth::status).delete(oauth::cancel),
         )
+        .route(
+            "/api/oauth/{provider}/{login}/complete",
+            post(oauth::complete),
+        )
         .route("/api/quota", get(quota::list))
         .route("/api/quota/{account}", get(quota::one))
         .route("/api/quota/{account}/refresh", post(quota::refresh))

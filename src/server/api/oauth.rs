@@ -72,3 +72,25 @@ pub async fn cancel(
     core.logins.cancel(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompleteBody {
+    /// What the provider showed after approval (`code#state`), or its callback URL.
+    pub code: String,
+}
+
+pub async fn complete(
+    State(core): State<Arc<Core>>,
+    Path((provider, id)): Path<(String, String)>,
+    body: super::ApiJson<CompleteBody>,
+) -> ApiResult<Response> {
+    found(&core, &provider, &id)?;
+    let p = core
+        .catalog()
+        .provider_by_prefix(&provider)
+        .map(|p| p.id.clone())
+        .unwrap_or(provider);
+    let status = auth::complete_login(&core, &p, &id, &body.0.code).await?;
+    Ok(Json(json!({ "loginId": id, "login": status })).into_response())
+}

@@ -206,19 +206,16 @@ export interface ProviderDef {
   freeOffer: { state: "none" } | { state: "available" } | { state: "ended"; since: string };
 }
 
-/** A login's first step: the code the user enters on the provider's page. */
-export interface LoginStart {
-  loginId: string;
-  provider: string;
-  kind: "device";
-  userCode: string;
-  verificationUri: string;
-  expiresInSecs: number;
-  intervalSecs: number;
-}
+/** A login's first step: a code to enter on the provider's page (`device`), or a page to
+ * approve on, after which the user pastes the code it shows (`authorize`). */
+export type LoginStart = { loginId: string; provider: string } & (
+  | { kind: "device"; userCode: string; verificationUri: string; expiresInSecs: number; intervalSecs: number }
+  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number }
+);
 
 export type LoginStatus =
   | { status: "waiting"; userCode: string; verificationUri: string; expiresAtMs: number }
+  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number }
   | { status: "done"; accountId: string; name: string }
   | { status: "failed"; message: string }
   | { status: "cancelled" };

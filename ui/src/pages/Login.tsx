@@ -12,11 +12,12 @@ import { timeLeft } from "./countdown";
 const POLL_MS = 1000;
 
 /**
- * A device-code login (GitHub Copilot): shows the code to enter on the provider's page, opens
- * that page, and waits for the engine to finish the login. With `accountId`, renews that
- * account's login in place.
+ * A subscription login. Device code (Copilot, Qwen): shows the code to enter on the provider's
+ * page, opens that page, and waits for the engine to finish. Authorization code (Claude): opens
+ * the approval page and takes the code it shows. With `accountId`, renews that account's login
+ * in place.
  */
-export function DeviceLogin({ provider, label, accountId }: { provider: string; label: string; accountId?: string | undefined }) {
+export function ProviderLogin({ provider, label, accountId }: { provider: string; label: string; accountId?: string | undefined }) {
   const client = useQueryClient();
   const now = useNow();
   const [started, setStarted] = useState<LoginStart | null>(null);
@@ -32,7 +33,13 @@ export function DeviceLogin({ provider, label, accountId }: { provider: string; 
     try {
       const s = await send<LoginStart>("POST", `/oauth/${encodeURIComponent(provider)}/start`, accountId ? { accountId } : {});
       setStarted(s);
-      setStatus({ status: "waiting", userCode: s.userCode, verificationUri: s.verificationUri, expiresAtMs: Date.now() + s.expiresInSecs * 1000 });
+      const expiresAtMs = Date.now() + s.expiresInSecs * 1000;
+      if (s.kind === "device") {
+        setStatus({ status: "waiting", userCode: s.userCode, verificationUri: s.verificationUri, expiresAtMs });
+      } else {
+        setStatus({ status: "awaiting-code", authorizeUrl: s.authorizeUrl, expiresAtMs });
+        void openExternal(s.authorizeUrl);
+      }
     } catch (e) {
       setError(e);
     } finally {
@@ -62,7 +69,39 @@ export function DeviceLogin({ provider, label, accountId }: { provider: string; 
     setStatus({ status: "cancelled" });
   };
 
+  const submit = async (code: string) => {
+    if (!started) return;
+    setError(null);
+    try {
+      const r = await send<{ login: LoginStatus }>("POST", `${path(started.loginId)}/complete`, { code });
+      setStatus(r.login);
+      if (r.login.status === "done") {
+        for (const k of [["connections"], ["providers"], ["routable-models"], ["quota"]]) void client.invalidateQueries({ queryKey: k });
+      }
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   const again = accountId ? "Log in again" : `Log in to ${label}`;
+  if (status?.status === "awaiting-code") {
+    return (
+      <div className="login" data-testid={`login-${provider}`}>
+        <p>
+          Approve the login on{" "}
+          <a href={status.authorizeUrl} target="_blank" rel="noreferrer" onClick={(e) => { e.preventDefault(); void openExternal(status.authorizeUrl); }}>
+            the {label} page
+          </a>
+          , then paste the code it shows (or that page&apos;s address). It expires in {timeLeft(status.expiresAtMs, now)}.
+        </p>
+        <PasteCode onSubmit={(code) => void submit(code)} />
+        <ErrorNote error={error} />
+        <button type="button" className="secondary" onClick={() => void cancel()}>
+          Cancel
+        </button>
+      </div>
+    );
+  }
   if (status?.status === "waiting") {
     return (
       <div className="login" data-testid={`login-${provider}`}>
@@ -92,5 +131,26 @@ export function DeviceLogin({ provider, label, accountId }: { provider: string; 
         {busy ? "Starting…" : again}
       </button>
     </div>
+  );
+}
+
+function PasteCode({ onSubmit }: { onSubmit: (code: string) => void }) {
+  const [code, setCode] = useState("");
+  return (
+    <form
+      className="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (code.trim()) onSubmit(code.trim());
+      }}
+    >
+      <label className="field">
+        Code
+        <input value={code} onChange={(e) => setCode(e.target.value)} placeholder="code#state" autoComplete="off" />
+      </label>
+      <button type="submit" disabled={!code.trim()}>
+        Finish login
+      </button>
+    </form>
   );
 }

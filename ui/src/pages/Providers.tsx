@@ -6,7 +6,7 @@ import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
 import { countdown } from "./countdown";
-import { DeviceLogin } from "./Login";
+import { ProviderLogin } from "./Login";
 
 const TIERS: { tier: Tier; title: string }[] = [
   { tier: "subscription", title: "Subscriptions" },
@@ -67,7 +67,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
       </div>
       <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
-      {p.canLogIn && <DeviceLogin provider={p.id} label={p.name} />}
+      {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} />}
       {!canAdd && !p.canLogIn && (
         <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
       )}
@@ -159,7 +159,7 @@ function Accounts({ accounts, now, login }: { accounts: Connection[]; now: numbe
               )}
             </div>
             {s.error && <p className="error">Last error: {s.error}</p>}
-            {login && <DeviceLogin provider={login.id} label={login.name} accountId={c.id} />}
+            {login && <ProviderLogin provider={login.id} label={login.name} accountId={c.id} />}
           </li>
         );
       })}

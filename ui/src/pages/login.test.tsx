@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DeviceLogin } from "./Login";
+import { ProviderLogin } from "./Login";
 
 afterEach(() => {
   cleanup();
@@ -23,12 +23,12 @@ function renderLogin(accountId?: string) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   return render(
     <QueryClientProvider client={client}>
-      <DeviceLogin provider="github" label="GitHub Copilot" accountId={accountId} />
+      <ProviderLogin provider="github" label="GitHub Copilot" accountId={accountId} />
     </QueryClientProvider>,
   );
 }
 
-describe("DeviceLogin", () => {
+describe("ProviderLogin", () => {
   it("shows the code, opens the page in the desktop's browser, and reports the account", async () => {
     let polls = 0;
     const fetch = vi.fn(async (url: string, init?: RequestInit) => {
@@ -62,5 +62,36 @@ describe("DeviceLogin", () => {
     fireEvent.click(screen.getByRole("button", { name: "Log in again" }));
     await waitFor(() => expect(screen.getByRole("alert").textContent).toBe("the login was denied"), { timeout: 4000 });
     expect(fetch).toHaveBeenCalledWith("/api/oauth/github/start", expect.objectContaining({ body: JSON.stringify({ accountId: "a1" }) }));
+  });
+
+  it("opens the approval page and finishes with the pasted code", async () => {
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === "/api/oauth/claude/start") {
+        return Response.json(
+          { loginId: "c1", provider: "claude", kind: "authorize", authorizeUrl: "https://claude.ai/oauth/authorize?x=1", redirectUri: "https://console.anthropic.com/oauth/code/callback", expiresInSecs: 600 },
+          { status: 202 },
+        );
+      }
+      if (url === "/api/oauth/claude/c1/complete" && init?.method === "POST") {
+        return Response.json({ loginId: "c1", login: { status: "done", accountId: "a9", name: "dev@example.com" } });
+      }
+      return Response.json({ error: { message: "unexpected", code: "x" } }, { status: 500 });
+    });
+    vi.stubGlobal("fetch", fetch);
+    const open = vi.fn();
+    vi.stubGlobal("open", open);
+    const client = new QueryClient();
+    render(
+      <QueryClientProvider client={client}>
+        <ProviderLogin provider="claude" label="Claude" />
+      </QueryClientProvider>,
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Claude" }));
+    await screen.findByRole("link", { name: "the Claude page" });
+    expect(open).toHaveBeenCalledWith("https://claude.ai/oauth/authorize?x=1", "_blank", "noopener,noreferrer");
+    fireEvent.change(screen.getByLabelText("Code"), { target: { value: " abc#st " } });
+    fireEvent.click(screen.getByRole("button", { name: "Finish login" }));
+    expect(await screen.findByText("Logged in as dev@example.com.")).toBeTruthy();
+    expect(fetch).toHaveBeenCalledWith("/api/oauth/claude/c1/complete", expect.objectContaining({ body: JSON.stringify({ code: "abc#st" }) }));
   });
 });

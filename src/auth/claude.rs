@@ -1,0 +1,222 @@
+//! Claude (Pro/Max): an authorization-code login with PKCE at claude.ai. The redirect goes to
+//! Anthropic's own callback page, which shows `code#state` for the user to paste back (the
+//! manual mode of Claude Code's login), so no local port is needed in a browser, the desktop
+//! window or on a server. The token set is the account's secret and refreshes ahead of expiry.
+
+use serde_json::{Value, json};
+
+use super::AuthError;
+use super::pkce::Pkce;
+use super::tokens::TokenSet;
+use crate::config::AuthEndpoints;
+
+pub const CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+const SCOPES: &str = "org:create_api_key user:profile user:inference";
+pub const REDIRECT_URI: &str = "https://console.anthropic.com/oauth/code/callback";
+const LOGIN_URL: &str = "https://claude.ai";
+const TOKEN_URL: &str = "https://console.anthropic.com";
+const API_URL: &str = "https://api.anthropic.com";
+/// Claude tokens are refreshed this long before they expire (the peers use the same).
+pub const REFRESH_LEAD_MS: i64 = 4 * 3_600_000;
+/// The subscription token is accepted with this beta on the Messages API.
+pub const OAUTH_BETA: &str = "oauth-2025-04-20";
+/// Subscription tokens serve requests that present themselves as Claude Code.
+pub const IDENTITY: &str = "You are Claude Code, Anthropic's official CLI for Claude.";
+
+/// Where claude.ai's login, the token endpoint and the API are (`[auth.claude]`: `login_url`
+/// for both login servers, `api_url` for the API).
+#[derive(Debug, Clone)]
+pub struct Servers {
+    pub authorize: String,
+    pub token: String,
+    pub api: String,
+}
+
+impl Servers {
+    pub fn from_config(config: Option<&AuthEndpoints>) -> Self {
+        let login = config.and_then(|c| c.login_url.as_deref());
+        let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        Self {
+            authorize: trim(login.unwrap_or(LOGIN_URL)),
+            token: trim(login.unwrap_or(TOKEN_URL)),
+            api: trim(config.and_then(|c| c.api_url.as_deref()).unwrap_or(API_URL)),
+        }
+    }
+}
+
+/// The page the user approves the login on.
+pub fn authorize_url(servers: &Servers, pkce: &Pkce, state: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", "true")
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", SCOPES)
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", state)
+        .finish();
+    format!("{}/oauth/authorize?{query}", servers.authorize)
+}
+
+/// What the user pasted: `code#state` as the callback page shows it, or the callback URL.
+pub fn parse_pasted(input: &str) -> Option<(String, String)> {
+    let input = input.trim();
+    if let Ok(url) = url::Url::parse(input) {
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        return Some((get("code")?, get("state")?));
+    }
+    let (code, state) = input.split_once('#')?;
+    (!code.is_empty() && !state.is_empty()).then(|| (code.to_owned(), state.to_owned()))
+}
+
+async fn token_call(
+    http: &reqwest::Client,
+    servers: &Servers,
+    body: Value,
+    now_ms: i64,
+    previous: Option<&TokenSet>,
+) -> Result<TokenSet, AuthError> {
+    let response = http
+        .post(format!("{}/v1/oauth/token", servers.token))
+        .header("accept", "application/json")
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if !(200..300).contains(&status) {
+        return Err(match answer.get("error").and_then(Value::as_str) {
+            Some("invalid_grant") if previous.is_some() => {
+                AuthError::Revoked("Anthropic refused the saved refresh token".into())
+            }
+            _ => AuthError::provider(status, &bytes),
+        });
+    }
+    TokenSet::from_answer(&answer, previous, now_ms)
+}
+
+pub async fn exchange(
+    http: &reqwest::Client,
+    servers: &Servers,
+    code: &str,
+    state: &str,
+    verifier: &str,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let body = json!({
+        "grant_type": "authorization_code",
+        "code": code,
+        "state": state,
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    });
+    token_call(http, servers, body, now_ms, None).await
+}
+
+pub async fn refresh(
+    http: &reqwest::Client,
+    servers: &Servers,
+    set: &TokenSet,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let body = json!({
+        "grant_type": "refresh_token",
+        "refresh_token": set.refresh_token,
+        "client_id": CLIENT_ID,
+    });
+    token_call(http, servers, body, now_ms, Some(set)).await
+}
+
+/// A Messages request body with Claude Code's identity as its first system block (added only
+/// when the client did not send it).
+pub fn with_identity(body: &[u8]) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object_mut()?;
+    let identity = json!({"type": "text", "text": IDENTITY});
+    let system = match object.remove("system") {
+        None | Some(Value::Null) => vec![identity],
+        Some(Value::String(text)) if text.starts_with(IDENTITY) => return None,
+        Some(Value::String(text)) => vec![identity, json!({"type": "text", "text": text})],
+        Some(Value::Array(blocks)) => {
+            let first = blocks
+                .first()
+                .and_then(|b| b.get("text"))
+                .and_then(Value::as_str);
+            if first.is_some_and(|t| t.starts_with(IDENTITY)) {
+                object.insert("system".into(), Value::Array(blocks));
+                return serde_json::to_vec(&value).ok();
+            }
+            std::iter::once(identity).chain(blocks).collect()
+        }
+        Some(other) => vec![identity, other],
+    };
+    object.insert("system".into(), Value::Array(system));
+    serde_json::to_vec(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorize_url_carries_pkce_and_state() {
+        let servers = Servers::from_config(None);
+        let pkce = Pkce::new();
+        let url = url::Url::parse(&authorize_url(&servers, &pkce, "st-1"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url.host_str(), Some("claude.ai"));
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        assert_eq!(q("code_challenge"), Some(pkce.challenge.clone()));
+        assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));
+        assert_eq!(q("state").as_deref(), Some("st-1"));
+        assert_eq!(q("redirect_uri").as_deref(), Some(REDIRECT_URI));
+        assert_eq!(servers.token, "https://console.anthropic.com");
+    }
+
+    #[test]
+    fn pasted_codes_and_callback_urls_both_work() {
+        assert_eq!(
+            parse_pasted(" abc#st-1 \n"),
+            Some(("abc".into(), "st-1".into()))
+        );
+        assert_eq!(
+            parse_pasted("https://console.anthropic.com/oauth/code/callback?code=abc&state=st-1"),
+            Some(("abc".into(), "st-1".into()))
+        );
+        assert_eq!(parse_pasted("abc"), None);
+        assert_eq!(parse_pasted("#st"), None);
+    }
+
+    #[test]
+    fn the_identity_leads_the_system_prompt_once() {
+        let out = |body: Value| {
+            with_identity(&serde_json::to_vec(&body).unwrap_or_default())
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        };
+        let added = out(json!({"model": "m", "system": "Be brief."})).unwrap_or_default();
+        assert_eq!(added["system"][0]["text"], IDENTITY);
+        assert_eq!(added["system"][1]["text"], "Be brief.");
+        let none = out(json!({"model": "m"})).unwrap_or_default();
+        assert_eq!(none["system"][0]["text"], IDENTITY);
+        assert!(
+            with_identity(&serde_json::to_vec(&json!({"system": IDENTITY})).unwrap_or_default())
+                .is_none()
+        );
+        let blocks = out(
+            json!({"system": [{"type": "text", "text": IDENTITY}, {"type": "text", "text": "x"}]}),
+        )
+        .unwrap_or_default();
+        assert_eq!(blocks["system"].as_array().map(Vec::len), Some(2));
+    }
+}

@@ -1,0 +1,77 @@
+//! Token sets of logins that refresh (Qwen, Claude): kept as the account's secret and saved
+//! again after every refresh.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::AuthError;
+
+/// What an account with a refresh-token login keeps (as JSON, in the secret store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenSet {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at_ms: i64,
+    /// When this set was obtained: of two sets, the later one is current.
+    #[serde(default)]
+    pub obtained_at_ms: i64,
+    /// The account's API host (Qwen's `portal.qwen.ai`), when the server names one.
+    #[serde(default)]
+    pub resource_url: Option<String>,
+    /// Who logged in, when the server says (Claude's account e-mail).
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl TokenSet {
+    /// From a token endpoint answer; a refresh answer may leave out what did not change.
+    pub fn from_answer(
+        answer: &Value,
+        previous: Option<&TokenSet>,
+        now_ms: i64,
+    ) -> Result<Self, AuthError> {
+        let text = |k: &str| answer.get(k).and_then(Value::as_str).map(str::to_owned);
+        let access_token =
+            text("access_token").ok_or_else(|| AuthError::Malformed("no access_token".into()))?;
+        let refresh_token = text("refresh_token")
+            .or_else(|| previous.map(|p| p.refresh_token.clone()))
+            .ok_or_else(|| AuthError::Malformed("no refresh_token".into()))?;
+        let expires_in = answer
+            .get("expires_in")
+            .and_then(Value::as_i64)
+            .unwrap_or(3600);
+        Ok(Self {
+            access_token,
+            refresh_token,
+            expires_at_ms: now_ms + expires_in * 1000,
+            obtained_at_ms: now_ms,
+            resource_url: text("resource_url")
+                .or_else(|| previous.and_then(|p| p.resource_url.clone())),
+            email: answer
+                .pointer("/account/email_address")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| previous.and_then(|p| p.email.clone())),
+        })
+    }
+
+    /// When to refresh: `lead_ms` before expiry, or halfway for tokens that live shorter.
+    pub fn renew_at_ms(&self, now_ms: i64, lead_ms: i64) -> i64 {
+        let life = (self.expires_at_ms - now_ms).max(0);
+        self.expires_at_ms - lead_ms.min(life / 2)
+    }
+
+    /// The OpenAI-compatible base URL of the account's API host.
+    pub fn base_url(&self, default: &str) -> String {
+        match self
+            .resource_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+        {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => format!("{u}/v1"),
+            Some(u) if !u.is_empty() => format!("https://{u}/v1"),
+            _ => default.to_owned(),
+        }
+    }
+}

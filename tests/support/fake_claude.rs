@@ -1,0 +1,209 @@
+//! A fake Anthropic for Claude subscription logins on loopback: the token endpoint (both
+//! grants, JSON, PKCE checked against what the "user" approved), the Messages API (recording
+//! what the engine sends) and the subscription usage endpoint, in Anthropic's shapes.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+pub const EMAIL: &str = "dev@example.com";
+
+#[derive(Default)]
+struct Inner {
+    /// The challenge the user approved on the authorize page, and the code handed back.
+    approved: Option<(String, String)>,
+    codes: usize,
+    issued: usize,
+    refreshes: usize,
+    revoked: bool,
+    /// Messages requests: authorization, anthropic-beta, whether x-api-key was sent, body.
+    seen: Vec<(String, String, bool, Value)>,
+    /// Answer the next Messages request with 401.
+    refuse_next: bool,
+}
+
+#[derive(Clone)]
+pub struct FakeClaude {
+    inner: Arc<Mutex<Inner>>,
+    pub base: String,
+}
+
+impl FakeClaude {
+    pub async fn start() -> FakeClaude {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = Router::new()
+            .route("/v1/oauth/token", post(token))
+            .route("/v1/messages", post(messages))
+            .route("/api/oauth/usage", get(usage))
+            .with_state(inner.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeClaude { inner, base }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("lock")
+    }
+
+    /// What claude.ai does when the user approves: remembers the challenge, shows a code.
+    pub fn approve(&self, challenge: &str) -> String {
+        let mut inner = self.lock();
+        inner.codes += 1;
+        let code = format!("auth-code-{}", inner.codes);
+        inner.approved = Some((challenge.to_owned(), code.clone()));
+        code
+    }
+
+    pub fn revoke(&self) {
+        self.lock().revoked = true;
+    }
+
+    pub fn refuse_next_message(&self) {
+        self.lock().refuse_next = true;
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.lock().refreshes
+    }
+
+    pub fn last_message(&self) -> Option<(String, String, bool, Value)> {
+        self.lock().seen.last().cloned()
+    }
+
+    pub fn config(&self) -> String {
+        format!(
+            "[auth.claude]\nlogin_url = \"{0}\"\napi_url = \"{0}\"\n",
+            self.base
+        )
+    }
+}
+
+type Shared = State<Arc<Mutex<Inner>>>;
+
+fn oauth_error(error: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": error, "error_description": format!("{error} (fake)")})),
+    )
+        .into_response()
+}
+
+fn issue(inner: &mut Inner) -> Response {
+    inner.issued += 1;
+    Json(json!({
+        "token_type": "Bearer",
+        "access_token": format!("claude-access-{}", inner.issued),
+        "refresh_token": format!("claude-refresh-{}", inner.issued),
+        "expires_in": 28800,
+        "scope": "user:inference user:profile",
+        "organization": {"uuid": "org-1", "name": "Personal"},
+        "account": {"uuid": "acc-1", "email_address": EMAIL}
+    }))
+    .into_response()
+}
+
+async fn token(State(inner): Shared, Json(body): Json<Value>) -> Response {
+    let mut inner = inner.lock().expect("lock");
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if text("client_id") != "9d1c250a-e61b-44d9-88ed-5944d1962f5e" {
+        return oauth_error("invalid_client");
+    }
+    match text("grant_type").as_str() {
+        "authorization_code" => {
+            let Some((challenge, code)) = inner.approved.take() else {
+                return oauth_error("invalid_grant");
+            };
+            let verifier = text("code_verifier");
+            let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+            if text("code") != code
+                || expected != challenge
+                || text("redirect_uri") != "https://console.anthropic.com/oauth/code/callback"
+                || text("state").is_empty()
+            {
+                return oauth_error("invalid_grant");
+            }
+            issue(&mut inner)
+        }
+        "refresh_token" => {
+            let current = format!("claude-refresh-{}", inner.issued);
+            if inner.revoked || text("refresh_token") != current {
+                return oauth_error("invalid_grant");
+            }
+            inner.refreshes += 1;
+            issue(&mut inner)
+        }
+        _ => oauth_error("unsupported_grant_type"),
+    }
+}
+
+async fn messages(State(inner): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut inner = inner.lock().expect("lock");
+    let auth = header("authorization");
+    inner.seen.push((
+        auth.clone(),
+        header("anthropic-beta"),
+        headers.contains_key("x-api-key"),
+        body.clone(),
+    ));
+    let current = format!("Bearer claude-access-{}", inner.issued);
+    if std::mem::take(&mut inner.refuse_next) || auth != current {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "OAuth token has expired."}})),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model").cloned().unwrap_or(Value::Null),
+        "content": [{"type": "text", "text": "Hello from Claude."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": {"input_tokens": 12, "output_tokens": 4}
+    }))
+    .into_response()
+}
+
+async fn usage(State(inner): Shared, headers: HeaderMap) -> Response {
+    let current = format!(
+        "Bearer claude-access-{}",
+        inner.lock().expect("lock").issued
+    );
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let beta = headers.get("anthropic-beta").and_then(|v| v.to_str().ok());
+    if auth != Some(current.as_str()) || beta != Some("oauth-2025-04-20") {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "bad token"}}))).into_response();
+    }
+    (
+        [("content-type", "application/json")],
+        include_str!("../fixtures/quota/claude_usage.json"),
+    )
+        .into_response()
+}
