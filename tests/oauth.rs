@@ -470,3 +470,39 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     assert_eq!(router.ask("cc/claude-sonnet-4-5").await.0, 200);
     assert_eq!(accounts_of(&router, "claude").await.len(), 1);
 }
+
+#[tokio::test]
+async fn idle_logins_are_renewed_in_the_background() {
+    let api = FakeOpenAi::start().await;
+    let origin = api.base_url().trim_end_matches("/v1").to_owned();
+    let qwen = FakeQwen::start(&origin).await;
+    let config = format!(
+        "{}\n[observability]\nquota_refresh_secs = 1\n",
+        qwen.config()
+    );
+    let router = Router::start(&config).await;
+    qwen.set_expires_in(3);
+    let (_, done) = device_login(&router, "qw", None, QWEN_CODE).await;
+    assert_eq!(done["status"], "done", "{done}");
+    // No request is made; the upkeep renews the 3-second token before it runs out.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while qwen.refreshes() == 0 {
+        assert!(Instant::now() < deadline, "the idle login was not renewed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(api.keys_seen().is_empty(), "no request was needed");
+    // A refused renewal in the background sets the account aside too.
+    qwen.revoke();
+    let account_id = done["accountId"].as_str().expect("account").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, account) = router
+            .api(Method::GET, &format!("/api/connections/{account_id}"), None)
+            .await;
+        if account["state"] == "needs-login" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {account}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -112,6 +112,39 @@ impl TokenKeeper {
         refused: Option<&str>,
         now_ms: i64,
     ) -> Result<Minted, AuthError> {
+        self.renewed(http, account, refused, now_ms, 0).await
+    }
+
+    /// Whether the account's login is a refresh-token one (kept fresh in the background, so an
+    /// idle account's refresh token does not lapse).
+    pub fn refreshes(account: &Account) -> bool {
+        matches!(account.provider.as_str(), "qwen" | "claude")
+    }
+
+    /// Background upkeep: renews a refresh-token login that falls due within `ahead_ms`.
+    pub async fn keep_fresh(
+        &self,
+        http: &reqwest::Client,
+        account: &Account,
+        now_ms: i64,
+        ahead_ms: i64,
+    ) -> Result<(), AuthError> {
+        if !Self::refreshes(account) {
+            return Ok(());
+        }
+        self.renewed(http, account, None, now_ms, ahead_ms)
+            .await
+            .map(|_| ())
+    }
+
+    async fn renewed(
+        &self,
+        http: &reqwest::Client,
+        account: &Account,
+        refused: Option<&str>,
+        now_ms: i64,
+        ahead_ms: i64,
+    ) -> Result<Minted, AuthError> {
         let saved = account
             .api_key
             .as_ref()
@@ -140,7 +173,7 @@ impl TokenKeeper {
             }
         }
         if let Some(h) = held.as_ref()
-            && now_ms < h.renew_at_ms()
+            && now_ms + ahead_ms < h.renew_at_ms()
             && refused != Some(h.access())
         {
             return Ok(h.minted(&account.base_url, &self.claude.api, &account.provider));

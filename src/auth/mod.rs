@@ -18,6 +18,48 @@ pub use logins::{LoginStart, LoginStatus, LoginStep, Logins, complete_login, sta
 /// in the `needs-login` state until a new login.
 pub const NEEDS_LOGIN: &str = "needs login";
 
+/// How long an account whose login was refused stays out of rotation (a new login clears it).
+pub const NEEDS_LOGIN_COOLDOWN: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Keeps the refresh-token logins of enabled accounts fresh: those due within `every` (the
+/// next round) are renewed now. A refused one puts its account in the needs-login state.
+pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
+    let catalog = core.catalog();
+    let ahead = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    for account in catalog
+        .accounts()
+        .iter()
+        .filter(|a| a.enabled && TokenKeeper::refreshes(a))
+    {
+        let now = crate::store::now_ms();
+        match core
+            .proxy
+            .tokens
+            .keep_fresh(&core.proxy.http, account, now, ahead)
+            .await
+        {
+            Ok(()) => {}
+            Err(e @ (AuthError::Revoked(_) | AuthError::NoSubscription(_))) => {
+                let reason = format!("{NEEDS_LOGIN}: {e}");
+                tracing::info!(account = %account.name, "{reason}");
+                core.proxy.routing.cooldowns.record_failure(
+                    &account.id,
+                    crate::routing::ALL_MODELS,
+                    &crate::routing::FailureNote {
+                        class: crate::routing::FailureClass::Auth,
+                        hint: Some(NEEDS_LOGIN_COOLDOWN),
+                        reason: &reason,
+                    },
+                    &catalog.settings.routing,
+                    now,
+                );
+            }
+            Err(e) => tracing::info!(account = %account.name, "cannot renew the login now: {e}"),
+        }
+    }
+}
+
 /// Providers whose login the engine can run (the others arrive one by one).
 pub fn supports_login(provider_id: &str) -> bool {
     matches!(provider_id, "github" | "qwen" | "claude")

@@ -137,7 +137,8 @@ pub struct ObservabilitySettings {
     /// Each layer's body is cut at this many bytes.
     #[serde(alias = "inspector_max_field_bytes")]
     pub inspector_max_field_bytes: u32,
-    /// How often quota is fetched from the providers that publish it.
+    /// How often quota is fetched from the providers that publish it (and subscription logins
+    /// are looked at, to renew those due before the next round).
     #[serde(alias = "quota_refresh_secs")]
     pub quota_refresh_secs: u64,
 }

@@ -317,16 +317,13 @@ fn login_failure(e: crate::auth::AuthError) -> Failure {
                 FailureClass::Auth,
                 format!("{}: {e}", crate::auth::NEEDS_LOGIN),
             );
-            f.hint = Some(NEEDS_LOGIN);
+            f.hint = Some(crate::auth::NEEDS_LOGIN_COOLDOWN);
             f
         }
         AuthError::Http(_) => Failure::new(FailureClass::Network, e.to_string()),
         _ => Failure::new(FailureClass::BadResponse, e.to_string()),
     }
 }
-
-/// How long an account whose login was revoked stays out of rotation (until a new login).
-const NEEDS_LOGIN: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn client_fault(failure: Failure, wire: WireFormat, attempts: Vec<Attempt>) -> ProxyError {
     let mut e = ProxyError::new(

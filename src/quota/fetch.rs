@@ -206,16 +206,18 @@ pub async fn refresh_account(core: &Core, account: &Account) -> Option<QuotaSnap
     }
 }
 
-/// Fetches every account whose provider has a usage endpoint, every `quotaRefreshSecs`.
+/// Every `quotaRefreshSecs`: keeps subscription logins fresh, then fetches every account
+/// whose provider has a usage endpoint.
 pub async fn refresh_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     loop {
         let catalog = core.catalog();
+        let every = Duration::from_secs(catalog.settings.observability.quota_refresh_secs);
+        crate::auth::upkeep(&core, every).await;
         for account in catalog.accounts().iter().filter(|a| a.enabled) {
             if api_of(account) != QuotaApi::Headers {
                 refresh_account(&core, account).await;
             }
         }
-        let every = Duration::from_secs(catalog.settings.observability.quota_refresh_secs);
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => return,
