@@ -194,3 +194,41 @@ async fn openrouter_credit_limits_are_fetched_on_demand() {
     tokio::time::sleep(Duration::from_millis(2300)).await;
     assert!(fetches() >= before + 2, "{before} → {}", fetches());
 }
+
+#[tokio::test]
+async fn an_account_whose_quota_is_used_up_is_skipped_until_its_reset() {
+    // Every answer says the minute's requests are used up, resetting in 30 s.
+    let fake = FakeUpstream::start(Script {
+        headers: vec![
+            ("x-ratelimit-limit-requests", "2".into()),
+            ("x-ratelimit-remaining-requests", "0".into()),
+            ("x-ratelimit-reset-requests", "30s".into()),
+        ],
+        ..Script::default()
+    })
+    .await;
+    let account = |name: &str, priority: u32| {
+        format!(
+            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"{name}\"\nprefix = \"qnode\"\n\
+             base_url = \"{}\"\napi_key = \"key-{name}\"\npriority = {priority}\n\n",
+            fake.openai_base()
+        )
+    };
+    let router = Router::start(&format!("{}{}", account("qa", 1), account("qb", 2))).await;
+    let (status, served, _) = router.ask("qnode/gpt-4o").await;
+    assert_eq!((status, served.as_deref()), (200, Some("file-qa")));
+    quota_of(&router, "file-qa").await;
+    // qa is known to be out until its reset: qb serves without qa being asked.
+    let (status, served, _) = router.ask("qnode/gpt-4o").await;
+    assert_eq!((status, served.as_deref()), (200, Some("file-qb")));
+    quota_of(&router, "file-qb").await;
+    let (status, _, body) = router.ask("qnode/gpt-4o").await;
+    assert_eq!(status, 429, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("quota used up"), "{message}");
+    assert_eq!(
+        fake.seen().len(),
+        2,
+        "nothing was sent to a used-up account"
+    );
+}

@@ -187,6 +187,15 @@ pub async fn dispatch(
             continue;
         }
         for account in plan.accounts {
+            if let Some(until) = ctx.quotas.exhausted_until(&account.id, now_ms()) {
+                note_earliest(&mut earliest, until, || {
+                    format!(
+                        "{} via account '{}' (quota used up)",
+                        target.label, account.name
+                    )
+                });
+                continue;
+            }
             let mut refused: Option<SecretString> = None;
             let sent = loop {
                 // Subscription accounts send a token minted from their login.

@@ -67,6 +67,23 @@ impl Quotas {
             .cloned()
     }
 
+    /// When an account may be used again, if one of its windows is used up and resets later:
+    /// routing skips it until then instead of finding out by a refused request. Windows that
+    /// never reset (credit balances) are left to the provider's answer, since a top-up does
+    /// not show here.
+    pub fn exhausted_until(&self, account_id: &str, now_ms: i64) -> Option<i64> {
+        let map = self.snapshots.read().unwrap_or_else(|p| p.into_inner());
+        map.get(account_id)?
+            .windows
+            .iter()
+            .filter(|w| {
+                w.remaining.is_some_and(|r| r <= 0.0) || w.percent_used.is_some_and(|p| p >= 100.0)
+            })
+            .filter_map(|w| w.resets_at_ms)
+            .filter(|&reset| reset > now_ms)
+            .max()
+    }
+
     pub fn all(&self) -> Vec<QuotaSnapshot> {
         let mut all: Vec<QuotaSnapshot> = self
             .snapshots
