@@ -8,6 +8,7 @@ pub mod engine;
 pub mod events;
 pub mod format;
 pub mod inspector;
+pub mod logging;
 pub mod manage;
 pub mod providers;
 pub mod proxy;

@@ -159,9 +159,7 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     copilot.script("copilot-4", [Behavior::status(401)]);
     let (status, _, body) = router.ask("gh/gpt-4o").await;
     assert!(status >= 400, "{body}");
-    let (_, account) = router
-        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
-        .await;
+    let (_, account) = connection(&router, &account_id).await;
     assert_eq!(account["state"], "needs-login", "{account}");
     let reason = account["cooldowns"][0]["reason"]
         .as_str()
@@ -178,9 +176,7 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(again["accountId"], account_id.as_str());
     assert_eq!(accounts(&router).await.len(), 1);
-    let (_, account) = router
-        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
-        .await;
+    let (_, account) = connection(&router, &account_id).await;
     assert_eq!(account["state"], "active", "{account}");
     assert_eq!(router.ask("gh/gpt-4o").await.0, 200);
 }
@@ -311,15 +307,32 @@ async fn a_qwen_login_uses_pkce_and_its_refreshed_tokens_survive_a_restart() {
     api.script("qwen-access-4", [Behavior::status(401)]);
     let (status, _, _) = router.ask("qw/qwen3-coder-plus").await;
     assert!(status >= 400);
-    let (_, account) = router
-        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
-        .await;
+    let (_, account) = connection(&router, &account_id).await;
     let reason = account["cooldowns"][0]["reason"]
         .as_str()
         .unwrap_or_default();
     assert!(reason.starts_with("needs login"), "{reason}");
     assert!(!reason.contains("qwen-refresh"), "{reason}");
     assert_eq!(accounts_of(&router, "qwen").await.len(), 1);
+}
+
+/// Finishes an authorization-code login with what the user pasted.
+async fn paste(router: &Router, id: &str, code: impl Into<String>) -> (u16, Value) {
+    let code: String = code.into();
+    router
+        .api(
+            Method::POST,
+            &format!("/api/oauth/cc/{id}/complete"),
+            Some(json!({ "code": code })),
+        )
+        .await
+}
+
+/// The account as `GET /api/connections/{id}` shows it.
+async fn connection(router: &Router, id: &str) -> (u16, Value) {
+    router
+        .api(Method::GET, &format!("/api/connections/{id}"), None)
+        .await
 }
 
 /// The authorize URL's query parameter `name`.
@@ -360,24 +373,11 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
         .api(Method::GET, &format!("/api/oauth/cc/{id}"), None)
         .await;
     assert_eq!(waiting["login"]["status"], "awaiting-code", "{waiting}");
-    let complete = |id: &str| format!("/api/oauth/cc/{id}/complete");
-    let (status, body) = router
-        .api(
-            Method::POST,
-            &complete(&id),
-            Some(json!({"code": "nonsense"})),
-        )
-        .await;
+    let (status, body) = paste(&router, &id, "nonsense").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "code");
     let code = claude.approve(&challenge);
-    let (status, body) = router
-        .api(
-            Method::POST,
-            &complete(&id),
-            Some(json!({"code": format!("{code}#not-the-state")})),
-        )
-        .await;
+    let (status, body) = paste(&router, &id, format!("{code}#not-the-state")).await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["error"]["message"]
@@ -396,9 +396,7 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     let code = claude.approve(&challenge);
     let pasted =
         format!("https://console.anthropic.com/oauth/code/callback?code={code}&state={state}");
-    let (status, done) = router
-        .api(Method::POST, &complete(&id), Some(json!({"code": pasted})))
-        .await;
+    let (status, done) = paste(&router, &id, pasted).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["login"]["status"], "done");
     assert_eq!(done["login"]["name"], EMAIL);
@@ -451,20 +449,12 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     claude.revoke();
     claude.refuse_next_message();
     assert!(router.ask("cc/claude-sonnet-4-5").await.0 >= 400);
-    let (_, account) = router
-        .api(Method::GET, &format!("/api/connections/{account_id}"), None)
-        .await;
+    let (_, account) = connection(&router, &account_id).await;
     assert_eq!(account["state"], "needs-login", "{account}");
     let (id, challenge, state) =
         start_claude(&router, Some(json!({"accountId": account_id}))).await;
     let code = claude.approve(&challenge);
-    let (status, again) = router
-        .api(
-            Method::POST,
-            &complete(&id),
-            Some(json!({"code": format!("{code}#{state}")})),
-        )
-        .await;
+    let (status, again) = paste(&router, &id, format!("{code}#{state}")).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["login"]["accountId"], account_id.as_str());
     assert_eq!(router.ask("cc/claude-sonnet-4-5").await.0, 200);
@@ -496,9 +486,7 @@ async fn idle_logins_are_renewed_in_the_background() {
     let account_id = done["accountId"].as_str().expect("account").to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (_, account) = router
-            .api(Method::GET, &format!("/api/connections/{account_id}"), None)
-            .await;
+        let (_, account) = connection(&router, &account_id).await;
         if account["state"] == "needs-login" {
             break;
         }

@@ -24,14 +24,7 @@ use crate::router::RouterHost;
 use crate::shell::Shell;
 
 pub fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NINEROUTER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    ninerouter::logging::init();
     let args = Args::from_env();
     let tray_host = tray_host::available();
     let options = args.engine_options();

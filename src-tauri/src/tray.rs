@@ -65,6 +65,7 @@ impl Tray {
             None => (true, true),
         };
         let plan = plan(shown.model.as_ref(), &model);
+        let plan_kept_items = plan != Plan::Rebuild;
         tracing::debug!(?plan, "tray menu update");
         match plan {
             Plan::Rebuild => {
@@ -74,18 +75,14 @@ impl Tray {
             }
             Plan::Update(changed) => {
                 for entry in changed {
-                    tracing::debug!(id = ?entry.id(), "updating item");
                     update_item(&shown.items, entry)?;
                 }
-                if marks_unsure {
-                    reassert_marks(&shown.items, &model.entries)?;
-                }
             }
-            Plan::Unchanged => {
-                if marks_unsure {
-                    reassert_marks(&shown.items, &model.entries)?;
-                }
-            }
+            Plan::Unchanged => {}
+        }
+        // A rebuilt menu shows the model's marks already; otherwise a click may have moved one.
+        if marks_unsure && plan_kept_items {
+            reassert_marks(&shown.items, &model.entries)?;
         }
         if badge_changed {
             self.icon.set_icon(Some(badge_icon(model.badge)?))?;
@@ -96,7 +93,6 @@ impl Tray {
             self.icon.set_tooltip(Some(&model.tooltip))?;
         }
         shown.model = Some(model);
-        tracing::debug!("tray menu applied");
         Ok(())
     }
 

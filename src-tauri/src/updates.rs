@@ -19,21 +19,17 @@ const CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Default)]
 pub struct Updates {
-    state: Mutex<Option<UpdateState>>,
+    state: Mutex<UpdateState>,
     pending: Mutex<Option<Update>>,
 }
 
 impl Updates {
     pub fn state(&self) -> UpdateState {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or(UpdateState::Idle)
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn set(&self, app: &AppHandle, state: UpdateState) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
         app.state::<Shell>().refresh_menu();
     }
 

@@ -72,14 +72,11 @@ pub fn on_event(window: &Window, event: &WindowEvent) {
         if let Err(e) = app.save_window_state(KEPT_STATE) {
             tracing::warn!("cannot save the window's size and position: {e}");
         }
-        if app.state::<Shell>().tray_host {
-            api.prevent_close();
-            if let Err(e) = window.hide() {
-                tracing::warn!("cannot hide the dashboard: {e}");
-            }
-        } else {
-            api.prevent_close();
+        api.prevent_close();
+        if !app.state::<Shell>().tray_host {
             crate::shell::quit(app.clone());
+        } else if let Err(e) = window.hide() {
+            tracing::warn!("cannot hide the dashboard: {e}");
         }
     }
 }

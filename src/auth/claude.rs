@@ -81,24 +81,10 @@ async fn token_call(
     now_ms: i64,
     previous: Option<&TokenSet>,
 ) -> Result<TokenSet, AuthError> {
-    let response = http
+    let request = http
         .post(format!("{}/v1/oauth/token", servers.token))
-        .header("accept", "application/json")
-        .json(&body)
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await?;
-    let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if !(200..300).contains(&status) {
-        return Err(match answer.get("error").and_then(Value::as_str) {
-            Some("invalid_grant") if previous.is_some() => {
-                AuthError::Revoked("Anthropic refused the saved refresh token".into())
-            }
-            _ => AuthError::provider(status, &bytes),
-        });
-    }
-    TokenSet::from_answer(&answer, previous, now_ms)
+        .json(&body);
+    super::tokens::token_request(request, previous, "Anthropic", now_ms).await
 }
 
 pub async fn exchange(

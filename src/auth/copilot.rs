@@ -11,7 +11,7 @@ use crate::secrets::SecretString;
 
 /// The OAuth app the Copilot editor plugins log in with.
 pub const CLIENT_ID: &str = "Iv1.b507a08c87ecfe98";
-const SCOPE: &str = "read:user";
+pub const SCOPE: &str = "read:user";
 const LOGIN_URL: &str = "https://github.com";
 const API_URL: &str = "https://api.github.com";
 /// Copilot tokens are minted again this long before they expire.
@@ -46,8 +46,6 @@ impl Servers {
     }
 }
 
-pub const DEVICE_SCOPE: &str = SCOPE;
-
 /// The editor identity Copilot's API expects on every request.
 pub fn editor_headers(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     request
@@ -66,11 +64,9 @@ pub struct CopilotToken {
 }
 
 impl CopilotToken {
-    /// When to mint the next one: `REMINT_LEAD_MS` before expiry, or halfway for tokens that
-    /// live shorter than twice that (so a short-lived token is still shared by many requests).
+    /// When to mint the next one (`REMINT_LEAD_MS` ahead, see `tokens::renew_at`).
     pub fn renew_at_ms(&self, minted_ms: i64) -> i64 {
-        let life = (self.expires_at_ms - minted_ms).max(0);
-        self.expires_at_ms - REMINT_LEAD_MS.min(life / 2)
+        super::tokens::renew_at(self.expires_at_ms, minted_ms, REMINT_LEAD_MS)
     }
 }
 

@@ -1,16 +1,14 @@
 //! Upstream tokens for subscription accounts, kept fresh: Copilot tokens minted from the saved
-//! GitHub login (in memory only), Qwen access tokens refreshed with the saved refresh token
-//! (and saved again). Renewal happens ahead of expiry, and once more when a provider refuses a
+//! GitHub login (in memory only), Qwen and Claude access tokens refreshed with the saved
+//! refresh token (and saved again). Renewal happens ahead of expiry, and once more when a provider refuses a
 //! token; one renewal per account at a time, so concurrent requests wait for the same one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::AuthError;
-use super::claude;
-use super::copilot::{self, CopilotToken};
-use super::qwen;
+use super::copilot;
 use super::tokens::TokenSet;
+use super::{AuthError, Login, claude, qwen};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -18,47 +16,25 @@ use crate::secrets::{SecretString, Secrets};
 /// What a request to the provider carries instead of the saved secret.
 pub struct Minted {
     pub token: SecretString,
-    /// The API host the token is for, when the provider says (Copilot, Qwen).
-    pub base_url: Option<String>,
+    /// The API host the token is for.
+    pub base_url: String,
 }
 
-enum Held {
-    Copilot {
-        token: CopilotToken,
-        renew_at_ms: i64,
-    },
-    /// A token set renewed with its refresh token (Qwen, Claude).
-    Refresh { set: TokenSet, renew_at_ms: i64 },
+/// The upstream token held for an account.
+struct Held {
+    access: SecretString,
+    base_url: String,
+    renew_at_ms: i64,
+    /// The refresh-token set it came from (Qwen, Claude); Copilot tokens are minted from the
+    /// saved GitHub login instead.
+    set: Option<TokenSet>,
 }
 
 impl Held {
-    fn access(&self) -> &str {
-        match self {
-            Held::Copilot { token, .. } => token.token.expose(),
-            Held::Refresh { set, .. } => &set.access_token,
-        }
-    }
-
-    fn renew_at_ms(&self) -> i64 {
-        match self {
-            Held::Copilot { renew_at_ms, .. } | Held::Refresh { renew_at_ms, .. } => *renew_at_ms,
-        }
-    }
-
-    fn minted(&self, default_base: &str, claude_api: &str, provider: &str) -> Minted {
-        match self {
-            Held::Copilot { token, .. } => Minted {
-                token: token.token.clone(),
-                base_url: Some(token.api_base.clone()),
-            },
-            Held::Refresh { set, .. } => Minted {
-                token: SecretString::new(set.access_token.clone()),
-                base_url: Some(if provider == "claude" {
-                    claude_api.to_owned()
-                } else {
-                    set.base_url(default_base)
-                }),
-            },
+    fn minted(&self) -> Minted {
+        Minted {
+            token: self.access.clone(),
+            base_url: self.base_url.clone(),
         }
     }
 }
@@ -99,7 +75,7 @@ impl TokenKeeper {
 
     /// Whether requests for this account need a token derived from its saved login.
     pub fn mints_for(account: &Account) -> bool {
-        matches!(account.provider.as_str(), "github" | "qwen" | "claude")
+        Login::of(&account.provider).is_some()
     }
 
     /// The token for a request: the held one while it is fresh, else a renewed one. `refused`
@@ -118,7 +94,9 @@ impl TokenKeeper {
     /// Whether the account's login is a refresh-token one (kept fresh in the background, so an
     /// idle account's refresh token does not lapse).
     pub fn refreshes(account: &Account) -> bool {
-        matches!(account.provider.as_str(), "qwen" | "claude")
+        Login::of(&account.provider)
+            .and_then(Login::refresh_lead_ms)
+            .is_some()
     }
 
     /// Background upkeep: renews a refresh-token login that falls due within `ahead_ms`.
@@ -149,60 +127,76 @@ impl TokenKeeper {
             .api_key
             .as_ref()
             .ok_or_else(|| AuthError::Revoked("no saved login".into()))?;
+        let Some(login) = Login::of(&account.provider) else {
+            return Err(AuthError::Revoked("this provider has no login".into()));
+        };
         let slot = self.slot(&account.id);
         let mut held = slot.lock().await;
-        let lead = match account.provider.as_str() {
-            "claude" => Some(claude::REFRESH_LEAD_MS),
-            "qwen" => Some(qwen::REFRESH_LEAD_MS),
-            _ => None,
-        };
+        let lead = login.refresh_lead_ms();
         if let Some(lead) = lead {
             // The catalog's copy of the saved set lags behind refreshes until the next reload;
             // it replaces the held one only if it was obtained later (a new login).
             let stored: TokenSet = serde_json::from_str(saved.expose())
                 .map_err(|_| AuthError::Revoked("the saved login is unreadable".into()))?;
-            let newer = match held.as_ref() {
-                Some(Held::Refresh { set, .. }) => stored.obtained_at_ms > set.obtained_at_ms,
-                _ => true,
-            };
+            let newer = held
+                .as_ref()
+                .and_then(|h| h.set.as_ref())
+                .is_none_or(|set| stored.obtained_at_ms > set.obtained_at_ms);
             if newer {
-                *held = Some(Held::Refresh {
-                    renew_at_ms: stored.renew_at_ms(now_ms, lead),
-                    set: stored,
-                });
+                *held = Some(self.held_from(login, stored, &account.base_url, now_ms, lead));
             }
         }
         if let Some(h) = held.as_ref()
-            && now_ms + ahead_ms < h.renew_at_ms()
-            && refused != Some(h.access())
+            && now_ms + ahead_ms < h.renew_at_ms
+            && refused != Some(h.access.expose())
         {
-            return Ok(h.minted(&account.base_url, &self.claude.api, &account.provider));
+            return Ok(h.minted());
         }
-        let renewed = match (account.provider.as_str(), held.as_ref(), lead) {
-            (provider, Some(Held::Refresh { set, .. }), Some(lead)) => {
+        let renewed = match (held.as_ref().and_then(|h| h.set.as_ref()), lead) {
+            (Some(set), Some(lead)) => {
                 tracing::debug!(account = %account.name, "refreshing a login's token");
-                let fresh = match provider {
-                    "claude" => claude::refresh(http, &self.claude, set, now_ms).await?,
+                let fresh = match login {
+                    Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
                     _ => qwen::refresh(http, &self.qwen, set, now_ms).await?,
                 };
                 self.save(&account.id, &fresh).await;
-                Held::Refresh {
-                    renew_at_ms: fresh.renew_at_ms(now_ms, lead),
-                    set: fresh,
-                }
+                self.held_from(login, fresh, &account.base_url, now_ms, lead)
             }
             _ => {
                 tracing::debug!(account = %account.name, "minting a Copilot token");
                 let token = copilot::mint(http, &self.copilot, saved.expose()).await?;
-                Held::Copilot {
+                Held {
                     renew_at_ms: token.renew_at_ms(now_ms),
-                    token,
+                    access: token.token,
+                    base_url: token.api_base,
+                    set: None,
                 }
             }
         };
-        let out = renewed.minted(&account.base_url, &self.claude.api, &account.provider);
+        let out = renewed.minted();
         *held = Some(renewed);
         Ok(out)
+    }
+
+    /// What a refresh-token set yields: its access token, for Claude's API host or the one the
+    /// set names (Qwen's `resource_url`, else the account's).
+    fn held_from(
+        &self,
+        login: Login,
+        set: TokenSet,
+        account_base: &str,
+        now_ms: i64,
+        lead: i64,
+    ) -> Held {
+        Held {
+            access: SecretString::new(set.access_token.clone()),
+            base_url: match login {
+                Login::Claude => self.claude.api.clone(),
+                _ => set.base_url(account_base),
+            },
+            renew_at_ms: set.renew_at_ms(now_ms, lead),
+            set: Some(set),
+        }
     }
 
     /// Saves a refreshed token set as the account's secret; a failure is logged (the set in

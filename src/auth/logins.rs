@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::pkce::Pkce;
-use super::{AuthError, claude, copilot, device, qwen};
+use super::{AuthError, Login, claude, copilot, device, qwen};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -165,7 +165,7 @@ impl Logins {
         }
     }
 
-    fn insert(&self, id: String, provider: &str, status: LoginStatus) {
+    fn insert(&self, id: String, provider: &str, status: LoginStatus, pending: Option<Pending>) {
         let now = now_ms();
         let mut entries = self.lock();
         entries.retain(|_, e| e.status.is_open() || now - e.updated_ms < KEEP_FINISHED_MS);
@@ -175,7 +175,7 @@ impl Logins {
                 provider: provider.to_owned(),
                 status,
                 task: None,
-                pending: None,
+                pending,
                 updated_ms: now,
             },
         );
@@ -195,22 +195,10 @@ enum DeviceLogin {
 }
 
 impl DeviceLogin {
-    fn for_provider(core: &Core, id: &str) -> Option<Self> {
-        let tokens = &core.proxy.tokens;
-        match id {
-            "github" => Some(Self::Copilot(tokens.copilot_servers().clone())),
-            "qwen" => Some(Self::Qwen(tokens.qwen_servers().clone(), Pkce::new())),
-            _ => None,
-        }
-    }
-
     async fn request(&self, http: &reqwest::Client) -> Result<device::DeviceCode, AuthError> {
         match self {
             Self::Copilot(s) => {
-                let form = [
-                    ("client_id", copilot::CLIENT_ID),
-                    ("scope", copilot::DEVICE_SCOPE),
-                ];
+                let form = [("client_id", copilot::CLIENT_ID), ("scope", copilot::SCOPE)];
                 device::request_code(http, &s.device_code_url(), &form).await
             }
             Self::Qwen(s, pkce) => {
@@ -276,17 +264,7 @@ pub async fn start_login(
         .provider_by_prefix(provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    if let Some(account) = &replace
-        && catalog.account(account).is_none_or(|a| a.provider != id)
-    {
-        return Err(ManageError::NotFound(format!(
-            "no {id} account '{account}'"
-        )));
-    }
-    if id == "claude" {
-        return Ok(start_authorize(core, &id, replace));
-    }
-    let Some(flow) = DeviceLogin::for_provider(core, &id) else {
+    let Some(login) = Login::of(&id) else {
         return Err(ManageError::Invalid {
             field: "provider".into(),
             message: format!("logging in to {id} is not supported yet"),
@@ -299,6 +277,12 @@ pub async fn start_login(
             "no {id} account '{account}'"
         )));
     }
+    let tokens = &core.proxy.tokens;
+    let flow = match login {
+        Login::Claude => return Ok(start_authorize(core, &id, replace)),
+        Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),
+        Login::Qwen => DeviceLogin::Qwen(tokens.qwen_servers().clone(), Pkce::new()),
+    };
     let code = flow
         .request(&core.proxy.http)
         .await
@@ -316,6 +300,7 @@ pub async fn start_login(
             verification_uri: verification.clone(),
             expires_at_ms: now_ms() + i64::try_from(code.expires_in).unwrap_or(0) * 1000,
         },
+        None,
     );
     let start = LoginStart {
         login_id: login_id.clone(),
@@ -380,14 +365,12 @@ fn start_authorize(core: &Core, provider: &str, replace: Option<String>) -> Logi
             authorize_url: authorize_url.clone(),
             expires_at_ms: now_ms() + AUTHORIZE_WINDOW_MS,
         },
-    );
-    if let Some(entry) = core.logins.lock().get_mut(&login_id) {
-        entry.pending = Some(Pending {
+        Some(Pending {
             verifier: pkce.verifier,
             state,
             replace,
-        });
-    }
+        }),
+    );
     LoginStart {
         login_id,
         provider: provider.to_owned(),

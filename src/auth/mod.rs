@@ -40,8 +40,8 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
             .await
         {
             Ok(()) => {}
-            Err(e @ (AuthError::Revoked(_) | AuthError::NoSubscription(_))) => {
-                let reason = format!("{NEEDS_LOGIN}: {e}");
+            Err(e) if e.needs_login().is_some() => {
+                let reason = e.needs_login().unwrap_or_default();
                 tracing::info!(account = %account.name, "{reason}");
                 core.proxy.routing.cooldowns.record_failure(
                     &account.id,
@@ -60,9 +60,36 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
     }
 }
 
-/// Providers whose login the engine can run (the others arrive one by one).
-pub fn supports_login(provider_id: &str) -> bool {
-    matches!(provider_id, "github" | "qwen" | "claude")
+/// The subscription logins the engine runs: the one place a provider id maps to its login
+/// (registry rows without one are listed but not offered yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// GitHub device code; Copilot tokens minted from the GitHub token.
+    Copilot,
+    /// Device code with PKCE; a refresh-token set.
+    Qwen,
+    /// Authorization code with PKCE, pasted back; a refresh-token set.
+    Claude,
+}
+
+impl Login {
+    pub fn of(provider_id: &str) -> Option<Self> {
+        match provider_id {
+            "github" => Some(Self::Copilot),
+            "qwen" => Some(Self::Qwen),
+            "claude" => Some(Self::Claude),
+            _ => None,
+        }
+    }
+
+    /// For refresh-token logins: how long before expiry their tokens are renewed.
+    pub fn refresh_lead_ms(self) -> Option<i64> {
+        match self {
+            Self::Copilot => None,
+            Self::Qwen => Some(qwen::REFRESH_LEAD_MS),
+            Self::Claude => Some(claude::REFRESH_LEAD_MS),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +111,13 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// For a refused login (revoked, or no subscription): the cooldown reason that puts the
+    /// account in the needs-login state.
+    pub fn needs_login(&self) -> Option<String> {
+        matches!(self, Self::Revoked(_) | Self::NoSubscription(_))
+            .then(|| format!("{NEEDS_LOGIN}: {self}"))
+    }
+
     /// An error status with the provider's own message (its `error_description`, `message` or
     /// `error` field), never its whole body.
     pub fn provider(status: u16, body: &[u8]) -> Self {

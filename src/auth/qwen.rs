@@ -2,8 +2,6 @@
 //! set (access token, refresh token, expiry, and `resource_url`, the API host of the account)
 //! is the account's secret, saved again after every refresh.
 
-use serde_json::Value;
-
 use super::AuthError;
 pub use super::tokens::TokenSet;
 use crate::config::AuthEndpoints;
@@ -38,36 +36,19 @@ impl Servers {
     }
 }
 
-/// Refreshes a token set. A refused refresh token (`invalid_grant`) means the login was revoked.
+/// Refreshes a token set (a refused refresh token means the login was revoked).
 pub async fn refresh(
     http: &reqwest::Client,
     servers: &Servers,
     set: &TokenSet,
     now_ms: i64,
 ) -> Result<TokenSet, AuthError> {
-    let response = http
-        .post(servers.token_url())
-        .header("accept", "application/json")
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", set.refresh_token.as_str()),
-            ("client_id", CLIENT_ID),
-        ])
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await?;
-    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if !(200..300).contains(&status) {
-        return Err(match answer.get("error").and_then(Value::as_str) {
-            Some("invalid_grant") | Some("invalid_token") => {
-                AuthError::Revoked("Qwen refused the saved refresh token".into())
-            }
-            _ if status == 401 => AuthError::Revoked("Qwen refused the saved refresh token".into()),
-            _ => AuthError::provider(status, &body),
-        });
-    }
-    TokenSet::from_answer(&answer, Some(set), now_ms)
+    let request = http.post(servers.token_url()).form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", set.refresh_token.as_str()),
+        ("client_id", CLIENT_ID),
+    ]);
+    super::tokens::token_request(request, Some(set), "Qwen", now_ms).await
 }
 
 #[cfg(test)]

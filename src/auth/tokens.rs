@@ -58,8 +58,7 @@ impl TokenSet {
 
     /// When to refresh: `lead_ms` before expiry, or halfway for tokens that live shorter.
     pub fn renew_at_ms(&self, now_ms: i64, lead_ms: i64) -> i64 {
-        let life = (self.expires_at_ms - now_ms).max(0);
-        self.expires_at_ms - lead_ms.min(life / 2)
+        renew_at(self.expires_at_ms, now_ms, lead_ms)
     }
 
     /// The OpenAI-compatible base URL of the account's API host.
@@ -74,4 +73,39 @@ impl TokenSet {
             _ => default.to_owned(),
         }
     }
+}
+
+/// When a token that expires at `expires_at_ms` is renewed: `lead_ms` before, or halfway
+/// through its life for tokens that live shorter than twice that (so a short-lived token is
+/// still shared by many requests).
+pub fn renew_at(expires_at_ms: i64, now_ms: i64, lead_ms: i64) -> i64 {
+    let life = (expires_at_ms - now_ms).max(0);
+    expires_at_ms - lead_ms.min(life / 2)
+}
+
+/// Sends a token-endpoint request (a code exchange when there is no `previous` set, a refresh
+/// otherwise) and reads the new set. A refused refresh (`invalid_grant`, `invalid_token`, or
+/// 401) means the login was revoked; `who` names the provider in that message.
+pub async fn token_request(
+    request: reqwest::RequestBuilder,
+    previous: Option<&TokenSet>,
+    who: &str,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let response = request.header("accept", "application/json").send().await?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await?;
+    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if !(200..300).contains(&status) {
+        let refused = matches!(
+            answer.get("error").and_then(Value::as_str),
+            Some("invalid_grant" | "invalid_token")
+        ) || status == 401;
+        return Err(if refused && previous.is_some() {
+            AuthError::Revoked(format!("{who} refused the saved refresh token"))
+        } else {
+            AuthError::provider(status, &body)
+        });
+    }
+    TokenSet::from_answer(&answer, previous, now_ms)
 }

@@ -100,16 +100,6 @@ impl Core {
         catalog.combos.contains_key(target).then(|| target.clone())
     }
 
-    /// Whether a combo (or any model string) can be served now, or when it can again.
-    pub fn outlook(&self, model: &str) -> crate::routing::Outlook {
-        crate::routing::outlook(
-            &self.catalog(),
-            &self.proxy.routing.cooldowns,
-            model,
-            store::now_ms(),
-        )
-    }
-
     /// The engine's event bus (the one the proxy publishes routed requests on).
     pub fn events(&self) -> &EventBus {
         &self.proxy.events

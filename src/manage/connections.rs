@@ -67,13 +67,9 @@ pub struct ConnectionView {
     pub cooldowns: Vec<CooldownInfo>,
 }
 
-fn secret_ref(id: &str) -> String {
-    format!("connection:{id}")
-}
-
 /// Where an account's secret (API key or saved login) is kept in the secret store.
 pub fn connection_secret_ref(id: &str) -> String {
-    secret_ref(id)
+    format!("connection:{id}")
 }
 
 /// The canonical provider id for what the user typed (`oa` → `openai`, a node prefix → id).
@@ -235,40 +231,46 @@ pub async fn create_connection(
         ));
     }
 
-    let id = new_id();
-    let secret_ref = match key {
-        Some(k) => {
-            let r = secret_ref(&id);
-            core.secrets.set(&r, SecretString::new(k)).await?;
-            Some(r)
-        }
-        None => None,
-    };
     let rec = ConnectionRecord {
-        id: id.clone(),
+        id: new_id(),
         provider,
         name,
         priority: input.priority.unwrap_or(100),
         enabled: input.enabled.unwrap_or(true),
         base_url: input.base_url,
         models: input.models,
-        secret_ref: secret_ref.clone(),
+        secret_ref: None,
         source: Source::Api,
     };
+    let rec = insert_with_secret(core, rec, key.map(SecretString::new)).await?;
+    Ok(view(core, &rec, rec.secret_ref.is_some()))
+}
+
+/// Stores a new account: its secret first, then its row; if the row cannot be written, the
+/// secret goes too, so nothing is left behind.
+async fn insert_with_secret(
+    core: &Core,
+    mut rec: ConnectionRecord,
+    secret: Option<SecretString>,
+) -> Result<ConnectionRecord, ManageError> {
+    if let Some(secret) = secret {
+        let r = connection_secret_ref(&rec.id);
+        core.secrets.set(&r, secret).await?;
+        rec.secret_ref = Some(r);
+    }
     let row = rec.clone();
     if let Err(e) = core
         .store
         .call(move |c| store::insert_connection(c, &row))
         .await
     {
-        // Leave nothing behind: the key goes if the row could not be written.
-        if let Some(r) = &secret_ref {
+        if let Some(r) = &rec.secret_ref {
             let _ = core.secrets.delete(r).await;
         }
         return Err(e.into());
     }
     core.reload("connections").await?;
-    Ok(view(core, &rec, rec.secret_ref.is_some()))
+    Ok(rec)
 }
 
 pub async fn update_connection(
@@ -303,7 +305,7 @@ pub async fn update_connection(
         if k.is_empty() {
             return Err(invalid("apiKey", "must not be empty"));
         }
-        let r = secret_ref(id);
+        let r = connection_secret_ref(id);
         core.secrets.set(&r, SecretString::new(k)).await?;
         rec.secret_ref = Some(r);
         // New credentials deserve a fresh chance.
@@ -371,7 +373,7 @@ pub async fn save_login(
                 format!("account '{id}' is not a {provider} account"),
             ));
         }
-        let r = secret_ref(id);
+        let r = connection_secret_ref(id);
         core.secrets.set(&r, secret).await?;
         core.proxy.tokens.forget(id);
         core.proxy.routing.cooldowns.clear_account(id);
@@ -407,28 +409,17 @@ pub async fn save_login(
         })
         .find(|n| !taken(n))
         .unwrap_or_else(|| base.to_owned());
-    let id = new_id();
-    let r = secret_ref(&id);
-    core.secrets.set(&r, secret).await?;
     let rec = ConnectionRecord {
-        id: id.clone(),
+        id: new_id(),
         provider: provider.to_owned(),
-        name: name.clone(),
+        name,
         priority: 100,
         enabled: true,
         base_url: None,
         models: vec![],
-        secret_ref: Some(r.clone()),
+        secret_ref: None,
         source: Source::Api,
     };
-    if let Err(e) = core
-        .store
-        .call(move |c| store::insert_connection(c, &rec))
-        .await
-    {
-        let _ = core.secrets.delete(&r).await;
-        return Err(e.into());
-    }
-    core.reload("connections").await?;
-    Ok((id, name))
+    let rec = insert_with_secret(core, rec, Some(secret)).await?;
+    Ok((rec.id, rec.name))
 }

@@ -218,10 +218,7 @@ pub async fn dispatch(
                 };
                 let effective = minted.as_ref().map(|m| Account {
                     api_key: Some(m.token.clone()),
-                    base_url: m
-                        .base_url
-                        .clone()
-                        .unwrap_or_else(|| account.base_url.clone()),
+                    base_url: m.base_url.clone(),
                     ..account.clone()
                 });
                 let sent = upstream::send(
@@ -319,17 +316,13 @@ pub async fn dispatch(
 /// A login that cannot yield a token: revoked logins cool the account until the user logs in
 /// again (a new login clears it); server trouble is a network failure like any other.
 fn login_failure(e: crate::auth::AuthError) -> Failure {
-    use crate::auth::AuthError;
+    if let Some(reason) = e.needs_login() {
+        let mut f = Failure::new(FailureClass::Auth, reason);
+        f.hint = Some(crate::auth::NEEDS_LOGIN_COOLDOWN);
+        return f;
+    }
     match e {
-        AuthError::Revoked(_) | AuthError::NoSubscription(_) => {
-            let mut f = Failure::new(
-                FailureClass::Auth,
-                format!("{}: {e}", crate::auth::NEEDS_LOGIN),
-            );
-            f.hint = Some(crate::auth::NEEDS_LOGIN_COOLDOWN);
-            f
-        }
-        AuthError::Http(_) => Failure::new(FailureClass::Network, e.to_string()),
+        crate::auth::AuthError::Http(_) => Failure::new(FailureClass::Network, e.to_string()),
         _ => Failure::new(FailureClass::BadResponse, e.to_string()),
     }
 }

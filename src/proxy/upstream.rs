@@ -84,7 +84,8 @@ pub async fn send(
         dropped.extend(encoded.dropped);
         (Bytes::from(encoded.body), dropped)
     };
-    let body = if account.provider == "claude" && wire == WireFormat::Anthropic {
+    let claude = crate::auth::Login::of(&account.provider) == Some(crate::auth::Login::Claude);
+    let body = if claude && wire == WireFormat::Anthropic {
         crate::auth::claude::with_identity(&body).map_or(body, Bytes::from)
     } else {
         body
@@ -263,14 +264,17 @@ pub fn with_credentials(
     let Some(key) = account.api_key.as_ref().map(|k| k.expose()) else {
         return request;
     };
-    if account.provider == "github" {
-        request = crate::auth::copilot::editor_headers(request);
-    }
-    if account.provider == "claude" {
+    match crate::auth::Login::of(&account.provider) {
+        Some(crate::auth::Login::Copilot) => {
+            request = crate::auth::copilot::editor_headers(request);
+        }
         // A subscription token, not an API key.
-        return request
-            .bearer_auth(key)
-            .header("anthropic-beta", crate::auth::claude::OAUTH_BETA);
+        Some(crate::auth::Login::Claude) => {
+            return request
+                .bearer_auth(key)
+                .header("anthropic-beta", crate::auth::claude::OAUTH_BETA);
+        }
+        _ => {}
     }
     match wire {
         WireFormat::Anthropic => {

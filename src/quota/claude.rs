@@ -12,27 +12,11 @@ pub async fn fetch(
     api_base: &str,
     token: &str,
 ) -> Result<Vec<QuotaWindow>, String> {
-    let response = http
+    let request = http
         .get(format!("{api_base}/api/oauth/usage"))
         .bearer_auth(token)
-        .header("anthropic-beta", OAUTH_BETA)
-        .header("accept", "application/json")
-        .timeout(super::fetch::FETCH_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| format!("could not reach Anthropic: {}", e.without_url()))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
-    if !status.is_success() {
-        let detail = crate::format::error_message(&body).unwrap_or_default();
-        return Err(format!("Anthropic answered {status} {detail}")
-            .trim()
-            .to_owned());
-    }
-    windows(&body)
+        .header("anthropic-beta", OAUTH_BETA);
+    windows(&super::fetch::usage_answer(request, "Anthropic").await?)
 }
 
 fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {

@@ -27,26 +27,10 @@ pub async fn fetch(
     servers: &Servers,
     github_token: &str,
 ) -> Result<Vec<QuotaWindow>, String> {
-    let response = http
+    let request = http
         .get(format!("{}/copilot_internal/user", servers.api))
-        .header("authorization", format!("token {github_token}"))
-        .header("accept", "application/json")
-        .timeout(super::fetch::FETCH_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| format!("could not reach GitHub: {}", e.without_url()))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
-    if !status.is_success() {
-        let detail = crate::format::error_message(&body).unwrap_or_default();
-        return Err(format!("GitHub answered {status} {detail}")
-            .trim()
-            .to_owned());
-    }
-    windows(&body)
+        .header("authorization", format!("token {github_token}"));
+    windows(&super::fetch::usage_answer(request, "GitHub").await?)
 }
 
 fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {

@@ -28,7 +28,7 @@ pub enum QuotaApi {
     ClaudeOauth,
 }
 
-pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Fetches one account's quota from its provider's usage endpoint. `Ok(None)` when the
 /// provider has none.
@@ -87,25 +87,11 @@ async fn openrouter_key(
     account: &Account,
 ) -> Result<Vec<QuotaWindow>, String> {
     let url = format!("{}/key", account.base_url.trim_end_matches('/'));
-    let mut request = http.get(url).timeout(FETCH_TIMEOUT);
+    let mut request = http.get(url);
     if let Some(key) = &account.api_key {
         request = request.bearer_auth(key.expose());
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("could not reach the provider: {}", e.without_url()))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
-    if !status.is_success() {
-        let detail = crate::format::error_message(&body).unwrap_or_default();
-        return Err(format!("the provider answered {status} {detail}")
-            .trim()
-            .to_owned());
-    }
+    let body = usage_answer(request, "the provider").await?;
     let info: KeyInfo =
         serde_json::from_slice(&body).map_err(|e| format!("unexpected answer: {e}"))?;
     let d = info.data;
@@ -158,6 +144,32 @@ async fn openrouter_key(
         ));
     }
     Ok(windows)
+}
+
+/// Sends a usage-endpoint request and returns its body, or why not in words for the quota view
+/// (`who` names the provider in them).
+pub(super) async fn usage_answer(
+    request: reqwest::RequestBuilder,
+    who: &str,
+) -> Result<bytes::Bytes, String> {
+    let response = request
+        .header("accept", "application/json")
+        .timeout(FETCH_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("could not reach {who}: {}", e.without_url()))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
+    if !status.is_success() {
+        let detail = crate::format::error_message(&body).unwrap_or_default();
+        return Err(format!("{who} answered {status} {detail}")
+            .trim()
+            .to_owned());
+    }
+    Ok(body)
 }
 
 /// The next UTC midnight, Monday or first of the month.

@@ -38,18 +38,12 @@ pub struct FakeClaude {
 impl FakeClaude {
     pub async fn start() -> FakeClaude {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = Router::new()
             .route("/v1/oauth/token", post(token))
             .route("/v1/messages", post(messages))
             .route("/api/oauth/usage", get(usage))
             .with_state(inner.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeClaude { inner, base }
     }
 

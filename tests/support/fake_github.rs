@@ -43,10 +43,6 @@ impl FakeGithub {
             api_base: copilot_api.to_owned(),
             ..Inner::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = Router::new()
             .route("/login/device/code", post(device_code))
             .route("/login/oauth/access_token", post(access_token))
@@ -54,9 +50,7 @@ impl FakeGithub {
             .route("/user", get(user))
             .route("/copilot_internal/user", get(copilot_user))
             .with_state(inner.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeGithub { inner, base }
     }
 
@@ -142,6 +136,14 @@ async fn access_token(State(inner): Shared, Form(form): Form<Vec<(String, String
     .into_response()
 }
 
+fn bad_credentials() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"message": "Bad credentials"})),
+    )
+        .into_response()
+}
+
 fn authorized(headers: &HeaderMap) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok())
         == Some(format!("token {GITHUB_TOKEN}").as_str())
@@ -149,11 +151,7 @@ fn authorized(headers: &HeaderMap) -> bool {
 
 async fn copilot_token(State(inner): Shared, headers: HeaderMap) -> Response {
     if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response();
+        return bad_credentials();
     }
     let mut inner = inner.lock().expect("lock");
     if let Some(status) = inner.mint_status {
@@ -180,11 +178,7 @@ async fn copilot_token(State(inner): Shared, headers: HeaderMap) -> Response {
 
 async fn user(headers: HeaderMap) -> Response {
     if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response();
+        return bad_credentials();
     }
     Json(json!({"login": "octocat", "id": 1})).into_response()
 }
@@ -192,11 +186,7 @@ async fn user(headers: HeaderMap) -> Response {
 /// The quota answer, in the shape GitHub sends (a recorded-shape fixture).
 async fn copilot_user(headers: HeaderMap) -> Response {
     if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response();
+        return bad_credentials();
     }
     (
         [("content-type", "application/json")],

@@ -42,17 +42,11 @@ impl FakeQwen {
             resource_url: api_host.to_owned(),
             ..Inner::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = Router::new()
             .route("/api/v1/oauth2/device/code", post(device_code))
             .route("/api/v1/oauth2/token", post(token))
             .with_state(inner.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeQwen { inner, base }
     }
 

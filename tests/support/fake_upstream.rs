@@ -97,11 +97,7 @@ impl FakeUpstream {
                 extra_headers,
             ))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = super::serve_on_loopback(app).await;
         Self { addr, shared }
     }
 

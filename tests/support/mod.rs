@@ -171,6 +171,18 @@ pub fn node_config(nodes: &[(&str, &FakeOpenAi, &[&str])], extra: &str) -> Strin
     out
 }
 
+/// Serves `app` on an ephemeral loopback port for the rest of the test; returns the address.
+pub async fn serve_on_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 pub async fn sleep_ms(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }

@@ -21,8 +21,9 @@ pub enum Router<'a> {
     Failed(&'a str),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum UpdateState {
+    #[default]
     Idle,
     Checking,
     UpToDate,

@@ -119,34 +119,40 @@ fn gdbus(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// The bus name of the process `pid` (the connection that exports the tray menu).
-pub fn bus_name_of(pid: u32) -> Option<String> {
-    let names = gdbus(&[
+/// `gdbus call` on the session bus: `method` of `dest` at `path`, with `args`.
+fn call(dest: &str, path: &str, method: &str, args: &[&str]) -> Result<String, String> {
+    let head = [
         "call",
         "--session",
         "--dest",
-        "org.freedesktop.DBus",
+        dest,
         "--object-path",
-        "/org/freedesktop/DBus",
+        path,
         "--method",
+        method,
+    ];
+    gdbus(&[&head[..], args].concat())
+}
+
+/// The bus name of the process `pid` (the connection that exports the tray menu).
+pub fn bus_name_of(pid: u32) -> Option<String> {
+    let names = call(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
         "org.freedesktop.DBus.ListNames",
-    ])
+        &[],
+    )
     .ok()?;
     names
         .split('\'')
         .filter(|n| n.starts_with(":1."))
         .find(|name| {
-            gdbus(&[
-                "call",
-                "--session",
-                "--dest",
+            call(
                 "org.freedesktop.DBus",
-                "--object-path",
                 "/org/freedesktop/DBus",
-                "--method",
                 "org.freedesktop.DBus.GetConnectionUnixProcessID",
-                name,
-            ])
+                &[name],
+            )
             .is_ok_and(|out| out.contains(&format!("uint32 {pid},")))
                 && gdbus(&[
                     "introspect",
@@ -163,20 +169,12 @@ pub fn bus_name_of(pid: u32) -> Option<String> {
 
 /// Every item of the menu, submenus flattened, in order (separators left out).
 pub fn menu(bus: &str) -> Vec<Item> {
-    let layout = gdbus(&[
-        "call",
-        "--session",
-        "--dest",
+    let layout = call(
         bus,
-        "--object-path",
         MENU_PATH,
-        "--method",
         "com.canonical.dbusmenu.GetLayout",
-        "0",
-        "--",
-        "-1",
-        "[]",
-    ])
+        &["0", "--", "-1", "[]"],
+    )
     .unwrap_or_default();
     parse_layout(&layout)
 }
@@ -208,20 +206,12 @@ fn parse_layout(text: &str) -> Vec<Item> {
 }
 
 pub fn click(bus: &str, id: i32) {
-    gdbus(&[
-        "call",
-        "--session",
-        "--dest",
+    call(
         bus,
-        "--object-path",
         MENU_PATH,
-        "--method",
         "com.canonical.dbusmenu.Event",
-        &id.to_string(),
-        "clicked",
-        "<int32 0>",
-        "0",
-    ])
+        &[&id.to_string(), "clicked", "<int32 0>", "0"],
+    )
     .expect("the menu takes the click");
 }
 

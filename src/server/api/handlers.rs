@@ -45,7 +45,10 @@ pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
             let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
                 o.insert("routable".into(), json!(p.format.is_routable()));
-                o.insert("canLogIn".into(), json!(crate::auth::supports_login(p.id)));
+                o.insert(
+                    "canLogIn".into(),
+                    json!(crate::auth::Login::of(p.id).is_some()),
+                );
             }
             v
         })

@@ -1,6 +1,6 @@
 // Data hooks over the API (TanStack Query: caching, refetch, invalidation on engine events).
 
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, readError, send, withKey } from "./client";
 import type {
   AccountQuota,
@@ -197,11 +197,14 @@ export interface NewConnection {
   priority?: number;
 }
 
+/** After accounts change (added, edited, logged in): everything that lists or counts them. */
+export function invalidateAccounts(client: QueryClient): void {
+  for (const k of [["connections"], ["providers"], ["routable-models"], keys.quota]) void client.invalidateQueries({ queryKey: k });
+}
+
 export function useConnectionMutations() {
   const client = useQueryClient();
-  const refresh = () => {
-    for (const k of [["connections"], ["providers"], ["routable-models"], keys.quota]) void client.invalidateQueries({ queryKey: k });
-  };
+  const refresh = () => invalidateAccounts(client);
   const path = (id: string) => `/connections/${encodeURIComponent(id)}`;
   return {
     create: useMutation({ mutationFn: (c: NewConnection) => send<Connection>("POST", "/connections", c), onSuccess: refresh }),

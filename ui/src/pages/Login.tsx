@@ -1,6 +1,7 @@
-import { useEffect, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, send } from "../api/client";
+import { invalidateAccounts } from "../api/hooks";
 import type { LoginStart, LoginStatus } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { ErrorNote } from "../components/ErrorNote";
@@ -55,7 +56,7 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
         .then((r) => {
           setStatus(r.login);
           if (r.login.status === "done") {
-            for (const k of [["connections"], ["providers"], ["routable-models"], ["quota"]]) void client.invalidateQueries({ queryKey: k });
+            invalidateAccounts(client);
           }
         })
         .catch(setError);
@@ -76,7 +77,7 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       const r = await send<{ login: LoginStatus }>("POST", `${path(started.loginId)}/complete`, { code });
       setStatus(r.login);
       if (r.login.status === "done") {
-        for (const k of [["connections"], ["providers"], ["routable-models"], ["quota"]]) void client.invalidateQueries({ queryKey: k });
+        invalidateAccounts(client);
       }
     } catch (e) {
       setError(e);
@@ -89,9 +90,7 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       <div className="login" data-testid={`login-${provider}`}>
         <p>
           Approve the login on{" "}
-          <a href={status.authorizeUrl} target="_blank" rel="noreferrer" onClick={(e) => { e.preventDefault(); void openExternal(status.authorizeUrl); }}>
-            the {label} page
-          </a>
+          <ExternalLink href={status.authorizeUrl}>the {label} page</ExternalLink>
           , then paste the code it shows (or that page&apos;s address). It expires in {timeLeft(status.expiresAtMs, now)}.
         </p>
         <PasteCode onSubmit={(code) => void submit(code)} />
@@ -107,9 +106,7 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       <div className="login" data-testid={`login-${provider}`}>
         <p>
           Enter <code className="user-code">{status.userCode}</code> <CopyButton text={status.userCode} label="Copy code" /> at{" "}
-          <a href={status.verificationUri} target="_blank" rel="noreferrer" onClick={(e) => { e.preventDefault(); void openExternal(status.verificationUri); }}>
-            {status.verificationUri}
-          </a>
+          <ExternalLink href={status.verificationUri}>{status.verificationUri}</ExternalLink>
           .
         </p>
         <p className="muted" role="status">
@@ -152,5 +149,22 @@ function PasteCode({ onSubmit }: { onSubmit: (code: string) => void }) {
         Finish login
       </button>
     </form>
+  );
+}
+
+/** A provider's page: the system browser from the desktop window, a new tab in a browser. */
+function ExternalLink({ href, children }: { href: string; children: ReactNode }) {
+  return (
+    <a
+      href={href}
+      target="_blank"
+      rel="noreferrer"
+      onClick={(e) => {
+        e.preventDefault();
+        void openExternal(href);
+      }}
+    >
+      {children}
+    </a>
   );
 }
