@@ -235,8 +235,10 @@ async fn failed_and_cancelled_logins_leave_nothing_behind() {
         .api(Method::POST, "/api/oauth/nope/start", None)
         .await;
     assert_eq!(status, 404, "{body}");
-    let (status, body) = router.api(Method::POST, "/api/oauth/cx/start", None).await;
-    // (Codex has no login yet.)
+    // An API-key provider has no login.
+    let (status, body) = router
+        .api(Method::POST, "/api/oauth/openai/start", None)
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "provider");
     let (status, body) = router
@@ -493,4 +495,199 @@ async fn idle_logins_are_renewed_in_the_background() {
         assert!(Instant::now() < deadline, "still {account}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Two ports nothing listens on.
+fn free_ports() -> [u16; 2] {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    [a, b].map(|l| l.local_addr().expect("addr").port())
+}
+
+async fn start_codex(router: &Router, body: Option<Value>) -> Value {
+    let (status, started) = router.api(Method::POST, "/api/oauth/cx/start", body).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["kind"], "authorize");
+    started
+}
+
+/// What the user's browser does: opens the approval page and follows its redirect.
+async fn browse(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.expect("the browser gets there");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_limit() {
+    use support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
+    let chatgpt = FakeChatgpt::start().await;
+    let ports = free_ports();
+    let router = Router::start_with(
+        &chatgpt.config(&ports),
+        BackendChoice::File,
+        "ninerouter-test",
+    )
+    .await;
+
+    // The first port is taken: the login listens on the second, which the redirect names.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", ports[0])).expect("bind");
+    let started = start_codex(&router, None).await;
+    assert_eq!(started["listening"], true, "{started}");
+    assert_eq!(
+        started["redirectUri"],
+        format!("http://localhost:{}/auth/callback", ports[1])
+    );
+    let url = started["authorizeUrl"].as_str().expect("url");
+    assert_eq!(query_param(url, "code_challenge_method"), "S256");
+    let (status, page) = browse(url).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(CODEX_EMAIL), "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, done) = router
+        .api(Method::GET, &format!("/api/oauth/cx/{id}"), None)
+        .await;
+    assert_eq!(done["login"]["status"], "done", "{done}");
+    assert_eq!(done["login"]["name"], CODEX_EMAIL);
+    let account_id = done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    // The listener is gone with the login.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", ports[1])).is_ok());
+
+    // A streamed Chat Completions request with a tool, through the Responses dialect.
+    let r = router
+        .chat(json!({
+            "model": "cx/gpt-5-codex", "stream": true, "temperature": 0.3,
+            "messages": [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+        }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    let chunks = support::sse_data(&stream);
+    let arguments: String = chunks
+        .iter()
+        .filter_map(|c| serde_json::from_str::<Value>(c).ok())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(arguments, "{\"city\":\"Paris\"}", "{stream}");
+    assert!(stream.contains("\"name\":\"get_weather\""), "{stream}");
+    assert!(
+        stream.contains("\"finish_reason\":\"tool_calls\""),
+        "{stream}"
+    );
+    let (headers, sent) = chatgpt.last_request().expect("a request");
+    assert_eq!(headers["authorization"], "Bearer codex-access-1");
+    assert_eq!(headers["chatgpt-account-id"], ACCOUNT);
+    assert_eq!(headers["originator"], "codex_cli_rs");
+    assert_eq!(sent["store"], false);
+    assert_eq!(sent["instructions"], "Use tools.");
+    assert!(sent.get("temperature").is_none(), "{sent}");
+
+    // A client that wants one answer gets the backend's stream gathered.
+    let (status, _, body) = router.ask("cx/gpt-5-codex").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Hello from Codex."
+    );
+    assert_eq!(body["usage"]["total_tokens"], 30);
+
+    // Quota: the plan's five-hour and weekly windows.
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    assert_eq!(
+        quota["windows"].as_array().map(Vec::len),
+        Some(2),
+        "{quota}"
+    );
+
+    // An expired token is refreshed once and the request retried.
+    chatgpt.refuse_next_request();
+    assert_eq!(router.ask("cx/gpt-5-codex").await.0, 200);
+    assert_eq!(chatgpt.refreshes(), 1);
+
+    // The plan's usage limit: the account rests until the reset the backend names.
+    let reset_s = jiff::Timestamp::now().as_second() + 3600;
+    chatgpt.limit_usage_until(reset_s);
+    let (status, _, body) = router.ask("cx/gpt-5-codex").await;
+    assert_eq!(status, 429, "{body}");
+    let (_, account) = connection(&router, &account_id).await;
+    let until = account["cooldowns"][0]["untilMs"]
+        .as_i64()
+        .unwrap_or_default();
+    assert!((until - reset_s * 1000).abs() < 5_000, "{account}");
+    let sent_before = chatgpt.requests();
+    let (status, _, _) = router.ask("cx/gpt-5-codex").await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        chatgpt.requests(),
+        sent_before,
+        "nothing is sent until the reset"
+    );
+    router
+        .api(
+            Method::POST,
+            &format!("/api/connections/{account_id}/reset"),
+            None,
+        )
+        .await;
+
+    // Both ports taken: the notice names who holds them, and the pasted address still works.
+    let squatter2 = std::net::TcpListener::bind(("127.0.0.1", ports[1])).expect("bind");
+    let started = start_codex(&router, Some(json!({"accountId": account_id}))).await;
+    assert_eq!(started["listening"], false, "{started}");
+    let notice = started["notice"].as_str().unwrap_or_default();
+    assert!(
+        notice.contains(&format!("pid {}", std::process::id())),
+        "{notice}"
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let landed = no_redirects
+        .get(started["authorizeUrl"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("approval")
+        .headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id = started["loginId"].as_str().expect("id");
+    let (status, again) = router
+        .api(
+            Method::POST,
+            &format!("/api/oauth/cx/{id}/complete"),
+            Some(json!({"code": landed})),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["login"]["accountId"], account_id.as_str());
+    drop((squatter, squatter2));
+
+    // Denied at the provider: the browser and the login both say so; nothing is added.
+    chatgpt.deny_next_login();
+    let started = start_codex(&router, None).await;
+    let (status, page) = browse(started["authorizeUrl"].as_str().expect("url")).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("denied"), "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, failed) = router
+        .api(Method::GET, &format!("/api/oauth/cx/{id}"), None)
+        .await;
+    assert_eq!(failed["login"]["status"], "failed", "{failed}");
+    assert_eq!(accounts_of(&router, "codex").await.len(), 1);
 }

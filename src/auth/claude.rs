@@ -59,21 +59,6 @@ pub fn authorize_url(servers: &Servers, pkce: &Pkce, state: &str) -> String {
     format!("{}/oauth/authorize?{query}", servers.authorize)
 }
 
-/// What the user pasted: `code#state` as the callback page shows it, or the callback URL.
-pub fn parse_pasted(input: &str) -> Option<(String, String)> {
-    let input = input.trim();
-    if let Ok(url) = url::Url::parse(input) {
-        let get = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
-        return Some((get("code")?, get("state")?));
-    }
-    let (code, state) = input.split_once('#')?;
-    (!code.is_empty() && !state.is_empty()).then(|| (code.to_owned(), state.to_owned()))
-}
-
 async fn token_call(
     http: &reqwest::Client,
     servers: &Servers,
@@ -168,20 +153,6 @@ mod tests {
         assert_eq!(q("state").as_deref(), Some("st-1"));
         assert_eq!(q("redirect_uri").as_deref(), Some(REDIRECT_URI));
         assert_eq!(servers.token, "https://console.anthropic.com");
-    }
-
-    #[test]
-    fn pasted_codes_and_callback_urls_both_work() {
-        assert_eq!(
-            parse_pasted(" abc#st-1 \n"),
-            Some(("abc".into(), "st-1".into()))
-        );
-        assert_eq!(
-            parse_pasted("https://console.anthropic.com/oauth/code/callback?code=abc&state=st-1"),
-            Some(("abc".into(), "st-1".into()))
-        );
-        assert_eq!(parse_pasted("abc"), None);
-        assert_eq!(parse_pasted("#st"), None);
     }
 
     #[test]

@@ -173,6 +173,7 @@ mod tests {
         let local = Servers::from_config(Some(&AuthEndpoints {
             login_url: Some("http://127.0.0.1:9/".into()),
             api_url: Some("http://127.0.0.1:8".into()),
+            ..AuthEndpoints::default()
         }));
         assert_eq!(
             local.device_code_url(),

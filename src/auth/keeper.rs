@@ -1,5 +1,5 @@
 //! Upstream tokens for subscription accounts, kept fresh: Copilot tokens minted from the saved
-//! GitHub login (in memory only), Qwen and Claude access tokens refreshed with the saved
+//! GitHub login (in memory only), Qwen, Claude and Codex access tokens refreshed with the saved
 //! refresh token (and saved again). Renewal happens ahead of expiry, and once more when a provider refuses a
 //! token; one renewal per account at a time, so concurrent requests wait for the same one.
 
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::copilot;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, qwen};
+use super::{AuthError, Login, claude, codex, qwen};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -18,6 +18,8 @@ pub struct Minted {
     pub token: SecretString,
     /// The API host the token is for.
     pub base_url: String,
+    /// The provider-side account the token acts for (ChatGPT's account id).
+    pub account_id: Option<String>,
 }
 
 /// The upstream token held for an account.
@@ -35,6 +37,7 @@ impl Held {
         Minted {
             token: self.access.clone(),
             base_url: self.base_url.clone(),
+            account_id: self.set.as_ref().and_then(|s| s.account_id.clone()),
         }
     }
 }
@@ -45,6 +48,7 @@ pub struct TokenKeeper {
     copilot: copilot::Servers,
     qwen: qwen::Servers,
     claude: claude::Servers,
+    codex: codex::Servers,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -56,6 +60,7 @@ impl TokenKeeper {
             copilot: copilot::Servers::from_config(auth.get("github")),
             qwen: qwen::Servers::from_config(auth.get("qwen")),
             claude: claude::Servers::from_config(auth.get("claude")),
+            codex: codex::Servers::from_config(auth.get("codex")),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -71,6 +76,10 @@ impl TokenKeeper {
 
     pub fn claude_servers(&self) -> &claude::Servers {
         &self.claude
+    }
+
+    pub fn codex_servers(&self) -> &codex::Servers {
+        &self.codex
     }
 
     /// Whether requests for this account need a token derived from its saved login.
@@ -157,6 +166,7 @@ impl TokenKeeper {
                 tracing::debug!(account = %account.name, "refreshing a login's token");
                 let fresh = match login {
                     Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
+                    Login::Codex => codex::refresh(http, &self.codex, set, now_ms).await?,
                     _ => qwen::refresh(http, &self.qwen, set, now_ms).await?,
                 };
                 self.save(&account.id, &fresh).await;
@@ -192,6 +202,7 @@ impl TokenKeeper {
             access: SecretString::new(set.access_token.clone()),
             base_url: match login {
                 Login::Claude => self.claude.api.clone(),
+                Login::Codex => self.codex.responses_base(),
                 _ => set.base_url(account_base),
             },
             renew_at_ms: set.renew_at_ms(now_ms, lead),

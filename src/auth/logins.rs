@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::pkce::Pkce;
-use super::{AuthError, Login, claude, copilot, device, qwen};
+use super::{AuthError, Login, copilot, device, qwen};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -28,11 +28,15 @@ pub enum LoginStatus {
         verification_uri: String,
         expires_at_ms: i64,
     },
-    /// The user approves on `authorize_url`, then pastes the code the provider shows.
+    /// The user approves on `authorize_url`; the redirect comes back to a listener
+    /// (`listening`), or the user pastes the code or address the browser shows.
     #[serde(rename_all = "camelCase")]
     AwaitingCode {
         authorize_url: String,
         expires_at_ms: i64,
+        listening: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Done {
@@ -73,24 +77,28 @@ pub enum LoginStep {
         expires_in_secs: u64,
         interval_secs: u64,
     },
-    /// Approve at `authorize_url`, then paste the code shown (`…/complete`).
+    /// Approve at `authorize_url`. With `listening`, the engine catches the redirect itself;
+    /// either way the code (or the address the browser lands on) can be pasted (`…/complete`).
+    /// `notice` says why the redirect cannot be caught, when it cannot.
     #[serde(rename_all = "camelCase")]
     Authorize {
         authorize_url: String,
         redirect_uri: String,
         expires_in_secs: u64,
+        listening: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
 }
 
-/// An authorization-code login between its start and the pasted code.
-struct Pending {
-    verifier: String,
-    state: String,
-    replace: Option<String>,
+/// An authorization-code login between its start and the code's return.
+pub(super) struct Pending {
+    pub login: Login,
+    pub verifier: String,
+    pub state: String,
+    pub redirect_uri: String,
+    pub replace: Option<String>,
 }
-
-/// How long the user has to approve and paste the code.
-const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;
 
 struct Entry {
     provider: String,
@@ -126,7 +134,7 @@ impl Logins {
     }
 
     /// Takes the PKCE verifier, state and target account of an open authorization-code login.
-    fn take_pending(&self, id: &str) -> Option<Pending> {
+    pub(super) fn take_pending(&self, id: &str) -> Option<Pending> {
         let mut entries = self.lock();
         let entry = entries.get_mut(id)?;
         match entry.status {
@@ -154,18 +162,27 @@ impl Logins {
         true
     }
 
-    fn finish(&self, id: &str, status: LoginStatus) {
+    /// Ends an open login; its task (polling, or the redirect listener) is stopped.
+    pub(super) fn finish(&self, id: &str, status: LoginStatus) {
         if let Some(entry) = self.lock().get_mut(id)
             && entry.status.is_open()
         {
             entry.status = status;
-            entry.task = None;
+            if let Some(task) = entry.task.take() {
+                task.abort();
+            }
             entry.pending = None;
             entry.updated_ms = now_ms();
         }
     }
 
-    fn insert(&self, id: String, provider: &str, status: LoginStatus, pending: Option<Pending>) {
+    pub(super) fn insert(
+        &self,
+        id: String,
+        provider: &str,
+        status: LoginStatus,
+        pending: Option<Pending>,
+    ) {
         let now = now_ms();
         let mut entries = self.lock();
         entries.retain(|_, e| e.status.is_open() || now - e.updated_ms < KEEP_FINISHED_MS);
@@ -181,7 +198,7 @@ impl Logins {
         );
     }
 
-    fn attach(&self, id: &str, task: tokio::task::AbortHandle) {
+    pub(super) fn attach(&self, id: &str, task: tokio::task::AbortHandle) {
         if let Some(entry) = self.lock().get_mut(id) {
             entry.task = Some(task);
         }
@@ -279,7 +296,9 @@ pub async fn start_login(
     }
     let tokens = &core.proxy.tokens;
     let flow = match login {
-        Login::Claude => return Ok(start_authorize(core, &id, replace)),
+        Login::Claude | Login::Codex => {
+            return super::code_login::start(core, login, &id, replace).await;
+        }
         Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),
         Login::Qwen => DeviceLogin::Qwen(tokens.qwen_servers().clone(), Pkce::new()),
     };
@@ -348,114 +367,4 @@ async fn complete(
     crate::manage::save_login(core, provider, &user, secret, replace)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Starts an authorization-code login (Claude): the URL to approve on; the code comes back
-/// through `complete_login`.
-fn start_authorize(core: &Core, provider: &str, replace: Option<String>) -> LoginStart {
-    let pkce = Pkce::new();
-    let state = new_id() + &new_id();
-    let servers = core.proxy.tokens.claude_servers();
-    let authorize_url = claude::authorize_url(servers, &pkce, &state);
-    let login_id = new_id();
-    core.logins.insert(
-        login_id.clone(),
-        provider,
-        LoginStatus::AwaitingCode {
-            authorize_url: authorize_url.clone(),
-            expires_at_ms: now_ms() + AUTHORIZE_WINDOW_MS,
-        },
-        Some(Pending {
-            verifier: pkce.verifier,
-            state,
-            replace,
-        }),
-    );
-    LoginStart {
-        login_id,
-        provider: provider.to_owned(),
-        step: LoginStep::Authorize {
-            authorize_url,
-            redirect_uri: claude::REDIRECT_URI.to_owned(),
-            expires_in_secs: u64::try_from(AUTHORIZE_WINDOW_MS / 1000).unwrap_or(600),
-        },
-    }
-}
-
-/// Finishes an authorization-code login with what the user pasted (`code#state` or the
-/// callback URL): checks the state, exchanges the code, stores the account.
-pub async fn complete_login(
-    core: &Core,
-    provider: &str,
-    login_id: &str,
-    pasted: &str,
-) -> Result<LoginStatus, ManageError> {
-    let invalid = |message: &str| ManageError::Invalid {
-        field: "code".into(),
-        message: message.into(),
-    };
-    let Some((code, state)) = claude::parse_pasted(pasted) else {
-        return Err(invalid(
-            "paste the code shown after approving (it looks like code#state) or that page's address",
-        ));
-    };
-    let Some(pending) = core.logins.take_pending(login_id) else {
-        return Err(invalid(
-            "this login is not waiting for a code (it finished, expired or was cancelled); start again",
-        ));
-    };
-    if state != pending.state {
-        let message = "the code belongs to another login (state mismatch); start again";
-        core.logins.finish(
-            login_id,
-            LoginStatus::Failed {
-                message: message.into(),
-            },
-        );
-        return Err(invalid(message));
-    }
-    let servers = core.proxy.tokens.claude_servers();
-    let set = match claude::exchange(
-        &core.proxy.http,
-        servers,
-        &code,
-        &state,
-        &pending.verifier,
-        now_ms(),
-    )
-    .await
-    {
-        Ok(set) => set,
-        Err(e) => {
-            let message = e.to_string();
-            core.logins.finish(
-                login_id,
-                LoginStatus::Failed {
-                    message: message.clone(),
-                },
-            );
-            return Err(ManageError::Upstream(message));
-        }
-    };
-    let user = set.email.clone().unwrap_or_default();
-    let json = serde_json::to_string(&set).map_err(|e| ManageError::Upstream(e.to_string()))?;
-    let status = match crate::manage::save_login(
-        core,
-        provider,
-        &user,
-        SecretString::new(json),
-        pending.replace.as_deref(),
-    )
-    .await
-    {
-        Ok((account_id, name)) => {
-            tracing::info!(provider, account = %name, "login completed");
-            LoginStatus::Done { account_id, name }
-        }
-        Err(e) => LoginStatus::Failed {
-            message: e.to_string(),
-        },
-    };
-    core.logins.finish(login_id, status.clone());
-    Ok(status)
 }

@@ -3,16 +3,20 @@
 //! after a 401) with one refresh per account at a time.
 
 pub mod claude;
+mod code_login;
+pub mod codex;
 pub mod copilot;
 pub mod device;
 mod keeper;
 mod logins;
+pub mod loopback;
 pub mod pkce;
 pub mod qwen;
 pub mod tokens;
 
+pub use code_login::complete_login;
 pub use keeper::{Minted, TokenKeeper};
-pub use logins::{LoginStart, LoginStatus, LoginStep, Logins, complete_login, start_login};
+pub use logins::{LoginStart, LoginStatus, LoginStep, Logins, start_login};
 
 /// How a cooldown's reason starts when the account's login was refused: the account is then
 /// in the `needs-login` state until a new login.
@@ -70,6 +74,9 @@ pub enum Login {
     Qwen,
     /// Authorization code with PKCE, pasted back; a refresh-token set.
     Claude,
+    /// Authorization code with PKCE, redirected to a fixed local port (or pasted); a
+    /// refresh-token set naming the ChatGPT account.
+    Codex,
 }
 
 impl Login {
@@ -78,6 +85,7 @@ impl Login {
             "github" => Some(Self::Copilot),
             "qwen" => Some(Self::Qwen),
             "claude" => Some(Self::Claude),
+            "codex" => Some(Self::Codex),
             _ => None,
         }
     }
@@ -88,6 +96,7 @@ impl Login {
             Self::Copilot => None,
             Self::Qwen => Some(qwen::REFRESH_LEAD_MS),
             Self::Claude => Some(claude::REFRESH_LEAD_MS),
+            Self::Codex => Some(codex::REFRESH_LEAD_MS),
         }
     }
 }

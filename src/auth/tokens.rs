@@ -19,9 +19,16 @@ pub struct TokenSet {
     /// The account's API host (Qwen's `portal.qwen.ai`), when the server names one.
     #[serde(default)]
     pub resource_url: Option<String>,
-    /// Who logged in, when the server says (Claude's account e-mail).
+    /// Who logged in, when the server says (Claude's account e-mail, the e-mail in OpenAI's
+    /// ID token).
     #[serde(default)]
     pub email: Option<String>,
+    /// The provider-side account requests are made for (ChatGPT's account id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// The subscription plan, when the server says (ChatGPT's `plus`, `pro`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 impl TokenSet {
@@ -41,6 +48,9 @@ impl TokenSet {
             .get("expires_in")
             .and_then(Value::as_i64)
             .unwrap_or(3600);
+        let claims = text("id_token")
+            .map(|t| super::codex::claims(&t))
+            .unwrap_or_default();
         Ok(Self {
             access_token,
             refresh_token,
@@ -52,7 +62,14 @@ impl TokenSet {
                 .pointer("/account/email_address")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
+                .or(claims.email)
                 .or_else(|| previous.and_then(|p| p.email.clone())),
+            account_id: claims
+                .account_id
+                .or_else(|| previous.and_then(|p| p.account_id.clone())),
+            plan: claims
+                .plan
+                .or_else(|| previous.and_then(|p| p.plan.clone())),
         })
     }
 

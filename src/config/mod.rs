@@ -72,6 +72,9 @@ pub struct AuthEndpoints {
     pub login_url: Option<String>,
     /// The account API (GitHub: `https://api.github.com`).
     pub api_url: Option<String>,
+    /// The local ports a loopback login listens on, for providers that register fixed ones
+    /// (Codex: 1455, then 1457). Only tests and port clashes need this.
+    pub callback_ports: Option<Vec<u16>>,
 }
 
 /// One account of one provider.

@@ -381,8 +381,14 @@ static REGISTRY: &[ProviderDef] = &[
         format: WireFormat::OpenaiResponses,
         base_url: "https://chatgpt.com/backend-api/codex",
         families: &[],
-        models: &[],
-        quota: QuotaApi::Headers,
+        models: &[
+            "gpt-5.1-codex",
+            "gpt-5.1-codex-mini",
+            "gpt-5.1",
+            "gpt-5-codex",
+            "gpt-5",
+        ],
+        quota: QuotaApi::CodexUsage,
         free_offer: FreeOffer::None,
     },
     ProviderDef {

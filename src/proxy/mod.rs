@@ -22,7 +22,7 @@ pub use sse::{RawEvent, event_name, split_events};
 pub use stream::{ByteStream, Meter, Metered, events_so_far, take_raw};
 
 use crate::auth::TokenKeeper;
-use crate::catalog::{Account, Catalog};
+use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
 use crate::inspector::ProviderSide;
 use crate::providers::WireFormat;
@@ -216,16 +216,14 @@ pub async fn dispatch(
                 } else {
                     None
                 };
-                let effective = minted.as_ref().map(|m| Account {
-                    api_key: Some(m.token.clone()),
-                    base_url: m.base_url.clone(),
-                    ..account.clone()
-                });
                 let sent = upstream::send(
                     ctx,
-                    effective.as_ref().unwrap_or(account),
-                    provider.format,
-                    &target.model,
+                    upstream::Route {
+                        account,
+                        login: minted.as_ref(),
+                        wire: provider.format,
+                        model: &target.model,
+                    },
                     inbound,
                     settings,
                     side.as_deref_mut()

@@ -12,6 +12,7 @@ use super::failure::Failure;
 use super::inbound::Inbound;
 use super::stream::{self, Meter, Mode};
 use super::{Answer, ProxyContext};
+use crate::auth::{Login, Minted};
 use crate::catalog::{Account, RoutingSettings};
 use crate::format::{self, Aggregator, codec};
 use crate::inspector::{Captured, ProviderSide, RawLog};
@@ -53,15 +54,28 @@ pub struct Capture<'a> {
     pub cap: usize,
 }
 
+/// Where one attempt goes: the account, the token its login yields (subscription accounts),
+/// and the provider's wire format and model.
+pub struct Route<'a> {
+    pub account: &'a Account,
+    pub login: Option<&'a Minted>,
+    pub wire: WireFormat,
+    pub model: &'a str,
+}
+
 pub async fn send(
     ctx: &ProxyContext,
-    account: &Account,
-    wire: WireFormat,
-    model: &str,
+    route: Route<'_>,
     inbound: &Inbound,
     settings: &RoutingSettings,
     mut capture: Option<Capture<'_>>,
 ) -> Result<Upstreamed, Failure> {
+    let Route {
+        account,
+        login,
+        wire,
+        model,
+    } = route;
     let passthrough = inbound.api.wire() == Some(wire);
     let (body, dropped) = if passthrough {
         (inbound.passthrough_body(model), Vec::new())
@@ -84,14 +98,29 @@ pub async fn send(
         dropped.extend(encoded.dropped);
         (Bytes::from(encoded.body), dropped)
     };
-    let claude = crate::auth::Login::of(&account.provider) == Some(crate::auth::Login::Claude);
-    let body = if claude && wire == WireFormat::Anthropic {
-        crate::auth::claude::with_identity(&body).map_or(body, Bytes::from)
-    } else {
-        body
+    let provider_login = login.and_then(|_| Login::of(&account.provider));
+    let (body, dropped) = match provider_login {
+        Some(Login::Claude) if wire == WireFormat::Anthropic => (
+            crate::auth::claude::with_identity(&body).map_or(body, Bytes::from),
+            dropped,
+        ),
+        Some(Login::Codex) => match crate::auth::codex::adapt_request(&body) {
+            Some((adapted, mut more)) => {
+                more.retain(|d| !dropped.contains(d));
+                (
+                    Bytes::from(adapted),
+                    dropped.into_iter().chain(more).collect(),
+                )
+            }
+            None => (body, dropped),
+        },
+        _ => (body, dropped),
     };
+    // The ChatGPT backend only streams; a client that asked for one answer gets it gathered.
+    let upstream_streams = inbound.stream || provider_login == Some(Login::Codex);
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
-    let url = endpoint(wire, &account.base_url, model, inbound.stream);
+    let base_url = login.map_or(account.base_url.as_str(), |m| m.base_url.as_str());
+    let url = endpoint(wire, base_url, model, upstream_streams);
     let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
     let mut request = ctx
         .http
@@ -108,8 +137,11 @@ pub async fn send(
             request = request.header("anthropic-beta", beta.clone());
         }
     }
-    request = with_credentials(request, wire, account);
-    if inbound.stream {
+    request = match login {
+        Some(minted) => with_login(request, provider_login, minted),
+        None => with_credentials(request, wire, account),
+    };
+    if upstream_streams {
         request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
     let request = request
@@ -255,6 +287,29 @@ pub async fn send(
     Ok(Upstreamed { answer, dropped })
 }
 
+/// A subscription login's token, with the headers its provider expects of its own clients.
+fn with_login(
+    request: reqwest::RequestBuilder,
+    login: Option<Login>,
+    minted: &Minted,
+) -> reqwest::RequestBuilder {
+    let request = request.bearer_auth(minted.token.expose());
+    match login {
+        Some(Login::Copilot) => crate::auth::copilot::editor_headers(request),
+        Some(Login::Claude) => request.header("anthropic-beta", crate::auth::claude::OAUTH_BETA),
+        Some(Login::Codex) => {
+            let request = request
+                .header("originator", crate::auth::codex::ORIGINATOR)
+                .header("openai-beta", "responses=experimental");
+            match &minted.account_id {
+                Some(id) => request.header("chatgpt-account-id", id),
+                None => request,
+            }
+        }
+        _ => request,
+    }
+}
+
 /// The account's key where the provider's API reads it.
 pub fn with_credentials(
     mut request: reqwest::RequestBuilder,
@@ -264,18 +319,6 @@ pub fn with_credentials(
     let Some(key) = account.api_key.as_ref().map(|k| k.expose()) else {
         return request;
     };
-    match crate::auth::Login::of(&account.provider) {
-        Some(crate::auth::Login::Copilot) => {
-            request = crate::auth::copilot::editor_headers(request);
-        }
-        // A subscription token, not an API key.
-        Some(crate::auth::Login::Claude) => {
-            return request
-                .bearer_auth(key)
-                .header("anthropic-beta", crate::auth::claude::OAUTH_BETA);
-        }
-        _ => {}
-    }
     match wire {
         WireFormat::Anthropic => {
             request = request.header("x-api-key", key);
@@ -325,7 +368,7 @@ async fn error_failure(
     content_type: HeaderValue,
     deadline: Instant,
 ) -> Failure {
-    let hint = reset_hint(response.headers());
+    let header_hint = reset_hint(response.headers());
     let mut body = Vec::new();
     while body.len() < MAX_ERROR_BODY {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
@@ -334,6 +377,11 @@ async fn error_failure(
         }
     }
     body.truncate(MAX_ERROR_BODY);
+    // A ChatGPT plan's usage limit names its reset in the body.
+    let now = now_ms();
+    let hint = crate::auth::codex::usage_limit_reset_ms(&body, now)
+        .map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
+        .or(header_hint);
     let class = FailureClass::from_status(status, &body);
     let message = match format::error_message(&body) {
         Some(d) => format!("the provider answered {status}: {d}"),

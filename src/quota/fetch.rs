@@ -26,6 +26,8 @@ pub enum QuotaApi {
     CopilotUser,
     /// Anthropic's `/api/oauth/usage` for subscription logins: five-hour and weekly windows.
     ClaudeOauth,
+    /// ChatGPT's `/backend-api/wham/usage` for Codex logins: five-hour and weekly windows.
+    CodexUsage,
 }
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -59,6 +61,21 @@ pub async fn fetch(
                 &ctx.http,
                 &ctx.tokens.claude_servers().api,
                 token.token.expose(),
+            )
+            .await
+            .map(Some)
+        }
+        QuotaApi::CodexUsage => {
+            let minted = ctx
+                .tokens
+                .upstream(&ctx.http, account, None, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            super::codex::fetch(
+                &ctx.http,
+                &ctx.tokens.codex_servers().api,
+                minted.token.expose(),
+                minted.account_id.as_deref(),
             )
             .await
             .map(Some)

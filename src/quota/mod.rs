@@ -4,6 +4,7 @@
 //! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
 
 mod claude;
+mod codex;
 mod copilot;
 mod fetch;
 mod headers;

@@ -60,9 +60,10 @@ impl FailureClass {
         }
     }
 
-    /// Auth failures cool the whole account; the rest only the account/model pair.
+    /// Auth failures and a used-up quota (billing, a plan's usage limit) cool the whole
+    /// account; the rest only the account/model pair.
     pub fn whole_account(self) -> bool {
-        self == Self::Auth
+        matches!(self, Self::Auth | Self::Quota)
     }
 }
 

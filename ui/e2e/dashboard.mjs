@@ -166,7 +166,8 @@ try {
   // Providers: add an API-key account, test it, disable, delete; add a custom node and an
   // account on it; subscriptions are not offered before their logins exist; Copilot's is.
   await page.getByRole("link", { name: "Providers" }).click();
-  await page.getByTestId("provider-codex").getByText("not supported yet").waitFor();
+  await page.getByTestId("provider-kiro").getByText("not supported yet").waitFor();
+  await page.getByTestId("provider-codex").getByRole("button", { name: "Log in to OpenAI Codex (Plus/Pro)" }).waitFor();
   await page.getByTestId("provider-qwen").getByText("free offer ended 2026-04-15").waitFor();
   await page.getByTestId("provider-qwen").getByRole("button", { name: "Log in to Qwen" }).waitFor();
   await page.getByTestId("provider-claude").getByRole("button", { name: "Log in to Claude (Pro/Max)" }).waitFor();

@@ -207,15 +207,17 @@ export interface ProviderDef {
 }
 
 /** A login's first step: a code to enter on the provider's page (`device`), or a page to
- * approve on, after which the user pastes the code it shows (`authorize`). */
+ * approve on (`authorize`). After approval the engine catches the redirect itself when
+ * `listening`; the user can always paste the code or the address the browser lands on.
+ * `notice` says why the redirect cannot be caught. */
 export type LoginStart = { loginId: string; provider: string } & (
   | { kind: "device"; userCode: string; verificationUri: string; expiresInSecs: number; intervalSecs: number }
-  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number }
+  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number; listening: boolean; notice?: string }
 );
 
 export type LoginStatus =
   | { status: "waiting"; userCode: string; verificationUri: string; expiresAtMs: number }
-  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number }
+  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number; listening: boolean; notice?: string }
   | { status: "done"; accountId: string; name: string }
   | { status: "failed"; message: string }
   | { status: "cancelled" };

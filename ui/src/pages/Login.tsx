@@ -14,9 +14,10 @@ const POLL_MS = 1000;
 
 /**
  * A subscription login. Device code (Copilot, Qwen): shows the code to enter on the provider's
- * page, opens that page, and waits for the engine to finish. Authorization code (Claude): opens
- * the approval page and takes the code it shows. With `accountId`, renews that account's login
- * in place.
+ * page, opens that page, and waits for the engine to finish. Authorization code (Claude, Codex):
+ * opens the approval page; the engine catches the redirect where it can, and the code or the
+ * address the browser lands on can always be pasted. With `accountId`, renews that account's
+ * login in place.
  */
 export function ProviderLogin({ provider, label, accountId }: { provider: string; label: string; accountId?: string | undefined }) {
   const client = useQueryClient();
@@ -38,7 +39,7 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       if (s.kind === "device") {
         setStatus({ status: "waiting", userCode: s.userCode, verificationUri: s.verificationUri, expiresAtMs });
       } else {
-        setStatus({ status: "awaiting-code", authorizeUrl: s.authorizeUrl, expiresAtMs });
+        setStatus({ status: "awaiting-code", authorizeUrl: s.authorizeUrl, expiresAtMs, listening: s.listening, ...(s.notice ? { notice: s.notice } : {}) });
         void openExternal(s.authorizeUrl);
       }
     } catch (e) {
@@ -48,7 +49,8 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
     }
   };
 
-  const waiting = started !== null && status?.status === "waiting";
+  // Device codes are polled; so are authorization codes whose redirect the engine catches.
+  const waiting = started !== null && (status?.status === "waiting" || (status?.status === "awaiting-code" && status.listening));
   useEffect(() => {
     if (!waiting || !started) return;
     const timer = setInterval(() => {
@@ -91,8 +93,17 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
         <p>
           Approve the login on{" "}
           <ExternalLink href={status.authorizeUrl}>the {label} page</ExternalLink>
-          , then paste the code it shows (or that page&apos;s address). It expires in {timeLeft(status.expiresAtMs, now)}.
+          {status.listening
+            ? ". NineRouter finishes the login when the browser comes back; if the browser cannot reach it, paste the address the browser lands on."
+            : ", then paste the code it shows (or the address the browser lands on)."}{" "}
+          It expires in {timeLeft(status.expiresAtMs, now)}.
         </p>
+        {status.notice && <p className="notice">{status.notice}</p>}
+        {status.listening && (
+          <p className="muted" role="status">
+            Waiting for the browser…
+          </p>
+        )}
         <PasteCode onSubmit={(code) => void submit(code)} />
         <ErrorNote error={error} />
         <button type="button" className="secondary" onClick={() => void cancel()}>
@@ -143,7 +154,7 @@ function PasteCode({ onSubmit }: { onSubmit: (code: string) => void }) {
     >
       <label className="field">
         Code
-        <input value={code} onChange={(e) => setCode(e.target.value)} placeholder="code#state" autoComplete="off" />
+        <input value={code} onChange={(e) => setCode(e.target.value)} placeholder="code#state or http://localhost:…" autoComplete="off" />
       </label>
       <button type="submit" disabled={!code.trim()}>
         Finish login

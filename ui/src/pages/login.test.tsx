@@ -94,4 +94,33 @@ describe("ProviderLogin", () => {
     expect(await screen.findByText("Logged in as dev@example.com.")).toBeTruthy();
     expect(fetch).toHaveBeenCalledWith("/api/oauth/claude/c1/complete", expect.objectContaining({ body: JSON.stringify({ code: "abc#st" }) }));
   });
+
+  it("waits for the redirect the engine catches, and says why it cannot when a port is taken", async () => {
+    let polls = 0;
+    const fetch = vi.fn(async (url: string) => {
+      if (url === "/api/oauth/codex/start") {
+        return Response.json(
+          { loginId: "x1", provider: "codex", kind: "authorize", authorizeUrl: "https://auth.openai.com/oauth/authorize?x=1", redirectUri: "http://localhost:1457/auth/callback", expiresInSecs: 600, listening: true, notice: "port 1455 is in use by python3 (pid 42)" },
+          { status: 202 },
+        );
+      }
+      if (url === "/api/oauth/codex/x1") {
+        polls += 1;
+        return Response.json({ loginId: "x1", login: polls < 2 ? { status: "awaiting-code", authorizeUrl: "https://auth.openai.com/oauth/authorize?x=1", expiresAtMs: Date.now() + 1e6, listening: true } : { status: "done", accountId: "a2", name: "coder@example.com" } });
+      }
+      return Response.json({ error: { message: "unexpected", code: "x" } }, { status: 500 });
+    });
+    vi.stubGlobal("fetch", fetch);
+    vi.stubGlobal("open", vi.fn());
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <ProviderLogin provider="codex" label="OpenAI Codex" />
+      </QueryClientProvider>,
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Log in to OpenAI Codex" }));
+    expect(await screen.findByText("port 1455 is in use by python3 (pid 42)")).toBeTruthy();
+    expect(screen.getByText("Waiting for the browser…")).toBeTruthy();
+    expect(screen.getByLabelText("Code")).toBeTruthy();
+    await waitFor(() => expect(screen.getByText("Logged in as coder@example.com.")).toBeTruthy(), { timeout: 4000 });
+  });
 });

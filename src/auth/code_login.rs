@@ -1,0 +1,312 @@
+//! Authorization-code logins (Claude, Codex): PKCE and `state`, the page the user approves
+//! on, and the code's way back — a redirect caught by a loopback listener where the provider
+//! redirects to localhost, or pasted by the user (always possible, and the only way for
+//! Claude, whose redirect is a page of Anthropic's that shows the code).
+
+use std::sync::Arc;
+
+use super::logins::{LoginStart, LoginStatus, LoginStep, Pending};
+use super::loopback::{self, Callback};
+use super::pkce::Pkce;
+use super::tokens::TokenSet;
+use super::{AuthError, Login, claude, codex};
+use crate::engine::Core;
+use crate::manage::ManageError;
+use crate::secrets::SecretString;
+use crate::store::{new_id, now_ms};
+
+/// How long the user has to approve and the code to come back.
+const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;
+
+/// Where a provider sends the browser after approval.
+enum Redirect {
+    /// A page of the provider's that shows the code to paste.
+    Hosted(&'static str),
+    /// `http://{host}:{port}{path}`, on one of `ports` (any free port when empty).
+    Loopback {
+        host: &'static str,
+        ports: Vec<u16>,
+        path: &'static str,
+    },
+}
+
+fn redirect(core: &Core, login: Login) -> Redirect {
+    match login {
+        Login::Codex => Redirect::Loopback {
+            host: "localhost",
+            ports: core.proxy.tokens.codex_servers().callback_ports.clone(),
+            path: codex::CALLBACK_PATH,
+        },
+        _ => Redirect::Hosted(claude::REDIRECT_URI),
+    }
+}
+
+fn authorize_url(core: &Core, login: Login, pkce: &Pkce, state: &str, redirect: &str) -> String {
+    let tokens = &core.proxy.tokens;
+    match login {
+        Login::Codex => codex::authorize_url(tokens.codex_servers(), pkce, state, redirect),
+        _ => claude::authorize_url(tokens.claude_servers(), pkce, state),
+    }
+}
+
+async fn exchange(
+    core: &Core,
+    pending: &Pending,
+    code: &str,
+    state: &str,
+) -> Result<TokenSet, AuthError> {
+    let (http, tokens) = (&core.proxy.http, &core.proxy.tokens);
+    let now = now_ms();
+    match pending.login {
+        Login::Codex => {
+            let servers = tokens.codex_servers();
+            codex::exchange(
+                http,
+                servers,
+                code,
+                &pending.verifier,
+                &pending.redirect_uri,
+                now,
+            )
+            .await
+        }
+        _ => {
+            claude::exchange(
+                http,
+                tokens.claude_servers(),
+                code,
+                state,
+                &pending.verifier,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+/// Starts the login: the page to approve on, and (for loopback providers) a listener for the
+/// redirect that lives as long as the login is open.
+pub async fn start(
+    core: &Arc<Core>,
+    login: Login,
+    provider: &str,
+    replace: Option<String>,
+) -> Result<LoginStart, ManageError> {
+    let pkce = Pkce::new();
+    let state = new_id() + &new_id();
+    let login_id = new_id();
+    let (redirect_uri, listener, notice) = match redirect(core, login) {
+        Redirect::Hosted(uri) => (uri.to_owned(), None, None),
+        Redirect::Loopback { host, ports, path } => match loopback::bind(&ports).await {
+            Ok((listener, port)) => (
+                format!("http://{host}:{port}{path}"),
+                Some((listener, path)),
+                None,
+            ),
+            Err(busy) => {
+                let first = ports.first().copied().unwrap_or_default();
+                let notice = format!(
+                    "NineRouter cannot catch the redirect: {busy}. Close that program and start \
+                     again, or approve anyway and paste the address the browser then shows \
+                     (it starts with http://{host}:{first}{path})."
+                );
+                (format!("http://{host}:{first}{path}"), None, Some(notice))
+            }
+        },
+    };
+    let authorize_url = authorize_url(core, login, &pkce, &state, &redirect_uri);
+    let listening = listener.is_some();
+    core.logins.insert(
+        login_id.clone(),
+        provider,
+        LoginStatus::AwaitingCode {
+            authorize_url: authorize_url.clone(),
+            expires_at_ms: now_ms() + AUTHORIZE_WINDOW_MS,
+            listening,
+            notice: notice.clone(),
+        },
+        Some(Pending {
+            login,
+            verifier: pkce.verifier,
+            state,
+            redirect_uri: redirect_uri.clone(),
+            replace,
+        }),
+    );
+    if let Some((listener, path)) = listener {
+        let on_callback = {
+            let (core, login_id) = (core.clone(), login_id.clone());
+            move |callback: Callback| {
+                let (core, login_id) = (core.clone(), login_id.clone());
+                async move { caught(&core, &login_id, callback).await }
+            }
+        };
+        let window = std::time::Duration::from_millis(AUTHORIZE_WINDOW_MS.unsigned_abs());
+        let task = tokio::spawn(async move {
+            // The port is given back when the login ends or its window closes.
+            let _ =
+                tokio::time::timeout(window, loopback::serve(listener, path, on_callback)).await;
+        });
+        core.logins.attach(&login_id, task.abort_handle());
+    }
+    Ok(LoginStart {
+        login_id,
+        provider: provider.to_owned(),
+        step: LoginStep::Authorize {
+            authorize_url,
+            redirect_uri,
+            expires_in_secs: u64::try_from(AUTHORIZE_WINDOW_MS / 1000).unwrap_or(600),
+            listening,
+            notice,
+        },
+    })
+}
+
+/// A redirect the listener caught: a denial ends the login; a code finishes it.
+async fn caught(core: &Core, login_id: &str, callback: Callback) -> loopback::Outcome {
+    if let Some(error) = callback.error {
+        let message = match error.as_str() {
+            "access_denied" => "the login was denied at the provider; start again".to_owned(),
+            _ => format!(
+                "the provider ended the login: {}",
+                callback.error_description.unwrap_or(error)
+            ),
+        };
+        if core.logins.take_pending(login_id).is_some() {
+            core.logins.finish(
+                login_id,
+                LoginStatus::Failed {
+                    message: message.clone(),
+                },
+            );
+        }
+        return Err(message);
+    }
+    let (Some(code), Some(state)) = (callback.code, callback.state) else {
+        return Err("the redirect carried no code and state".into());
+    };
+    match finish(core, login_id, &code, &state).await {
+        Ok(LoginStatus::Done { name, .. }) => Ok(format!("NineRouter added the account {name}.")),
+        Ok(LoginStatus::Failed { message }) => Err(message),
+        Ok(_) => Err("the login did not finish".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Finishes a login with what the user pasted: `code#state` as Claude's page shows it, or the
+/// address the browser landed on (the redirect, with `code` and `state` in its query).
+pub async fn complete_login(
+    core: &Core,
+    _provider: &str,
+    login_id: &str,
+    pasted: &str,
+) -> Result<LoginStatus, ManageError> {
+    let Some((code, state)) = parse_pasted(pasted) else {
+        return Err(invalid(
+            "paste the code shown after approving (it looks like code#state) or the address the browser landed on",
+        ));
+    };
+    finish(core, login_id, &code, &state).await
+}
+
+fn invalid(message: &str) -> ManageError {
+    ManageError::Invalid {
+        field: "code".into(),
+        message: message.into(),
+    }
+}
+
+/// What the user pasted: `code#state`, or an address with `code` and `state` in its query.
+pub fn parse_pasted(input: &str) -> Option<(String, String)> {
+    let input = input.trim();
+    if let Ok(url) = url::Url::parse(input) {
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        return Some((get("code")?, get("state")?));
+    }
+    let (code, state) = input.split_once('#')?;
+    (!code.is_empty() && !state.is_empty()).then(|| (code.to_owned(), state.to_owned()))
+}
+
+/// Checks the state, exchanges the code and stores the account (once: the first of the
+/// listener and a paste to arrive takes the login).
+async fn finish(
+    core: &Core,
+    login_id: &str,
+    code: &str,
+    state: &str,
+) -> Result<LoginStatus, ManageError> {
+    let Some(pending) = core.logins.take_pending(login_id) else {
+        return Err(invalid(
+            "this login is not waiting for a code (it finished, expired or was cancelled); start again",
+        ));
+    };
+    let failed = |message: String| {
+        core.logins.finish(
+            login_id,
+            LoginStatus::Failed {
+                message: message.clone(),
+            },
+        );
+        message
+    };
+    if state != pending.state {
+        let message = "the code belongs to another login (state mismatch); start again";
+        return Err(invalid(&failed(message.into())));
+    }
+    let set = exchange(core, &pending, code, state)
+        .await
+        .map_err(|e| ManageError::Upstream(failed(e.to_string())))?;
+    let user = set.email.clone().unwrap_or_default();
+    let json = serde_json::to_string(&set).map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let provider = core
+        .logins
+        .get(login_id)
+        .map(|(p, _)| p)
+        .unwrap_or_default();
+    let status = match crate::manage::save_login(
+        core,
+        &provider,
+        &user,
+        SecretString::new(json),
+        pending.replace.as_deref(),
+    )
+    .await
+    {
+        Ok((account_id, name)) => {
+            tracing::info!(provider, account = %name, "login completed");
+            LoginStatus::Done { account_id, name }
+        }
+        Err(e) => LoginStatus::Failed {
+            message: e.to_string(),
+        },
+    };
+    core.logins.finish(login_id, status.clone());
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_codes_and_callback_urls_both_work() {
+        assert_eq!(
+            parse_pasted(" abc#st-1 \n"),
+            Some(("abc".into(), "st-1".into()))
+        );
+        assert_eq!(
+            parse_pasted("https://console.anthropic.com/oauth/code/callback?code=abc&state=st-1"),
+            Some(("abc".into(), "st-1".into()))
+        );
+        assert_eq!(
+            parse_pasted("http://localhost:1455/auth/callback?code=c&scope=x&state=s"),
+            Some(("c".into(), "s".into()))
+        );
+        assert_eq!(parse_pasted("abc"), None);
+        assert_eq!(parse_pasted("#st"), None);
+    }
+}
