@@ -691,3 +691,117 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
     assert_eq!(failed["login"]["status"], "failed", "{failed}");
     assert_eq!(accounts_of(&router, "codex").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_code_envelope() {
+    use support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
+    let google = FakeGoogle::start().await;
+    let router = Router::start_with(
+        &format!("{}{}", support::FAST_ROUTING, google.config()),
+        BackendChoice::File,
+        "ninerouter-test",
+    )
+    .await;
+
+    // Any free port on the loopback IP literal, as Google requires; the browser comes back.
+    let started = router
+        .api(Method::POST, "/api/oauth/gc/start", None)
+        .await
+        .1;
+    assert_eq!(started["listening"], true, "{started}");
+    let redirect = started["redirectUri"].as_str().unwrap_or_default();
+    assert!(
+        redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/oauth2callback"),
+        "{redirect}"
+    );
+    let (status, page) = browse(started["authorizeUrl"].as_str().expect("url")).await;
+    assert_eq!(status, 200, "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, done) = router
+        .api(Method::GET, &format!("/api/oauth/gc/{id}"), None)
+        .await;
+    assert_eq!(done["login"]["status"], "done", "{done}");
+    assert_eq!(done["login"]["name"], GOOGLE_EMAIL);
+    let account_id = done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    assert_eq!(
+        google.onboard_calls(),
+        1,
+        "a new user is onboarded onto the free tier"
+    );
+
+    // A streamed request with a tool goes out in the envelope, with the onboarded project.
+    let r = router
+        .chat(json!({
+            "model": "gc/gemini-2.5-pro", "stream": true,
+            "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+        }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    assert!(stream.contains("Checking."), "{stream}");
+    assert!(stream.contains("get_weather"), "{stream}");
+    assert!(stream.contains(r#"{\"city\":\"Paris\"}"#), "{stream}");
+    assert!(
+        stream.contains("\"finish_reason\":\"tool_calls\""),
+        "{stream}"
+    );
+    let sent = google.last_request().expect("a request");
+    assert_eq!(sent["project"], PROJECT);
+    assert_eq!(sent["model"], "gemini-2.5-pro");
+    assert!(sent["request"]["tools"].is_array(), "{sent}");
+
+    // One answer, unwrapped from the envelope, with its usage.
+    let (status, _, body) = router.ask("gc/gemini-2.5-pro").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "Hello from Gemini."
+    );
+    assert_eq!(body["usage"]["total_tokens"], 20);
+
+    // An expired access token is refreshed once (Google sends no new refresh token).
+    google.refuse_next_request();
+    assert_eq!(router.ask("gc/gemini-2.5-pro").await.0, 200);
+    assert_eq!(google.refreshes(), 1);
+
+    // RESOURCE_EXHAUSTED with RetryInfo: the account waits exactly that long.
+    google.exhaust_next_request("45s");
+    let before = jiff::Timestamp::now().as_millisecond();
+    assert_eq!(router.ask("gc/gemini-2.5-pro").await.0, 429);
+    let (_, account) = connection(&router, &account_id).await;
+    let until = account["cooldowns"][0]["untilMs"]
+        .as_i64()
+        .unwrap_or_default();
+    assert!((until - before - 45_000).abs() < 5_000, "{account}");
+    router
+        .api(
+            Method::POST,
+            &format!("/api/connections/{account_id}/reset"),
+            None,
+        )
+        .await;
+
+    // Revoked: the account needs a new login, which finds the project without onboarding.
+    google.revoke();
+    google.refuse_next_request();
+    assert!(router.ask("gc/gemini-2.5-pro").await.0 >= 400);
+    let (_, account) = connection(&router, &account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
+    let again = router
+        .api(
+            Method::POST,
+            "/api/oauth/gc/start",
+            Some(json!({"accountId": account_id})),
+        )
+        .await
+        .1;
+    let (status, page) = browse(again["authorizeUrl"].as_str().expect("url")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(google.onboard_calls(), 1);
+    assert_eq!(router.ask("gc/gemini-2.5-pro").await.0, 200);
+    assert_eq!(accounts_of(&router, "gemini-cli").await.len(), 1);
+}

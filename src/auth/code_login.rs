@@ -1,4 +1,4 @@
-//! Authorization-code logins (Claude, Codex): PKCE and `state`, the page the user approves
+//! Authorization-code logins (Claude, Codex, Gemini CLI): PKCE and `state`, the page the user approves
 //! on, and the code's way back — a redirect caught by a loopback listener where the provider
 //! redirects to localhost, or pasted by the user (always possible, and the only way for
 //! Claude, whose redirect is a page of Anthropic's that shows the code).
@@ -9,7 +9,7 @@ use super::logins::{LoginStart, LoginStatus, LoginStep, Pending};
 use super::loopback::{self, Callback};
 use super::pkce::Pkce;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex};
+use super::{AuthError, Login, claude, codex, google};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -37,6 +37,17 @@ fn redirect(core: &Core, login: Login) -> Redirect {
             ports: core.proxy.tokens.codex_servers().callback_ports.clone(),
             path: codex::CALLBACK_PATH,
         },
+        // Google wants a loopback IP literal, any port.
+        Login::GeminiCli => Redirect::Loopback {
+            host: "127.0.0.1",
+            ports: core
+                .proxy
+                .tokens
+                .gemini_cli_servers()
+                .callback_ports
+                .clone(),
+            path: google::CALLBACK_PATH,
+        },
         _ => Redirect::Hosted(claude::REDIRECT_URI),
     }
 }
@@ -45,6 +56,10 @@ fn authorize_url(core: &Core, login: Login, pkce: &Pkce, state: &str, redirect: 
     let tokens = &core.proxy.tokens;
     match login {
         Login::Codex => codex::authorize_url(tokens.codex_servers(), pkce, state, redirect),
+        Login::GeminiCli => {
+            let servers = tokens.gemini_cli_servers();
+            google::authorize_url(servers, &google::GEMINI_CLI, pkce, state, redirect)
+        }
         _ => claude::authorize_url(tokens.claude_servers(), pkce, state),
     }
 }
@@ -69,6 +84,12 @@ async fn exchange(
                 now,
             )
             .await
+        }
+        Login::GeminiCli => {
+            let servers = tokens.gemini_cli_servers();
+            let client = &google::GEMINI_CLI;
+            let (verifier, redirect) = (&pending.verifier, &pending.redirect_uri);
+            google::exchange(http, servers, client, code, verifier, redirect, now).await
         }
         _ => {
             claude::exchange(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::copilot;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex, qwen};
+use super::{AuthError, Login, claude, codex, google, qwen};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -20,6 +20,8 @@ pub struct Minted {
     pub base_url: String,
     /// The provider-side account the token acts for (ChatGPT's account id).
     pub account_id: Option<String>,
+    /// The Cloud project requests are made in (Cloud Code).
+    pub project_id: Option<String>,
 }
 
 /// The upstream token held for an account.
@@ -38,6 +40,7 @@ impl Held {
             token: self.access.clone(),
             base_url: self.base_url.clone(),
             account_id: self.set.as_ref().and_then(|s| s.account_id.clone()),
+            project_id: self.set.as_ref().and_then(|s| s.project_id.clone()),
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct TokenKeeper {
     qwen: qwen::Servers,
     claude: claude::Servers,
     codex: codex::Servers,
+    gemini_cli: google::Servers,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -61,6 +65,7 @@ impl TokenKeeper {
             qwen: qwen::Servers::from_config(auth.get("qwen")),
             claude: claude::Servers::from_config(auth.get("claude")),
             codex: codex::Servers::from_config(auth.get("codex")),
+            gemini_cli: google::Servers::gemini_cli(auth.get("gemini-cli")),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -80,6 +85,10 @@ impl TokenKeeper {
 
     pub fn codex_servers(&self) -> &codex::Servers {
         &self.codex
+    }
+
+    pub fn gemini_cli_servers(&self) -> &google::Servers {
+        &self.gemini_cli
     }
 
     /// Whether requests for this account need a token derived from its saved login.
@@ -167,6 +176,10 @@ impl TokenKeeper {
                 let fresh = match login {
                     Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
                     Login::Codex => codex::refresh(http, &self.codex, set, now_ms).await?,
+                    Login::GeminiCli => {
+                        let client = &google::GEMINI_CLI;
+                        google::refresh(http, &self.gemini_cli, client, set, now_ms).await?
+                    }
                     _ => qwen::refresh(http, &self.qwen, set, now_ms).await?,
                 };
                 self.save(&account.id, &fresh).await;
@@ -203,6 +216,7 @@ impl TokenKeeper {
             base_url: match login {
                 Login::Claude => self.claude.api.clone(),
                 Login::Codex => self.codex.responses_base(),
+                Login::GeminiCli => self.gemini_cli.code_assist.clone(),
                 _ => set.base_url(account_base),
             },
             renew_at_ms: set.renew_at_ms(now_ms, lead),

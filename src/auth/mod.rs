@@ -7,6 +7,7 @@ mod code_login;
 pub mod codex;
 pub mod copilot;
 pub mod device;
+pub mod google;
 mod keeper;
 mod logins;
 pub mod loopback;
@@ -77,6 +78,9 @@ pub enum Login {
     /// Authorization code with PKCE, redirected to a fixed local port (or pasted); a
     /// refresh-token set naming the ChatGPT account.
     Codex,
+    /// Google authorization code with PKCE, redirected to any local port (or pasted); a
+    /// refresh-token set naming the Cloud Code project.
+    GeminiCli,
 }
 
 impl Login {
@@ -86,6 +90,7 @@ impl Login {
             "qwen" => Some(Self::Qwen),
             "claude" => Some(Self::Claude),
             "codex" => Some(Self::Codex),
+            "gemini-cli" => Some(Self::GeminiCli),
             _ => None,
         }
     }
@@ -97,6 +102,7 @@ impl Login {
             Self::Qwen => Some(qwen::REFRESH_LEAD_MS),
             Self::Claude => Some(claude::REFRESH_LEAD_MS),
             Self::Codex => Some(codex::REFRESH_LEAD_MS),
+            Self::GeminiCli => Some(google::REFRESH_LEAD_MS),
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct TokenSet {
     /// The subscription plan, when the server says (ChatGPT's `plus`, `pro`…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
+    /// The Google Cloud project Cloud Code requests are billed to (Gemini CLI, Antigravity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
 }
 
 impl TokenSet {
@@ -70,6 +73,7 @@ impl TokenSet {
             plan: claims
                 .plan
                 .or_else(|| previous.and_then(|p| p.plan.clone())),
+            project_id: previous.and_then(|p| p.project_id.clone()),
         })
     }
 

@@ -3,6 +3,7 @@
 //! Same format on both sides never comes here: the proxy forwards those bytes untouched.
 
 pub mod anthropic;
+pub mod cloudcode;
 pub mod codec;
 pub mod gemini;
 pub mod ir;
@@ -144,7 +145,8 @@ pub fn encode_request(
         WireFormat::OpenaiChat => openai_chat::encode_request(request, model),
         WireFormat::OpenaiResponses => responses::encode_request(request, model),
         WireFormat::Anthropic => anthropic::encode_request(request, model),
-        WireFormat::Gemini => gemini::encode_request(request, model),
+        // Cloud Code's envelope names the account's project, so the proxy adds it.
+        WireFormat::Gemini | WireFormat::GeminiCloudcode => gemini::encode_request(request, model),
         other => Err(FormatError::new(format!(
             "the {other:?} provider format cannot be routed to yet"
         ))),
@@ -157,6 +159,7 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
         WireFormat::OpenaiResponses => responses::decode_response(body),
         WireFormat::Anthropic => anthropic::decode_response(body),
         WireFormat::Gemini => gemini::decode_response(body),
+        WireFormat::GeminiCloudcode => cloudcode::decode_response(body),
         other => Err(format!("the {other:?} format has no decoder yet")),
     }
 }
@@ -195,7 +198,8 @@ pub fn stream_decoder(wire: WireFormat) -> Box<dyn StreamDecoder> {
     match wire {
         WireFormat::OpenaiResponses => Box::new(responses::Decoder::default()),
         WireFormat::Anthropic => Box::new(anthropic::Decoder::default()),
-        WireFormat::Gemini | WireFormat::GeminiCloudcode => Box::new(gemini::Decoder::default()),
+        WireFormat::Gemini => Box::new(gemini::Decoder::default()),
+        WireFormat::GeminiCloudcode => Box::new(cloudcode::Decoder::default()),
         _ => Box::new(openai_chat::Decoder::default()),
     }
 }

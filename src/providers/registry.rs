@@ -37,8 +37,7 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
-    /// Formats the engine can route today; the subscription dialects (Cloud Code, Kiro) arrive
-    /// with their providers.
+    /// Formats the engine can route today (Kiro's arrives with its login).
     pub fn is_routable(self) -> bool {
         matches!(
             self,
@@ -46,6 +45,7 @@ impl WireFormat {
                 | WireFormat::OpenaiResponses
                 | WireFormat::Anthropic
                 | WireFormat::Gemini
+                | WireFormat::GeminiCloudcode
         )
     }
 }

@@ -44,6 +44,10 @@ pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> 
             format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
         }
         WireFormat::Gemini => format!("{base}/v1beta/models/{model}:generateContent"),
+        WireFormat::GeminiCloudcode if stream => {
+            format!("{base}/v1internal:streamGenerateContent?alt=sse")
+        }
+        WireFormat::GeminiCloudcode => format!("{base}/v1internal:generateContent"),
         _ => format!("{base}/chat/completions"),
     }
 }
@@ -114,6 +118,12 @@ pub async fn send(
             }
             None => (body, dropped),
         },
+        _ if wire == WireFormat::GeminiCloudcode => {
+            let project = login.and_then(|m| m.project_id.as_deref());
+            let wrapped = format::cloudcode::wrap_request(&body, model, project)
+                .map_err(|e| Failure::new(FailureClass::BadRequest, e))?;
+            (Bytes::from(wrapped), dropped)
+        }
         _ => (body, dropped),
     };
     // The ChatGPT backend only streams; a client that asked for one answer gets it gathered.
@@ -377,11 +387,12 @@ async fn error_failure(
         }
     }
     body.truncate(MAX_ERROR_BODY);
-    // A ChatGPT plan's usage limit names its reset in the body.
+    // A ChatGPT plan's usage limit and Google's RetryInfo say in the body when to come back.
     let now = now_ms();
     let hint = crate::auth::codex::usage_limit_reset_ms(&body, now)
         .map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
-        .or(header_hint);
+        .or(header_hint)
+        .or_else(|| crate::routing::retry_info(&body));
     let class = FailureClass::from_status(status, &body);
     let message = match format::error_message(&body) {
         Some(d) => format!("the provider answered {status}: {d}"),

@@ -110,6 +110,23 @@ pub fn reset_hint(headers: &HeaderMap) -> Option<Duration> {
         .max()
 }
 
+/// Google's `RetryInfo` in an error body (`error.details[].retryDelay`, as `"30s"` or
+/// `"1.5s"`): how long Cloud Code and the Gemini API ask us to wait.
+pub fn retry_info(body: &[u8]) -> Option<Duration> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = match &value {
+        serde_json::Value::Array(items) => items.first()?.get("error")?,
+        other => other.get("error")?,
+    };
+    error
+        .get("details")?
+        .as_array()?
+        .iter()
+        .filter_map(|d| d.get("retryDelay")?.as_str())
+        .find_map(|d| d.strip_suffix('s')?.parse::<f64>().ok())
+        .and_then(duration_from_secs)
+}
+
 fn duration_from_secs(secs: f64) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0 * 30.0)))
 }
@@ -169,6 +186,14 @@ mod tests {
         assert_eq!(FailureClass::BadRequest.action(), Action::ReturnToClient);
         assert_eq!(FailureClass::NotFound.action(), Action::NextCandidate);
         assert_eq!(FailureClass::RateLimit.action(), Action::NextAccount);
+    }
+
+    #[test]
+    fn google_retry_info_says_how_long_to_wait() {
+        let body = br#"{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"27.5s"}]}}"#;
+        assert_eq!(retry_info(body), Some(Duration::from_millis(27_500)));
+        assert_eq!(retry_info(br#"{"error":{"code":429}}"#), None);
+        assert_eq!(retry_info(b"oops"), None);
     }
 
     #[test]

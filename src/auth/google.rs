@@ -1,0 +1,305 @@
+//! Google logins (Gemini CLI, Antigravity): an authorization code with PKCE for an installed
+//! app, its redirect caught on a loopback IP literal at any free port (Google refuses
+//! embedded webviews, so the approval page opens in the system browser). After the exchange,
+//! the account's Cloud Code project is found, or the account is onboarded onto its default
+//! tier (a long-running operation polled like Gemini CLI does).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::AuthError;
+use super::pkce::Pkce;
+use super::tokens::TokenSet;
+use crate::config::AuthEndpoints;
+
+/// An installed-app OAuth client: its id and secret are public by Google's design.
+pub struct Client {
+    pub id: &'static str,
+    pub secret: &'static str,
+    pub scopes: &'static str,
+    /// Who the Cloud Code API is told it is talking to.
+    pub plugin: &'static str,
+}
+
+pub const GEMINI_CLI: Client = Client {
+    id: "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com",
+    secret: "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",
+    scopes: "https://www.googleapis.com/auth/cloud-platform \
+             https://www.googleapis.com/auth/userinfo.email \
+             https://www.googleapis.com/auth/userinfo.profile",
+    plugin: "GEMINI",
+};
+
+pub const CALLBACK_PATH: &str = "/oauth2callback";
+/// Google access tokens live an hour; they are refreshed this long before.
+pub const REFRESH_LEAD_MS: i64 = 5 * 60_000;
+const AUTHORIZE_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+const USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v1/userinfo";
+const CODE_ASSIST_URL: &str = "https://cloudcode-pa.googleapis.com";
+/// How often, and how many times, an onboarding operation is asked whether it is done.
+const ONBOARD_POLL: Duration = Duration::from_secs(5);
+const ONBOARD_POLLS: u32 = 24;
+
+/// Google's login servers and the Cloud Code API (`[auth.<provider>]`: `login_url` stands for
+/// all three login endpoints, `api_url` for Cloud Code).
+#[derive(Debug, Clone)]
+pub struct Servers {
+    pub authorize: String,
+    pub token: String,
+    pub userinfo: String,
+    pub code_assist: String,
+    pub callback_ports: Vec<u16>,
+}
+
+impl Servers {
+    pub fn from_config(config: Option<&AuthEndpoints>, code_assist: &str) -> Self {
+        let login = config
+            .and_then(|c| c.login_url.as_deref())
+            .map(|u| u.trim_end_matches('/'));
+        let at = |path: &str, default: &str| {
+            login.map_or_else(|| default.to_owned(), |l| format!("{l}{path}"))
+        };
+        Self {
+            authorize: at("/o/oauth2/v2/auth", AUTHORIZE_URL),
+            token: at("/token", TOKEN_URL),
+            userinfo: at("/oauth2/v1/userinfo", USERINFO_URL),
+            code_assist: config
+                .and_then(|c| c.api_url.as_deref())
+                .unwrap_or(code_assist)
+                .trim_end_matches('/')
+                .to_owned(),
+            callback_ports: config
+                .and_then(|c| c.callback_ports.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn gemini_cli(config: Option<&AuthEndpoints>) -> Self {
+        Self::from_config(config, CODE_ASSIST_URL)
+    }
+
+    fn method(&self, name: &str) -> String {
+        format!("{}/v1internal:{name}", self.code_assist)
+    }
+}
+
+pub fn authorize_url(
+    servers: &Servers,
+    client: &Client,
+    pkce: &Pkce,
+    state: &str,
+    redirect_uri: &str,
+) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", client.id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", client.scopes)
+        .append_pair("access_type", "offline")
+        .append_pair("prompt", "consent")
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", state)
+        .finish();
+    format!("{}?{query}", servers.authorize)
+}
+
+/// Exchanges the code, then finds who logged in and their Cloud Code project.
+pub async fn exchange(
+    http: &reqwest::Client,
+    servers: &Servers,
+    client: &Client,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let request = http.post(&servers.token).form(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", client.id),
+        ("client_secret", client.secret),
+        ("code", code),
+        ("code_verifier", verifier),
+        ("redirect_uri", redirect_uri),
+    ]);
+    let mut set = super::tokens::token_request(request, None, "Google", now_ms).await?;
+    set.email = email(http, servers, &set.access_token).await;
+    set.project_id = Some(project(http, servers, client, &set.access_token).await?);
+    Ok(set)
+}
+
+pub async fn refresh(
+    http: &reqwest::Client,
+    servers: &Servers,
+    client: &Client,
+    set: &TokenSet,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let request = http.post(&servers.token).form(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", client.id),
+        ("client_secret", client.secret),
+        ("refresh_token", set.refresh_token.as_str()),
+    ]);
+    let mut fresh = super::tokens::token_request(request, Some(set), "Google", now_ms).await?;
+    fresh.project_id = set.project_id.clone();
+    Ok(fresh)
+}
+
+/// The account's e-mail (the account is named after it); `None` if Google does not say.
+async fn email(http: &reqwest::Client, servers: &Servers, token: &str) -> Option<String> {
+    let answer: Value = http
+        .get(format!("{}?alt=json", servers.userinfo))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    answer.get("email")?.as_str().map(str::to_owned)
+}
+
+async fn call(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Result<Value, AuthError> {
+    let request = match body {
+        Some(body) => http.post(url).json(&body),
+        None => http.get(url),
+    };
+    let response = request.bearer_auth(token).send().await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    if !(200..300).contains(&status) {
+        let message = crate::format::error_message(&bytes).unwrap_or_else(|| "no details".into());
+        return Err(AuthError::Provider { status, message });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| AuthError::Malformed(e.to_string()))
+}
+
+/// The project id in `cloudaicompanionProject`, written as a string or as `{id}`.
+fn project_in(value: &Value) -> Option<String> {
+    let p = value.get("cloudaicompanionProject")?;
+    p.as_str()
+        .or_else(|| p.get("id").and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The account's Cloud Code project: the one it already has, or the one onboarding onto its
+/// default tier gives (the free tier comes with a managed project).
+pub async fn project(
+    http: &reqwest::Client,
+    servers: &Servers,
+    client: &Client,
+    token: &str,
+) -> Result<String, AuthError> {
+    let metadata = json!({
+        "ideType": "IDE_UNSPECIFIED",
+        "platform": "PLATFORM_UNSPECIFIED",
+        "pluginType": client.plugin,
+    });
+    let loaded = call(
+        http,
+        servers.method("loadCodeAssist"),
+        token,
+        Some(json!({ "metadata": metadata })),
+    )
+    .await?;
+    if let Some(project) = project_in(&loaded) {
+        return Ok(project);
+    }
+    let tier = loaded
+        .get("allowedTiers")
+        .and_then(Value::as_array)
+        .and_then(|tiers| tiers.iter().find(|t| t["isDefault"] == true))
+        .and_then(|t| t.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("free-tier");
+    if loaded.get("currentTier").is_some() || tier != "free-tier" {
+        return Err(AuthError::NoSubscription(format!(
+            "this Google account's Gemini Code Assist tier ({tier}) needs a Google Cloud \
+             project, and the account has none set up"
+        )));
+    }
+    let body = json!({ "tierId": tier, "metadata": metadata });
+    let mut operation = call(http, servers.method("onboardUser"), token, Some(body)).await?;
+    for _ in 0..ONBOARD_POLLS {
+        if operation["done"] == true {
+            break;
+        }
+        tokio::time::sleep(ONBOARD_POLL).await;
+        operation = match operation.get("name").and_then(Value::as_str) {
+            Some(name) => {
+                let url = format!("{}/v1internal/{name}", servers.code_assist);
+                call(http, url, token, None).await?
+            }
+            None => {
+                call(
+                    http,
+                    servers.method("onboardUser"),
+                    token,
+                    Some(json!({ "tierId": tier, "metadata": metadata })),
+                )
+                .await?
+            }
+        };
+    }
+    operation
+        .get("response")
+        .and_then(project_in)
+        .ok_or_else(|| {
+            AuthError::Malformed(
+                "Google is still setting up this account's Gemini project; try again in a minute"
+                    .into(),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorize_url_asks_for_offline_access_with_pkce() {
+        let servers = Servers::gemini_cli(None);
+        let pkce = Pkce::new();
+        let redirect = "http://127.0.0.1:4242/oauth2callback";
+        let url = url::Url::parse(&authorize_url(&servers, &GEMINI_CLI, &pkce, "st", redirect))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        assert_eq!(url.host_str(), Some("accounts.google.com"));
+        assert_eq!(q("access_type").as_deref(), Some("offline"));
+        assert_eq!(q("code_challenge"), Some(pkce.challenge));
+        assert_eq!(q("redirect_uri").as_deref(), Some(redirect));
+        assert_eq!(servers.token, TOKEN_URL);
+        let local = Servers::gemini_cli(Some(&AuthEndpoints {
+            login_url: Some("http://127.0.0.1:9/".into()),
+            ..AuthEndpoints::default()
+        }));
+        assert_eq!(local.token, "http://127.0.0.1:9/token");
+        assert_eq!(local.code_assist, CODE_ASSIST_URL);
+    }
+
+    #[test]
+    fn projects_are_read_in_both_shapes() {
+        assert_eq!(
+            project_in(&json!({"cloudaicompanionProject": "p-1"})).as_deref(),
+            Some("p-1")
+        );
+        assert_eq!(
+            project_in(&json!({"cloudaicompanionProject": {"id": "p-2", "name": "x"}})).as_deref(),
+            Some("p-2")
+        );
+        assert_eq!(project_in(&json!({"cloudaicompanionProject": ""})), None);
+    }
+}
