@@ -697,7 +697,7 @@ async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_co
     use support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
     let google = FakeGoogle::start().await;
     let router = Router::start_with(
-        &format!("{}{}", support::FAST_ROUTING, google.config()),
+        &format!("{}{}", support::FAST_ROUTING, google.config("gemini-cli")),
         BackendChoice::File,
         "ninerouter-test",
     )
@@ -804,4 +804,83 @@ async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_co
     assert_eq!(google.onboard_calls(), 1);
     assert_eq!(router.ask("gc/gemini-2.5-pro").await.0, 200);
     assert_eq!(accounts_of(&router, "gemini-cli").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota_is_used_up() {
+    use support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
+    let google = FakeGoogle::start().await;
+    google.onboarded();
+    let router = Router::start_with(
+        &format!("{}{}", support::FAST_ROUTING, google.config("antigravity")),
+        BackendChoice::File,
+        "ninerouter-test",
+    )
+    .await;
+    let started = router
+        .api(Method::POST, "/api/oauth/ag/start", None)
+        .await
+        .1;
+    assert_eq!(started["listening"], true, "{started}");
+    let url = started["authorizeUrl"].as_str().expect("url");
+    assert!(query_param(url, "scope").contains("cclog"), "{url}");
+    let (status, page) = browse(url).await;
+    assert_eq!(status, 200, "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, done) = router
+        .api(Method::GET, &format!("/api/oauth/ag/{id}"), None)
+        .await;
+    assert_eq!(done["login"]["name"], GOOGLE_EMAIL, "{done}");
+    let account_id = done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    assert_eq!(google.onboard_calls(), 0, "the project was already there");
+
+    // Agent requests in the envelope, introduced as Antigravity.
+    let (status, _, stream) = router.ask_streaming("ag/gemini-3-pro-high").await;
+    assert_eq!(status, 200, "{stream}");
+    assert!(stream.contains("from Gemini."), "{stream}");
+    let sent = google.last_request().expect("a request");
+    assert_eq!(sent["project"], PROJECT);
+    assert_eq!(sent["requestType"], "agent");
+    assert_eq!(sent["userAgent"], "antigravity");
+    assert!(
+        sent["requestId"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("agent-"),
+        "{sent}"
+    );
+    assert!(
+        google
+            .last_user_agent()
+            .unwrap_or_default()
+            .starts_with("antigravity/")
+    );
+
+    // Per-model quota: Claude's is used up until next week, Gemini's is not.
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    assert_eq!(
+        quota["windows"].as_array().map(Vec::len),
+        Some(2),
+        "{quota}"
+    );
+    let sent_before = google.requests();
+    let (status, _, body) = router.ask("ag/claude-sonnet-4-5").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.to_string().contains("quota used up"), "{body}");
+    assert_eq!(
+        google.requests(),
+        sent_before,
+        "nothing is sent for a used-up model"
+    );
+    assert_eq!(router.ask("ag/gemini-3-pro-high").await.0, 200);
 }

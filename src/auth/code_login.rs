@@ -1,4 +1,4 @@
-//! Authorization-code logins (Claude, Codex, Gemini CLI): PKCE and `state`, the page the user approves
+//! Authorization-code logins (Claude, Codex, Gemini CLI, Antigravity): PKCE and `state`, the page the user approves
 //! on, and the code's way back — a redirect caught by a loopback listener where the provider
 //! redirects to localhost, or pasted by the user (always possible, and the only way for
 //! Claude, whose redirect is a page of Anthropic's that shows the code).
@@ -31,35 +31,33 @@ enum Redirect {
 }
 
 fn redirect(core: &Core, login: Login) -> Redirect {
+    let tokens = &core.proxy.tokens;
     match login {
         Login::Codex => Redirect::Loopback {
             host: "localhost",
-            ports: core.proxy.tokens.codex_servers().callback_ports.clone(),
+            ports: tokens.codex_servers().callback_ports.clone(),
             path: codex::CALLBACK_PATH,
         },
         // Google wants a loopback IP literal, any port.
-        Login::GeminiCli => Redirect::Loopback {
+        Login::GeminiCli | Login::Antigravity => Redirect::Loopback {
             host: "127.0.0.1",
-            ports: core
-                .proxy
-                .tokens
-                .gemini_cli_servers()
-                .callback_ports
-                .clone(),
+            ports: login
+                .google(tokens)
+                .map(|(_, s)| s.callback_ports.clone())
+                .unwrap_or_default(),
             path: google::CALLBACK_PATH,
         },
-        _ => Redirect::Hosted(claude::REDIRECT_URI),
+        Login::Claude | Login::Copilot | Login::Qwen => Redirect::Hosted(claude::REDIRECT_URI),
     }
 }
 
 fn authorize_url(core: &Core, login: Login, pkce: &Pkce, state: &str, redirect: &str) -> String {
     let tokens = &core.proxy.tokens;
+    if let Some((client, servers)) = login.google(tokens) {
+        return google::authorize_url(servers, client, pkce, state, redirect);
+    }
     match login {
         Login::Codex => codex::authorize_url(tokens.codex_servers(), pkce, state, redirect),
-        Login::GeminiCli => {
-            let servers = tokens.gemini_cli_servers();
-            google::authorize_url(servers, &google::GEMINI_CLI, pkce, state, redirect)
-        }
         _ => claude::authorize_url(tokens.claude_servers(), pkce, state),
     }
 }
@@ -72,36 +70,15 @@ async fn exchange(
 ) -> Result<TokenSet, AuthError> {
     let (http, tokens) = (&core.proxy.http, &core.proxy.tokens);
     let now = now_ms();
+    let (verifier, redirect) = (&pending.verifier, &pending.redirect_uri);
+    if let Some((client, servers)) = pending.login.google(tokens) {
+        return google::exchange(http, servers, client, code, verifier, redirect, now).await;
+    }
     match pending.login {
         Login::Codex => {
-            let servers = tokens.codex_servers();
-            codex::exchange(
-                http,
-                servers,
-                code,
-                &pending.verifier,
-                &pending.redirect_uri,
-                now,
-            )
-            .await
+            codex::exchange(http, tokens.codex_servers(), code, verifier, redirect, now).await
         }
-        Login::GeminiCli => {
-            let servers = tokens.gemini_cli_servers();
-            let client = &google::GEMINI_CLI;
-            let (verifier, redirect) = (&pending.verifier, &pending.redirect_uri);
-            google::exchange(http, servers, client, code, verifier, redirect, now).await
-        }
-        _ => {
-            claude::exchange(
-                http,
-                tokens.claude_servers(),
-                code,
-                state,
-                &pending.verifier,
-                now,
-            )
-            .await
-        }
+        _ => claude::exchange(http, tokens.claude_servers(), code, state, verifier, now).await,
     }
 }
 

@@ -31,13 +31,29 @@ pub const GEMINI_CLI: Client = Client {
     plugin: "GEMINI",
 };
 
+/// Antigravity's client; its requests are agent requests in the envelope.
+pub const ANTIGRAVITY: Client = Client {
+    id: "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com",
+    secret: "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",
+    scopes: "https://www.googleapis.com/auth/cloud-platform \
+             https://www.googleapis.com/auth/userinfo.email \
+             https://www.googleapis.com/auth/userinfo.profile \
+             https://www.googleapis.com/auth/cclog \
+             https://www.googleapis.com/auth/experimentsandconfigs",
+    plugin: "GEMINI",
+};
+
 pub const CALLBACK_PATH: &str = "/oauth2callback";
+/// How Antigravity introduces itself to Cloud Code.
+pub const ANTIGRAVITY_USER_AGENT: &str = "antigravity/1.107.0 linux/amd64";
 /// Google access tokens live an hour; they are refreshed this long before.
 pub const REFRESH_LEAD_MS: i64 = 5 * 60_000;
 const AUTHORIZE_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 const USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v1/userinfo";
 const CODE_ASSIST_URL: &str = "https://cloudcode-pa.googleapis.com";
+/// Antigravity's requests go to the daily channel; its setup calls to the production host.
+const ANTIGRAVITY_URL: &str = "https://daily-cloudcode-pa.googleapis.com";
 /// How often, and how many times, an onboarding operation is asked whether it is done.
 const ONBOARD_POLL: Duration = Duration::from_secs(5);
 const ONBOARD_POLLS: u32 = 24;
@@ -49,12 +65,17 @@ pub struct Servers {
     pub authorize: String,
     pub token: String,
     pub userinfo: String,
+    /// Where requests (and quota) go.
     pub code_assist: String,
+    /// Where the account's project is found or set up.
+    pub setup: String,
     pub callback_ports: Vec<u16>,
 }
 
 impl Servers {
     pub fn from_config(config: Option<&AuthEndpoints>, code_assist: &str) -> Self {
+        let api = config.and_then(|c| c.api_url.as_deref());
+        let host = |default: &str| api.unwrap_or(default).trim_end_matches('/').to_owned();
         let login = config
             .and_then(|c| c.login_url.as_deref())
             .map(|u| u.trim_end_matches('/'));
@@ -65,11 +86,8 @@ impl Servers {
             authorize: at("/o/oauth2/v2/auth", AUTHORIZE_URL),
             token: at("/token", TOKEN_URL),
             userinfo: at("/oauth2/v1/userinfo", USERINFO_URL),
-            code_assist: config
-                .and_then(|c| c.api_url.as_deref())
-                .unwrap_or(code_assist)
-                .trim_end_matches('/')
-                .to_owned(),
+            code_assist: host(code_assist),
+            setup: host(CODE_ASSIST_URL),
             callback_ports: config
                 .and_then(|c| c.callback_ports.clone())
                 .unwrap_or_default(),
@@ -80,8 +98,12 @@ impl Servers {
         Self::from_config(config, CODE_ASSIST_URL)
     }
 
+    pub fn antigravity(config: Option<&AuthEndpoints>) -> Self {
+        Self::from_config(config, ANTIGRAVITY_URL)
+    }
+
     fn method(&self, name: &str) -> String {
-        format!("{}/v1internal:{name}", self.code_assist)
+        format!("{}/v1internal:{name}", self.setup)
     }
 }
 
@@ -236,7 +258,7 @@ pub async fn project(
         tokio::time::sleep(ONBOARD_POLL).await;
         operation = match operation.get("name").and_then(Value::as_str) {
             Some(name) => {
-                let url = format!("{}/v1internal/{name}", servers.code_assist);
+                let url = format!("{}/v1internal/{name}", servers.setup);
                 call(http, url, token, None).await?
             }
             None => {

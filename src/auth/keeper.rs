@@ -53,6 +53,7 @@ pub struct TokenKeeper {
     claude: claude::Servers,
     codex: codex::Servers,
     gemini_cli: google::Servers,
+    antigravity: google::Servers,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -66,6 +67,7 @@ impl TokenKeeper {
             claude: claude::Servers::from_config(auth.get("claude")),
             codex: codex::Servers::from_config(auth.get("codex")),
             gemini_cli: google::Servers::gemini_cli(auth.get("gemini-cli")),
+            antigravity: google::Servers::antigravity(auth.get("antigravity")),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -89,6 +91,10 @@ impl TokenKeeper {
 
     pub fn gemini_cli_servers(&self) -> &google::Servers {
         &self.gemini_cli
+    }
+
+    pub fn antigravity_servers(&self) -> &google::Servers {
+        &self.antigravity
     }
 
     /// Whether requests for this account need a token derived from its saved login.
@@ -176,9 +182,11 @@ impl TokenKeeper {
                 let fresh = match login {
                     Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
                     Login::Codex => codex::refresh(http, &self.codex, set, now_ms).await?,
-                    Login::GeminiCli => {
-                        let client = &google::GEMINI_CLI;
-                        google::refresh(http, &self.gemini_cli, client, set, now_ms).await?
+                    Login::GeminiCli | Login::Antigravity => {
+                        let (client, servers) = login
+                            .google(self)
+                            .ok_or_else(|| AuthError::Malformed("not a Google login".into()))?;
+                        google::refresh(http, servers, client, set, now_ms).await?
                     }
                     _ => qwen::refresh(http, &self.qwen, set, now_ms).await?,
                 };
@@ -217,6 +225,7 @@ impl TokenKeeper {
                 Login::Claude => self.claude.api.clone(),
                 Login::Codex => self.codex.responses_base(),
                 Login::GeminiCli => self.gemini_cli.code_assist.clone(),
+                Login::Antigravity => self.antigravity.code_assist.clone(),
                 _ => set.base_url(account_base),
             },
             renew_at_ms: set.renew_at_ms(now_ms, lead),

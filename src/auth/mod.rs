@@ -81,6 +81,8 @@ pub enum Login {
     /// Google authorization code with PKCE, redirected to any local port (or pasted); a
     /// refresh-token set naming the Cloud Code project.
     GeminiCli,
+    /// The same with Antigravity's client; agent requests on the daily Cloud Code channel.
+    Antigravity,
 }
 
 impl Login {
@@ -91,18 +93,31 @@ impl Login {
             "claude" => Some(Self::Claude),
             "codex" => Some(Self::Codex),
             "gemini-cli" => Some(Self::GeminiCli),
+            "antigravity" => Some(Self::Antigravity),
             _ => None,
         }
     }
 
     /// For refresh-token logins: how long before expiry their tokens are renewed.
+    /// Google logins: their OAuth client and servers.
+    pub fn google(
+        self,
+        tokens: &TokenKeeper,
+    ) -> Option<(&'static google::Client, &google::Servers)> {
+        match self {
+            Self::GeminiCli => Some((&google::GEMINI_CLI, tokens.gemini_cli_servers())),
+            Self::Antigravity => Some((&google::ANTIGRAVITY, tokens.antigravity_servers())),
+            _ => None,
+        }
+    }
+
     pub fn refresh_lead_ms(self) -> Option<i64> {
         match self {
             Self::Copilot => None,
             Self::Qwen => Some(qwen::REFRESH_LEAD_MS),
             Self::Claude => Some(claude::REFRESH_LEAD_MS),
             Self::Codex => Some(codex::REFRESH_LEAD_MS),
-            Self::GeminiCli => Some(google::REFRESH_LEAD_MS),
+            Self::GeminiCli | Self::Antigravity => Some(google::REFRESH_LEAD_MS),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Google's Cloud Code `v1internal` envelope (Gemini CLI, Antigravity): a Gemini request goes
 //! in `request`, next to the model and the account's Cloud project; each answer (and each
-//! streamed event) is a Gemini response in `response`.
+//! streamed event) is a Gemini response in `response`. Antigravity's requests are agent
+//! requests: they also say so, name themselves and carry a request id.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -8,19 +9,40 @@ use serde_json::value::RawValue;
 use super::codec::StreamDecoder;
 use super::ir::{Event, Response};
 
+/// An Antigravity agent request's own fields.
+pub struct Agent {
+    pub request_id: String,
+}
+
 /// The envelope around a Gemini request body.
-pub fn wrap_request(gemini: &[u8], model: &str, project: Option<&str>) -> Result<Vec<u8>, String> {
+pub fn wrap_request(
+    gemini: &[u8],
+    model: &str,
+    project: Option<&str>,
+    agent: Option<Agent>,
+) -> Result<Vec<u8>, String> {
     let request: &RawValue = serde_json::from_slice(gemini).map_err(|e| e.to_string())?;
     #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
     struct Envelope<'a> {
         model: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         project: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_agent: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_type: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
         request: &'a RawValue,
     }
+    let agent_field = |v: &'static str| agent.as_ref().map(|_| v);
     serde_json::to_vec(&Envelope {
         model,
         project,
+        user_agent: agent_field("antigravity"),
+        request_type: agent_field("agent"),
+        request_id: agent.as_ref().map(|a| a.request_id.clone()),
         request,
     })
     .map_err(|e| e.to_string())
@@ -69,14 +91,22 @@ mod tests {
     #[test]
     fn requests_are_wrapped_with_model_and_project() {
         let inner = br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#;
-        let out = wrap_request(inner, "gemini-2.5-pro", Some("proj-1")).unwrap_or_default();
+        let out = wrap_request(inner, "gemini-2.5-pro", Some("proj-1"), None).unwrap_or_default();
         let out: Value = serde_json::from_slice(&out).unwrap_or_default();
         assert_eq!(
             out,
             json!({"model": "gemini-2.5-pro", "project": "proj-1",
                    "request": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}})
         );
-        assert!(wrap_request(b"not json", "m", None).is_err());
+        assert!(wrap_request(b"not json", "m", None, None).is_err());
+        let agent = Agent {
+            request_id: "agent-1".into(),
+        };
+        let out = wrap_request(inner, "gemini-3-pro", Some("p"), Some(agent)).unwrap_or_default();
+        let out: Value = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(out["requestType"], "agent");
+        assert_eq!(out["userAgent"], "antigravity");
+        assert_eq!(out["requestId"], "agent-1");
     }
 
     #[test]

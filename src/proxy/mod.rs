@@ -187,7 +187,10 @@ pub async fn dispatch(
             continue;
         }
         for account in plan.accounts {
-            if let Some(until) = ctx.quotas.exhausted_until(&account.id, now_ms()) {
+            if let Some(until) = ctx
+                .quotas
+                .exhausted_until(&account.id, &target.model, now_ms())
+            {
                 note_earliest(&mut earliest, until, || {
                     format!(
                         "{} via account '{}' (quota used up)",

@@ -120,7 +120,11 @@ pub async fn send(
         },
         _ if wire == WireFormat::GeminiCloudcode => {
             let project = login.and_then(|m| m.project_id.as_deref());
-            let wrapped = format::cloudcode::wrap_request(&body, model, project)
+            let agent =
+                (provider_login == Some(Login::Antigravity)).then(|| format::cloudcode::Agent {
+                    request_id: format!("agent-{}", crate::store::new_id()),
+                });
+            let wrapped = format::cloudcode::wrap_request(&body, model, project, agent)
                 .map_err(|e| Failure::new(FailureClass::BadRequest, e))?;
             (Bytes::from(wrapped), dropped)
         }
@@ -316,6 +320,10 @@ fn with_login(
                 None => request,
             }
         }
+        Some(Login::Antigravity) => request.header(
+            http::header::USER_AGENT,
+            crate::auth::google::ANTIGRAVITY_USER_AGENT,
+        ),
         _ => request,
     }
 }

@@ -35,13 +35,15 @@ fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {
         let Some(percent) = w.get("utilization").and_then(Value::as_f64) else {
             continue;
         };
-        let metric = match name.strip_prefix("seven_day_") {
+        let model = name.strip_prefix("seven_day_").map(str::to_owned);
+        let metric = match &model {
             Some(model) => format!("{model}-usage"),
             None => "usage".to_owned(),
         };
         out.push(QuotaWindow {
             window,
             metric,
+            model,
             used: None,
             limit: None,
             remaining: None,

@@ -47,6 +47,7 @@ fn windows(body: &[u8], now_ms: i64) -> Result<Vec<QuotaWindow>, String> {
             Some(QuotaWindow {
                 window: window_of(seconds.unwrap_or(18_000)),
                 metric: "usage".to_owned(),
+                model: None,
                 used: None,
                 limit: None,
                 remaining: None,

@@ -53,6 +53,7 @@ fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {
             QuotaWindow {
                 window: Window::Monthly,
                 metric: metric(kind),
+                model: None,
                 used: None,
                 limit: s.entitlement,
                 remaining: s.remaining,

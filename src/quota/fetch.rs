@@ -28,6 +28,8 @@ pub enum QuotaApi {
     ClaudeOauth,
     /// ChatGPT's `/backend-api/wham/usage` for Codex logins: five-hour and weekly windows.
     CodexUsage,
+    /// Cloud Code's `fetchAvailableModels` for Antigravity logins: a window per model.
+    AntigravityModels,
 }
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -80,6 +82,21 @@ pub async fn fetch(
             .await
             .map(Some)
         }
+        QuotaApi::AntigravityModels => {
+            let minted = ctx
+                .tokens
+                .upstream(&ctx.http, account, None, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            super::antigravity::fetch(
+                &ctx.http,
+                &minted.base_url,
+                minted.token.expose(),
+                minted.project_id.as_deref(),
+            )
+            .await
+            .map(Some)
+        }
     }
 }
 
@@ -117,6 +134,7 @@ async fn openrouter_key(
         QuotaWindow {
             window,
             metric: "credits".to_owned(),
+            model: None,
             used,
             limit,
             remaining,

@@ -137,6 +137,7 @@ fn window(
     QuotaWindow {
         window: Window::Minute,
         metric: metric.to_owned(),
+        model: None,
         used: None,
         limit,
         remaining,

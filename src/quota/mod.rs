@@ -3,6 +3,7 @@
 //! every answer, and by the usage endpoints of providers that publish one (fetched on a
 //! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
 
+mod antigravity;
 mod claude;
 mod codex;
 mod copilot;

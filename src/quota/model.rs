@@ -22,6 +22,10 @@ pub struct QuotaWindow {
     pub window: Window,
     /// `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
     pub metric: String,
+    /// The models the limit counts, when not all of them: a model name contains this
+    /// (Claude's weekly `opus`, Antigravity's per-model quotas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub used: Option<f64>,
     pub limit: Option<f64>,
     pub remaining: Option<f64>,

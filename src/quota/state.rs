@@ -71,11 +71,12 @@ impl Quotas {
     /// routing skips it until then instead of finding out by a refused request. Windows that
     /// never reset (credit balances) are left to the provider's answer, since a top-up does
     /// not show here.
-    pub fn exhausted_until(&self, account_id: &str, now_ms: i64) -> Option<i64> {
+    pub fn exhausted_until(&self, account_id: &str, model: &str, now_ms: i64) -> Option<i64> {
         let map = self.snapshots.read().unwrap_or_else(|p| p.into_inner());
         map.get(account_id)?
             .windows
             .iter()
+            .filter(|w| w.model.as_deref().is_none_or(|m| model.contains(m)))
             .filter(|w| {
                 w.remaining.is_some_and(|r| r <= 0.0) || w.percent_used.is_some_and(|p| p >= 100.0)
             })

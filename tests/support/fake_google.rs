@@ -2,7 +2,9 @@
 //! (redirecting the browser back with a code), the token endpoint (form-encoded, client
 //! secret, PKCE and redirect URI checked; refresh answers without a new refresh token),
 //! userinfo, and Cloud Code's `v1internal` methods: loadCodeAssist, onboardUser with its
-//! long-running operation, and generateContent / streamGenerateContent in the envelope.
+//! long-running operation, generateContent / streamGenerateContent in the envelope, and
+//! fetchAvailableModels (Antigravity's per-model quota). It knows Gemini CLI's and
+//! Antigravity's OAuth clients.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +20,20 @@ use sha2::Digest as _;
 
 pub const EMAIL: &str = "gemini-user@example.com";
 pub const PROJECT: &str = "managed-proj-4711";
-const CLIENT_ID: &str = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com";
-const CLIENT_SECRET: &str = "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";
+const CLIENTS: [(&str, &str); 2] = [
+    (
+        "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com",
+        "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",
+    ),
+    (
+        "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com",
+        "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",
+    ),
+];
+
+fn known_client(id: &str) -> bool {
+    CLIENTS.iter().any(|(c, _)| *c == id)
+}
 
 #[derive(Default)]
 struct Inner {
@@ -32,8 +46,8 @@ struct Inner {
     refuse_next: bool,
     /// Answer the next request with 429 RESOURCE_EXHAUSTED and this RetryInfo delay.
     exhaust_next: Option<String>,
-    /// Cloud Code requests: the envelope as sent.
-    seen: Vec<Value>,
+    /// Cloud Code requests: the User-Agent and the envelope as sent.
+    seen: Vec<(String, Value)>,
 }
 
 #[derive(Clone)]
@@ -54,6 +68,7 @@ impl FakeGoogle {
             .route("/v1internal/operations/{id}", get(operation))
             .route("/v1internal:generateContent", post(generate))
             .route("/v1internal:streamGenerateContent", post(stream))
+            .route("/v1internal:fetchAvailableModels", post(models))
             .with_state(inner.clone());
         let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeGoogle { inner, base }
@@ -63,11 +78,17 @@ impl FakeGoogle {
         self.inner.lock().expect("lock")
     }
 
-    pub fn config(&self) -> String {
+    /// The config pointing `provider`'s login and Cloud Code here.
+    pub fn config(&self, provider: &str) -> String {
         format!(
-            "[auth.gemini-cli]\nlogin_url = \"{0}\"\napi_url = \"{0}\"\n",
+            "[auth.{provider}]\nlogin_url = \"{0}\"\napi_url = \"{0}\"\n",
             self.base
         )
+    }
+
+    /// The account already has its project (no onboarding).
+    pub fn onboarded(&self) {
+        self.lock().onboarded = true;
     }
 
     pub fn revoke(&self) {
@@ -91,7 +112,15 @@ impl FakeGoogle {
     }
 
     pub fn last_request(&self) -> Option<Value> {
-        self.lock().seen.last().cloned()
+        self.lock().seen.last().map(|s| s.1.clone())
+    }
+
+    pub fn last_user_agent(&self) -> Option<String> {
+        self.lock().seen.last().map(|s| s.0.clone())
+    }
+
+    pub fn requests(&self) -> usize {
+        self.lock().seen.len()
     }
 }
 
@@ -107,7 +136,7 @@ fn google_error(status: StatusCode, code: u16, message: &str, state: &str) -> Re
 
 async fn consent(State(inner): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    if get("client_id") != CLIENT_ID
+    if !known_client(&get("client_id"))
         || get("access_type") != "offline"
         || get("code_challenge_method") != "S256"
     {
@@ -136,7 +165,7 @@ fn oauth_error(error: &str, description: &str) -> Response {
 
 async fn token(State(inner): Shared, Form(form): Form<HashMap<String, String>>) -> Response {
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
+    if !CLIENTS.contains(&(get("client_id").as_str(), get("client_secret").as_str())) {
         return oauth_error("invalid_client", "The OAuth client was not found.");
     }
     let mut inner = inner.lock().expect("lock");
@@ -267,7 +296,11 @@ async fn operation(State(inner): Shared, headers: HeaderMap, Path(id): Path<Stri
 
 /// Checks a Cloud Code request; `Some` is the answer to give instead.
 fn admit(inner: &mut Inner, headers: &HeaderMap, body: &Value) -> Option<Response> {
-    inner.seen.push(body.clone());
+    let agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    inner.seen.push((agent.to_owned(), body.clone()));
     if std::mem::take(&mut inner.refuse_next) || !authorized(inner, headers) {
         return Some(unauthenticated());
     }
@@ -359,4 +392,28 @@ async fn stream(
         })
         .collect();
     ([("content-type", "text/event-stream")], events).into_response()
+}
+
+async fn models(State(inner): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !authorized(&inner.lock().expect("lock"), &headers) {
+        return unauthenticated();
+    }
+    if body["project"] != PROJECT {
+        return google_error(
+            StatusCode::FORBIDDEN,
+            403,
+            "The caller does not have permission",
+            "PERMISSION_DENIED",
+        );
+    }
+    // The recorded shape, with resets moved to the near future.
+    let mut value: Value =
+        serde_json::from_str(include_str!("../fixtures/quota/antigravity_models.json"))
+            .expect("fixture");
+    let now = jiff::Timestamp::now();
+    for (model, hours) in [("gemini-3-pro-high", 3), ("claude-sonnet-4-5", 100)] {
+        let reset = now + jiff::SignedDuration::from_hours(hours);
+        value["models"][model]["quotaInfo"]["resetTime"] = json!(reset.to_string());
+    }
+    Json(value).into_response()
 }

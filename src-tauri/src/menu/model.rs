@@ -369,6 +369,7 @@ mod tests {
                 QuotaWindow {
                     window: Window::Weekly,
                     metric: "requests".into(),
+                    model: None,
                     used: None,
                     limit: None,
                     remaining: None,
@@ -378,6 +379,7 @@ mod tests {
                 QuotaWindow {
                     window: Window::FiveHour,
                     metric: "requests".into(),
+                    model: None,
                     used: None,
                     limit: None,
                     remaining: None,
