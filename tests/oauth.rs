@@ -884,3 +884,46 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
     );
     assert_eq!(router.ask("ag/gemini-3-pro-high").await.0, 200);
 }
+
+#[tokio::test]
+async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
+    use support::fake_iflow::{FakeIflow, PHONE};
+    let iflow = FakeIflow::start().await;
+    let router = Router::start_with(&iflow.config(), BackendChoice::File, "ninerouter-test").await;
+    let started = router
+        .api(Method::POST, "/api/oauth/if/start", None)
+        .await
+        .1;
+    assert_eq!(started["listening"], true, "{started}");
+    let (status, page) = browse(started["authorizeUrl"].as_str().expect("url")).await;
+    assert_eq!(status, 200, "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, done) = router
+        .api(Method::GET, &format!("/api/oauth/if/{id}"), None)
+        .await;
+    assert_eq!(done["login"]["name"], PHONE, "{done}");
+
+    let r = router
+        .chat(json!({
+            "model": "if/qwen3-coder-plus", "stream": true,
+            "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+        }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    assert!(
+        stream.contains("get_weather") && stream.contains("Paris"),
+        "{stream}"
+    );
+    let (signed, sent) = iflow.last_request().expect("a request");
+    assert!(signed, "the request carries iFlow CLI's signature");
+    assert_eq!(sent["model"], "qwen3-coder-plus");
+
+    // A refused key: the login is refreshed (and the key read again) once, then retried.
+    iflow.refuse_next_request();
+    let (status, _, _) = router.ask_streaming("if/qwen3-coder-plus").await;
+    assert_eq!(status, 200);
+    assert_eq!(iflow.refreshes(), 1);
+    assert!(iflow.last_request().is_some_and(|r| r.0));
+}

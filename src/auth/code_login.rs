@@ -1,4 +1,4 @@
-//! Authorization-code logins (Claude, Codex, Gemini CLI, Antigravity): PKCE and `state`, the page the user approves
+//! Authorization-code logins (Claude, Codex, Gemini CLI, Antigravity, iFlow): PKCE and `state`, the page the user approves
 //! on, and the code's way back — a redirect caught by a loopback listener where the provider
 //! redirects to localhost, or pasted by the user (always possible, and the only way for
 //! Claude, whose redirect is a page of Anthropic's that shows the code).
@@ -9,7 +9,7 @@ use super::logins::{LoginStart, LoginStatus, LoginStep, Pending};
 use super::loopback::{self, Callback};
 use super::pkce::Pkce;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex, google};
+use super::{AuthError, Login, claude, codex, google, iflow};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -47,6 +47,11 @@ fn redirect(core: &Core, login: Login) -> Redirect {
                 .unwrap_or_default(),
             path: google::CALLBACK_PATH,
         },
+        Login::Iflow => Redirect::Loopback {
+            host: "localhost",
+            ports: tokens.iflow_servers().callback_ports.clone(),
+            path: iflow::CALLBACK_PATH,
+        },
         Login::Claude | Login::Copilot | Login::Qwen => Redirect::Hosted(claude::REDIRECT_URI),
     }
 }
@@ -58,6 +63,7 @@ fn authorize_url(core: &Core, login: Login, pkce: &Pkce, state: &str, redirect: 
     }
     match login {
         Login::Codex => codex::authorize_url(tokens.codex_servers(), pkce, state, redirect),
+        Login::Iflow => iflow::authorize_url(tokens.iflow_servers(), pkce, state, redirect),
         _ => claude::authorize_url(tokens.claude_servers(), pkce, state),
     }
 }
@@ -77,6 +83,9 @@ async fn exchange(
     match pending.login {
         Login::Codex => {
             codex::exchange(http, tokens.codex_servers(), code, verifier, redirect, now).await
+        }
+        Login::Iflow => {
+            iflow::exchange(http, tokens.iflow_servers(), code, verifier, redirect, now).await
         }
         _ => claude::exchange(http, tokens.claude_servers(), code, state, verifier, now).await,
     }

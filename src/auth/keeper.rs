@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::copilot;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex, google, qwen};
+use super::{AuthError, Login, claude, codex, google, iflow, qwen};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -54,6 +54,7 @@ pub struct TokenKeeper {
     codex: codex::Servers,
     gemini_cli: google::Servers,
     antigravity: google::Servers,
+    iflow: iflow::Servers,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -68,6 +69,7 @@ impl TokenKeeper {
             codex: codex::Servers::from_config(auth.get("codex")),
             gemini_cli: google::Servers::gemini_cli(auth.get("gemini-cli")),
             antigravity: google::Servers::antigravity(auth.get("antigravity")),
+            iflow: iflow::Servers::from_config(auth.get("iflow")),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -95,6 +97,10 @@ impl TokenKeeper {
 
     pub fn antigravity_servers(&self) -> &google::Servers {
         &self.antigravity
+    }
+
+    pub fn iflow_servers(&self) -> &iflow::Servers {
+        &self.iflow
     }
 
     /// Whether requests for this account need a token derived from its saved login.
@@ -182,6 +188,7 @@ impl TokenKeeper {
                 let fresh = match login {
                     Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
                     Login::Codex => codex::refresh(http, &self.codex, set, now_ms).await?,
+                    Login::Iflow => iflow::refresh(http, &self.iflow, set, now_ms).await?,
                     Login::GeminiCli | Login::Antigravity => {
                         let (client, servers) = login
                             .google(self)
@@ -220,12 +227,22 @@ impl TokenKeeper {
         lead: i64,
     ) -> Held {
         Held {
-            access: SecretString::new(set.access_token.clone()),
+            // iFlow's requests carry the API key the login yields, not the access token.
+            access: SecretString::new(
+                set.api_key
+                    .clone()
+                    .unwrap_or_else(|| set.access_token.clone()),
+            ),
             base_url: match login {
                 Login::Claude => self.claude.api.clone(),
                 Login::Codex => self.codex.responses_base(),
                 Login::GeminiCli => self.gemini_cli.code_assist.clone(),
                 Login::Antigravity => self.antigravity.code_assist.clone(),
+                Login::Iflow => self
+                    .iflow
+                    .api
+                    .clone()
+                    .unwrap_or_else(|| account_base.to_owned()),
                 _ => set.base_url(account_base),
             },
             renew_at_ms: set.renew_at_ms(now_ms, lead),

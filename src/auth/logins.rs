@@ -296,7 +296,7 @@ pub async fn start_login(
     }
     let tokens = &core.proxy.tokens;
     let flow = match login {
-        Login::Claude | Login::Codex | Login::GeminiCli | Login::Antigravity => {
+        Login::Claude | Login::Codex | Login::GeminiCli | Login::Antigravity | Login::Iflow => {
             return super::code_login::start(core, login, &id, replace).await;
         }
         Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),

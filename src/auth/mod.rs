@@ -8,6 +8,7 @@ pub mod codex;
 pub mod copilot;
 pub mod device;
 pub mod google;
+pub mod iflow;
 mod keeper;
 mod logins;
 pub mod loopback;
@@ -83,6 +84,9 @@ pub enum Login {
     GeminiCli,
     /// The same with Antigravity's client; agent requests on the daily Cloud Code channel.
     Antigravity,
+    /// Authorization code redirected to any local port (or pasted); a refresh-token set with
+    /// the API key requests are signed with.
+    Iflow,
 }
 
 impl Login {
@@ -94,6 +98,7 @@ impl Login {
             "codex" => Some(Self::Codex),
             "gemini-cli" => Some(Self::GeminiCli),
             "antigravity" => Some(Self::Antigravity),
+            "iflow" => Some(Self::Iflow),
             _ => None,
         }
     }
@@ -118,6 +123,7 @@ impl Login {
             Self::Claude => Some(claude::REFRESH_LEAD_MS),
             Self::Codex => Some(codex::REFRESH_LEAD_MS),
             Self::GeminiCli | Self::Antigravity => Some(google::REFRESH_LEAD_MS),
+            Self::Iflow => Some(iflow::REFRESH_LEAD_MS),
         }
     }
 }

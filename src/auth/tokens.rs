@@ -32,6 +32,9 @@ pub struct TokenSet {
     /// The Google Cloud project Cloud Code requests are billed to (Gemini CLI, Antigravity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// The API key the login yields, which requests carry instead of the access token (iFlow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
 }
 
 impl TokenSet {
@@ -74,6 +77,7 @@ impl TokenSet {
                 .plan
                 .or_else(|| previous.and_then(|p| p.plan.clone())),
             project_id: previous.and_then(|p| p.project_id.clone()),
+            api_key: previous.and_then(|p| p.api_key.clone()),
         })
     }
 

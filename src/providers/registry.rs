@@ -474,7 +474,7 @@ static REGISTRY: &[ProviderDef] = &[
         format: WireFormat::OpenaiChat,
         base_url: "https://apis.iflow.cn/v1",
         families: &[],
-        models: &[],
+        models: &["qwen3-coder-plus", "kimi-k2", "deepseek-v3.2", "glm-4.6"],
         quota: QuotaApi::Headers,
         free_offer: FreeOffer::Available,
     },

@@ -320,6 +320,15 @@ fn with_login(
                 None => request,
             }
         }
+        Some(Login::Iflow) => {
+            let session = format!("session-{}", crate::store::new_id());
+            let headers =
+                crate::auth::iflow::signed_headers(minted.token.expose(), &session, now_ms());
+            headers
+                .into_iter()
+                .fold(request, |r, (name, value)| r.header(name, value))
+                .header(http::header::USER_AGENT, crate::auth::iflow::USER_AGENT)
+        }
         Some(Login::Antigravity) => request.header(
             http::header::USER_AGENT,
             crate::auth::google::ANTIGRAVITY_USER_AGENT,
