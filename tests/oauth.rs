@@ -927,3 +927,59 @@ async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
     assert_eq!(iflow.refreshes(), 1);
     assert!(iflow.last_request().is_some_and(|r| r.0));
 }
+
+#[tokio::test]
+async fn a_codex_cli_login_is_imported_after_a_preview() {
+    use support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
+    let chatgpt = FakeChatgpt::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("auth.json");
+    let config = format!(
+        "{}import_file = \"{}\"\n",
+        chatgpt.config(&free_ports()),
+        file.display()
+    );
+    let router = Router::start_with(&config, BackendChoice::File, "ninerouter-test").await;
+
+    // No file yet: the preview says where it looked.
+    let (status, body) = router.api(Method::GET, "/api/oauth/cx/import", None).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("auth.json"), "{body}");
+
+    // Codex CLI's file, as `codex login` writes it (the access token has run out).
+    let id_token = ninerouter::auth::codex::id_token_for(CODEX_EMAIL, ACCOUNT, "plus");
+    std::fs::write(
+        &file,
+        json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token, "access_token": "codex-access-0",
+               "refresh_token": "codex-refresh-0", "account_id": ACCOUNT}, "last_refresh": "2026-11-01T00:00:00Z"})
+        .to_string(),
+    )
+    .expect("write");
+    let (status, preview) = router.api(Method::GET, "/api/oauth/cx/import", None).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["found"]["account"], CODEX_EMAIL);
+    assert_eq!(preview["found"]["plan"], "plus");
+    assert!(
+        !preview.to_string().contains("codex-refresh"),
+        "no secrets in the preview"
+    );
+    assert!(
+        accounts_of(&router, "codex").await.is_empty(),
+        "a preview stores nothing"
+    );
+
+    let (status, done) = router.api(Method::POST, "/api/oauth/cx/import", None).await;
+    assert_eq!(status, 201, "{done}");
+    assert_eq!(done["login"]["name"], CODEX_EMAIL);
+    let (status, _, body) = router.ask("cx/gpt-5-codex").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        chatgpt.refreshes(),
+        1,
+        "the expired token was renewed first"
+    );
+
+    // Providers without a CLI file to import say so.
+    let (status, body) = router.api(Method::GET, "/api/oauth/gh/import", None).await;
+    assert_eq!(status, 400, "{body}");
+}

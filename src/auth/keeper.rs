@@ -55,6 +55,8 @@ pub struct TokenKeeper {
     gemini_cli: google::Servers,
     antigravity: google::Servers,
     iflow: iflow::Servers,
+    /// The `[auth.*]` sections, for what is read only now and then (import files).
+    endpoints: BTreeMap<String, AuthEndpoints>,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -70,6 +72,7 @@ impl TokenKeeper {
             gemini_cli: google::Servers::gemini_cli(auth.get("gemini-cli")),
             antigravity: google::Servers::antigravity(auth.get("antigravity")),
             iflow: iflow::Servers::from_config(auth.get("iflow")),
+            endpoints: auth.clone(),
             secrets,
             slots: Mutex::new(HashMap::new()),
         }
@@ -97,6 +100,11 @@ impl TokenKeeper {
 
     pub fn antigravity_servers(&self) -> &google::Servers {
         &self.antigravity
+    }
+
+    /// The `[auth.<provider>]` section, if the config has one.
+    pub fn endpoints(&self, provider: &str) -> Option<&AuthEndpoints> {
+        self.endpoints.get(provider)
     }
 
     pub fn iflow_servers(&self) -> &iflow::Servers {

@@ -9,6 +9,7 @@ pub mod copilot;
 pub mod device;
 pub mod google;
 pub mod iflow;
+pub mod import;
 mod keeper;
 mod logins;
 pub mod loopback;

@@ -75,6 +75,9 @@ pub struct AuthEndpoints {
     /// The local ports a loopback login listens on, for providers that register fixed ones
     /// (Codex: 1455, then 1457). Only tests and port clashes need this.
     pub callback_ports: Option<Vec<u16>>,
+    /// The CLI login file an import reads, instead of the CLI's own (Codex:
+    /// `~/.codex/auth.json`).
+    pub import_file: Option<PathBuf>,
 }
 
 /// One account of one provider.

@@ -49,6 +49,10 @@ pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
                     "canLogIn".into(),
                     json!(crate::auth::Login::of(p.id).is_some()),
                 );
+                o.insert(
+                    "importsFrom".into(),
+                    json!(crate::auth::import::cli_name(p.id)),
+                );
             }
             v
         })

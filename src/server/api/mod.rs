@@ -76,6 +76,10 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/events", get(events))
         .route("/api/oauth/{provider}/start", post(oauth::start))
         .route(
+            "/api/oauth/{provider}/import",
+            get(oauth::import_preview).post(oauth::import),
+        )
+        .route(
             "/api/oauth/{provider}/{login}",
             get(oauth::status).delete(oauth::cancel),
         )

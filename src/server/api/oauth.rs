@@ -28,18 +28,21 @@ pub async fn start(
     Path(provider): Path<String>,
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let body: StartBody = if raw.iter().all(u8::is_ascii_whitespace) {
-        StartBody::default()
-    } else {
-        serde_json::from_slice(&raw).map_err(|e| ApiError::BadBody {
-            field: crate::manage::field_in_message(&e.to_string())
-                .unwrap_or("body")
-                .to_owned(),
-            message: e.to_string(),
-        })?
-    };
+    let body = start_body(&raw)?;
     let started = auth::start_login(&core, &provider, body.account_id).await?;
     Ok((StatusCode::ACCEPTED, Json(started)).into_response())
+}
+
+fn start_body(raw: &[u8]) -> Result<StartBody, ApiError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(StartBody::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| ApiError::BadBody {
+        field: crate::manage::field_in_message(&e.to_string())
+            .unwrap_or("body")
+            .to_owned(),
+        message: e.to_string(),
+    })
 }
 
 fn found(core: &Core, provider: &str, id: &str) -> Result<auth::LoginStatus, ApiError> {
@@ -93,4 +96,26 @@ pub async fn complete(
         .unwrap_or(provider);
     let status = auth::complete_login(&core, &p, &id, &body.0.code).await?;
     Ok(Json(json!({ "loginId": id, "login": status })).into_response())
+}
+
+/// What importing the provider's CLI login would bring in; nothing is stored.
+pub async fn import_preview(
+    State(core): State<Arc<Core>>,
+    Path(provider): Path<String>,
+) -> ApiResult<Response> {
+    let found = auth::import::preview(&core, &provider)?;
+    Ok(Json(json!({ "found": found })).into_response())
+}
+
+/// Imports the provider's CLI login (the user agreed to the preview).
+pub async fn import(
+    State(core): State<Arc<Core>>,
+    Path(provider): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body = start_body(&raw)?;
+    let (account_id, name) =
+        auth::import::import(&core, &provider, body.account_id.as_deref()).await?;
+    let login = auth::LoginStatus::Done { account_id, name };
+    Ok((StatusCode::CREATED, Json(json!({ "login": login }))).into_response())
 }

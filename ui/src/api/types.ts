@@ -202,6 +202,8 @@ export interface ProviderDef {
   routable: boolean;
   /** The engine can run this provider's login (`/api/oauth/{id}/start`). */
   canLogIn: boolean;
+  /** The official CLI whose saved login can be imported (`/api/oauth/{id}/import`). */
+  importsFrom: string | null;
   /** Whether the provider gives something for free, as far as known. */
   freeOffer: { state: "none" } | { state: "available" } | { state: "ended"; since: string };
 }

@@ -6,6 +6,7 @@ import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
 import { countdown } from "./countdown";
+import { ImportLogin } from "./ImportLogin";
 import { ProviderLogin } from "./Login";
 
 const TIERS: { tier: Tier; title: string }[] = [
@@ -68,6 +69,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
       <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
       {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} />}
+      {p.importsFrom && <ImportLogin provider={p.id} cli={p.importsFrom} />}
       {!canAdd && !p.canLogIn && (
         <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
       )}
