@@ -179,66 +179,6 @@ fn jwt_expiry_ms(token: &str) -> Option<i64> {
     value.get("exp")?.as_i64().map(|s| s * 1000)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
-        path
-    }
-
-    #[test]
-    fn each_cli_file_becomes_a_token_set() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let id_token = codex::id_token_for("a@b.c", "acct-9", "pro");
-        let codex_file = write(
-            dir.path(),
-            "auth.json",
-            &serde_json::json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token,
-                "access_token": "x.eyJleHAiOjE3OTUwMDAwMDB9.y", "refresh_token": "r1", "account_id": "acct-9"},
-                "last_refresh": "2026-11-20T10:00:00Z"}).to_string(),
-        );
-        let (set, found) = read(Login::Codex, &codex_file).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.account_id.as_deref(), Some("acct-9"));
-        assert_eq!(set.expires_at_ms, 1_795_000_000_000);
-        assert_eq!(found.account.as_deref(), Some("a@b.c"));
-        assert_eq!(found.plan.as_deref(), Some("pro"));
-
-        let claude_file = write(
-            dir.path(),
-            "credentials.json",
-            r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-a","refreshToken":"sk-ant-ort01-r","expiresAt":1795000000000,"scopes":["user:inference"],"subscriptionType":"max"}}"#,
-        );
-        let (set, found) = read(Login::Claude, &claude_file).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.refresh_token, "sk-ant-ort01-r");
-        assert_eq!(found.plan.as_deref(), Some("max"));
-
-        let gemini_file = write(
-            dir.path(),
-            "oauth_creds.json",
-            r#"{"access_token":"ya29.a","refresh_token":"1//r","scope":"x","token_type":"Bearer","expiry_date":1795000000000}"#,
-        );
-        let (set, _) = read(Login::GeminiCli, &gemini_file).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.expires_at_ms, 1_795_000_000_000);
-
-        assert!(matches!(
-            read(Login::Codex, &dir.path().join("none.json")),
-            Err(ImportError::Missing(_))
-        ));
-        let empty = write(
-            dir.path(),
-            "empty.json",
-            r#"{"claudeAiOauth":{"accessToken":"a"}}"#,
-        );
-        assert!(matches!(
-            read(Login::Claude, &empty),
-            Err(ImportError::Unreadable { .. })
-        ));
-    }
-}
-
 fn login_of(
     core: &crate::engine::Core,
     provider: &str,
@@ -314,4 +254,64 @@ pub async fn import(
     .await?;
     tracing::info!(provider = %id, account = %saved.1, "imported a CLI login");
     Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[test]
+    fn each_cli_file_becomes_a_token_set() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let id_token = codex::id_token_for("a@b.c", "acct-9", "pro");
+        let codex_file = write(
+            dir.path(),
+            "auth.json",
+            &serde_json::json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token,
+                "access_token": "x.eyJleHAiOjE3OTUwMDAwMDB9.y", "refresh_token": "r1", "account_id": "acct-9"},
+                "last_refresh": "2026-11-20T10:00:00Z"}).to_string(),
+        );
+        let (set, found) = read(Login::Codex, &codex_file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.account_id.as_deref(), Some("acct-9"));
+        assert_eq!(set.expires_at_ms, 1_795_000_000_000);
+        assert_eq!(found.account.as_deref(), Some("a@b.c"));
+        assert_eq!(found.plan.as_deref(), Some("pro"));
+
+        let claude_file = write(
+            dir.path(),
+            "credentials.json",
+            r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-a","refreshToken":"sk-ant-ort01-r","expiresAt":1795000000000,"scopes":["user:inference"],"subscriptionType":"max"}}"#,
+        );
+        let (set, found) = read(Login::Claude, &claude_file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.refresh_token, "sk-ant-ort01-r");
+        assert_eq!(found.plan.as_deref(), Some("max"));
+
+        let gemini_file = write(
+            dir.path(),
+            "oauth_creds.json",
+            r#"{"access_token":"ya29.a","refresh_token":"1//r","scope":"x","token_type":"Bearer","expiry_date":1795000000000}"#,
+        );
+        let (set, _) = read(Login::GeminiCli, &gemini_file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.expires_at_ms, 1_795_000_000_000);
+
+        assert!(matches!(
+            read(Login::Codex, &dir.path().join("none.json")),
+            Err(ImportError::Missing(_))
+        ));
+        let empty = write(
+            dir.path(),
+            "empty.json",
+            r#"{"claudeAiOauth":{"accessToken":"a"}}"#,
+        );
+        assert!(matches!(
+            read(Login::Claude, &empty),
+            Err(ImportError::Unreadable { .. })
+        ));
+    }
 }
