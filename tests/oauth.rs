@@ -983,3 +983,95 @@ async fn a_codex_cli_login_is_imported_after_a_preview() {
     let (status, body) = router.api(Method::GET, "/api/oauth/gh/import", None).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
+    use support::fake_kiro::{FakeKiro, USER_CODE as KIRO_CODE};
+    let kiro = FakeKiro::start().await;
+    let router = Router::start_with(&kiro.config(), BackendChoice::File, "ninerouter-test").await;
+    kiro.approve();
+    let (uri, done) = device_login(&router, "kr", None, KIRO_CODE).await;
+    assert!(uri.contains("user_code="), "{uri}");
+    assert_eq!(done["status"], "done", "{done}");
+    let account_id = done["accountId"].as_str().expect("account").to_owned();
+
+    // Claude Code's kind of request: tools, streamed; the frames become the client's events.
+    let r = router
+        .chat(json!({
+            "model": "kr/claude-sonnet-4.5", "stream": true,
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+        }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    let chunks: Vec<Value> = support::sse_data(&stream)
+        .iter()
+        .filter_map(|c| serde_json::from_str(c).ok())
+        .collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "Let me check.", "{stream}");
+    let arguments: String = chunks
+        .iter()
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(arguments, "{\"city\":\"Paris\"}", "{stream}");
+    assert!(
+        stream.contains("\"finish_reason\":\"tool_calls\""),
+        "{stream}"
+    );
+    let sent = kiro.last_request().expect("a request");
+    let current = &sent["conversationState"]["currentMessage"]["userInputMessage"];
+    assert_eq!(current["content"], "Be brief.\n\nWeather in Paris?");
+    assert_eq!(current["modelId"], "claude-sonnet-4.5");
+    assert_eq!(
+        current["userInputMessageContext"]["tools"][0]["toolSpecification"]["name"],
+        "get_weather"
+    );
+
+    // One answer gathered from the frames.
+    let (status, _, body) = router.ask("kr/claude-sonnet-4.5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["choices"][0]["message"]["content"], "Let me check.",
+        "{body}"
+    );
+
+    // A refused token: refreshed through AWS SSO OIDC with the registered client, retried.
+    kiro.refuse_next_request();
+    assert_eq!(router.ask("kr/claude-sonnet-4.5").await.0, 200);
+    assert_eq!(kiro.refreshes(), 1);
+
+    // An exception frame before anything reached the client is a failure like any other
+    // (another account would be tried); the client hears which exception.
+    kiro.throttle_next_request();
+    let (status, _, stream) = router.ask_streaming("kr/claude-sonnet-4.5").await;
+    assert_eq!(status, 502, "{stream}");
+    assert!(stream.contains("ThrottlingException"), "{stream}");
+
+    // Quota: monthly credits and the free trial.
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    assert_eq!(
+        quota["windows"].as_array().map(Vec::len),
+        Some(2),
+        "{quota}"
+    );
+}

@@ -52,7 +52,9 @@ fn redirect(core: &Core, login: Login) -> Redirect {
             ports: tokens.iflow_servers().callback_ports.clone(),
             path: iflow::CALLBACK_PATH,
         },
-        Login::Claude | Login::Copilot | Login::Qwen => Redirect::Hosted(claude::REDIRECT_URI),
+        Login::Claude | Login::Copilot | Login::Qwen | Login::Kiro => {
+            Redirect::Hosted(claude::REDIRECT_URI)
+        }
     }
 }
 

@@ -9,14 +9,19 @@ use serde_json::Value;
 
 use super::AuthError;
 
+/// A device code as RFC 8628 writes it (AWS SSO OIDC writes the same in camelCase).
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeviceCode {
+    #[serde(alias = "deviceCode")]
     pub device_code: String,
+    #[serde(alias = "userCode")]
     pub user_code: String,
+    #[serde(alias = "verificationUri")]
     pub verification_uri: String,
     /// The page with the code filled in, when the server offers one.
-    #[serde(default)]
+    #[serde(default, alias = "verificationUriComplete")]
     pub verification_uri_complete: Option<String>,
+    #[serde(alias = "expiresIn")]
     pub expires_in: u64,
     #[serde(default = "default_interval")]
     pub interval: u64,
@@ -26,7 +31,7 @@ fn default_interval() -> u64 {
     5
 }
 
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Asks for a device code; `form` carries the client id, scope and any PKCE challenge.
 pub async fn request_code(
@@ -58,6 +63,28 @@ pub async fn poll(
     code: &DeviceCode,
     min_interval: Duration,
 ) -> Result<Value, AuthError> {
+    let fields: Vec<(&str, &str)> = [
+        ("device_code", code.device_code.as_str()),
+        ("grant_type", GRANT),
+    ]
+    .into_iter()
+    .chain(form.iter().copied())
+    .collect();
+    poll_with(code, min_interval, || {
+        http.post(url)
+            .header("accept", "application/json")
+            .form(&fields)
+    })
+    .await
+}
+
+/// Polls with the request `next` builds each time (servers that take the grant as JSON, such
+/// as AWS SSO OIDC, whose answer says `accessToken`).
+pub async fn poll_with(
+    code: &DeviceCode,
+    min_interval: Duration,
+    next: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Value, AuthError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in);
     let mut interval = Duration::from_secs(code.interval).max(min_interval);
     loop {
@@ -65,24 +92,14 @@ pub async fn poll(
         if tokio::time::Instant::now() >= deadline {
             return Err(AuthError::Expired);
         }
-        let response = http
-            .post(url)
-            .header("accept", "application/json")
-            .form(
-                &[
-                    ("device_code", code.device_code.as_str()),
-                    ("grant_type", GRANT),
-                ]
-                .iter()
-                .chain(form)
-                .collect::<Vec<_>>(),
-            )
-            .send()
-            .await?;
+        let response = next().send().await?;
         let status = response.status();
         let body = response.bytes().await?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if value.get("access_token").and_then(Value::as_str).is_some() {
+        if ["access_token", "accessToken"]
+            .iter()
+            .any(|k| value.get(*k).and_then(Value::as_str).is_some())
+        {
             return Ok(value);
         }
         match value.get("error").and_then(Value::as_str) {

@@ -86,6 +86,8 @@ pub fn read(login: Login, path: &Path) -> Result<(TokenSet, Found), ImportError>
         plan: None,
         project_id: None,
         api_key: None,
+        client_id: None,
+        client_secret: None,
     };
     match login {
         Login::Codex => {

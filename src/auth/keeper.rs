@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::copilot;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex, google, iflow, qwen};
+use super::{AuthError, Login, claude, codex, google, iflow, kiro, qwen};
 use crate::catalog::Account;
 use crate::config::AuthEndpoints;
 use crate::secrets::{SecretString, Secrets};
@@ -55,6 +55,7 @@ pub struct TokenKeeper {
     gemini_cli: google::Servers,
     antigravity: google::Servers,
     iflow: iflow::Servers,
+    kiro: kiro::Servers,
     /// The `[auth.*]` sections, for what is read only now and then (import files).
     endpoints: BTreeMap<String, AuthEndpoints>,
     /// Where refreshed token sets are saved (the account's secret).
@@ -72,6 +73,7 @@ impl TokenKeeper {
             gemini_cli: google::Servers::gemini_cli(auth.get("gemini-cli")),
             antigravity: google::Servers::antigravity(auth.get("antigravity")),
             iflow: iflow::Servers::from_config(auth.get("iflow")),
+            kiro: kiro::Servers::from_config(auth.get("kiro")),
             endpoints: auth.clone(),
             secrets,
             slots: Mutex::new(HashMap::new()),
@@ -109,6 +111,10 @@ impl TokenKeeper {
 
     pub fn iflow_servers(&self) -> &iflow::Servers {
         &self.iflow
+    }
+
+    pub fn kiro_servers(&self) -> &kiro::Servers {
+        &self.kiro
     }
 
     /// Whether requests for this account need a token derived from its saved login.
@@ -197,6 +203,7 @@ impl TokenKeeper {
                     Login::Claude => claude::refresh(http, &self.claude, set, now_ms).await?,
                     Login::Codex => codex::refresh(http, &self.codex, set, now_ms).await?,
                     Login::Iflow => iflow::refresh(http, &self.iflow, set, now_ms).await?,
+                    Login::Kiro => kiro::refresh(http, &self.kiro, set, now_ms).await?,
                     Login::GeminiCli | Login::Antigravity => {
                         let (client, servers) = login
                             .google(self)
@@ -246,6 +253,7 @@ impl TokenKeeper {
                 Login::Codex => self.codex.responses_base(),
                 Login::GeminiCli => self.gemini_cli.code_assist.clone(),
                 Login::Antigravity => self.antigravity.code_assist.clone(),
+                Login::Kiro => self.kiro.api.clone(),
                 Login::Iflow => self
                     .iflow
                     .api

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::pkce::Pkce;
-use super::{AuthError, Login, copilot, device, qwen};
+use super::{AuthError, Login, copilot, device, kiro, qwen};
 use crate::engine::Core;
 use crate::manage::ManageError;
 use crate::secrets::SecretString;
@@ -209,11 +209,18 @@ impl Logins {
 enum DeviceLogin {
     Copilot(copilot::Servers),
     Qwen(qwen::Servers, Pkce),
+    /// The AWS SSO OIDC client is registered with the code request.
+    Kiro(kiro::Servers, Option<kiro::Client>),
 }
 
 impl DeviceLogin {
-    async fn request(&self, http: &reqwest::Client) -> Result<device::DeviceCode, AuthError> {
+    async fn request(&mut self, http: &reqwest::Client) -> Result<device::DeviceCode, AuthError> {
         match self {
+            Self::Kiro(s, client) => {
+                let (registered, code) = kiro::start(http, s).await?;
+                *client = Some(registered);
+                Ok(code)
+            }
             Self::Copilot(s) => {
                 let form = [("client_id", copilot::CLIENT_ID), ("scope", copilot::SCOPE)];
                 device::request_code(http, &s.device_code_url(), &form).await
@@ -253,6 +260,15 @@ impl DeviceLogin {
                     .await
                     .unwrap_or_default();
                 Ok((user, SecretString::new(github)))
+            }
+            Self::Kiro(s, client) => {
+                let client = client
+                    .as_ref()
+                    .ok_or_else(|| AuthError::Malformed("no registered client".into()))?;
+                let set = kiro::finish(http, s, client, code, floor, now_ms()).await?;
+                let json =
+                    serde_json::to_string(&set).map_err(|e| AuthError::Malformed(e.to_string()))?;
+                Ok((String::new(), SecretString::new(json)))
             }
             Self::Qwen(s, pkce) => {
                 let form = [
@@ -295,12 +311,13 @@ pub async fn start_login(
         )));
     }
     let tokens = &core.proxy.tokens;
-    let flow = match login {
+    let mut flow = match login {
         Login::Claude | Login::Codex | Login::GeminiCli | Login::Antigravity | Login::Iflow => {
             return super::code_login::start(core, login, &id, replace).await;
         }
         Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),
         Login::Qwen => DeviceLogin::Qwen(tokens.qwen_servers().clone(), Pkce::new()),
+        Login::Kiro => DeviceLogin::Kiro(tokens.kiro_servers().clone(), None),
     };
     let code = flow
         .request(&core.proxy.http)

@@ -11,6 +11,7 @@ pub mod google;
 pub mod iflow;
 pub mod import;
 mod keeper;
+pub mod kiro;
 mod logins;
 pub mod loopback;
 pub mod pkce;
@@ -88,6 +89,8 @@ pub enum Login {
     /// Authorization code redirected to any local port (or pasted); a refresh-token set with
     /// the API key requests are signed with.
     Iflow,
+    /// AWS Builder ID device code through AWS SSO OIDC; a refresh-token set with its client.
+    Kiro,
 }
 
 impl Login {
@@ -100,6 +103,7 @@ impl Login {
             "gemini-cli" => Some(Self::GeminiCli),
             "antigravity" => Some(Self::Antigravity),
             "iflow" => Some(Self::Iflow),
+            "kiro" => Some(Self::Kiro),
             _ => None,
         }
     }
@@ -125,6 +129,7 @@ impl Login {
             Self::Codex => Some(codex::REFRESH_LEAD_MS),
             Self::GeminiCli | Self::Antigravity => Some(google::REFRESH_LEAD_MS),
             Self::Iflow => Some(iflow::REFRESH_LEAD_MS),
+            Self::Kiro => Some(kiro::REFRESH_LEAD_MS),
         }
     }
 }

@@ -35,6 +35,12 @@ pub struct TokenSet {
     /// The API key the login yields, which requests carry instead of the access token (iFlow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// The OAuth client registered for this login, when each login registers its own (Kiro's
+    /// AWS SSO OIDC client); refreshing needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 impl TokenSet {
@@ -78,6 +84,8 @@ impl TokenSet {
                 .or_else(|| previous.and_then(|p| p.plan.clone())),
             project_id: previous.and_then(|p| p.project_id.clone()),
             api_key: previous.and_then(|p| p.api_key.clone()),
+            client_id: previous.and_then(|p| p.client_id.clone()),
+            client_secret: previous.and_then(|p| p.client_secret.clone()),
         })
     }
 

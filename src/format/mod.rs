@@ -5,9 +5,11 @@
 pub mod anthropic;
 pub mod cloudcode;
 pub mod codec;
+pub mod eventstream;
 pub mod gemini;
 pub mod ir;
 mod json;
+pub mod kiro;
 pub mod ollama;
 pub mod openai_chat;
 pub mod responses;
@@ -147,6 +149,7 @@ pub fn encode_request(
         WireFormat::Anthropic => anthropic::encode_request(request, model),
         // Cloud Code's envelope names the account's project, so the proxy adds it.
         WireFormat::Gemini | WireFormat::GeminiCloudcode => gemini::encode_request(request, model),
+        WireFormat::Kiro => kiro::encode_request(request, model),
         other => Err(FormatError::new(format!(
             "the {other:?} provider format cannot be routed to yet"
         ))),
@@ -160,6 +163,7 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
         WireFormat::Anthropic => anthropic::decode_response(body),
         WireFormat::Gemini => gemini::decode_response(body),
         WireFormat::GeminiCloudcode => cloudcode::decode_response(body),
+        WireFormat::Kiro => kiro::decode_response(body),
         other => Err(format!("the {other:?} format has no decoder yet")),
     }
 }
@@ -200,6 +204,7 @@ pub fn stream_decoder(wire: WireFormat) -> Box<dyn StreamDecoder> {
         WireFormat::Anthropic => Box::new(anthropic::Decoder::default()),
         WireFormat::Gemini => Box::new(gemini::Decoder::default()),
         WireFormat::GeminiCloudcode => Box::new(cloudcode::Decoder::default()),
+        WireFormat::Kiro => Box::new(kiro::Decoder::default()),
         _ => Box::new(openai_chat::Decoder::default()),
     }
 }

@@ -37,7 +37,7 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
-    /// Formats the engine can route today (Kiro's arrives with its login).
+    /// Formats the engine can route (all but Ollama's, which only clients speak to us).
     pub fn is_routable(self) -> bool {
         matches!(
             self,
@@ -46,6 +46,7 @@ impl WireFormat {
                 | WireFormat::Anthropic
                 | WireFormat::Gemini
                 | WireFormat::GeminiCloudcode
+                | WireFormat::Kiro
         )
     }
 }
@@ -446,8 +447,8 @@ static REGISTRY: &[ProviderDef] = &[
         format: WireFormat::Kiro,
         base_url: "https://codewhisperer.us-east-1.amazonaws.com",
         families: &[],
-        models: &[],
-        quota: QuotaApi::Headers,
+        models: &["claude-sonnet-4.5", "claude-haiku-4.5", "claude-sonnet-4"],
+        quota: QuotaApi::KiroUsage,
         free_offer: FreeOffer::Available,
     },
     ProviderDef {

@@ -61,6 +61,54 @@ fn deposit_raw(meter: &Meter, log: RawLog) {
 }
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
+/// How the upstream's stream is cut into events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Sse,
+    /// AWS event-stream binary frames (Kiro).
+    EventStream,
+}
+
+enum Framer {
+    Sse(SseFramer),
+    EventStream(format::eventstream::Framer),
+}
+
+impl Framer {
+    fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Sse => Self::Sse(SseFramer::default()),
+            Framing::EventStream => Self::EventStream(format::eventstream::Framer::default()),
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        match self {
+            Self::Sse(f) => f.push(chunk),
+            Self::EventStream(f) => f.push(chunk),
+        }
+    }
+
+    fn pending(&self) -> usize {
+        match self {
+            Self::Sse(f) => f.pending(),
+            Self::EventStream(f) => f.pending(),
+        }
+    }
+
+    /// The next whole event; an error for a frame that fails its checks.
+    fn next_event(&mut self) -> Result<Option<RawEvent>, String> {
+        match self {
+            Self::Sse(f) => Ok(f.next_event()),
+            // Frames are never forwarded as they are (no client speaks Kiro's format).
+            Self::EventStream(f) => Ok(f.next_event()?.map(|data| RawEvent {
+                raw: Bytes::new(),
+                data: Some(data),
+            })),
+        }
+    }
+}
+
 pub enum Mode {
     /// The client speaks the upstream's format: its bytes are forwarded as they are.
     Passthrough(Api),
@@ -72,6 +120,7 @@ pub enum Mode {
 /// failover.
 pub async fn open(
     response: reqwest::Response,
+    framing: Framing,
     deadline: Instant,
     idle: Duration,
     decoder: Box<dyn StreamDecoder>,
@@ -83,7 +132,7 @@ pub async fn open(
     let raw = meter.lock().ok().and_then(|mut m| m.raw.take());
     let mut pump = Pump {
         raw,
-        framer: SseFramer::default(),
+        framer: Framer::new(framing),
         queue: VecDeque::new(),
         idle,
         decoder,
@@ -120,7 +169,11 @@ pub async fn open(
             raw.push(&chunk);
         }
         pump.framer.push(&chunk);
-        while let Some(event) = pump.framer.next_event() {
+        while let Some(event) = pump
+            .framer
+            .next_event()
+            .map_err(|m| Failure::new(FailureClass::BadResponse, m))?
+        {
             if let Err(message) = pump.take(event) {
                 return Err(Failure::new(FailureClass::BadResponse, message));
             }
@@ -141,7 +194,7 @@ pub async fn open(
 struct Pump {
     /// The upstream's raw bytes, when the inspector keeps them.
     raw: Option<RawLog>,
-    framer: SseFramer,
+    framer: Framer,
     queue: VecDeque<Bytes>,
     idle: Duration,
     decoder: Box<dyn StreamDecoder>,
@@ -254,11 +307,15 @@ impl Pump {
                         raw.push(&chunk);
                     }
                     self.framer.push(&chunk);
-                    while !self.finished
-                        && let Some(event) = self.framer.next_event()
-                    {
-                        if let Err(message) = self.take(event) {
-                            self.fail(&message);
+                    while !self.finished {
+                        match self.framer.next_event() {
+                            Ok(Some(event)) => {
+                                if let Err(message) = self.take(event) {
+                                    self.fail(&message);
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(message) => self.fail(&message),
                         }
                     }
                 }

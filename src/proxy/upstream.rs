@@ -24,6 +24,9 @@ use crate::store::now_ms;
 /// Error bodies above this are cut: we only need their gist.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Kiro's answers: AWS event-stream frames.
+const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
+
 /// The Messages API version we speak when the client did not name one.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -48,6 +51,7 @@ pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> 
             format!("{base}/v1internal:streamGenerateContent?alt=sse")
         }
         WireFormat::GeminiCloudcode => format!("{base}/v1internal:generateContent"),
+        WireFormat::Kiro => format!("{base}/generateAssistantResponse"),
         _ => format!("{base}/chat/completions"),
     }
 }
@@ -155,7 +159,9 @@ pub async fn send(
         Some(minted) => with_login(request, provider_login, minted),
         None => with_credentials(request, wire, account),
     };
-    if upstream_streams {
+    if wire == WireFormat::Kiro {
+        request = request.header(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
+    } else if upstream_streams {
         request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
     let request = request
@@ -217,8 +223,21 @@ pub async fn send(
     let is_sse = content_type
         .to_str()
         .is_ok_and(|v| v.starts_with("text/event-stream"));
+    let framing = if is_sse {
+        Some(stream::Framing::Sse)
+    } else if wire == WireFormat::Kiro
+        && content_type
+            .to_str()
+            .is_ok_and(|v| v.starts_with(EVENT_STREAM))
+    {
+        Some(stream::Framing::EventStream)
+    } else {
+        None
+    };
     let api = inbound.api;
-    let answer = if inbound.stream && is_sse {
+    let answer = if inbound.stream
+        && let Some(framing) = framing
+    {
         let idle = Duration::from_millis(settings.stream_idle_timeout_ms);
         let mode = if passthrough {
             Mode::Passthrough(api)
@@ -230,7 +249,16 @@ pub async fn send(
         if let Some((captured, _)) = &seen {
             stream::log_raw(&meter, captured.body.clone());
         }
-        let opened = stream::open(response, deadline, idle, decoder, mode, meter.clone()).await;
+        let opened = stream::open(
+            response,
+            framing,
+            deadline,
+            idle,
+            decoder,
+            mode,
+            meter.clone(),
+        )
+        .await;
         if let Some((mut captured, side)) = seen.take() {
             // The raw events come later through the meter; on failure, what was read so far.
             if opened.is_err() {
@@ -329,6 +357,11 @@ fn with_login(
                 .fold(request, |r, (name, value)| r.header(name, value))
                 .header(http::header::USER_AGENT, crate::auth::iflow::USER_AGENT)
         }
+        Some(Login::Kiro) => request
+            .header(http::header::USER_AGENT, crate::auth::kiro::USER_AGENT)
+            .header("x-amz-user-agent", crate::auth::kiro::USER_AGENT)
+            .header("amz-sdk-invocation-id", crate::store::new_id())
+            .header("amz-sdk-request", "attempt=1; max=1"),
         Some(Login::Antigravity) => request.header(
             http::header::USER_AGENT,
             crate::auth::google::ANTIGRAVITY_USER_AGENT,

@@ -30,6 +30,8 @@ pub enum QuotaApi {
     CodexUsage,
     /// Cloud Code's `fetchAvailableModels` for Antigravity logins: a window per model.
     AntigravityModels,
+    /// CodeWhisperer's `getUsageLimits` for Kiro logins: monthly credits and a free trial.
+    KiroUsage,
 }
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -81,6 +83,16 @@ pub async fn fetch(
             )
             .await
             .map(Some)
+        }
+        QuotaApi::KiroUsage => {
+            let minted = ctx
+                .tokens
+                .upstream(&ctx.http, account, None, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            super::kiro::fetch(&ctx.http, &minted.base_url, minted.token.expose())
+                .await
+                .map(Some)
         }
         QuotaApi::AntigravityModels => {
             let minted = ctx

@@ -9,6 +9,7 @@ mod codex;
 mod copilot;
 mod fetch;
 mod headers;
+mod kiro;
 mod model;
 mod state;
 

@@ -6,6 +6,7 @@ pub mod fake_claude;
 pub mod fake_github;
 pub mod fake_google;
 pub mod fake_iflow;
+pub mod fake_kiro;
 pub mod fake_openai;
 pub mod fake_qwen;
 pub mod fake_upstream;

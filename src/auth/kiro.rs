@@ -1,0 +1,199 @@
+//! Kiro (AWS): an AWS Builder ID login by device code through AWS SSO OIDC, as Kiro does —
+//! register a public client, ask for a device authorization, poll the token endpoint (JSON,
+//! camelCase). The registered client's id and secret stay with the token set: refreshing
+//! needs them.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AuthError;
+use super::device::{self, DeviceCode};
+use super::tokens::TokenSet;
+use crate::config::AuthEndpoints;
+
+const OIDC_URL: &str = "https://oidc.us-east-1.amazonaws.com";
+const API_URL: &str = "https://codewhisperer.us-east-1.amazonaws.com";
+/// AWS Builder ID's start URL.
+const START_URL: &str = "https://view.awsapps.com/start";
+const SCOPES: [&str; 3] = [
+    "codewhisperer:completions",
+    "codewhisperer:analysis",
+    "codewhisperer:conversations",
+];
+/// How Kiro's requests introduce themselves.
+pub const USER_AGENT: &str = "aws-sdk-js/1.0.0 KiroIDE";
+/// Kiro's access tokens live an hour; they are refreshed this long before.
+pub const REFRESH_LEAD_MS: i64 = 5 * 60_000;
+
+#[derive(Debug, Clone)]
+pub struct Servers {
+    pub oidc: String,
+    pub api: String,
+}
+
+impl Servers {
+    pub fn from_config(config: Option<&AuthEndpoints>) -> Self {
+        let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        Self {
+            oidc: trim(
+                config
+                    .and_then(|c| c.login_url.as_deref())
+                    .unwrap_or(OIDC_URL),
+            ),
+            api: trim(config.and_then(|c| c.api_url.as_deref()).unwrap_or(API_URL)),
+        }
+    }
+}
+
+/// A client registered with AWS SSO OIDC for this login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+async fn post_json(http: &reqwest::Client, url: String, body: Value) -> Result<Value, AuthError> {
+    let response = http.post(url).json(&body).send().await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    if !(200..300).contains(&status) {
+        return Err(AuthError::provider(status, &bytes));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| AuthError::Malformed(e.to_string()))
+}
+
+/// Registers a public client and asks for a device code.
+pub async fn start(
+    http: &reqwest::Client,
+    servers: &Servers,
+) -> Result<(Client, DeviceCode), AuthError> {
+    let registered = post_json(
+        http,
+        format!("{}/client/register", servers.oidc),
+        json!({
+            "clientName": "NineRouter",
+            "clientType": "public",
+            "scopes": SCOPES,
+            "grantTypes": [device::GRANT, "refresh_token"],
+        }),
+    )
+    .await?;
+    let client: Client =
+        serde_json::from_value(registered).map_err(|e| AuthError::Malformed(e.to_string()))?;
+    let code = post_json(
+        http,
+        format!("{}/device_authorization", servers.oidc),
+        json!({
+            "clientId": client.client_id,
+            "clientSecret": client.client_secret,
+            "startUrl": START_URL,
+        }),
+    )
+    .await?;
+    let code = serde_json::from_value(code).map_err(|e| AuthError::Malformed(e.to_string()))?;
+    Ok((client, code))
+}
+
+/// AWS's token answer (camelCase) as the shape token sets are read from.
+fn snake(answer: &Value) -> Value {
+    json!({
+        "access_token": answer.get("accessToken"),
+        "refresh_token": answer.get("refreshToken"),
+        "expires_in": answer.get("expiresIn"),
+    })
+}
+
+fn with_client(mut set: TokenSet, client: &Client) -> TokenSet {
+    set.client_id = Some(client.client_id.clone());
+    set.client_secret = Some(client.client_secret.clone());
+    set
+}
+
+/// Waits for the user's approval; the token set keeps the client for refreshes.
+pub async fn finish(
+    http: &reqwest::Client,
+    servers: &Servers,
+    client: &Client,
+    code: &DeviceCode,
+    floor: Duration,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let url = format!("{}/token", servers.oidc);
+    let body = json!({
+        "clientId": client.client_id,
+        "clientSecret": client.client_secret,
+        "deviceCode": code.device_code,
+        "grantType": device::GRANT,
+    });
+    let answer = device::poll_with(code, floor, || http.post(&url).json(&body)).await?;
+    let set = TokenSet::from_answer(&snake(&answer), None, now_ms)?;
+    Ok(with_client(set, client))
+}
+
+pub async fn refresh(
+    http: &reqwest::Client,
+    servers: &Servers,
+    set: &TokenSet,
+    now_ms: i64,
+) -> Result<TokenSet, AuthError> {
+    let (Some(id), Some(secret)) = (&set.client_id, &set.client_secret) else {
+        return Err(AuthError::Revoked(
+            "the saved Kiro login has no client".into(),
+        ));
+    };
+    let client = Client {
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+    };
+    let request = http.post(format!("{}/token", servers.oidc)).json(&json!({
+        "clientId": id,
+        "clientSecret": secret,
+        "refreshToken": set.refresh_token,
+        "grantType": "refresh_token",
+    }));
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    let answer: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let refused = matches!(
+            answer.get("error").and_then(Value::as_str),
+            Some("invalid_grant" | "expired_token" | "invalid_client")
+        ) || status == 401;
+        return Err(if refused {
+            AuthError::Revoked("AWS refused the saved refresh token".into())
+        } else {
+            AuthError::provider(status, &bytes)
+        });
+    }
+    let fresh = TokenSet::from_answer(&snake(&answer), Some(set), now_ms)?;
+    Ok(with_client(fresh, &client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_token_answers_become_token_sets() {
+        let answer = json!({"accessToken": "aoa", "refreshToken": "aor", "expiresIn": 3600, "tokenType": "Bearer"});
+        let set =
+            TokenSet::from_answer(&snake(&answer), None, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.access_token, "aoa");
+        assert_eq!(set.expires_at_ms, 3_601_000);
+        let client = Client {
+            client_id: "c".into(),
+            client_secret: "s".into(),
+        };
+        let set = with_client(set, &client);
+        assert_eq!(set.client_secret.as_deref(), Some("s"));
+        let code: DeviceCode = serde_json::from_value(json!({"deviceCode": "d", "userCode": "ABCD-EFGH",
+            "verificationUri": "https://view.awsapps.com/start/#/device", "verificationUriComplete": "https://view.awsapps.com/start/#/device?user_code=ABCD-EFGH",
+            "expiresIn": 600, "interval": 1}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(code.user_code, "ABCD-EFGH");
+    }
+}
