@@ -1074,4 +1074,18 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
         Some(2),
         "{quota}"
     );
+
+    // Revoked at AWS: the account needs a new login instead of retrying forever.
+    router
+        .api(
+            Method::POST,
+            &format!("/api/connections/{account_id}/reset"),
+            None,
+        )
+        .await;
+    kiro.revoke();
+    kiro.refuse_next_request();
+    assert!(router.ask("kr/claude-sonnet-4.5").await.0 >= 400);
+    let (_, account) = connection(&router, &account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
 }

@@ -18,6 +18,7 @@ pub const USER_CODE: &str = "KRDV-QXLM";
 #[derive(Default)]
 struct Inner {
     approved: bool,
+    revoked: bool,
     issued: usize,
     refreshes: usize,
     refuse_next: bool,
@@ -60,6 +61,10 @@ impl FakeKiro {
     /// The user enters the code on AWS's page and allows access.
     pub fn approve(&self) {
         self.lock().approved = true;
+    }
+
+    pub fn revoke(&self) {
+        self.lock().revoked = true;
     }
 
     pub fn refuse_next_request(&self) {
@@ -136,7 +141,7 @@ async fn token(State(inner): Shared, Json(body): Json<Value>) -> Response {
             issue(&mut inner)
         }
         Some("refresh_token") => {
-            if body["refreshToken"] != format!("aor-{}", inner.issued).as_str() {
+            if inner.revoked || body["refreshToken"] != format!("aor-{}", inner.issued).as_str() {
                 return aws_error(StatusCode::BAD_REQUEST, "invalid_grant");
             }
             inner.refreshes += 1;
