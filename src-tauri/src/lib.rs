@@ -5,6 +5,7 @@
 mod args;
 mod clock;
 mod control;
+mod login_window;
 mod menu;
 mod notify;
 mod prefs;
@@ -51,6 +52,7 @@ pub fn run() -> anyhow::Result<()> {
                 .with_state_flags(window::KEPT_STATE)
                 .build(),
         )
+        .invoke_handler(tauri::generate_handler![login_window::open_login])
         .on_window_event(window::on_event)
         .setup(move |app| {
             let handle = app.handle().clone();

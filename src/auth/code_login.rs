@@ -125,6 +125,7 @@ pub async fn start(
     };
     let authorize_url = authorize_url(core, login, &pkce, &state, &redirect_uri);
     let listening = listener.is_some();
+    let webview = login.google(&core.proxy.tokens).is_none();
     core.logins.insert(
         login_id.clone(),
         provider,
@@ -132,6 +133,7 @@ pub async fn start(
             authorize_url: authorize_url.clone(),
             expires_at_ms: now_ms() + AUTHORIZE_WINDOW_MS,
             listening,
+            webview,
             notice: notice.clone(),
         },
         Some(Pending {
@@ -166,6 +168,7 @@ pub async fn start(
             redirect_uri,
             expires_in_secs: u64::try_from(AUTHORIZE_WINDOW_MS / 1000).unwrap_or(600),
             listening,
+            webview,
             notice,
         },
     })

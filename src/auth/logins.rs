@@ -35,6 +35,8 @@ pub enum LoginStatus {
         authorize_url: String,
         expires_at_ms: i64,
         listening: bool,
+        /// Whether the page may open in an embedded window (Google refuses those).
+        webview: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         notice: Option<String>,
     },
@@ -86,6 +88,9 @@ pub enum LoginStep {
         redirect_uri: String,
         expires_in_secs: u64,
         listening: bool,
+        /// Whether the page may open in an embedded window that catches the redirect itself
+        /// (the desktop app's login window); Google logins need the system browser.
+        webview: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         notice: Option<String>,
     },

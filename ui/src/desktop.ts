@@ -23,3 +23,19 @@ export async function openExternal(url: string): Promise<void> {
     globalThis.open?.(url, "_blank", "noopener,noreferrer");
   }
 }
+
+/**
+ * Opens a login's approval page in a window of the desktop app that catches the redirect
+ * itself; elsewhere (or if that fails) the page opens like any provider page.
+ */
+export async function openLoginWindow(login: { provider: string; loginId: string; authorizeUrl: string; redirectUri: string }): Promise<void> {
+  if (isDesktop()) {
+    try {
+      await invoke("open_login", login);
+      return;
+    } catch {
+      // An older desktop app without login windows: the system browser will do.
+    }
+  }
+  await openExternal(login.authorizeUrl);
+}

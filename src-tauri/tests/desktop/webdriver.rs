@@ -25,19 +25,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
-    if !required() {
-        return;
-    }
-    let _turn = ONE_APP_AT_A_TIME.lock().await;
+/// A WebDriver session with the app (launched by WebKitWebDriver with `--hidden`) once its
+/// router answers.
+async fn session(sandbox: &Sandbox) -> (Driver, fantoccini::Client) {
     let driver_bin = std::env::var("NINEROUTER_TAURI_DRIVER")
         .expect("NINEROUTER_TAURI_DRIVER names the tauri-driver binary (make test installs it)");
-    // No fake tray host on the bus this time: the window must open at start even with --hidden.
-    let sandbox = Sandbox::new("");
     let (port, native_port) = (free_port(), free_port());
     let log = std::fs::File::create(sandbox.log()).expect("log");
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(driver_bin)
             .args([
                 "--port",
@@ -77,8 +72,22 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
             }
         }
     };
-    let http = reqwest::Client::new();
-    wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
+    wait_until_listening(&reqwest::Client::new(), &sandbox.base(), || {
+        sandbox.log_text()
+    })
+    .await;
+    (driver, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
+    if !required() {
+        return;
+    }
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    // No fake tray host on the bus this time: the window must open at start even with --hidden.
+    let sandbox = Sandbox::new("");
+    let (_driver, client) = session(&sandbox).await;
 
     // The window shows the engine's dashboard, rendered.
     let nav = client
@@ -141,6 +150,136 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     .await;
     let refused = client
         .execute_async(&open("file:///etc/passwd"), vec![])
+        .await
+        .expect("script");
+    assert!(
+        refused.as_str().is_some_and(|r| r.starts_with("refused")),
+        "{refused}"
+    );
+    let _ = client.close().await;
+}
+
+/// A Claude login server: the approval page sends the browser on to the redirect URI at once
+/// (as claude.ai does once the user clicks Authorize); the token endpoint takes that code.
+async fn fake_claude_login() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Query, State};
+    use axum::response::Html;
+    use std::collections::HashMap;
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+    async fn approve(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+        let target = format!(
+            "{}?code=desktop-code&state={}",
+            q.get("redirect_uri").cloned().unwrap_or_default(),
+            q.get("state").cloned().unwrap_or_default()
+        );
+        Html(format!(
+            "<!doctype html><title>Authorize</title><p>Authorizing…</p>\
+             <script>setTimeout(() => location.href = {target:?}, 300)</script>"
+        ))
+    }
+    async fn token(
+        State(seen): State<Seen>,
+        axum::Json(body): axum::Json<serde_json::Value>,
+    ) -> axum::Json<serde_json::Value> {
+        seen.lock()
+            .expect("lock")
+            .push(body["code"].as_str().unwrap_or_default().to_owned());
+        axum::Json(json!({
+            "access_token": "desk-access", "refresh_token": "desk-refresh", "expires_in": 28800,
+            "token_type": "Bearer", "account": {"uuid": "a", "email_address": "desk@example.com"}
+        }))
+    }
+    let seen: Seen = Default::default();
+    let app = axum::Router::new()
+        .route("/oauth/authorize", axum::routing::get(approve))
+        .route("/v1/oauth/token", axum::routing::post(token))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_window_catches_the_redirect_and_finishes_the_login() {
+    if !required() {
+        return;
+    }
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let (login_server, codes) = fake_claude_login().await;
+    let sandbox = Sandbox::new(&format!("[auth.claude]\nlogin_url = \"{login_server}\"\n"));
+    let (_driver, client) = session(&sandbox).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::LinkText("Settings"))
+        .await
+        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}\n{}", sandbox.log_text()));
+
+    // The dashboard starts a Claude login and asks the app for a login window.
+    let http = reqwest::Client::new();
+    let started: serde_json::Value = http
+        .post(format!("{}/api/oauth/cc/start", sandbox.base()))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(started["webview"], true, "{started}");
+    let script = format!(
+        "const done = arguments[arguments.length - 1];\
+         window.__TAURI__.core.invoke('open_login', {{ provider: 'claude', loginId: {id}, authorizeUrl: {url}, redirectUri: {redirect} }})\
+           .then(() => done('opened'), (e) => done('refused: ' + e));",
+        id = started["loginId"],
+        url = started["authorizeUrl"],
+        redirect = started["redirectUri"],
+    );
+    let opened = client.execute_async(&script, vec![]).await.expect("script");
+    assert_eq!(opened, json!("opened"), "{}", sandbox.log_text());
+
+    // The page sends the window to console.anthropic.com's callback; the app stops that
+    // navigation and the engine exchanges the code: the account exists, nothing was pasted.
+    let status_url = format!(
+        "{}/api/oauth/cc/{}",
+        sandbox.base(),
+        started["loginId"].as_str().expect("id")
+    );
+    wait_for("the login to finish", async || {
+        let now: serde_json::Value = http
+            .get(&status_url)
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .unwrap_or_default();
+        now["login"]["status"] == "done"
+    })
+    .await;
+    assert_eq!(codes.lock().expect("lock").as_slice(), ["desktop-code"]);
+    let accounts: serde_json::Value = http
+        .get(format!("{}/api/connections", sandbox.base()))
+        .send()
+        .await
+        .expect("accounts")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        accounts.to_string().contains("desk@example.com"),
+        "{accounts}"
+    );
+    // Pages of other kinds are refused.
+    let refused = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             window.__TAURI__.core.invoke('open_login', { provider: 'claude', loginId: 'x', authorizeUrl: 'file:///etc/passwd', redirectUri: 'https://x/cb' })\
+               .then(() => done('opened'), (e) => done('refused: ' + e));",
+            vec![],
+        )
         .await
         .expect("script");
     assert!(

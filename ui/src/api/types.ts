@@ -214,12 +214,12 @@ export interface ProviderDef {
  * `notice` says why the redirect cannot be caught. */
 export type LoginStart = { loginId: string; provider: string } & (
   | { kind: "device"; userCode: string; verificationUri: string; expiresInSecs: number; intervalSecs: number }
-  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number; listening: boolean; notice?: string }
+  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number; listening: boolean; webview: boolean; notice?: string }
 );
 
 export type LoginStatus =
   | { status: "waiting"; userCode: string; verificationUri: string; expiresAtMs: number }
-  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number; listening: boolean; notice?: string }
+  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number; listening: boolean; webview: boolean; notice?: string }
   | { status: "done"; accountId: string; name: string }
   | { status: "failed"; message: string }
   | { status: "cancelled" };

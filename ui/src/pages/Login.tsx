@@ -5,7 +5,7 @@ import { invalidateAccounts } from "../api/hooks";
 import type { LoginStart, LoginStatus } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { ErrorNote } from "../components/ErrorNote";
-import { openExternal } from "../desktop";
+import { isDesktop, openExternal, openLoginWindow } from "../desktop";
 import { useNow } from "../useNow";
 import { timeLeft } from "./countdown";
 
@@ -39,8 +39,12 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       if (s.kind === "device") {
         setStatus({ status: "waiting", userCode: s.userCode, verificationUri: s.verificationUri, expiresAtMs });
       } else {
-        setStatus({ status: "awaiting-code", authorizeUrl: s.authorizeUrl, expiresAtMs, listening: s.listening, ...(s.notice ? { notice: s.notice } : {}) });
-        void openExternal(s.authorizeUrl);
+        setStatus({ status: "awaiting-code", authorizeUrl: s.authorizeUrl, expiresAtMs, listening: s.listening, webview: s.webview, ...(s.notice ? { notice: s.notice } : {}) });
+        if (s.webview && isDesktop()) {
+          void openLoginWindow({ provider: s.provider, loginId: s.loginId, authorizeUrl: s.authorizeUrl, redirectUri: s.redirectUri });
+        } else {
+          void openExternal(s.authorizeUrl);
+        }
       }
     } catch (e) {
       setError(e);
@@ -49,8 +53,10 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
     }
   };
 
-  // Device codes are polled; so are authorization codes whose redirect the engine catches.
-  const waiting = started !== null && (status?.status === "waiting" || (status?.status === "awaiting-code" && status.listening));
+  // Device codes are polled; so are authorization codes whose redirect the engine (or the
+  // desktop app's login window) catches.
+  const waiting =
+    started !== null && (status?.status === "waiting" || (status?.status === "awaiting-code" && (status.listening || (status.webview && isDesktop()))));
   useEffect(() => {
     if (!waiting || !started) return;
     const timer = setInterval(() => {

@@ -123,4 +123,34 @@ describe("ProviderLogin", () => {
     expect(screen.getByLabelText("Code")).toBeTruthy();
     await waitFor(() => expect(screen.getByText("Logged in as coder@example.com.")).toBeTruthy(), { timeout: 4000 });
   });
+
+  it("opens the approval page in the desktop app's login window, except Google's", async () => {
+    const start = (provider: string, webview: boolean) =>
+      Response.json(
+        { loginId: "w1", provider, kind: "authorize", authorizeUrl: `https://${provider}.example/authorize`, redirectUri: "https://x.example/cb", expiresInSecs: 600, listening: false, webview },
+        { status: 202 },
+      );
+    const fetch = vi.fn(async (url: string) => {
+      if (url === "/api/oauth/claude/start") return start("claude", true);
+      if (url === "/api/oauth/gemini-cli/start") return start("gemini-cli", false);
+      return Response.json({ loginId: "w1", login: { status: "awaiting-code", authorizeUrl: "https://x", expiresAtMs: Date.now() + 1e6, listening: false, webview: true } });
+    });
+    vi.stubGlobal("fetch", fetch);
+    const invoke = vi.fn(async () => undefined);
+    (globalThis as { __TAURI__?: unknown }).__TAURI__ = { core: { invoke } };
+    const client = new QueryClient();
+    render(
+      <QueryClientProvider client={client}>
+        <ProviderLogin provider="claude" label="Claude" />
+        <ProviderLogin provider="gemini-cli" label="Gemini CLI" />
+      </QueryClientProvider>,
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Claude" }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith("open_login", { provider: "claude", loginId: "w1", authorizeUrl: "https://claude.example/authorize", redirectUri: "https://x.example/cb" }),
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Gemini CLI" }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith("plugin:opener|open_url", { url: "https://gemini-cli.example/authorize" }));
+    expect(invoke).toHaveBeenCalledTimes(2);
+  });
 });
