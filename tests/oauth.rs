@@ -1089,3 +1089,39 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
     let (_, account) = connection(&router, &account_id).await;
     assert_eq!(account["state"], "needs-login", "{account}");
 }
+
+#[tokio::test]
+async fn copilot_codex_models_go_through_its_responses_endpoint() {
+    use support::fake_upstream::{FakeUpstream, Script};
+    let upstream = FakeUpstream::start(Script {
+        thinking: None,
+        tool: Some(("get_weather".into(), "{\"city\":\"Paris\"}".into())),
+        ..Script::default()
+    })
+    .await;
+    let github = FakeGithub::start(&upstream.openai_base()).await;
+    let router = Router::start(&github.config()).await;
+    let (_, done) = login(&router, None).await;
+    assert_eq!(done["status"], "done", "{done}");
+
+    let r = router
+        .chat(json!({
+            "model": "gh/gpt-5-codex", "stream": true,
+            "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+        }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    assert!(stream.contains("get_weather"), "{stream}");
+    let seen = upstream.last();
+    assert_eq!(seen.path, "/v1/responses");
+    assert_eq!(seen.body["model"], "gpt-5-codex");
+    assert!(
+        seen.headers.contains_key("editor-version"),
+        "Copilot's editor headers: {:?}",
+        seen.headers
+    );
+    assert_eq!(router.ask("gh/gpt-4o").await.0, 200);
+    assert_eq!(upstream.last().path, "/v1/chat/completions");
+}

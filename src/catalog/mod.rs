@@ -82,6 +82,15 @@ pub struct Provider {
     pub base_url: String,
     pub models: Vec<String>,
     pub families: &'static [&'static str],
+    /// Models it serves only through its Responses endpoint (see `ProviderDef`).
+    pub responses_models: &'static [&'static str],
+}
+
+impl Provider {
+    /// The format a request for `model` goes out in.
+    pub fn wire_for(&self, model: &str) -> WireFormat {
+        providers::wire_for(self.format, self.responses_models, model)
+    }
 }
 
 /// One account ready to serve: effective base URL and its secret resolved.
@@ -138,6 +147,7 @@ impl Catalog {
                 base_url: p.base_url.to_owned(),
                 models: p.models.iter().map(|m| (*m).to_owned()).collect(),
                 families: p.families,
+                responses_models: p.responses_models,
             })
             .collect();
         let mut by_prefix = HashMap::new();
@@ -158,6 +168,7 @@ impl Catalog {
                 base_url: node.base_url.clone(),
                 models: Vec::new(),
                 families: &[],
+                responses_models: &[],
             });
         }
 

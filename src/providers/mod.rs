@@ -2,4 +2,4 @@
 
 mod registry;
 
-pub use registry::{AuthKind, FreeOffer, ProviderDef, Tier, WireFormat, find, registry};
+pub use registry::{AuthKind, FreeOffer, ProviderDef, Tier, WireFormat, find, registry, wire_for};

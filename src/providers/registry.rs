@@ -78,6 +78,10 @@ pub struct ProviderDef {
     #[serde(skip)]
     pub families: &'static [&'static str],
     pub models: &'static [&'static str],
+    /// Models (a name containing one of these) the provider serves only through its
+    /// Responses endpoint, though it speaks `format` otherwise (Copilot's Codex models).
+    #[serde(skip)]
+    pub responses_models: &'static [&'static str],
     /// Where its quota comes from.
     pub quota: QuotaApi,
     /// Shown in the dashboard next to the provider.
@@ -85,6 +89,11 @@ pub struct ProviderDef {
 }
 
 impl ProviderDef {
+    /// The format a request for `model` goes out in.
+    pub fn wire_for(&self, model: &str) -> WireFormat {
+        wire_for(self.format, self.responses_models, model)
+    }
+
     pub fn display_prefix(&self) -> &'static str {
         self.aliases.first().copied().unwrap_or(self.id)
     }
@@ -124,6 +133,7 @@ const fn openai_key(
         base_url,
         families,
         models,
+        responses_models: &[],
         quota: QuotaApi::Headers,
         free_offer: match tier {
             Tier::Free => FreeOffer::Available,
@@ -150,6 +160,7 @@ static REGISTRY: &[ProviderDef] = &[
         ],
     ),
     ProviderDef {
+        responses_models: &[],
         quota: QuotaApi::OpenrouterKey,
         ..openai_key(
             "openrouter",
@@ -355,6 +366,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://generativelanguage.googleapis.com",
         families: &["gemini-"],
         models: &["gemini-2.5-pro", "gemini-2.5-flash"],
+        responses_models: &[],
         quota: QuotaApi::Headers,
         free_offer: FreeOffer::Available,
     },
@@ -370,6 +382,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.anthropic.com",
         families: &[],
         models: &[],
+        responses_models: &[],
         quota: QuotaApi::ClaudeOauth,
         free_offer: FreeOffer::None,
     },
@@ -389,6 +402,7 @@ static REGISTRY: &[ProviderDef] = &[
             "gpt-5-codex",
             "gpt-5",
         ],
+        responses_models: &[],
         quota: QuotaApi::CodexUsage,
         free_offer: FreeOffer::None,
     },
@@ -402,6 +416,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://cloudcode-pa.googleapis.com",
         families: &[],
         models: &["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview"],
+        responses_models: &[],
         quota: QuotaApi::Headers,
         free_offer: FreeOffer::Available,
     },
@@ -422,6 +437,7 @@ static REGISTRY: &[ProviderDef] = &[
             "claude-sonnet-4-5-thinking",
             "gpt-oss-120b-medium",
         ],
+        responses_models: &[],
         quota: QuotaApi::AntigravityModels,
         free_offer: FreeOffer::Available,
     },
@@ -435,6 +451,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://api.githubcopilot.com",
         families: &[],
         models: &[],
+        responses_models: &["codex"],
         quota: QuotaApi::CopilotUser,
         free_offer: FreeOffer::Available,
     },
@@ -448,6 +465,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://codewhisperer.us-east-1.amazonaws.com",
         families: &[],
         models: &["claude-sonnet-4.5", "claude-haiku-4.5", "claude-sonnet-4"],
+        responses_models: &[],
         quota: QuotaApi::KiroUsage,
         free_offer: FreeOffer::Available,
     },
@@ -461,6 +479,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://portal.qwen.ai/v1",
         families: &[],
         models: &[],
+        responses_models: &[],
         quota: QuotaApi::Headers,
         free_offer: FreeOffer::Ended {
             since: "2026-04-15",
@@ -476,6 +495,7 @@ static REGISTRY: &[ProviderDef] = &[
         base_url: "https://apis.iflow.cn/v1",
         families: &[],
         models: &["qwen3-coder-plus", "kimi-k2", "deepseek-v3.2", "glm-4.6"],
+        responses_models: &[],
         quota: QuotaApi::Headers,
         free_offer: FreeOffer::Available,
     },
@@ -558,5 +578,14 @@ mod tests {
             assert!(!p.base_url.ends_with('/'), "{}", p.id);
             assert!(!p.base_url.contains("/chat/completions"), "{}", p.id);
         }
+    }
+}
+
+/// `format`, or Responses for a model named in `responses_models`.
+pub fn wire_for(format: WireFormat, responses_models: &[&str], model: &str) -> WireFormat {
+    if responses_models.iter().any(|m| model.contains(m)) {
+        WireFormat::OpenaiResponses
+    } else {
+        format
     }
 }

@@ -176,7 +176,8 @@ pub async fn dispatch(
             without_accounts.push(provider.name.clone());
             continue;
         }
-        if !plan.accounts.is_empty() && !provider.format.is_routable() {
+        let wire = provider.wire_for(&target.model);
+        if !plan.accounts.is_empty() && !wire.is_routable() {
             last = Some(Failure::new(
                 FailureClass::Unsupported,
                 format!(
@@ -224,7 +225,7 @@ pub async fn dispatch(
                     upstream::Route {
                         account,
                         login: minted.as_ref(),
-                        wire: provider.format,
+                        wire,
                         model: &target.model,
                     },
                     inbound,
@@ -248,7 +249,7 @@ pub async fn dispatch(
                         .record_success(&account.id, &target.model);
                     ctx.routing.record_served(&account.id);
                     return Ok(Served {
-                        wire: provider.format,
+                        wire,
                         answer: upstreamed.answer,
                         dropped: upstreamed.dropped,
                         by: ServedBy {
@@ -281,7 +282,7 @@ pub async fn dispatch(
                     });
                     let action = failure.class.action();
                     if action == Action::ReturnToClient {
-                        return Err(client_fault(failure, provider.format, attempts));
+                        return Err(client_fault(failure, wire, attempts));
                     }
                     let until = ctx.routing.cooldowns.record_failure(
                         &account.id,
