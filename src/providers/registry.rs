@@ -512,6 +512,15 @@ pub fn find(id_or_alias: &str) -> Option<&'static ProviderDef> {
         .find(|p| p.id == id_or_alias || p.aliases.contains(&id_or_alias))
 }
 
+/// `format`, or Responses for a model named in `responses_models`.
+pub fn wire_for(format: WireFormat, responses_models: &[&str], model: &str) -> WireFormat {
+    if responses_models.iter().any(|m| model.contains(m)) {
+        WireFormat::OpenaiResponses
+    } else {
+        format
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,14 +587,5 @@ mod tests {
             assert!(!p.base_url.ends_with('/'), "{}", p.id);
             assert!(!p.base_url.contains("/chat/completions"), "{}", p.id);
         }
-    }
-}
-
-/// `format`, or Responses for a model named in `responses_models`.
-pub fn wire_for(format: WireFormat, responses_models: &[&str], model: &str) -> WireFormat {
-    if responses_models.iter().any(|m| model.contains(m)) {
-        WireFormat::OpenaiResponses
-    } else {
-        format
     }
 }
