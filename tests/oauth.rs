@@ -552,6 +552,11 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
         .as_str()
         .expect("account")
         .to_owned();
+    let (_, account) = connection(&router, &account_id).await;
+    assert_eq!(
+        account["plan"], "plus",
+        "the plan the ID token names: {account}"
+    );
     // The listener is gone with the login.
     assert!(std::net::TcpListener::bind(("127.0.0.1", ports[1])).is_ok());
 
@@ -690,6 +695,13 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
         .await;
     assert_eq!(failed["login"]["status"], "failed", "{failed}");
     assert_eq!(accounts_of(&router, "codex").await.len(), 1);
+
+    // Revoked at OpenAI: the account needs a new login.
+    chatgpt.revoke();
+    chatgpt.refuse_next_request();
+    assert!(router.ask("cx/gpt-5-codex").await.0 >= 400);
+    let (_, account) = connection(&router, &account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
 }
 
 #[tokio::test]
@@ -883,6 +895,30 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
         "nothing is sent for a used-up model"
     );
     assert_eq!(router.ask("ag/gemini-3-pro-high").await.0, 200);
+
+    // Tools through the agent envelope, streamed.
+    let r = router
+        .chat(json!({
+            "model": "ag/gemini-3-pro-high", "stream": true,
+            "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+        }))
+        .await;
+    let stream = r.text().await.unwrap_or_default();
+    assert!(
+        stream.contains("get_weather") && stream.contains("Paris"),
+        "{stream}"
+    );
+
+    // Refreshed with Antigravity's client after a 401; revoked means a new login.
+    google.refuse_next_request();
+    assert_eq!(router.ask("ag/gemini-3-pro-high").await.0, 200);
+    assert_eq!(google.refreshes(), 1);
+    google.revoke();
+    google.refuse_next_request();
+    assert!(router.ask("ag/gemini-3-pro-high").await.0 >= 400);
+    let (_, account) = connection(&router, &account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
 }
 
 #[tokio::test]
@@ -926,6 +962,14 @@ async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
     assert_eq!(status, 200);
     assert_eq!(iflow.refreshes(), 1);
     assert!(iflow.last_request().is_some_and(|r| r.0));
+
+    // Revoked: the account needs a new login.
+    iflow.revoke();
+    iflow.refuse_next_request();
+    assert!(router.ask_streaming("if/qwen3-coder-plus").await.0 >= 400);
+    let account_id = done["login"]["accountId"].as_str().expect("account");
+    let (_, account) = connection(&router, account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
 }
 
 #[tokio::test]

@@ -135,6 +135,15 @@ impl TokenKeeper {
         self.renewed(http, account, refused, now_ms, 0).await
     }
 
+    /// The subscription plan the account's saved login names, if any.
+    pub fn plan(account: &Account) -> Option<String> {
+        if !Self::refreshes(account) {
+            return None;
+        }
+        let saved = account.api_key.as_ref()?;
+        serde_json::from_str::<TokenSet>(saved.expose()).ok()?.plan
+    }
+
     /// Whether the account's login is a refresh-token one (kept fresh in the background, so an
     /// idle account's refresh token does not lapse).
     pub fn refreshes(account: &Account) -> bool {

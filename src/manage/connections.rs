@@ -65,6 +65,10 @@ pub struct ConnectionView {
     pub read_only: bool,
     pub state: AccountStatus,
     pub cooldowns: Vec<CooldownInfo>,
+    /// The subscription plan of a login account, when the provider told it (ChatGPT's `plus`,
+    /// Claude Code's `max`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
 }
 
 /// Where an account's secret (API key or saved login) is kept in the secret store.
@@ -105,6 +109,9 @@ fn view(core: &Core, rec: &ConnectionRecord, has_key: bool) -> ConnectionView {
         read_only: rec.source == Source::File,
         state,
         cooldowns,
+        plan: catalog
+            .account(&rec.id)
+            .and_then(crate::auth::TokenKeeper::plan),
     }
 }
 

@@ -26,6 +26,7 @@ struct Inner {
     codes: HashMap<String, (String, String)>,
     issued: usize,
     refreshes: usize,
+    revoked: bool,
     deny: bool,
     /// The next Responses request is refused: 401, or the plan's usage limit until this time.
     refuse_next: bool,
@@ -75,6 +76,10 @@ impl FakeChatgpt {
 
     pub fn limit_usage_until(&self, unix_s: i64) {
         self.lock().limit_until_s = Some(unix_s);
+    }
+
+    pub fn revoke(&self) {
+        self.lock().revoked = true;
     }
 
     pub fn refreshes(&self) -> usize {
@@ -165,7 +170,7 @@ async fn token(State(inner): Shared, Form(form): Form<HashMap<String, String>>) 
             issue(&mut inner)
         }
         "refresh_token" => {
-            if get("refresh_token") != format!("codex-refresh-{}", inner.issued) {
+            if inner.revoked || get("refresh_token") != format!("codex-refresh-{}", inner.issued) {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
             }
             inner.refreshes += 1;

@@ -23,6 +23,7 @@ struct Inner {
     codes: HashMap<String, String>,
     issued: usize,
     refreshes: usize,
+    revoked: bool,
     refuse_next: bool,
     /// Chat requests: whether the signature checked out, and the body.
     seen: Vec<(bool, Value)>,
@@ -60,6 +61,10 @@ impl FakeIflow {
 
     pub fn refuse_next_request(&self) {
         self.lock().refuse_next = true;
+    }
+
+    pub fn revoke(&self) {
+        self.lock().revoked = true;
     }
 
     pub fn refreshes(&self) -> usize {
@@ -118,7 +123,7 @@ async fn token(
             }
         }
         "refresh_token" => {
-            if get("refresh_token") != format!("iflow-refresh-{}", inner.issued) {
+            if inner.revoked || get("refresh_token") != format!("iflow-refresh-{}", inner.issued) {
                 return oauth_error("invalid_grant");
             }
             inner.refreshes += 1;

@@ -255,6 +255,8 @@ export interface Connection {
   readOnly: boolean;
   state: "active" | "cooling-down" | "needs-login" | "disabled";
   cooldowns: Cooldown[];
+  /** A login account's subscription plan, when the provider told it. */
+  plan?: string;
 }
 
 export interface Probe {

@@ -130,6 +130,7 @@ function Accounts({ accounts, now, login }: { accounts: Connection[]; now: numbe
             <div className="row">
               <span className={`badge ${c.state}`}>{s.text}</span>
               <strong>{c.name}</strong>
+              {c.plan && <span className="badge">{c.plan} plan</span>}
               <span className="muted">priority {c.priority}</span>
               {!c.readOnly && (
                 <span className="row">
