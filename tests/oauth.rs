@@ -1169,3 +1169,59 @@ async fn copilot_codex_models_go_through_its_responses_endpoint() {
     assert_eq!(router.ask("gh/gpt-4o").await.0, 200);
     assert_eq!(upstream.last().path, "/v1/chat/completions");
 }
+
+#[tokio::test]
+async fn claude_codes_own_request_streams_tools_through_a_subscription_login() {
+    use support::fake_upstream::{FakeUpstream, Script};
+    let claude = FakeClaude::start().await;
+    let upstream = FakeUpstream::start(Script {
+        tool: Some(("Read".into(), "{\"file_path\":\"README.md\"}".into())),
+        ..Script::default()
+    })
+    .await;
+    // Logins at the fake claude.ai; the Messages API is the fake upstream.
+    let config = format!(
+        "[auth.claude]\nlogin_url = \"{}\"\napi_url = \"{}\"\n",
+        claude.base,
+        upstream.root()
+    );
+    let router = Router::start_with(&config, BackendChoice::File, "ninerouter-test").await;
+    let (id, challenge, state) = start_claude(&router, None).await;
+    let code = claude.approve(&challenge);
+    assert_eq!(paste(&router, &id, format!("{code}#{state}")).await.0, 200);
+
+    // Claude Code's captured second turn (tools, a tool result, streaming), replayed.
+    let capture = support::posts("claude-code.jsonl")
+        .pop()
+        .expect("a capture");
+    assert_eq!(capture["body"]["stream"], true);
+    let r = support::replay(&router, &capture, "cc/claude-sonnet-4-5").await;
+    assert_eq!(r.status(), 200);
+    let stream = r.text().await.unwrap_or_default();
+    assert!(stream.contains("event: content_block_start"), "{stream}");
+    assert!(stream.contains("\"name\":\"Read\""), "{stream}");
+    assert!(stream.contains("\"stop_reason\":\"tool_use\""), "{stream}");
+    let seen = upstream.last();
+    assert_eq!(seen.path, "/v1/messages");
+    let header = |k: &str| {
+        seen.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("authorization"), "Bearer claude-access-1");
+    // One list: Claude Code's own betas and the subscription token's.
+    assert_eq!(seen.headers.get_all("anthropic-beta").iter().count(), 1);
+    let betas = header("anthropic-beta");
+    assert!(
+        betas.contains("claude-code-20250219") && betas.ends_with(",oauth-2025-04-20"),
+        "{betas}"
+    );
+    assert!(!seen.headers.contains_key("x-api-key"));
+    assert_eq!(
+        seen.body["system"][0]["text"],
+        "You are Claude Code, Anthropic's official CLI for Claude."
+    );
+    assert!(seen.body["tools"].as_array().is_some_and(|t| !t.is_empty()));
+}

@@ -7,13 +7,8 @@ mod support;
 
 use ninerouter::format::{Api, validate};
 use serde_json::{Value, json};
-use support::Router;
 use support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, Script};
-
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/client-requests"
-);
+use support::{Router, fixture, posts, replay};
 
 /// The four upstream formats, each a model string routed to the same fake.
 const TARGETS: [(&str, &str); 4] = [
@@ -27,54 +22,6 @@ async fn setup(script: Script) -> (FakeUpstream, Router) {
     let fake = FakeUpstream::start(script).await;
     let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
     (fake, router)
-}
-
-fn fixture(name: &str) -> Vec<Value> {
-    std::fs::read_to_string(format!("{FIXTURES}/{name}"))
-        .expect("fixture")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("fixture line"))
-        .collect()
-}
-
-fn posts(name: &str) -> Vec<Value> {
-    fixture(name)
-        .into_iter()
-        .filter(|r| r["method"] == "POST")
-        .collect()
-}
-
-/// Replays a captured request against the router with `model` as its target.
-async fn replay(router: &Router, capture: &Value, model: &str) -> reqwest::Response {
-    let path = capture["path"].as_str().unwrap();
-    let mut body = capture["body"].clone();
-    let path = if path.starts_with("/v1beta/models/") {
-        let action = path.rsplit(':').next().unwrap();
-        format!("/v1beta/models/{model}:{action}")
-    } else {
-        body["model"] = model.into();
-        path.to_owned()
-    };
-    let query: Vec<(String, String)> = capture["query"]
-        .as_object()
-        .map(|q| {
-            q.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut url = url::Url::parse(&router.url(&path)).unwrap();
-    for (k, v) in &query {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    let mut req = router.http.post(url).json(&body);
-    for (k, v) in capture["headers"].as_object().unwrap() {
-        if matches!(k.as_str(), "host" | "content-length" | "accept-encoding") {
-            continue;
-        }
-        req = req.header(k, v.as_str().unwrap());
-    }
-    req.send().await.expect("router answers")
 }
 
 fn api_of(capture: &Value) -> Api {

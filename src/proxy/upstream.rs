@@ -151,8 +151,13 @@ pub async fn send(
             .clone()
             .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
         request = request.header("anthropic-version", version);
-        if passthrough && let Some(beta) = &inbound.anthropic_beta {
-            request = request.header("anthropic-beta", beta.clone());
+        let client_betas = inbound
+            .anthropic_beta
+            .as_ref()
+            .filter(|_| passthrough)
+            .and_then(|b| b.to_str().ok());
+        if let Some(betas) = anthropic_betas(client_betas, provider_login == Some(Login::Claude)) {
+            request = request.header("anthropic-beta", betas);
         }
     }
     request = match login {
@@ -329,6 +334,21 @@ pub async fn send(
     Ok(Upstreamed { answer, dropped })
 }
 
+/// One `anthropic-beta` header: the client's betas, and the OAuth beta a subscription token
+/// needs (Anthropic reads a single comma-separated list).
+fn anthropic_betas(client: Option<&str>, oauth: bool) -> Option<String> {
+    let mut betas: Vec<&str> = client
+        .into_iter()
+        .flat_map(|b| b.split(','))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect();
+    if oauth && !betas.contains(&crate::auth::claude::OAUTH_BETA) {
+        betas.push(crate::auth::claude::OAUTH_BETA);
+    }
+    (!betas.is_empty()).then(|| betas.join(","))
+}
+
 /// A subscription login's token, with the headers its provider expects of its own clients.
 fn with_login(
     request: reqwest::RequestBuilder,
@@ -338,7 +358,6 @@ fn with_login(
     let request = request.bearer_auth(minted.token.expose());
     match login {
         Some(Login::Copilot) => crate::auth::copilot::editor_headers(request),
-        Some(Login::Claude) => request.header("anthropic-beta", crate::auth::claude::OAUTH_BETA),
         Some(Login::Codex) => {
             let request = request
                 .header("originator", crate::auth::codex::ORIGINATOR)
@@ -488,6 +507,24 @@ mod tests {
             endpoint(WireFormat::Gemini, "http://g", "gemini-2.5-pro", false),
             "http://g/v1beta/models/gemini-2.5-pro:generateContent"
         );
+    }
+
+    #[test]
+    fn subscription_tokens_add_their_beta_to_the_clients_list() {
+        assert_eq!(anthropic_betas(None, false), None);
+        assert_eq!(
+            anthropic_betas(None, true).as_deref(),
+            Some("oauth-2025-04-20")
+        );
+        assert_eq!(
+            anthropic_betas(Some("a-1, b-2"), true).as_deref(),
+            Some("a-1,b-2,oauth-2025-04-20")
+        );
+        assert_eq!(
+            anthropic_betas(Some("oauth-2025-04-20"), true).as_deref(),
+            Some("oauth-2025-04-20")
+        );
+        assert_eq!(anthropic_betas(Some("a-1"), false).as_deref(), Some("a-1"));
     }
 
     #[test]

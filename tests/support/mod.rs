@@ -234,3 +234,58 @@ async fn read_base_url(child: &mut tokio::process::Child) -> String {
     );
     line.rsplit(' ').next().unwrap_or_default().to_owned()
 }
+
+/// Real client request captures (`tests/fixtures/client-requests/`).
+pub const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/client-requests"
+);
+
+/// The captures in one file, a JSON value per line.
+pub fn fixture(name: &str) -> Vec<Value> {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}"))
+        .expect("fixture")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line"))
+        .collect()
+}
+
+pub fn posts(name: &str) -> Vec<Value> {
+    fixture(name)
+        .into_iter()
+        .filter(|r| r["method"] == "POST")
+        .collect()
+}
+
+/// Replays a captured request against the router with `model` as its target.
+pub async fn replay(router: &Router, capture: &Value, model: &str) -> reqwest::Response {
+    let path = capture["path"].as_str().unwrap();
+    let mut body = capture["body"].clone();
+    let path = if path.starts_with("/v1beta/models/") {
+        let action = path.rsplit(':').next().unwrap();
+        format!("/v1beta/models/{model}:{action}")
+    } else {
+        body["model"] = model.into();
+        path.to_owned()
+    };
+    let query: Vec<(String, String)> = capture["query"]
+        .as_object()
+        .map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut url = url::Url::parse(&router.url(&path)).unwrap();
+    for (k, v) in &query {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    let mut req = router.http.post(url).json(&body);
+    for (k, v) in capture["headers"].as_object().unwrap() {
+        if matches!(k.as_str(), "host" | "content-length" | "accept-encoding") {
+            continue;
+        }
+        req = req.header(k, v.as_str().unwrap());
+    }
+    req.send().await.expect("router answers")
+}
