@@ -1038,6 +1038,39 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
     assert!(uri.contains("user_code="), "{uri}");
     assert_eq!(done["status"], "done", "{done}");
     let account_id = done["accountId"].as_str().expect("account").to_owned();
+    assert_eq!(kiro.start_urls(), ["https://view.awsapps.com/start"]);
+
+    // IAM Identity Center: the organization's start URL; a region that is not one is refused.
+    let (status, body) = router
+        .api(
+            Method::POST,
+            "/api/oauth/kr/start",
+            Some(json!({"startUrl": "https://acme.awsapps.com/start", "region": "moon"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "startUrl");
+    let (status, org) = router
+        .api(
+            Method::POST,
+            "/api/oauth/kr/start",
+            Some(json!({"startUrl": "https://acme.awsapps.com/start", "region": "eu-west-1"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{org}");
+    assert_eq!(kiro.start_urls()[1], "https://acme.awsapps.com/start");
+    let org_login = org["loginId"].as_str().expect("id");
+    router
+        .api(Method::DELETE, &format!("/api/oauth/kr/{org_login}"), None)
+        .await;
+    let (status, _) = router
+        .api(
+            Method::POST,
+            "/api/oauth/gh/start",
+            Some(json!({"startUrl": "https://x/start"})),
+        )
+        .await;
+    assert_eq!(status, 400, "only Kiro takes a start URL");
 
     // Claude Code's kind of request: tools, streamed; the frames become the client's events.
     let r = router

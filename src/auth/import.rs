@@ -88,6 +88,7 @@ pub fn read(login: Login, path: &Path) -> Result<(TokenSet, Found), ImportError>
         api_key: None,
         client_id: None,
         client_secret: None,
+        token_url: None,
     };
     match login {
         Login::Codex => {

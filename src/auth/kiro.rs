@@ -31,19 +31,60 @@ pub const REFRESH_LEAD_MS: i64 = 5 * 60_000;
 pub struct Servers {
     pub oidc: String,
     pub api: String,
+    /// Builder ID's start URL, or an IAM Identity Center organization's.
+    pub start_url: String,
+    /// Whether `oidc` came from the config (a test or gateway), not from a region.
+    configured: bool,
 }
 
 impl Servers {
     pub fn from_config(config: Option<&AuthEndpoints>) -> Self {
         let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        let login = config.and_then(|c| c.login_url.as_deref());
         Self {
-            oidc: trim(
-                config
-                    .and_then(|c| c.login_url.as_deref())
-                    .unwrap_or(OIDC_URL),
-            ),
+            oidc: trim(login.unwrap_or(OIDC_URL)),
             api: trim(config.and_then(|c| c.api_url.as_deref()).unwrap_or(API_URL)),
+            start_url: START_URL.to_owned(),
+            configured: login.is_some(),
         }
+    }
+
+    /// The servers for an IAM Identity Center organization: its start URL, and the OIDC
+    /// endpoint of its region. Without either, AWS Builder ID.
+    pub fn identity_center(
+        &self,
+        start_url: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Self, String> {
+        let Some(start_url) = start_url else {
+            return match region {
+                None => Ok(self.clone()),
+                Some(_) => Err("a region goes with an IAM Identity Center start URL".into()),
+            };
+        };
+        let parsed =
+            url::Url::parse(start_url).map_err(|_| format!("'{start_url}' is not a start URL"))?;
+        if parsed.scheme() != "https" {
+            return Err("the start URL must be an https address".into());
+        }
+        let region = region.unwrap_or("us-east-1");
+        let valid = region.split('-').count() >= 3
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(format!("'{region}' is not an AWS region (like eu-west-1)"));
+        }
+        Ok(Self {
+            oidc: if self.configured {
+                self.oidc.clone()
+            } else {
+                format!("https://oidc.{region}.amazonaws.com")
+            },
+            api: self.api.clone(),
+            start_url: start_url.to_owned(),
+            configured: self.configured,
+        })
     }
 }
 
@@ -89,7 +130,7 @@ pub async fn start(
         json!({
             "clientId": client.client_id,
             "clientSecret": client.client_secret,
-            "startUrl": START_URL,
+            "startUrl": servers.start_url,
         }),
     )
     .await?;
@@ -106,9 +147,10 @@ fn snake(answer: &Value) -> Value {
     })
 }
 
-fn with_client(mut set: TokenSet, client: &Client) -> TokenSet {
+fn with_client(mut set: TokenSet, client: &Client, oidc: &str) -> TokenSet {
     set.client_id = Some(client.client_id.clone());
     set.client_secret = Some(client.client_secret.clone());
+    set.token_url = Some(format!("{oidc}/token"));
     set
 }
 
@@ -130,7 +172,7 @@ pub async fn finish(
     });
     let answer = device::poll_with(code, floor, || http.post(&url).json(&body)).await?;
     let set = TokenSet::from_answer(&snake(&answer), None, now_ms)?;
-    Ok(with_client(set, client))
+    Ok(with_client(set, client, &servers.oidc))
 }
 
 pub async fn refresh(
@@ -144,11 +186,12 @@ pub async fn refresh(
             "the saved Kiro login has no client".into(),
         ));
     };
-    let client = Client {
-        client_id: id.clone(),
-        client_secret: secret.clone(),
-    };
-    let request = http.post(format!("{}/token", servers.oidc)).json(&json!({
+    // An Identity Center login renews at its region's endpoint.
+    let url = set
+        .token_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/token", servers.oidc));
+    let request = http.post(url).json(&json!({
         "clientId": id,
         "clientSecret": secret,
         "refreshToken": set.refresh_token,
@@ -169,13 +212,37 @@ pub async fn refresh(
             AuthError::provider(status, &bytes)
         });
     }
-    let fresh = TokenSet::from_answer(&snake(&answer), Some(set), now_ms)?;
-    Ok(with_client(fresh, &client))
+    Ok(TokenSet::from_answer(&snake(&answer), Some(set), now_ms)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_center_logins_use_their_start_url_and_region() {
+        let builder = Servers::from_config(None);
+        let same = builder
+            .identity_center(None, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(same.start_url, START_URL);
+        let org = builder
+            .identity_center(Some("https://acme.awsapps.com/start"), Some("eu-west-1"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(org.oidc, "https://oidc.eu-west-1.amazonaws.com");
+        assert_eq!(org.start_url, "https://acme.awsapps.com/start");
+        assert!(
+            builder
+                .identity_center(Some("http://acme/start"), None)
+                .is_err()
+        );
+        assert!(
+            builder
+                .identity_center(Some("https://acme.awsapps.com/start"), Some("Mars"))
+                .is_err()
+        );
+        assert!(builder.identity_center(None, Some("eu-west-1")).is_err());
+    }
 
     #[test]
     fn aws_token_answers_become_token_sets() {
@@ -188,7 +255,11 @@ mod tests {
             client_id: "c".into(),
             client_secret: "s".into(),
         };
-        let set = with_client(set, &client);
+        let set = with_client(set, &client, "https://oidc.eu-west-1.amazonaws.com");
+        assert_eq!(
+            set.token_url.as_deref(),
+            Some("https://oidc.eu-west-1.amazonaws.com/token")
+        );
         assert_eq!(set.client_secret.as_deref(), Some("s"));
         let code: DeviceCode = serde_json::from_value(json!({"deviceCode": "d", "userCode": "ABCD-EFGH",
             "verificationUri": "https://view.awsapps.com/start/#/device", "verificationUriComplete": "https://view.awsapps.com/start/#/device?user_code=ABCD-EFGH",

@@ -292,11 +292,28 @@ impl DeviceLogin {
 
 /// Starts a login for `provider` (registry id or alias). With `replace`, the login renews that
 /// account's credentials instead of adding an account.
+/// What a login may be told at its start besides the provider.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginOptions {
+    /// Renew this account's login instead of adding an account.
+    pub account_id: Option<String>,
+    /// Kiro with AWS IAM Identity Center: the organization's start URL and its region
+    /// (AWS Builder ID when absent).
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+}
+
 pub async fn start_login(
     core: &Arc<Core>,
     provider: &str,
-    replace: Option<String>,
+    options: LoginOptions,
 ) -> Result<LoginStart, ManageError> {
+    let LoginOptions {
+        account_id: replace,
+        start_url,
+        region,
+    } = options;
     let catalog = core.catalog();
     let id = catalog
         .provider_by_prefix(provider)
@@ -315,6 +332,12 @@ pub async fn start_login(
             "no {id} account '{account}'"
         )));
     }
+    if login != Login::Kiro && (start_url.is_some() || region.is_some()) {
+        return Err(ManageError::Invalid {
+            field: "startUrl".into(),
+            message: "only Kiro logins take a start URL and region".into(),
+        });
+    }
     let tokens = &core.proxy.tokens;
     let mut flow = match login {
         Login::Claude | Login::Codex | Login::GeminiCli | Login::Antigravity | Login::Iflow => {
@@ -322,7 +345,16 @@ pub async fn start_login(
         }
         Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),
         Login::Qwen => DeviceLogin::Qwen(tokens.qwen_servers().clone(), Pkce::new()),
-        Login::Kiro => DeviceLogin::Kiro(tokens.kiro_servers().clone(), None),
+        Login::Kiro => DeviceLogin::Kiro(
+            tokens
+                .kiro_servers()
+                .identity_center(start_url.as_deref(), region.as_deref())
+                .map_err(|message| ManageError::Invalid {
+                    field: "startUrl".into(),
+                    message,
+                })?,
+            None,
+        ),
     };
     let code = flow
         .request(&core.proxy.http)

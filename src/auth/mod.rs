@@ -20,7 +20,7 @@ pub mod tokens;
 
 pub use code_login::complete_login;
 pub use keeper::{Minted, TokenKeeper};
-pub use logins::{LoginStart, LoginStatus, LoginStep, Logins, start_login};
+pub use logins::{LoginOptions, LoginStart, LoginStatus, LoginStep, Logins, start_login};
 
 /// How a cooldown's reason starts when the account's login was refused: the account is then
 /// in the `needs-login` state until a new login.

@@ -41,6 +41,10 @@ pub struct TokenSet {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Where this login's tokens are renewed, when the login chose it (a Kiro login's AWS
+    /// region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
 }
 
 impl TokenSet {
@@ -86,6 +90,7 @@ impl TokenSet {
             api_key: previous.and_then(|p| p.api_key.clone()),
             client_id: previous.and_then(|p| p.client_id.clone()),
             client_secret: previous.and_then(|p| p.client_secret.clone()),
+            token_url: previous.and_then(|p| p.token_url.clone()),
         })
     }
 

@@ -19,6 +19,8 @@ pub const USER_CODE: &str = "KRDV-QXLM";
 struct Inner {
     approved: bool,
     revoked: bool,
+    /// The start URL of each device authorization (Builder ID's or an organization's).
+    start_urls: Vec<String>,
     issued: usize,
     refreshes: usize,
     refuse_next: bool,
@@ -63,6 +65,10 @@ impl FakeKiro {
         self.lock().approved = true;
     }
 
+    pub fn start_urls(&self) -> Vec<String> {
+        self.lock().start_urls.clone()
+    }
+
     pub fn revoke(&self) {
         self.lock().revoked = true;
     }
@@ -105,7 +111,12 @@ async fn register(Json(body): Json<Value>) -> Response {
     .into_response()
 }
 
-async fn device_authorization(Json(body): Json<Value>) -> Response {
+async fn device_authorization(State(inner): Shared, Json(body): Json<Value>) -> Response {
+    inner
+        .lock()
+        .expect("lock")
+        .start_urls
+        .push(body["startUrl"].as_str().unwrap_or_default().to_owned());
     if body["clientId"] != "fake-client-id" || body["clientSecret"] != "fake-client-secret" {
         return aws_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
@@ -135,7 +146,8 @@ async fn token(State(inner): Shared, Json(body): Json<Value>) -> Response {
             if body["deviceCode"] != "fake-device-code" {
                 return aws_error(StatusCode::BAD_REQUEST, "invalid_grant");
             }
-            if !inner.approved {
+            // Each approval is for one device code.
+            if !std::mem::take(&mut inner.approved) {
                 return aws_error(StatusCode::BAD_REQUEST, "authorization_pending");
             }
             issue(&mut inner)

@@ -13,13 +13,6 @@ use super::ApiError;
 use crate::auth;
 use crate::engine::Core;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StartBody {
-    /// Renew this account's login instead of adding an account.
-    pub account_id: Option<String>,
-}
-
 type ApiResult<T> = Result<T, ApiError>;
 
 /// The body is optional: an empty one starts a login for a new account.
@@ -29,13 +22,13 @@ pub async fn start(
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let body = start_body(&raw)?;
-    let started = auth::start_login(&core, &provider, body.account_id).await?;
+    let started = auth::start_login(&core, &provider, body).await?;
     Ok((StatusCode::ACCEPTED, Json(started)).into_response())
 }
 
-fn start_body(raw: &[u8]) -> Result<StartBody, ApiError> {
+fn start_body(raw: &[u8]) -> Result<auth::LoginOptions, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(StartBody::default());
+        return Ok(auth::LoginOptions::default());
     }
     serde_json::from_slice(raw).map_err(|e| ApiError::BadBody {
         field: crate::manage::field_in_message(&e.to_string())

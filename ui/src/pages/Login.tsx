@@ -26,6 +26,8 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
   const [status, setStatus] = useState<LoginStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Kiro: AWS Builder ID, or an IAM Identity Center organization (its start URL and region).
+  const [organization, setOrganization] = useState({ startUrl: "", region: "" });
   const path = (id: string) => `/oauth/${encodeURIComponent(provider)}/${encodeURIComponent(id)}`;
 
   const start = async () => {
@@ -33,7 +35,12 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
     setStatus(null);
     setBusy(true);
     try {
-      const s = await send<LoginStart>("POST", `/oauth/${encodeURIComponent(provider)}/start`, accountId ? { accountId } : {});
+      const body: Record<string, string> = accountId ? { accountId } : {};
+      if (organization.startUrl.trim()) {
+        body.startUrl = organization.startUrl.trim();
+        if (organization.region.trim()) body.region = organization.region.trim();
+      }
+      const s = await send<LoginStart>("POST", `/oauth/${encodeURIComponent(provider)}/start`, body);
       setStarted(s);
       const expiresAtMs = Date.now() + s.expiresInSecs * 1000;
       if (s.kind === "device") {
@@ -141,10 +148,30 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       {status?.status === "failed" && <ErrorNote error={status.message} />}
       {status?.status === "cancelled" && <p className="muted">Login cancelled.</p>}
       <ErrorNote error={error} />
+      {provider === "kiro" && !accountId && <Organization value={organization} onChange={setOrganization} />}
       <button type="button" className={accountId ? "secondary" : undefined} disabled={busy} onClick={() => void start()}>
         {busy ? "Starting…" : again}
       </button>
     </div>
+  );
+}
+
+/** Kiro's IAM Identity Center sign-in: left empty, the login uses AWS Builder ID. */
+function Organization({ value, onChange }: { value: { startUrl: string; region: string }; onChange: (v: { startUrl: string; region: string }) => void }) {
+  return (
+    <details>
+      <summary>Sign in with IAM Identity Center instead of AWS Builder ID</summary>
+      <div className="row">
+        <label className="field">
+          Start URL
+          <input value={value.startUrl} onChange={(e) => onChange({ ...value, startUrl: e.target.value })} placeholder="https://my-org.awsapps.com/start" />
+        </label>
+        <label className="field">
+          Region
+          <input value={value.region} onChange={(e) => onChange({ ...value, region: e.target.value })} placeholder="us-east-1" />
+        </label>
+      </div>
+    </details>
   );
 }
 

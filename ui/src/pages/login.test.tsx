@@ -153,4 +153,23 @@ describe("ProviderLogin", () => {
     await waitFor(() => expect(invoke).toHaveBeenCalledWith("plugin:opener|open_url", { url: "https://gemini-cli.example/authorize" }));
     expect(invoke).toHaveBeenCalledTimes(2);
   });
+
+  it("starts a Kiro login for an IAM Identity Center organization", async () => {
+    const fetch = vi.fn(async () => Response.json({ ...started, provider: "kiro" }, { status: 202 }));
+    vi.stubGlobal("fetch", fetch);
+    vi.stubGlobal("open", vi.fn());
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <ProviderLogin provider="kiro" label="Kiro (AWS)" />
+      </QueryClientProvider>,
+    );
+    fireEvent.change(screen.getByLabelText("Start URL"), { target: { value: "https://acme.awsapps.com/start" } });
+    fireEvent.change(screen.getByLabelText("Region"), { target: { value: "eu-west-1" } });
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Kiro (AWS)" }));
+    expect(await screen.findByText("WDJB-MJHT")).toBeTruthy();
+    expect(fetch).toHaveBeenCalledWith(
+      "/api/oauth/kiro/start",
+      expect.objectContaining({ body: JSON.stringify({ startUrl: "https://acme.awsapps.com/start", region: "eu-west-1" }) }),
+    );
+  });
 });
