@@ -212,7 +212,7 @@ pub async fn refresh(
             AuthError::provider(status, &bytes)
         });
     }
-    Ok(TokenSet::from_answer(&snake(&answer), Some(set), now_ms)?)
+    TokenSet::from_answer(&snake(&answer), Some(set), now_ms)
 }
 
 #[cfg(test)]
