@@ -1130,11 +1130,11 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
     assert_eq!(router.ask("kr/claude-sonnet-4.5").await.0, 200);
     assert_eq!(kiro.refreshes(), 1);
 
-    // An exception frame before anything reached the client is a failure like any other
-    // (another account would be tried); the client hears which exception.
+    // A throttling exception frame before anything reached the client is a rate limit: the
+    // attempt fails over (here to nothing) and the client hears a 429 naming it.
     kiro.throttle_next_request();
     let (status, _, stream) = router.ask_streaming("kr/claude-sonnet-4.5").await;
-    assert_eq!(status, 502, "{stream}");
+    assert_eq!(status, 429, "{stream}");
     assert!(stream.contains("ThrottlingException"), "{stream}");
 
     // Quota: monthly credits and the free trial.

@@ -175,7 +175,7 @@ pub async fn open(
             .map_err(|m| Failure::new(FailureClass::BadResponse, m))?
         {
             if let Err(message) = pump.take(event) {
-                return Err(Failure::new(FailureClass::BadResponse, message));
+                return Err(Failure::new(FailureClass::from_reported(&message), message));
             }
         }
         if !pump.queue.is_empty() {

@@ -284,7 +284,7 @@ pub async fn send(
         let whole = if is_sse {
             let mut decoder = format::stream_decoder(wire);
             let events = stream::decode_all(decoder.as_mut(), &bytes)
-                .map_err(|m| Failure::new(FailureClass::BadResponse, m))?;
+                .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;
             let mut agg = Aggregator::default();
             events.into_iter().for_each(|e| agg.push(e));
             Some(agg.finish())
@@ -299,7 +299,7 @@ pub async fn send(
         } else {
             Some(format::decode_response(wire, &bytes).map_err(|m| {
                 Failure::new(
-                    FailureClass::BadResponse,
+                    FailureClass::from_reported(&m),
                     format!("the provider's answer could not be read: {m}"),
                 )
             })?)

@@ -52,6 +52,32 @@ impl FailureClass {
         }
     }
 
+    /// An error the provider reported inside an answer that otherwise came back fine (an
+    /// error event or frame mid-stream): a rate limit, a quota or an overload when its name
+    /// says so, else an answer we could not use.
+    pub fn from_reported(message: &str) -> Self {
+        let lower = message.to_ascii_lowercase();
+        let says = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+        if says(&[
+            "throttlingexception",
+            "rate_limit",
+            "rate limit",
+            "too many requests",
+        ]) {
+            Self::RateLimit
+        } else if says(&["quotaexceeded", "insufficient_quota", "usage_limit_reached"]) {
+            Self::Quota
+        } else if says(&[
+            "overloaded",
+            "internalserverexception",
+            "serviceunavailable",
+        ]) {
+            Self::Overloaded
+        } else {
+            Self::BadResponse
+        }
+    }
+
     pub fn action(self) -> Action {
         match self {
             Self::BadRequest => Action::ReturnToClient,
@@ -186,6 +212,24 @@ mod tests {
         assert_eq!(FailureClass::BadRequest.action(), Action::ReturnToClient);
         assert_eq!(FailureClass::NotFound.action(), Action::NextCandidate);
         assert_eq!(FailureClass::RateLimit.action(), Action::NextAccount);
+    }
+
+    #[test]
+    fn errors_reported_inside_answers_are_classed_by_their_name() {
+        let class = FailureClass::from_reported;
+        assert_eq!(
+            class("the provider reported ThrottlingException: Rate exceeded"),
+            FailureClass::RateLimit
+        );
+        assert_eq!(
+            class("the provider reported an error mid-stream: Overloaded"),
+            FailureClass::Overloaded
+        );
+        assert_eq!(
+            class("the provider reported ServiceQuotaExceededException: monthly"),
+            FailureClass::Quota
+        );
+        assert_eq!(class("unexpected end of JSON"), FailureClass::BadResponse);
     }
 
     #[test]
