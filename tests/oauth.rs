@@ -159,8 +159,7 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     copilot.script("copilot-4", [Behavior::status(401)]);
     let (status, _, body) = router.ask("gh/gpt-4o").await;
     assert!(status >= 400, "{body}");
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    let account = assert_needs_login(&router, &account_id).await;
     let reason = account["cooldowns"][0]["reason"]
         .as_str()
         .unwrap_or_default();
@@ -337,6 +336,37 @@ async fn connection(router: &Router, id: &str) -> (u16, Value) {
         .await
 }
 
+/// Asserts the account waits for a new login; the account as the API shows it.
+async fn assert_needs_login(router: &Router, account_id: &str) -> Value {
+    let (_, account) = connection(router, account_id).await;
+    assert_eq!(account["state"], "needs-login", "{account}");
+    account
+}
+
+/// Fetches the account's quota now; how many windows it has.
+async fn quota_windows(router: &Router, account_id: &str) -> usize {
+    let (status, quota) = router
+        .api(
+            Method::POST,
+            &format!("/api/quota/{account_id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    quota["windows"].as_array().map_or(0, Vec::len)
+}
+
+/// Clears the account's cooldowns.
+async fn reset(router: &Router, account_id: &str) {
+    router
+        .api(
+            Method::POST,
+            &format!("/api/connections/{account_id}/reset"),
+            None,
+        )
+        .await;
+}
+
 /// The authorize URL's query parameter `name`.
 fn query_param(url: &str, name: &str) -> String {
     reqwest::Url::parse(url)
@@ -420,19 +450,7 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     );
 
     // Quota: five-hour and weekly windows.
-    let (status, quota) = router
-        .api(
-            Method::POST,
-            &format!("/api/quota/{account_id}/refresh"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{quota}");
-    assert_eq!(
-        quota["windows"].as_array().map(Vec::len),
-        Some(3),
-        "{quota}"
-    );
+    assert_eq!(quota_windows(&router, &account_id).await, 3);
 
     // An expired token is refreshed once and the request retried; the new set survives a
     // restart.
@@ -451,8 +469,7 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     claude.revoke();
     claude.refuse_next_message();
     assert!(router.ask("cc/claude-sonnet-4-5").await.0 >= 400);
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, &account_id).await;
     let (id, challenge, state) =
         start_claude(&router, Some(json!({"accountId": account_id}))).await;
     let code = claude.approve(&challenge);
@@ -604,19 +621,7 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
     assert_eq!(body["usage"]["total_tokens"], 30);
 
     // Quota: the plan's five-hour and weekly windows.
-    let (status, quota) = router
-        .api(
-            Method::POST,
-            &format!("/api/quota/{account_id}/refresh"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{quota}");
-    assert_eq!(
-        quota["windows"].as_array().map(Vec::len),
-        Some(2),
-        "{quota}"
-    );
+    assert_eq!(quota_windows(&router, &account_id).await, 2);
 
     // An expired token is refreshed once and the request retried.
     chatgpt.refuse_next_request();
@@ -641,13 +646,7 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
         sent_before,
         "nothing is sent until the reset"
     );
-    router
-        .api(
-            Method::POST,
-            &format!("/api/connections/{account_id}/reset"),
-            None,
-        )
-        .await;
+    reset(&router, &account_id).await;
 
     // Both ports taken: the notice names who holds them, and the pasted address still works.
     let squatter2 = std::net::TcpListener::bind(("127.0.0.1", ports[1])).expect("bind");
@@ -700,8 +699,7 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
     chatgpt.revoke();
     chatgpt.refuse_next_request();
     assert!(router.ask("cx/gpt-5-codex").await.0 >= 400);
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, &account_id).await;
 }
 
 #[tokio::test]
@@ -789,20 +787,13 @@ async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_co
         .as_i64()
         .unwrap_or_default();
     assert!((until - before - 45_000).abs() < 5_000, "{account}");
-    router
-        .api(
-            Method::POST,
-            &format!("/api/connections/{account_id}/reset"),
-            None,
-        )
-        .await;
+    reset(&router, &account_id).await;
 
     // Revoked: the account needs a new login, which finds the project without onboarding.
     google.revoke();
     google.refuse_next_request();
     assert!(router.ask("gc/gemini-2.5-pro").await.0 >= 400);
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, &account_id).await;
     let again = router
         .api(
             Method::POST,
@@ -872,19 +863,7 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
     );
 
     // Per-model quota: Claude's is used up until next week, Gemini's is not.
-    let (status, quota) = router
-        .api(
-            Method::POST,
-            &format!("/api/quota/{account_id}/refresh"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{quota}");
-    assert_eq!(
-        quota["windows"].as_array().map(Vec::len),
-        Some(2),
-        "{quota}"
-    );
+    assert_eq!(quota_windows(&router, &account_id).await, 2);
     let sent_before = google.requests();
     let (status, _, body) = router.ask("ag/claude-sonnet-4-5").await;
     assert_eq!(status, 429, "{body}");
@@ -917,8 +896,7 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
     google.revoke();
     google.refuse_next_request();
     assert!(router.ask("ag/gemini-3-pro-high").await.0 >= 400);
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, &account_id).await;
 }
 
 #[tokio::test]
@@ -968,8 +946,7 @@ async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
     iflow.refuse_next_request();
     assert!(router.ask_streaming("if/qwen3-coder-plus").await.0 >= 400);
     let account_id = done["login"]["accountId"].as_str().expect("account");
-    let (_, account) = connection(&router, account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, account_id).await;
 }
 
 #[tokio::test]
@@ -991,7 +968,7 @@ async fn a_codex_cli_login_is_imported_after_a_preview() {
     assert!(body.to_string().contains("auth.json"), "{body}");
 
     // Codex CLI's file, as `codex login` writes it (the access token has run out).
-    let id_token = ninerouter::auth::codex::id_token_for(CODEX_EMAIL, ACCOUNT, "plus");
+    let id_token = support::fake_chatgpt::id_token(CODEX_EMAIL, ACCOUNT, "plus");
     std::fs::write(
         &file,
         json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token, "access_token": "codex-access-0",
@@ -1138,33 +1115,14 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
     assert!(stream.contains("ThrottlingException"), "{stream}");
 
     // Quota: monthly credits and the free trial.
-    let (status, quota) = router
-        .api(
-            Method::POST,
-            &format!("/api/quota/{account_id}/refresh"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{quota}");
-    assert_eq!(
-        quota["windows"].as_array().map(Vec::len),
-        Some(2),
-        "{quota}"
-    );
+    assert_eq!(quota_windows(&router, &account_id).await, 2);
 
     // Revoked at AWS: the account needs a new login instead of retrying forever.
-    router
-        .api(
-            Method::POST,
-            &format!("/api/connections/{account_id}/reset"),
-            None,
-        )
-        .await;
+    reset(&router, &account_id).await;
     kiro.revoke();
     kiro.refuse_next_request();
     assert!(router.ask("kr/claude-sonnet-4.5").await.0 >= 400);
-    let (_, account) = connection(&router, &account_id).await;
-    assert_eq!(account["state"], "needs-login", "{account}");
+    assert_needs_login(&router, &account_id).await;
 }
 
 #[tokio::test]

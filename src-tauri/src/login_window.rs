@@ -60,15 +60,10 @@ pub async fn open_login(
             if !is_redirect(url, &redirect) {
                 return true;
             }
-            let (app, provider, login_id, label) = (
-                handle.clone(),
-                provider.clone(),
-                login_id.clone(),
-                window_label.clone(),
-            );
+            let (app, login_id, label) = (handle.clone(), login_id.clone(), window_label.clone());
             let landed = url.to_string();
             tauri::async_runtime::spawn(async move {
-                finish(&app, &provider, &login_id, &landed).await;
+                finish(&app, &login_id, &landed).await;
                 if let Some(window) = app.get_webview_window(&label) {
                     let _ = window.close();
                 }
@@ -82,12 +77,12 @@ pub async fn open_login(
 }
 
 /// Hands the address the page was sent to to the engine, as a paste would.
-async fn finish(app: &AppHandle, provider: &str, login_id: &str, landed: &str) {
+async fn finish(app: &AppHandle, login_id: &str, landed: &str) {
     let Some(core) = app.state::<Shell>().router.core() else {
         tracing::warn!("the login came back while the router was not running");
         return;
     };
-    match ninerouter::auth::complete_login(&core, provider, login_id, landed).await {
+    match ninerouter::auth::complete_login(&core, login_id, landed).await {
         Ok(status) => tracing::info!(?status, "login window finished its login"),
         Err(e) => tracing::info!("the login window's login failed: {e}"),
     }

@@ -143,11 +143,7 @@ mod tests {
         let url = url::Url::parse(&authorize_url(&servers, &pkce, "st-1"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(url.host_str(), Some("claude.ai"));
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let q = |k: &str| super::super::query_param(&url, k);
         assert_eq!(q("code_challenge"), Some(pkce.challenge.clone()));
         assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));
         assert_eq!(q("state").as_deref(), Some("st-1"));

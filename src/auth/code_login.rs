@@ -209,7 +209,6 @@ async fn caught(core: &Core, login_id: &str, callback: Callback) -> loopback::Ou
 /// address the browser landed on (the redirect, with `code` and `state` in its query).
 pub async fn complete_login(
     core: &Core,
-    _provider: &str,
     login_id: &str,
     pasted: &str,
 ) -> Result<LoginStatus, ManageError> {
@@ -232,11 +231,7 @@ fn invalid(message: &str) -> ManageError {
 pub fn parse_pasted(input: &str) -> Option<(String, String)> {
     let input = input.trim();
     if let Ok(url) = url::Url::parse(input) {
-        let get = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let get = |k: &str| super::query_param(&url, k);
         return Some((get("code")?, get("state")?));
     }
     let (code, state) = input.split_once('#')?;

@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::AuthError;
 use super::pkce::Pkce;
@@ -227,12 +227,13 @@ pub fn usage_limit_reset_ms(body: &[u8], now_ms: i64) -> Option<i64> {
     })
 }
 
-/// The object a `claims` test token is made of (used by the fake OpenAI server too).
-pub fn id_token_for(email: &str, account_id: &str, plan: &str) -> String {
-    let mut auth = Map::new();
-    auth.insert("chatgpt_account_id".into(), account_id.into());
-    auth.insert("chatgpt_plan_type".into(), plan.into());
-    let payload = json!({"email": email, "https://api.openai.com/auth": auth});
+/// An ID token with these claims, the way OpenAI's token endpoint writes them (unsigned).
+#[cfg(test)]
+pub(crate) fn id_token_for(email: &str, account_id: &str, plan: &str) -> String {
+    let payload = json!({
+        "email": email,
+        "https://api.openai.com/auth": {"chatgpt_account_id": account_id, "chatgpt_plan_type": plan},
+    });
     let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
     format!(
         "{}.{}.sig",
@@ -252,11 +253,7 @@ mod tests {
         let redirect = "http://localhost:1455/auth/callback";
         let url = url::Url::parse(&authorize_url(&servers, &pkce, "st", redirect))
             .unwrap_or_else(|e| panic!("{e}"));
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let q = |k: &str| super::super::query_param(&url, k);
         assert_eq!(url.host_str(), Some("auth.openai.com"));
         assert_eq!(q("redirect_uri").as_deref(), Some(redirect));
         assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));

@@ -39,18 +39,11 @@ pub async fn request_code(
     url: &str,
     form: &[(&str, &str)],
 ) -> Result<DeviceCode, AuthError> {
-    let response = http
+    let request = http
         .post(url)
         .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await?;
-    let status = response.status();
-    let body = response.bytes().await?;
-    if !status.is_success() {
-        return Err(AuthError::provider(status.as_u16(), &body));
-    }
-    serde_json::from_slice(&body).map_err(|e| AuthError::Malformed(e.to_string()))
+        .form(form);
+    super::json_answer(request).await
 }
 
 /// Polls until the user has approved (the token response, as JSON), denied, or let the code

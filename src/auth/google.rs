@@ -194,14 +194,7 @@ async fn call(
         Some(body) => http.post(url).json(&body),
         None => http.get(url),
     };
-    let response = request.bearer_auth(token).send().await?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await?;
-    if !(200..300).contains(&status) {
-        let message = crate::format::error_message(&bytes).unwrap_or_else(|| "no details".into());
-        return Err(AuthError::Provider { status, message });
-    }
-    serde_json::from_slice(&bytes).map_err(|e| AuthError::Malformed(e.to_string()))
+    super::json_answer(request.bearer_auth(token)).await
 }
 
 /// The project id in `cloudaicompanionProject`, written as a string or as `{id}`.
@@ -249,8 +242,14 @@ pub async fn project(
              project, and the account has none set up"
         )));
     }
-    let body = json!({ "tierId": tier, "metadata": metadata });
-    let mut operation = call(http, servers.method("onboardUser"), token, Some(body)).await?;
+    let onboard = json!({ "tierId": tier, "metadata": metadata });
+    let mut operation = call(
+        http,
+        servers.method("onboardUser"),
+        token,
+        Some(onboard.clone()),
+    )
+    .await?;
     for _ in 0..ONBOARD_POLLS {
         if operation["done"] == true {
             break;
@@ -261,12 +260,13 @@ pub async fn project(
                 let url = format!("{}/v1internal/{name}", servers.setup);
                 call(http, url, token, None).await?
             }
+            // No operation to ask after: onboarding is asked again, as Gemini CLI does.
             None => {
                 call(
                     http,
                     servers.method("onboardUser"),
                     token,
-                    Some(json!({ "tierId": tier, "metadata": metadata })),
+                    Some(onboard.clone()),
                 )
                 .await?
             }
@@ -294,11 +294,7 @@ mod tests {
         let redirect = "http://127.0.0.1:4242/oauth2callback";
         let url = url::Url::parse(&authorize_url(&servers, &GEMINI_CLI, &pkce, "st", redirect))
             .unwrap_or_else(|e| panic!("{e}"));
-        let q = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
+        let q = |k: &str| super::super::query_param(&url, k);
         assert_eq!(url.host_str(), Some("accounts.google.com"));
         assert_eq!(q("access_type").as_deref(), Some("offline"));
         assert_eq!(q("code_challenge"), Some(pkce.challenge));

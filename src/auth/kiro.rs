@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AuthError;
 use super::device::{self, DeviceCode};
@@ -96,55 +96,29 @@ pub struct Client {
     pub client_secret: String,
 }
 
-async fn post_json(http: &reqwest::Client, url: String, body: Value) -> Result<Value, AuthError> {
-    let response = http.post(url).json(&body).send().await?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await?;
-    if !(200..300).contains(&status) {
-        return Err(AuthError::provider(status, &bytes));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| AuthError::Malformed(e.to_string()))
-}
-
 /// Registers a public client and asks for a device code.
 pub async fn start(
     http: &reqwest::Client,
     servers: &Servers,
 ) -> Result<(Client, DeviceCode), AuthError> {
-    let registered = post_json(
-        http,
-        format!("{}/client/register", servers.oidc),
-        json!({
+    let register = http
+        .post(format!("{}/client/register", servers.oidc))
+        .json(&json!({
             "clientName": "NineRouter",
             "clientType": "public",
             "scopes": SCOPES,
             "grantTypes": [device::GRANT, "refresh_token"],
-        }),
-    )
-    .await?;
-    let client: Client =
-        serde_json::from_value(registered).map_err(|e| AuthError::Malformed(e.to_string()))?;
-    let code = post_json(
-        http,
-        format!("{}/device_authorization", servers.oidc),
-        json!({
+        }));
+    let client: Client = super::json_answer(register).await?;
+    let authorize = http
+        .post(format!("{}/device_authorization", servers.oidc))
+        .json(&json!({
             "clientId": client.client_id,
             "clientSecret": client.client_secret,
             "startUrl": servers.start_url,
-        }),
-    )
-    .await?;
-    let code = serde_json::from_value(code).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        }));
+    let code = super::json_answer(authorize).await?;
     Ok((client, code))
-}
-
-/// AWS's token answer (camelCase) as the shape token sets are read from.
-fn snake(answer: &Value) -> Value {
-    json!({
-        "access_token": answer.get("accessToken"),
-        "refresh_token": answer.get("refreshToken"),
-        "expires_in": answer.get("expiresIn"),
-    })
 }
 
 fn with_client(mut set: TokenSet, client: &Client, oidc: &str) -> TokenSet {
@@ -171,7 +145,7 @@ pub async fn finish(
         "grantType": device::GRANT,
     });
     let answer = device::poll_with(code, floor, || http.post(&url).json(&body)).await?;
-    let set = TokenSet::from_answer(&snake(&answer), None, now_ms)?;
+    let set = TokenSet::from_answer(&answer, None, now_ms)?;
     Ok(with_client(set, client, &servers.oidc))
 }
 
@@ -197,22 +171,7 @@ pub async fn refresh(
         "refreshToken": set.refresh_token,
         "grantType": "refresh_token",
     }));
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await?;
-    let answer: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if !(200..300).contains(&status) {
-        let refused = matches!(
-            answer.get("error").and_then(Value::as_str),
-            Some("invalid_grant" | "expired_token" | "invalid_client")
-        ) || status == 401;
-        return Err(if refused {
-            AuthError::Revoked("AWS refused the saved refresh token".into())
-        } else {
-            AuthError::provider(status, &bytes)
-        });
-    }
-    TokenSet::from_answer(&snake(&answer), Some(set), now_ms)
+    super::tokens::token_request(request, Some(set), "AWS", now_ms).await
 }
 
 #[cfg(test)]
@@ -247,8 +206,7 @@ mod tests {
     #[test]
     fn aws_token_answers_become_token_sets() {
         let answer = json!({"accessToken": "aoa", "refreshToken": "aor", "expiresIn": 3600, "tokenType": "Bearer"});
-        let set =
-            TokenSet::from_answer(&snake(&answer), None, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        let set = TokenSet::from_answer(&answer, None, 1_000).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(set.access_token, "aoa");
         assert_eq!(set.expires_at_ms, 3_601_000);
         let client = Client {

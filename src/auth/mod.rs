@@ -161,14 +161,36 @@ impl AuthError {
     }
 
     /// An error status with the provider's own message (its `error_description`, `message` or
-    /// `error` field), never its whole body.
+    /// `error` field, or Google's `error.message`), never its whole body.
     pub fn provider(status: u16, body: &[u8]) -> Self {
         let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let message = ["error_description", "message", "error"]
             .iter()
             .find_map(|k| value.get(k).and_then(|v| v.as_str()))
-            .unwrap_or("no details")
-            .to_owned();
+            .map(str::to_owned)
+            .or_else(|| crate::format::error_message(body))
+            .unwrap_or_else(|| "no details".into());
         AuthError::Provider { status, message }
     }
+}
+
+/// A query parameter of a URL (a redirect's `code` and `state`, an authorize URL's fields).
+pub fn query_param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(name, _)| name == key)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Sends a request to a login or account server and reads its JSON answer; an error status
+/// becomes the provider's own message.
+pub async fn json_answer<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, AuthError> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await?;
+    if !(200..300).contains(&status) {
+        return Err(AuthError::provider(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| AuthError::Malformed(e.to_string()))
 }

@@ -54,14 +54,19 @@ impl TokenSet {
         previous: Option<&TokenSet>,
         now_ms: i64,
     ) -> Result<Self, AuthError> {
+        // OAuth writes snake_case; AWS SSO OIDC (Kiro) writes the same fields in camelCase.
+        let field = |snake: &str, camel: &str| answer.get(snake).or_else(|| answer.get(camel));
         let text = |k: &str| answer.get(k).and_then(Value::as_str).map(str::to_owned);
-        let access_token =
-            text("access_token").ok_or_else(|| AuthError::Malformed("no access_token".into()))?;
-        let refresh_token = text("refresh_token")
+        let access_token = field("access_token", "accessToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| AuthError::Malformed("no access_token".into()))?;
+        let refresh_token = field("refresh_token", "refreshToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
             .or_else(|| previous.map(|p| p.refresh_token.clone()))
             .ok_or_else(|| AuthError::Malformed("no refresh_token".into()))?;
-        let expires_in = answer
-            .get("expires_in")
+        let expires_in = field("expires_in", "expiresIn")
             .and_then(Value::as_i64)
             .unwrap_or(3600);
         let claims = text("id_token")
@@ -122,8 +127,9 @@ pub fn renew_at(expires_at_ms: i64, now_ms: i64, lead_ms: i64) -> i64 {
 }
 
 /// Sends a token-endpoint request (a code exchange when there is no `previous` set, a refresh
-/// otherwise) and reads the new set. A refused refresh (`invalid_grant`, `invalid_token`, or
-/// 401) means the login was revoked; `who` names the provider in that message.
+/// otherwise) and reads the new set. A refused refresh (`invalid_grant`, `invalid_token`,
+/// `expired_token`, `invalid_client`, or 401) means the login was revoked; `who` names the
+/// provider in that message.
 pub async fn token_request(
     request: reqwest::RequestBuilder,
     previous: Option<&TokenSet>,
@@ -135,9 +141,11 @@ pub async fn token_request(
     let body = response.bytes().await?;
     let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
+        // An expired refresh token, or a refused client (Kiro's per-login client expires),
+        // cannot renew either.
         let refused = matches!(
             answer.get("error").and_then(Value::as_str),
-            Some("invalid_grant" | "invalid_token")
+            Some("invalid_grant" | "invalid_token" | "expired_token" | "invalid_client")
         ) || status == 401;
         return Err(if refused && previous.is_some() {
             AuthError::Revoked(format!("{who} refused the saved refresh token"))

@@ -151,13 +151,15 @@ pub async fn send(
             .clone()
             .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
         request = request.header("anthropic-version", version);
-        let client_betas = inbound
-            .anthropic_beta
-            .as_ref()
-            .filter(|_| passthrough)
-            .and_then(|b| b.to_str().ok());
-        if let Some(betas) = anthropic_betas(client_betas, provider_login == Some(Login::Claude)) {
-            request = request.header("anthropic-beta", betas);
+        let client_betas = inbound.anthropic_beta.as_ref().filter(|_| passthrough);
+        if provider_login == Some(Login::Claude) {
+            let listed = client_betas.and_then(|b| b.to_str().ok());
+            if let Some(betas) = anthropic_betas(listed, true) {
+                request = request.header("anthropic-beta", betas);
+            }
+        } else if let Some(betas) = client_betas {
+            // API keys: the client's header goes on as it came.
+            request = request.header("anthropic-beta", betas.clone());
         }
     }
     request = match login {

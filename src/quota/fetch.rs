@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
+use crate::auth::Minted;
 use crate::catalog::Account;
 use crate::engine::Core;
 use crate::proxy::ProxyContext;
@@ -43,73 +44,47 @@ pub async fn fetch(
     api: QuotaApi,
     account: &Account,
 ) -> Result<Option<Vec<QuotaWindow>>, String> {
-    match api {
-        QuotaApi::Headers => Ok(None),
-        QuotaApi::OpenrouterKey => openrouter_key(&ctx.http, account).await.map(Some),
+    let http = &ctx.http;
+    let windows = match api {
+        QuotaApi::Headers => return Ok(None),
+        QuotaApi::OpenrouterKey => openrouter_key(http, account).await,
         QuotaApi::CopilotUser => {
             let github = account
                 .api_key
                 .as_ref()
                 .ok_or("the account has no saved login")?;
-            super::copilot::fetch(&ctx.http, ctx.tokens.copilot_servers(), github.expose())
-                .await
-                .map(Some)
+            super::copilot::fetch(http, ctx.tokens.copilot_servers(), github.expose()).await
         }
         QuotaApi::ClaudeOauth => {
-            let token = ctx
-                .tokens
-                .upstream(&ctx.http, account, None, now_ms())
-                .await
-                .map_err(|e| e.to_string())?;
-            super::claude::fetch(
-                &ctx.http,
-                &ctx.tokens.claude_servers().api,
-                token.token.expose(),
-            )
-            .await
-            .map(Some)
+            let login = login_token(ctx, account).await?;
+            let api = &ctx.tokens.claude_servers().api;
+            super::claude::fetch(http, api, login.token.expose()).await
         }
         QuotaApi::CodexUsage => {
-            let minted = ctx
-                .tokens
-                .upstream(&ctx.http, account, None, now_ms())
-                .await
-                .map_err(|e| e.to_string())?;
-            super::codex::fetch(
-                &ctx.http,
-                &ctx.tokens.codex_servers().api,
-                minted.token.expose(),
-                minted.account_id.as_deref(),
-            )
-            .await
-            .map(Some)
+            let login = login_token(ctx, account).await?;
+            let api = &ctx.tokens.codex_servers().api;
+            let chatgpt_account = login.account_id.as_deref();
+            super::codex::fetch(http, api, login.token.expose(), chatgpt_account).await
         }
         QuotaApi::KiroUsage => {
-            let minted = ctx
-                .tokens
-                .upstream(&ctx.http, account, None, now_ms())
-                .await
-                .map_err(|e| e.to_string())?;
-            super::kiro::fetch(&ctx.http, &minted.base_url, minted.token.expose())
-                .await
-                .map(Some)
+            let login = login_token(ctx, account).await?;
+            super::kiro::fetch(http, &login.base_url, login.token.expose()).await
         }
         QuotaApi::AntigravityModels => {
-            let minted = ctx
-                .tokens
-                .upstream(&ctx.http, account, None, now_ms())
-                .await
-                .map_err(|e| e.to_string())?;
-            super::antigravity::fetch(
-                &ctx.http,
-                &minted.base_url,
-                minted.token.expose(),
-                minted.project_id.as_deref(),
-            )
-            .await
-            .map(Some)
+            let login = login_token(ctx, account).await?;
+            let project = login.project_id.as_deref();
+            super::antigravity::fetch(http, &login.base_url, login.token.expose(), project).await
         }
-    }
+    };
+    windows.map(Some)
+}
+
+/// The upstream token a subscription account's login yields (renewed if due).
+async fn login_token(ctx: &ProxyContext, account: &Account) -> Result<Minted, String> {
+    ctx.tokens
+        .upstream(&ctx.http, account, None, now_ms())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize)]

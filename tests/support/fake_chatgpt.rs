@@ -128,20 +128,24 @@ async fn authorize(State(inner): Shared, Query(q): Query<HashMap<String, String>
     .into_response()
 }
 
-fn issue(inner: &mut Inner) -> Response {
-    inner.issued += 1;
+/// An ID token as OpenAI's token endpoint issues it (signature not checked by clients).
+pub fn id_token(email: &str, account: &str, plan: &str) -> String {
     let claims = json!({
-        "email": EMAIL,
-        "https://api.openai.com/auth": {"chatgpt_account_id": ACCOUNT, "chatgpt_plan_type": "plus"}
+        "email": email,
+        "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": plan}
     });
     let encode = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let id_token = format!(
+    format!(
         "{}.{}.fake-signature",
         encode(&json!({"alg": "RS256", "typ": "JWT"})),
         encode(&claims)
-    );
+    )
+}
+
+fn issue(inner: &mut Inner) -> Response {
+    inner.issued += 1;
     Json(json!({
-        "id_token": id_token,
+        "id_token": id_token(EMAIL, ACCOUNT, "plus"),
         "access_token": format!("codex-access-{}", inner.issued),
         "refresh_token": format!("codex-refresh-{}", inner.issued),
         "expires_in": 864000,

@@ -79,6 +79,37 @@ async fn session(sandbox: &Sandbox) -> (Driver, fantoccini::Client) {
     (driver, client)
 }
 
+/// Waits for the dashboard to render; its Settings link.
+async fn dashboard(
+    client: &fantoccini::Client,
+    sandbox: &Sandbox,
+) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::LinkText("Settings"))
+        .await
+        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}\n{}", sandbox.log_text()))
+}
+
+/// Calls a Tauri command from the dashboard's page, as its scripts do: `"ok"`, or
+/// `"refused: …"` when the app refuses it.
+async fn invoke(client: &fantoccini::Client, command: &str, args: serde_json::Value) -> String {
+    let script = "const done = arguments[arguments.length - 1];\
+                  window.__TAURI__.core.invoke(arguments[0], arguments[1])\
+                    .then(() => done('ok'), (e) => done('refused: ' + e));";
+    let answer = client
+        .execute_async(script, vec![json!(command), args])
+        .await
+        .expect("script");
+    answer.as_str().unwrap_or_default().to_owned()
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let response = http.get(url).send().await.expect("the router answers");
+    response.json().await.unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     if !required() {
@@ -90,12 +121,7 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     let (_driver, client) = session(&sandbox).await;
 
     // The window shows the engine's dashboard, rendered.
-    let nav = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::LinkText("Settings"))
-        .await
-        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}\n{}", sandbox.log_text()));
+    let nav = dashboard(&client, &sandbox).await;
     let url = client.current_url().await.expect("url");
     assert_eq!(url.as_str(), format!("{}/dashboard/", sandbox.base()));
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -130,32 +156,27 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     })
     .await;
     // Provider pages (logins) open in the system browser, and only https ones.
-    let open = |url: &str| {
-        format!(
-            "const done = arguments[arguments.length - 1];\
-             window.__TAURI__.core.invoke('plugin:opener|open_url', {{ url: '{url}' }})\
-               .then(() => done('opened'), (e) => done('refused: ' + e));"
-        )
-    };
-    let opened = client
-        .execute_async(&open("https://github.com/login/device"), vec![])
-        .await
-        .expect("script");
-    assert_eq!(opened, json!("opened"), "{}", sandbox.log_text());
+    let open = |url: &str| json!({ "url": url });
+    let opened = invoke(
+        &client,
+        "plugin:opener|open_url",
+        open("https://github.com/login/device"),
+    )
+    .await;
+    assert_eq!(opened, "ok", "{}", sandbox.log_text());
     wait_for("the page in the browser", async || {
         sandbox
             .opened_pages()
             .contains("https://github.com/login/device")
     })
     .await;
-    let refused = client
-        .execute_async(&open("file:///etc/passwd"), vec![])
-        .await
-        .expect("script");
-    assert!(
-        refused.as_str().is_some_and(|r| r.starts_with("refused")),
-        "{refused}"
-    );
+    let refused = invoke(
+        &client,
+        "plugin:opener|open_url",
+        open("file:///etc/passwd"),
+    )
+    .await;
+    assert!(refused.starts_with("refused"), "{refused}");
     let _ = client.close().await;
 }
 
@@ -211,12 +232,7 @@ async fn a_login_window_catches_the_redirect_and_finishes_the_login() {
     let (login_server, codes) = fake_claude_login().await;
     let sandbox = Sandbox::new(&format!("[auth.claude]\nlogin_url = \"{login_server}\"\n"));
     let (_driver, client) = session(&sandbox).await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::LinkText("Settings"))
-        .await
-        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}\n{}", sandbox.log_text()));
+    dashboard(&client, &sandbox).await;
 
     // The dashboard starts a Claude login and asks the app for a login window.
     let http = reqwest::Client::new();
@@ -229,16 +245,14 @@ async fn a_login_window_catches_the_redirect_and_finishes_the_login() {
         .await
         .expect("json");
     assert_eq!(started["webview"], true, "{started}");
-    let script = format!(
-        "const done = arguments[arguments.length - 1];\
-         window.__TAURI__.core.invoke('open_login', {{ provider: 'claude', loginId: {id}, authorizeUrl: {url}, redirectUri: {redirect} }})\
-           .then(() => done('opened'), (e) => done('refused: ' + e));",
-        id = started["loginId"],
-        url = started["authorizeUrl"],
-        redirect = started["redirectUri"],
-    );
-    let opened = client.execute_async(&script, vec![]).await.expect("script");
-    assert_eq!(opened, json!("opened"), "{}", sandbox.log_text());
+    let window = json!({
+        "provider": "claude",
+        "loginId": started["loginId"],
+        "authorizeUrl": started["authorizeUrl"],
+        "redirectUri": started["redirectUri"],
+    });
+    let opened = invoke(&client, "open_login", window).await;
+    assert_eq!(opened, "ok", "{}", sandbox.log_text());
 
     // The page sends the window to console.anthropic.com's callback; the app stops that
     // navigation and the engine exchanges the code: the account exists, nothing was pasted.
@@ -248,43 +262,18 @@ async fn a_login_window_catches_the_redirect_and_finishes_the_login() {
         started["loginId"].as_str().expect("id")
     );
     wait_for("the login to finish", async || {
-        let now: serde_json::Value = http
-            .get(&status_url)
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .unwrap_or_default();
-        now["login"]["status"] == "done"
+        get_json(&http, &status_url).await["login"]["status"] == "done"
     })
     .await;
     assert_eq!(codes.lock().expect("lock").as_slice(), ["desktop-code"]);
-    let accounts: serde_json::Value = http
-        .get(format!("{}/api/connections", sandbox.base()))
-        .send()
-        .await
-        .expect("accounts")
-        .json()
-        .await
-        .expect("json");
+    let accounts = get_json(&http, &format!("{}/api/connections", sandbox.base())).await;
     assert!(
         accounts.to_string().contains("desk@example.com"),
         "{accounts}"
     );
     // Pages of other kinds are refused.
-    let refused = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];\
-             window.__TAURI__.core.invoke('open_login', { provider: 'claude', loginId: 'x', authorizeUrl: 'file:///etc/passwd', redirectUri: 'https://x/cb' })\
-               .then(() => done('opened'), (e) => done('refused: ' + e));",
-            vec![],
-        )
-        .await
-        .expect("script");
-    assert!(
-        refused.as_str().is_some_and(|r| r.starts_with("refused")),
-        "{refused}"
-    );
+    let file = json!({"provider": "claude", "loginId": "x", "authorizeUrl": "file:///etc/passwd", "redirectUri": "https://x/cb"});
+    let refused = invoke(&client, "open_login", file).await;
+    assert!(refused.starts_with("refused"), "{refused}");
     let _ = client.close().await;
 }

@@ -82,12 +82,7 @@ pub async fn complete(
     body: super::ApiJson<CompleteBody>,
 ) -> ApiResult<Response> {
     found(&core, &provider, &id)?;
-    let p = core
-        .catalog()
-        .provider_by_prefix(&provider)
-        .map(|p| p.id.clone())
-        .unwrap_or(provider);
-    let status = auth::complete_login(&core, &p, &id, &body.0.code).await?;
+    let status = auth::complete_login(&core, &id, &body.0.code).await?;
     Ok(Json(json!({ "loginId": id, "login": status })).into_response())
 }
 
