@@ -108,16 +108,8 @@ async fn a_copilot_login_by_device_code_becomes_a_routable_account_with_fresh_to
     assert_eq!(github.minted(), 1);
 
     // Its quota: the monthly premium-request allowance, with the reset date.
-    let (status, quota) = router
-        .api(
-            Method::POST,
-            &format!("/api/quota/{account_id}/refresh"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{quota}");
-    let windows = quota["windows"].as_array().cloned().unwrap_or_default();
-    assert_eq!(windows.len(), 1, "{quota}");
+    let windows = quota_windows(&router, &account_id).await;
+    assert_eq!(windows.len(), 1, "{windows:?}");
     assert_eq!(windows[0]["window"], "monthly");
     assert_eq!(windows[0]["metric"], "premium-requests");
     assert_eq!(windows[0]["remaining"], 213.5);
@@ -343,8 +335,8 @@ async fn assert_needs_login(router: &Router, account_id: &str) -> Value {
     account
 }
 
-/// Fetches the account's quota now; how many windows it has.
-async fn quota_windows(router: &Router, account_id: &str) -> usize {
+/// Fetches the account's quota now; its windows.
+async fn quota_windows(router: &Router, account_id: &str) -> Vec<Value> {
     let (status, quota) = router
         .api(
             Method::POST,
@@ -353,7 +345,7 @@ async fn quota_windows(router: &Router, account_id: &str) -> usize {
         )
         .await;
     assert_eq!(status, 200, "{quota}");
-    quota["windows"].as_array().map_or(0, Vec::len)
+    quota["windows"].as_array().cloned().unwrap_or_default()
 }
 
 /// Clears the account's cooldowns.
@@ -450,7 +442,7 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
     );
 
     // Quota: five-hour and weekly windows.
-    assert_eq!(quota_windows(&router, &account_id).await, 3);
+    assert_eq!(quota_windows(&router, &account_id).await.len(), 3);
 
     // An expired token is refreshed once and the request retried; the new set survives a
     // restart.
@@ -621,7 +613,7 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
     assert_eq!(body["usage"]["total_tokens"], 30);
 
     // Quota: the plan's five-hour and weekly windows.
-    assert_eq!(quota_windows(&router, &account_id).await, 2);
+    assert_eq!(quota_windows(&router, &account_id).await.len(), 2);
 
     // An expired token is refreshed once and the request retried.
     chatgpt.refuse_next_request();
@@ -863,7 +855,7 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
     );
 
     // Per-model quota: Claude's is used up until next week, Gemini's is not.
-    assert_eq!(quota_windows(&router, &account_id).await, 2);
+    assert_eq!(quota_windows(&router, &account_id).await.len(), 2);
     let sent_before = google.requests();
     let (status, _, body) = router.ask("ag/claude-sonnet-4-5").await;
     assert_eq!(status, 429, "{body}");
@@ -1115,7 +1107,7 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
     assert!(stream.contains("ThrottlingException"), "{stream}");
 
     // Quota: monthly credits and the free trial.
-    assert_eq!(quota_windows(&router, &account_id).await, 2);
+    assert_eq!(quota_windows(&router, &account_id).await.len(), 2);
 
     // Revoked at AWS: the account needs a new login instead of retrying forever.
     reset(&router, &account_id).await;
