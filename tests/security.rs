@@ -4,10 +4,15 @@
 
 mod support;
 
+use std::time::Duration;
+
 use ninerouter::engine::{Engine, EngineOptions};
 use ninerouter::secrets::BackendChoice;
-use serde_json::json;
-use support::{FakeOpenAi, Router, node_config};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::fake_claude::{self, FakeClaude};
+use support::fake_upstream::{FakeUpstream, Script};
+use support::{FAST_ROUTING, FakeOpenAi, Router, node_config};
 
 #[tokio::test]
 async fn a_foreign_host_header_is_refused_everywhere_on_loopback() {
@@ -221,4 +226,291 @@ async fn beyond_loopback_every_api_needs_a_key() {
         200
     );
     engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_claude_login_leaves_only_as_its_access_token_in_its_own_header() {
+    let claude = FakeClaude::start().await;
+    let router = Router::start(&claude.config()).await;
+    let account = fake_claude::log_in(&router, &claude).await;
+
+    // Claude Code's count_tokens goes through the login like its messages do.
+    let counted = router
+        .http
+        .post(router.url("/v1/messages/count_tokens"))
+        .header("anthropic-beta", "token-counting-2024-11-01")
+        .json(&json!({"model": "cc/claude-sonnet-4-5",
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counted.status(), 200);
+    assert_eq!(counted.headers()["x-ninerouter-token-count"], "provider");
+    assert_eq!(counted.json::<Value>().await.unwrap()["input_tokens"], 1234);
+    let (auth, beta, api_key) = claude.counts().pop().expect("a count request");
+    assert_eq!(auth, "Bearer claude-access-1");
+    assert_eq!(beta, "token-counting-2024-11-01,oauth-2025-04-20");
+    assert!(!api_key, "no x-api-key with a login");
+
+    // The connection test proves the login without sending it anywhere.
+    let (status, probe) = router
+        .api(
+            Method::POST,
+            &format!("/api/connections/{account}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{probe}");
+    assert_eq!(probe["ok"], true, "{probe}");
+
+    // A login account's address is its provider's; its login is replaced only by logging in.
+    for patch in [
+        json!({"baseUrl": "http://127.0.0.1:9/steal"}),
+        json!({"apiKey": "sk-other"}),
+    ] {
+        let (status, body) = router
+            .api(
+                Method::PATCH,
+                &format!("/api/connections/{account}"),
+                Some(patch),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+    }
+
+    // The refresh token went to the token endpoint only; no request carried the token set.
+    for (path, headers) in claude.requests() {
+        for (name, value) in &headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            assert!(
+                !value.contains("refresh") && !value.contains("accessToken"),
+                "{path} carried the saved login in {name}: {value}"
+            );
+        }
+    }
+}
+
+/// Posts `model` through one client API; returns the status.
+async fn ask_through(router: &Router, api: &str, model: &str) -> u16 {
+    let messages = json!([{"role": "user", "content": "hi"}]);
+    let (path, body) = match api {
+        "chat" => (
+            "/v1/chat/completions".to_owned(),
+            json!({"model": model, "messages": messages}),
+        ),
+        "responses" => (
+            "/v1/responses".to_owned(),
+            json!({"model": model, "input": "hi"}),
+        ),
+        "messages" => (
+            "/v1/messages".to_owned(),
+            json!({"model": model, "max_tokens": 10, "messages": messages}),
+        ),
+        "ollama" => (
+            "/api/chat".to_owned(),
+            json!({"model": model, "messages": messages, "stream": false}),
+        ),
+        _ => {
+            let encoded: String = url::form_urlencoded::byte_serialize(model.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20");
+            (
+                format!("/v1beta/models/{encoded}:generateContent"),
+                json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+            )
+        }
+    };
+    let r = router
+        .http
+        .post(router.url(&path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+#[tokio::test]
+async fn hostile_model_names_stay_one_path_segment_through_every_client_api() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = Router::start(&fake.four_formats_config(FAST_ROUTING)).await;
+    let encoded = [
+        ("x/../../../v1/files#", "x%2F..%2F..%2F..%2Fv1%2Ffiles%23"),
+        ("m?key=stolen&alt=json", "m%3Fkey%3Dstolen%26alt%3Djson"),
+        ("%2F..%2Fv1%2Ffiles", "%252F..%252Fv1%252Ffiles"),
+        ("a b\\c", "a%20b%5Cc"),
+    ];
+    for api in ["chat", "responses", "messages", "ollama", "gemini"] {
+        for (model, segment) in encoded {
+            let before = fake.seen().len();
+            let status = ask_through(&router, api, &format!("gemini/{model}")).await;
+            assert_eq!(status, 200, "{api} {model}");
+            let seen = fake.seen();
+            assert_eq!(
+                seen.len(),
+                before + 1,
+                "{api} {model}: one upstream request"
+            );
+            assert_eq!(
+                seen[before].path,
+                format!("/v1beta/models/{segment}:generateContent"),
+                "{api} {model}"
+            );
+        }
+        for refused in ["..", "."] {
+            let before = fake.seen().len();
+            let status = ask_through(&router, api, &format!("gemini/{refused}")).await;
+            assert!((400..500).contains(&status), "{api} {refused}: {status}");
+            assert_eq!(fake.seen().len(), before, "{api} {refused}: nothing sent");
+        }
+    }
+}
+
+/// A server that answers every request with a redirect to `target` (same path), recording
+/// nothing; where the redirect lands is what the test watches.
+async fn redirecting_to(target: &str) -> String {
+    let target = target.to_owned();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let location = format!("{target}{}", uri.path());
+        async move {
+            (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [(axum::http::header::LOCATION, location)],
+            )
+        }
+    });
+    format!("http://{}", support::serve_on_loopback(app).await)
+}
+
+#[tokio::test]
+async fn no_key_or_body_follows_a_redirect_to_another_origin() {
+    let elsewhere = FakeUpstream::start(Script::default()).await;
+    let redirector = redirecting_to(&elsewhere.root()).await;
+    let config = format!(
+        "{FAST_ROUTING}\n[[provider]]\nprovider = \"anthropic-compatible\"\nname = \"anth\"\n\
+         prefix = \"fanth\"\nbase_url = \"{redirector}\"\napi_key = \"k-anth-secret\"\n\n\
+         [[provider]]\nprovider = \"openai-compatible\"\nname = \"chat\"\nprefix = \"fchat\"\n\
+         base_url = \"{redirector}/v1\"\napi_key = \"k-chat-secret\"\n"
+    );
+    let router = Router::start(&config).await;
+    let status = ask_through(&router, "messages", "fanth/claude-sonnet-4-5").await;
+    assert!(status >= 400, "{status}");
+    let status = ask_through(&router, "chat", "fchat/gpt-4o").await;
+    assert!(status >= 400, "{status}");
+    let (_, connections) = router.api(Method::GET, "/api/connections", None).await;
+    for c in connections.as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let (_, probe) = router
+            .api(Method::POST, &format!("/api/connections/{id}/test"), None)
+            .await;
+        assert_eq!(probe["ok"], false, "{probe}");
+    }
+    assert!(
+        elsewhere.seen().is_empty(),
+        "requests followed the redirect: {:?}",
+        elsewhere.seen().iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_login_server_cannot_hold_a_request_past_the_first_byte_timeout() {
+    let claude = FakeClaude::start().await;
+    let router = Router::start(&format!("{}{FAST_ROUTING}", claude.config())).await;
+    fake_claude::log_in(&router, &claude).await;
+    claude.stall_refreshes();
+    claude.refuse_next_message();
+    // The refused token sends the router to the token endpoint, which never answers.
+    let answered =
+        tokio::time::timeout(Duration::from_secs(10), router.ask("cc/claude-sonnet-4-5"))
+            .await
+            .expect("the router answers although the login server stalls");
+    assert!(answered.0 >= 400, "{answered:?}");
+}
+
+#[tokio::test]
+async fn an_endless_stream_event_is_cut_off_with_an_error_event() {
+    // 40 MiB without a line break, in 1 MiB pieces: past the per-event cap.
+    let app = axum::Router::new().fallback(|| async {
+        let head = futures_util::stream::once(async {
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"data: "))
+        });
+        let tail = futures_util::stream::iter(
+            (0..40).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 1 << 20]))),
+        );
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+            axum::body::Body::from_stream(futures_util::StreamExt::chain(head, tail)),
+        )
+    });
+    let endless = format!("http://{}/v1", support::serve_on_loopback(app).await);
+    let config = format!(
+        "[routing]\nfirst_byte_timeout_ms = 20000\nstream_idle_timeout_ms = 20000\n\n\
+         [[provider]]\nprovider = \"openai-compatible\"\nname = \"e\"\nprefix = \"endless\"\n\
+         base_url = \"{endless}\"\napi_key = \"k\"\n"
+    );
+    let router = Router::start(&config).await;
+    let (status, _, body) = router.ask_streaming("endless/m").await;
+    assert!(status >= 400, "{status}: {}", &body[..body.len().min(300)]);
+    assert!(
+        body.contains("larger than 32 MiB"),
+        "{}",
+        &body[..body.len().min(300)]
+    );
+}
+
+#[tokio::test]
+async fn silent_and_half_sent_connections_are_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let router = Router::start("[server]\nheader_timeout_ms = 300\n").await;
+    let addr = router.engine.address();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    // A whole request, then the connection kept alive and idle.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    idle.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    for (name, conn) in [
+        ("silent", &mut silent),
+        ("half-sent", &mut half),
+        ("idle", &mut idle),
+    ] {
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "the {name} connection is still open");
+    }
+    assert_eq!(router.api(Method::GET, "/api/status", None).await.0, 200);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    let router = Router::start("[server]\nmax_connections = 2\n").await;
+    let addr = router.engine.address();
+    let held = [
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+    ];
+    let http = reqwest::Client::new();
+    let url = router.url("/api/status");
+    let mut third = tokio::spawn(async move { http.get(url).send().await.map(|r| r.status()) });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut third)
+            .await
+            .is_err(),
+        "a third connection was served beside two held ones"
+    );
+    drop(held);
+    let status = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once a connection closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
 }

@@ -76,7 +76,7 @@ async fn exchange(
     code: &str,
     state: &str,
 ) -> Result<TokenSet, AuthError> {
-    let (http, tokens) = (&core.proxy.http, &core.proxy.tokens);
+    let (http, tokens) = (&core.proxy.control, &core.proxy.tokens);
     let now = now_ms();
     let (verifier, redirect) = (&pending.verifier, &pending.redirect_uri);
     if let Some((client, servers)) = pending.login.google(tokens) {

@@ -240,7 +240,7 @@ pub async fn import(
     let set = complete(
         login,
         set,
-        &core.proxy.http,
+        &core.proxy.control,
         core.proxy.tokens.gemini_cli_servers(),
     )
     .await?;

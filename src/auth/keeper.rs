@@ -140,7 +140,7 @@ impl TokenKeeper {
         if !Self::refreshes(account) {
             return None;
         }
-        let saved = account.api_key.as_ref()?;
+        let saved = account.credential.login()?;
         serde_json::from_str::<TokenSet>(saved.expose()).ok()?.plan
     }
 
@@ -177,8 +177,8 @@ impl TokenKeeper {
         ahead_ms: i64,
     ) -> Result<Minted, AuthError> {
         let saved = account
-            .api_key
-            .as_ref()
+            .credential
+            .login()
             .ok_or_else(|| AuthError::Revoked("no saved login".into()))?;
         let Some(login) = Login::of(&account.provider) else {
             return Err(AuthError::Revoked("this provider has no login".into()));

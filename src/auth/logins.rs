@@ -357,7 +357,7 @@ pub async fn start_login(
         ),
     };
     let code = flow
-        .request(&core.proxy.http)
+        .request(&core.proxy.control)
         .await
         .map_err(|e| ManageError::Upstream(e.to_string()))?;
     let verification = code
@@ -415,7 +415,7 @@ async fn complete(
     replace: Option<&str>,
 ) -> Result<(String, String), String> {
     let (user, secret) = flow
-        .finish(&core.proxy.http, code)
+        .finish(&core.proxy.control, code)
         .await
         .map_err(|e| e.to_string())?;
     crate::manage::save_login(core, provider, &user, secret, replace)

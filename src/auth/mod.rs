@@ -44,7 +44,7 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
         match core
             .proxy
             .tokens
-            .keep_fresh(&core.proxy.http, account, now, ahead)
+            .keep_fresh(&core.proxy.control, account, now, ahead)
             .await
         {
             Ok(()) => {}

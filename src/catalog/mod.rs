@@ -84,6 +84,8 @@ pub struct Provider {
     pub families: &'static [&'static str],
     /// Models it serves only through its Responses endpoint (see `ProviderDef`).
     pub responses_models: &'static [&'static str],
+    /// Its accounts are subscription logins, not API keys.
+    pub login: bool,
 }
 
 impl Provider {
@@ -102,9 +104,53 @@ pub struct Account {
     pub priority: i64,
     pub enabled: bool,
     pub base_url: String,
-    pub api_key: Option<SecretString>,
+    pub credential: Credential,
     pub models: Vec<String>,
     pub source: Source,
+}
+
+/// What an account holds to authenticate, by kind, so that a login's saved state can never
+/// be sent as if it were a key.
+#[derive(Debug, Clone, Default)]
+pub enum Credential {
+    #[default]
+    None,
+    /// A key the provider reads in its own key header.
+    ApiKey(SecretString),
+    /// A subscription login's saved state (a refresh-token set, or Copilot's GitHub token).
+    /// It never leaves as it is: the token keeper derives the upstream token from it, and a
+    /// refresh token goes only to its own token endpoint.
+    Login(SecretString),
+}
+
+impl Credential {
+    /// The API key, for an API-key account.
+    pub fn api_key(&self) -> Option<&SecretString> {
+        match self {
+            Credential::ApiKey(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The saved login, for a subscription account.
+    pub fn login(&self) -> Option<&SecretString> {
+        match self {
+            Credential::Login(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn is_some(&self) -> bool {
+        !matches!(self, Credential::None)
+    }
+
+    /// The secret text, whichever kind (for blanking it wherever it might appear).
+    pub fn expose(&self) -> Option<&str> {
+        match self {
+            Credential::ApiKey(s) | Credential::Login(s) => Some(s.expose()),
+            Credential::None => None,
+        }
+    }
 }
 
 /// The inputs of a catalog, already merged from store and file and with secrets resolved.
@@ -148,6 +194,7 @@ impl Catalog {
                 models: p.models.iter().map(|m| (*m).to_owned()).collect(),
                 families: p.families,
                 responses_models: p.responses_models,
+                login: p.auth != providers::AuthKind::ApiKey,
             })
             .collect();
         let mut by_prefix = HashMap::new();
@@ -169,6 +216,7 @@ impl Catalog {
                 models: Vec::new(),
                 families: &[],
                 responses_models: &[],
+                login: false,
             });
         }
 
@@ -177,6 +225,11 @@ impl Catalog {
             .into_iter()
             .filter_map(|(c, key)| {
                 let provider = providers.get(*by_prefix.get(&c.provider)?)?;
+                let credential = match key {
+                    None => Credential::None,
+                    Some(k) if provider.login => Credential::Login(k),
+                    Some(k) => Credential::ApiKey(k),
+                };
                 Some(Account {
                     base_url: c
                         .base_url
@@ -187,7 +240,7 @@ impl Catalog {
                     name: c.name,
                     priority: c.priority,
                     enabled: c.enabled,
-                    api_key: key,
+                    credential,
                     models: c.models,
                     source: c.source,
                 })
@@ -263,9 +316,7 @@ impl Catalog {
 
     /// Every account key, so that the inspector can blank them wherever they appear.
     pub fn account_secrets(&self) -> impl Iterator<Item = &str> {
-        self.accounts
-            .iter()
-            .filter_map(|a| a.api_key.as_ref().map(|k| k.expose()))
+        self.accounts.iter().filter_map(|a| a.credential.expose())
     }
 
     /// The price of `model` served by `provider`: the user's override (longest model prefix)

@@ -62,6 +62,16 @@ pub struct ServerSection {
     /// Extra host names the management API accepts (e.g. a server's LAN name).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Client addresses (CIDR blocks or single addresses) allowed to connect at all; empty:
+    /// any. Loopback is always allowed.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
+    /// Connections served at once (default 1024); more wait to be accepted.
+    pub max_connections: Option<usize>,
+    /// How long a client may take to send a request's headers (default 10 000 ms).
+    pub header_timeout_ms: Option<u64>,
+    /// The longest pause within a request body (default 30 000 ms).
+    pub body_idle_timeout_ms: Option<u64>,
 }
 
 /// A subscription provider's servers, overriding the built-in ones.

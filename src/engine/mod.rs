@@ -32,6 +32,7 @@ use crate::proxy::ProxyContext;
 use crate::quota::{self, Quotas};
 use crate::routing::{Cooldowns, RoutingState};
 use crate::secrets::{BackendChoice, SecretError, Secrets};
+use crate::server::{AllowList, Limits};
 use crate::store::{self, Store, StoreError};
 use crate::usage::Recorder;
 
@@ -57,6 +58,8 @@ pub enum EngineError {
     },
     #[error("'{0}' is not an IP address to listen on")]
     BadHost(String),
+    #[error(transparent)]
+    AllowList(#[from] crate::server::BadCidr),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -143,6 +146,7 @@ impl Engine {
             .parse()
             .map_err(|_| EngineError::BadHost(host.clone()))?;
         let port = options.port.or(file.server.port).unwrap_or(DEFAULT_PORT);
+        let limits = server_limits(&file.server)?;
         let requested = SocketAddr::new(ip, port);
         let listener = tokio::net::TcpListener::bind(requested)
             .await
@@ -168,6 +172,7 @@ impl Engine {
         quotas.restore(store.call(|c| quota::load_snapshots(c)).await?);
         let proxy = ProxyContext {
             http: ProxyContext::http_client()?,
+            control: ProxyContext::control_client()?,
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),
             quotas: Arc::new(quotas),
@@ -208,7 +213,12 @@ impl Engine {
             late_stop_rx,
         ));
         let quota_refresh = tokio::spawn(quota::refresh_loop(core.clone(), shutdown_rx.clone()));
-        let server = tokio::spawn(crate::server::serve(listener, core.clone(), shutdown_rx));
+        let server = tokio::spawn(crate::server::serve(
+            listener,
+            core.clone(),
+            limits,
+            shutdown_rx,
+        ));
         tracing::info!(
             %addr,
             secrets = core.secrets.kind().describe(),
@@ -276,6 +286,18 @@ impl Engine {
         let _ = self.quota_writer.await;
         tracing::info!("NineRouter stopped");
     }
+}
+
+/// The connection bounds the config file's `[server]` section sets, over the defaults.
+fn server_limits(server: &crate::config::ServerSection) -> Result<Limits, EngineError> {
+    let defaults = Limits::default();
+    let ms = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_millis);
+    Ok(Limits {
+        max_connections: server.max_connections.unwrap_or(defaults.max_connections),
+        header_timeout: ms(server.header_timeout_ms, defaults.header_timeout),
+        body_idle_timeout: ms(server.body_idle_timeout_ms, defaults.body_idle_timeout),
+        allow: AllowList::parse(&server.allow_ips)?,
+    })
 }
 
 /// The config file's `[server] require_api_key`, `[routing]` and `[observability]` are applied over the stored

@@ -138,7 +138,7 @@ pub async fn list_connections(core: &Core) -> Result<Vec<ConnectionView>, Manage
             secret_ref: None,
             source: Source::File,
         };
-        out.push(view(core, &rec, a.api_key.is_some()));
+        out.push(view(core, &rec, a.credential.is_some()));
     }
     out.sort_by_key(|v| v.priority);
     Ok(out)
@@ -286,6 +286,21 @@ pub async fn update_connection(
     patch: ConnectionPatch,
 ) -> Result<ConnectionView, ManageError> {
     let mut rec = stored(core, id).await?;
+    let is_login = providers::find(&rec.provider).is_some_and(|p| p.auth != AuthKind::ApiKey);
+    // A login's tokens may go only to its provider's own hosts, and it is replaced only by
+    // logging in again.
+    if is_login && patch.base_url.is_some() {
+        return Err(invalid(
+            "baseUrl",
+            "the address of a login account is its provider's own; it cannot be changed",
+        ));
+    }
+    if is_login && patch.api_key.is_some() {
+        return Err(invalid(
+            "apiKey",
+            "a login account takes no API key; log in again to replace its login",
+        ));
+    }
     check_fields(
         patch.name.as_deref(),
         patch.priority,

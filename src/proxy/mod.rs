@@ -2,6 +2,7 @@
 //! fail over on the classes that allow it, and hand back the first answer.
 
 mod body;
+mod count;
 mod failure;
 mod inbound;
 mod probe;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
+pub use count::{CountRequest, count_tokens};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use probe::{Probe, probe};
@@ -34,7 +36,13 @@ use crate::store::now_ms;
 /// What the dispatcher needs besides the catalog snapshot.
 #[derive(Clone)]
 pub struct ProxyContext {
+    /// For clients' requests: bounded by the routing settings' first-byte and idle timeouts,
+    /// since a stream may rightly last many minutes.
     pub http: reqwest::Client,
+    /// For everything else that goes out (logins, token renewal and minting, quota, connection
+    /// tests, token counts): each call bounded in total, so a stalled login server cannot hold
+    /// an account's renewal lock.
+    pub control: reqwest::Client,
     pub routing: Arc<RoutingState>,
     pub events: EventBus,
     pub quotas: Arc<Quotas>,
@@ -42,15 +50,45 @@ pub struct ProxyContext {
     pub tokens: Arc<crate::auth::TokenKeeper>,
 }
 
+/// The longest any call of the `control` client may take, from connecting to the last byte.
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl ProxyContext {
+    /// The client for clients' requests.
     pub fn http_client() -> reqwest::Result<reqwest::Client> {
+        Self::client_builder().build()
+    }
+
+    /// The client for the router's own calls (see `control`).
+    pub fn control_client() -> reqwest::Result<reqwest::Client> {
+        Self::client_builder().timeout(CONTROL_TIMEOUT).build()
+    }
+
+    fn client_builder() -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(same_origin_redirects())
             .user_agent(concat!("NineRouter/", env!("CARGO_PKG_VERSION")))
-            .build()
     }
+}
+
+/// Redirects are followed only within the origin that was asked: a provider key, a token or a
+/// request body never follows a redirect to another host or port (reqwest itself strips only
+/// `Authorization` and `Cookie` across hosts, not `x-api-key` or `x-goog-api-key`).
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .last()
+            .is_some_and(|from| from.origin() == attempt.url().origin());
+        if same_origin && attempt.previous().len() < 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// A provider's answer, ready to send to the client.
@@ -202,23 +240,21 @@ pub async fn dispatch(
             }
             let mut refused: Option<SecretString> = None;
             let sent = loop {
-                // Subscription accounts send a token minted from their login.
-                let minted = if TokenKeeper::mints_for(account) {
-                    match ctx
-                        .tokens
-                        .upstream(
-                            &ctx.http,
-                            account,
-                            refused.as_ref().map(|t| t.expose()),
-                            now_ms(),
-                        )
-                        .await
-                    {
-                        Ok(m) => Some(m),
-                        Err(e) => break Err(login_failure(e)),
+                // A stalled login server may not hold the request past the first-byte timeout.
+                let minted = tokio::time::timeout(
+                    Duration::from_millis(settings.first_byte_timeout_ms),
+                    login_token(ctx, account, refused.as_ref()),
+                )
+                .await;
+                let minted = match minted {
+                    Ok(Ok(m)) => m,
+                    Ok(Err(f)) => break Err(f),
+                    Err(_) => {
+                        break Err(Failure::new(
+                            FailureClass::Timeout,
+                            "the provider's login server did not answer in time",
+                        ));
                     }
-                } else {
-                    None
                 };
                 let sent = upstream::send(
                     ctx,
@@ -262,10 +298,8 @@ pub async fn dispatch(
                 }
                 Err(mut failure) => {
                     // Some providers quote the key they refused; it must not reach logs or clients.
-                    if let Some(key) = &account.api_key
-                        && !key.expose().is_empty()
-                    {
-                        failure.message = failure.message.replace(key.expose(), "***");
+                    if let Some(key) = account.credential.expose().filter(|k| !k.is_empty()) {
+                        failure.message = failure.message.replace(key, "***");
                     }
                     tracing::info!(
                         target = %target.label,
@@ -313,6 +347,28 @@ pub async fn dispatch(
         without_accounts,
         attempts,
     ))
+}
+
+/// The token a subscription account's requests carry, derived from its login (renewed when
+/// due, or when `refused` is the one a provider just turned down); `None` for API-key accounts.
+pub async fn login_token(
+    ctx: &ProxyContext,
+    account: &crate::catalog::Account,
+    refused: Option<&SecretString>,
+) -> Result<Option<crate::auth::Minted>, Failure> {
+    if !TokenKeeper::mints_for(account) {
+        return Ok(None);
+    }
+    ctx.tokens
+        .upstream(
+            &ctx.control,
+            account,
+            refused.map(SecretString::expose),
+            now_ms(),
+        )
+        .await
+        .map(Some)
+        .map_err(login_failure)
 }
 
 /// A login that cannot yield a token: revoked logins cool the account until the user logs in

@@ -1,5 +1,6 @@
 //! Testing an account: ask the provider for its model list with the account's key. It proves
-//! the URL and the key, and the list is what the dashboard offers for that account.
+//! the URL and the key, and the list is what the dashboard offers for that account. A login
+//! account proves itself by yielding a token, through the same path as its requests.
 
 use std::time::{Duration, Instant};
 
@@ -7,12 +8,14 @@ use http::HeaderValue;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::ProxyContext;
-use super::upstream::{models_endpoint, with_credentials};
+use super::upstream::{authorize, models_endpoint, read_capped};
+use super::{ProxyContext, login_token};
 use crate::catalog::Account;
 use crate::providers::WireFormat;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A model list is a few hundred KiB at most.
+const MAX_LIST_BODY: usize = 8 << 20;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,6 +54,23 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
         models,
         message,
     };
+    if account.credential.login().is_some() {
+        return match tokio::time::timeout(PROBE_TIMEOUT, login_token(ctx, account, None)).await {
+            Ok(Ok(_)) => done(
+                true,
+                None,
+                Vec::new(),
+                "logged in; the login yields a working token".to_owned(),
+            ),
+            Ok(Err(f)) => done(false, None, Vec::new(), f.message),
+            Err(_) => done(
+                false,
+                None,
+                Vec::new(),
+                "the login server did not answer in time".to_owned(),
+            ),
+        };
+    }
     let Some(url) = models_endpoint(wire, &account.base_url) else {
         return done(
             false,
@@ -59,11 +79,11 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
             format!("accounts of the {wire:?} format cannot be tested yet"),
         );
     };
-    let mut request = ctx.http.get(url).timeout(PROBE_TIMEOUT);
+    let mut request = ctx.control.get(url).timeout(PROBE_TIMEOUT);
     if wire == WireFormat::Anthropic {
         request = request.header("anthropic-version", HeaderValue::from_static("2023-06-01"));
     }
-    let response = match with_credentials(request, wire, account).send().await {
+    let response = match authorize(request, wire, account, None).send().await {
         Ok(r) => r,
         Err(e) => {
             let why = if e.is_timeout() {
@@ -80,16 +100,19 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
         }
     };
     let status = response.status();
-    let body = response.bytes().await.unwrap_or_default();
+    let body = match tokio::time::timeout(PROBE_TIMEOUT, read_capped(response, MAX_LIST_BODY)).await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(f)) => return done(false, Some(status.as_u16()), Vec::new(), f.message),
+        Err(_) => {
+            let message = "its answer did not finish in time".to_owned();
+            return done(false, Some(status.as_u16()), Vec::new(), message);
+        }
+    };
     if !status.is_success() {
         let detail = crate::format::error_message(&body).unwrap_or_default();
         let mut message = format!("the provider answered {status} {detail}");
-        if let Some(key) = account
-            .api_key
-            .as_ref()
-            .map(|k| k.expose())
-            .filter(|k| !k.is_empty())
-        {
+        if let Some(key) = account.credential.expose().filter(|k| !k.is_empty()) {
             message = message.replace(key, "***");
         }
         return done(

@@ -15,9 +15,16 @@ pub struct RawEvent {
     pub data: Option<String>,
 }
 
+/// The largest event a provider may send (a whole base64 image fits); past it the stream is
+/// refused rather than buffered without end.
+pub const MAX_EVENT: usize = 32 << 20;
+
 #[derive(Default)]
 pub struct SseFramer {
     buf: BytesMut,
+    /// How far the buffer has been searched for an event's end, so that each byte is looked
+    /// at a bounded number of times however the event is cut into chunks.
+    scanned: usize,
 }
 
 impl SseFramer {
@@ -30,9 +37,20 @@ impl SseFramer {
         self.buf.len()
     }
 
+    /// Whether the unfinished event has grown past `MAX_EVENT`.
+    pub fn overflowed(&self) -> bool {
+        self.buf.len() > MAX_EVENT
+    }
+
     /// The next complete event, if the buffer holds one.
     pub fn next_event(&mut self) -> Option<RawEvent> {
-        let end = find_event_end(&self.buf)?;
+        // A terminator pair may straddle the previous search's end: look back over it.
+        let from = self.scanned.saturating_sub(3);
+        let Some(end) = find_event_end(&self.buf, from) else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        self.scanned = 0;
         let raw = self.buf.split_to(end).freeze();
         let data = parse_data(&raw);
         Some(RawEvent { raw, data })
@@ -40,8 +58,9 @@ impl SseFramer {
 }
 
 /// The index just past the blank line that ends the first event (`\n\n`, `\r\n\r\n`, `\r\r`).
-fn find_event_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
+/// The search starts at `from`, which must not be past a line terminator not yet looked at.
+fn find_event_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
     while i < buf.len() {
         let line_end = match buf[i] {
             b'\n' => Some(i + 1),
@@ -139,6 +158,29 @@ mod tests {
         assert_eq!(got[1].data.as_deref(), Some("a\nb"));
         assert_eq!(event_name(&got[1].raw).as_deref(), Some("x"));
         assert_eq!(event_name(&got[0].raw), None);
+    }
+
+    #[test]
+    fn events_cut_at_every_byte_frame_as_when_whole() {
+        let stream = "data: a\r\n\r\nevent: x\ndata: b\n\n: c\r\r\ndata: d\n\r\n";
+        let whole = events(&[stream]);
+        assert_eq!(whole.len(), 4);
+        let bytes: Vec<String> = stream.chars().map(String::from).collect();
+        let cut: Vec<&str> = bytes.iter().map(String::as_str).collect();
+        assert_eq!(events(&cut), whole);
+    }
+
+    #[test]
+    fn an_endless_event_overflows_instead_of_growing() {
+        let mut f = SseFramer::default();
+        let chunk = vec![b'x'; 1 << 20];
+        f.push(b"data: ");
+        for _ in 0..=(MAX_EVENT >> 20) {
+            assert!(f.next_event().is_none());
+            f.push(&chunk);
+        }
+        assert!(f.next_event().is_none());
+        assert!(f.overflowed());
     }
 
     #[test]

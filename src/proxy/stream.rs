@@ -99,7 +99,13 @@ impl Framer {
     /// The next whole event; an error for a frame that fails its checks.
     fn next_event(&mut self) -> Result<Option<RawEvent>, String> {
         match self {
-            Self::Sse(f) => Ok(f.next_event()),
+            Self::Sse(f) => match f.next_event() {
+                None if f.overflowed() => Err(format!(
+                    "the provider sent a stream event larger than {} MiB",
+                    super::sse::MAX_EVENT >> 20
+                )),
+                next => Ok(next),
+            },
             // Frames are never forwarded as they are (no client speaks Kiro's format).
             Self::EventStream(f) => Ok(f.next_event()?.map(|data| RawEvent {
                 raw: Bytes::new(),

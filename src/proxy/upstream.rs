@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::time::Instant;
 
 use super::failure::Failure;
@@ -24,6 +25,9 @@ use crate::store::now_ms;
 /// Error bodies above this are cut: we only need their gist.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// A non-streaming answer above this is refused (images in base64 stay well below it).
+const MAX_WHOLE_BODY: usize = 64 << 20;
+
 /// Kiro's answers: AWS event-stream frames.
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
@@ -36,24 +40,46 @@ pub struct Upstreamed {
     pub dropped: Vec<String>,
 }
 
+/// Characters a path segment keeps as they are: RFC 3986's unreserved ones. Everything else
+/// (`/`, `?`, `#`, `%`, `:`, `\`, spaces, controls) is percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A client-supplied name as exactly one URL path segment, so that it cannot change the path,
+/// the query or the host. `None` for names no segment can carry (empty, `.` and `..`).
+pub fn path_segment(name: &str) -> Option<String> {
+    if matches!(name, "" | "." | "..") {
+        return None;
+    }
+    Some(utf8_percent_encode(name, SEGMENT).to_string())
+}
+
 /// The provider endpoint for a request, from a base URL written the way the API's SDK takes
-/// it (OpenAI `…/v1`, Anthropic and Gemini without a version).
-pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> String {
+/// it (OpenAI `…/v1`, Anthropic and Gemini without a version). `None` when the model name
+/// cannot be a path segment.
+pub fn endpoint(wire: WireFormat, base_url: &str, model: &str, stream: bool) -> Option<String> {
     let base = base_url.trim_end_matches('/');
-    match wire {
+    Some(match wire {
         WireFormat::OpenaiResponses => format!("{base}/responses"),
         WireFormat::Anthropic => format!("{base}/v1/messages"),
-        WireFormat::Gemini if stream => {
-            format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
-        }
-        WireFormat::Gemini => format!("{base}/v1beta/models/{model}:generateContent"),
+        WireFormat::Gemini if stream => format!(
+            "{base}/v1beta/models/{}:streamGenerateContent?alt=sse",
+            path_segment(model)?
+        ),
+        WireFormat::Gemini => format!(
+            "{base}/v1beta/models/{}:generateContent",
+            path_segment(model)?
+        ),
         WireFormat::GeminiCloudcode if stream => {
             format!("{base}/v1internal:streamGenerateContent?alt=sse")
         }
         WireFormat::GeminiCloudcode => format!("{base}/v1internal:generateContent"),
         WireFormat::Kiro => format!("{base}/generateAssistantResponse"),
         _ => format!("{base}/chat/completions"),
-    }
+    })
 }
 
 /// Where the inspector wants the provider side of a request kept, and how much of each body.
@@ -137,8 +163,13 @@ pub async fn send(
     // The ChatGPT backend only streams; a client that asked for one answer gets it gathered.
     let upstream_streams = inbound.stream || provider_login == Some(Login::Codex);
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
-    let base_url = login.map_or(account.base_url.as_str(), |m| m.base_url.as_str());
-    let url = endpoint(wire, base_url, model, upstream_streams);
+    let url =
+        endpoint(wire, base_url(account, login), model, upstream_streams).ok_or_else(|| {
+            Failure::new(
+                FailureClass::BadRequest,
+                format!("the model name `{model}` cannot be sent to this provider"),
+            )
+        })?;
     let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
     let mut request = ctx
         .http
@@ -146,26 +177,15 @@ pub async fn send(
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(body);
     if wire == WireFormat::Anthropic {
-        let version = inbound
-            .anthropic_version
-            .clone()
-            .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
-        request = request.header("anthropic-version", version);
         let client_betas = inbound.anthropic_beta.as_ref().filter(|_| passthrough);
-        if provider_login == Some(Login::Claude) {
-            let listed = client_betas.and_then(|b| b.to_str().ok());
-            if let Some(betas) = anthropic_betas(listed, true) {
-                request = request.header("anthropic-beta", betas);
-            }
-        } else if let Some(betas) = client_betas {
-            // API keys: the client's header goes on as it came.
-            request = request.header("anthropic-beta", betas.clone());
-        }
+        request = anthropic_headers(
+            request,
+            inbound.anthropic_version.as_ref(),
+            client_betas,
+            provider_login,
+        );
     }
-    request = match login {
-        Some(minted) => with_login(request, provider_login, minted),
-        None => with_credentials(request, wire, account),
-    };
+    request = authorize(request, wire, account, login);
     if wire == WireFormat::Kiro {
         request = request.header(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
     } else if upstream_streams {
@@ -351,6 +371,49 @@ fn anthropic_betas(client: Option<&str>, oauth: bool) -> Option<String> {
     (!betas.is_empty()).then(|| betas.join(","))
 }
 
+/// The Messages API's version and beta headers. A Claude login adds its OAuth beta to the
+/// client's list; with an API key the client's header goes on as it came.
+pub fn anthropic_headers(
+    mut request: reqwest::RequestBuilder,
+    version: Option<&HeaderValue>,
+    client_betas: Option<&HeaderValue>,
+    login: Option<Login>,
+) -> reqwest::RequestBuilder {
+    let version = version
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
+    request = request.header("anthropic-version", version);
+    if login == Some(Login::Claude) {
+        let listed = client_betas.and_then(|b| b.to_str().ok());
+        if let Some(betas) = anthropic_betas(listed, true) {
+            request = request.header("anthropic-beta", betas);
+        }
+    } else if let Some(betas) = client_betas {
+        request = request.header("anthropic-beta", betas.clone());
+    }
+    request
+}
+
+/// Where requests for an account go: the host its login's token is for, else the account's.
+pub fn base_url<'a>(account: &'a Account, login: Option<&'a Minted>) -> &'a str {
+    login.map_or(account.base_url.as_str(), |m| m.base_url.as_str())
+}
+
+/// The one place a request to a provider gets its credential: a token derived from the
+/// account's login, in the headers its provider expects, or the account's API key in the
+/// provider's key header. A login's saved state is never sent.
+pub fn authorize(
+    request: reqwest::RequestBuilder,
+    wire: WireFormat,
+    account: &Account,
+    login: Option<&Minted>,
+) -> reqwest::RequestBuilder {
+    match login {
+        Some(minted) => with_login(request, Login::of(&account.provider), minted),
+        None => with_credentials(request, wire, account),
+    }
+}
+
 /// A subscription login's token, with the headers its provider expects of its own clients.
 fn with_login(
     request: reqwest::RequestBuilder,
@@ -391,13 +454,13 @@ fn with_login(
     }
 }
 
-/// The account's key where the provider's API reads it.
-pub fn with_credentials(
+/// The account's API key where the provider's API reads it (nothing for other credentials).
+fn with_credentials(
     mut request: reqwest::RequestBuilder,
     wire: WireFormat,
     account: &Account,
 ) -> reqwest::RequestBuilder {
-    let Some(key) = account.api_key.as_ref().map(|k| k.expose()) else {
+    let Some(key) = account.credential.api_key().map(|k| k.expose()) else {
         return request;
     };
     match wire {
@@ -430,17 +493,42 @@ async fn read_whole(
     settings: &RoutingSettings,
 ) -> Result<Bytes, Failure> {
     let idle_deadline = Instant::now() + Duration::from_millis(settings.stream_idle_timeout_ms);
-    match tokio::time::timeout_at(idle_deadline, response.bytes()).await {
+    match tokio::time::timeout_at(idle_deadline, read_capped(response, MAX_WHOLE_BODY)).await {
         Err(_) => Err(Failure::new(
             FailureClass::Timeout,
             "the provider's answer did not finish in time",
         )),
-        Ok(Err(e)) => Err(Failure::from_reqwest(
-            e,
-            "reading the provider's answer failed",
-        )),
-        Ok(Ok(b)) => Ok(b),
+        Ok(read) => read,
     }
+}
+
+/// A whole answer, refused once it grows past `cap` bytes (a provider cannot make the router
+/// hold an unbounded body).
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large(cap));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > cap => return Err(too_large(cap)),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(e) => {
+                return Err(Failure::from_reqwest(
+                    e,
+                    "reading the provider's answer failed",
+                ));
+            }
+        }
+    }
+}
+
+fn too_large(cap: usize) -> Failure {
+    Failure::new(
+        FailureClass::BadResponse,
+        format!("the provider's answer is larger than {cap} bytes"),
+    )
 }
 
 async fn error_failure(
@@ -484,16 +572,17 @@ mod tests {
 
     #[test]
     fn endpoints_join_base_urls_the_way_each_sdk_does() {
+        let at = |wire, base, model, stream| endpoint(wire, base, model, stream).unwrap();
         assert_eq!(
-            endpoint(WireFormat::OpenaiChat, "http://h/v1/", "m", false),
+            at(WireFormat::OpenaiChat, "http://h/v1/", "m", false),
             "http://h/v1/chat/completions"
         );
         assert_eq!(
-            endpoint(WireFormat::OpenaiResponses, "http://h/v1", "m", true),
+            at(WireFormat::OpenaiResponses, "http://h/v1", "m", true),
             "http://h/v1/responses"
         );
         assert_eq!(
-            endpoint(
+            at(
                 WireFormat::Anthropic,
                 "https://api.anthropic.com",
                 "m",
@@ -502,13 +591,29 @@ mod tests {
             "https://api.anthropic.com/v1/messages"
         );
         assert_eq!(
-            endpoint(WireFormat::Gemini, "http://g", "gemini-2.5-pro", true),
+            at(WireFormat::Gemini, "http://g", "gemini-2.5-pro", true),
             "http://g/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
         );
         assert_eq!(
-            endpoint(WireFormat::Gemini, "http://g", "gemini-2.5-pro", false),
+            at(WireFormat::Gemini, "http://g", "gemini-2.5-pro", false),
             "http://g/v1beta/models/gemini-2.5-pro:generateContent"
         );
+    }
+
+    #[test]
+    fn a_model_name_is_one_path_segment_whatever_it_holds() {
+        assert_eq!(
+            endpoint(WireFormat::Gemini, "http://g", "x/../../v1/files#", false).unwrap(),
+            "http://g/v1beta/models/x%2F..%2F..%2Fv1%2Ffiles%23:generateContent"
+        );
+        assert_eq!(path_segment("a?b=c&d").unwrap(), "a%3Fb%3Dc%26d");
+        assert_eq!(path_segment("%2F..").unwrap(), "%252F..");
+        for refused in ["", ".", ".."] {
+            assert_eq!(
+                endpoint(WireFormat::Gemini, "http://g", refused, true),
+                None
+            );
+        }
     }
 
     #[test]

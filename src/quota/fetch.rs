@@ -44,14 +44,14 @@ pub async fn fetch(
     api: QuotaApi,
     account: &Account,
 ) -> Result<Option<Vec<QuotaWindow>>, String> {
-    let http = &ctx.http;
+    let http = &ctx.control;
     let windows = match api {
         QuotaApi::Headers => return Ok(None),
         QuotaApi::OpenrouterKey => openrouter_key(http, account).await,
         QuotaApi::CopilotUser => {
             let github = account
-                .api_key
-                .as_ref()
+                .credential
+                .login()
                 .ok_or("the account has no saved login")?;
             super::copilot::fetch(http, ctx.tokens.copilot_servers(), github.expose()).await
         }
@@ -82,7 +82,7 @@ pub async fn fetch(
 /// The upstream token a subscription account's login yields (renewed if due).
 async fn login_token(ctx: &ProxyContext, account: &Account) -> Result<Minted, String> {
     ctx.tokens
-        .upstream(&ctx.http, account, None, now_ms())
+        .upstream(&ctx.control, account, None, now_ms())
         .await
         .map_err(|e| e.to_string())
 }
@@ -109,7 +109,7 @@ async fn openrouter_key(
 ) -> Result<Vec<QuotaWindow>, String> {
     let url = format!("{}/key", account.base_url.trim_end_matches('/'));
     let mut request = http.get(url);
-    if let Some(key) = &account.api_key {
+    if let Some(key) = account.credential.api_key() {
         request = request.bearer_auth(key.expose());
     }
     let body = usage_answer(request, "the provider").await?;

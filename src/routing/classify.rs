@@ -48,6 +48,9 @@ impl FailureClass {
             429 if mentions_quota(body) => Self::Quota,
             429 => Self::RateLimit,
             500..=599 => Self::Overloaded,
+            // A redirect not followed (it left the provider's origin) is the provider's doing,
+            // not the client's: never relayed as it is.
+            300..=399 => Self::BadResponse,
             _ => Self::BadRequest,
         }
     }
@@ -209,6 +212,7 @@ mod tests {
         assert_eq!(class(529, ""), FailureClass::Overloaded);
         assert_eq!(class(400, ""), FailureClass::BadRequest);
         assert_eq!(class(422, ""), FailureClass::BadRequest);
+        assert_eq!(class(307, ""), FailureClass::BadResponse);
         assert_eq!(FailureClass::BadRequest.action(), Action::ReturnToClient);
         assert_eq!(FailureClass::NotFound.action(), Action::NextCandidate);
         assert_eq!(FailureClass::RateLimit.action(), Action::NextAccount);

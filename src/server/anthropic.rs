@@ -14,8 +14,7 @@ use super::client_api::{
 };
 use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
-use crate::providers::WireFormat;
-use crate::routing::resolve;
+use crate::proxy::CountRequest;
 
 pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Response {
     serve_model_in_body(Api::Anthropic, core, request).await
@@ -25,7 +24,7 @@ pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Respon
 const COUNTED_BY_PROVIDER: &str = "provider";
 const COUNTED_LOCALLY: &str = "estimate-o200k_base";
 
-/// Asks the first Anthropic-format account the model routes to; otherwise counts locally
+/// Asks the first Anthropic-format account the model routes to (`proxy::count_tokens`); otherwise counts locally
 /// with the o200k_base tokenizer (an estimate: Claude's own tokenizer is not public).
 pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Response {
     let headers = anthropic_headers(&request);
@@ -46,56 +45,14 @@ pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Re
         return bad_request(Api::Anthropic, &FormatError::at("model", "Field required"));
     };
     let catalog = core.catalog();
-    let targets = resolve(&catalog, &core.proxy.routing, &model).unwrap_or_default();
-    for target in &targets {
-        let Some(provider) = catalog.provider_by_prefix(&target.provider) else {
-            continue;
-        };
-        if provider.format != WireFormat::Anthropic {
-            continue;
-        }
-        let Some(account) = catalog.enabled_accounts_of(&provider.id).next() else {
-            continue;
-        };
-        let mut upstream_body = body.clone();
-        upstream_body["model"] = target.model.clone().into();
-        let url = format!(
-            "{}/v1/messages/count_tokens",
-            account.base_url.trim_end_matches('/')
-        );
-        let mut req = core
-            .proxy
-            .http
-            .post(url)
-            .header(
-                "anthropic-version",
-                headers
-                    .get("anthropic-version")
-                    .cloned()
-                    .unwrap_or(HeaderValue::from_static("2023-06-01")),
-            )
-            .json(&upstream_body);
-        if let Some(beta) = headers.get("anthropic-beta") {
-            req = req.header("anthropic-beta", beta.clone());
-        }
-        if let Some(key) = &account.api_key {
-            req = req.header("x-api-key", key.expose());
-        }
-        match req.send().await {
-            Ok(r) if r.status().is_success() => {
-                if let Ok(b) = r.bytes().await
-                    && serde_json::from_slice::<Value>(&b).is_ok_and(|v| v["input_tokens"].is_u64())
-                {
-                    return counted(b, COUNTED_BY_PROVIDER);
-                }
-            }
-            Ok(r) => {
-                tracing::debug!(status = %r.status(), "provider token count failed; estimating")
-            }
-            Err(e) => {
-                tracing::debug!(error = %e.without_url(), "provider token count failed; estimating")
-            }
-        }
+    let asked = CountRequest {
+        body: &body,
+        model: &model,
+        version: headers.get("anthropic-version"),
+        betas: headers.get("anthropic-beta"),
+    };
+    if let Some(count) = crate::proxy::count_tokens(&core.proxy, &catalog, &asked).await {
+        return counted(count, COUNTED_BY_PROVIDER);
     }
     let estimate = tokio::task::spawn_blocking(move || estimate_tokens(&body)).await;
     match estimate {

@@ -1,5 +1,6 @@
 //! The HTTP server: client APIs under `/v1` (and friends), the management API under `/api`.
 
+mod allow;
 mod anthropic;
 mod api;
 mod chat;
@@ -8,6 +9,7 @@ mod client_auth;
 mod dashboard;
 mod gemini;
 mod guard;
+mod listen;
 mod models;
 mod observed;
 mod ollama;
@@ -20,11 +22,12 @@ use axum::Router;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::engine::Core;
+pub use allow::{AllowList, BadCidr};
+pub use listen::Limits;
 use openai_error::OpenAiError;
 
 pub fn router(core: Arc<Core>) -> Router {
@@ -113,21 +116,8 @@ async fn not_found(uri: Uri) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     core: Arc<Core>,
-    mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
 ) {
-    // Without TCP_NODELAY, small SSE writes wait on Nagle's algorithm (~40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    let app = router(core);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!("server stopped with an error: {e}");
-    }
+    listen::serve(listener, router(core), limits, shutdown).await;
 }

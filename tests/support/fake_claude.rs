@@ -27,6 +27,12 @@ struct Inner {
     seen: Vec<(String, String, bool, Value)>,
     /// Answer the next Messages request with 401.
     refuse_next: bool,
+    /// Token refreshes never answer (a stalled login server).
+    stall_refresh: bool,
+    /// Every request: path and headers (to find a secret where it must not be).
+    requests: Vec<(String, HeaderMap)>,
+    /// count_tokens requests: authorization, anthropic-beta, whether x-api-key was sent.
+    counts: Vec<(String, String, bool)>,
 }
 
 #[derive(Clone)]
@@ -42,6 +48,11 @@ impl FakeClaude {
             .route("/v1/oauth/token", post(token))
             .route("/v1/messages", post(messages))
             .route("/api/oauth/usage", get(usage))
+            .route("/v1/messages/count_tokens", post(count_tokens))
+            .layer(axum::middleware::from_fn_with_state(
+                inner.clone(),
+                log_request,
+            ))
             .with_state(inner.clone());
         let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeClaude { inner, base }
@@ -64,6 +75,10 @@ impl FakeClaude {
         self.lock().revoked = true;
     }
 
+    pub fn stall_refreshes(&self) {
+        self.lock().stall_refresh = true;
+    }
+
     pub fn refuse_next_message(&self) {
         self.lock().refuse_next = true;
     }
@@ -74,6 +89,16 @@ impl FakeClaude {
 
     pub fn last_message(&self) -> Option<(String, String, bool, Value)> {
         self.lock().seen.last().cloned()
+    }
+
+    /// Every request the fake received, as (path, headers).
+    pub fn requests(&self) -> Vec<(String, HeaderMap)> {
+        self.lock().requests.clone()
+    }
+
+    /// count_tokens requests: (authorization, anthropic-beta, x-api-key sent).
+    pub fn counts(&self) -> Vec<(String, String, bool)> {
+        self.lock().counts.clone()
     }
 
     pub fn config(&self) -> String {
@@ -108,8 +133,12 @@ fn issue(inner: &mut Inner) -> Response {
     .into_response()
 }
 
-async fn token(State(inner): Shared, Json(body): Json<Value>) -> Response {
-    let mut inner = inner.lock().expect("lock");
+async fn token(State(shared): Shared, Json(body): Json<Value>) -> Response {
+    let stall = shared.lock().expect("lock").stall_refresh;
+    if stall && body.get("grant_type").and_then(Value::as_str) == Some("refresh_token") {
+        std::future::pending::<()>().await;
+    }
+    let mut inner = shared.lock().expect("lock");
     let text = |k: &str| {
         body.get(k)
             .and_then(Value::as_str)
@@ -185,6 +214,42 @@ async fn messages(State(inner): Shared, headers: HeaderMap, Json(body): Json<Val
     .into_response()
 }
 
+async fn log_request(
+    State(inner): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let seen = (request.uri().to_string(), request.headers().clone());
+    inner.lock().expect("lock").requests.push(seen);
+    next.run(request).await
+}
+
+async fn count_tokens(State(inner): Shared, headers: HeaderMap) -> Response {
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut inner = inner.lock().expect("lock");
+    let auth = header("authorization");
+    let sent = (
+        auth.clone(),
+        header("anthropic-beta"),
+        headers.contains_key("x-api-key"),
+    );
+    inner.counts.push(sent);
+    if auth != format!("Bearer claude-access-{}", inner.issued) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})),
+        )
+            .into_response();
+    }
+    Json(json!({"input_tokens": 1234})).into_response()
+}
+
 async fn usage(State(inner): Shared, headers: HeaderMap) -> Response {
     let current = format!(
         "Bearer claude-access-{}",
@@ -200,4 +265,33 @@ async fn usage(State(inner): Shared, headers: HeaderMap) -> Response {
         include_str!("../fixtures/quota/claude_usage.json"),
     )
         .into_response()
+}
+
+/// Logs in to the fake through the router's pasted-code flow; returns the new account's id.
+pub async fn log_in(router: &super::Router, claude: &FakeClaude) -> String {
+    let (status, started) = router
+        .api(reqwest::Method::POST, "/api/oauth/cc/start", None)
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let url = reqwest::Url::parse(started["authorizeUrl"].as_str().expect("url")).expect("url");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let code = claude.approve(&param("code_challenge"));
+    let id = started["loginId"].as_str().expect("id");
+    let (status, done) = router
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/oauth/cc/{id}/complete"),
+            Some(json!({ "code": format!("{code}#{}", param("state")) })),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned()
 }

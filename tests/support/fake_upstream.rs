@@ -92,6 +92,7 @@ impl FakeUpstream {
             .route("/v1/key", axum::routing::get(key_info))
             .route("/v1/models", axum::routing::get(model_list))
             .route("/v1beta/models", axum::routing::get(gemini_model_list))
+            .fallback(stray)
             .layer(axum::middleware::map_response_with_state(
                 shared.clone(),
                 extra_headers,
@@ -160,6 +161,12 @@ api_key = "k-gem"
     pub fn last(&self) -> Seen {
         self.seen().pop().expect("the fake saw a request")
     }
+}
+
+/// Any other path: recorded (a request that lands here went somewhere it should not), 404.
+async fn stray(State(s): State<Shared>, uri: Uri, headers: HeaderMap, raw: Bytes) -> Response {
+    record(&s, &uri.to_string(), &headers, &raw);
+    json_response(404, json!({"error": {"message": "no such path (fake)"}}))
 }
 
 fn record(s: &Shared, path: &str, headers: &HeaderMap, raw: &Bytes) -> (Script, Value) {
