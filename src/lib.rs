@@ -1,6 +1,7 @@
 //! NineRouter's engine: a local AI API router. Everything that is not desktop UI lives here;
 //! the headless binary and the desktop shell are thin users of [`engine::Engine`].
 
+pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod config;

@@ -1,4 +1,4 @@
-//! `ninerouter serve`: the headless router.
+//! `ninerouter serve`: the headless router; `ninerouter admin …`: its admin access.
 
 use std::path::PathBuf;
 
@@ -22,6 +22,27 @@ struct Cli {
 enum Command {
     /// Run the router (the default when no command is given).
     Serve(ServeArgs),
+    /// Admin access to the dashboard and the management API (works while the router runs).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        /// The router's data directory [default: the platform's data dir]
+        #[arg(long, env = "NINEROUTER_DATA_DIR", global = true)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Set the dashboard password (asked for on the terminal, or read from standard input).
+    SetPassword,
+    /// Remove the dashboard password: on loopback the dashboard opens without a login again.
+    ClearPassword,
+    /// Create an admin token for scripts; it is printed once.
+    CreateToken {
+        /// What the token is for.
+        name: String,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -51,15 +72,58 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     ninerouter::logging::init();
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(a)) => a,
-        None => ServeArgs::default(),
-    };
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(serve(args))
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Some(Command::Serve(a)) => runtime.block_on(serve(a)),
+        None => runtime.block_on(serve(ServeArgs::default())),
+        Some(Command::Admin { command, data_dir }) => {
+            let data_dir = data_dir.unwrap_or_else(default_data_dir);
+            runtime.block_on(admin(command, data_dir))
+        }
+    }
+}
+
+async fn admin(command: AdminCommand, data_dir: PathBuf) -> anyhow::Result<()> {
+    use ninerouter::manage::admin;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let store = ninerouter::store::Store::open(&data_dir.join("ninerouter.db"))
+        .context("cannot open the router's database")?;
+    match command {
+        AdminCommand::SetPassword => {
+            let password = read_password()?;
+            admin::set_password_offline(&store, Some(password)).await?;
+            println!("The dashboard password is set.");
+        }
+        AdminCommand::ClearPassword => {
+            admin::set_password_offline(&store, None).await?;
+            println!("The dashboard password is removed.");
+        }
+        AdminCommand::CreateToken { name } => {
+            let token = admin::create_admin_token_offline(&store, &name).await?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+/// From the terminal without echo, or the first line of standard input (for scripts).
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New dashboard password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Ok(password)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -197,3 +197,74 @@ async fn a_kill_mid_burst_loses_nothing_that_was_flushed() {
             .unwrap();
     assert_eq!(v["pagination"]["totalItems"], 0, "{v}");
 }
+
+/// `ninerouter admin …` on the machine of a running router: the password closes its
+/// management API at once, and a token made on the command line opens it for scripts.
+#[tokio::test]
+async fn admin_commands_close_a_running_routers_dashboard_and_mint_tokens() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut serve = binary();
+    serve
+        .arg("serve")
+        .env("NINEROUTER_PORT", "0")
+        .env("NINEROUTER_HOST", "127.0.0.1")
+        .env("NINEROUTER_DATA_DIR", &data)
+        .env("NINEROUTER_SECRETS", "memory");
+    let (_child, base) = spawn_serving(serve).await;
+    let http = reqwest::Client::new();
+    let status = || http.get(format!("{base}/api/status")).send();
+    assert_eq!(
+        status().await.unwrap().status(),
+        200,
+        "open before a password"
+    );
+
+    let mut set = binary()
+        .args(["admin", "set-password", "--data-dir"])
+        .arg(&data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = set.stdin.take().unwrap();
+    stdin.write_all(b"from-the-cli-pw\n").await.unwrap();
+    drop(stdin);
+    let out = set.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(status().await.unwrap().status(), 401, "closed at once");
+    let login = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"password": "from-the-cli-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 204);
+
+    let made = binary()
+        .args(["admin", "create-token", "nightly backup", "--data-dir"])
+        .arg(&data)
+        .output()
+        .await
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("nra-"), "{token}");
+    let scripted = http
+        .get(format!("{base}/api/audit"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scripted.status(), 200);
+    let audit: serde_json::Value = scripted.json().await.unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "cli")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create admin token", "set dashboard password"]);
+}

@@ -148,9 +148,10 @@ async fn the_dashboard_works_in_a_real_browser() {
     }
 }
 
-/// Bound beyond loopback, the management API needs a proxy key: the dashboard asks for one.
+/// Bound beyond loopback, the management API needs an admin: the dashboard asks for the
+/// password (a proxy key does not do), and its session cookie is out of the page's reach.
 #[tokio::test]
-async fn beyond_loopback_the_dashboard_asks_for_a_proxy_key() {
+async fn beyond_loopback_the_dashboard_asks_for_its_password() {
     let Ok(browser) = std::env::var("NINEROUTER_BROWSER") else {
         eprintln!("skipped: set NINEROUTER_BROWSER to a Chromium binary (make test does)");
         return;
@@ -171,8 +172,12 @@ async fn beyond_loopback_the_dashboard_asks_for_a_proxy_key() {
     })
     .await
     .unwrap();
+    let password = "remote-dashboard-pw";
+    ninerouter::manage::admin::set_password(&engine.core(), Some(password.into()))
+        .await
+        .unwrap();
     // Only loopback traffic: the unspecified address is reached through 127.0.0.1.
     let base = format!("http://127.0.0.1:{}", engine.address().port());
-    browser_test(&browser, "remote.mjs", &[&base, key]).await;
+    browser_test(&browser, "remote.mjs", &[&base, key, password]).await;
     engine.stop().await;
 }

@@ -9,13 +9,7 @@ use serde_json::{Value, json};
 use support::{FakeOpenAi, Router, node_config};
 
 fn db_bytes(router: &Router) -> Vec<u8> {
-    let mut all = Vec::new();
-    for name in ["ninerouter.db", "ninerouter.db-wal"] {
-        if let Ok(b) = std::fs::read(router.data_dir().join(name)) {
-            all.extend(b);
-        }
-    }
-    all
+    router.db_bytes()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -320,6 +314,8 @@ async fn proxy_keys_are_shown_once_stored_hashed_and_enforced() {
         "only the hash is stored"
     );
 
+    // Keys required: managing the router needs its password from then on.
+    router.set_admin_password("management-pw").await;
     let (status, settings) = router
         .api(
             Method::PATCH,

@@ -186,7 +186,7 @@ async fn require_api_key_from_the_config_file_accepts_every_client_style() {
 }
 
 #[tokio::test]
-async fn beyond_loopback_every_api_needs_a_key() {
+async fn beyond_loopback_clients_need_a_proxy_key_and_management_an_admin() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "[server]\napi_keys = [\"sk-local-1\"]\n").unwrap();
@@ -218,13 +218,25 @@ async fn beyond_loopback_every_api_needs_a_key() {
         200
     );
     assert_eq!(get("/api/status", None).await.unwrap().status(), 401);
-    assert_eq!(
-        get("/api/status", Some("sk-local-1"))
+    let with_proxy_key = get("/api/status", Some("sk-local-1")).await.unwrap();
+    assert_eq!(with_proxy_key.status(), 401, "a proxy key is no admin key");
+    let body: Value = with_proxy_key.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "admin_login_required");
+    for (method, path) in [
+        (Method::POST, "/api/keys"),
+        (Method::GET, "/api/usage/request-details"),
+        (Method::POST, "/api/oauth/cx/import"),
+        (Method::GET, "/api/events"),
+    ] {
+        let r = http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth("sk-local-1")
+            .json(&json!({"name": "x"}))
+            .send()
             .await
-            .unwrap()
-            .status(),
-        200
-    );
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
     engine.stop().await;
 }
 
@@ -513,4 +525,453 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
         .unwrap()
         .unwrap();
     assert_eq!(status, 200);
+}
+
+/// The session cookie a response sets (its `name=value`), and the whole header.
+fn session_from(r: &reqwest::Response) -> (String, String) {
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let pair = set.split(';').next().unwrap().to_owned();
+    (pair, set)
+}
+
+async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut r = router.http.request(method, router.url(path));
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_dashboard_password_closes_the_management_api_to_all_but_its_sessions() {
+    let router = Router::start("[server]\napi_keys = [\"sk-local-1\"]\n").await;
+    let short = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "short"})),
+    )
+    .await;
+    assert_eq!(short.status(), 400);
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let (setter, _) = session_from(&set);
+
+    let closed = call(&router, Method::GET, "/api/status", None, None).await;
+    assert_eq!(closed.status(), 401);
+    let keyed = router
+        .http
+        .get(router.url("/api/status"))
+        .bearer_auth("sk-local-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), 401, "a proxy key is no admin key");
+    let state: Value = call(&router, Method::GET, "/api/auth/state", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        json!({"required": true, "passwordSet": true, "actor": null})
+    );
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&setter), None)
+            .await
+            .status(),
+        200
+    );
+
+    let wrong = call(
+        &router,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"password": "tr0ub4dor&4"})),
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    let right = call(
+        &router,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    assert_eq!(right.status(), 204);
+    let (session, header) = session_from(&right);
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Strict"),
+        "{header}"
+    );
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&session), None)
+            .await
+            .status(),
+        200
+    );
+    let forged = "nr_session=nrs-forged";
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(forged), None)
+            .await
+            .status(),
+        401
+    );
+
+    let out = call(
+        &router,
+        Method::POST,
+        "/api/auth/logout",
+        Some(&session),
+        None,
+    )
+    .await;
+    assert_eq!(out.status(), 204);
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&session), None)
+            .await
+            .status(),
+        401
+    );
+
+    // A new password ends every session but the one that set it.
+    let changed = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        Some(&setter),
+        Some(json!({"password": "correct horse"})),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&setter), None)
+            .await
+            .status(),
+        401
+    );
+    let (changer, _) = session_from(&changed);
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&changer), None)
+            .await
+            .status(),
+        200
+    );
+
+    // The hash, never the password, is stored.
+    let db = router.db_bytes();
+    let db = String::from_utf8_lossy(&db);
+    assert!(db.contains("$argon2id$") && !db.contains("correct horse"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_paced_per_address() {
+    let router = Router::start("").await;
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let attempt = |password: &'static str| {
+        call(
+            &router,
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"password": password})),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("guess-guess").await.status(), 401);
+    }
+    let paced = attempt("tr0ub4dor&3").await;
+    assert_eq!(paced.status(), 429, "even the right password waits");
+    assert_eq!(paced.headers()["retry-after"], "1");
+    let body: Value = paced.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "throttled");
+}
+
+#[tokio::test]
+async fn require_api_key_covers_the_management_api_and_needs_a_password_first() {
+    let router = Router::start("").await;
+    let on = json!({"requireApiKey": true});
+    let refused = call(
+        &router,
+        Method::PATCH,
+        "/api/settings",
+        None,
+        Some(on.clone()),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "requireApiKey");
+
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    let (session, _) = session_from(&set);
+    assert_eq!(
+        call(
+            &router,
+            Method::PATCH,
+            "/api/settings",
+            Some(&session),
+            Some(on)
+        )
+        .await
+        .status(),
+        200
+    );
+    for (method, path) in [
+        (Method::POST, "/api/keys"),
+        (Method::GET, "/api/events"),
+        (Method::GET, "/api/usage/request-details"),
+    ] {
+        let keyless = call(
+            &router,
+            method.clone(),
+            path,
+            None,
+            Some(json!({"name": "x"})),
+        )
+        .await;
+        assert_eq!(keyless.status(), 401, "{method} {path}");
+    }
+    let minted = call(
+        &router,
+        Method::POST,
+        "/api/keys",
+        Some(&session),
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(minted.status(), 201);
+    // The password cannot go while keys are required.
+    let removal = call(
+        &router,
+        Method::DELETE,
+        "/api/admin/password",
+        Some(&session),
+        None,
+    )
+    .await;
+    assert_eq!(removal.status(), 400);
+}
+
+#[tokio::test]
+async fn admin_tokens_open_the_management_api_for_scripts_until_deleted() {
+    let router = Router::start("[server]\napi_keys = [\"sk-local-1\"]\n").await;
+    let (status, created) = router
+        .api(
+            Method::POST,
+            "/api/admin/tokens",
+            Some(json!({"name": "backup script"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("nra-"));
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    let (session, _) = session_from(&set);
+    let with = |bearer: String| {
+        router
+            .http
+            .get(router.url("/api/keys"))
+            .bearer_auth(bearer)
+            .send()
+    };
+    assert_eq!(with(token.clone()).await.unwrap().status(), 200);
+    assert_eq!(with("sk-local-1".into()).await.unwrap().status(), 401);
+    assert_eq!(with(format!("{token}x")).await.unwrap().status(), 401);
+    let listed: Value = call(
+        &router,
+        Method::GET,
+        "/api/admin/tokens",
+        Some(&session),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed[0]["name"], "backup script");
+    assert!(!listed.to_string().contains(&token));
+    let id = created["id"].as_str().unwrap();
+    let gone = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/admin/tokens/{id}"),
+        Some(&session),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status(), 204);
+    assert_eq!(with(token).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn the_desktop_window_trades_a_one_time_ticket_for_a_session() {
+    let router = Router::start("").await;
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let ticket = ninerouter::manage::admin::desktop_ticket(&router.engine.core());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = router.url(&format!("/api/auth/desktop?ticket={ticket}"));
+    let landed = http.get(&url).send().await.unwrap();
+    assert_eq!(landed.status(), 303);
+    assert_eq!(landed.headers()["location"], "/dashboard/");
+    let (session, _) = session_from(&landed);
+    assert_eq!(
+        call(&router, Method::GET, "/api/status", Some(&session), None)
+            .await
+            .status(),
+        200
+    );
+    let state: Value = call(
+        &router,
+        Method::GET,
+        "/api/auth/state",
+        Some(&session),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(state["actor"], "desktop");
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        401,
+        "used once"
+    );
+}
+
+#[tokio::test]
+async fn every_management_change_is_audited_without_its_secrets() {
+    let fake = FakeOpenAi::start().await;
+    let router = Router::start(&node_config(&[("ma", &fake, &["key-a"])], "")).await;
+    let secret = "sk-or-very-secret-audit-key-123";
+    let (status, _) = router
+        .api(
+            Method::POST,
+            "/api/connections",
+            Some(json!({"provider": "openrouter", "name": "or", "apiKey": secret})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = router
+        .api(
+            Method::PUT,
+            "/api/aliases/fast",
+            Some(json!({"target": "ma/m"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let set = call(
+        &router,
+        Method::PUT,
+        "/api/admin/password",
+        None,
+        Some(json!({"password": "tr0ub4dor&3"})),
+    )
+    .await;
+    let (session, _) = session_from(&set);
+    call(
+        &router,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"password": "wrong-password"})),
+    )
+    .await;
+    let (status, created) = router.api(Method::POST, "/api/admin/tokens", None).await;
+    assert_eq!(status, 401, "{created}");
+
+    let audit: Value = call(&router, Method::GET, "/api/audit", Some(&session), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = audit.as_array().unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "POST /api/auth/login",
+            "PUT /api/admin/password",
+            "PUT /api/aliases/fast",
+            "POST /api/connections",
+        ]
+    );
+    assert_eq!(rows[0]["status"], 401);
+    assert_eq!(rows[3]["actor"], "local");
+    assert_eq!(rows[3]["client"], "127.0.0.1");
+    assert!(
+        rows[3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\":\"or\"")
+    );
+    let text = audit.to_string();
+    assert!(
+        !text.contains(secret) && !text.contains("tr0ub4dor") && !text.contains("wrong-password"),
+        "{text}"
+    );
+    let db = router.db_bytes();
+    let db = String::from_utf8_lossy(&db);
+    assert!(
+        db.contains("POST /api/connections") && !db.contains("tr0ub4dor") && !db.contains(secret)
+    );
 }

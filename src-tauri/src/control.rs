@@ -4,15 +4,16 @@
 use ninerouter::engine::Core;
 use ninerouter::manage::ManageError;
 
-/// Makes `name` the combo that clients asking for `default` get.
+/// Makes `name` the combo that clients asking for `default` get (recorded in the audit log).
 pub async fn select_combo(core: &Core, name: &str) -> Result<(), ManageError> {
-    ninerouter::manage::set_active_combo(core, name).await
+    ninerouter::manage::shell_set_active_combo(core, name).await
 }
 
-/// Pauses routing if it runs, resumes it if paused; returns whether it is paused now.
-pub fn toggle_pause(core: &Core) -> bool {
+/// Pauses routing if it runs, resumes it if paused (recorded in the audit log); returns
+/// whether it is paused now.
+pub async fn toggle_pause(core: &Core) -> bool {
     let paused = !core.is_paused();
-    core.set_paused(paused);
+    ninerouter::manage::shell_set_paused(core, paused).await;
     paused
 }
 
@@ -86,9 +87,21 @@ mod tests {
         assert!(select_combo(&core, "nope").await.is_err());
         assert_eq!(core.active_combo().as_deref(), Some("smart"));
 
-        assert!(toggle_pause(&core));
+        assert!(toggle_pause(&core).await);
         assert!(menu_texts(&core).contains(&"Resume Routing".to_owned()));
-        assert!(!toggle_pause(&core));
+        assert!(!toggle_pause(&core).await);
+        let audit = ninerouter::manage::list_audit(&core, 10, None).await?;
+        let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "resume routing",
+                "pause routing",
+                "set active combo",
+                "set active combo"
+            ]
+        );
+        assert!(audit.iter().all(|e| e.actor == "desktop"));
         assert!(menu_texts(&core).contains(&"Pause Routing".to_owned()));
         engine.stop().await;
         Ok(())

@@ -149,7 +149,9 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
         }
         Action::TogglePause => {
             if let Some(core) = shell.router.core() {
-                crate::control::toggle_pause(&core);
+                tauri::async_runtime::spawn(async move {
+                    crate::control::toggle_pause(&core).await;
+                });
             }
         }
         Action::ToggleAutostart => {

@@ -29,17 +29,48 @@ pub fn open(app: &AppHandle) {
     }
 }
 
+/// The dashboard, entered through a one-time ticket the engine trades for a session: the
+/// window is logged in without typing, whatever password the router has.
 fn dashboard_url(app: &AppHandle) -> WebviewUrl {
-    let endpoint = app.state::<Shell>().router.endpoint();
-    match endpoint.and_then(|e| format!("{e}/dashboard/").parse().ok()) {
+    let router = &app.state::<Shell>().router;
+    let entry = router.core().and_then(|core| {
+        let ticket = ninerouter::manage::admin::desktop_ticket(&core);
+        format!(
+            "http://{}/api/auth/desktop?ticket={ticket}",
+            core.listen.addr
+        )
+        .parse()
+        .ok()
+    });
+    match entry {
         Some(url) => WebviewUrl::External(url),
         // The bundled page that says the router is not running and where to look.
         None => WebviewUrl::App("index.html".into()),
     }
 }
 
+/// The window stays on the engine's own origin (and the bundled page); anything else a page
+/// tries to open in it is refused (provider pages open in the system browser).
+fn stays_home(app: &AppHandle, url: &tauri::Url) -> bool {
+    let own = app
+        .state::<Shell>()
+        .router
+        .endpoint()
+        .and_then(|e| tauri::Url::parse(&e).ok());
+    let home = own.is_some_and(|o| o.origin() == url.origin());
+    home || matches!(url.scheme(), "tauri" | "about") || url.host_str() == Some("tauri.localhost")
+}
+
 fn create(app: &AppHandle) -> tauri::Result<()> {
+    let handle = app.clone();
     WebviewWindowBuilder::new(app, LABEL, dashboard_url(app))
+        .on_navigation(move |url| {
+            let allowed = stays_home(&handle, url);
+            if !allowed {
+                tracing::warn!(%url, "the dashboard window refused to leave the router");
+            }
+            allowed
+        })
         .title("NineRouter")
         .inner_size(1200.0, 800.0)
         .min_inner_size(800.0, 560.0)

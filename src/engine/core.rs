@@ -46,6 +46,8 @@ pub struct Core {
     pub inspector: Inspector,
     /// Subscription logins in progress.
     pub logins: crate::auth::Logins,
+    /// Dashboard sessions, desktop tickets and password pacing.
+    pub admin: crate::admin::AdminState,
     /// Routing paused from the tray or the dashboard: client requests are refused meanwhile.
     paused: AtomicBool,
     catalog: RwLock<Arc<Catalog>>,
@@ -71,6 +73,7 @@ impl Core {
             usage,
             inspector,
             logins: crate::auth::Logins::default(),
+            admin: crate::admin::AdminState::default(),
             paused: AtomicBool::new(false),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),

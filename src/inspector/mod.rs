@@ -15,6 +15,6 @@ mod write;
 pub use capture::{
     Begin, Captured, DetailMessage, End, Inspector, PendingEnd, ProviderSide, RawLog,
 };
-pub use redact::Redactor;
+pub use redact::{REDACTED, Redactor};
 pub use table::{DetailFilter, DetailPage, full_details, get_detail, list_details};
 pub use write::{Limits, Retention, apply, close_interrupted};

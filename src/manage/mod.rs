@@ -2,7 +2,9 @@
 //! desktop shell. Each validates, writes the store (and the secret store), then rebuilds the
 //! catalog. Front ends stay thin and call these.
 
+pub mod admin;
 mod aliases;
+mod audit;
 mod combos;
 mod connections;
 mod keys;
@@ -12,6 +14,7 @@ mod settings;
 mod shell;
 
 pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
+pub use audit::{audit_detail, list_audit, record_change};
 pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
 };
@@ -24,7 +27,7 @@ pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use settings::{get_settings, patch_settings};
-pub use shell::set_active_combo;
+pub use shell::{set_active_combo, shell_set_active_combo, shell_set_paused};
 
 use crate::engine::CoreError;
 use crate::secrets::SecretError;

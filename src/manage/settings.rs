@@ -55,6 +55,13 @@ pub async fn patch_settings(
         .observability
         .validate()
         .map_err(|(f, m)| invalid(format!("observability.{f}"), m))?;
+    let turning_on = settings.require_api_key && !core.catalog().settings.require_api_key;
+    if turning_on && super::admin::password_hash(core).await?.is_none() {
+        return Err(invalid(
+            "requireApiKey",
+            "set a dashboard password first: with keys required, managing the router needs it",
+        ));
+    }
     let row = settings.clone();
     core.store
         .call(move |c| store::save_settings(c, &row))

@@ -40,7 +40,8 @@ pub enum KeyCheck {
     Invalid,
 }
 
-/// Decides whether a request may use the router (shared by the client and management APIs).
+/// Decides whether a request may use the client APIs (the management API never takes a
+/// proxy key: see `api::access`).
 pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck {
     let catalog = core.catalog();
     let required = catalog.settings.require_api_key

@@ -4,6 +4,7 @@
 //! rusqlite is synchronous; `Store::call` runs each unit of work on the blocking pool so the
 //! async request path never waits on disk.
 
+mod admin_tables;
 mod batches;
 mod catalog_tables;
 mod cooldowns;
@@ -94,6 +95,7 @@ impl Store {
     }
 }
 
+pub use admin_tables::*;
 pub use catalog_tables::*;
 
 pub fn now_ms() -> i64 {

@@ -151,6 +151,27 @@ CREATE TABLE price_overrides (
     PRIMARY KEY (provider, model)
 );
 "#,
+    r#"
+-- Admin tokens open the management API for scripts; only their SHA-256 is kept.
+CREATE TABLE admin_tokens (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    hash       BLOB NOT NULL UNIQUE,
+    hint       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+-- Every management change: when, from where, by whom, what (never a secret value).
+CREATE TABLE audit_log (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms   INTEGER NOT NULL,
+    client  TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL,
+    status  INTEGER NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (at_ms);
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -27,6 +27,8 @@ pub struct Router {
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub options: EngineOptions,
+    /// The admin session `api` sends, once `set_admin_password` made one.
+    admin_session: std::sync::Mutex<Option<String>>,
 }
 
 /// Routing settings that keep timing tests short.
@@ -64,6 +66,7 @@ impl Router {
             http: reqwest::Client::new(),
             dir,
             options,
+            admin_session: std::sync::Mutex::default(),
         }
     }
 
@@ -87,11 +90,46 @@ impl Router {
             http,
             dir,
             options,
+            admin_session: std::sync::Mutex::default(),
         }
     }
 
     pub fn data_dir(&self) -> PathBuf {
         self.options.data_dir.clone()
+    }
+
+    /// Sets the dashboard password; `api` then sends the session that came back.
+    pub async fn set_admin_password(&self, password: &str) {
+        let (status, body) = self
+            .api(
+                reqwest::Method::PUT,
+                "/api/admin/password",
+                Some(json!({ "password": password })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let r = self
+            .http
+            .post(self.url("/api/auth/login"))
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 204);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        *self.admin_session.lock().unwrap() = Some(pair);
+    }
+
+    /// The database as it is on disk: the file and its write-ahead log.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for name in ["ninerouter.db", "ninerouter.db-wal"] {
+            if let Ok(b) = std::fs::read(self.data_dir().join(name)) {
+                all.extend(b);
+            }
+        }
+        all
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -148,6 +186,9 @@ impl Router {
         body: Option<Value>,
     ) -> (u16, Value) {
         let mut req = self.http.request(method, self.url(path));
+        if let Some(cookie) = self.admin_session.lock().unwrap().clone() {
+            req = req.header("cookie", cookie);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }

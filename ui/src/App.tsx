@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
-import { needsKey } from "./api/client";
+import { needsLogin } from "./api/client";
 import { useEngineEvents } from "./api/events";
 import { useStatus } from "./api/hooks";
-import { KeyPrompt } from "./components/KeyPrompt";
+import { AdminLogin } from "./components/AdminLogin";
 import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
@@ -48,7 +48,7 @@ export function App() {
           </a>
         ))}
       </nav>
-      <main>{needsKey(status.error) ? <KeyPrompt /> : <Page />}</main>
+      <main>{needsLogin(status.error) ? <AdminLogin /> : <Page />}</main>
     </div>
   );
 }

@@ -1,6 +1,8 @@
 //! The JSON management API under `/api`, for the dashboard and scripts. Thin: each handler
 //! decodes, calls a `manage` use-case, and encodes.
 
+mod access;
+mod admin;
 mod handlers;
 mod oauth;
 mod quota;
@@ -9,15 +11,13 @@ mod usage;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::client_auth::{KeyCheck, check};
 use crate::engine::Core;
 use crate::manage::{ManageError, field_in_message};
 
@@ -25,6 +25,24 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
     use handlers::*;
     Router::new()
         .route("/api/status", get(status))
+        .route("/api/auth/state", get(admin::state))
+        .route("/api/auth/login", post(admin::login))
+        .route("/api/auth/logout", post(admin::logout))
+        .route("/api/auth/desktop", get(admin::desktop))
+        .route(
+            "/api/admin/password",
+            axum::routing::put(admin::put_password).delete(admin::delete_password),
+        )
+        .route(
+            "/api/admin/tokens",
+            get(admin::list_tokens).post(admin::create_token),
+        )
+        .route(
+            "/api/admin/tokens/{id}",
+            axum::routing::delete(admin::delete_token),
+        )
+        .route("/api/audit", get(admin::audit))
+        .route("/api/models", get(admin::models))
         .route("/api/providers", get(providers))
         .route(
             "/api/connections",
@@ -101,26 +119,40 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             "/api/usage/request-details/{id}",
             get(usage::request_detail),
         )
-        .layer(axum::middleware::from_fn_with_state(core, require_admin))
-}
-
-/// Beyond loopback the management API needs a proxy key like the client APIs.
-async fn require_admin(State(core): State<Arc<Core>>, request: Request, next: Next) -> Response {
-    if core.listen.is_loopback() {
-        return next.run(request).await;
-    }
-    match check(&core, request.headers(), None) {
-        KeyCheck::Ok(_) => next.run(request).await,
-        KeyCheck::Missing | KeyCheck::Invalid => ApiError::Unauthorized.into_response(),
-    }
+        .layer(axum::middleware::from_fn_with_state(
+            core,
+            access::require_admin,
+        ))
 }
 
 #[derive(Debug)]
 pub enum ApiError {
     Manage(ManageError),
-    BadBody { field: String, message: String },
+    BadBody {
+        field: String,
+        message: String,
+    },
     NotFound(String),
-    Unauthorized,
+    /// The management API needs an admin session or token, and none was presented.
+    AdminRequired,
+    /// Refused with its own status and code (a wrong password, a throttled login).
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
+}
+
+impl ApiError {
+    pub fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
 }
 
 impl From<ManageError> for ApiError {
@@ -131,6 +163,7 @@ impl From<ManageError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry = None;
         let (status, code, message, field) = match self {
             ApiError::Manage(ManageError::Invalid { field, message }) => (
                 StatusCode::BAD_REQUEST,
@@ -165,16 +198,34 @@ impl IntoResponse for ApiError {
                 message,
                 Some(field),
             ),
-            ApiError::Unauthorized => (
+            ApiError::AdminRequired => (
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a proxy API key is required when NineRouter listens beyond this machine"
+                "admin_login_required",
+                "managing NineRouter needs the dashboard password (or an admin token); \
+                 proxy keys open the client APIs only"
                     .to_owned(),
                 None,
             ),
+            ApiError::Refused {
+                status,
+                code,
+                message,
+                retry_after,
+            } => {
+                retry = retry_after;
+                (status, code, message, None)
+            }
         };
         let body = json!({ "error": { "message": message, "code": code, "field": field } });
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(wait) = retry
+            && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 

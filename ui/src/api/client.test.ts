@@ -49,17 +49,18 @@ describe("detailQuery", () => {
   });
 });
 
-describe("proxy key", () => {
-  it("is sent once saved, and a 401 asks for it", async () => {
-    const { saveKey, needsKey } = await import("./client");
+describe("admin access", () => {
+  it("sends a saved admin token, and only an admin-login 401 asks for the login", async () => {
+    const { saveToken, needsLogin } = await import("./client");
     const fetch = vi.fn(async () => Response.json({ ok: true }));
     vi.stubGlobal("fetch", fetch);
-    saveKey("sk-nr-abc");
+    saveToken("nra-abc");
     await api("/status");
     const init = (fetch.mock.calls[0] as unknown[] | undefined)?.[1] as RequestInit | undefined;
-    expect(new Headers(init?.headers).get("authorization")).toBe("Bearer sk-nr-abc");
-    saveKey(null);
-    expect(needsKey(new ApiError(401, "a proxy API key is required"))).toBe(true);
-    expect(needsKey(new ApiError(400, "bad"))).toBe(false);
+    expect(new Headers(init?.headers).get("authorization")).toBe("Bearer nra-abc");
+    saveToken(null);
+    expect(needsLogin(new ApiError(401, "log in", "admin_login_required"))).toBe(true);
+    expect(needsLogin(new ApiError(401, "wrong password", "wrong_password"))).toBe(false);
+    expect(needsLogin(new ApiError(400, "bad"))).toBe(false);
   });
 });

@@ -35,28 +35,32 @@ export async function readError(response: Response): Promise<ApiError> {
   );
 }
 
-// Beyond loopback the engine's API needs a proxy key; the dashboard asks for it once and keeps
-// it for this browser session only.
-const KEY = "ninerouter.key";
+// The management API needs an admin when the router has a dashboard password, requires keys or
+// listens beyond loopback. The browser then holds an HttpOnly session cookie from the login
+// form; a script's admin token may be used instead, kept for this browser session only.
+// Proxy keys never open it.
+const TOKEN = "ninerouter.admin-token";
 
-export const savedKey = (): string | null => globalThis.sessionStorage?.getItem(KEY) ?? null;
+export const savedToken = (): string | null => globalThis.sessionStorage?.getItem(TOKEN) ?? null;
 
-export function saveKey(key: string | null): void {
-  if (key) globalThis.sessionStorage?.setItem(KEY, key);
-  else globalThis.sessionStorage?.removeItem(KEY);
+export function saveToken(token: string | null): void {
+  if (token) globalThis.sessionStorage?.setItem(TOKEN, token);
+  else globalThis.sessionStorage?.removeItem(TOKEN);
 }
 
-/** `headers` with the saved key, if there is one. */
-export function withKey(headers: Headers): Headers {
-  const key = savedKey();
-  if (key) headers.set("authorization", `Bearer ${key}`);
+/** `headers` with the saved admin token, if there is one. */
+export function withToken(headers: Headers): Headers {
+  const token = savedToken();
+  if (token) headers.set("authorization", `Bearer ${token}`);
   return headers;
 }
 
-export const needsKey = (e: unknown): boolean => e instanceof ApiError && e.status === 401;
+/** Whether the API asks for an admin login. */
+export const needsLogin = (e: unknown): boolean =>
+  e instanceof ApiError && e.status === 401 && e.code === "admin_login_required";
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const headers = withKey(new Headers(init?.headers));
+  const headers = withToken(new Headers(init?.headers));
   if (init?.body !== undefined) headers.set("content-type", "application/json");
   const response = await fetch(`/api${path}`, { ...init, headers });
   if (!response.ok) throw await readError(response);

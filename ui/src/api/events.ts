@@ -4,7 +4,7 @@
 
 import { useEffect } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { withKey } from "./client";
+import { withToken } from "./client";
 import { keys } from "./hooks";
 
 const RECONNECT_MS = 3000;
@@ -25,7 +25,7 @@ export function eventNames(buffer: string): { names: string[]; rest: string } {
 async function follow(signal: AbortSignal, on: (name: string) => void, connected: () => void): Promise<void> {
   while (!signal.aborted) {
     try {
-      const r = await fetch("/api/events", { headers: withKey(new Headers()), signal });
+      const r = await fetch("/api/events", { headers: withToken(new Headers()), signal });
       const reader = r.ok ? r.body?.getReader() : undefined;
       if (reader) {
         connected();

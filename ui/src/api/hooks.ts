@@ -1,9 +1,13 @@
 // Data hooks over the API (TanStack Query: caching, refetch, invalidation on engine events).
 
 import { keepPreviousData, type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, readError, send, withKey } from "./client";
+import { api, send } from "./client";
 import type {
+  AccessState,
   AccountQuota,
+  AdminToken,
+  AuditEntry,
+  CreatedAdminToken,
   ComboView,
   Connection,
   CreatedKey,
@@ -149,15 +153,41 @@ export const useCombos = () =>
 
 /** Every model string a combo can use: what `/v1/models` lists (combos included). */
 export const useRoutableModels = () =>
-  useQuery({
-    queryKey: ["routable-models"],
-    queryFn: async () => {
-      const r = await fetch("/v1/models", { headers: withKey(new Headers()) });
-      if (!r.ok) throw await readError(r);
-      const body = (await r.json()) as { data: { id: string }[] };
-      return body.data.map((m) => m.id);
-    },
-  });
+  useQuery({ queryKey: ["routable-models"], queryFn: () => api<string[]>("/models") });
+
+export const useAccessState = () =>
+  useQuery({ queryKey: ["access"], queryFn: () => api<AccessState>("/auth/state") });
+
+export const useAdminTokens = () =>
+  useQuery({ queryKey: ["admin-tokens"], queryFn: () => api<AdminToken[]>("/admin/tokens") });
+
+export const useAudit = () =>
+  useQuery({ queryKey: ["audit"], queryFn: () => api<AuditEntry[]>("/audit?limit=100") });
+
+export function useAccessMutations() {
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries();
+  return {
+    login: useMutation({
+      mutationFn: (password: string) => send<void>("POST", "/auth/login", { password }),
+      onSuccess: refresh,
+    }),
+    logout: useMutation({ mutationFn: () => send<void>("POST", "/auth/logout"), onSuccess: refresh }),
+    setPassword: useMutation({
+      mutationFn: (password: string) => send<unknown>("PUT", "/admin/password", { password }),
+      onSuccess: refresh,
+    }),
+    removePassword: useMutation({ mutationFn: () => send<void>("DELETE", "/admin/password"), onSuccess: refresh }),
+    createToken: useMutation({
+      mutationFn: (name: string) => send<CreatedAdminToken>("POST", "/admin/tokens", { name }),
+      onSuccess: () => client.invalidateQueries({ queryKey: ["admin-tokens"] }),
+    }),
+    deleteToken: useMutation({
+      mutationFn: (id: string) => send<void>("DELETE", `/admin/tokens/${encodeURIComponent(id)}`),
+      onSuccess: () => client.invalidateQueries({ queryKey: ["admin-tokens"] }),
+    }),
+  };
+}
 
 export function useComboMutations() {
   const client = useQueryClient();

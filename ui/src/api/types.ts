@@ -266,3 +266,32 @@ export interface Probe {
   models: string[];
   message: string;
 }
+
+export interface AccessState {
+  /** Whether managing the router needs a login (password, admin token or the desktop app). */
+  required: boolean;
+  passwordSet: boolean;
+  /** Who this browser is to the router, when logged in. */
+  actor: string | null;
+}
+
+export interface AdminToken {
+  id: string;
+  name: string;
+  hint: string;
+  createdAt: number;
+}
+
+export interface CreatedAdminToken extends AdminToken {
+  token: string;
+}
+
+export interface AuditEntry {
+  seq: number;
+  atMs: number;
+  client: string;
+  actor: string;
+  action: string;
+  detail: string;
+  status: number;
+}

@@ -3,6 +3,7 @@ import { useSettings, useSettingsPatch, useStatus } from "../api/hooks";
 import type { ObservabilitySettings, RoutingSettings } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
 import { applyTheme, savedTheme, type Theme } from "../theme";
+import { AuditLog, DashboardAccess } from "./Access";
 import { StartAtLogin } from "./Desktop";
 
 interface Form {
@@ -133,6 +134,7 @@ export function SettingsPage() {
           <ErrorNote error={save.error} />
         </form>
       )}
+      <DashboardAccess />
       <StartAtLogin />
       <section className="card">
         <h2>Appearance</h2>
@@ -167,6 +169,7 @@ export function SettingsPage() {
           )}
         </section>
       )}
+      <AuditLog />
     </>
   );
 }

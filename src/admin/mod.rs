@@ -1,0 +1,66 @@
+//! Admin access to the management API, kept apart from client access: the dashboard password
+//! (an Argon2 hash), login sessions, one-time tickets for the desktop window, admin tokens for
+//! scripts, and the per-address pacing of password attempts. Proxy keys never open it.
+
+mod password;
+mod sessions;
+mod throttle;
+
+use std::fmt;
+
+pub use password::{MIN_PASSWORD_LEN, PasswordError, hash_password, verify_password};
+pub use sessions::{SESSION_TTL_MS, Sessions, Tickets};
+pub use throttle::Throttle;
+
+/// Admin tokens start with this, so that one is never mistaken for a proxy key.
+pub const ADMIN_TOKEN_PREFIX: &str = "nra-";
+
+/// The cookie holding a dashboard session.
+pub const SESSION_COOKIE: &str = "nr_session";
+
+/// Who is making a management call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The open dashboard on loopback (no password set, keys not required).
+    Local,
+    /// A dashboard session from a password login.
+    Session,
+    /// The desktop app: its window's session, or the shell itself.
+    Desktop,
+    /// A script with the named admin token.
+    Token(String),
+    /// `ninerouter admin …` on the router's machine.
+    Cli,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Local => f.write_str("local"),
+            Actor::Session => f.write_str("session"),
+            Actor::Desktop => f.write_str("desktop"),
+            Actor::Token(name) => write!(f, "token:{name}"),
+            Actor::Cli => f.write_str("cli"),
+        }
+    }
+}
+
+/// The in-memory part of admin access, shared by the server and the desktop shell.
+#[derive(Default)]
+pub struct AdminState {
+    pub sessions: Sessions,
+    pub tickets: Tickets,
+    pub throttle: Throttle,
+}
+
+/// 32 random bytes as URL-safe base64, with a prefix saying what they are.
+pub(crate) fn random_token(prefix: &str) -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}

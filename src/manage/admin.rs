@@ -1,0 +1,259 @@
+//! Admin access use-cases: whether the management API needs an admin, who presents what,
+//! the dashboard password, sessions, desktop tickets and admin tokens.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{ManageError, invalid, validate_name};
+use crate::admin::{
+    ADMIN_TOKEN_PREFIX, Actor, PasswordError, hash_password, random_token, verify_password,
+};
+use crate::engine::Core;
+use crate::store::{self, AdminTokenRecord, new_id, now_ms};
+
+/// Why a password login was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginRefusal {
+    #[error("no dashboard password is set")]
+    NoPassword,
+    #[error("wrong password")]
+    Wrong,
+    #[error("too many wrong passwords from this address; try again in {} s", .0.as_secs().max(1))]
+    Throttled(Duration),
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessState {
+    /// Whether the management API needs an admin session or token.
+    pub required: bool,
+    pub password_set: bool,
+    /// Who the caller is, when it presented a session or token.
+    pub actor: Option<String>,
+}
+
+pub async fn password_hash(core: &Core) -> Result<Option<String>, ManageError> {
+    Ok(core.store.call(|c| store::load_admin_password(c)).await?)
+}
+
+/// The management API is open only to the local dashboard of a loopback router with no
+/// password and keys not required; otherwise it needs an admin.
+pub async fn admin_required(core: &Core) -> Result<bool, ManageError> {
+    Ok(!core.listen.is_loopback()
+        || core.catalog().settings.require_api_key
+        || password_hash(core).await?.is_some())
+}
+
+/// Who presents `session` (the cookie) or `bearer` (an admin token), if anyone valid.
+pub async fn identify(
+    core: &Core,
+    session: Option<&str>,
+    bearer: Option<&str>,
+) -> Result<Option<Actor>, ManageError> {
+    if let Some(actor) = session.and_then(|s| core.admin.sessions.actor(s, now_ms())) {
+        return Ok(Some(actor));
+    }
+    let Some(token) = bearer.filter(|t| t.starts_with(ADMIN_TOKEN_PREFIX)) else {
+        return Ok(None);
+    };
+    let hash = crate::catalog::hash_key(token);
+    let name = core
+        .store
+        .call(move |c| store::admin_token_named(c, &hash))
+        .await?;
+    Ok(name.map(Actor::Token))
+}
+
+pub async fn access_state(core: &Core, actor: Option<&Actor>) -> Result<AccessState, ManageError> {
+    Ok(AccessState {
+        required: admin_required(core).await?,
+        password_set: password_hash(core).await?.is_some(),
+        actor: actor.map(ToString::to_string),
+    })
+}
+
+/// Checks the dashboard password (paced per address); a session token on success.
+pub async fn log_in(core: &Core, client: IpAddr, password: String) -> Result<String, LoginRefusal> {
+    if let Some(wait) = core.admin.throttle.wait(client, now_ms()) {
+        return Err(LoginRefusal::Throttled(wait));
+    }
+    let hash = password_hash(core).await?.ok_or(LoginRefusal::NoPassword)?;
+    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        core.admin.throttle.failed(client, now_ms());
+        tracing::warn!(%client, "a dashboard login was refused: wrong password");
+        return Err(LoginRefusal::Wrong);
+    }
+    core.admin.throttle.succeeded(client);
+    Ok(core.admin.sessions.open(Actor::Session, now_ms()))
+}
+
+pub fn log_out(core: &Core, session: &str) {
+    core.admin.sessions.close(session);
+}
+
+/// Sets (or with `None` removes) the dashboard password. Every session ends; with a new
+/// password, the caller gets a session of its own back.
+pub async fn set_password(
+    core: &Core,
+    password: Option<String>,
+) -> Result<Option<String>, ManageError> {
+    let hash = match password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|e| invalid("password", e.to_string()))?
+                .map_err(|e: PasswordError| invalid("password", e.to_string()))?,
+        ),
+        None if core.catalog().settings.require_api_key => {
+            return Err(invalid(
+                "password",
+                "turn off 'Require API key' first: it needs the dashboard password",
+            ));
+        }
+        None => None,
+    };
+    let stored = hash.clone();
+    core.store
+        .call(move |c| store::save_admin_password(c, stored.as_deref()))
+        .await?;
+    core.admin.sessions.close_all();
+    tracing::info!(
+        "the dashboard password was {}",
+        if hash.is_some() { "set" } else { "removed" }
+    );
+    Ok(hash.map(|_| core.admin.sessions.open(Actor::Session, now_ms())))
+}
+
+/// A one-time ticket the desktop window trades for a session (it never types a password).
+pub fn desktop_ticket(core: &Core) -> String {
+    core.admin.tickets.issue(now_ms())
+}
+
+/// A session for the desktop window, if `ticket` is good.
+pub fn redeem_ticket(core: &Core, ticket: &str) -> Option<String> {
+    core.admin
+        .tickets
+        .redeem(ticket, now_ms())
+        .then(|| core.admin.sessions.open(Actor::Desktop, now_ms()))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAdminToken {
+    #[serde(flatten)]
+    pub record: AdminTokenRecord,
+    /// Shown once.
+    pub token: String,
+}
+
+pub async fn list_admin_tokens(core: &Core) -> Result<Vec<AdminTokenRecord>, ManageError> {
+    Ok(core.store.call(|c| store::list_admin_tokens(c)).await?)
+}
+
+pub async fn create_admin_token(core: &Core, name: &str) -> Result<CreatedAdminToken, ManageError> {
+    validate_name("name", name)?;
+    let name = name.trim().to_owned();
+    let token = random_token(ADMIN_TOKEN_PREFIX);
+    let record = AdminTokenRecord {
+        id: new_id(),
+        name,
+        hint: crate::catalog::hint(&token),
+        hash: crate::catalog::hash_key(&token),
+        created_at: now_ms(),
+    };
+    let row = record.clone();
+    core.store
+        .call(move |c| store::insert_admin_token(c, &row))
+        .await?;
+    Ok(CreatedAdminToken { record, token })
+}
+
+pub async fn delete_admin_token(core: &Core, id: &str) -> Result<(), ManageError> {
+    let i = id.to_owned();
+    if !core
+        .store
+        .call(move |c| store::delete_admin_token(c, &i))
+        .await?
+    {
+        return Err(ManageError::NotFound(format!("no admin token '{id}'")));
+    }
+    Ok(())
+}
+
+/// `ninerouter admin set-password` / `clear-password` on the router's machine, straight on the
+/// database (the router may be running: it reads the hash at each login). Recorded in the
+/// audit log as the CLI's doing.
+pub async fn set_password_offline(
+    store: &crate::store::Store,
+    password: Option<String>,
+) -> Result<(), ManageError> {
+    let hash = match password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|e| invalid("password", e.to_string()))?
+                .map_err(|e: PasswordError| invalid("password", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let action = if hash.is_some() {
+        "set dashboard password"
+    } else {
+        "remove dashboard password"
+    };
+    let entry = store::AuditEntry {
+        seq: 0,
+        at_ms: now_ms(),
+        client: "cli".into(),
+        actor: Actor::Cli.to_string(),
+        action: action.into(),
+        detail: String::new(),
+        status: 200,
+    };
+    store
+        .call(move |c| {
+            store::save_admin_password(c, hash.as_deref())?;
+            store::insert_audit(c, &entry)
+        })
+        .await?;
+    Ok(())
+}
+
+/// `ninerouter admin create-token NAME`: a new admin token, straight on the database.
+pub async fn create_admin_token_offline(
+    store: &crate::store::Store,
+    name: &str,
+) -> Result<String, ManageError> {
+    validate_name("name", name)?;
+    let token = random_token(ADMIN_TOKEN_PREFIX);
+    let record = AdminTokenRecord {
+        id: new_id(),
+        name: name.trim().to_owned(),
+        hint: crate::catalog::hint(&token),
+        hash: crate::catalog::hash_key(&token),
+        created_at: now_ms(),
+    };
+    let entry = store::AuditEntry {
+        seq: 0,
+        at_ms: now_ms(),
+        client: "cli".into(),
+        actor: Actor::Cli.to_string(),
+        action: "create admin token".into(),
+        detail: serde_json::json!({"name": record.name}).to_string(),
+        status: 201,
+    };
+    store
+        .call(move |c| {
+            store::insert_admin_token(c, &record)?;
+            store::insert_audit(c, &entry)
+        })
+        .await?;
+    Ok(token)
+}

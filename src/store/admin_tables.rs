@@ -1,0 +1,147 @@
+//! What guards the management API, and what it was used for: the dashboard password's hash,
+//! admin tokens (hashed) and the audit log.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// The Argon2 hash (PHC string) of the dashboard password, if one is set.
+pub fn load_admin_password(c: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT value FROM settings WHERE key = 'admin_password'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+pub fn save_admin_password(c: &Connection, hash: Option<&str>) -> Result<(), StoreError> {
+    match hash {
+        Some(h) => c.execute(
+            "INSERT INTO settings (key, value) VALUES ('admin_password', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![h],
+        )?,
+        None => c.execute("DELETE FROM settings WHERE key = 'admin_password'", [])?,
+    };
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminTokenRecord {
+    pub id: String,
+    pub name: String,
+    pub hint: String,
+    #[serde(skip)]
+    pub hash: [u8; 32],
+    pub created_at: i64,
+}
+
+pub fn list_admin_tokens(c: &Connection) -> Result<Vec<AdminTokenRecord>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT id, name, hint, hash, created_at FROM admin_tokens ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, name, hint, hash, created_at) = row?;
+        let hash = hash
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("admin token {id} has a malformed hash")))?;
+        Ok(AdminTokenRecord {
+            id,
+            name,
+            hint,
+            hash,
+            created_at,
+        })
+    })
+    .collect()
+}
+
+/// The name of the admin token with this hash, if there is one.
+pub fn admin_token_named(c: &Connection, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT name FROM admin_tokens WHERE hash = ?1",
+        params![hash.as_slice()],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+pub fn insert_admin_token(c: &Connection, t: &AdminTokenRecord) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO admin_tokens (id, name, hash, hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![t.id, t.name, t.hash.as_slice(), t.hint, t.created_at],
+    )?;
+    Ok(())
+}
+
+pub fn delete_admin_token(c: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM admin_tokens WHERE id = ?1", params![id])? > 0)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    /// The client's address (or `desktop`, `cli`).
+    pub client: String,
+    /// Who acted: `local` (open dashboard on loopback), `session`, `token:<name>`, `desktop`.
+    pub actor: String,
+    /// What was done (`POST /api/keys`, `set active combo`).
+    pub action: String,
+    /// The change, with secret values removed.
+    pub detail: String,
+    pub status: u16,
+}
+
+/// Keeps the newest this many entries.
+const AUDIT_KEEP: i64 = 10_000;
+
+pub fn insert_audit(c: &Connection, e: &AuditEntry) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO audit_log (at_ms, client, actor, action, detail, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![e.at_ms, e.client, e.actor, e.action, e.detail, e.status],
+    )?;
+    c.execute(
+        "DELETE FROM audit_log WHERE seq <= (SELECT MAX(seq) FROM audit_log) - ?1",
+        params![AUDIT_KEEP],
+    )?;
+    Ok(())
+}
+
+/// The newest entries first, before `before` (a `seq`) when given.
+pub fn list_audit(
+    c: &Connection,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT seq, at_ms, client, actor, action, detail, status FROM audit_log
+         WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+        Ok(AuditEntry {
+            seq: r.get(0)?,
+            at_ms: r.get(1)?,
+            client: r.get(2)?,
+            actor: r.get(3)?,
+            action: r.get(4)?,
+            detail: r.get(5)?,
+            status: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
