@@ -92,6 +92,8 @@ async fn admin(command: AdminCommand, data_dir: PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = ninerouter::store::Store::open(&data_dir.join("ninerouter.db"))
         .context("cannot open the router's database")?;
+    ninerouter::engine::make_private(&data_dir)
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
     match command {
         AdminCommand::SetPassword => {
             let password = read_password()?;

@@ -16,19 +16,8 @@ async fn get(router: &Router, path: &str) -> (u16, Value) {
     router.api(reqwest::Method::GET, path, None).await
 }
 
-/// Polls `path` until `done` holds for its JSON.
 async fn wait_for(router: &Router, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..200 {
-        let (status, v) = get(router, path).await;
-        if status == 200 && done(&v) {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "{path} never reached the expected state: {:?}",
-        get(router, path).await
-    );
+    router.wait_for(path, done).await
 }
 
 fn total(v: &Value) -> u64 {

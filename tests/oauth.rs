@@ -409,11 +409,15 @@ async fn a_claude_login_by_pasted_code_serves_messages_as_claude_code() {
             .unwrap_or_default()
             .contains("state mismatch")
     );
-    let (_, failed) = router
+    // A forged code cannot end the user's login: it still waits for its own.
+    let (_, still) = router
         .api(Method::GET, &format!("/api/oauth/cc/{id}"), None)
         .await;
-    assert_eq!(failed["login"]["status"], "failed");
+    assert_eq!(still["login"]["status"], "awaiting-code", "{still}");
     assert!(accounts_of(&router, "claude").await.is_empty());
+    router
+        .api(Method::DELETE, &format!("/api/oauth/cc/{id}"), None)
+        .await;
 
     // Approve, paste the callback page's address: the account is named by its e-mail.
     let (id, challenge, state) = start_claude(&router, None).await;

@@ -975,3 +975,117 @@ async fn every_management_change_is_audited_without_its_secrets() {
         db.contains("POST /api/connections") && !db.contains("tr0ub4dor") && !db.contains(secret)
     );
 }
+
+#[tokio::test]
+async fn records_blank_every_token_the_router_holds_or_issues() {
+    let claude = FakeClaude::start().await;
+    let router = Router::start(&format!(
+        "{}[server]\napi_keys = [\"sk-nr-fromtheconfig1\"]\n",
+        claude.config()
+    ))
+    .await;
+    fake_claude::log_in(&router, &claude).await;
+    // A client that pastes what it should not: the login's tokens and a proxy key, and sends
+    // its own key in the query.
+    let leaky = "mine: claude-access-1 claude-refresh-1 sk-nr-fromtheconfig1";
+    let r = router
+        .http
+        .post(router.url("/v1/messages?key=sk-nr-fromtheconfig1"))
+        .json(&json!({"model": "cc/claude-sonnet-4-5", "max_tokens": 5,
+            "messages": [{"role": "user", "content": leaky}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = router
+        .wait_for("/api/usage/request-details", |v| {
+            v["details"][0]["status"].as_u64() == Some(200)
+        })
+        .await;
+    let id = page["details"][0]["id"].as_str().unwrap().to_owned();
+    let (_, detail) = router
+        .api(
+            Method::GET,
+            &format!("/api/usage/request-details/{id}"),
+            None,
+        )
+        .await;
+    let shown = detail.to_string();
+    let db = String::from_utf8_lossy(&router.db_bytes()).into_owned();
+    for secret in [
+        "claude-access-1",
+        "claude-refresh-1",
+        "sk-nr-fromtheconfig1",
+    ] {
+        assert!(!shown.contains(secret), "the inspector shows {secret}");
+        assert!(!db.contains(secret), "the database holds {secret}");
+    }
+    assert!(shown.contains("mine: [REDACTED]"), "{shown}");
+}
+
+#[tokio::test]
+async fn the_dashboard_cannot_be_framed_and_loads_only_its_own_code() {
+    let router = Router::start("").await;
+    let page = router
+        .http
+        .get(router.url("/dashboard/"))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_the_owners_alone_even_for_old_installs() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // An install from before: world-readable directory and files.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(data.join("secrets.json"), "{}").unwrap();
+    std::fs::set_permissions(
+        data.join("secrets.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let engine = Engine::start(EngineOptions {
+        host: Some("127.0.0.1".into()),
+        port: Some(0),
+        data_dir: data.clone(),
+        secrets: BackendChoice::Memory,
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    for name in ["ninerouter.db", "secrets.json"] {
+        assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+    }
+    // Journal files SQLite creates later take the database's mode.
+    let base = format!("http://{}", engine.address());
+    reqwest::Client::new()
+        .put(format!("{base}/api/aliases/x"))
+        .json(&json!({"target": "openai/gpt-4o"}))
+        .send()
+        .await
+        .unwrap();
+    for name in ["ninerouter.db-wal", "ninerouter.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    engine.stop().await;
+}

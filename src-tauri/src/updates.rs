@@ -1,6 +1,7 @@
 //! Signed updates through tauri-plugin-updater. The manifest URL and public key are in
-//! `tauri.conf.json` (`NINEROUTER_UPDATE_URL` / `NINEROUTER_UPDATE_PUBKEY` override them, for
-//! self-hosted builds and tests). A found update is announced and waits for the user; installing
+//! `tauri.conf.json` (`NINEROUTER_UPDATE_URL` overrides the URL, for self-hosted builds and
+//! tests; `NINEROUTER_UPDATE_PUBKEY` the signing key, in debug builds only: in a release, the
+//! environment must never decide which signatures an installed update needs). A found update is announced and waits for the user; installing
 //! downloads and verifies it, stops the router only after its in-flight requests are done, and
 //! only then replaces and restarts the app.
 
@@ -49,10 +50,22 @@ fn updater(app: &AppHandle) -> Result<Updater, tauri_plugin_updater::Error> {
             Err(e) => tracing::warn!(url = %raw, "ignoring NINEROUTER_UPDATE_URL: {e}"),
         }
     }
-    if let Ok(key) = std::env::var("NINEROUTER_UPDATE_PUBKEY") {
+    if let Some(key) = pubkey_override(std::env::var("NINEROUTER_UPDATE_PUBKEY").ok()) {
         builder = builder.pubkey(key);
     }
     builder.build()
+}
+
+/// The signing key from the environment, honoured only by debug builds (tests).
+fn pubkey_override(from_env: Option<String>) -> Option<String> {
+    if cfg!(debug_assertions) {
+        from_env
+    } else {
+        if from_env.is_some() {
+            tracing::warn!("ignoring NINEROUTER_UPDATE_PUBKEY: a release checks its own key");
+        }
+        None
+    }
 }
 
 /// The tray's update item: install what was found, or look.

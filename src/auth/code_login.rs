@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::logins::{LoginStart, LoginStatus, LoginStep, Pending};
+use super::logins::{Claim, LoginStart, LoginStatus, LoginStep, Pending};
 use super::loopback::{self, Callback};
 use super::pkce::Pkce;
 use super::tokens::TokenSet;
@@ -184,7 +184,9 @@ async fn caught(core: &Core, login_id: &str, callback: Callback) -> loopback::Ou
                 callback.error_description.unwrap_or(error)
             ),
         };
-        if core.logins.take_pending(login_id).is_some() {
+        // Only the login's own redirect (with its state) may end it.
+        let state = callback.state.as_deref().unwrap_or_default();
+        if matches!(core.logins.claim(login_id, state), Claim::Taken(_)) {
             core.logins.finish(
                 login_id,
                 LoginStatus::Failed {
@@ -246,10 +248,19 @@ async fn finish(
     code: &str,
     state: &str,
 ) -> Result<LoginStatus, ManageError> {
-    let Some(pending) = core.logins.take_pending(login_id) else {
-        return Err(invalid(
-            "this login is not waiting for a code (it finished, expired or was cancelled); start again",
-        ));
+    let pending = match core.logins.claim(login_id, state) {
+        Claim::Taken(p) => p,
+        Claim::WrongState => {
+            tracing::warn!(login = %login_id, "refused a code for another login (state mismatch)");
+            return Err(invalid(
+                "the code belongs to another login (state mismatch); this login still waits for its own",
+            ));
+        }
+        Claim::NotWaiting => {
+            return Err(invalid(
+                "this login is not waiting for a code (it finished, expired or was cancelled); start again",
+            ));
+        }
     };
     let failed = |message: String| {
         core.logins.finish(
@@ -260,10 +271,6 @@ async fn finish(
         );
         message
     };
-    if state != pending.state {
-        let message = "the code belongs to another login (state mismatch); start again";
-        return Err(invalid(&failed(message.into())));
-    }
     let set = exchange(core, &pending, code, state)
         .await
         .map_err(|e| ManageError::Upstream(failed(e.to_string())))?;

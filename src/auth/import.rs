@@ -179,7 +179,7 @@ fn jwt_expiry_ms(token: &str) -> Option<i64> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("exp")?.as_i64().map(|s| s * 1000)
+    value.get("exp")?.as_i64().map(crate::store::secs_ms)
 }
 
 fn login_of(

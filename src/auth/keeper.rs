@@ -287,6 +287,26 @@ impl TokenKeeper {
         }
     }
 
+    /// Every token held now (minted Copilot tokens, renewed access tokens and the sets they
+    /// came from), so that records can blank them; a slot busy renewing is skipped.
+    pub fn held_secrets(&self) -> Vec<String> {
+        let slots: Vec<Slot> = self.lock().values().cloned().collect();
+        let mut out = Vec::new();
+        for slot in slots {
+            let Ok(held) = slot.try_lock() else { continue };
+            if let Some(h) = held.as_ref() {
+                out.push(h.access.expose().to_owned());
+                if let Some(set) = &h.set {
+                    out.push(set.access_token.clone());
+                    out.push(set.refresh_token.clone());
+                    out.extend(set.api_key.clone());
+                    out.extend(set.client_secret.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Drops what is held for an account (after a new login replaced its secret).
     pub fn forget(&self, account_id: &str) {
         self.lock().remove(account_id);

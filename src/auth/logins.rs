@@ -113,6 +113,22 @@ struct Entry {
     updated_ms: i64,
 }
 
+pub(super) enum Claim {
+    Taken(Pending),
+    WrongState,
+    NotWaiting,
+}
+
+/// Compares in time independent of where the strings differ.
+fn states_match(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 #[derive(Default)]
 pub struct Logins {
     entries: Mutex<HashMap<String, Entry>>,
@@ -138,15 +154,22 @@ impl Logins {
         Some((entry.provider.clone(), entry.status.clone()))
     }
 
-    /// Takes the PKCE verifier, state and target account of an open authorization-code login.
-    pub(super) fn take_pending(&self, id: &str) -> Option<Pending> {
+    /// Takes the PKCE verifier, state and target account of an open authorization-code login,
+    /// for the holder of its `state` only: a forged callback or paste with another state
+    /// leaves the login waiting for the real one.
+    pub(super) fn claim(&self, id: &str, state: &str) -> Claim {
         let mut entries = self.lock();
-        let entry = entries.get_mut(id)?;
-        match entry.status {
-            LoginStatus::AwaitingCode { expires_at_ms, .. } if now_ms() <= expires_at_ms => {
-                entry.pending.take()
+        let Some(entry) = entries.get_mut(id) else {
+            return Claim::NotWaiting;
+        };
+        let open = matches!(entry.status,
+            LoginStatus::AwaitingCode { expires_at_ms, .. } if now_ms() <= expires_at_ms);
+        match &entry.pending {
+            Some(p) if open && states_match(&p.state, state) => {
+                entry.pending.take().map_or(Claim::NotWaiting, Claim::Taken)
             }
-            _ => None,
+            Some(_) if open => Claim::WrongState,
+            _ => Claim::NotWaiting,
         }
     }
 
@@ -371,7 +394,10 @@ pub async fn start_login(
         LoginStatus::Waiting {
             user_code: code.user_code.clone(),
             verification_uri: verification.clone(),
-            expires_at_ms: now_ms() + i64::try_from(code.expires_in).unwrap_or(0) * 1000,
+            expires_at_ms: crate::store::ms_after(
+                now_ms(),
+                i64::try_from(code.expires_in).unwrap_or(i64::MAX),
+            ),
         },
         None,
     );

@@ -75,7 +75,7 @@ impl TokenSet {
         Ok(Self {
             access_token,
             refresh_token,
-            expires_at_ms: now_ms + expires_in * 1000,
+            expires_at_ms: crate::store::ms_after(now_ms, expires_in),
             obtained_at_ms: now_ms,
             resource_url: text("resource_url")
                 .or_else(|| previous.and_then(|p| p.resource_url.clone())),
@@ -122,8 +122,8 @@ impl TokenSet {
 /// through its life for tokens that live shorter than twice that (so a short-lived token is
 /// still shared by many requests).
 pub fn renew_at(expires_at_ms: i64, now_ms: i64, lead_ms: i64) -> i64 {
-    let life = (expires_at_ms - now_ms).max(0);
-    expires_at_ms - lead_ms.min(life / 2)
+    let life = expires_at_ms.saturating_sub(now_ms).max(0);
+    expires_at_ms.saturating_sub(lead_ms.min(life / 2))
 }
 
 /// Sends a token-endpoint request (a code exchange when there is no `previous` set, a refresh
@@ -154,4 +154,21 @@ pub async fn token_request(
         });
     }
     TokenSet::from_answer(&answer, previous, now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_lifetimes_saturate_instead_of_wrapping() {
+        for expires_in in [i64::MAX, i64::MIN, -1] {
+            let answer = serde_json::json!({"access_token": "a", "refresh_token": "r",
+                "expires_in": expires_in});
+            let set = TokenSet::from_answer(&answer, None, 1_000).unwrap();
+            let renew = set.renew_at_ms(1_000, 300_000);
+            assert!(renew <= set.expires_at_ms, "{expires_in}: {renew}");
+        }
+        assert_eq!(renew_at(i64::MIN, i64::MAX, i64::MAX), i64::MIN);
+    }
 }

@@ -314,9 +314,26 @@ impl Catalog {
             .filter(|a| a.enabled)
     }
 
-    /// Every account key, so that the inspector can blank them wherever they appear.
-    pub fn account_secrets(&self) -> impl Iterator<Item = &str> {
-        self.accounts.iter().filter_map(|a| a.credential.expose())
+    /// Every account secret, so that the inspector and the audit log can blank them wherever
+    /// they appear: API keys, saved logins, and each token inside a saved token set.
+    pub fn account_secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            let Some(secret) = a.credential.expose() else {
+                continue;
+            };
+            out.push(secret.to_owned());
+            if let (Some(_), Ok(serde_json::Value::Object(fields))) =
+                (a.credential.login(), serde_json::from_str(secret))
+            {
+                out.extend(fields.iter().filter_map(|(name, value)| {
+                    let name = name.to_ascii_lowercase();
+                    let secret_name = ["token", "key", "secret"].iter().any(|s| name.contains(s));
+                    value.as_str().filter(|_| secret_name).map(str::to_owned)
+                }));
+            }
+        }
+        out
     }
 
     /// The price of `model` served by `provider`: the user's override (longest model prefix)

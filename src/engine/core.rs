@@ -103,6 +103,14 @@ impl Core {
         catalog.combos.contains_key(target).then(|| target.clone())
     }
 
+    /// Every secret the router holds now (account secrets, the tokens inside saved logins,
+    /// tokens minted or renewed since), for blanking wherever they might appear.
+    pub fn known_secrets(&self) -> Vec<String> {
+        let mut all = self.catalog().account_secrets();
+        all.extend(self.proxy.tokens.held_secrets());
+        all
+    }
+
     /// The engine's event bus (the one the proxy publishes routed requests on).
     pub fn events(&self) -> &EventBus {
         &self.proxy.events

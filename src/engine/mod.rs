@@ -10,6 +10,8 @@
 
 mod cooldown_writer;
 pub(crate) mod core;
+mod private;
+pub use private::make_private;
 mod snapshot;
 
 use std::net::{IpAddr, SocketAddr};
@@ -125,6 +127,11 @@ impl Engine {
         };
 
         let store = Store::open(&options.data_dir.join("ninerouter.db"))?;
+        // After opening: the database file exists, and SQLite gives its journal files its mode.
+        private::make_private(&options.data_dir).map_err(|source| EngineError::DataDir {
+            path: options.data_dir.clone(),
+            source,
+        })?;
         // Requests a crash or kill cut off stay in the inspector, marked as such (status 0).
         store
             .call(|c| crate::inspector::close_interrupted(c))

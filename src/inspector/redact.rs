@@ -62,6 +62,47 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Prefixes of the tokens the router itself issues (proxy keys, admin tokens, sessions,
+/// desktop tickets): blanked wherever they appear, known or not.
+const ISSUED_PREFIXES: [&[u8]; 4] = [b"sk-nr-", b"nra-", b"nrs-", b"nrt-"];
+
+/// Blanks each issued token: its prefix and the run of token characters after it (at least
+/// eight, so that prose mentioning a prefix stays).
+fn blank_issued(body: &[u8]) -> Cow<'_, [u8]> {
+    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < body.len() {
+        let start_of_word = i == 0 || !is_token_char(body[i - 1]);
+        let prefix = start_of_word
+            .then(|| ISSUED_PREFIXES.iter().find(|p| body[i..].starts_with(p)))
+            .flatten();
+        if let Some(p) = prefix {
+            let run = body[i + p.len()..]
+                .iter()
+                .take_while(|b| is_token_char(**b))
+                .count();
+            if run >= 8 {
+                let o = out.get_or_insert_with(|| Vec::with_capacity(body.len()));
+                o.extend_from_slice(&body[copied..i]);
+                o.extend_from_slice(REDACTED.as_bytes());
+                i += p.len() + run;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    match out {
+        Some(mut o) => {
+            o.extend_from_slice(&body[copied..]);
+            Cow::Owned(o)
+        }
+        None => Cow::Borrowed(body),
+    }
+}
+
 static SUSPICIOUS_FINDERS: LazyLock<Vec<memmem::Finder<'static>>> =
     LazyLock::new(|| SUSPICIOUS.iter().map(memmem::Finder::new).collect());
 
@@ -91,7 +132,10 @@ impl Redactor {
                 out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
             }
         }
-        out.into_owned()
+        match blank_issued(out.as_bytes()) {
+            Cow::Owned(b) => String::from_utf8_lossy(&b).into_owned(),
+            Cow::Borrowed(_) => out.into_owned(),
+        }
     }
 
     /// A body as it may be stored: every known secret blanked, and credential fields blanked
@@ -103,15 +147,59 @@ impl Redactor {
                 out = Cow::Owned(replace_all(&out, finder.needle(), REDACTED.as_bytes()));
             }
         }
-        if SUSPICIOUS_FINDERS.iter().any(|f| f.find(&out).is_some())
-            && let Ok(mut v) = serde_json::from_slice::<Value>(&out)
-        {
-            self.value(&mut v);
-            if let Ok(b) = serde_json::to_vec(&v) {
-                out = Cow::Owned(b);
+        if let Cow::Owned(b) = blank_issued(&out) {
+            out = Cow::Owned(b);
+        }
+        if SUSPICIOUS_FINDERS.iter().any(|f| f.find(&out).is_some()) {
+            if let Ok(mut v) = serde_json::from_slice::<Value>(&out) {
+                self.value(&mut v);
+                if let Ok(b) = serde_json::to_vec(&v) {
+                    out = Cow::Owned(b);
+                }
+            } else if let Some(lines) = self.scrub_lines(&out) {
+                // A stream (SSE `data:` lines, NDJSON): each line's JSON on its own.
+                out = Cow::Owned(lines);
             }
         }
         out
+    }
+
+    /// Redacts the JSON on each line of a stream; `None` when no line changed.
+    fn scrub_lines(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(body.len());
+        let mut changed = false;
+        for line in body.split_inclusive(|b| *b == b'\n') {
+            let end = line
+                .iter()
+                .rposition(|b| !matches!(b, b'\n' | b'\r'))
+                .map_or(0, |i| i + 1);
+            let (content, terminator) = line.split_at(end);
+            let (prefix, json) = match content.strip_prefix(b"data:") {
+                Some(rest) => {
+                    let start = usize::from(rest.first() == Some(&b' '));
+                    content.split_at(5 + start)
+                }
+                None => (&b""[..], content),
+            };
+            let redacted = (json.first() == Some(&b'{') || json.first() == Some(&b'['))
+                .then(|| serde_json::from_slice::<Value>(json).ok())
+                .flatten()
+                .and_then(|mut v| {
+                    let before = v.clone();
+                    self.value(&mut v);
+                    (v != before).then(|| serde_json::to_vec(&v).ok()).flatten()
+                });
+            out.extend_from_slice(prefix);
+            match redacted {
+                Some(r) => {
+                    changed = true;
+                    out.extend_from_slice(&r);
+                }
+                None => out.extend_from_slice(json),
+            }
+            out.extend_from_slice(terminator);
+        }
+        changed.then_some(out)
     }
 
     pub fn headers(&self, headers: &HeaderMap) -> Value {
@@ -222,6 +310,35 @@ mod tests {
         assert_eq!(
             &r.scrub(named)[..],
             br#"{"refresh_token":"[REDACTED]","n":1}"#
+        );
+    }
+
+    #[test]
+    fn streams_are_redacted_line_by_line() {
+        let r = Redactor::new([]);
+        let sse = b"event: x\r\ndata: {\"api_key\":\"k1\",\"n\":1}\r\n\r\ndata: [DONE]\n\n";
+        assert_eq!(
+            &r.scrub(sse)[..],
+            &b"event: x\r\ndata: {\"api_key\":\"[REDACTED]\",\"n\":1}\r\n\r\ndata: [DONE]\n\n"[..]
+        );
+        let ndjson = b"{\"refresh_token\":\"r\"}\n{\"done\":true}\n";
+        assert_eq!(
+            &r.scrub(ndjson)[..],
+            &b"{\"refresh_token\":\"[REDACTED]\"}\n{\"done\":true}\n"[..]
+        );
+    }
+
+    #[test]
+    fn tokens_the_router_issues_are_blanked_wherever_they_appear() {
+        let r = Redactor::new([]);
+        let body = b"key=sk-nr-AbCdEf123456&x=1 nra-abcdefgh12 but sk-nr- alone, xsk-nr-abcdefghij";
+        assert_eq!(
+            &r.scrub(body)[..],
+            &b"key=[REDACTED]&x=1 [REDACTED] but sk-nr- alone, xsk-nr-abcdefghij"[..]
+        );
+        assert_eq!(
+            r.text("/v1/models?key=sk-nr-0123456789"),
+            "/v1/models?key=[REDACTED]"
         );
     }
 }

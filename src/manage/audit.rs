@@ -22,8 +22,7 @@ pub fn audit_detail(core: &Core, body: &[u8]) -> String {
     if body.is_empty() {
         return String::new();
     }
-    let catalog = core.catalog();
-    let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+    let redactor = Redactor::new(core.known_secrets());
     let text = match serde_json::from_slice::<Value>(body) {
         Ok(mut v) => {
             redactor.value(&mut v);

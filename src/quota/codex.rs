@@ -38,11 +38,11 @@ fn windows(body: &[u8], now_ms: i64) -> Result<Vec<QuotaWindow>, String> {
             let resets_at_ms = w
                 .get("reset_at")
                 .and_then(Value::as_i64)
-                .map(|s| s * 1000)
+                .map(crate::store::secs_ms)
                 .or_else(|| {
                     w.get("reset_after_seconds")
                         .and_then(Value::as_i64)
-                        .map(|s| now_ms + s * 1000)
+                        .map(|s| crate::store::ms_after(now_ms, s))
                 });
             Some(QuotaWindow {
                 window: window_of(seconds.unwrap_or(18_000)),

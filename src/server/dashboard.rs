@@ -13,6 +13,33 @@ pub async fn redirect() -> Redirect {
     Redirect::permanent("/dashboard/")
 }
 
+/// What the dashboard may load and who may frame it: its own files only, calls to its own
+/// origin (and the desktop app's IPC), and no page may frame it (clickjacking).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+    connect-src 'self' ipc: http://ipc.localhost; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+/// The dashboard's own headers on every answer under `/dashboard`.
+pub async fn protect(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 pub async fn serve(uri: Uri) -> Response {
     let path = uri
         .path()

@@ -58,11 +58,14 @@ pub fn router(core: Arc<Core>) -> Router {
         .layer(guard::client_cors());
 
     let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
-    let rest = Router::new()
-        .route("/", get(root))
+    let dashboard = Router::new()
         .route("/dashboard", get(dashboard::redirect))
         .route("/dashboard/", get(dashboard::serve))
         .route("/dashboard/{*path}", get(dashboard::serve))
+        .layer(axum::middleware::from_fn(dashboard::protect));
+    let rest = Router::new()
+        .route("/", get(root))
+        .merge(dashboard)
         .merge(management)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -50,7 +50,7 @@ struct Context<'a> {
 impl<'a> Context<'a> {
     fn new(core: &'a Core) -> Self {
         let catalog = core.catalog();
-        let redactor = Redactor::new(catalog.account_secrets().map(str::to_owned));
+        let redactor = Redactor::new(core.known_secrets());
         Self {
             core,
             catalog,

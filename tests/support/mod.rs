@@ -98,6 +98,22 @@ impl Router {
         self.options.data_dir.clone()
     }
 
+    /// Polls the management API's `path` until `done` holds for its JSON (the recorder writes
+    /// in batches).
+    pub async fn wait_for(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..200 {
+            let (status, v) = self.api(reqwest::Method::GET, path, None).await;
+            if status == 200 && done(&v) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "{path} never reached the expected state: {:?}",
+            self.api(reqwest::Method::GET, path, None).await
+        );
+    }
+
     /// Sets the dashboard password; `api` then sends the session that came back.
     pub async fn set_admin_password(&self, password: &str) {
         let (status, body) = self

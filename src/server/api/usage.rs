@@ -157,7 +157,7 @@ pub async fn request_details(
 
 /// Stored bodies were scrubbed with the keys known then; display also hides those known now.
 fn redactor(core: &Core) -> Redactor {
-    Redactor::new(core.catalog().account_secrets().map(str::to_owned))
+    Redactor::new(core.known_secrets())
 }
 
 pub async fn request_detail(
