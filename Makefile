@@ -23,7 +23,7 @@ SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt package clean-cache
+.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt fuzz package clean-cache
 
 # The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
 # not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
@@ -108,6 +108,12 @@ package: deps ui
 
 bench: deps ui
 	$(CARGO) bench --bench proxy
+
+# The decoders' property tests (src/format/fuzz.rs, the SSE framer) with many more generated
+# inputs than the short pass in `make test`: FUZZ_CASES per property, optimised.
+FUZZ_CASES ?= 100000
+fuzz: deps ui
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib -- format::fuzz:: framing_loses_and_invents_nothing
 
 fmt:
 	$(CARGO) fmt --all

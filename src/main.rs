@@ -30,6 +30,25 @@ enum Command {
         #[arg(long, env = "NINEROUTER_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Where the secrets are kept.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+        /// The router's data directory [default: the platform's data dir]
+        #[arg(long, env = "NINEROUTER_DATA_DIR", global = true)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Move every secret to the keychain or the owner-only file (stop the router first; a
+    /// running one moves them from Settings instead).
+    Move {
+        /// keychain or file
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,17 +102,47 @@ fn main() -> anyhow::Result<()> {
             let data_dir = data_dir.unwrap_or_else(default_data_dir);
             runtime.block_on(admin(command, data_dir))
         }
+        Some(Command::Secrets {
+            command: SecretsCommand::Move { to },
+            data_dir,
+        }) => {
+            let data_dir = data_dir.unwrap_or_else(default_data_dir);
+            runtime.block_on(move_secrets(&to, data_dir))
+        }
     }
+}
+
+async fn move_secrets(to: &str, data_dir: PathBuf) -> anyhow::Result<()> {
+    use ninerouter::secrets::BackendKind;
+    let to = match BackendKind::parse(to) {
+        Some(k @ (BackendKind::Keychain | BackendKind::File)) => k,
+        _ => anyhow::bail!("--to takes keychain or file"),
+    };
+    let store = open_store(&data_dir)?;
+    let moved = ninerouter::manage::move_secrets_offline(
+        &store,
+        &data_dir,
+        ninerouter::secrets::KEYCHAIN_SERVICE,
+        to,
+    )
+    .await?;
+    println!("{} secrets are in the {} now.", moved.moved, to.describe());
+    Ok(())
+}
+
+fn open_store(data_dir: &std::path::Path) -> anyhow::Result<ninerouter::store::Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let store = ninerouter::store::Store::open(&data_dir.join("ninerouter.db"))
+        .context("cannot open the router's database")?;
+    ninerouter::engine::make_private(data_dir)
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
+    Ok(store)
 }
 
 async fn admin(command: AdminCommand, data_dir: PathBuf) -> anyhow::Result<()> {
     use ninerouter::manage::admin;
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let store = ninerouter::store::Store::open(&data_dir.join("ninerouter.db"))
-        .context("cannot open the router's database")?;
-    ninerouter::engine::make_private(&data_dir)
-        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
+    let store = open_store(&data_dir)?;
     match command {
         AdminCommand::SetPassword => {
             let password = read_password()?;

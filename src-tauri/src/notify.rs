@@ -237,6 +237,7 @@ mod tests {
         Snapshot {
             address: "127.0.0.1:20128".into(),
             secret_backend: "file".into(),
+            secrets_waiting: false,
             paused: false,
             active_combo: None,
             providers: vec![ProviderState {

@@ -121,6 +121,9 @@ pub enum Credential {
     /// It never leaves as it is: the token keeper derives the upstream token from it, and a
     /// refresh token goes only to its own token endpoint.
     Login(SecretString),
+    /// The account has a secret, but it cannot be read now (the keychain is locked, the entry
+    /// is gone); why, for the dashboard.
+    Unavailable(String),
 }
 
 impl Credential {
@@ -130,6 +133,12 @@ impl Credential {
             Credential::ApiKey(k) => Some(k),
             _ => None,
         }
+    }
+
+    /// Whether requests may use the account: a secret it should have but cannot be read
+    /// keeps it out of routing.
+    pub fn usable(&self) -> bool {
+        !matches!(self, Credential::Unavailable(_))
     }
 
     /// The saved login, for a subscription account.
@@ -148,7 +157,7 @@ impl Credential {
     pub fn expose(&self) -> Option<&str> {
         match self {
             Credential::ApiKey(s) | Credential::Login(s) => Some(s.expose()),
-            Credential::None => None,
+            Credential::None | Credential::Unavailable(_) => None,
         }
     }
 }
@@ -164,6 +173,8 @@ pub struct CatalogParts {
     /// Proxy key hashes and the id of the key each belongs to.
     pub key_hashes: Vec<(KeyHash, String)>,
     pub prices: Vec<PriceOverride>,
+    /// Connections whose secret could not be read, and why.
+    pub unreadable: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -226,6 +237,9 @@ impl Catalog {
             .filter_map(|(c, key)| {
                 let provider = providers.get(*by_prefix.get(&c.provider)?)?;
                 let credential = match key {
+                    None if parts.unreadable.contains_key(&c.id) => Credential::Unavailable(
+                        parts.unreadable.get(&c.id).cloned().unwrap_or_default(),
+                    ),
                     None => Credential::None,
                     Some(k) if provider.login => Credential::Login(k),
                     Some(k) => Credential::ApiKey(k),
@@ -304,14 +318,14 @@ impl Catalog {
         self.accounts.iter().find(|a| a.id == id)
     }
 
-    /// Enabled accounts of a provider, highest priority first.
+    /// Enabled accounts of a provider whose credential can be used, highest priority first.
     pub fn enabled_accounts_of(&self, provider_id: &str) -> impl Iterator<Item = &Account> {
         self.accounts_by_provider
             .get(provider_id)
             .into_iter()
             .flatten()
             .filter_map(|&i| self.accounts.get(i))
-            .filter(|a| a.enabled)
+            .filter(|a| a.enabled && a.credential.usable())
     }
 
     /// Every account secret, so that the inspector and the audit log can blank them wherever

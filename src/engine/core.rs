@@ -150,8 +150,23 @@ impl Core {
             ..CatalogParts::default()
         };
         for record in connections {
+            // An account whose secret cannot be read now is set aside, never routed without it.
             let key = match &record.secret_ref {
-                Some(r) => self.secrets.get(r).await?,
+                Some(r) => match self.secrets.get(r).await {
+                    Ok(Some(secret)) => Some(secret),
+                    Ok(None) => {
+                        let why = format!(
+                            "its secret is missing from the {}",
+                            self.secrets.kind().describe()
+                        );
+                        parts.unreadable.insert(record.id.clone(), why);
+                        None
+                    }
+                    Err(e) => {
+                        parts.unreadable.insert(record.id.clone(), e.to_string());
+                        None
+                    }
+                },
                 None => None,
             };
             parts.connections.push((record, key));

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, Listen, file_key_id};
 pub use snapshot::{
     AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
+    secret_backend_text,
 };
 
 use crate::config::{ConfigError, FileConfig};
@@ -33,7 +34,7 @@ use crate::inspector::Inspector;
 use crate::proxy::ProxyContext;
 use crate::quota::{self, Quotas};
 use crate::routing::{Cooldowns, RoutingState};
-use crate::secrets::{BackendChoice, SecretError, Secrets};
+use crate::secrets::{BackendChoice, BackendKind, SecretError, Secrets};
 use crate::server::{AllowList, Limits};
 use crate::store::{self, Store, StoreError};
 use crate::usage::Recorder;
@@ -113,6 +114,7 @@ pub struct Engine {
     late_stop: watch::Sender<bool>,
     quota_writer: JoinHandle<()>,
     quota_refresh: JoinHandle<()>,
+    secrets_wait: JoinHandle<()>,
 }
 
 impl Engine {
@@ -137,12 +139,23 @@ impl Engine {
             .call(|c| crate::inspector::close_interrupted(c))
             .await?;
         seed_settings(&store, &file).await?;
+        let remembered = store
+            .call(|c| store::load_secret_store(c))
+            .await?
+            .and_then(|k| BackendKind::parse(&k));
         let secrets = Secrets::open(
             options.secrets,
             &options.data_dir,
             &options.keychain_service,
+            remembered,
         )
-        .await?;
+        .await;
+        let kind = secrets.kind();
+        if kind != BackendKind::Memory && remembered != Some(kind) {
+            store
+                .call(move |c| store::save_secret_store(c, kind.as_str()))
+                .await?;
+        }
 
         let host = options
             .host
@@ -220,6 +233,7 @@ impl Engine {
             late_stop_rx,
         ));
         let quota_refresh = tokio::spawn(quota::refresh_loop(core.clone(), shutdown_rx.clone()));
+        let secrets_wait = tokio::spawn(wait_for_secrets(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(
             listener,
             core.clone(),
@@ -244,6 +258,7 @@ impl Engine {
             late_stop,
             quota_writer,
             quota_refresh,
+            secrets_wait,
         })
     }
 
@@ -281,6 +296,7 @@ impl Engine {
         }
         let _ = self.writer.await;
         let _ = self.quota_refresh.await;
+        let _ = self.secrets_wait.await;
         self.core.usage.stop();
         let recorder = self.recorder;
         if tokio::task::spawn_blocking(move || recorder.join())
@@ -292,6 +308,27 @@ impl Engine {
         let _ = self.late_stop.send(true);
         let _ = self.quota_writer.await;
         tracing::info!("NineRouter stopped");
+    }
+}
+
+/// How often a keychain that did not answer at start is asked again.
+const SECRETS_RETRY: Duration = Duration::from_secs(1);
+
+/// While the remembered secret store does not answer, asks it again now and then; once it
+/// answers, the catalog is rebuilt with the secrets it holds (the accounts set aside as
+/// 'secret unavailable' come back).
+async fn wait_for_secrets(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    while core.secrets.is_waiting() {
+        tokio::select! {
+            () = tokio::time::sleep(SECRETS_RETRY) => {}
+            _ = shutdown.changed() => return,
+        }
+        if core.secrets.retry().await {
+            if let Err(e) = core.reload("secrets").await {
+                tracing::error!("cannot reload after the keychain answered: {e}");
+            }
+            return;
+        }
     }
 }
 

@@ -13,6 +13,8 @@ use crate::store::now_ms;
 pub struct Snapshot {
     pub address: String,
     pub secret_backend: String,
+    /// The keychain did not answer at start and is waited for.
+    pub secrets_waiting: bool,
     pub paused: bool,
     /// The combo the `default` model names, if it names one.
     pub active_combo: Option<String>,
@@ -50,6 +52,8 @@ pub enum AccountStatus {
     CoolingDown,
     /// The provider refused the account's login; it waits for a new one.
     NeedsLogin,
+    /// Its secret cannot be read now (a locked keychain, a lost entry): it is not routed.
+    SecretUnavailable,
     Disabled,
 }
 
@@ -71,8 +75,14 @@ pub fn account_state(
     now: i64,
 ) -> (AccountStatus, Vec<CooldownInfo>) {
     let cooldowns = core.proxy.routing.cooldowns.active_for(id, now);
+    let unreadable = core
+        .catalog()
+        .account(id)
+        .is_some_and(|a| !a.credential.usable());
     let status = if !enabled {
         AccountStatus::Disabled
+    } else if unreadable {
+        AccountStatus::SecretUnavailable
     } else if cooldowns.is_empty() {
         AccountStatus::Active
     } else if cooldowns
@@ -84,6 +94,17 @@ pub fn account_state(
         AccountStatus::CoolingDown
     };
     (status, cooldowns)
+}
+
+/// The secret store, as the tray and the status API say it.
+pub fn secret_backend_text(core: &Core) -> String {
+    let opened = core.secrets.opened();
+    let name = opened.kind.describe();
+    if opened.waiting {
+        format!("waiting for the keychain: {name} (unlock it)")
+    } else {
+        name.to_owned()
+    }
 }
 
 impl Core {
@@ -146,7 +167,8 @@ pub fn take(core: &Core) -> Snapshot {
         .collect();
     Snapshot {
         address: core.listen.addr.to_string(),
-        secret_backend: core.secrets.kind().describe().to_owned(),
+        secret_backend: secret_backend_text(core),
+        secrets_waiting: core.secrets.is_waiting(),
         paused: core.is_paused(),
         active_combo: core.active_combo(),
         providers,

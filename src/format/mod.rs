@@ -16,6 +16,8 @@ pub mod responses;
 pub mod validate;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod golden;
 
 use std::collections::HashMap;

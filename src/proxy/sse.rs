@@ -190,4 +190,33 @@ mod tests {
         assert!(f.next_event().is_none());
         assert_eq!(f.pending(), 17);
     }
+
+    proptest::proptest! {
+        /// However a stream is cut, the framer keeps every byte: the events it gives back and
+        /// what it still holds are the input, in order.
+        #[test]
+        fn framing_loses_and_invents_nothing(
+            chunks in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(b"data: {}x\r\n\r\n:ev".to_vec()),
+                    0..40,
+                ),
+                0..10,
+            ),
+        ) {
+            let mut f = SseFramer::default();
+            let mut out = Vec::new();
+            for c in &chunks {
+                f.push(c);
+                while let Some(e) = f.next_event() {
+                    out.extend_from_slice(&e.raw);
+                }
+            }
+            let input: Vec<u8> = chunks.concat();
+            proptest::prop_assert_eq!(out.len() + f.pending(), input.len());
+            proptest::prop_assert_eq!(&input[..out.len()], &out[..]);
+            let whole: Vec<u8> = split_events(&input).iter().flat_map(|e| e.raw.to_vec()).collect();
+            proptest::prop_assert!(whole.starts_with(&input));
+        }
+    }
 }

@@ -29,6 +29,14 @@ impl FileStore {
         }
     }
 
+    /// Whether the file at `path` holds any secret (a probe's entry aside): an install that
+    /// kept its secrets there before the store was remembered.
+    pub fn holds_secrets(path: &std::path::Path) -> bool {
+        Self::new(path.to_path_buf())
+            .read()
+            .is_ok_and(|m| m.keys().any(|k| !k.starts_with("probe-")))
+    }
+
     fn read(&self) -> Result<BTreeMap<String, String>, SecretError> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes)

@@ -1,5 +1,8 @@
 //! Where provider API keys and tokens live: the OS keychain when one answers, an owner-only
-//! file otherwise, memory in tests. The database holds only references (`secret_ref`).
+//! file otherwise, memory in tests. The database holds only references (`secret_ref`), and
+//! which store holds the secrets: the store chosen once is kept (a keychain that does not
+//! answer at start is waited for, never swapped for the file), and secrets change store only
+//! by an explicit move.
 //!
 //! Keychain calls can block (an unlock prompt, a hung D-Bus peer), so the async front
 //! (`Secrets`) runs every call on the blocking pool with a timeout.
@@ -9,8 +12,8 @@ mod keychain;
 mod memory;
 
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +31,9 @@ pub enum SecretError {
         backend: &'static str,
         message: String,
     },
+    /// The remembered store did not answer at start; NineRouter keeps asking.
+    #[error("waiting for the {backend} to answer (is it locked?)")]
+    Waiting { backend: &'static str },
 }
 
 /// A secret value whose `Debug` never shows it, so it cannot leak through a log line.
@@ -67,6 +73,24 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// How the database remembers it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Keychain => "keychain",
+            BackendKind::File => "file",
+            BackendKind::Memory => "memory",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "keychain" => Some(Self::Keychain),
+            "file" => Some(Self::File),
+            "memory" => Some(Self::Memory),
+            _ => None,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             BackendKind::Keychain if cfg!(target_os = "macos") => "macOS Keychain",
@@ -109,59 +133,199 @@ pub const KEYCHAIN_SERVICE: &str = "ninerouter";
 /// The async face of the chosen backend.
 #[derive(Clone)]
 pub struct Secrets {
+    state: Arc<RwLock<State>>,
+    /// Where the other stores would be, for a move.
+    places: Arc<Places>,
+}
+
+#[derive(Clone)]
+struct State {
     store: Arc<dyn SecretStore>,
+    /// The store did not answer yet: every call fails at once until a retry succeeds.
+    waiting: bool,
+}
+
+#[derive(Default)]
+struct Places {
+    data_dir: PathBuf,
+    keychain_service: String,
+}
+
+/// Where the secrets of an install are, as remembered in its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    pub kind: BackendKind,
+    /// The store did not answer; it is waited for.
+    pub waiting: bool,
 }
 
 impl Secrets {
     pub fn new(store: Arc<dyn SecretStore>) -> Self {
-        Self { store }
+        Self::with_places(store, false, Places::default())
+    }
+
+    fn with_places(store: Arc<dyn SecretStore>, waiting: bool, places: Places) -> Self {
+        Self {
+            state: Arc::new(RwLock::new(State { store, waiting })),
+            places: Arc::new(places),
+        }
     }
 
     pub fn memory() -> Self {
         Self::new(Arc::new(MemoryStore::default()))
     }
 
-    /// Opens the backend `choice` asks for. `Auto` probes the keychain with a write, read and
-    /// delete, and uses the file store in `data_dir` when that does not work.
+    /// Opens the backend `choice` asks for. `remembered` is the store this install's secrets
+    /// are in, if known: it is used whatever happens (a keychain that does not answer is
+    /// waited for). With nothing remembered, `Auto` uses the file store when it already holds
+    /// secrets (an install from before stores were remembered), else the keychain when a
+    /// probe works, else the file store.
     pub async fn open(
         choice: BackendChoice,
         data_dir: &Path,
         keychain_service: &str,
-    ) -> Result<Self, SecretError> {
-        let file = || Self::new(Arc::new(FileStore::new(data_dir.join("secrets.json"))));
-        match choice {
-            BackendChoice::Memory => Ok(Self::memory()),
-            BackendChoice::File => Ok(file()),
-            BackendChoice::Keychain => {
-                let keychain = Self::new(Arc::new(KeychainStore::new(keychain_service)));
-                keychain.probe().await?;
-                Ok(keychain)
+        remembered: Option<BackendKind>,
+    ) -> Self {
+        let places = Places {
+            data_dir: data_dir.to_path_buf(),
+            keychain_service: keychain_service.to_owned(),
+        };
+        let kind = match (choice, remembered) {
+            (BackendChoice::Memory, _) => BackendKind::Memory,
+            (BackendChoice::File, _) => BackendKind::File,
+            (BackendChoice::Keychain, _) => BackendKind::Keychain,
+            (BackendChoice::Auto, Some(kind)) => kind,
+            (BackendChoice::Auto, None) if FileStore::holds_secrets(&places.file_path()) => {
+                BackendKind::File
             }
-            BackendChoice::Auto => {
-                let keychain = Self::new(Arc::new(KeychainStore::new(keychain_service)));
+            (BackendChoice::Auto, None) => {
+                let keychain = Self::with_places(
+                    places.store(BackendKind::Keychain),
+                    false,
+                    Places::default(),
+                );
                 match keychain.probe().await {
-                    Ok(()) => Ok(keychain),
+                    Ok(()) => BackendKind::Keychain,
                     Err(e) => {
                         tracing::warn!(
                             "no usable keychain ({e}); keeping secrets in an owner-only file"
                         );
-                        Ok(file())
+                        BackendKind::File
                     }
                 }
+            }
+        };
+        let secrets = Self::with_places(places.store(kind), false, places);
+        if kind == BackendKind::Keychain
+            && let Err(e) = secrets.probe().await
+        {
+            tracing::warn!("the keychain does not answer ({e}); waiting for it");
+            secrets.write().waiting = true;
+        }
+        secrets
+    }
+
+    fn read(&self) -> State {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.read().store.kind()
+    }
+
+    /// Whether the store has not answered yet (see `retry`).
+    pub fn is_waiting(&self) -> bool {
+        self.read().waiting
+    }
+
+    /// Where the secrets are, and whether that store is still waited for.
+    pub fn opened(&self) -> Opened {
+        let state = self.read();
+        Opened {
+            kind: state.store.kind(),
+            waiting: state.waiting,
+        }
+    }
+
+    /// Asks a waited-for store again; `true` once it answers (and from then on).
+    pub async fn retry(&self) -> bool {
+        if !self.is_waiting() {
+            return true;
+        }
+        let store = self.read().store;
+        let probe = Self::with_places(store, false, Places::default());
+        match probe.probe().await {
+            Ok(()) => {
+                self.write().waiting = false;
+                tracing::info!("the {} answers now", self.kind().describe());
+                true
+            }
+            Err(e) => {
+                tracing::debug!("still waiting for the keychain: {e}");
+                false
             }
         }
     }
 
-    pub fn kind(&self) -> BackendKind {
-        self.store.kind()
+    /// Copies every secret named in `references` into the store of kind `to`, checks each
+    /// one there, then uses that store and empties the old one. Nothing changes when any
+    /// secret cannot be read or written (the old store keeps them all).
+    pub async fn move_to(&self, to: BackendKind, references: &[String]) -> Result<(), SecretError> {
+        let from = self.read();
+        if from.waiting {
+            return Err(SecretError::Waiting {
+                backend: from.store.kind().describe(),
+            });
+        }
+        if from.store.kind() == to {
+            return Ok(());
+        }
+        let target = Self::with_places(self.places.store(to), false, Places::default());
+        target.probe().await?;
+        let mut moved = Vec::new();
+        for reference in references {
+            let Some(value) = self.get(reference).await? else {
+                continue;
+            };
+            target.set(reference, value.clone()).await?;
+            if target.get(reference).await?.as_ref() != Some(&value) {
+                return Err(SecretError::Backend {
+                    backend: to.describe(),
+                    message: "a moved secret could not be read back".into(),
+                });
+            }
+            moved.push(reference.clone());
+        }
+        let old = self.clone_store();
+        self.write().store = target.read().store;
+        for reference in &moved {
+            let reference = reference.clone();
+            let old = old.clone();
+            let removed = tokio::task::spawn_blocking(move || old.delete(&reference)).await;
+            if !matches!(removed, Ok(Ok(()))) {
+                tracing::warn!("a moved secret could not be removed from the old store");
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_store(&self) -> Arc<dyn SecretStore> {
+        self.read().store
     }
 
     async fn run<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn SecretStore) -> Result<T, SecretError> + Send + 'static,
     ) -> Result<T, SecretError> {
-        let store = self.store.clone();
+        let State { store, waiting } = self.read();
         let backend = store.kind().describe();
+        if waiting {
+            return Err(SecretError::Waiting { backend });
+        }
         let task = tokio::task::spawn_blocking(move || call(store.as_ref()));
         match tokio::time::timeout(CALL_TIMEOUT, task).await {
             Ok(Ok(result)) => result,
@@ -204,6 +368,20 @@ impl Secrets {
                 backend: self.kind().describe(),
                 message: "a value written could not be read back".into(),
             })
+        }
+    }
+}
+
+impl Places {
+    fn file_path(&self) -> PathBuf {
+        self.data_dir.join("secrets.json")
+    }
+
+    fn store(&self, kind: BackendKind) -> Arc<dyn SecretStore> {
+        match kind {
+            BackendKind::Keychain => Arc::new(KeychainStore::new(&self.keychain_service)),
+            BackendKind::File => Arc::new(FileStore::new(self.file_path())),
+            BackendKind::Memory => Arc::new(MemoryStore::default()),
         }
     }
 }

@@ -6,26 +6,45 @@ use serde::Serialize;
 
 use super::StoreError;
 
-/// The Argon2 hash (PHC string) of the dashboard password, if one is set.
-pub fn load_admin_password(c: &Connection) -> Result<Option<String>, StoreError> {
+/// One value of the settings table besides the settings themselves.
+pub fn load_value(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(c.query_row(
-        "SELECT value FROM settings WHERE key = 'admin_password'",
-        [],
+        "SELECT value FROM settings WHERE key = ?1",
+        params![key],
         |r| r.get(0),
     )
     .optional()?)
 }
 
-pub fn save_admin_password(c: &Connection, hash: Option<&str>) -> Result<(), StoreError> {
-    match hash {
-        Some(h) => c.execute(
-            "INSERT INTO settings (key, value) VALUES ('admin_password', ?1)
+/// Sets (or with `None` removes) one value of the settings table.
+pub fn save_value(c: &Connection, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    match value {
+        Some(v) => c.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![h],
+            params![key, v],
         )?,
-        None => c.execute("DELETE FROM settings WHERE key = 'admin_password'", [])?,
+        None => c.execute("DELETE FROM settings WHERE key = ?1", params![key])?,
     };
     Ok(())
+}
+
+/// The Argon2 hash (PHC string) of the dashboard password, if one is set.
+pub fn load_admin_password(c: &Connection) -> Result<Option<String>, StoreError> {
+    load_value(c, "admin_password")
+}
+
+pub fn save_admin_password(c: &Connection, hash: Option<&str>) -> Result<(), StoreError> {
+    save_value(c, "admin_password", hash)
+}
+
+/// The secret store this install keeps its secrets in (`keychain` or `file`), once known.
+pub fn load_secret_store(c: &Connection) -> Result<Option<String>, StoreError> {
+    load_value(c, "secret_store")
+}
+
+pub fn save_secret_store(c: &Connection, kind: &str) -> Result<(), StoreError> {
+    save_value(c, "secret_store", Some(kind))
 }
 
 #[derive(Debug, Clone, Serialize)]

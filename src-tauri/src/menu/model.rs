@@ -135,6 +135,14 @@ pub fn build(input: &MenuInput<'_>, tz: &TimeZone, now_ms: i64) -> MenuModel {
         Router::Failed(why) => (format!("Not running: {why}"), Badge::Error),
     };
     entries.push(Entry::info("status", status.clone()));
+    if let Router::Running(s) = &input.router
+        && s.secrets_waiting
+    {
+        entries.push(Entry::info(
+            "secrets-waiting",
+            "Waiting for the keychain: unlock it to use the saved keys",
+        ));
+    }
 
     match &input.router {
         Router::Running(snapshot) => {
@@ -262,7 +270,8 @@ fn provider_line(p: &ProviderState, tz: &TimeZone, now_ms: i64) -> String {
         .min();
     let mut parts = Vec::new();
     match (ready, cooling, back) {
-        (0, 0, _) if count(AccountStatus::NeedsLogin) > 0 => {}
+        (0, 0, _)
+            if count(AccountStatus::NeedsLogin) + count(AccountStatus::SecretUnavailable) > 0 => {}
         (0, 0, _) => parts.push("disabled".to_owned()),
         (0, _, Some(t)) => parts.push(format!("all cooling until {}", at_time(t, tz, now_ms))),
         (r, 0, _) => parts.push(format!("{r} ready")),
@@ -275,6 +284,10 @@ fn provider_line(p: &ProviderState, tz: &TimeZone, now_ms: i64) -> String {
     let relogin = count(AccountStatus::NeedsLogin);
     if relogin > 0 {
         parts.push(format!("{relogin} needs login"));
+    }
+    let unreadable = count(AccountStatus::SecretUnavailable);
+    if unreadable > 0 {
+        parts.push(format!("{unreadable} secret unavailable"));
     }
     if let Some(w) = tightest_window(p) {
         let left = 100.0 - w.percent_used.unwrap_or(0.0);
@@ -394,6 +407,7 @@ mod tests {
         Snapshot {
             address: "127.0.0.1:20128".into(),
             secret_backend: "keychain".into(),
+            secrets_waiting: false,
             paused: false,
             active_combo: Some("smart".into()),
             providers: vec![
@@ -575,6 +589,24 @@ mod tests {
             texts(&m.entries)[3],
             "(info) Anthropic: 1 ready · 1 needs login · 5-hour 27% left, resets 10:05"
         );
+    }
+
+    #[test]
+    fn a_keychain_waited_for_and_its_accounts_say_so() {
+        let mut s = snapshot();
+        s.secrets_waiting = true;
+        s.providers[1].accounts = vec![account("r2", AccountStatus::SecretUnavailable, None)];
+        let m = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        let t = texts(&m.entries);
+        assert_eq!(
+            t[1],
+            "(info) Waiting for the keychain: unlock it to use the saved keys"
+        );
+        assert_eq!(t[5], "(info) OpenRouter: 1 secret unavailable");
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
         "requireApiKey": catalog.settings.require_api_key,
         "secretBackend": {
             "kind": core.secrets.kind(),
-            "description": core.secrets.kind().describe(),
+            "description": crate::engine::secret_backend_text(&core),
+            "waiting": core.secrets.is_waiting(),
         },
         "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
         "dataDir": core.store.path().parent().map(|p| p.display().to_string()),
@@ -321,4 +322,18 @@ pub async fn put_active_combo(
 ) -> ApiResult<Json<Value>> {
     manage::set_active_combo(&core, &body.name).await?;
     Ok(get_active_combo(State(core)).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveSecrets {
+    to: crate::secrets::BackendKind,
+}
+
+/// `POST /api/secrets/move {"to": "keychain" | "file"}`.
+pub async fn move_secrets(
+    State(core): State<Arc<Core>>,
+    ApiJson(body): ApiJson<MoveSecrets>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::move_secrets(&core, body.to).await?).into_response())
 }

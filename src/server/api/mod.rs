@@ -42,6 +42,7 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             axum::routing::delete(admin::delete_token),
         )
         .route("/api/audit", get(admin::audit))
+        .route("/api/secrets/move", post(handlers::move_secrets))
         .route("/api/models", get(admin::models))
         .route("/api/providers", get(providers))
         .route(

@@ -155,6 +155,14 @@ export const useCombos = () =>
 export const useRoutableModels = () =>
   useQuery({ queryKey: ["routable-models"], queryFn: () => api<string[]>("/models") });
 
+export function useMoveSecrets() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (to: "keychain" | "file") => send<{ kind: string; moved: number }>("POST", "/secrets/move", { to }),
+    onSuccess: () => client.invalidateQueries(),
+  });
+}
+
 export const useAccessState = () =>
   useQuery({ queryKey: ["access"], queryFn: () => api<AccessState>("/auth/state") });
 

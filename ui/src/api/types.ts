@@ -6,7 +6,7 @@ export interface Status {
   address: string;
   loopbackOnly: boolean;
   requireApiKey: boolean;
-  secretBackend: { kind: string; description: string };
+  secretBackend: { kind: "keychain" | "file" | "memory"; description: string; waiting: boolean };
   configFile: string | null;
   dataDir: string | null;
   paused: boolean;
@@ -253,7 +253,7 @@ export interface Connection {
   hasApiKey: boolean;
   source: "api" | "file";
   readOnly: boolean;
-  state: "active" | "cooling-down" | "needs-login" | "disabled";
+  state: "active" | "cooling-down" | "needs-login" | "secret-unavailable" | "disabled";
   cooldowns: Cooldown[];
   /** A login account's subscription plan, when the provider told it. */
   plan?: string;

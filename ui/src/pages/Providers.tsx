@@ -101,6 +101,9 @@ function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Connection[]; 
 
 function stateText(c: Connection, now: number): { text: string; error: string | null } {
   if (c.state === "disabled") return { text: "disabled", error: null };
+  if (c.state === "secret-unavailable") {
+    return { text: "secret unavailable", error: "its key cannot be read now (is the keychain locked?); it is not used meanwhile" };
+  }
   if (c.state === "needs-login") {
     return { text: "needs login", error: c.cooldowns[0]?.reason ?? null };
   }

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { useSettings, useSettingsPatch, useStatus } from "../api/hooks";
-import type { ObservabilitySettings, RoutingSettings } from "../api/types";
+import { useMoveSecrets, useSettings, useSettingsPatch, useStatus } from "../api/hooks";
+import type { ObservabilitySettings, RoutingSettings, Status } from "../api/types";
+import { ConfirmButton } from "../components/ConfirmButton";
 import { ErrorNote } from "../components/ErrorNote";
 import { applyTheme, savedTheme, type Theme } from "../theme";
 import { AuditLog, DashboardAccess } from "./Access";
@@ -56,6 +57,32 @@ export function toPatch(f: Form): { patch: Record<string, unknown> } | { field: 
       },
     },
   };
+}
+
+/** Where secrets are, and the one way they change store: a move of every one of them. */
+function SecretStore({ status }: { status: Status }) {
+  const move = useMoveSecrets();
+  const { kind, description, waiting } = status.secretBackend;
+  const other = kind === "keychain" ? "file" : kind === "file" ? "keychain" : null;
+  return (
+    <>
+      <p data-testid="secret-store">
+        Secrets: {description}
+        {waiting && " — NineRouter waits for it to answer; accounts whose keys it holds are not used meanwhile."}
+      </p>
+      {other && !waiting && (
+        <div className="row">
+          <ConfirmButton
+            label={other === "file" ? "Move secrets to the owner-only file" : "Move secrets to the keychain"}
+            question={`Move every key and login to the ${other}? They are removed from the ${kind} once copied.`}
+            onConfirm={() => move.mutate(other)}
+          />
+          {move.isSuccess && <span role="status">Moved {move.data.moved} secrets.</span>}
+        </div>
+      )}
+      <ErrorNote error={move.error} />
+    </>
+  );
 }
 
 export function SettingsPage() {
@@ -161,7 +188,7 @@ export function SettingsPage() {
           <p>
             Data directory: <code data-testid="data-dir">{status.data.dataDir ?? "–"}</code>
           </p>
-          <p>Secrets: {status.data.secretBackend.description}</p>
+          <SecretStore status={status.data} />
           {status.data.configFile && (
             <p>
               Config file: <code>{status.data.configFile}</code> (its entries are read-only here)
