@@ -123,6 +123,10 @@ try {
   if (saved.observability.inspectorMaxRequests !== 500) fail(`settings not saved: ${JSON.stringify(saved)}`);
   await page.getByLabel("Theme").selectOption("dark");
   if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== "dark") fail("the theme did not apply");
+  // The change just saved is in the audit log, made by the local dashboard.
+  await page.reload();
+  await page.getByTestId("audit-row").filter({ hasText: "PATCH /api/settings" }).first().waitFor();
+  await page.getByTestId("access-state").filter({ hasText: "No dashboard password is set." }).waitFor();
   await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
 
   // Combos: create, add from the picker, reorder by keyboard-reachable buttons, strategy,

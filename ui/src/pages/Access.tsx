@@ -25,7 +25,7 @@ export function DashboardAccess() {
           {s.required
             ? "Managing this router needs a login."
             : "On this machine the dashboard is open without one."}
-          {s.actor && ` You are logged in (${s.actor}).`}
+          {s.actor && s.actor !== "local" && ` You are logged in (${s.actor}).`}
         </p>
       )}
       <form className="row" onSubmit={submit}>
@@ -34,6 +34,7 @@ export function DashboardAccess() {
           type="password"
           autoComplete="new-password"
           minLength={8}
+          placeholder="8 characters or more"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           required
@@ -79,7 +80,7 @@ function AdminTokens() {
           m.createToken.mutate(name, { onSuccess: () => setName("") });
         }}
       >
-        <input aria-label="Admin token name" value={name} onChange={(e) => setName(e.target.value)} required />
+        <input aria-label="Admin token name" placeholder="what it is for" value={name} onChange={(e) => setName(e.target.value)} required />
         <button type="submit" disabled={m.createToken.isPending}>
           Create admin token
         </button>
@@ -112,32 +113,34 @@ export function AuditLog() {
       <ErrorNote error={audit.error} />
       {audit.data?.length === 0 && <EmptyState title="No changes yet" />}
       {!!audit.data?.length && (
-        <table>
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>From</th>
-              <th>What</th>
-              <th>Status</th>
-              <th>Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {audit.data.map((e) => (
-              <tr key={e.seq} data-testid="audit-row">
-                <td>{new Date(e.atMs).toLocaleString()}</td>
-                <td>{e.actor}</td>
-                <td>{e.client}</td>
-                <td>{e.action}</td>
-                <td>{e.status}</td>
-                <td>
-                  <code>{e.detail}</code>
-                </td>
+        <div className="scroll-x">
+          <table>
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Who</th>
+                <th>From</th>
+                <th>What</th>
+                <th>Status</th>
+                <th>Change</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {audit.data.map((e) => (
+                <tr key={e.seq} data-testid="audit-row">
+                  <td>{new Date(e.atMs).toLocaleString()}</td>
+                  <td>{e.actor}</td>
+                  <td>{e.client}</td>
+                  <td>{e.action}</td>
+                  <td>{e.status}</td>
+                  <td>
+                    <code>{e.detail}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
