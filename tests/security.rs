@@ -710,9 +710,19 @@ async fn wrong_passwords_are_paced_per_address() {
             Some(json!({"password": password})),
         )
     };
-    for _ in 0..5 {
-        assert_eq!(attempt("guess-guess").await.status(), 401);
-    }
+    // Twenty guesses at once get no more tries than twenty in a row.
+    let burst = futures_util::future::join_all((0..20).map(|_| attempt("guess-guess"))).await;
+    let statuses: Vec<u16> = burst.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
     let paced = attempt("tr0ub4dor&3").await;
     assert_eq!(paced.status(), 429, "even the right password waits");
     assert_eq!(paced.headers()["retry-after"], "1");
@@ -928,14 +938,11 @@ async fn every_management_change_is_audited_without_its_secrets() {
     )
     .await;
     let (session, _) = session_from(&set);
-    call(
-        &router,
-        Method::POST,
-        "/api/auth/login",
-        None,
-        Some(json!({"password": "wrong-password"})),
-    )
-    .await;
+    // Failed logins are no changes: a flood of them cannot push the real changes out.
+    for _ in 0..3 {
+        let wrong = json!({"password": "wrong-password"});
+        call(&router, Method::POST, "/api/auth/login", None, Some(wrong)).await;
+    }
     let (status, created) = router.api(Method::POST, "/api/admin/tokens", None).await;
     assert_eq!(status, 401, "{created}");
 
@@ -949,21 +956,37 @@ async fn every_management_change_is_audited_without_its_secrets() {
     assert_eq!(
         actions,
         [
-            "POST /api/auth/login",
             "PUT /api/admin/password",
             "PUT /api/aliases/fast",
             "POST /api/connections",
         ]
     );
-    assert_eq!(rows[0]["status"], 401);
-    assert_eq!(rows[3]["actor"], "local");
-    assert_eq!(rows[3]["client"], "127.0.0.1");
+    assert_eq!(rows[0]["status"], 200);
+    assert_eq!(rows[2]["actor"], "local");
+    assert_eq!(rows[2]["client"], "127.0.0.1");
     assert!(
-        rows[3]["detail"]
+        rows[2]["detail"]
             .as_str()
             .unwrap()
             .contains("\"name\":\"or\"")
     );
+    // A login is recorded once it succeeds.
+    let right = json!({"password": "tr0ub4dor&3"});
+    let login = call(&router, Method::POST, "/api/auth/login", None, Some(right)).await;
+    assert_eq!(login.status(), 204);
+    let newest: Value = call(
+        &router,
+        Method::GET,
+        "/api/audit?limit=1",
+        Some(&session),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(newest[0]["action"], "POST /api/auth/login");
+    assert_eq!(newest[0]["actor"], "session");
     let text = audit.to_string();
     assert!(
         !text.contains(secret) && !text.contains("tr0ub4dor") && !text.contains("wrong-password"),
@@ -1088,4 +1111,77 @@ async fn the_data_directory_and_its_files_are_the_owners_alone_even_for_old_inst
         }
     }
     engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_renewal_outlives_the_request_that_gave_up_on_it_so_a_rotated_token_is_kept() {
+    let claude = FakeClaude::start().await;
+    let router = Router::start(&format!("{}{FAST_ROUTING}", claude.config())).await;
+    fake_claude::log_in(&router, &claude).await;
+    // The login server rotates the refresh token at once but answers after the request's
+    // first-byte timeout (800 ms).
+    claude.slow_refreshes(1500);
+    claude.refuse_next_message();
+    let (status, _, _) = router.ask("cc/claude-sonnet-4-5").await;
+    assert!(status >= 400, "{status}");
+    let mut served = 0;
+    for _ in 0..60 {
+        router
+            .api(
+                Method::POST,
+                &format!("/api/connections/{}/reset", accounts(&router).await),
+                None,
+            )
+            .await;
+        served = router.ask("cc/claude-sonnet-4-5").await.0;
+        if served == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(served, 200, "the rotated login was kept");
+    assert_eq!(claude.refreshes(), 1);
+    assert_eq!(
+        claude.last_message().map(|m| m.0).as_deref(),
+        Some("Bearer claude-access-2")
+    );
+}
+
+/// The id of the router's only account.
+async fn accounts(router: &Router) -> String {
+    let (_, list) = router.api(Method::GET, "/api/connections", None).await;
+    list[0]["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let router =
+        Router::start("[server]\nbody_timeout_ms = 400\nbody_idle_timeout_ms = 5000\n").await;
+    let mut slow = tokio::net::TcpStream::connect(router.engine.address())
+        .await
+        .unwrap();
+    slow.write_all(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    // A byte every 50 ms: never idle long, but never done either.
+    let dripping = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if slow.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(1200), dripping).await;
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer))
+        .await
+        .expect("the router answers")
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&answer[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(head.contains("did not arrive in time"), "{head}");
 }

@@ -51,6 +51,8 @@ pub struct AdminState {
     pub sessions: Sessions,
     pub tickets: Tickets,
     pub throttle: Throttle,
+    /// Held while a password is checked: one Argon2 run at a time.
+    pub verifying: tokio::sync::Mutex<()>,
 }
 
 /// 32 random bytes as URL-safe base64, with a prefix saying what they are.

@@ -32,27 +32,37 @@ fn make_room<V>(map: &mut HashMap<Hash, (V, i64)>, max: usize, now_ms: i64) {
     }
 }
 
+/// Who holds a session, and the fingerprint of the password it was opened under.
+type Holder = (Actor, u64);
+
 #[derive(Default)]
 pub struct Sessions {
-    live: Mutex<HashMap<Hash, (Actor, i64)>>,
+    /// Holders, until when.
+    live: Mutex<HashMap<Hash, (Holder, i64)>>,
 }
 
 impl Sessions {
-    /// A new session for `actor`; the token goes in the session cookie.
-    pub fn open(&self, actor: Actor, now_ms: i64) -> String {
+    /// A new session for `actor` under the password `fingerprint` names; the token goes in
+    /// the session cookie.
+    pub fn open(&self, actor: Actor, fingerprint: u64, now_ms: i64) -> String {
         let token = random_token("nrs-");
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         make_room(&mut live, MAX_SESSIONS, now_ms);
-        live.insert(hash(&token), (actor, now_ms + SESSION_TTL_MS));
+        live.insert(
+            hash(&token),
+            ((actor, fingerprint), now_ms.saturating_add(SESSION_TTL_MS)),
+        );
         token
     }
 
-    /// Who the session belongs to, while it lasts.
-    pub fn actor(&self, token: &str, now_ms: i64) -> Option<Actor> {
+    /// Who the session belongs to, while it lasts and its password is still the one in force.
+    pub fn actor(&self, token: &str, fingerprint: u64, now_ms: i64) -> Option<Actor> {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         live.get(&hash(token))
-            .filter(|(_, expires)| *expires > now_ms)
-            .map(|(actor, _)| actor.clone())
+            .filter(|((_, opened_under), expires)| {
+                *expires > now_ms && *opened_under == fingerprint
+            })
+            .map(|((actor, _), _)| actor.clone())
     }
 
     pub fn close(&self, token: &str) {
@@ -94,24 +104,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_last_their_time_and_close() {
+    fn sessions_last_their_time_and_password_and_close() {
         let s = Sessions::default();
-        let t = s.open(Actor::Session, 0);
-        assert_eq!(s.actor(&t, 1), Some(Actor::Session));
-        assert_eq!(s.actor(&t, SESSION_TTL_MS), None);
-        assert_eq!(s.actor("nrs-forged", 1), None);
+        let t = s.open(Actor::Session, 7, 0);
+        assert_eq!(s.actor(&t, 7, 1), Some(Actor::Session));
+        assert_eq!(s.actor(&t, 8, 1), None, "another password is in force");
+        assert_eq!(s.actor(&t, 7, SESSION_TTL_MS), None);
+        assert_eq!(s.actor("nrs-forged", 7, 1), None);
         s.close(&t);
-        assert_eq!(s.actor(&t, 1), None);
+        assert_eq!(s.actor(&t, 7, 1), None);
     }
 
     #[test]
     fn sessions_are_bounded() {
         let s = Sessions::default();
-        let first = s.open(Actor::Session, 0);
+        let first = s.open(Actor::Session, 0, 0);
         for i in 0..MAX_SESSIONS {
-            s.open(Actor::Session, i64::try_from(i).unwrap() + 1);
+            s.open(Actor::Session, 0, i64::try_from(i).unwrap() + 1);
         }
-        assert_eq!(s.actor(&first, 2), None, "the oldest made room");
+        assert_eq!(s.actor(&first, 0, 2), None, "the oldest made room");
         assert!(s.live.lock().unwrap().len() <= MAX_SESSIONS);
     }
 

@@ -1,5 +1,7 @@
-//! Paces password attempts per client address: a few mistakes are free, then each further one
-//! doubles the wait before the next attempt (up to 15 minutes). A success clears the record.
+//! Paces password attempts per client address (IPv6 by /64, what one client usually holds):
+//! a few are free, then each further one doubles the wait before the next (up to 15
+//! minutes). An attempt counts when it starts, so guesses sent in parallel are paced like
+//! serial ones; a success clears the record.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,16 +19,38 @@ pub struct Throttle {
     failures: Mutex<HashMap<IpAddr, (u32, i64)>>,
 }
 
+/// The address a record is kept under: IPv6 clients by their /64.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        v4 => v4,
+    }
+}
+
 impl Throttle {
+    /// Starts an attempt: how long `ip` must still wait instead, or `None` when it may go on
+    /// (the attempt is then counted).
+    pub fn attempt(&self, ip: IpAddr, now_ms: i64) -> Option<Duration> {
+        if let Some(wait) = self.wait(ip, now_ms) {
+            return Some(wait);
+        }
+        self.failed(ip, now_ms);
+        None
+    }
+
     /// How long `ip` must still wait before its next attempt, if at all.
     pub fn wait(&self, ip: IpAddr, now_ms: i64) -> Option<Duration> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, last) = *failures.get(&ip)?;
+        let (count, last) = *failures.get(&client_key(ip))?;
         let until = last.saturating_add(delay_ms(count));
         (until > now_ms).then(|| Duration::from_millis(u64::try_from(until - now_ms).unwrap_or(0)))
     }
 
     pub fn failed(&self, ip: IpAddr, now_ms: i64) {
+        let ip = client_key(ip);
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() >= MAX_ADDRESSES {
             failures.retain(|_, (_, last)| now_ms - *last < FORGET_MS);
@@ -53,7 +77,7 @@ impl Throttle {
         self.failures
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&ip);
+            .remove(&client_key(ip));
     }
 }
 
@@ -95,5 +119,17 @@ mod tests {
         );
         t.succeeded(ip);
         assert_eq!(t.wait(ip, 0), None);
+    }
+
+    #[test]
+    fn attempts_count_when_they_start_and_ipv6_clients_by_their_block() {
+        let t = Throttle::default();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        for _ in 0..FREE_ATTEMPTS {
+            assert_eq!(t.attempt(a, 0), None);
+        }
+        assert!(t.attempt(b, 0).is_some(), "the same /64 waits");
+        assert!(t.attempt("2001:db8:1:3::1".parse().unwrap(), 0).is_none());
     }
 }

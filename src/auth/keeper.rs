@@ -291,6 +291,16 @@ impl TokenKeeper {
     /// came from), so that records can blank them; a slot busy renewing is skipped.
     pub fn held_secrets(&self) -> Vec<String> {
         let slots: Vec<Slot> = self.lock().values().cloned().collect();
+        Self::secrets_in(slots)
+    }
+
+    /// The tokens held for one account (see `held_secrets`).
+    pub fn held_secrets_of(&self, account_id: &str) -> Vec<String> {
+        let slot = self.lock().get(account_id).cloned();
+        Self::secrets_in(slot)
+    }
+
+    fn secrets_in(slots: impl IntoIterator<Item = Slot>) -> Vec<String> {
         let mut out = Vec::new();
         for slot in slots {
             let Ok(held) = slot.try_lock() else { continue };

@@ -38,7 +38,8 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
     for account in catalog
         .accounts()
         .iter()
-        .filter(|a| a.enabled && TokenKeeper::refreshes(a))
+        // A secret that cannot be read now (a keychain waited for) is no refused login.
+        .filter(|a| a.enabled && a.credential.usable() && TokenKeeper::refreshes(a))
     {
         let now = crate::store::now_ms();
         match core

@@ -109,6 +109,26 @@ pub struct Account {
     pub source: Source,
 }
 
+impl Account {
+    /// This account's secrets: its key or saved login, and each token inside a saved set.
+    pub fn secrets(&self) -> Vec<String> {
+        let Some(secret) = self.credential.expose() else {
+            return Vec::new();
+        };
+        let mut out = vec![secret.to_owned()];
+        if let (Some(_), Ok(serde_json::Value::Object(fields))) =
+            (self.credential.login(), serde_json::from_str(secret))
+        {
+            out.extend(fields.iter().filter_map(|(name, value)| {
+                let name = name.to_ascii_lowercase();
+                let secret_name = ["token", "key", "secret"].iter().any(|s| name.contains(s));
+                value.as_str().filter(|_| secret_name).map(str::to_owned)
+            }));
+        }
+        out
+    }
+}
+
 /// What an account holds to authenticate, by kind, so that a login's saved state can never
 /// be sent as if it were a key.
 #[derive(Debug, Clone, Default)]
@@ -245,10 +265,12 @@ impl Catalog {
                     Some(k) => Credential::ApiKey(k),
                 };
                 Some(Account {
-                    base_url: c
-                        .base_url
-                        .clone()
-                        .unwrap_or_else(|| provider.base_url.clone()),
+                    // A login's tokens go to its provider's own hosts only: an address stored
+                    // or declared for a login account is not used.
+                    base_url: match &c.base_url {
+                        Some(url) if !provider.login => url.clone(),
+                        _ => provider.base_url.clone(),
+                    },
                     provider: provider.id.clone(),
                     id: c.id,
                     name: c.name,
@@ -331,23 +353,7 @@ impl Catalog {
     /// Every account secret, so that the inspector and the audit log can blank them wherever
     /// they appear: API keys, saved logins, and each token inside a saved token set.
     pub fn account_secrets(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for a in &self.accounts {
-            let Some(secret) = a.credential.expose() else {
-                continue;
-            };
-            out.push(secret.to_owned());
-            if let (Some(_), Ok(serde_json::Value::Object(fields))) =
-                (a.credential.login(), serde_json::from_str(secret))
-            {
-                out.extend(fields.iter().filter_map(|(name, value)| {
-                    let name = name.to_ascii_lowercase();
-                    let secret_name = ["token", "key", "secret"].iter().any(|s| name.contains(s));
-                    value.as_str().filter(|_| secret_name).map(str::to_owned)
-                }));
-            }
-        }
-        out
+        self.accounts.iter().flat_map(Account::secrets).collect()
     }
 
     /// The price of `model` served by `provider`: the user's override (longest model prefix)
@@ -413,5 +419,69 @@ impl Catalog {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(id: &str, provider: &str, base_url: &str) -> ConnectionRecord {
+        ConnectionRecord {
+            id: id.into(),
+            provider: provider.into(),
+            name: id.into(),
+            priority: 1,
+            enabled: true,
+            base_url: Some(base_url.into()),
+            models: Vec::new(),
+            secret_ref: Some(format!("connection:{id}")),
+            source: Source::Api,
+        }
+    }
+
+    #[test]
+    fn credentials_are_typed_by_provider_and_a_login_keeps_its_providers_address() {
+        let set = r#"{"accessToken":"at-123456789","refreshToken":"rt-123456789"}"#;
+        let catalog = Catalog::build(CatalogParts {
+            connections: vec![
+                (
+                    connection("c", "claude", "http://127.0.0.1:9/steal"),
+                    Some(SecretString::new(set)),
+                ),
+                (
+                    connection("o", "openai", "http://127.0.0.1:9/v1"),
+                    Some(SecretString::new("sk-openai-1")),
+                ),
+                (connection("u", "openai", "http://x/v1"), None),
+            ],
+            unreadable: [("u".to_owned(), "locked".to_owned())].into(),
+            ..CatalogParts::default()
+        });
+        let login = catalog.account("c").unwrap();
+        assert!(
+            login.credential.api_key().is_none(),
+            "a login is never a key"
+        );
+        assert!(login.credential.login().is_some());
+        assert_ne!(login.base_url, "http://127.0.0.1:9/steal");
+        let secrets = login.secrets();
+        assert!(secrets.contains(&"at-123456789".to_owned()));
+        assert!(secrets.contains(&"rt-123456789".to_owned()));
+        let key = catalog.account("o").unwrap();
+        assert_eq!(
+            key.credential.api_key().map(|k| k.expose()),
+            Some("sk-openai-1")
+        );
+        assert_eq!(key.base_url, "http://127.0.0.1:9/v1");
+        let ids: Vec<&str> = catalog
+            .enabled_accounts_of("openai")
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["o"],
+            "an account whose secret cannot be read is not routed"
+        );
     }
 }

@@ -72,6 +72,8 @@ pub struct ServerSection {
     pub header_timeout_ms: Option<u64>,
     /// The longest pause within a request body (default 30 000 ms).
     pub body_idle_timeout_ms: Option<u64>,
+    /// The longest a whole request body may take (default 300 000 ms).
+    pub body_timeout_ms: Option<u64>,
 }
 
 /// A subscription provider's servers, overriding the built-in ones.

@@ -340,6 +340,7 @@ fn server_limits(server: &crate::config::ServerSection) -> Result<Limits, Engine
         max_connections: server.max_connections.unwrap_or(defaults.max_connections),
         header_timeout: ms(server.header_timeout_ms, defaults.header_timeout),
         body_idle_timeout: ms(server.body_idle_timeout_ms, defaults.body_idle_timeout),
+        body_timeout: ms(server.body_timeout_ms, defaults.body_timeout),
         allow: AllowList::parse(&server.allow_ips)?,
     })
 }

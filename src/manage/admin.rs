@@ -54,8 +54,11 @@ pub async fn identify(
     session: Option<&str>,
     bearer: Option<&str>,
 ) -> Result<Option<Actor>, ManageError> {
-    if let Some(actor) = session.and_then(|s| core.admin.sessions.actor(s, now_ms())) {
-        return Ok(Some(actor));
+    if let Some(session) = session {
+        let fingerprint = current_fingerprint(core).await?;
+        if let Some(actor) = core.admin.sessions.actor(session, fingerprint, now_ms()) {
+            return Ok(Some(actor));
+        }
     }
     let Some(token) = bearer.filter(|t| t.starts_with(ADMIN_TOKEN_PREFIX)) else {
         return Ok(None);
@@ -78,20 +81,44 @@ pub async fn access_state(core: &Core, actor: Option<&Actor>) -> Result<AccessSt
 
 /// Checks the dashboard password (paced per address); a session token on success.
 pub async fn log_in(core: &Core, client: IpAddr, password: String) -> Result<String, LoginRefusal> {
-    if let Some(wait) = core.admin.throttle.wait(client, now_ms()) {
+    // The attempt counts before the (slow) check, so parallel guesses are paced like serial
+    // ones; a success takes it back.
+    if let Some(wait) = core.admin.throttle.attempt(client, now_ms()) {
         return Err(LoginRefusal::Throttled(wait));
     }
     let hash = password_hash(core).await?.ok_or(LoginRefusal::NoPassword)?;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .unwrap_or(false);
+    let fingerprint = password_fingerprint(&hash);
+    // One Argon2 check at a time: each takes ~19 MiB, and logins come from anyone.
+    let matches = {
+        let _one = core.admin.verifying.lock().await;
+        tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+            .await
+            .unwrap_or(false)
+    };
     if !matches {
-        core.admin.throttle.failed(client, now_ms());
         tracing::warn!(%client, "a dashboard login was refused: wrong password");
         return Err(LoginRefusal::Wrong);
     }
     core.admin.throttle.succeeded(client);
-    Ok(core.admin.sessions.open(Actor::Session, now_ms()))
+    Ok(core
+        .admin
+        .sessions
+        .open(Actor::Session, fingerprint, now_ms()))
+}
+
+/// What a session remembers of the password it was opened under: a changed password (from
+/// the dashboard or the CLI, in any process) ends the sessions of the old one.
+fn password_fingerprint(hash: &str) -> u64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(hash.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// The fingerprint sessions are checked against now (0: no password).
+async fn current_fingerprint(core: &Core) -> Result<u64, ManageError> {
+    Ok(password_hash(core)
+        .await?
+        .map_or(0, |h| password_fingerprint(&h)))
 }
 
 pub fn log_out(core: &Core, session: &str) {
@@ -128,7 +155,12 @@ pub async fn set_password(
         "the dashboard password was {}",
         if hash.is_some() { "set" } else { "removed" }
     );
-    Ok(hash.map(|_| core.admin.sessions.open(Actor::Session, now_ms())))
+    Ok(hash.map(|h| {
+        let fingerprint = password_fingerprint(&h);
+        core.admin
+            .sessions
+            .open(Actor::Session, fingerprint, now_ms())
+    }))
 }
 
 /// A one-time ticket the desktop window trades for a session (it never types a password).
@@ -137,11 +169,16 @@ pub fn desktop_ticket(core: &Core) -> String {
 }
 
 /// A session for the desktop window, if `ticket` is good.
-pub fn redeem_ticket(core: &Core, ticket: &str) -> Option<String> {
-    core.admin
-        .tickets
-        .redeem(ticket, now_ms())
-        .then(|| core.admin.sessions.open(Actor::Desktop, now_ms()))
+pub async fn redeem_ticket(core: &Core, ticket: &str) -> Result<Option<String>, ManageError> {
+    if !core.admin.tickets.redeem(ticket, now_ms()) {
+        return Ok(None);
+    }
+    let fingerprint = current_fingerprint(core).await?;
+    Ok(Some(core.admin.sessions.open(
+        Actor::Desktop,
+        fingerprint,
+        now_ms(),
+    )))
 }
 
 #[derive(Debug, Serialize)]

@@ -27,7 +27,8 @@ pub fn audit_detail(core: &Core, body: &[u8]) -> String {
         Ok(mut v) => {
             redactor.value(&mut v);
             blank_credentials(&mut v);
-            v.to_string()
+            // Tokens the router issues, in any field.
+            redactor.text(&v.to_string())
         }
         Err(_) => format!("({} bytes, not JSON)", body.len()),
     };

@@ -298,9 +298,7 @@ pub async fn dispatch(
                 }
                 Err(mut failure) => {
                     // Some providers quote the key they refused; it must not reach logs or clients.
-                    if let Some(key) = account.credential.expose().filter(|k| !k.is_empty()) {
-                        failure.message = failure.message.replace(key, "***");
-                    }
+                    failure.message = blank_secrets(ctx, account, &failure.message);
                     tracing::info!(
                         target = %target.label,
                         account = %account.name,
@@ -349,6 +347,19 @@ pub async fn dispatch(
     ))
 }
 
+/// `text` with every secret of `account` (its key, its login's tokens, tokens minted from it)
+/// replaced: some providers quote what they refused.
+pub fn blank_secrets(ctx: &ProxyContext, account: &crate::catalog::Account, text: &str) -> String {
+    let mut out = text.to_owned();
+    let held = ctx.tokens.held_secrets_of(&account.id);
+    for secret in account.secrets().iter().chain(&held) {
+        if secret.len() >= 8 && out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
 /// The token a subscription account's requests carry, derived from its login (renewed when
 /// due, or when `refused` is the one a provider just turned down); `None` for API-key accounts.
 pub async fn login_token(
@@ -359,16 +370,22 @@ pub async fn login_token(
     if !TokenKeeper::mints_for(account) {
         return Ok(None);
     }
-    ctx.tokens
-        .upstream(
-            &ctx.control,
-            account,
-            refused.map(SecretString::expose),
-            now_ms(),
-        )
-        .await
-        .map(Some)
-        .map_err(login_failure)
+    // The renewal runs on its own: a caller that stops waiting (a timeout) must not cut it
+    // between the provider's answer and the save, or a rotated refresh token would be lost.
+    let (tokens, http, account) = (ctx.tokens.clone(), ctx.control.clone(), account.clone());
+    let refused = refused.map(|r| r.expose().to_owned());
+    let renewal = tokio::spawn(async move {
+        tokens
+            .upstream(&http, &account, refused.as_deref(), now_ms())
+            .await
+    });
+    match renewal.await {
+        Ok(result) => result.map(Some).map_err(login_failure),
+        Err(e) => Err(Failure::new(
+            FailureClass::BadResponse,
+            format!("the login's renewal failed: {e}"),
+        )),
+    }
 }
 
 /// A login that cannot yield a token: revoked logins cool the account until the user logs in

@@ -112,9 +112,7 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
     if !status.is_success() {
         let detail = crate::format::error_message(&body).unwrap_or_default();
         let mut message = format!("the provider answered {status} {detail}");
-        if let Some(key) = account.credential.expose().filter(|k| !k.is_empty()) {
-            message = message.replace(key, "***");
-        }
+        message = super::blank_secrets(ctx, account, &message);
         return done(
             false,
             Some(status.as_u16()),

@@ -247,7 +247,11 @@ pub async fn refresh_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
         let catalog = core.catalog();
         let every = Duration::from_secs(catalog.settings.observability.quota_refresh_secs);
         crate::auth::upkeep(&core, every).await;
-        for account in catalog.accounts().iter().filter(|a| a.enabled) {
+        for account in catalog
+            .accounts()
+            .iter()
+            .filter(|a| a.enabled && a.credential.usable())
+        {
             if api_of(account) != QuotaApi::Headers {
                 refresh_account(&core, account).await;
             }

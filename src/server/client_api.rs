@@ -82,7 +82,15 @@ pub fn bad_request(api: Api, e: &FormatError) -> Response {
 pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Bytes, Response> {
     axum::body::to_bytes(request.into_body(), MAX_BODY)
         .await
-        .map_err(|_| {
+        .map_err(|e| {
+            if is_too_slow(&e) {
+                return error_response(
+                    api,
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCategory::InvalidRequest,
+                    "The request body did not arrive in time.",
+                );
+            }
             error_response(
                 api,
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,6 +101,18 @@ pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Byte
                 ),
             )
         })
+}
+
+/// Whether reading a body failed on the server's body deadline (or pause limit).
+fn is_too_slow(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<super::listen::BodyTooSlow>() || s.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The request headers a same-format upstream must see, taken before the body is read

@@ -28,6 +28,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// The longest pause between pieces of a request body.
     pub body_idle_timeout: Duration,
+    /// The longest a whole request body may take to arrive.
+    pub body_timeout: Duration,
     pub allow: AllowList,
 }
 
@@ -37,6 +39,7 @@ impl Default for Limits {
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(300),
             allow: AllowList::default(),
         }
     }
@@ -50,15 +53,27 @@ pub async fn serve(
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-        limits.body_idle_timeout,
-    ));
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(
+            limits.body_timeout,
+            body_deadline,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_idle_timeout,
+        ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // HTTP/2 multiplexes: bound the streams per connection and drop peers that stop
+    // answering pings, so one connection cannot stand for unbounded work.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
@@ -119,3 +134,34 @@ pub async fn serve(
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
+
+/// The request body as a stream that fails once `total` has passed since the headers: a
+/// client sending a byte now and then cannot hold its connection for ever.
+async fn body_deadline(
+    axum::extract::State(total): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use futures_util::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + total;
+    let (parts, body) = request.into_parts();
+    let timed =
+        futures_util::stream::unfold(Some(body.into_data_stream()), move |state| async move {
+            let mut stream = state?;
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(item)) => Some((item, Some(stream))),
+                Ok(None) => None,
+                Err(_) => Some((Err(axum::Error::new(BodyTooSlow)), None)),
+            }
+        });
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from_stream(timed),
+    ))
+    .await
+}
+
+/// A request body that did not arrive within the server's body timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTooSlow;

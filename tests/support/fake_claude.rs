@@ -29,6 +29,9 @@ struct Inner {
     refuse_next: bool,
     /// Token refreshes never answer (a stalled login server).
     stall_refresh: bool,
+    /// Refreshes are carried out at once but answered this much later (a slow login server:
+    /// the old refresh token is spent whether or not the answer is read).
+    slow_refresh_ms: u64,
     /// Every request: path and headers (to find a secret where it must not be).
     requests: Vec<(String, HeaderMap)>,
     /// count_tokens requests: authorization, anthropic-beta, whether x-api-key was sent.
@@ -73,6 +76,10 @@ impl FakeClaude {
 
     pub fn revoke(&self) {
         self.lock().revoked = true;
+    }
+
+    pub fn slow_refreshes(&self, ms: u64) {
+        self.lock().slow_refresh_ms = ms;
     }
 
     pub fn stall_refreshes(&self) {
@@ -134,10 +141,23 @@ fn issue(inner: &mut Inner) -> Response {
 }
 
 async fn token(State(shared): Shared, Json(body): Json<Value>) -> Response {
-    let stall = shared.lock().expect("lock").stall_refresh;
-    if stall && body.get("grant_type").and_then(Value::as_str) == Some("refresh_token") {
+    let (stall, delay) = {
+        let inner = shared.lock().expect("lock");
+        (inner.stall_refresh, inner.slow_refresh_ms)
+    };
+    let refresh = body.get("grant_type").and_then(Value::as_str) == Some("refresh_token");
+    if stall && refresh {
         std::future::pending::<()>().await;
     }
+    let answer = token_answer(&shared, &body);
+    if refresh && delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    answer
+}
+
+/// The token endpoint's answer, carried out at once (a refresh spends the old token).
+fn token_answer(shared: &Arc<Mutex<Inner>>, body: &Value) -> Response {
     let mut inner = shared.lock().expect("lock");
     let text = |k: &str| {
         body.get(k)

@@ -26,15 +26,30 @@ pub struct Caller {
     pub session: Option<String>,
 }
 
-/// The session token in the request's cookies.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session tokens in the request's cookies: every one, since browsers share cookies
+/// across a host's ports and another local page may have planted a decoy of the same name.
+pub fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
         .filter(|v| !v.is_empty())
+}
+
+/// Who presents one of the request's sessions or its bearer admin token, and that session.
+async fn identify(
+    core: &Core,
+    headers: &HeaderMap,
+) -> Result<(Option<Actor>, Option<String>), crate::manage::ManageError> {
+    for session in session_cookies(headers).take(8) {
+        if let Some(actor) = manage::admin::identify(core, Some(session), None).await? {
+            return Ok((Some(actor), Some(session.to_owned())));
+        }
+    }
+    let actor = manage::admin::identify(core, None, bearer(headers)).await?;
+    Ok((actor, None))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -63,11 +78,8 @@ pub async fn require_admin(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers();
-    let session = session_cookie(headers).map(str::to_owned);
-    let identified = manage::admin::identify(&core, session.as_deref(), bearer(headers)).await;
-    let identified = match identified {
-        Ok(a) => a,
+    let (identified, session) = match identify(&core, request.headers()).await {
+        Ok(found) => found,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let public = request.uri().path().starts_with("/api/auth/");
@@ -111,7 +123,15 @@ pub async fn require_admin(
     let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await;
-    let who = caller.actor.unwrap_or(Actor::Local);
+    // A caller nobody knows changes nothing but by logging in: failed attempts go to the log
+    // file (tracing), not here, where a flood of them would push out the real changes.
+    let who = match caller.actor {
+        Some(actor) => actor,
+        None if response.status().is_success() && action == "POST /api/auth/login" => {
+            Actor::Session
+        }
+        None => return response,
+    };
     let client = caller
         .client
         .map_or("unknown".into(), |c| c.ip().to_string());
@@ -132,15 +152,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_session_is_found_among_other_cookies() {
+    fn every_session_is_found_among_other_cookies() {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("theme=dark; nr_session=nrs-abc; x=y"),
+            HeaderValue::from_static("theme=dark; nr_session=nrs-decoy; x=y; nr_session=nrs-abc"),
         );
-        assert_eq!(session_cookie(&h), Some("nrs-abc"));
+        let found: Vec<&str> = session_cookies(&h).collect();
+        assert_eq!(found, ["nrs-decoy", "nrs-abc"]);
         h.insert(header::COOKIE, HeaderValue::from_static("nr_sessionx=1"));
-        assert_eq!(session_cookie(&h), None);
+        assert_eq!(session_cookies(&h).count(), 0);
     }
 
     #[test]

@@ -89,7 +89,11 @@ pub struct TicketQuery {
 /// The desktop window opens this with a ticket from the shell and lands on the dashboard
 /// with a session.
 pub async fn desktop(State(core): State<Arc<Core>>, Query(q): Query<TicketQuery>) -> Response {
-    match manage::admin::redeem_ticket(&core, &q.ticket) {
+    let redeemed = match manage::admin::redeem_ticket(&core, &q.ticket).await {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match redeemed {
         Some(session) => (
             StatusCode::SEE_OTHER,
             [
