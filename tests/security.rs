@@ -527,6 +527,12 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     assert_eq!(status, 200);
 }
 
+/// Sets the dashboard password through the open loopback API.
+async fn set_password(router: &Router, password: &str) -> reqwest::Response {
+    let body = json!({ "password": password });
+    call(router, Method::PUT, "/api/admin/password", None, Some(body)).await
+}
+
 /// The session cookie a response sets (its `name=value`), and the whole header.
 fn session_from(r: &reqwest::Response) -> (String, String) {
     let set = r
@@ -560,23 +566,9 @@ async fn call(
 #[tokio::test]
 async fn a_dashboard_password_closes_the_management_api_to_all_but_its_sessions() {
     let router = Router::start("[server]\napi_keys = [\"sk-local-1\"]\n").await;
-    let short = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "short"})),
-    )
-    .await;
+    let short = set_password(&router, "short").await;
     assert_eq!(short.status(), 400);
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     assert_eq!(set.status(), 200);
     let (setter, _) = session_from(&set);
 
@@ -692,14 +684,7 @@ async fn a_dashboard_password_closes_the_management_api_to_all_but_its_sessions(
 #[tokio::test]
 async fn wrong_passwords_are_paced_per_address() {
     let router = Router::start("").await;
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     assert_eq!(set.status(), 200);
     let attempt = |password: &'static str| {
         call(
@@ -746,14 +731,7 @@ async fn require_api_key_covers_the_management_api_and_needs_a_password_first() 
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["field"], "requireApiKey");
 
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     let (session, _) = session_from(&set);
     assert_eq!(
         call(
@@ -816,14 +794,7 @@ async fn admin_tokens_open_the_management_api_for_scripts_until_deleted() {
     assert_eq!(status, 201, "{created}");
     let token = created["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("nra-"));
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     let (session, _) = session_from(&set);
     let with = |bearer: String| {
         router
@@ -864,14 +835,7 @@ async fn admin_tokens_open_the_management_api_for_scripts_until_deleted() {
 #[tokio::test]
 async fn the_desktop_window_trades_a_one_time_ticket_for_a_session() {
     let router = Router::start("").await;
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     assert_eq!(set.status(), 200);
     let ticket = ninerouter::manage::admin::desktop_ticket(&router.engine.core());
     let http = reqwest::Client::builder()
@@ -929,14 +893,7 @@ async fn every_management_change_is_audited_without_its_secrets() {
         )
         .await;
     assert_eq!(status, 200);
-    let set = call(
-        &router,
-        Method::PUT,
-        "/api/admin/password",
-        None,
-        Some(json!({"password": "tr0ub4dor&3"})),
-    )
-    .await;
+    let set = set_password(&router, "tr0ub4dor&3").await;
     let (session, _) = session_from(&set);
     // Failed logins are no changes: a flood of them cannot push the real changes out.
     for _ in 0..3 {

@@ -132,12 +132,7 @@ pub async fn set_password(
     password: Option<String>,
 ) -> Result<Option<String>, ManageError> {
     let hash = match password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&p))
-                .await
-                .map_err(|e| invalid("password", e.to_string()))?
-                .map_err(|e: PasswordError| invalid("password", e.to_string()))?,
-        ),
+        Some(p) => Some(hashed(p).await?),
         None if core.catalog().settings.require_api_key => {
             return Err(invalid(
                 "password",
@@ -161,6 +156,28 @@ pub async fn set_password(
             .sessions
             .open(Actor::Session, fingerprint, now_ms())
     }))
+}
+
+/// The password's Argon2 hash, made off the async runtime (it is slow by design).
+async fn hashed(password: String) -> Result<String, ManageError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| invalid("password", e.to_string()))?
+        .map_err(|e: PasswordError| invalid("password", e.to_string()))
+}
+
+/// A new admin token and its record (only the token's hash is kept).
+fn new_admin_token(name: &str) -> Result<(AdminTokenRecord, String), ManageError> {
+    validate_name("name", name)?;
+    let token = random_token(ADMIN_TOKEN_PREFIX);
+    let record = AdminTokenRecord {
+        id: new_id(),
+        name: name.trim().to_owned(),
+        hint: crate::catalog::hint(&token),
+        hash: crate::catalog::hash_key(&token),
+        created_at: now_ms(),
+    };
+    Ok((record, token))
 }
 
 /// A one-time ticket the desktop window trades for a session (it never types a password).
@@ -195,16 +212,7 @@ pub async fn list_admin_tokens(core: &Core) -> Result<Vec<AdminTokenRecord>, Man
 }
 
 pub async fn create_admin_token(core: &Core, name: &str) -> Result<CreatedAdminToken, ManageError> {
-    validate_name("name", name)?;
-    let name = name.trim().to_owned();
-    let token = random_token(ADMIN_TOKEN_PREFIX);
-    let record = AdminTokenRecord {
-        id: new_id(),
-        name,
-        hint: crate::catalog::hint(&token),
-        hash: crate::catalog::hash_key(&token),
-        created_at: now_ms(),
-    };
+    let (record, token) = new_admin_token(name)?;
     let row = record.clone();
     core.store
         .call(move |c| store::insert_admin_token(c, &row))
@@ -232,12 +240,7 @@ pub async fn set_password_offline(
     password: Option<String>,
 ) -> Result<(), ManageError> {
     let hash = match password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&p))
-                .await
-                .map_err(|e| invalid("password", e.to_string()))?
-                .map_err(|e: PasswordError| invalid("password", e.to_string()))?,
-        ),
+        Some(p) => Some(hashed(p).await?),
         None => None,
     };
     let action = if hash.is_some() {
@@ -268,15 +271,7 @@ pub async fn create_admin_token_offline(
     store: &crate::store::Store,
     name: &str,
 ) -> Result<String, ManageError> {
-    validate_name("name", name)?;
-    let token = random_token(ADMIN_TOKEN_PREFIX);
-    let record = AdminTokenRecord {
-        id: new_id(),
-        name: name.trim().to_owned(),
-        hint: crate::catalog::hint(&token),
-        hash: crate::catalog::hash_key(&token),
-        created_at: now_ms(),
-    };
+    let (record, token) = new_admin_token(name)?;
     let entry = store::AuditEntry {
         seq: 0,
         at_ms: now_ms(),
