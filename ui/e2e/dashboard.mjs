@@ -1,4 +1,4 @@
-// Browser test of the dashboard against a running NineRouter (started by tests/dashboard.rs
+// Browser test of the dashboard against a running NineRouter (started by tests/it/dashboard.rs
 // with fake upstreams): keys are created and revoked, requests sent through the router appear
 // live in the inspector, filters, pages and the detail drawer work. Screenshots of each page
 // go to the directory given as the second argument.

@@ -2,14 +2,10 @@
 //! built UI (Playwright driving Debian's Chromium) against the real server with fake
 //! upstreams. `make test` builds the UI first and makes the browser test mandatory
 //! (NINEROUTER_BROWSER); elsewhere it is skipped when no browser is set.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::Router;
+use crate::support::fake_upstream::{FakeUpstream, Script};
 use ninerouter::engine::{Engine, EngineOptions};
 use ninerouter::secrets::BackendChoice;
-use support::Router;
-use support::fake_upstream::{FakeUpstream, Script};
 
 /// Runs `ui/e2e/<script>` with `args`; panics with its output when it fails.
 async fn browser_test(browser: &str, script: &str, args: &[&str]) {
@@ -114,11 +110,11 @@ async fn the_dashboard_works_in_a_real_browser() {
     })
     .await;
     // GitHub's login servers, for the Copilot login on the Providers page.
-    let github = support::fake_github::FakeGithub::start(&fake.openai_base()).await;
+    let github = crate::support::fake_github::FakeGithub::start(&fake.openai_base()).await;
     github.answer_polls_with(&["authorization_pending"]);
     let config = format!(
         "{}\n{}",
-        fake.four_formats_config(support::FAST_ROUTING),
+        fake.four_formats_config(crate::support::FAST_ROUTING),
         github.config()
     );
     let router = Router::start(&config).await;

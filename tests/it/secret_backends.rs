@@ -1,13 +1,9 @@
 //! Secrets in a real keychain (Secret Service via gnome-keyring in `make test`) and the
 //! owner-only file fallback when no keychain answers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::{FakeOpenAi, Router, binary, spawn_serving};
 use ninerouter::secrets::{BackendChoice, KeychainStore, SecretStore, SecretString};
 use reqwest::Method;
 use serde_json::json;
-use support::{FakeOpenAi, Router, binary, spawn_serving};
 
 /// `make test` runs the suite inside `dbus-run-session` with an unlocked gnome-keyring and sets
 /// this; then the keychain tests must pass. Elsewhere (a plain `cargo test`) they say so and stop.

@@ -1,15 +1,11 @@
 //! Quota over real HTTP: windows from the rate-limit headers of answers (OpenAI and
 //! Anthropic style), from OpenRouter's key endpoint on demand, with reset countdowns, saved
 //! across restarts, announced live.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::Router;
+use crate::support::fake_upstream::{FakeUpstream, Script};
 use serde_json::{Value, json};
-use support::Router;
-use support::fake_upstream::{FakeUpstream, Script};
 
 async fn quota_of(router: &Router, account: &str) -> Value {
     for _ in 0..100 {
@@ -48,7 +44,7 @@ async fn rate_limit_headers_become_windows_with_countdowns_and_survive_a_restart
         ..Script::default()
     })
     .await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let (status, _, _) = router.ask("fchat/gpt-4o").await;
     assert_eq!(status, 200);
     let q = quota_of(&router, "file-chat").await;
@@ -95,7 +91,7 @@ async fn anthropic_headers_give_absolute_resets() {
         ..Script::default()
     })
     .await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     router.ask("fanth/claude-sonnet-4-5").await;
     let q = quota_of(&router, "file-anth").await;
     let w = window(&q, "requests");
@@ -107,7 +103,7 @@ async fn anthropic_headers_give_absolute_resets() {
 fn openrouter_config(fake: &FakeUpstream) -> String {
     format!(
         "{}\n[observability]\nquota_refresh_secs = 1\n\n[[provider]]\nprovider = \"openrouter\"\nname = \"or-main\"\nbase_url = \"{}\"\napi_key = \"sk-or-test-key\"\n",
-        support::FAST_ROUTING,
+        crate::support::FAST_ROUTING,
         fake.openai_base()
     )
 }

@@ -1,12 +1,8 @@
 //! The management API end to end: CRUD, validation, secrets never returned or stored in
 //! SQLite, file entries read-only, changes applied to routing at once.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::{FakeOpenAi, Router, node_config};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{FakeOpenAi, Router, node_config};
 
 fn db_bytes(router: &Router) -> Vec<u8> {
     router.db_bytes()
@@ -452,9 +448,9 @@ async fn status_reports_the_secret_backend_and_events_stream_changes() {
 
 #[tokio::test]
 async fn a_connection_test_lists_the_providers_models_with_the_accounts_key() {
-    use support::fake_upstream::{FakeUpstream, Script};
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     for (id, model, key_header, key) in [
         ("file-chat", "gpt-4o", "authorization", "Bearer k-chat"),
         (
@@ -502,9 +498,9 @@ async fn a_connection_test_lists_the_providers_models_with_the_accounts_key() {
 
 #[tokio::test]
 async fn pausing_refuses_requests_in_each_clients_format_until_resumed() {
-    use support::fake_upstream::{FakeUpstream, Script};
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let mut events = router.engine.subscribe();
     let (status, body) = router.api(Method::POST, "/api/routing/pause", None).await;
     assert_eq!((status, body["paused"].as_bool()), (200, Some(true)));
@@ -548,11 +544,11 @@ async fn pausing_refuses_requests_in_each_clients_format_until_resumed() {
 
 #[tokio::test]
 async fn the_active_combo_is_what_the_default_model_routes_to() {
-    use support::fake_upstream::{FakeUpstream, Script};
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     let fake = FakeUpstream::start(Script::default()).await;
     let head = format!(
         "{}\n[[combo]]\nname = \"cheap\"\nmodels = [\"fchat/gpt-4o\"]\n\n[[combo]]\nname = \"smart\"\nmodels = [\"fanth/claude-sonnet-4-5\"]\n",
-        support::FAST_ROUTING
+        crate::support::FAST_ROUTING
     );
     let router = Router::start(&fake.four_formats_config(&head)).await;
     let (_, none) = router.api(Method::GET, "/api/active-combo", None).await;

@@ -1,12 +1,8 @@
 //! The headless binary: flags and environment, and a Ctrl-C that drains in-flight requests.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behavior, FakeOpenAi, binary, node_config, spawn_serving};
 use serde_json::json;
-use support::{Behavior, FakeOpenAi, binary, node_config, spawn_serving};
 
 #[tokio::test]
 async fn ctrl_c_lets_an_in_flight_request_finish_then_exits_cleanly() {
@@ -87,8 +83,8 @@ async fn a_bad_config_file_fails_start_with_a_message_naming_the_field() {
 /// every request that completed more than a flush interval before the kill.
 #[tokio::test]
 async fn a_kill_mid_burst_loses_nothing_that_was_flushed() {
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     use std::sync::{Arc, Mutex};
-    use support::fake_upstream::{FakeUpstream, Script};
 
     /// The writer's flush interval, with room for a slow commit on a busy machine.
     const FLUSH_INTERVAL: Duration = Duration::from_secs(1);

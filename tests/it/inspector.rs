@@ -1,16 +1,12 @@
 //! The request inspector over real HTTP: four layers per request with secrets redacted,
 //! streams listed at once and completed at their end, pagination and filters, retention
 //! limits, export; and the live events the dashboard follows.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::Router;
+use crate::support::fake_upstream::{FakeUpstream, Script};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::Router;
-use support::fake_upstream::{FakeUpstream, Script};
 
 async fn get(router: &Router, path: &str) -> (u16, Value) {
     router.api(reqwest::Method::GET, path, None).await
@@ -38,7 +34,7 @@ async fn post_chat(router: &Router, body: Value, key: &str) -> reqwest::Response
 #[tokio::test]
 async fn every_layer_is_kept_with_secrets_redacted_and_thinking_apart() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     // The client quotes an account key in its prompt: it must not survive anywhere.
     let body = json!({"model": "fanth/claude-sonnet-4-5", "max_tokens": 300, "temperature": 0.2,
         "reasoning_effort": "high",
@@ -98,7 +94,7 @@ async fn a_stream_is_listed_at_once_and_completed_when_it_ends() {
         ..Script::default()
     })
     .await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let r = post_chat(
         &router,
         json!({"model": "fresp/gpt-5", "stream": true,
@@ -148,7 +144,7 @@ async fn a_stream_is_listed_at_once_and_completed_when_it_ends() {
 #[tokio::test]
 async fn pages_and_filters() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     for i in 0..5 {
         let model = if i % 2 == 0 {
             "fchat/gpt-4o"
@@ -241,7 +237,10 @@ async fn pages_and_filters() {
 /// Sends 8 requests with 5 KB prompts under `limits`; returns the router, the newest id and
 /// how many requests the inspector kept.
 async fn eight_big_requests(fake: &FakeUpstream, limits: &str) -> (Router, String, u64) {
-    let head = format!("{}\n[observability]\n{limits}\n", support::FAST_ROUTING);
+    let head = format!(
+        "{}\n[observability]\n{limits}\n",
+        crate::support::FAST_ROUTING
+    );
     let router = Router::start(&fake.four_formats_config(&head)).await;
     let mut last_id = String::new();
     for i in 0..8 {
@@ -300,7 +299,7 @@ async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
     let fake = FakeUpstream::start(Script::default()).await;
     let head = format!(
         "{}\n[observability]\ninspector = false\n",
-        support::FAST_ROUTING
+        crate::support::FAST_ROUTING
     );
     let router = Router::start(&fake.four_formats_config(&head)).await;
     for stream in [false, true] {
@@ -321,7 +320,7 @@ async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
 #[tokio::test]
 async fn live_events_announce_requests_as_they_start_and_finish() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let events = router
         .http
         .get(router.url("/api/events"))

@@ -1,18 +1,14 @@
 //! Subscription logins through the management API, against fake login servers on loopback:
 //! GitHub Copilot's device code, its token minting and renewal, revocation and re-login.
-#![allow(clippy::expect_used)]
-
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::fake_claude::{EMAIL, FakeClaude};
+use crate::support::fake_github::{FakeGithub, USER_CODE};
+use crate::support::fake_qwen::{FakeQwen, USER_CODE as QWEN_CODE};
+use crate::support::{Behavior, FakeOpenAi, Router};
 use ninerouter::secrets::BackendChoice;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::fake_claude::{EMAIL, FakeClaude};
-use support::fake_github::{FakeGithub, USER_CODE};
-use support::fake_qwen::{FakeQwen, USER_CODE as QWEN_CODE};
-use support::{Behavior, FakeOpenAi, Router};
 
 /// Runs a device-code login through the API: start, check the code shown, wait for the end.
 async fn device_login(
@@ -532,7 +528,7 @@ async fn browse(url: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_limit() {
-    use support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
+    use crate::support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
     let chatgpt = FakeChatgpt::start().await;
     let ports = free_ports();
     let router = Router::start_with(
@@ -583,7 +579,7 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
         .await;
     assert_eq!(r.status(), 200);
     let stream = r.text().await.unwrap_or_default();
-    let chunks = support::sse_data(&stream);
+    let chunks = crate::support::sse_data(&stream);
     let arguments: String = chunks
         .iter()
         .filter_map(|c| serde_json::from_str::<Value>(c).ok())
@@ -700,10 +696,14 @@ async fn a_codex_login_caught_on_loopback_streams_tools_and_waits_out_its_usage_
 
 #[tokio::test]
 async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_code_envelope() {
-    use support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
+    use crate::support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
     let google = FakeGoogle::start().await;
     let router = Router::start_with(
-        &format!("{}{}", support::FAST_ROUTING, google.config("gemini-cli")),
+        &format!(
+            "{}{}",
+            crate::support::FAST_ROUTING,
+            google.config("gemini-cli")
+        ),
         BackendChoice::File,
         "ninerouter-test",
     )
@@ -807,11 +807,15 @@ async fn a_gemini_cli_login_onboards_a_project_and_streams_tools_in_the_cloud_co
 
 #[tokio::test]
 async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota_is_used_up() {
-    use support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
+    use crate::support::fake_google::{EMAIL as GOOGLE_EMAIL, FakeGoogle, PROJECT};
     let google = FakeGoogle::start().await;
     google.onboarded();
     let router = Router::start_with(
-        &format!("{}{}", support::FAST_ROUTING, google.config("antigravity")),
+        &format!(
+            "{}{}",
+            crate::support::FAST_ROUTING,
+            google.config("antigravity")
+        ),
         BackendChoice::File,
         "ninerouter-test",
     )
@@ -897,7 +901,7 @@ async fn an_antigravity_login_sends_agent_requests_and_skips_a_model_whose_quota
 
 #[tokio::test]
 async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
-    use support::fake_iflow::{FakeIflow, PHONE};
+    use crate::support::fake_iflow::{FakeIflow, PHONE};
     let iflow = FakeIflow::start().await;
     let router = Router::start_with(&iflow.config(), BackendChoice::File, "ninerouter-test").await;
     let started = router
@@ -947,7 +951,7 @@ async fn an_iflow_login_yields_an_api_key_whose_requests_are_signed() {
 
 #[tokio::test]
 async fn a_codex_cli_login_is_imported_after_a_preview() {
-    use support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
+    use crate::support::fake_chatgpt::{ACCOUNT, EMAIL as CODEX_EMAIL, FakeChatgpt};
     let chatgpt = FakeChatgpt::start().await;
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("auth.json");
@@ -964,7 +968,7 @@ async fn a_codex_cli_login_is_imported_after_a_preview() {
     assert!(body.to_string().contains("auth.json"), "{body}");
 
     // Codex CLI's file, as `codex login` writes it (the access token has run out).
-    let id_token = support::fake_chatgpt::id_token(CODEX_EMAIL, ACCOUNT, "plus");
+    let id_token = crate::support::fake_chatgpt::id_token(CODEX_EMAIL, ACCOUNT, "plus");
     std::fs::write(
         &file,
         json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token, "access_token": "codex-access-0",
@@ -1003,7 +1007,7 @@ async fn a_codex_cli_login_is_imported_after_a_preview() {
 
 #[tokio::test]
 async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
-    use support::fake_kiro::{FakeKiro, USER_CODE as KIRO_CODE};
+    use crate::support::fake_kiro::{FakeKiro, USER_CODE as KIRO_CODE};
     let kiro = FakeKiro::start().await;
     let router = Router::start_with(&kiro.config(), BackendChoice::File, "ninerouter-test").await;
     kiro.approve();
@@ -1055,7 +1059,7 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
         .await;
     assert_eq!(r.status(), 200);
     let stream = r.text().await.unwrap_or_default();
-    let chunks: Vec<Value> = support::sse_data(&stream)
+    let chunks: Vec<Value> = crate::support::sse_data(&stream)
         .iter()
         .filter_map(|c| serde_json::from_str(c).ok())
         .collect();
@@ -1123,7 +1127,7 @@ async fn a_kiro_builder_id_login_streams_tools_out_of_event_stream_frames() {
 
 #[tokio::test]
 async fn copilot_codex_models_go_through_its_responses_endpoint() {
-    use support::fake_upstream::{FakeUpstream, Script};
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     let upstream = FakeUpstream::start(Script {
         thinking: None,
         tool: Some(("get_weather".into(), "{\"city\":\"Paris\"}".into())),
@@ -1159,7 +1163,7 @@ async fn copilot_codex_models_go_through_its_responses_endpoint() {
 
 #[tokio::test]
 async fn claude_codes_own_request_streams_tools_through_a_subscription_login() {
-    use support::fake_upstream::{FakeUpstream, Script};
+    use crate::support::fake_upstream::{FakeUpstream, Script};
     let claude = FakeClaude::start().await;
     let upstream = FakeUpstream::start(Script {
         tool: Some(("Read".into(), "{\"file_path\":\"README.md\"}".into())),
@@ -1178,11 +1182,11 @@ async fn claude_codes_own_request_streams_tools_through_a_subscription_login() {
     assert_eq!(paste(&router, &id, format!("{code}#{state}")).await.0, 200);
 
     // Claude Code's captured second turn (tools, a tool result, streaming), replayed.
-    let capture = support::posts("claude-code.jsonl")
+    let capture = crate::support::posts("claude-code.jsonl")
         .pop()
         .expect("a capture");
     assert_eq!(capture["body"]["stream"], true);
-    let r = support::replay(&router, &capture, "cc/claude-sonnet-4-5").await;
+    let r = crate::support::replay(&router, &capture, "cc/claude-sonnet-4-5").await;
     assert_eq!(r.status(), 200);
     let stream = r.text().await.unwrap_or_default();
     assert!(stream.contains("event: content_block_start"), "{stream}");

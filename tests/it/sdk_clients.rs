@@ -2,13 +2,9 @@
 //! to models served in another format, streaming and not, with a tool round trip. `make test`
 //! installs the SDKs in a cached virtualenv and sets `NINEROUTER_SDK_PYTHON`, which makes this
 //! test mandatory; without it the test says why it did not run.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::Router;
+use crate::support::fake_upstream::{FakeUpstream, Script};
 use serde_json::Value;
-use support::Router;
-use support::fake_upstream::{FakeUpstream, Script};
 
 #[tokio::test]
 async fn official_sdks_round_trip_tools_through_translation() {

@@ -1,18 +1,16 @@
-//! Web pages must not drive the router: Host (DNS rebinding) and Origin checks, CORS, and
-//! proxy keys where they are required.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+//! What the router guards, tried as an attacker would: web pages (Host and Origin checks,
+//! CORS), client keys against the management API, the admin login and its pacing, secrets
+//! leaving through the wrong door (a login as a key, a model name in a URL, a redirect),
+//! unbounded work, and what records keep.
 use std::time::Duration;
 
+use crate::support::fake_claude::{self, FakeClaude};
+use crate::support::fake_upstream::{FakeUpstream, Script};
+use crate::support::{FAST_ROUTING, FakeOpenAi, Router, node_config};
 use ninerouter::engine::{Engine, EngineOptions};
 use ninerouter::secrets::BackendChoice;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::fake_claude::{self, FakeClaude};
-use support::fake_upstream::{FakeUpstream, Script};
-use support::{FAST_ROUTING, FakeOpenAi, Router, node_config};
 
 #[tokio::test]
 async fn a_foreign_host_header_is_refused_everywhere_on_loopback() {
@@ -391,7 +389,7 @@ async fn redirecting_to(target: &str) -> String {
             )
         }
     });
-    format!("http://{}", support::serve_on_loopback(app).await)
+    format!("http://{}", crate::support::serve_on_loopback(app).await)
 }
 
 #[tokio::test]
@@ -454,7 +452,7 @@ async fn an_endless_stream_event_is_cut_off_with_an_error_event() {
             axum::body::Body::from_stream(futures_util::StreamExt::chain(head, tail)),
         )
     });
-    let endless = format!("http://{}/v1", support::serve_on_loopback(app).await);
+    let endless = format!("http://{}/v1", crate::support::serve_on_loopback(app).await);
     let config = format!(
         "[routing]\nfirst_byte_timeout_ms = 20000\nstream_idle_timeout_ms = 20000\n\n\
          [[provider]]\nprovider = \"openai-compatible\"\nname = \"e\"\nprefix = \"endless\"\n\

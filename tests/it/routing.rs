@@ -1,12 +1,8 @@
 //! Routing rules end to end: the real server on loopback, fake OpenAI upstreams with faults.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Behavior, FakeOpenAi, Router, node_config, sleep_ms, sse_data};
 use serde_json::{Value, json};
-use support::{Behavior, FakeOpenAi, Router, node_config, sleep_ms, sse_data};
 
 #[tokio::test]
 async fn serves_a_node_model_and_strips_the_prefix() {
@@ -179,7 +175,7 @@ async fn sticky_round_robin_distributes_in_runs_of_the_sticky_limit() {
     let fake = FakeOpenAi::start().await;
     let extra = "\n[routing]\naccount_strategy = \"sticky-round-robin\"\nsticky_limit = 2\n";
     let config = node_config(&[("ma", &fake, &["key-a", "key-b", "key-c"])], "")
-        .replace(support::FAST_ROUTING, "")
+        .replace(crate::support::FAST_ROUTING, "")
         + extra;
     let router = Router::start(&config).await;
     for _ in 0..8 {

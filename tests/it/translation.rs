@@ -1,14 +1,10 @@
 //! Translation end to end over loopback: the real requests Claude Code, Codex CLI and Gemini
 //! CLI sent go through the router to a fake upstream of every other format and back, and the
 //! client-side stream must validate for the client's API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
+use crate::support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, Script};
+use crate::support::{Router, fixture, posts, replay};
 use ninerouter::format::{Api, validate};
 use serde_json::{Value, json};
-use support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, Script};
-use support::{Router, fixture, posts, replay};
 
 /// The four upstream formats, each a model string routed to the same fake.
 const TARGETS: [(&str, &str); 4] = [
@@ -20,7 +16,7 @@ const TARGETS: [(&str, &str); 4] = [
 
 async fn setup(script: Script) -> (FakeUpstream, Router) {
     let fake = FakeUpstream::start(script).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     (fake, router)
 }
 

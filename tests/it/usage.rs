@@ -1,14 +1,10 @@
 //! Usage recording over real HTTP: token counts and cost from every provider format's usage
 //! fields, streamed and not, and no record lost in a burst.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::Router;
+use crate::support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, REASONING, Script};
 use serde_json::{Value, json};
-use support::Router;
-use support::fake_upstream::{CACHED, FakeUpstream, INPUT, OUTPUT, REASONING, Script};
 
 /// The four upstream formats and whether each reports reasoning tokens.
 const TARGETS: [(&str, bool); 4] = [
@@ -55,7 +51,7 @@ async fn summary_after(router: &Router, requests: i64, by: &str) -> Value {
 #[tokio::test]
 async fn tokens_and_cost_come_from_every_formats_usage_fields() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     for (model, _) in TARGETS {
         chat(&router, model, false).await.bytes().await.unwrap();
         chat(&router, model, true).await.bytes().await.unwrap();
@@ -125,7 +121,7 @@ async fn failures_are_recorded_with_their_status() {
         ..Default::default()
     })
     .await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let body = json!({"model": "fchat/gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
     let r = router
         .http
@@ -143,7 +139,7 @@ async fn failures_are_recorded_with_their_status() {
 #[tokio::test]
 async fn a_burst_of_ten_thousand_requests_loses_no_usage_record() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let router = Router::start(&fake.four_formats_config(support::FAST_ROUTING)).await;
+    let router = Router::start(&fake.four_formats_config(crate::support::FAST_ROUTING)).await;
     let total = 10_000;
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let workers: Vec<_> = (0..32)
@@ -176,7 +172,7 @@ async fn usage_is_split_by_proxy_key_and_combo_and_priced_by_user_overrides() {
     let fake = FakeUpstream::start(Script::default()).await;
     let head = format!(
         "{}\n[server]\napi_keys = [\"sk-file-key-1\"]\n\n[[combo]]\nname = \"work\"\nmodels = [\"fchat/gpt-4o\"]\n\n[aliases]\nmine = \"work\"\n",
-        support::FAST_ROUTING
+        crate::support::FAST_ROUTING
     );
     let router = Router::start(&fake.four_formats_config(&head)).await;
     let (status, created) = router

@@ -1,0 +1,19 @@
+//! The engine's integration tests in one binary: the real server on loopback against fake
+//! upstreams (`support/`), linked once instead of once per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod dashboard;
+mod inspector;
+mod management;
+mod oauth;
+mod quota;
+mod routing;
+mod sdk_clients;
+mod secret_backends;
+mod security;
+mod translation;
+mod usage;
