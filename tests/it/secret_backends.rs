@@ -206,7 +206,7 @@ impl OwnKeyring {
     }
 
     async fn wait_until(&self, ready: impl Fn() -> bool) {
-        for _ in 0..100 {
+        for _ in 0..300 {
             if ready() {
                 return;
             }
@@ -296,7 +296,7 @@ async fn a_keychain_that_does_not_answer_at_start_is_waited_for_not_replaced() {
 
     // Unlocked: the account is back without a restart.
     keyring.start().await;
-    for _ in 0..100 {
+    for _ in 0..200 {
         let connections = get_json(&http, format!("{base}/api/connections")).await;
         if connections[0]["state"] == "active" {
             break;

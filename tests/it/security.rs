@@ -1113,30 +1113,39 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_deadline() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let router =
         Router::start("[server]\nbody_timeout_ms = 400\nbody_idle_timeout_ms = 5000\n").await;
-    let mut slow = tokio::net::TcpStream::connect(router.engine.address())
+    let slow = tokio::net::TcpStream::connect(router.engine.address())
         .await
         .unwrap();
-    slow.write_all(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{",
-    )
-    .await
-    .unwrap();
-    // A byte every 50 ms: never idle long, but never done either.
+    let (mut from_router, mut to_router) = slow.into_split();
+    to_router
+        .write_all(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              content-type: application/json\r\ncontent-length: 100000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let answer = tokio::spawn(async move {
+        let mut buf = vec![0u8; 512];
+        let n = from_router.read(&mut buf).await.unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    // A byte every 50 ms, never idle long but never done, until the router answers.
     let dripping = async {
         loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            if slow.write_all(b" ").await.is_err() {
-                break;
+            if to_router.write_all(b" ").await.is_err() {
+                std::future::pending::<()>().await;
             }
         }
     };
-    let _ = tokio::time::timeout(Duration::from_millis(1200), dripping).await;
-    let mut answer = vec![0u8; 512];
-    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer))
-        .await
-        .expect("the router answers")
-        .unwrap_or(0);
-    let head = String::from_utf8_lossy(&answer[..n]);
+    let head = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::select! {
+            head = answer => head.unwrap(),
+            () = dripping => unreachable!(),
+        }
+    })
+    .await
+    .expect("the router answers");
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
     assert!(head.contains("did not arrive in time"), "{head}");
 }
