@@ -113,7 +113,7 @@ bench: deps ui
 # inputs than the short pass in `make test`: FUZZ_CASES per property, optimised.
 FUZZ_CASES ?= 100000
 fuzz: deps ui
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib -- format::fuzz:: framing_loses_and_invents_nothing
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib -- format::fuzz:: format::sse::tests::framing_loses_and_invents_nothing
 
 fmt:
 	$(CARGO) fmt --all

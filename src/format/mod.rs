@@ -13,6 +13,7 @@ pub mod kiro;
 pub mod ollama;
 pub mod openai_chat;
 pub mod responses;
+pub mod sse;
 pub mod validate;
 
 #[cfg(test)]

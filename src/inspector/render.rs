@@ -8,7 +8,6 @@ use super::capture::Captured;
 use super::redact::Redactor;
 use crate::format::{self, Aggregator, Api, Finish, Part, Request, Response};
 use crate::providers::WireFormat;
-use crate::proxy;
 
 /// What is stored of a layer beside its body: URL or status, headers (redacted), size, and
 /// whether the body was cut at the size cap.
@@ -47,13 +46,13 @@ fn body(bytes: &[u8], r: &Redactor) -> (&'static str, Value) {
     }
     let text = String::from_utf8_lossy(bytes);
     if text.starts_with("data:") || text.starts_with("event:") || text.starts_with(':') {
-        let events = proxy::split_events(bytes)
+        let events = format::sse::split_events(bytes)
             .into_iter()
             .filter_map(|e| {
                 let data = e.data?;
                 let mut data = serde_json::from_str(&data).unwrap_or(Value::String(data));
                 r.value(&mut data);
-                Some(match proxy::event_name(&e.raw) {
+                Some(match format::sse::event_name(&e.raw) {
                     Some(name) => json!({ "event": name, "data": data }),
                     None => json!({ "data": data }),
                 })
@@ -167,7 +166,7 @@ fn read_answer(wire: WireFormat, body: &[u8]) -> Option<Response> {
     if let Ok(r) = format::decode_response(wire, body) {
         return Some(r);
     }
-    let events = proxy::events_so_far(format::stream_decoder(wire).as_mut(), body);
+    let events = format::sse::events_so_far(format::stream_decoder(wire).as_mut(), body);
     if events.is_empty() {
         return None;
     }

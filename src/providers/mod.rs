@@ -2,4 +2,6 @@
 
 mod registry;
 
-pub use registry::{AuthKind, FreeOffer, ProviderDef, Tier, WireFormat, find, registry, wire_for};
+pub use registry::{
+    AuthKind, FreeOffer, ProviderDef, QuotaApi, Tier, WireFormat, find, registry, wire_for,
+};

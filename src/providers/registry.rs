@@ -4,7 +4,25 @@
 
 use serde::Serialize;
 
-use crate::quota::QuotaApi;
+/// How a provider tells its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuotaApi {
+    /// Only through rate-limit headers on its answers (or not at all).
+    Headers,
+    /// OpenRouter's `GET /key`: credit limit, usage per day, week and month.
+    OpenrouterKey,
+    /// GitHub's `copilot_internal/user`: monthly premium-request (and chat) allowances.
+    CopilotUser,
+    /// Anthropic's `/api/oauth/usage` for subscription logins: five-hour and weekly windows.
+    ClaudeOauth,
+    /// ChatGPT's `/backend-api/wham/usage` for Codex logins: five-hour and weekly windows.
+    CodexUsage,
+    /// Cloud Code's `fetchAvailableModels` for Antigravity logins: a window per model.
+    AntigravityModels,
+    /// CodeWhisperer's `getUsageLimits` for Kiro logins: monthly credits and a free trial.
+    KiroUsage,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -6,7 +6,6 @@ mod count;
 mod failure;
 mod inbound;
 mod probe;
-mod sse;
 mod stream;
 mod upstream;
 
@@ -20,8 +19,7 @@ pub use count::{CountRequest, count_tokens};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use probe::{Probe, probe};
-pub use sse::{RawEvent, event_name, split_events};
-pub use stream::{ByteStream, Meter, Metered, events_so_far, take_raw};
+pub use stream::{ByteStream, Meter, Metered, take_raw};
 
 use crate::auth::TokenKeeper;
 use crate::catalog::Catalog;

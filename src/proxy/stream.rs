@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::{Instant, timeout_at};
 
 use super::failure::Failure;
-use super::sse::{RawEvent, SseFramer};
+use crate::format::sse::{RawEvent, SseFramer};
 use crate::format::{self, Api, Event, StreamDecoder, StreamEncoder, Usage};
 use crate::inspector::RawLog;
 use crate::routing::FailureClass;
@@ -102,7 +102,7 @@ impl Framer {
             Self::Sse(f) => match f.next_event() {
                 None if f.overflowed() => Err(format!(
                     "the provider sent a stream event larger than {} MiB",
-                    super::sse::MAX_EVENT >> 20
+                    crate::format::sse::MAX_EVENT >> 20
                 )),
                 next => Ok(next),
             },
@@ -388,40 +388,6 @@ fn passthrough_error(api: Api, message: &str, last_sequence: Option<u64>) -> Vec
         }
         Api::OpenaiChat | Api::Ollama => format::openai_chat::error_event(message),
     }
-}
-
-/// Drains a whole SSE body into canonical events (a non-streaming client whose upstream
-/// answered with a stream).
-pub fn decode_all(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Result<Vec<Event>, String> {
-    let mut events = Vec::new();
-    feed_all(decoder, body, &mut events)?;
-    decoder.end(&mut events);
-    if !decoder.is_complete() {
-        return Err("the provider's stream ended before it was complete".into());
-    }
-    Ok(events)
-}
-
-/// The events of an SSE body as far as they can be read (a stream cut short included): what
-/// the inspector shows of a stream.
-pub fn events_so_far(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Vec<Event> {
-    let mut events = Vec::new();
-    let _ = feed_all(decoder, body, &mut events);
-    decoder.end(&mut events);
-    events
-}
-
-fn feed_all(
-    decoder: &mut dyn StreamDecoder,
-    body: &[u8],
-    events: &mut Vec<Event>,
-) -> Result<(), String> {
-    for event in super::sse::split_events(body) {
-        if let Some(data) = event.data.as_deref() {
-            decoder.feed(data, events)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

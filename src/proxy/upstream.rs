@@ -305,7 +305,7 @@ pub async fn send(
         }
         let whole = if is_sse {
             let mut decoder = format::stream_decoder(wire);
-            let events = stream::decode_all(decoder.as_mut(), &bytes)
+            let events = format::sse::decode_all(decoder.as_mut(), &bytes)
                 .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;
             let mut agg = Aggregator::default();
             events.into_iter().for_each(|e| agg.push(e));

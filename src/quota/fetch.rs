@@ -5,35 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::watch;
 
 use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
 use crate::auth::Minted;
 use crate::catalog::Account;
 use crate::engine::Core;
+pub use crate::providers::QuotaApi;
 use crate::proxy::ProxyContext;
 use crate::store::now_ms;
-
-/// How a provider tells its quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QuotaApi {
-    /// Only through rate-limit headers on its answers (or not at all).
-    Headers,
-    /// OpenRouter's `GET /key`: credit limit, usage per day, week and month.
-    OpenrouterKey,
-    /// GitHub's `copilot_internal/user`: monthly premium-request (and chat) allowances.
-    CopilotUser,
-    /// Anthropic's `/api/oauth/usage` for subscription logins: five-hour and weekly windows.
-    ClaudeOauth,
-    /// ChatGPT's `/backend-api/wham/usage` for Codex logins: five-hour and weekly windows.
-    CodexUsage,
-    /// Cloud Code's `fetchAvailableModels` for Antigravity logins: a window per model.
-    AntigravityModels,
-    /// CodeWhisperer's `getUsageLimits` for Kiro logins: monthly credits and a free trial.
-    KiroUsage,
-}
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -7,6 +7,8 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::{Event, StreamDecoder};
+
 /// One complete event: its raw bytes (terminator included) and its joined `data` field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawEvent {
@@ -123,6 +125,40 @@ fn parse_data(raw: &[u8]) -> Option<String> {
         }
     }
     data
+}
+
+/// Drains a whole SSE body into canonical events (a non-streaming client whose upstream
+/// answered with a stream).
+pub fn decode_all(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Result<Vec<Event>, String> {
+    let mut events = Vec::new();
+    feed_all(decoder, body, &mut events)?;
+    decoder.end(&mut events);
+    if !decoder.is_complete() {
+        return Err("the provider's stream ended before it was complete".into());
+    }
+    Ok(events)
+}
+
+/// The events of an SSE body as far as they can be read (a stream cut short included): what
+/// the inspector shows of a stream.
+pub fn events_so_far(decoder: &mut dyn StreamDecoder, body: &[u8]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let _ = feed_all(decoder, body, &mut events);
+    decoder.end(&mut events);
+    events
+}
+
+fn feed_all(
+    decoder: &mut dyn StreamDecoder,
+    body: &[u8],
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    for event in split_events(body) {
+        if let Some(data) = event.data.as_deref() {
+            decoder.feed(data, events)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
