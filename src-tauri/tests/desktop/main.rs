@@ -91,6 +91,17 @@ impl Sandbox {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Gives the router a dashboard password before it starts, as `ninerouter admin
+    /// set-password` does.
+    pub async fn set_password(&self, password: &str) {
+        let data = self.dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        let store = ninerouter::store::Store::open(&data.join("ninerouter.db")).expect("database");
+        ninerouter::manage::admin::set_password_offline(&store, Some(password.into()))
+            .await
+            .expect("password set");
+    }
+
     pub fn log(&self) -> PathBuf {
         self.dir.path().join("app.log")
     }

@@ -117,13 +117,44 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
     }
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     // No fake tray host on the bus this time: the window must open at start even with --hidden.
+    // The router has a dashboard password: the window is let in by the app, never by typing.
     let sandbox = Sandbox::new("");
+    sandbox.set_password("desktop-test-pw").await;
     let (_driver, client) = session(&sandbox).await;
 
-    // The window shows the engine's dashboard, rendered.
+    // The window shows the engine's dashboard, rendered, not its login form.
     let nav = dashboard(&client, &sandbox).await;
     let url = client.current_url().await.expect("url");
     assert_eq!(url.as_str(), format!("{}/dashboard/", sandbox.base()));
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("[data-testid=server-status]"))
+        .await
+        .unwrap_or_else(|e| panic!("the window was not let in: {e}\n{}", sandbox.log_text()));
+    let page = client.source().await.expect("page source");
+    assert!(
+        !page.contains("Log in to manage NineRouter"),
+        "the window was asked for the password"
+    );
+    let http = reqwest::Client::new();
+    let outside = http
+        .get(format!("{}/api/status", sandbox.base()))
+        .send()
+        .await
+        .expect("the router answers");
+    assert_eq!(outside.status(), 401, "only the window was let in");
+    // A page cannot take the window (and its desktop permissions) elsewhere.
+    let _ = client
+        .execute("location.href = 'http://127.0.0.1:9/elsewhere'", vec![])
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let still = client.current_url().await.expect("url");
+    assert_eq!(
+        still.origin().ascii_serialization(),
+        sandbox.base(),
+        "the window left the router"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let png = client.screenshot().await.expect("screenshot");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-screenshots");
