@@ -2,6 +2,7 @@
 //! engine's own dashboard over loopback; hidden instead of closed, with its size and position
 //! kept by the window-state plugin.
 
+use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
@@ -43,9 +44,41 @@ fn dashboard_url(app: &AppHandle) -> WebviewUrl {
         .ok()
     });
     match entry {
-        Some(url) => WebviewUrl::External(url),
+        Some(url) => {
+            grant_desktop_commands(app, &url);
+            WebviewUrl::External(url)
+        }
         // The bundled page that says the router is not running and where to look.
         None => WebviewUrl::App("index.html".into()),
+    }
+}
+
+/// The desktop commands the dashboard may call (start at login, opening https pages in the
+/// system browser, login windows), granted to the engine's own origin only: another local
+/// port is not the dashboard. Granted once per origin (a router restarted on another port
+/// gets its own); Tauri cannot take a runtime capability back.
+fn grant_desktop_commands(app: &AppHandle, url: &tauri::Url) {
+    static GRANTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let origin = url.origin().ascii_serialization();
+    let mut granted = GRANTED.lock().unwrap_or_else(|p| p.into_inner());
+    if granted.contains(&origin) {
+        return;
+    }
+    let capability = CapabilityBuilder::new(format!("dashboard-engine-{}", granted.len()))
+        .remote(format!("{origin}/*"))
+        .window(LABEL)
+        .permission("autostart:allow-enable")
+        .permission("autostart:allow-disable")
+        .permission("autostart:allow-is-enabled")
+        .permission_scoped(
+            "opener:allow-open-url",
+            vec![serde_json::json!({ "url": "https://*" })],
+            Vec::<serde_json::Value>::new(),
+        )
+        .permission("allow-open-login");
+    match app.add_capability(capability) {
+        Ok(()) => granted.push(origin),
+        Err(e) => tracing::error!("cannot grant the dashboard its desktop commands: {e}"),
     }
 }
 
