@@ -65,6 +65,9 @@ impl Bucket {
 #[serde(rename_all = "camelCase")]
 pub struct SummaryRow {
     pub key: String,
+    /// What people call the group (a node's or account's own name), when it is not the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub requests: i64,
     pub errors: i64,
     pub input_tokens: i64,
@@ -104,6 +107,7 @@ const TOTALS: &str = "count(*), sum(status >= 400), sum(input_tokens), sum(cache
 fn row_of(key: String, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SummaryRow> {
     Ok(SummaryRow {
         key,
+        name: None,
         requests: r.get(at)?,
         errors: r.get::<_, Option<i64>>(at + 1)?.unwrap_or(0),
         input_tokens: r.get::<_, Option<i64>>(at + 2)?.unwrap_or(0),

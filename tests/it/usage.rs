@@ -269,3 +269,34 @@ async fn usage_is_split_by_proxy_key_and_combo_and_priced_by_user_overrides() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn records_show_the_names_people_gave_nodes_accounts_and_keys() {
+    let fake = crate::support::FakeOpenAi::start().await;
+    let router = Router::start(&crate::support::node_config(
+        &[("wo", &fake, &["work-openai"])],
+        "\n[server]\napi_keys = [\"sk-local-1\"]\n",
+    ))
+    .await;
+    let (status, _, _) = router.ask("wo/gpt-4o").await;
+    assert_eq!(status, 200);
+    let summary = summary_after(&router, 1, "account").await;
+    assert_eq!(summary["groups"][0]["key"], "file-work-openai");
+    assert_eq!(summary["groups"][0]["name"], "work-openai");
+    let page = router
+        .wait_for("/api/usage/request-details", |v| {
+            v["details"][0]["status"].as_u64() == Some(200)
+        })
+        .await;
+    assert_eq!(page["details"][0]["accountName"], "work-openai");
+    assert_eq!(page["details"][0]["providerName"], "wo");
+    let id = page["details"][0]["id"].as_str().unwrap();
+    let (_, detail) = router
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/usage/request-details/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(detail["accountName"], "work-openai");
+}

@@ -95,7 +95,9 @@ try {
   await page.getByRole("link", { name: "Usage" }).click();
   await page.getByTestId("usage-totals").filter({ hasText: "11" }).waitFor();
   await page.locator(".recharts-bar-rectangle").first().waitFor();
-  await page.getByTestId("usage-groups").filter({ hasText: "file-node-fchat" }).waitFor();
+  // Groups show the names people gave them (the node's prefix), not internal ids.
+  await page.getByTestId("usage-groups").filter({ hasText: "fchat" }).waitFor();
+  if ((await page.getByTestId("usage-groups").textContent())?.includes("file-node-")) fail("usage shows an internal id");
   await page.getByLabel("Group by").selectOption("model");
   await page.getByTestId("usage-groups").filter({ hasText: "gpt-4o" }).waitFor();
   await page.screenshot({ path: join(shots, "usage.png"), fullPage: true });

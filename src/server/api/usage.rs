@@ -50,17 +50,65 @@ impl UsageQuery {
     }
 }
 
+/// The names people gave what records name by id: providers (custom nodes), accounts and
+/// proxy keys.
+struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    async fn of(core: &Core) -> Self {
+        let catalog = core.catalog();
+        let mut names: std::collections::HashMap<String, String> = catalog
+            .providers()
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .chain(
+                catalog
+                    .accounts()
+                    .iter()
+                    .map(|a| (a.id.clone(), a.name.clone())),
+            )
+            .collect();
+        if let Ok(keys) = crate::manage::list_keys(core).await {
+            names.extend(keys.into_iter().map(|k| (k.id, k.name)));
+        }
+        Self(names)
+    }
+
+    fn get(&self, id: &str) -> Option<String> {
+        self.0.get(id).filter(|n| n.as_str() != id).cloned()
+    }
+
+    fn name_rows<'a>(&self, by: GroupBy, rows: impl Iterator<Item = &'a mut usage::SummaryRow>) {
+        if matches!(by, GroupBy::Provider | GroupBy::Account | GroupBy::Key) {
+            rows.for_each(|r| r.name = self.get(&r.key));
+        }
+    }
+
+    /// Adds `providerName` and `accountName` beside a request's ids.
+    fn name_request(&self, request: &mut serde_json::Value) {
+        for (id, name) in [
+            ("provider", "providerName"),
+            ("connectionId", "accountName"),
+        ] {
+            if let Some(n) = request[id].as_str().and_then(|i| self.get(i)) {
+                request[name] = n.into();
+            }
+        }
+    }
+}
+
 pub async fn summary(
     State(core): State<Arc<Core>>,
     Query(q): Query<UsageQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to) = q.range()?;
     let by = q.group()?;
-    let s = core
+    let mut s = core
         .store
         .call(move |c| usage::summary(c, from, to, by))
         .await
         .map_err(ManageError::from)?;
+    Names::of(&core).await.name_rows(by, s.groups.iter_mut());
     Ok(Json(s).into_response())
 }
 
@@ -72,11 +120,14 @@ pub async fn timeseries(
     let by = q.group()?;
     let bucket = Bucket::parse(q.bucket.as_deref().unwrap_or("hour"))
         .ok_or_else(|| bad("bucket", "bucket must be hour or day"))?;
-    let points = core
+    let mut points = core
         .store
         .call(move |c| usage::timeseries(c, from, to, bucket, by))
         .await
         .map_err(ManageError::from)?;
+    Names::of(&core)
+        .await
+        .name_rows(by, points.iter_mut().map(|p| &mut p.totals));
     Ok(Json(serde_json::json!({ "from": from, "to": to, "points": points })).into_response())
 }
 
@@ -151,6 +202,10 @@ pub async fn request_details(
         .await
         .map_err(ManageError::from)?;
     let mut body = serde_json::to_value(listed).map_err(|e| bad("page", &e.to_string()))?;
+    let names = Names::of(&core).await;
+    if let Some(rows) = body["details"].as_array_mut() {
+        rows.iter_mut().for_each(|r| names.name_request(r));
+    }
     body["dropped"] = core.inspector.dropped().into();
     Ok(Json(body).into_response())
 }
@@ -172,7 +227,10 @@ pub async fn request_detail(
         .await
         .map_err(ManageError::from)?;
     match found {
-        Some(detail) => Ok(Json(detail).into_response()),
+        Some(mut detail) => {
+            Names::of(&core).await.name_request(&mut detail);
+            Ok(Json(detail).into_response())
+        }
         None => Err(ApiError::NotFound(format!(
             "no request '{id}' in the inspector (it may have been pruned)"
         ))),

@@ -47,8 +47,12 @@ export interface DetailSummary {
   endpoint: string;
   requestedModel: string;
   provider: string | null;
+  /** The provider's (a node's) own name, when it is not its id. */
+  providerName?: string;
   model: string | null;
   connectionId: string | null;
+  /** The account's own name. */
+  accountName?: string;
   keyId: string | null;
   combo: string | null;
   attempts: Attempt[];
@@ -104,6 +108,8 @@ export interface DetailFilters {
 
 export interface UsageRow {
   key: string;
+  /** What people call the group (a node's, account's or key's own name), when it is not the key. */
+  name?: string;
   requests: number;
   errors: number;
   inputTokens: number;

@@ -137,8 +137,8 @@ function Row({ d, onOpen }: { d: DetailSummary; onOpen: () => void }) {
     >
       <td>{new Date(d.timestamp).toLocaleTimeString()}</td>
       <td>{d.requestedModel}</td>
-      <td>{d.provider ?? "–"}</td>
-      <td>{d.connectionId ?? "–"}</td>
+      <td title={d.provider ?? undefined}>{d.providerName ?? d.provider ?? "–"}</td>
+      <td title={d.connectionId ?? undefined}>{d.accountName ?? d.connectionId ?? "–"}</td>
       <td>
         {d.tokens.input ?? "–"} / {d.tokens.output ?? "–"}
       </td>
@@ -165,7 +165,8 @@ function DetailDrawer({ id, onClose }: { id: string; onClose: () => void }) {
       ) : (
         <>
           <p>
-            <strong>{d.requestedModel}</strong> → {d.provider ?? "no provider"}/{d.model ?? "–"} · {statusText(d)} ·{" "}
+            <strong>{d.requestedModel}</strong> → {d.providerName ?? d.provider ?? "no provider"}/{d.model ?? "–"}
+            {d.accountName && ` via ${d.accountName}`} · {statusText(d)} ·{" "}
             {ms(d.ttftMs)} to first token, {ms(d.latencyMs)} total
           </p>
           {d.attempts.length > 0 && (

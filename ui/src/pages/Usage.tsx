@@ -4,7 +4,7 @@ import { useUsageSeries, useUsageSummary, type UsageRange } from "../api/hooks";
 import type { GroupBy, UsagePoint } from "../api/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
-import { chartRows, count, dollars } from "./usage";
+import { chartRows, count, dollars, groupLabel } from "./usage";
 
 const RANGES = [
   { id: "24h", label: "Last 24 hours", ms: 86_400_000, bucket: "hour" },
@@ -78,7 +78,7 @@ export function UsagePage() {
               <tbody>
                 {summary.data?.groups.map((g) => (
                   <tr key={g.key}>
-                    <td>{g.key || "(none)"}</td>
+                    <td title={g.key}>{groupLabel(g)}</td>
                     <td>{count(g.requests)}</td>
                     <td>{count(g.errors)}</td>
                     <td>

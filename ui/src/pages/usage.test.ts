@@ -20,6 +20,12 @@ describe("chartRows", () => {
     ]);
   });
 
+  it("labels groups by the name people gave them", () => {
+    const named = { ...point(1, "file-node-wo", 3), name: "work-openai" };
+    const { groups } = chartRows([named, point(1, "openai", 1)], (p) => p.requests);
+    expect(groups).toEqual(["work-openai", "openai"]);
+  });
+
   it("prints small costs with enough digits", () => {
     expect(dollars(0.0032)).toBe("$0.0032");
     expect(dollars(12.5)).toBe("$12.50");

@@ -12,7 +12,7 @@ export function chartRows(points: UsagePoint[], value: (p: UsagePoint) => number
   const byStart = new Map<number, ChartRow>();
   const totals = new Map<string, number>();
   for (const p of points) {
-    const group = p.key || "(none)";
+    const group = groupLabel(p);
     const row = byStart.get(p.start) ?? { start: p.start };
     row[group] = (row[group] ?? 0) + value(p);
     byStart.set(p.start, row);
@@ -23,6 +23,9 @@ export function chartRows(points: UsagePoint[], value: (p: UsagePoint) => number
   for (const row of rows) for (const g of groups) row[g] ??= 0;
   return { rows, groups };
 }
+
+/** A group as people call it: its name, else its key. */
+export const groupLabel = (r: { key: string; name?: string }): string => r.name ?? (r.key || "(none)");
 
 export const dollars = (v: number) => (v < 0.01 && v > 0 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`);
 export const count = (v: number) => new Intl.NumberFormat().format(v);
