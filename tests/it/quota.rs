@@ -57,6 +57,8 @@ async fn rate_limit_headers_become_windows_with_countdowns_and_survive_a_restart
     assert!((28..=30).contains(&countdown), "{countdown}");
     assert_eq!(window(&q, "tokens")["remaining"], 29000.0);
     assert!(q["ageSecs"].as_i64().unwrap() <= 1);
+    assert_eq!(q["provider"], "file-node-fchat");
+    assert_eq!(q["providerName"], "fchat", "the node's own name");
     // A header-only provider cannot be fetched on demand, and says so.
     let (status, r) = router
         .api(reqwest::Method::POST, "/api/quota/file-chat/refresh", None)

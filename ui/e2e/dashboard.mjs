@@ -107,6 +107,7 @@ try {
   const chat = page.getByTestId("quota-file-chat");
   await chat.getByRole("meter", { name: "per minute requests" }).waitFor();
   await chat.getByText(/80 of 500 requests · resets in \d+ s/).waitFor();
+  if ((await chat.textContent())?.includes("file-node-")) fail("quota shows an internal id");
   await chat.getByRole("button", { name: "Refresh now" }).click();
   await chat.getByRole("status").filter({ hasText: "rate-limit headers" }).waitFor();
   await page.screenshot({ path: join(shots, "quota.png"), fullPage: true });

@@ -21,6 +21,13 @@ fn account_view(core: &Core, account: &Account) -> Value {
     };
     v["accountName"] = account.name.clone().into();
     v["provider"] = account.provider.clone().into();
+    let catalog = core.catalog();
+    let provider_name = catalog
+        .provider_by_id(&account.provider)
+        .map(|p| p.name.clone());
+    v["providerName"] = provider_name
+        .unwrap_or_else(|| account.provider.clone())
+        .into();
     v["refreshable"] = (quota::api_of(account) != QuotaApi::Headers).into();
     v
 }

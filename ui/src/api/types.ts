@@ -151,6 +151,8 @@ export interface AccountQuota {
   accountId: string;
   accountName: string;
   provider: string;
+  /** The provider's (a node's) own name. */
+  providerName: string;
   refreshable: boolean;
   source?: "headers" | "api";
   fetchedAt: number | null;

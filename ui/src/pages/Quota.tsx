@@ -33,7 +33,7 @@ function Account({ a, now }: { a: AccountQuota; now: number }) {
     <section className="card" data-testid={`quota-${a.accountId}`}>
       <div className="row">
         <h2>
-          {a.accountName} <span className="muted">({a.provider})</span>
+          {a.accountName} <span className="muted" title={a.provider}>({a.providerName})</span>
         </h2>
         <button type="button" className="secondary" disabled={refresh.isPending} onClick={() => refresh.mutate(a.accountId)}>
           {refresh.isPending ? "Refreshing…" : "Refresh now"}
