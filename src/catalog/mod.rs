@@ -257,10 +257,10 @@ impl Catalog {
             .filter_map(|(c, key)| {
                 let provider = providers.get(*by_prefix.get(&c.provider)?)?;
                 let credential = match key {
-                    None if parts.unreadable.contains_key(&c.id) => Credential::Unavailable(
-                        parts.unreadable.get(&c.id).cloned().unwrap_or_default(),
-                    ),
-                    None => Credential::None,
+                    None => parts
+                        .unreadable
+                        .get(&c.id)
+                        .map_or(Credential::None, |why| Credential::Unavailable(why.clone())),
                     Some(k) if provider.login => Credential::Login(k),
                     Some(k) => Credential::ApiKey(k),
                 };

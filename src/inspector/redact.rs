@@ -185,9 +185,9 @@ impl Redactor {
                 .then(|| serde_json::from_slice::<Value>(json).ok())
                 .flatten()
                 .and_then(|mut v| {
-                    let before = v.clone();
-                    self.value(&mut v);
-                    (v != before).then(|| serde_json::to_vec(&v).ok()).flatten()
+                    self.redact_value(&mut v)
+                        .then(|| serde_json::to_vec(&v).ok())
+                        .flatten()
                 });
             out.extend_from_slice(prefix);
             match redacted {
@@ -224,21 +224,28 @@ impl Redactor {
     }
 
     pub fn value(&self, v: &mut Value) {
+        self.redact_value(v);
+    }
+
+    /// Blanks what `value` blanks; whether it blanked anything.
+    fn redact_value(&self, v: &mut Value) -> bool {
         match v {
             Value::String(s) if self.known.iter().any(|k| s.contains(k.as_str())) => {
                 *s = self.text(s);
+                true
             }
-            Value::Array(items) => items.iter_mut().for_each(|i| self.value(i)),
-            Value::Object(fields) => {
-                for (name, field) in fields.iter_mut() {
-                    if secret_field(name) && !field.is_null() {
-                        *field = Value::String(REDACTED.to_owned());
-                    } else {
-                        self.value(field);
-                    }
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, i| self.redact_value(i) | changed),
+            Value::Object(fields) => fields.iter_mut().fold(false, |changed, (name, field)| {
+                if secret_field(name) && !field.is_null() {
+                    *field = Value::String(REDACTED.to_owned());
+                    true
+                } else {
+                    self.redact_value(field) | changed
                 }
-            }
-            _ => {}
+            }),
+            _ => false,
         }
     }
 }

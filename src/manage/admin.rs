@@ -43,21 +43,27 @@ pub async fn password_hash(core: &Core) -> Result<Option<String>, ManageError> {
 /// The management API is open only to the local dashboard of a loopback router with no
 /// password and keys not required; otherwise it needs an admin.
 pub async fn admin_required(core: &Core) -> Result<bool, ManageError> {
-    Ok(!core.listen.is_loopback()
-        || core.catalog().settings.require_api_key
-        || password_hash(core).await?.is_some())
+    let password_set = password_hash(core).await?.is_some();
+    Ok(required_with(core, password_set))
 }
 
-/// Who presents `session` (the cookie) or `bearer` (an admin token), if anyone valid.
+fn required_with(core: &Core, password_set: bool) -> bool {
+    !core.listen.is_loopback() || core.catalog().settings.require_api_key || password_set
+}
+
+/// Who presents one of `sessions` (the cookies; every one is tried) or `bearer` (an admin
+/// token), if anyone valid; with the session that was taken.
 pub async fn identify(
     core: &Core,
-    session: Option<&str>,
+    sessions: &[&str],
     bearer: Option<&str>,
-) -> Result<Option<Actor>, ManageError> {
-    if let Some(session) = session {
+) -> Result<Option<(Actor, Option<String>)>, ManageError> {
+    if !sessions.is_empty() {
         let fingerprint = current_fingerprint(core).await?;
-        if let Some(actor) = core.admin.sessions.actor(session, fingerprint, now_ms()) {
-            return Ok(Some(actor));
+        for session in sessions {
+            if let Some(actor) = core.admin.sessions.actor(session, fingerprint, now_ms()) {
+                return Ok(Some((actor, Some((*session).to_owned()))));
+            }
         }
     }
     let Some(token) = bearer.filter(|t| t.starts_with(ADMIN_TOKEN_PREFIX)) else {
@@ -68,13 +74,14 @@ pub async fn identify(
         .store
         .call(move |c| store::admin_token_named(c, &hash))
         .await?;
-    Ok(name.map(Actor::Token))
+    Ok(name.map(|n| (Actor::Token(n), None)))
 }
 
 pub async fn access_state(core: &Core, actor: Option<&Actor>) -> Result<AccessState, ManageError> {
+    let password_set = password_hash(core).await?.is_some();
     Ok(AccessState {
-        required: admin_required(core).await?,
-        password_set: password_hash(core).await?.is_some(),
+        required: required_with(core, password_set),
+        password_set,
         actor: actor.map(ToString::to_string),
     })
 }

@@ -32,15 +32,16 @@ async fn move_all(
         return Err(invalid("to", "secrets move to the keychain or the file"));
     }
     let refs = references(store).await?;
-    secrets.move_to(to, &refs).await?;
+    let copied = secrets.copy_to(to, &refs).await?;
+    let moved = copied.count();
+    // Recorded before the old store is emptied: a failure here leaves both stores whole and
+    // the database naming the old one.
     store
         .call(move |c| store::save_secret_store(c, to.as_str()))
         .await?;
-    tracing::info!(moved = refs.len(), "secrets moved to the {}", to.describe());
-    Ok(SecretsMoved {
-        kind: to,
-        moved: refs.len(),
-    })
+    secrets.adopt(copied).await;
+    tracing::info!(moved, "secrets moved to the {}", to.describe());
+    Ok(SecretsMoved { kind: to, moved })
 }
 
 /// From Settings: moves every account's secret, then routes with the new store.

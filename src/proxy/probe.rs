@@ -100,14 +100,10 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
         }
     };
     let status = response.status();
-    let body = match tokio::time::timeout(PROBE_TIMEOUT, read_capped(response, MAX_LIST_BODY)).await
-    {
-        Ok(Ok(b)) => b,
-        Ok(Err(f)) => return done(false, Some(status.as_u16()), Vec::new(), f.message),
-        Err(_) => {
-            let message = "its answer did not finish in time".to_owned();
-            return done(false, Some(status.as_u16()), Vec::new(), message);
-        }
+    // The request's own timeout covers its body too.
+    let body = match read_capped(response, MAX_LIST_BODY).await {
+        Ok(b) => b,
+        Err(f) => return done(false, Some(status.as_u16()), Vec::new(), f.message),
     };
     if !status.is_success() {
         let detail = crate::format::error_message(&body).unwrap_or_default();

@@ -151,6 +151,18 @@ struct Places {
     keychain_service: String,
 }
 
+/// Secrets copied to another store, waiting to be adopted (see `Secrets::copy_to`).
+pub struct Copied {
+    target: Secrets,
+    moved: Vec<String>,
+}
+
+impl Copied {
+    pub fn count(&self) -> usize {
+        self.moved.len()
+    }
+}
+
 /// Where the secrets of an install are, as remembered in its database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opened {
@@ -161,12 +173,15 @@ pub struct Opened {
 
 impl Secrets {
     pub fn new(store: Arc<dyn SecretStore>) -> Self {
-        Self::with_places(store, false, Places::default())
+        Self::with_places(store, Places::default())
     }
 
-    fn with_places(store: Arc<dyn SecretStore>, waiting: bool, places: Places) -> Self {
+    fn with_places(store: Arc<dyn SecretStore>, places: Places) -> Self {
         Self {
-            state: Arc::new(RwLock::new(State { store, waiting })),
+            state: Arc::new(RwLock::new(State {
+                store,
+                waiting: false,
+            })),
             places: Arc::new(places),
         }
     }
@@ -199,11 +214,7 @@ impl Secrets {
                 BackendKind::File
             }
             (BackendChoice::Auto, None) => {
-                let keychain = Self::with_places(
-                    places.store(BackendKind::Keychain),
-                    false,
-                    Places::default(),
-                );
+                let keychain = Self::new(places.store(BackendKind::Keychain));
                 match keychain.probe().await {
                     Ok(()) => BackendKind::Keychain,
                     Err(e) => {
@@ -215,7 +226,7 @@ impl Secrets {
                 }
             }
         };
-        let secrets = Self::with_places(places.store(kind), false, places);
+        let secrets = Self::with_places(places.store(kind), places);
         if kind == BackendKind::Keychain
             && let Err(e) = secrets.probe().await
         {
@@ -256,9 +267,7 @@ impl Secrets {
         if !self.is_waiting() {
             return true;
         }
-        let store = self.read().store;
-        let probe = Self::with_places(store, false, Places::default());
-        match probe.probe().await {
+        match Self::new(self.read().store).probe().await {
             Ok(()) => {
                 self.write().waiting = false;
                 tracing::info!("the {} answers now", self.kind().describe());
@@ -271,50 +280,77 @@ impl Secrets {
         }
     }
 
-    /// Copies every secret named in `references` into the store of kind `to`, checks each
-    /// one there, then uses that store and empties the old one. Nothing changes when any
-    /// secret cannot be read or written (the old store keeps them all).
-    pub async fn move_to(&self, to: BackendKind, references: &[String]) -> Result<(), SecretError> {
+    /// The first half of a move: copies every secret named in `references` into the store
+    /// of kind `to` and reads each back there. On any failure the copies made are removed and
+    /// nothing else changes. `adopt` finishes the move once it is recorded.
+    pub async fn copy_to(
+        &self,
+        to: BackendKind,
+        references: &[String],
+    ) -> Result<Copied, SecretError> {
         let from = self.read();
         if from.waiting {
             return Err(SecretError::Waiting {
                 backend: from.store.kind().describe(),
             });
         }
+        let target = Self::new(self.places.store(to));
         if from.store.kind() == to {
-            return Ok(());
+            return Ok(Copied {
+                target,
+                moved: Vec::new(),
+            });
         }
-        let target = Self::with_places(self.places.store(to), false, Places::default());
         target.probe().await?;
         let mut moved = Vec::new();
         for reference in references {
-            let Some(value) = self.get(reference).await? else {
-                continue;
-            };
-            target.set(reference, value.clone()).await?;
-            if target.get(reference).await?.as_ref() != Some(&value) {
-                return Err(SecretError::Backend {
-                    backend: to.describe(),
-                    message: "a moved secret could not be read back".into(),
-                });
+            if let Err(e) = self.copy_one(&target, reference, &mut moved).await {
+                for r in &moved {
+                    if target.delete(r).await.is_err() {
+                        tracing::warn!("a copied secret could not be removed after a failed move");
+                    }
+                }
+                return Err(e);
             }
-            moved.push(reference.clone());
         }
-        let old = self.clone_store();
-        self.write().store = target.read().store;
-        for reference in &moved {
-            let reference = reference.clone();
-            let old = old.clone();
-            let removed = tokio::task::spawn_blocking(move || old.delete(&reference)).await;
-            if !matches!(removed, Ok(Ok(()))) {
-                tracing::warn!("a moved secret could not be removed from the old store");
-            }
+        Ok(Copied { target, moved })
+    }
+
+    async fn copy_one(
+        &self,
+        target: &Secrets,
+        reference: &str,
+        moved: &mut Vec<String>,
+    ) -> Result<(), SecretError> {
+        let Some(value) = self.get(reference).await? else {
+            return Ok(());
+        };
+        target.set(reference, value.clone()).await?;
+        moved.push(reference.to_owned());
+        if target.get(reference).await?.as_ref() != Some(&value) {
+            return Err(SecretError::Backend {
+                backend: target.kind().describe(),
+                message: "a moved secret could not be read back".into(),
+            });
         }
         Ok(())
     }
 
-    fn clone_store(&self) -> Arc<dyn SecretStore> {
-        self.read().store
+    /// The second half of a move: uses the store the secrets were copied to, and removes them
+    /// from the old one.
+    pub async fn adopt(&self, copied: Copied) {
+        if copied.moved.is_empty() && copied.target.kind() == self.kind() {
+            return;
+        }
+        let old = Self::new(std::mem::replace(
+            &mut self.write().store,
+            copied.target.read().store,
+        ));
+        for reference in &copied.moved {
+            if old.delete(reference).await.is_err() {
+                tracing::warn!("a moved secret could not be removed from the old store");
+            }
+        }
     }
 
     async fn run<T: Send + 'static>(

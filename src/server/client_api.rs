@@ -104,10 +104,10 @@ pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Byte
 }
 
 /// Whether reading a body failed on the server's body deadline (or pause limit).
-fn is_too_slow(e: &axum::Error) -> bool {
+pub fn is_too_slow(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.is::<super::listen::BodyTooSlow>() || s.is::<tower_http::timeout::TimeoutError>() {
+        if s.is::<super::listen::BodyTooSlow>() {
             return true;
         }
         source = s.source();

@@ -53,14 +53,13 @@ pub async fn serve(
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(
-            limits.body_timeout,
-            body_deadline,
-        ))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            limits.body_idle_timeout,
-        ));
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        BodyTimes {
+            idle: limits.body_idle_timeout,
+            total: limits.body_timeout,
+        },
+        body_deadline,
+    ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -106,8 +105,8 @@ pub async fn serve(
         let first_byte = limits.header_timeout;
         tokio::spawn(async move {
             // Until a client sends its first byte, hyper is only guessing the protocol and
-            // keeps no time: a silent connection is closed here instead.
-            // (`readable` may answer early; a peek waits for a real byte.)
+            // keeps no time: a silent connection is closed here instead. (A peek, since
+            // `readable` may answer before any byte has come.)
             let mut first = [0u8; 1];
             match tokio::time::timeout(first_byte, tcp.peek(&mut first)).await {
                 Ok(Ok(n)) if n > 0 => {}
@@ -135,20 +134,29 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// The request body as a stream that fails once `total` has passed since the headers: a
-/// client sending a byte now and then cannot hold its connection for ever.
+/// How long a request body may take: between two pieces, and in all.
+#[derive(Clone, Copy)]
+struct BodyTimes {
+    idle: Duration,
+    total: Duration,
+}
+
+/// The request body as a stream that fails when a piece is late (`idle`) or the whole is
+/// (`total` since the headers): a client sending a byte now and then cannot hold its
+/// connection for ever.
 async fn body_deadline(
-    axum::extract::State(total): axum::extract::State<Duration>,
+    axum::extract::State(times): axum::extract::State<BodyTimes>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use futures_util::StreamExt as _;
-    let deadline = tokio::time::Instant::now() + total;
+    let deadline = tokio::time::Instant::now() + times.total;
     let (parts, body) = request.into_parts();
     let timed =
         futures_util::stream::unfold(Some(body.into_data_stream()), move |state| async move {
             let mut stream = state?;
-            match tokio::time::timeout_at(deadline, stream.next()).await {
+            let due = deadline.min(tokio::time::Instant::now() + times.idle);
+            match tokio::time::timeout_at(due, stream.next()).await {
                 Ok(Some(item)) => Some((item, Some(stream))),
                 Ok(None) => None,
                 Err(_) => Some((Err(axum::Error::new(BodyTooSlow)), None)),

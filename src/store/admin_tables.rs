@@ -59,32 +59,16 @@ pub struct AdminTokenRecord {
 }
 
 pub fn list_admin_tokens(c: &Connection) -> Result<Vec<AdminTokenRecord>, StoreError> {
-    let mut stmt = c.prepare(
-        "SELECT id, name, hint, hash, created_at FROM admin_tokens ORDER BY created_at, id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Vec<u8>>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, name, hint, hash, created_at) = row?;
-        let hash = hash
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("admin token {id} has a malformed hash")))?;
-        Ok(AdminTokenRecord {
-            id,
-            name,
-            hint,
-            hash,
-            created_at,
+    Ok(super::catalog_tables::hashed_rows(c, "admin_tokens")?
+        .into_iter()
+        .map(|r| AdminTokenRecord {
+            id: r.id,
+            name: r.name,
+            hint: r.hint,
+            hash: r.hash,
+            created_at: r.created_at,
         })
-    })
-    .collect()
+        .collect())
 }
 
 /// The name of the admin token with this hash, if there is one.

@@ -265,9 +265,23 @@ pub fn delete_alias(c: &Connection, alias: &str) -> Result<bool, StoreError> {
 
 // ---- proxy keys -----------------------------------------------------------------------------
 
-pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
-    let mut stmt =
-        c.prepare("SELECT id, name, hint, hash, created_at FROM api_keys ORDER BY created_at, id")?;
+/// A stored key or token: only its SHA-256, with the name and hint people see.
+pub(super) struct HashedRow {
+    pub id: String,
+    pub name: String,
+    pub hint: String,
+    pub hash: KeyHash,
+    pub created_at: i64,
+}
+
+/// Every row of a table of hashed keys (`api_keys`, `admin_tokens`), oldest first.
+pub(super) fn hashed_rows(
+    c: &Connection,
+    table: &'static str,
+) -> Result<Vec<HashedRow>, StoreError> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT id, name, hint, hash, created_at FROM {table} ORDER BY created_at, id"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -281,17 +295,30 @@ pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let (id, name, hint, hash, created_at) = row?;
         let hash: KeyHash = hash
             .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("key {id} has a malformed hash")))?;
-        Ok(ApiKeyRecord {
+            .map_err(|_| StoreError::Corrupt(format!("{table} {id} has a malformed hash")))?;
+        Ok(HashedRow {
             id,
             name,
             hint,
             hash,
             created_at,
-            source: Source::Api,
         })
     })
     .collect()
+}
+
+pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    Ok(hashed_rows(c, "api_keys")?
+        .into_iter()
+        .map(|r| ApiKeyRecord {
+            id: r.id,
+            name: r.name,
+            hint: r.hint,
+            hash: r.hash,
+            created_at: r.created_at,
+            source: Source::Api,
+        })
+        .collect())
 }
 
 pub fn insert_api_key(c: &Connection, k: &ApiKeyRecord) -> Result<(), StoreError> {

@@ -38,28 +38,6 @@ pub fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Who presents one of the request's sessions or its bearer admin token, and that session.
-async fn identify(
-    core: &Core,
-    headers: &HeaderMap,
-) -> Result<(Option<Actor>, Option<String>), crate::manage::ManageError> {
-    for session in session_cookies(headers).take(8) {
-        if let Some(actor) = manage::admin::identify(core, Some(session), None).await? {
-            return Ok((Some(actor), Some(session.to_owned())));
-        }
-    }
-    let actor = manage::admin::identify(core, None, bearer(headers)).await?;
-    Ok((actor, None))
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-}
-
 /// The cookie that holds a new session (or, with `None`, ends it in the browser).
 pub fn session_set_cookie(token: Option<&str>) -> HeaderValue {
     let value = match token {
@@ -78,8 +56,13 @@ pub async fn require_admin(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let (identified, session) = match identify(&core, request.headers()).await {
-        Ok(found) => found,
+    let headers = request.headers();
+    let sessions: Vec<&str> = session_cookies(headers).take(8).collect();
+    // An admin token comes where clients put keys (never a proxy key: see `identify`).
+    let bearer = super::super::client_auth::presented_key(headers, None);
+    let (identified, session) = match manage::admin::identify(&core, &sessions, bearer).await {
+        Ok(Some((actor, session))) => (Some(actor), session),
+        Ok(None) => (None, None),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let public = request.uri().path().starts_with("/api/auth/");
@@ -112,12 +95,23 @@ pub async fn require_admin(
     // The body is read here once, for the log, and handed on.
     let action = format!("{} {}", request.method(), request.uri().path());
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_MANAGEMENT_BODY).await else {
-        return ApiError::BadBody {
-            field: "body".into(),
-            message: format!("the body is larger than {MAX_MANAGEMENT_BODY} bytes"),
+    let bytes = match axum::body::to_bytes(body, MAX_MANAGEMENT_BODY).await {
+        Ok(b) => b,
+        Err(e) if super::super::client_api::is_too_slow(&e) => {
+            return ApiError::refused(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body did not arrive in time",
+            )
+            .into_response();
         }
-        .into_response();
+        Err(_) => {
+            return ApiError::BadBody {
+                field: "body".into(),
+                message: format!("the body is larger than {MAX_MANAGEMENT_BODY} bytes"),
+            }
+            .into_response();
+        }
     };
     let detail = manage::audit_detail(&core, &bytes);
     let response = next

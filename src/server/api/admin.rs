@@ -56,14 +56,12 @@ pub async fn login(
             "wrong_password",
             e.to_string(),
         )),
-        Err(LoginRefusal::Throttled(wait)) => {
-            let message = LoginRefusal::Throttled(wait).to_string();
-            let mut e = ApiError::refused(StatusCode::TOO_MANY_REQUESTS, "throttled", message);
-            if let ApiError::Refused { retry_after, .. } = &mut e {
-                *retry_after = Some(wait);
-            }
-            Err(e)
-        }
+        Err(e @ LoginRefusal::Throttled(wait)) => Err(ApiError::Refused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "throttled",
+            message: e.to_string(),
+            retry_after: Some(wait),
+        }),
     }
 }
 
