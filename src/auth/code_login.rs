@@ -1,5 +1,5 @@
-//! Authorization-code logins (Claude, Codex, Gemini CLI, Antigravity, iFlow): PKCE and `state`, the page the user approves
-//! on, and the code's way back — a redirect caught by a loopback listener where the provider
+//! Authorization-code logins, for any provider whose login is one: PKCE and `state`, the page
+//! the user approves on, and the code's way back — a redirect caught by a loopback listener where the provider
 //! redirects to localhost, or pasted by the user (always possible, and the only way for
 //! Claude, whose redirect is a page of Anthropic's that shows the code).
 
@@ -9,66 +9,13 @@ use super::logins::{Claim, LoginStart, LoginStatus, LoginStep, Pending};
 use super::loopback::{self, Callback};
 use super::pkce::Pkce;
 use super::tokens::TokenSet;
-use super::{AuthError, Login, claude, codex, google, iflow};
+use super::{Approval, AuthError, CodeGrant, LoginProvider, Redirect};
 use crate::engine::Core;
 use crate::manage::ManageError;
-use crate::secrets::SecretString;
 use crate::store::{new_id, now_ms};
 
 /// How long the user has to approve and the code to come back.
 const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;
-
-/// Where a provider sends the browser after approval.
-enum Redirect {
-    /// A page of the provider's that shows the code to paste.
-    Hosted(&'static str),
-    /// `http://{host}:{port}{path}`, on one of `ports` (any free port when empty).
-    Loopback {
-        host: &'static str,
-        ports: Vec<u16>,
-        path: &'static str,
-    },
-}
-
-fn redirect(core: &Core, login: Login) -> Redirect {
-    let tokens = &core.proxy.tokens;
-    match login {
-        Login::Codex => Redirect::Loopback {
-            host: "localhost",
-            ports: tokens.codex_servers().callback_ports.clone(),
-            path: codex::CALLBACK_PATH,
-        },
-        // Google wants a loopback IP literal, any port.
-        Login::GeminiCli | Login::Antigravity => Redirect::Loopback {
-            host: "127.0.0.1",
-            ports: login
-                .google(tokens)
-                .map(|(_, s)| s.callback_ports.clone())
-                .unwrap_or_default(),
-            path: google::CALLBACK_PATH,
-        },
-        Login::Iflow => Redirect::Loopback {
-            host: "localhost",
-            ports: tokens.iflow_servers().callback_ports.clone(),
-            path: iflow::CALLBACK_PATH,
-        },
-        Login::Claude | Login::Copilot | Login::Qwen | Login::Kiro => {
-            Redirect::Hosted(claude::REDIRECT_URI)
-        }
-    }
-}
-
-fn authorize_url(core: &Core, login: Login, pkce: &Pkce, state: &str, redirect: &str) -> String {
-    let tokens = &core.proxy.tokens;
-    if let Some((client, servers)) = login.google(tokens) {
-        return google::authorize_url(servers, client, pkce, state, redirect);
-    }
-    match login {
-        Login::Codex => codex::authorize_url(tokens.codex_servers(), pkce, state, redirect),
-        Login::Iflow => iflow::authorize_url(tokens.iflow_servers(), pkce, state, redirect),
-        _ => claude::authorize_url(tokens.claude_servers(), pkce, state),
-    }
-}
 
 async fn exchange(
     core: &Core,
@@ -76,35 +23,34 @@ async fn exchange(
     code: &str,
     state: &str,
 ) -> Result<TokenSet, AuthError> {
-    let (http, tokens) = (&core.proxy.control, &core.proxy.tokens);
-    let now = now_ms();
-    let (verifier, redirect) = (&pending.verifier, &pending.redirect_uri);
-    if let Some((client, servers)) = pending.login.google(tokens) {
-        return google::exchange(http, servers, client, code, verifier, redirect, now).await;
-    }
-    match pending.login {
-        Login::Codex => {
-            codex::exchange(http, tokens.codex_servers(), code, verifier, redirect, now).await
-        }
-        Login::Iflow => {
-            iflow::exchange(http, tokens.iflow_servers(), code, verifier, redirect, now).await
-        }
-        _ => claude::exchange(http, tokens.claude_servers(), code, state, verifier, now).await,
-    }
+    let grant = CodeGrant {
+        code,
+        state,
+        verifier: &pending.verifier,
+        redirect_uri: &pending.redirect_uri,
+        now_ms: now_ms(),
+    };
+    pending.login.exchange(&core.proxy.control, &grant).await
 }
 
 /// Starts the login: the page to approve on, and (for loopback providers) a listener for the
 /// redirect that lives as long as the login is open.
 pub async fn start(
     core: &Arc<Core>,
-    login: Login,
+    login: Arc<dyn LoginProvider>,
     provider: &str,
     replace: Option<String>,
 ) -> Result<LoginStart, ManageError> {
+    let Approval::AuthorizationCode { redirect, webview } = login.approval() else {
+        return Err(ManageError::Invalid {
+            field: "provider".into(),
+            message: format!("{provider} has no authorization-code login"),
+        });
+    };
     let pkce = Pkce::new();
     let state = new_id() + &new_id();
     let login_id = new_id();
-    let (redirect_uri, listener, notice) = match redirect(core, login) {
+    let (redirect_uri, listener, notice) = match redirect {
         Redirect::Hosted(uri) => (uri.to_owned(), None, None),
         Redirect::Loopback { host, ports, path } => match loopback::bind(&ports).await {
             Ok((listener, port)) => (
@@ -123,9 +69,8 @@ pub async fn start(
             }
         },
     };
-    let authorize_url = authorize_url(core, login, &pkce, &state, &redirect_uri);
+    let authorize_url = login.authorize_url(&pkce, &state, &redirect_uri);
     let listening = listener.is_some();
-    let webview = login.google(&core.proxy.tokens).is_none();
     core.logins.insert(
         login_id.clone(),
         provider,
@@ -275,29 +220,26 @@ async fn finish(
         .await
         .map_err(|e| ManageError::Upstream(failed(e.to_string())))?;
     let user = set.email.clone().unwrap_or_default();
-    let json = serde_json::to_string(&set).map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let secret = set
+        .to_secret()
+        .map_err(|e| ManageError::Upstream(e.to_string()))?;
     let provider = core
         .logins
         .get(login_id)
         .map(|(p, _)| p)
         .unwrap_or_default();
-    let status = match crate::manage::save_login(
-        core,
-        &provider,
-        &user,
-        SecretString::new(json),
-        pending.replace.as_deref(),
-    )
-    .await
-    {
-        Ok((account_id, name)) => {
-            tracing::info!(provider, account = %name, "login completed");
-            LoginStatus::Done { account_id, name }
-        }
-        Err(e) => LoginStatus::Failed {
-            message: e.to_string(),
-        },
-    };
+    let status =
+        match crate::manage::save_login(core, &provider, &user, secret, pending.replace.as_deref())
+            .await
+        {
+            Ok((account_id, name)) => {
+                tracing::info!(provider, account = %name, "login completed");
+                LoginStatus::Done { account_id, name }
+            }
+            Err(e) => LoginStatus::Failed {
+                message: e.to_string(),
+            },
+        };
     core.logins.finish(login_id, status.clone());
     Ok(status)
 }

@@ -5,15 +5,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::pkce::Pkce;
-use super::{AuthError, Login, copilot, device, kiro, qwen};
+use super::{Approval, AuthError, DeviceLogin, LoginProvider, StartOptions};
 use crate::engine::Core;
 use crate::manage::ManageError;
-use crate::secrets::SecretString;
 use crate::store::{new_id, now_ms};
 
 /// Finished logins are forgotten after this long.
@@ -98,7 +95,7 @@ pub enum LoginStep {
 
 /// An authorization-code login between its start and the code's return.
 pub(super) struct Pending {
-    pub login: Login,
+    pub login: Arc<dyn LoginProvider>,
     pub verifier: String,
     pub state: String,
     pub redirect_uri: String,
@@ -233,86 +230,6 @@ impl Logins {
     }
 }
 
-/// A provider's device-code login: how to ask for the code, and what approval turns into.
-enum DeviceLogin {
-    Copilot(copilot::Servers),
-    Qwen(qwen::Servers, Pkce),
-    /// The AWS SSO OIDC client is registered with the code request.
-    Kiro(kiro::Servers, Option<kiro::Client>),
-}
-
-impl DeviceLogin {
-    async fn request(&mut self, http: &reqwest::Client) -> Result<device::DeviceCode, AuthError> {
-        match self {
-            Self::Kiro(s, client) => {
-                let (registered, code) = kiro::start(http, s).await?;
-                *client = Some(registered);
-                Ok(code)
-            }
-            Self::Copilot(s) => {
-                let form = [("client_id", copilot::CLIENT_ID), ("scope", copilot::SCOPE)];
-                device::request_code(http, &s.device_code_url(), &form).await
-            }
-            Self::Qwen(s, pkce) => {
-                let form = [
-                    ("client_id", qwen::CLIENT_ID),
-                    ("scope", qwen::SCOPE),
-                    ("code_challenge", pkce.challenge.as_str()),
-                    ("code_challenge_method", "S256"),
-                ];
-                device::request_code(http, &s.device_code_url(), &form).await
-            }
-        }
-    }
-
-    /// Waits for approval; returns the account's name (if the provider tells one) and the
-    /// secret to keep.
-    async fn finish(
-        &self,
-        http: &reqwest::Client,
-        code: &device::DeviceCode,
-    ) -> Result<(String, SecretString), AuthError> {
-        let floor = Duration::from_millis(200);
-        match self {
-            Self::Copilot(s) => {
-                let form = [("client_id", copilot::CLIENT_ID)];
-                let answer = device::poll(http, &s.token_url(), &form, code, floor).await?;
-                let github = answer
-                    .get("access_token")
-                    .and_then(|v| v.as_str())
-                    .ok_or_else(|| AuthError::Malformed("no access_token".into()))?
-                    .to_owned();
-                // Proves the subscription before anything is stored.
-                copilot::mint(http, s, &github).await?;
-                let user = copilot::user_login(http, s, &github)
-                    .await
-                    .unwrap_or_default();
-                Ok((user, SecretString::new(github)))
-            }
-            Self::Kiro(s, client) => {
-                let client = client
-                    .as_ref()
-                    .ok_or_else(|| AuthError::Malformed("no registered client".into()))?;
-                let set = kiro::finish(http, s, client, code, floor, now_ms()).await?;
-                let json =
-                    serde_json::to_string(&set).map_err(|e| AuthError::Malformed(e.to_string()))?;
-                Ok((String::new(), SecretString::new(json)))
-            }
-            Self::Qwen(s, pkce) => {
-                let form = [
-                    ("client_id", qwen::CLIENT_ID),
-                    ("code_verifier", pkce.verifier.as_str()),
-                ];
-                let answer = device::poll(http, &s.token_url(), &form, code, floor).await?;
-                let set = qwen::TokenSet::from_answer(&answer, None, now_ms())?;
-                let json =
-                    serde_json::to_string(&set).map_err(|e| AuthError::Malformed(e.to_string()))?;
-                Ok((String::new(), SecretString::new(json)))
-            }
-        }
-    }
-}
-
 /// Starts a login for `provider` (registry id or alias). With `replace`, the login renews that
 /// account's credentials instead of adding an account.
 /// What a login may be told at its start besides the provider.
@@ -342,7 +259,7 @@ pub async fn start_login(
         .provider_by_prefix(provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    let Some(login) = Login::of(&id) else {
+    let Some(login) = core.proxy.tokens.login(&id).cloned() else {
         return Err(ManageError::Invalid {
             field: "provider".into(),
             message: format!("logging in to {id} is not supported yet"),
@@ -355,34 +272,30 @@ pub async fn start_login(
             "no {id} account '{account}'"
         )));
     }
-    if login != Login::Kiro && (start_url.is_some() || region.is_some()) {
+    if !login.takes_start_url() && (start_url.is_some() || region.is_some()) {
         return Err(ManageError::Invalid {
             field: "startUrl".into(),
             message: "only Kiro logins take a start URL and region".into(),
         });
     }
-    let tokens = &core.proxy.tokens;
-    let mut flow = match login {
-        Login::Claude | Login::Codex | Login::GeminiCli | Login::Antigravity | Login::Iflow => {
-            return super::code_login::start(core, login, &id, replace).await;
-        }
-        Login::Copilot => DeviceLogin::Copilot(tokens.copilot_servers().clone()),
-        Login::Qwen => DeviceLogin::Qwen(tokens.qwen_servers().clone(), Pkce::new()),
-        Login::Kiro => DeviceLogin::Kiro(
-            tokens
-                .kiro_servers()
-                .identity_center(start_url.as_deref(), region.as_deref())
-                .map_err(|message| ManageError::Invalid {
-                    field: "startUrl".into(),
-                    message,
-                })?,
-            None,
-        ),
+    if matches!(login.approval(), Approval::AuthorizationCode { .. }) {
+        return super::code_login::start(core, login, &id, replace).await;
+    }
+    let options = StartOptions {
+        start_url: start_url.as_deref(),
+        region: region.as_deref(),
     };
-    let code = flow
-        .request(&core.proxy.control)
+    let flow = login
+        .device_login(&core.proxy.control, &options)
         .await
-        .map_err(|e| ManageError::Upstream(e.to_string()))?;
+        .map_err(|e| match e {
+            AuthError::Invalid(message) => ManageError::Invalid {
+                field: "startUrl".into(),
+                message,
+            },
+            e => ManageError::Upstream(e.to_string()),
+        })?;
+    let code = flow.code().clone();
     let verification = code
         .verification_uri_complete
         .clone()
@@ -415,7 +328,7 @@ pub async fn start_login(
         let core = core.clone();
         let login_id = login_id.clone();
         async move {
-            let status = match complete(&core, &flow, &code, &id, replace.as_deref()).await {
+            let status = match complete(&core, flow.as_ref(), &id, replace.as_deref()).await {
                 Ok((account_id, name)) => {
                     tracing::info!(provider = %id, account = %name, "login completed");
                     LoginStatus::Done { account_id, name }
@@ -435,13 +348,12 @@ pub async fn start_login(
 /// Waits for approval and stores the account.
 async fn complete(
     core: &Core,
-    flow: &DeviceLogin,
-    code: &device::DeviceCode,
+    flow: &dyn DeviceLogin,
     provider: &str,
     replace: Option<&str>,
 ) -> Result<(String, String), String> {
     let (user, secret) = flow
-        .finish(&core.proxy.control, code)
+        .finish(&core.proxy.control)
         .await
         .map_err(|e| e.to_string())?;
     crate::manage::save_login(core, provider, &user, secret, replace)

@@ -1,26 +1,24 @@
-//! Subscription logins and the tokens they yield: the device authorization grant, each
-//! provider's token exchange, and keeping upstream tokens fresh (ahead of expiry, and once more
+//! The generic machinery of subscription logins: the device authorization grant, PKCE, the
+//! loopback listener, imports, and keeping upstream tokens fresh for any provider (ahead of expiry, and once more
 //! after a 401) with one refresh per account at a time.
 
-pub mod claude;
 mod code_login;
-pub mod codex;
-pub mod copilot;
 pub mod device;
-pub mod google;
-pub mod iflow;
 pub mod import;
 mod keeper;
-pub mod kiro;
 mod logins;
 pub mod loopback;
 pub mod pkce;
-pub mod qwen;
+mod provider;
 pub mod tokens;
 
 pub use code_login::complete_login;
-pub use keeper::{Minted, TokenKeeper};
+pub use keeper::TokenKeeper;
 pub use logins::{LoginOptions, LoginStart, LoginStatus, LoginStep, Logins, start_login};
+pub use provider::{
+    Adapted, Approval, CodeGrant, DeviceLogin, Found, ImportError, ImportSource, LoginCtor,
+    LoginProvider, Minted, NativeCodec, Redirect, Renewal, StartOptions, TokenSource,
+};
 
 /// How a cooldown's reason starts when the account's login was refused: the account is then
 /// in the `needs-login` state until a new login.
@@ -39,7 +37,7 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
         .accounts()
         .iter()
         // A secret that cannot be read now (a keychain waited for) is no refused login.
-        .filter(|a| a.enabled && a.credential.usable() && TokenKeeper::refreshes(a))
+        .filter(|a| a.enabled && a.credential.usable() && core.proxy.tokens.refreshes(a))
     {
         let now = crate::store::now_ms();
         match core
@@ -69,72 +67,6 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
     }
 }
 
-/// The subscription logins the engine runs: the one place a provider id maps to its login
-/// (registry rows without one are listed but not offered yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Login {
-    /// GitHub device code; Copilot tokens minted from the GitHub token.
-    Copilot,
-    /// Device code with PKCE; a refresh-token set.
-    Qwen,
-    /// Authorization code with PKCE, pasted back; a refresh-token set.
-    Claude,
-    /// Authorization code with PKCE, redirected to a fixed local port (or pasted); a
-    /// refresh-token set naming the ChatGPT account.
-    Codex,
-    /// Google authorization code with PKCE, redirected to any local port (or pasted); a
-    /// refresh-token set naming the Cloud Code project.
-    GeminiCli,
-    /// The same with Antigravity's client; agent requests on the daily Cloud Code channel.
-    Antigravity,
-    /// Authorization code redirected to any local port (or pasted); a refresh-token set with
-    /// the API key requests are signed with.
-    Iflow,
-    /// AWS Builder ID device code through AWS SSO OIDC; a refresh-token set with its client.
-    Kiro,
-}
-
-impl Login {
-    pub fn of(provider_id: &str) -> Option<Self> {
-        match provider_id {
-            "github" => Some(Self::Copilot),
-            "qwen" => Some(Self::Qwen),
-            "claude" => Some(Self::Claude),
-            "codex" => Some(Self::Codex),
-            "gemini-cli" => Some(Self::GeminiCli),
-            "antigravity" => Some(Self::Antigravity),
-            "iflow" => Some(Self::Iflow),
-            "kiro" => Some(Self::Kiro),
-            _ => None,
-        }
-    }
-
-    /// For refresh-token logins: how long before expiry their tokens are renewed.
-    /// Google logins: their OAuth client and servers.
-    pub fn google(
-        self,
-        tokens: &TokenKeeper,
-    ) -> Option<(&'static google::Client, &google::Servers)> {
-        match self {
-            Self::GeminiCli => Some((&google::GEMINI_CLI, tokens.gemini_cli_servers())),
-            Self::Antigravity => Some((&google::ANTIGRAVITY, tokens.antigravity_servers())),
-            _ => None,
-        }
-    }
-
-    pub fn refresh_lead_ms(self) -> Option<i64> {
-        match self {
-            Self::Copilot => None,
-            Self::Qwen => Some(qwen::REFRESH_LEAD_MS),
-            Self::Claude => Some(claude::REFRESH_LEAD_MS),
-            Self::Codex => Some(codex::REFRESH_LEAD_MS),
-            Self::GeminiCli | Self::Antigravity => Some(google::REFRESH_LEAD_MS),
-            Self::Iflow => Some(iflow::REFRESH_LEAD_MS),
-            Self::Kiro => Some(kiro::REFRESH_LEAD_MS),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("the login server could not be reached: {0}")]
@@ -151,6 +83,9 @@ pub enum AuthError {
     Provider { status: u16, message: String },
     #[error("the provider's answer was not understood: {0}")]
     Malformed(String),
+    /// The login cannot start as asked (an organisation's address that is not one).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl AuthError {
@@ -194,4 +129,20 @@ pub async fn json_answer<T: serde::de::DeserializeOwned>(
         return Err(AuthError::provider(status, &body));
     }
     serde_json::from_slice(&body).map_err(|e| AuthError::Malformed(e.to_string()))
+}
+
+/// A subscription provider's servers, overriding the built-in ones.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthEndpoints {
+    /// The login server (GitHub: `https://github.com`).
+    pub login_url: Option<String>,
+    /// The account API (GitHub: `https://api.github.com`).
+    pub api_url: Option<String>,
+    /// The local ports a loopback login listens on, for providers that register fixed ones
+    /// (Codex: 1455, then 1457). Only tests and port clashes need this.
+    pub callback_ports: Option<Vec<u16>>,
+    /// The CLI login file an import reads, instead of the CLI's own (Codex:
+    /// `~/.codex/auth.json`).
+    pub import_file: Option<std::path::PathBuf>,
 }

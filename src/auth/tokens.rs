@@ -1,10 +1,12 @@
 //! Token sets of logins that refresh (Qwen, Claude): kept as the account's secret and saved
 //! again after every refresh.
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AuthError;
+use crate::secrets::SecretString;
 
 /// What an account with a refresh-token login keeps (as JSON, in the secret store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,9 +71,7 @@ impl TokenSet {
         let expires_in = field("expires_in", "expiresIn")
             .and_then(Value::as_i64)
             .unwrap_or(3600);
-        let claims = text("id_token")
-            .map(|t| super::codex::claims(&t))
-            .unwrap_or_default();
+        let claims = text("id_token").map(|t| claims(&t)).unwrap_or_default();
         Ok(Self {
             access_token,
             refresh_token,
@@ -97,6 +97,18 @@ impl TokenSet {
             client_secret: previous.and_then(|p| p.client_secret.clone()),
             token_url: previous.and_then(|p| p.token_url.clone()),
         })
+    }
+
+    /// The set as an account's saved secret.
+    pub fn to_secret(&self) -> Result<SecretString, AuthError> {
+        serde_json::to_string(self)
+            .map(SecretString::new)
+            .map_err(|e| AuthError::Malformed(e.to_string()))
+    }
+
+    /// A saved secret read back as a set.
+    pub fn from_secret(secret: &SecretString) -> Result<Self, AuthError> {
+        serde_json::from_str(secret.expose()).map_err(|e| AuthError::Malformed(e.to_string()))
     }
 
     /// When to refresh: `lead_ms` before expiry, or halfway for tokens that live shorter.
@@ -154,6 +166,35 @@ pub async fn token_request(
         });
     }
     TokenSet::from_answer(&answer, previous, now_ms)
+}
+
+/// What an OpenAI ID token says about the login: e-mail, ChatGPT account id and plan. The
+/// token comes straight from the token endpoint over TLS, so its claims are read, not verified.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    pub email: Option<String>,
+    pub account_id: Option<String>,
+    pub plan: Option<String>,
+}
+
+pub fn claims(id_token: &str) -> Claims {
+    let payload = id_token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .unwrap_or_default();
+    let auth = &payload["https://api.openai.com/auth"];
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    Claims {
+        email: text(&payload["email"]),
+        account_id: text(&auth["chatgpt_account_id"]),
+        plan: text(&auth["chatgpt_plan_type"]),
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::auth::AuthEndpoints;
 use crate::catalog::{ObservabilitySettings, RoutingSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -74,22 +75,6 @@ pub struct ServerSection {
     pub body_idle_timeout_ms: Option<u64>,
     /// The longest a whole request body may take (default 300 000 ms).
     pub body_timeout_ms: Option<u64>,
-}
-
-/// A subscription provider's servers, overriding the built-in ones.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthEndpoints {
-    /// The login server (GitHub: `https://github.com`).
-    pub login_url: Option<String>,
-    /// The account API (GitHub: `https://api.github.com`).
-    pub api_url: Option<String>,
-    /// The local ports a loopback login listens on, for providers that register fixed ones
-    /// (Codex: 1455, then 1457). Only tests and port clashes need this.
-    pub callback_ports: Option<Vec<u16>>,
-    /// The CLI login file an import reads, instead of the CLI's own (Codex:
-    /// `~/.codex/auth.json`).
-    pub import_file: Option<PathBuf>,
 }
 
 /// One account of one provider.

@@ -197,6 +197,7 @@ impl Engine {
             events: events.clone(),
             quotas: Arc::new(quotas),
             tokens: Arc::new(crate::auth::TokenKeeper::new(
+                crate::providers::logins(&file.auth),
                 &file.auth,
                 Some(secrets.clone()),
             )),

@@ -5,6 +5,15 @@
 
 use super::ir::{Block, Delta, Event, Finish, Part, Response, Thinking, ToolCall, Usage};
 
+/// Cuts a binary stream (AWS event-stream, Connect envelopes) into events for a decoder.
+pub trait Framer: Send {
+    fn push(&mut self, chunk: &[u8]);
+    /// Bytes received that do not yet form a whole frame.
+    fn pending(&self) -> usize;
+    /// The next whole frame as a decoder event; an error for a frame that fails its checks.
+    fn next_event(&mut self) -> Result<Option<String>, String>;
+}
+
 pub trait StreamDecoder: Send {
     /// One upstream SSE event's `data`. An error means the upstream sent something that is
     /// not its format: before the first byte that fails over, after it the stream ends.

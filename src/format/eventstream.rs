@@ -5,6 +5,8 @@
 //! `"<event type>\n<payload>"`, or `"!<exception type>\n<payload>"` for an error frame.
 
 use aws_smithy_types::event_stream::{HeaderValue, Message};
+
+use super::codec::Framer as _;
 use bytes::BytesMut;
 
 /// The smallest frame: a 12-byte prelude and the 4-byte message CRC.
@@ -17,18 +19,18 @@ pub struct Framer {
     buf: BytesMut,
 }
 
-impl Framer {
-    pub fn push(&mut self, chunk: &[u8]) {
+impl super::codec::Framer for Framer {
+    fn push(&mut self, chunk: &[u8]) {
         self.buf.extend_from_slice(chunk);
     }
 
     /// Bytes received that do not yet form a whole frame.
-    pub fn pending(&self) -> usize {
+    fn pending(&self) -> usize {
         self.buf.len()
     }
 
     /// The next whole frame as a decoder event; an error for a frame that fails its checks.
-    pub fn next_event(&mut self) -> Result<Option<String>, String> {
+    fn next_event(&mut self) -> Result<Option<String>, String> {
         let Some(prelude) = self.buf.get(..4) else {
             return Ok(None);
         };

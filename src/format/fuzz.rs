@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
+use crate::format::codec::Framer as _;
 use crate::providers::WireFormat;
 
 const APIS: [Api; 5] = [

@@ -15,6 +15,9 @@ pub mod openai_chat;
 pub mod responses;
 pub mod sse;
 pub mod validate;
+mod wire;
+
+pub use wire::WireFormat;
 
 #[cfg(test)]
 mod fuzz;
@@ -23,7 +26,6 @@ mod golden;
 
 use std::collections::HashMap;
 
-use crate::providers::WireFormat;
 pub use codec::{Aggregator, StreamDecoder, StreamEncoder};
 pub use ir::{Event, Finish, Part, Request, Response, Usage};
 

@@ -111,7 +111,7 @@ fn view(core: &Core, rec: &ConnectionRecord, has_key: bool) -> ConnectionView {
         cooldowns,
         plan: catalog
             .account(&rec.id)
-            .and_then(crate::auth::TokenKeeper::plan),
+            .and_then(|a| core.proxy.tokens.plan(a)),
     }
 }
 

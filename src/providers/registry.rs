@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+use crate::auth::LoginCtor;
+pub use crate::format::WireFormat;
+
 /// How a provider tells its quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -12,16 +15,8 @@ pub enum QuotaApi {
     Headers,
     /// OpenRouter's `GET /key`: credit limit, usage per day, week and month.
     OpenrouterKey,
-    /// GitHub's `copilot_internal/user`: monthly premium-request (and chat) allowances.
-    CopilotUser,
-    /// Anthropic's `/api/oauth/usage` for subscription logins: five-hour and weekly windows.
-    ClaudeOauth,
-    /// ChatGPT's `/backend-api/wham/usage` for Codex logins: five-hour and weekly windows.
-    CodexUsage,
-    /// Cloud Code's `fetchAvailableModels` for Antigravity logins: a window per model.
-    AntigravityModels,
-    /// CodeWhisperer's `getUsageLimits` for Kiro logins: monthly credits and a free trial.
-    KiroUsage,
+    /// The provider's login module fetches it (its usage endpoint, with the login's token).
+    Login,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,34 +34,6 @@ pub enum AuthKind {
     ApiKey,
     OauthPkce,
     DeviceCode,
-}
-
-/// The wire format a provider speaks upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WireFormat {
-    OpenaiChat,
-    OpenaiResponses,
-    Anthropic,
-    Gemini,
-    GeminiCloudcode,
-    Kiro,
-    Ollama,
-}
-
-impl WireFormat {
-    /// Formats the engine can route (all but Ollama's, which only clients speak to us).
-    pub fn is_routable(self) -> bool {
-        matches!(
-            self,
-            WireFormat::OpenaiChat
-                | WireFormat::OpenaiResponses
-                | WireFormat::Anthropic
-                | WireFormat::Gemini
-                | WireFormat::GeminiCloudcode
-                | WireFormat::Kiro
-        )
-    }
 }
 
 /// Whether a provider gives something for free, as far as known when this table was written.
@@ -104,6 +71,9 @@ pub struct ProviderDef {
     pub quota: QuotaApi,
     /// Shown in the dashboard next to the provider.
     pub free_offer: FreeOffer,
+    /// The provider's login module, for subscription providers.
+    #[serde(skip)]
+    pub login: Option<LoginCtor>,
 }
 
 impl ProviderDef {
@@ -157,6 +127,7 @@ const fn openai_key(
             Tier::Free => FreeOffer::Available,
             _ => FreeOffer::None,
         },
+        login: None,
     }
 }
 
@@ -386,9 +357,10 @@ static REGISTRY: &[ProviderDef] = &[
         models: &["gemini-2.5-pro", "gemini-2.5-flash"],
         responses_models: &[],
         quota: QuotaApi::Headers,
+        login: None,
         free_offer: FreeOffer::Available,
     },
-    // Subscription rows: accounts come from logins (`auth::supports_login` says which exist);
+    // Subscription rows: accounts come from logins (a row's `login` names its module);
     // the rest are listed so model strings resolve to a clear answer.
     ProviderDef {
         id: "claude",
@@ -401,7 +373,8 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         responses_models: &[],
-        quota: QuotaApi::ClaudeOauth,
+        quota: QuotaApi::Login,
+        login: Some(super::claude::login),
         free_offer: FreeOffer::None,
     },
     ProviderDef {
@@ -421,7 +394,8 @@ static REGISTRY: &[ProviderDef] = &[
             "gpt-5",
         ],
         responses_models: &[],
-        quota: QuotaApi::CodexUsage,
+        quota: QuotaApi::Login,
+        login: Some(super::codex::login),
         free_offer: FreeOffer::None,
     },
     ProviderDef {
@@ -436,6 +410,7 @@ static REGISTRY: &[ProviderDef] = &[
         models: &["gemini-2.5-pro", "gemini-2.5-flash", "gemini-3-pro-preview"],
         responses_models: &[],
         quota: QuotaApi::Headers,
+        login: Some(super::google::gemini_cli),
         free_offer: FreeOffer::Available,
     },
     ProviderDef {
@@ -456,7 +431,8 @@ static REGISTRY: &[ProviderDef] = &[
             "gpt-oss-120b-medium",
         ],
         responses_models: &[],
-        quota: QuotaApi::AntigravityModels,
+        quota: QuotaApi::Login,
+        login: Some(super::google::antigravity),
         free_offer: FreeOffer::Available,
     },
     ProviderDef {
@@ -470,7 +446,8 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &[],
         responses_models: &["codex"],
-        quota: QuotaApi::CopilotUser,
+        quota: QuotaApi::Login,
+        login: Some(super::copilot::login),
         free_offer: FreeOffer::Available,
     },
     ProviderDef {
@@ -484,7 +461,8 @@ static REGISTRY: &[ProviderDef] = &[
         families: &[],
         models: &["claude-sonnet-4.5", "claude-haiku-4.5", "claude-sonnet-4"],
         responses_models: &[],
-        quota: QuotaApi::KiroUsage,
+        quota: QuotaApi::Login,
+        login: Some(super::kiro::login),
         free_offer: FreeOffer::Available,
     },
     ProviderDef {
@@ -499,6 +477,7 @@ static REGISTRY: &[ProviderDef] = &[
         models: &[],
         responses_models: &[],
         quota: QuotaApi::Headers,
+        login: Some(super::qwen::login),
         free_offer: FreeOffer::Ended {
             since: "2026-04-15",
         },
@@ -515,6 +494,7 @@ static REGISTRY: &[ProviderDef] = &[
         models: &["qwen3-coder-plus", "kimi-k2", "deepseek-v3.2", "glm-4.6"],
         responses_models: &[],
         quota: QuotaApi::Headers,
+        login: Some(super::iflow::login),
         free_offer: FreeOffer::Available,
     },
 ];

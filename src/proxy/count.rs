@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::upstream::{anthropic_headers, authorize, base_url};
 use super::{ProxyContext, login_token};
-use crate::auth::Login;
 use crate::catalog::{Account, Catalog};
 use crate::providers::WireFormat;
 use crate::routing::resolve;
@@ -78,17 +77,15 @@ async fn ask(
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .json(body);
-    let login = minted.as_ref().and_then(|_| Login::of(&account.provider));
-    let http_request = anthropic_headers(http_request, request.version, request.betas, login);
-    let response = authorize(
-        http_request,
-        WireFormat::Anthropic,
-        account,
-        minted.as_ref(),
-    )
-    .send()
-    .await
-    .map_err(|e| e.without_url().to_string())?;
+    let login = minted
+        .as_ref()
+        .and_then(|m| Some((ctx.tokens.login(&account.provider)?, m)));
+    let beta = login.and_then(|(p, _)| p.anthropic_beta());
+    let http_request = anthropic_headers(http_request, request.version, request.betas, beta);
+    let response = authorize(http_request, WireFormat::Anthropic, account, login)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
     if !response.status().is_success() {
         return Err(format!("the provider answered {}", response.status()));
     }

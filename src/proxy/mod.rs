@@ -21,7 +21,6 @@ pub use inbound::Inbound;
 pub use probe::{Probe, probe};
 pub use stream::{ByteStream, Meter, Metered, take_raw};
 
-use crate::auth::TokenKeeper;
 use crate::catalog::Catalog;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
 use crate::inspector::ProviderSide;
@@ -365,7 +364,7 @@ pub async fn login_token(
     account: &crate::catalog::Account,
     refused: Option<&SecretString>,
 ) -> Result<Option<crate::auth::Minted>, Failure> {
-    if !TokenKeeper::mints_for(account) {
+    if !ctx.tokens.mints_for(account) {
         return Ok(None);
     }
     // The renewal runs on its own: a caller that stops waiting (a timeout) must not cut it

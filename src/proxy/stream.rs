@@ -62,37 +62,37 @@ fn deposit_raw(meter: &Meter, log: RawLog) {
 type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// How the upstream's stream is cut into events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
     Sse,
-    /// AWS event-stream binary frames (Kiro).
-    EventStream,
+    /// Binary frames (Kiro's AWS event-stream, a native protocol's envelopes), each turned
+    /// into one decoder event. Never forwarded as they are: no client speaks them.
+    Frames(Box<dyn format::codec::Framer>),
 }
 
 enum Framer {
     Sse(SseFramer),
-    EventStream(format::eventstream::Framer),
+    Frames(Box<dyn format::codec::Framer>),
 }
 
 impl Framer {
     fn new(framing: Framing) -> Self {
         match framing {
             Framing::Sse => Self::Sse(SseFramer::default()),
-            Framing::EventStream => Self::EventStream(format::eventstream::Framer::default()),
+            Framing::Frames(f) => Self::Frames(f),
         }
     }
 
     fn push(&mut self, chunk: &[u8]) {
         match self {
             Self::Sse(f) => f.push(chunk),
-            Self::EventStream(f) => f.push(chunk),
+            Self::Frames(f) => f.push(chunk),
         }
     }
 
     fn pending(&self) -> usize {
         match self {
             Self::Sse(f) => f.pending(),
-            Self::EventStream(f) => f.pending(),
+            Self::Frames(f) => f.pending(),
         }
     }
 
@@ -106,8 +106,7 @@ impl Framer {
                 )),
                 next => Ok(next),
             },
-            // Frames are never forwarded as they are (no client speaks Kiro's format).
-            Self::EventStream(f) => Ok(f.next_event()?.map(|data| RawEvent {
+            Self::Frames(f) => Ok(f.next_event()?.map(|data| RawEvent {
                 raw: Bytes::new(),
                 data: Some(data),
             })),

@@ -13,7 +13,9 @@ use super::failure::Failure;
 use super::inbound::Inbound;
 use super::stream::{self, Meter, Mode};
 use super::{Answer, ProxyContext};
-use crate::auth::{Login, Minted};
+use std::sync::Arc;
+
+use crate::auth::{LoginProvider, Minted};
 use crate::catalog::{Account, RoutingSettings};
 use crate::format::{self, Aggregator, codec};
 use crate::inspector::{Captured, ProviderSide, RawLog};
@@ -132,36 +134,30 @@ pub async fn send(
         dropped.extend(encoded.dropped);
         (Bytes::from(encoded.body), dropped)
     };
-    let provider_login = login.and_then(|_| Login::of(&account.provider));
-    let (body, dropped) = match provider_login {
-        Some(Login::Claude) if wire == WireFormat::Anthropic => (
-            crate::auth::claude::with_identity(&body).map_or(body, Bytes::from),
-            dropped,
-        ),
-        Some(Login::Codex) => match crate::auth::codex::adapt_request(&body) {
-            Some((adapted, mut more)) => {
-                more.retain(|d| !dropped.contains(d));
-                (
-                    Bytes::from(adapted),
-                    dropped.into_iter().chain(more).collect(),
-                )
+    let provider_login = login.and_then(|_| ctx.tokens.login(&account.provider));
+    let (body, dropped) = match (provider_login, login) {
+        (Some(provider), Some(minted)) => {
+            let adapted = provider
+                .adapt(wire, body, model, minted)
+                .map_err(|e| Failure::new(FailureClass::BadRequest, e))?;
+            let mut dropped = dropped;
+            for d in adapted.dropped {
+                if !dropped.contains(&d) {
+                    dropped.push(d);
+                }
             }
-            None => (body, dropped),
-        },
+            (adapted.body, dropped)
+        }
+        // Cloud Code's envelope, for an account without a login to name its project.
         _ if wire == WireFormat::GeminiCloudcode => {
-            let project = login.and_then(|m| m.project_id.as_deref());
-            let agent =
-                (provider_login == Some(Login::Antigravity)).then(|| format::cloudcode::Agent {
-                    request_id: format!("agent-{}", crate::store::new_id()),
-                });
-            let wrapped = format::cloudcode::wrap_request(&body, model, project, agent)
+            let wrapped = format::cloudcode::wrap_request(&body, model, None, None)
                 .map_err(|e| Failure::new(FailureClass::BadRequest, e))?;
             (Bytes::from(wrapped), dropped)
         }
         _ => (body, dropped),
     };
-    // The ChatGPT backend only streams; a client that asked for one answer gets it gathered.
-    let upstream_streams = inbound.stream || provider_login == Some(Login::Codex);
+    // Some backends only stream; a client that asked for one answer gets it gathered.
+    let upstream_streams = inbound.stream || provider_login.is_some_and(|p| p.always_streams());
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
     let url =
         endpoint(wire, base_url(account, login), model, upstream_streams).ok_or_else(|| {
@@ -182,10 +178,10 @@ pub async fn send(
             request,
             inbound.anthropic_version.as_ref(),
             client_betas,
-            provider_login,
+            provider_login.and_then(|p| p.anthropic_beta()),
         );
     }
-    request = authorize(request, wire, account, login);
+    request = authorize(request, wire, account, provider_login.zip(login));
     if wire == WireFormat::Kiro {
         request = request.header(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
     } else if upstream_streams {
@@ -240,7 +236,8 @@ pub async fn send(
         )
     });
     if !status.is_success() {
-        let failure = error_failure(response, status, content_type, deadline).await;
+        let hint = provider_login.map(|p| |body: &[u8], now| p.reset_hint(body, now));
+        let failure = error_failure(response, status, content_type, deadline, hint).await;
         if let (Some((mut captured, side)), Some((body, _))) = (seen, &failure.body) {
             captured.body.push(body);
             side.response = Some(captured);
@@ -250,20 +247,24 @@ pub async fn send(
     let is_sse = content_type
         .to_str()
         .is_ok_and(|v| v.starts_with("text/event-stream"));
-    let framing = if is_sse {
-        Some(stream::Framing::Sse)
-    } else if wire == WireFormat::Kiro
-        && content_type
-            .to_str()
-            .is_ok_and(|v| v.starts_with(EVENT_STREAM))
-    {
-        Some(stream::Framing::EventStream)
-    } else {
-        None
+    let framing = || {
+        if is_sse {
+            Some(stream::Framing::Sse)
+        } else if wire == WireFormat::Kiro
+            && content_type
+                .to_str()
+                .is_ok_and(|v| v.starts_with(EVENT_STREAM))
+        {
+            Some(stream::Framing::Frames(Box::new(
+                format::eventstream::Framer::default(),
+            )))
+        } else {
+            None
+        }
     };
     let api = inbound.api;
     let answer = if inbound.stream
-        && let Some(framing) = framing
+        && let Some(framing) = framing()
     {
         let idle = Duration::from_millis(settings.stream_idle_timeout_ms);
         let mode = if passthrough {
@@ -358,34 +359,36 @@ pub async fn send(
 
 /// One `anthropic-beta` header: the client's betas, and the OAuth beta a subscription token
 /// needs (Anthropic reads a single comma-separated list).
-fn anthropic_betas(client: Option<&str>, oauth: bool) -> Option<String> {
+fn anthropic_betas(client: Option<&str>, login: Option<&str>) -> Option<String> {
     let mut betas: Vec<&str> = client
         .into_iter()
         .flat_map(|b| b.split(','))
         .map(str::trim)
         .filter(|b| !b.is_empty())
         .collect();
-    if oauth && !betas.contains(&crate::auth::claude::OAUTH_BETA) {
-        betas.push(crate::auth::claude::OAUTH_BETA);
+    if let Some(beta) = login
+        && !betas.contains(&beta)
+    {
+        betas.push(beta);
     }
     (!betas.is_empty()).then(|| betas.join(","))
 }
 
-/// The Messages API's version and beta headers. A Claude login adds its OAuth beta to the
-/// client's list; with an API key the client's header goes on as it came.
+/// The Messages API's version and beta headers. A login that needs a beta (Claude's OAuth)
+/// adds it to the client's list; otherwise the client's header goes on as it came.
 pub fn anthropic_headers(
     mut request: reqwest::RequestBuilder,
     version: Option<&HeaderValue>,
     client_betas: Option<&HeaderValue>,
-    login: Option<Login>,
+    login_beta: Option<&str>,
 ) -> reqwest::RequestBuilder {
     let version = version
         .cloned()
         .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
     request = request.header("anthropic-version", version);
-    if login == Some(Login::Claude) {
+    if login_beta.is_some() {
         let listed = client_betas.and_then(|b| b.to_str().ok());
-        if let Some(betas) = anthropic_betas(listed, true) {
+        if let Some(betas) = anthropic_betas(listed, login_beta) {
             request = request.header("anthropic-beta", betas);
         }
     } else if let Some(betas) = client_betas {
@@ -400,57 +403,17 @@ pub fn base_url<'a>(account: &'a Account, login: Option<&'a Minted>) -> &'a str 
 }
 
 /// The one place a request to a provider gets its credential: a token derived from the
-/// account's login, in the headers its provider expects, or the account's API key in the
+/// account's login, put on by its provider's own module, or the account's API key in the
 /// provider's key header. A login's saved state is never sent.
 pub fn authorize(
     request: reqwest::RequestBuilder,
     wire: WireFormat,
     account: &Account,
-    login: Option<&Minted>,
+    login: Option<(&Arc<dyn LoginProvider>, &Minted)>,
 ) -> reqwest::RequestBuilder {
     match login {
-        Some(minted) => with_login(request, Login::of(&account.provider), minted),
+        Some((provider, minted)) => provider.authorize(request, minted),
         None => with_credentials(request, wire, account),
-    }
-}
-
-/// A subscription login's token, with the headers its provider expects of its own clients.
-fn with_login(
-    request: reqwest::RequestBuilder,
-    login: Option<Login>,
-    minted: &Minted,
-) -> reqwest::RequestBuilder {
-    let request = request.bearer_auth(minted.token.expose());
-    match login {
-        Some(Login::Copilot) => crate::auth::copilot::editor_headers(request),
-        Some(Login::Codex) => {
-            let request = request
-                .header("originator", crate::auth::codex::ORIGINATOR)
-                .header("openai-beta", "responses=experimental");
-            match &minted.account_id {
-                Some(id) => request.header("chatgpt-account-id", id),
-                None => request,
-            }
-        }
-        Some(Login::Iflow) => {
-            let session = format!("session-{}", crate::store::new_id());
-            let headers =
-                crate::auth::iflow::signed_headers(minted.token.expose(), &session, now_ms());
-            headers
-                .into_iter()
-                .fold(request, |r, (name, value)| r.header(name, value))
-                .header(http::header::USER_AGENT, crate::auth::iflow::USER_AGENT)
-        }
-        Some(Login::Kiro) => request
-            .header(http::header::USER_AGENT, crate::auth::kiro::USER_AGENT)
-            .header("x-amz-user-agent", crate::auth::kiro::USER_AGENT)
-            .header("amz-sdk-invocation-id", crate::store::new_id())
-            .header("amz-sdk-request", "attempt=1; max=1"),
-        Some(Login::Antigravity) => request.header(
-            http::header::USER_AGENT,
-            crate::auth::google::ANTIGRAVITY_USER_AGENT,
-        ),
-        _ => request,
     }
 }
 
@@ -536,6 +499,7 @@ async fn error_failure(
     status: StatusCode,
     content_type: HeaderValue,
     deadline: Instant,
+    login_hint: Option<impl Fn(&[u8], i64) -> Option<Duration>>,
 ) -> Failure {
     let header_hint = reset_hint(response.headers());
     let mut body = Vec::new();
@@ -546,10 +510,11 @@ async fn error_failure(
         }
     }
     body.truncate(MAX_ERROR_BODY);
-    // A ChatGPT plan's usage limit and Google's RetryInfo say in the body when to come back.
+    // A plan's usage limit (the login's module reads it) and Google's RetryInfo say in the body
+    // when to come back.
     let now = now_ms();
-    let hint = crate::auth::codex::usage_limit_reset_ms(&body, now)
-        .map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
+    let hint = login_hint
+        .and_then(|h| h(&body, now))
         .or(header_hint)
         .or_else(|| crate::routing::retry_info(&body));
     let class = FailureClass::from_status(status, &body);
@@ -618,20 +583,15 @@ mod tests {
 
     #[test]
     fn subscription_tokens_add_their_beta_to_the_clients_list() {
-        assert_eq!(anthropic_betas(None, false), None);
+        let oauth = Some("oauth-2025-04-20");
+        assert_eq!(anthropic_betas(None, None), None);
+        assert_eq!(anthropic_betas(None, oauth).as_deref(), oauth);
         assert_eq!(
-            anthropic_betas(None, true).as_deref(),
-            Some("oauth-2025-04-20")
-        );
-        assert_eq!(
-            anthropic_betas(Some("a-1, b-2"), true).as_deref(),
+            anthropic_betas(Some("a-1, b-2"), oauth).as_deref(),
             Some("a-1,b-2,oauth-2025-04-20")
         );
-        assert_eq!(
-            anthropic_betas(Some("oauth-2025-04-20"), true).as_deref(),
-            Some("oauth-2025-04-20")
-        );
-        assert_eq!(anthropic_betas(Some("a-1"), false).as_deref(), Some("a-1"));
+        assert_eq!(anthropic_betas(oauth, oauth).as_deref(), oauth);
+        assert_eq!(anthropic_betas(Some("a-1"), None).as_deref(), Some("a-1"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Providers' usage endpoints, fetched on a schedule and on demand. Which provider has one is
-//! a column of the registry (`ProviderDef::quota`); subscription providers add theirs with
-//! their logins.
+//! a column of the registry (`ProviderDef::quota`); a subscription provider's login module
+//! fetches its own.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
-use crate::auth::Minted;
+use crate::auth::{AuthError, Minted, TokenSource};
 use crate::catalog::Account;
 use crate::engine::Core;
 pub use crate::providers::QuotaApi;
@@ -26,46 +26,39 @@ pub async fn fetch(
     account: &Account,
 ) -> Result<Option<Vec<QuotaWindow>>, String> {
     let http = &ctx.control;
-    let windows = match api {
-        QuotaApi::Headers => return Ok(None),
-        QuotaApi::OpenrouterKey => openrouter_key(http, account).await,
-        QuotaApi::CopilotUser => {
-            let github = account
+    match api {
+        QuotaApi::Headers => Ok(None),
+        QuotaApi::OpenrouterKey => openrouter_key(http, account).await.map(Some),
+        QuotaApi::Login => {
+            let provider = ctx
+                .tokens
+                .login(&account.provider)
+                .ok_or("the provider has no login")?;
+            let grant = account
                 .credential
                 .login()
                 .ok_or("the account has no saved login")?;
-            super::copilot::fetch(http, ctx.tokens.copilot_servers(), github.expose()).await
+            let token = LoginToken { ctx, account };
+            provider.quota(http, grant, &token).await
         }
-        QuotaApi::ClaudeOauth => {
-            let login = login_token(ctx, account).await?;
-            let api = &ctx.tokens.claude_servers().api;
-            super::claude::fetch(http, api, login.token.expose()).await
-        }
-        QuotaApi::CodexUsage => {
-            let login = login_token(ctx, account).await?;
-            let api = &ctx.tokens.codex_servers().api;
-            let chatgpt_account = login.account_id.as_deref();
-            super::codex::fetch(http, api, login.token.expose(), chatgpt_account).await
-        }
-        QuotaApi::KiroUsage => {
-            let login = login_token(ctx, account).await?;
-            super::kiro::fetch(http, &login.base_url, login.token.expose()).await
-        }
-        QuotaApi::AntigravityModels => {
-            let login = login_token(ctx, account).await?;
-            let project = login.project_id.as_deref();
-            super::antigravity::fetch(http, &login.base_url, login.token.expose(), project).await
-        }
-    };
-    windows.map(Some)
+    }
 }
 
-/// The upstream token a subscription account's login yields (renewed if due).
-async fn login_token(ctx: &ProxyContext, account: &Account) -> Result<Minted, String> {
-    ctx.tokens
-        .upstream(&ctx.control, account, None, now_ms())
-        .await
-        .map_err(|e| e.to_string())
+/// The upstream token a subscription account's login yields (renewed if due), fetched only
+/// when the provider's usage endpoint needs it.
+struct LoginToken<'a> {
+    ctx: &'a ProxyContext,
+    account: &'a Account,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for LoginToken<'_> {
+    async fn token(&self) -> Result<Minted, AuthError> {
+        self.ctx
+            .tokens
+            .upstream(&self.ctx.control, self.account, None, now_ms())
+            .await
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,7 +144,7 @@ async fn openrouter_key(
 
 /// Sends a usage-endpoint request and returns its body, or why not in words for the quota view
 /// (`who` names the provider in them).
-pub(super) async fn usage_answer(
+pub async fn usage_answer(
     request: reqwest::RequestBuilder,
     who: &str,
 ) -> Result<bytes::Bytes, String> {

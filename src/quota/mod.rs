@@ -3,17 +3,12 @@
 //! every answer, and by the usage endpoints of providers that publish one (fetched on a
 //! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
 
-mod antigravity;
-mod claude;
-mod codex;
-mod copilot;
 mod fetch;
 mod headers;
-mod kiro;
-mod model;
+pub mod model;
 mod state;
 
-pub use fetch::{QuotaApi, api_of, fetch, refresh_account, refresh_loop};
+pub use fetch::{QuotaApi, api_of, fetch, refresh_account, refresh_loop, usage_answer};
 pub use headers::from_headers;
 pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, view};
 pub use state::{Quotas, load_snapshots, run_writer};

@@ -44,15 +44,16 @@ pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
         .iter()
         .map(|p| {
             let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            let login = core.proxy.tokens.login(p.id);
             if let Some(o) = v.as_object_mut() {
                 o.insert("routable".into(), json!(p.format.is_routable()));
                 o.insert(
                     "canLogIn".into(),
-                    json!(crate::auth::Login::of(p.id).is_some()),
+                    json!(login.is_some_and(|l| l.approval() != crate::auth::Approval::ImportOnly)),
                 );
                 o.insert(
                     "importsFrom".into(),
-                    json!(crate::auth::import::cli_name(p.id)),
+                    json!(login.and_then(|l| l.import_source()).map(|s| s.app)),
                 );
             }
             v

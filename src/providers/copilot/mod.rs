@@ -2,11 +2,20 @@
 //! app), then a short-lived Copilot token minted from it for each stretch of requests. The
 //! GitHub token is the account's secret; Copilot tokens live in memory only.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AuthError;
-use crate::config::AuthEndpoints;
+mod quota;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::device::{self, DeviceCode};
+use crate::auth::{
+    Approval, AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions, TokenSource,
+};
+use crate::quota::QuotaWindow;
 use crate::secrets::SecretString;
 
 /// The OAuth app the Copilot editor plugins log in with.
@@ -66,7 +75,7 @@ pub struct CopilotToken {
 impl CopilotToken {
     /// When to mint the next one (`REMINT_LEAD_MS` ahead, see `tokens::renew_at`).
     pub fn renew_at_ms(&self, minted_ms: i64) -> i64 {
-        super::tokens::renew_at(self.expires_at_ms, minted_ms, REMINT_LEAD_MS)
+        crate::auth::tokens::renew_at(self.expires_at_ms, minted_ms, REMINT_LEAD_MS)
     }
 }
 
@@ -141,6 +150,105 @@ pub async fn user_login(
         .ok()?;
     let value: Value = response.json().await.ok()?;
     value.get("login")?.as_str().map(str::to_owned)
+}
+
+/// Copilot: a GitHub device login; requests carry Copilot tokens minted from it.
+pub struct Copilot {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Copilot {
+        servers: Servers::from_config(config),
+    })
+}
+
+struct Waiting {
+    servers: Servers,
+    code: DeviceCode,
+}
+
+#[async_trait]
+impl DeviceLogin for Waiting {
+    fn code(&self) -> &DeviceCode {
+        &self.code
+    }
+
+    async fn finish(&self, http: &reqwest::Client) -> Result<(String, SecretString), AuthError> {
+        let form = [("client_id", CLIENT_ID)];
+        let floor = std::time::Duration::from_millis(200);
+        let token_url = self.servers.token_url();
+        let answer = device::poll(http, &token_url, &form, &self.code, floor).await?;
+        let github = answer
+            .get("access_token")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| AuthError::Malformed("no access_token".into()))?
+            .to_owned();
+        // Proves the subscription before anything is stored.
+        mint(http, &self.servers, &github).await?;
+        let user = user_login(http, &self.servers, &github)
+            .await
+            .unwrap_or_default();
+        Ok((user, SecretString::new(github)))
+    }
+}
+
+#[async_trait]
+impl LoginProvider for Copilot {
+    fn approval(&self) -> Approval {
+        Approval::DeviceCode
+    }
+
+    async fn device_login(
+        &self,
+        http: &reqwest::Client,
+        _options: &StartOptions<'_>,
+    ) -> Result<Box<dyn DeviceLogin>, AuthError> {
+        let form = [("client_id", CLIENT_ID), ("scope", SCOPE)];
+        let code = device::request_code(http, &self.servers.device_code_url(), &form).await?;
+        Ok(Box::new(Waiting {
+            servers: self.servers.clone(),
+            code,
+        }))
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Mint
+    }
+
+    async fn mint(
+        &self,
+        http: &reqwest::Client,
+        grant: &SecretString,
+        now_ms: i64,
+    ) -> Result<Minted, AuthError> {
+        let token = mint(http, &self.servers, grant.expose()).await?;
+        Ok(Minted {
+            renew_at_ms: token.renew_at_ms(now_ms),
+            token: token.token,
+            base_url: token.api_base,
+            set: None,
+        })
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        minted: &Minted,
+    ) -> reqwest::RequestBuilder {
+        editor_headers(request.bearer_auth(minted.token.expose()))
+    }
+
+    async fn quota(
+        &self,
+        http: &reqwest::Client,
+        grant: &SecretString,
+        _token: &dyn TokenSource,
+    ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        quota::fetch(http, &self.servers, grant.expose())
+            .await
+            .map(Some)
+    }
 }
 
 #[cfg(test)]

@@ -4,14 +4,27 @@
 //! the account's Cloud Code project is found, or the account is onboarded onto its default
 //! tier (a long-running operation polled like Gemini CLI does).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
 
 use serde_json::{Value, json};
 
-use super::AuthError;
-use super::pkce::Pkce;
-use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+mod quota;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
+use crate::auth::{
+    Adapted, Approval, AuthError, CodeGrant, Found, ImportError, ImportSource, LoginProvider,
+    Minted, Redirect, Renewal, TokenSource,
+};
+use crate::format::{WireFormat, cloudcode};
+use crate::quota::QuotaWindow;
+use crate::secrets::SecretString;
 
 /// An installed-app OAuth client: its id and secret are public by Google's design.
 pub struct Client {
@@ -146,7 +159,7 @@ pub async fn exchange(
         ("code_verifier", verifier),
         ("redirect_uri", redirect_uri),
     ]);
-    let mut set = super::tokens::token_request(request, None, "Google", now_ms).await?;
+    let mut set = crate::auth::tokens::token_request(request, None, "Google", now_ms).await?;
     set.email = email(http, servers, &set.access_token).await;
     set.project_id = Some(project(http, servers, client, &set.access_token).await?);
     Ok(set)
@@ -165,7 +178,8 @@ pub async fn refresh(
         ("client_secret", client.secret),
         ("refresh_token", set.refresh_token.as_str()),
     ]);
-    let mut fresh = super::tokens::token_request(request, Some(set), "Google", now_ms).await?;
+    let mut fresh =
+        crate::auth::tokens::token_request(request, Some(set), "Google", now_ms).await?;
     fresh.project_id = set.project_id.clone();
     Ok(fresh)
 }
@@ -194,7 +208,7 @@ async fn call(
         Some(body) => http.post(url).json(&body),
         None => http.get(url),
     };
-    super::json_answer(request.bearer_auth(token)).await
+    crate::auth::json_answer(request.bearer_auth(token)).await
 }
 
 /// The project id in `cloudaicompanionProject`, written as a string or as `{id}`.
@@ -283,6 +297,178 @@ pub async fn project(
         })
 }
 
+/// A Google login: Gemini CLI's, or Antigravity's (agent requests on the daily channel, with
+/// a quota per model).
+pub struct Google {
+    client: &'static Client,
+    servers: Servers,
+    antigravity: bool,
+}
+
+pub fn gemini_cli(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Google {
+        client: &GEMINI_CLI,
+        servers: Servers::gemini_cli(config),
+        antigravity: false,
+    })
+}
+
+pub fn antigravity(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Google {
+        client: &ANTIGRAVITY,
+        servers: Servers::antigravity(config),
+        antigravity: true,
+    })
+}
+
+#[async_trait]
+impl LoginProvider for Google {
+    fn approval(&self) -> Approval {
+        Approval::AuthorizationCode {
+            // Google wants a loopback IP literal, any port.
+            redirect: Redirect::Loopback {
+                host: "127.0.0.1",
+                ports: self.servers.callback_ports.clone(),
+                path: CALLBACK_PATH,
+            },
+            webview: false,
+        }
+    }
+
+    fn authorize_url(&self, pkce: &Pkce, state: &str, redirect_uri: &str) -> String {
+        authorize_url(&self.servers, self.client, pkce, state, redirect_uri)
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        grant: &CodeGrant<'_>,
+    ) -> Result<TokenSet, AuthError> {
+        exchange(
+            http,
+            &self.servers,
+            self.client,
+            grant.code,
+            grant.verifier,
+            grant.redirect_uri,
+            grant.now_ms,
+        )
+        .await
+    }
+
+    fn import_source(&self) -> Option<ImportSource> {
+        (!self.antigravity).then_some(ImportSource {
+            app: "Gemini CLI",
+            file: ".gemini/oauth_creds.json",
+        })
+    }
+
+    fn read_import(&self, path: &Path) -> Result<(TokenSet, Found), ImportError> {
+        let (value, mut set) = crate::auth::import::read_json(path)?;
+        let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
+        set.access_token = text("access_token").unwrap_or_default();
+        set.refresh_token = text("refresh_token").unwrap_or_default();
+        set.expires_at_ms = value
+            .get("expiry_date")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        set.email = text("id_token").and_then(|t| crate::auth::tokens::claims(&t).email);
+        crate::auth::import::found(path, set)
+    }
+
+    /// The file leaves out the Cloud project (and maybe the e-mail): Google tells them.
+    async fn complete_import(
+        &self,
+        http: &reqwest::Client,
+        set: TokenSet,
+    ) -> Result<TokenSet, AuthError> {
+        let now = crate::store::now_ms();
+        let fresh = refresh(http, &self.servers, self.client, &set, now).await?;
+        let project = project(http, &self.servers, self.client, &fresh.access_token).await?;
+        Ok(TokenSet {
+            project_id: Some(project),
+            email: set.email.or(fresh.email.clone()),
+            ..fresh
+        })
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, self.client, set, now_ms).await
+    }
+
+    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(set.access_token.clone()),
+            base_url: self.servers.code_assist.clone(),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
+
+    fn adapt(
+        &self,
+        wire: WireFormat,
+        body: Bytes,
+        model: &str,
+        minted: &Minted,
+    ) -> Result<Adapted, String> {
+        if wire != WireFormat::GeminiCloudcode {
+            return Ok(Adapted {
+                body,
+                dropped: Vec::new(),
+            });
+        }
+        let agent = self.antigravity.then(|| cloudcode::Agent {
+            request_id: format!("agent-{}", crate::store::new_id()),
+        });
+        let wrapped = cloudcode::wrap_request(&body, model, minted.project_id(), agent)?;
+        Ok(Adapted {
+            body: Bytes::from(wrapped),
+            dropped: Vec::new(),
+        })
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        minted: &Minted,
+    ) -> reqwest::RequestBuilder {
+        let request = request.bearer_auth(minted.token.expose());
+        if self.antigravity {
+            request.header(http::header::USER_AGENT, ANTIGRAVITY_USER_AGENT)
+        } else {
+            request
+        }
+    }
+
+    async fn quota(
+        &self,
+        http: &reqwest::Client,
+        _grant: &SecretString,
+        token: &dyn TokenSource,
+    ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        if !self.antigravity {
+            return Ok(None);
+        }
+        let minted = token.token().await.map_err(|e| e.to_string())?;
+        let token = minted.token.expose();
+        quota::fetch(http, &minted.base_url, token, minted.project_id())
+            .await
+            .map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +480,7 @@ mod tests {
         let redirect = "http://127.0.0.1:4242/oauth2callback";
         let url = url::Url::parse(&authorize_url(&servers, &GEMINI_CLI, &pkce, "st", redirect))
             .unwrap_or_else(|e| panic!("{e}"));
-        let q = |k: &str| super::super::query_param(&url, k);
+        let q = |k: &str| crate::auth::query_param(&url, k);
         assert_eq!(url.host_str(), Some("accounts.google.com"));
         assert_eq!(q("access_type").as_deref(), Some("offline"));
         assert_eq!(q("code_challenge"), Some(pkce.challenge));

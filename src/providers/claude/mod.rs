@@ -3,12 +3,27 @@
 //! manual mode of Claude Code's login), so no local port is needed in a browser, the desktop
 //! window or on a server. The token set is the account's secret and refreshes ahead of expiry.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::AuthError;
-use super::pkce::Pkce;
-use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+mod quota;
+
+use crate::auth::{
+    Adapted, Approval, CodeGrant, Found, ImportError, ImportSource, LoginProvider, Minted,
+    Redirect, Renewal, TokenSource,
+};
+use crate::format::WireFormat;
+use crate::quota::QuotaWindow;
+use crate::secrets::SecretString;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::AuthError;
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
 
 pub const CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 const SCOPES: &str = "org:create_api_key user:profile user:inference";
@@ -69,7 +84,7 @@ async fn token_call(
     let request = http
         .post(format!("{}/v1/oauth/token", servers.token))
         .json(&body);
-    super::tokens::token_request(request, previous, "Anthropic", now_ms).await
+    crate::auth::tokens::token_request(request, previous, "Anthropic", now_ms).await
 }
 
 pub async fn exchange(
@@ -132,6 +147,124 @@ pub fn with_identity(body: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&value).ok()
 }
 
+/// Claude's login, its identity on requests, its OAuth beta and its usage endpoint.
+pub struct Claude {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Claude {
+        servers: Servers::from_config(config),
+    })
+}
+
+#[async_trait]
+impl LoginProvider for Claude {
+    fn approval(&self) -> Approval {
+        Approval::AuthorizationCode {
+            redirect: Redirect::Hosted(REDIRECT_URI),
+            webview: true,
+        }
+    }
+
+    fn authorize_url(&self, pkce: &Pkce, state: &str, _redirect_uri: &str) -> String {
+        authorize_url(&self.servers, pkce, state)
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        grant: &CodeGrant<'_>,
+    ) -> Result<TokenSet, AuthError> {
+        exchange(
+            http,
+            &self.servers,
+            grant.code,
+            grant.state,
+            grant.verifier,
+            grant.now_ms,
+        )
+        .await
+    }
+
+    fn import_source(&self) -> Option<ImportSource> {
+        Some(ImportSource {
+            app: "Claude Code",
+            file: ".claude/.credentials.json",
+        })
+    }
+
+    fn read_import(&self, path: &Path) -> Result<(TokenSet, Found), ImportError> {
+        let (value, mut set) = crate::auth::import::read_json(path)?;
+        let oauth = value
+            .get("claudeAiOauth")
+            .ok_or_else(|| crate::auth::import::unreadable(path, "no claudeAiOauth"))?;
+        let text = |k: &str| oauth.get(k).and_then(Value::as_str).map(str::to_owned);
+        set.access_token = text("accessToken").unwrap_or_default();
+        set.refresh_token = text("refreshToken").unwrap_or_default();
+        set.expires_at_ms = oauth.get("expiresAt").and_then(Value::as_i64).unwrap_or(0);
+        set.plan = text("subscriptionType");
+        crate::auth::import::found(path, set)
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, set, now_ms).await
+    }
+
+    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(set.access_token.clone()),
+            base_url: self.servers.api.clone(),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
+
+    fn adapt(
+        &self,
+        wire: WireFormat,
+        body: Bytes,
+        _model: &str,
+        _minted: &Minted,
+    ) -> Result<Adapted, String> {
+        let body = match wire {
+            WireFormat::Anthropic => with_identity(&body).map_or(body, Bytes::from),
+            _ => body,
+        };
+        Ok(Adapted {
+            body,
+            dropped: Vec::new(),
+        })
+    }
+
+    fn anthropic_beta(&self) -> Option<&'static str> {
+        Some(OAUTH_BETA)
+    }
+
+    async fn quota(
+        &self,
+        http: &reqwest::Client,
+        _grant: &SecretString,
+        token: &dyn TokenSource,
+    ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        let minted = token.token().await.map_err(|e| e.to_string())?;
+        quota::fetch(http, &self.servers.api, minted.token.expose())
+            .await
+            .map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +276,7 @@ mod tests {
         let url = url::Url::parse(&authorize_url(&servers, &pkce, "st-1"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(url.host_str(), Some("claude.ai"));
-        let q = |k: &str| super::super::query_param(&url, k);
+        let q = |k: &str| crate::auth::query_param(&url, k);
         assert_eq!(q("code_challenge"), Some(pkce.challenge.clone()));
         assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));
         assert_eq!(q("state").as_deref(), Some("st-1"));

@@ -4,14 +4,30 @@
 //! browser's address bar when the port is held by something else. The ID token names the
 //! ChatGPT account every backend request must carry.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use super::AuthError;
-use super::pkce::Pkce;
-use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+use crate::auth::tokens::claims;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+mod quota;
+
+use crate::auth::{
+    Adapted, Approval, CodeGrant, Found, ImportError, ImportSource, LoginProvider, Minted,
+    Redirect, Renewal, TokenSource,
+};
+use crate::format::WireFormat;
+use crate::quota::QuotaWindow;
+use crate::secrets::SecretString;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::AuthError;
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
 
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 const SCOPE: &str = "openid profile email offline_access";
@@ -88,7 +104,7 @@ pub async fn exchange(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier),
     ]);
-    let set = super::tokens::token_request(request, None, "OpenAI", now_ms).await?;
+    let set = crate::auth::tokens::token_request(request, None, "OpenAI", now_ms).await?;
     if set.account_id.is_none() {
         return Err(AuthError::NoSubscription(
             "this OpenAI login has no ChatGPT account (Codex needs a ChatGPT plan)".into(),
@@ -109,32 +125,7 @@ pub async fn refresh(
         ("refresh_token", set.refresh_token.as_str()),
         ("scope", SCOPE),
     ]);
-    super::tokens::token_request(request, Some(set), "OpenAI", now_ms).await
-}
-
-/// What an OpenAI ID token says about the login: e-mail, ChatGPT account id and plan. The
-/// token comes straight from the token endpoint over TLS, so its claims are read, not verified.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Claims {
-    pub email: Option<String>,
-    pub account_id: Option<String>,
-    pub plan: Option<String>,
-}
-
-pub fn claims(id_token: &str) -> Claims {
-    let payload = id_token
-        .split('.')
-        .nth(1)
-        .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .unwrap_or_default();
-    let auth = &payload["https://api.openai.com/auth"];
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    Claims {
-        email: text(&payload["email"]),
-        account_id: text(&auth["chatgpt_account_id"]),
-        plan: text(&auth["chatgpt_plan_type"]),
-    }
+    crate::auth::tokens::token_request(request, Some(set), "OpenAI", now_ms).await
 }
 
 /// Parameters the ChatGPT backend refuses; they are dropped (and reported as dropped).
@@ -228,13 +219,164 @@ pub fn usage_limit_reset_ms(body: &[u8], now_ms: i64) -> Option<i64> {
 }
 
 /// An ID token with these claims, the way OpenAI's token endpoint writes them (unsigned).
+/// Codex's login, the ChatGPT backend's request conventions and its usage endpoint.
+pub struct Codex {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Codex {
+        servers: Servers::from_config(config),
+    })
+}
+
+#[async_trait]
+impl LoginProvider for Codex {
+    fn approval(&self) -> Approval {
+        Approval::AuthorizationCode {
+            redirect: Redirect::Loopback {
+                host: "localhost",
+                ports: self.servers.callback_ports.clone(),
+                path: CALLBACK_PATH,
+            },
+            webview: true,
+        }
+    }
+
+    fn authorize_url(&self, pkce: &Pkce, state: &str, redirect_uri: &str) -> String {
+        authorize_url(&self.servers, pkce, state, redirect_uri)
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        grant: &CodeGrant<'_>,
+    ) -> Result<TokenSet, AuthError> {
+        exchange(
+            http,
+            &self.servers,
+            grant.code,
+            grant.verifier,
+            grant.redirect_uri,
+            grant.now_ms,
+        )
+        .await
+    }
+
+    fn import_source(&self) -> Option<ImportSource> {
+        Some(ImportSource {
+            app: "Codex CLI",
+            file: ".codex/auth.json",
+        })
+    }
+
+    fn read_import(&self, path: &Path) -> Result<(TokenSet, Found), ImportError> {
+        let (value, mut set) = crate::auth::import::read_json(path)?;
+        let tokens = value
+            .get("tokens")
+            .ok_or_else(|| crate::auth::import::unreadable(path, "no tokens"))?;
+        let text = |k: &str| tokens.get(k).and_then(Value::as_str).map(str::to_owned);
+        let claims = text("id_token").map(|t| claims(&t)).unwrap_or_default();
+        set.access_token = text("access_token").unwrap_or_default();
+        set.refresh_token = text("refresh_token").unwrap_or_default();
+        set.expires_at_ms = crate::auth::import::jwt_expiry_ms(&set.access_token).unwrap_or(0);
+        set.account_id = text("account_id").or(claims.account_id);
+        set.email = claims.email;
+        set.plan = claims.plan;
+        crate::auth::import::found(path, set)
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, set, now_ms).await
+    }
+
+    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(set.access_token.clone()),
+            base_url: self.servers.responses_base(),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
+
+    fn adapt(
+        &self,
+        _wire: WireFormat,
+        body: Bytes,
+        _model: &str,
+        _minted: &Minted,
+    ) -> Result<Adapted, String> {
+        Ok(match adapt_request(&body) {
+            Some((adapted, dropped)) => Adapted {
+                body: Bytes::from(adapted),
+                dropped,
+            },
+            None => Adapted {
+                body,
+                dropped: Vec::new(),
+            },
+        })
+    }
+
+    fn always_streams(&self) -> bool {
+        true
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        minted: &Minted,
+    ) -> reqwest::RequestBuilder {
+        let request = request
+            .bearer_auth(minted.token.expose())
+            .header("originator", ORIGINATOR)
+            .header("openai-beta", "responses=experimental");
+        match minted.account_id() {
+            Some(id) => request.header("chatgpt-account-id", id),
+            None => request,
+        }
+    }
+
+    fn reset_hint(&self, body: &[u8], now_ms: i64) -> Option<Duration> {
+        let at = usage_limit_reset_ms(body, now_ms)?;
+        Some(Duration::from_millis(
+            u64::try_from(at - now_ms).unwrap_or(0),
+        ))
+    }
+
+    async fn quota(
+        &self,
+        http: &reqwest::Client,
+        _grant: &SecretString,
+        token: &dyn TokenSource,
+    ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        let minted = token.token().await.map_err(|e| e.to_string())?;
+        let token = minted.token.expose();
+        quota::fetch(http, &self.servers.api, token, minted.account_id())
+            .await
+            .map(Some)
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn id_token_for(email: &str, account_id: &str, plan: &str) -> String {
     let payload = json!({
         "email": email,
         "https://api.openai.com/auth": {"chatgpt_account_id": account_id, "chatgpt_plan_type": plan},
     });
-    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    use base64::Engine as _;
+    let encode = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     format!(
         "{}.{}.sig",
         encode(&json!({"alg": "none"})),
@@ -245,6 +387,7 @@ pub(crate) fn id_token_for(email: &str, account_id: &str, plan: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::tokens::Claims;
 
     #[test]
     fn the_authorize_url_is_the_one_codex_registered() {
@@ -253,7 +396,7 @@ mod tests {
         let redirect = "http://localhost:1455/auth/callback";
         let url = url::Url::parse(&authorize_url(&servers, &pkce, "st", redirect))
             .unwrap_or_else(|e| panic!("{e}"));
-        let q = |k: &str| super::super::query_param(&url, k);
+        let q = |k: &str| crate::auth::query_param(&url, k);
         assert_eq!(url.host_str(), Some("auth.openai.com"));
         assert_eq!(q("redirect_uri").as_deref(), Some(redirect));
         assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));

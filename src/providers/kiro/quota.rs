@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::model::{QuotaWindow, Window};
+use crate::quota::model::{QuotaWindow, Window};
 
 pub async fn fetch(
     http: &reqwest::Client,
@@ -17,9 +17,9 @@ pub async fn fetch(
             "{api}/getUsageLimits?isEmailRequired=true&origin=AI_EDITOR&resourceType=AGENTIC_REQUEST"
         ))
         .bearer_auth(token)
-        .header("x-amz-user-agent", crate::auth::kiro::USER_AGENT)
-        .header(http::header::USER_AGENT, crate::auth::kiro::USER_AGENT);
-    windows(&super::fetch::usage_answer(request, "Kiro").await?)
+        .header("x-amz-user-agent", super::USER_AGENT)
+        .header(http::header::USER_AGENT, super::USER_AGENT);
+    windows(&crate::quota::usage_answer(request, "Kiro").await?)
 }
 
 fn seconds_ms(v: Option<&Value>) -> Option<i64> {
@@ -78,8 +78,10 @@ mod tests {
 
     #[test]
     fn monthly_credits_and_the_free_trial() {
-        let w = windows(include_bytes!("../../tests/fixtures/quota/kiro_usage.json"))
-            .unwrap_or_default();
+        let w = windows(include_bytes!(
+            "../../../tests/fixtures/quota/kiro_usage.json"
+        ))
+        .unwrap_or_default();
         assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(w[0].metric, "credit");
         assert_eq!(w[0].used, Some(12.37));

@@ -6,10 +6,15 @@
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 
-use super::AuthError;
-use super::pkce::Pkce;
-use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
+use crate::auth::{Approval, AuthError, CodeGrant, LoginProvider, Minted, Redirect, Renewal};
+use crate::secrets::SecretString;
 
 pub const CLIENT_ID: &str = "10009311001";
 const CLIENT_SECRET: &str = "4Z3YjXycVsQvyGF1etiNlIBB4RsqSDtW";
@@ -71,7 +76,7 @@ async fn token_call(
         .post(format!("{}/oauth/token", servers.login))
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
         .form(&fields);
-    let mut set = super::tokens::token_request(request, previous, "iFlow", now_ms).await?;
+    let mut set = crate::auth::tokens::token_request(request, previous, "iFlow", now_ms).await?;
     let (api_key, who) = user_info(http, servers, &set.access_token).await?;
     set.api_key = Some(api_key);
     set.email = who.or(set.email);
@@ -161,6 +166,99 @@ pub fn signed_headers(
         ("x-iflow-timestamp", timestamp_ms.to_string()),
         ("x-iflow-signature", signature),
     ]
+}
+
+/// iFlow's login; requests carry the API key it yields, signed.
+pub struct Iflow {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Iflow {
+        servers: Servers::from_config(config),
+    })
+}
+
+#[async_trait]
+impl LoginProvider for Iflow {
+    fn approval(&self) -> Approval {
+        Approval::AuthorizationCode {
+            redirect: Redirect::Loopback {
+                host: "localhost",
+                ports: self.servers.callback_ports.clone(),
+                path: CALLBACK_PATH,
+            },
+            webview: true,
+        }
+    }
+
+    fn authorize_url(&self, pkce: &Pkce, state: &str, redirect_uri: &str) -> String {
+        authorize_url(&self.servers, pkce, state, redirect_uri)
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        grant: &CodeGrant<'_>,
+    ) -> Result<TokenSet, AuthError> {
+        exchange(
+            http,
+            &self.servers,
+            grant.code,
+            grant.verifier,
+            grant.redirect_uri,
+            grant.now_ms,
+        )
+        .await
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, set, now_ms).await
+    }
+
+    /// Requests carry the API key the login yields, not the access token.
+    fn minted(&self, set: TokenSet, account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(
+                set.api_key
+                    .clone()
+                    .unwrap_or_else(|| set.access_token.clone()),
+            ),
+            base_url: self
+                .servers
+                .api
+                .clone()
+                .unwrap_or_else(|| account_base.to_owned()),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        minted: &Minted,
+    ) -> reqwest::RequestBuilder {
+        let key = minted.token.expose();
+        let session = format!("session-{}", crate::store::new_id());
+        signed_headers(key, &session, crate::store::now_ms())
+            .into_iter()
+            .fold(request.bearer_auth(key), |r, (name, value)| {
+                r.header(name, value)
+            })
+            .header(http::header::USER_AGENT, USER_AGENT)
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::model::{QuotaWindow, Window};
-use crate::auth::claude::OAUTH_BETA;
+use super::OAUTH_BETA;
+use crate::quota::model::{QuotaWindow, Window};
 
 pub async fn fetch(
     http: &reqwest::Client,
@@ -16,7 +16,7 @@ pub async fn fetch(
         .get(format!("{api_base}/api/oauth/usage"))
         .bearer_auth(token)
         .header("anthropic-beta", OAUTH_BETA);
-    windows(&super::fetch::usage_answer(request, "Anthropic").await?)
+    windows(&crate::quota::usage_answer(request, "Anthropic").await?)
 }
 
 fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {
@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn five_hour_and_weekly_windows_with_their_resets() {
-        let body = include_bytes!("../../tests/fixtures/quota/claude_usage.json");
+        let body = include_bytes!("../../../tests/fixtures/quota/claude_usage.json");
         let w = windows(body).unwrap_or_default();
         assert_eq!(w.len(), 3, "{w:?}");
         let five = w.iter().find(|x| x.window == Window::FiveHour);

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::model::{QuotaWindow, Window};
+use crate::quota::model::{QuotaWindow, Window};
 
 pub async fn fetch(
     http: &reqwest::Client,
@@ -15,11 +15,11 @@ pub async fn fetch(
     let mut request = http
         .get(format!("{backend}/wham/usage"))
         .bearer_auth(token)
-        .header("originator", crate::auth::codex::ORIGINATOR);
+        .header("originator", super::ORIGINATOR);
     if let Some(id) = account_id {
         request = request.header("chatgpt-account-id", id);
     }
-    let body = super::fetch::usage_answer(request, "ChatGPT").await?;
+    let body = crate::quota::usage_answer(request, "ChatGPT").await?;
     windows(&body, crate::store::now_ms())
 }
 
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn five_hour_and_weekly_windows_with_their_resets() {
-        let body = include_bytes!("../../tests/fixtures/quota/codex_usage.json");
+        let body = include_bytes!("../../../tests/fixtures/quota/codex_usage.json");
         let w = windows(body, 0).unwrap_or_default();
         assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(w[0].window, Window::FiveHour);

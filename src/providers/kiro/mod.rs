@@ -3,15 +3,24 @@
 //! camelCase). The registered client's id and secret stay with the token set: refreshing
 //! needs them.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AuthError;
-use super::device::{self, DeviceCode};
-use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+mod quota;
+
+use crate::auth::AuthEndpoints;
+use crate::auth::device::{self, DeviceCode};
+use crate::auth::tokens::TokenSet;
+use crate::auth::{
+    Approval, AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions, TokenSource,
+};
+use crate::quota::QuotaWindow;
+use crate::secrets::SecretString;
 
 const OIDC_URL: &str = "https://oidc.us-east-1.amazonaws.com";
 const API_URL: &str = "https://codewhisperer.us-east-1.amazonaws.com";
@@ -109,7 +118,7 @@ pub async fn start(
             "scopes": SCOPES,
             "grantTypes": [device::GRANT, "refresh_token"],
         }));
-    let client: Client = super::json_answer(register).await?;
+    let client: Client = crate::auth::json_answer(register).await?;
     let authorize = http
         .post(format!("{}/device_authorization", servers.oidc))
         .json(&json!({
@@ -117,7 +126,7 @@ pub async fn start(
             "clientSecret": client.client_secret,
             "startUrl": servers.start_url,
         }));
-    let code = super::json_answer(authorize).await?;
+    let code = crate::auth::json_answer(authorize).await?;
     Ok((client, code))
 }
 
@@ -171,7 +180,116 @@ pub async fn refresh(
         "refreshToken": set.refresh_token,
         "grantType": "refresh_token",
     }));
-    super::tokens::token_request(request, Some(set), "AWS", now_ms).await
+    crate::auth::tokens::token_request(request, Some(set), "AWS", now_ms).await
+}
+
+/// Kiro's AWS login (Builder ID or an organisation's IAM Identity Center), CodeWhisperer's
+/// request headers and its usage limits.
+pub struct Kiro {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Kiro {
+        servers: Servers::from_config(config),
+    })
+}
+
+struct Waiting {
+    servers: Servers,
+    client: Client,
+    code: DeviceCode,
+}
+
+#[async_trait]
+impl DeviceLogin for Waiting {
+    fn code(&self) -> &DeviceCode {
+        &self.code
+    }
+
+    async fn finish(&self, http: &reqwest::Client) -> Result<(String, SecretString), AuthError> {
+        let floor = Duration::from_millis(200);
+        let now = crate::store::now_ms();
+        let set = finish(http, &self.servers, &self.client, &self.code, floor, now).await?;
+        Ok((String::new(), set.to_secret()?))
+    }
+}
+
+#[async_trait]
+impl LoginProvider for Kiro {
+    fn approval(&self) -> Approval {
+        Approval::DeviceCode
+    }
+
+    fn takes_start_url(&self) -> bool {
+        true
+    }
+
+    async fn device_login(
+        &self,
+        http: &reqwest::Client,
+        options: &StartOptions<'_>,
+    ) -> Result<Box<dyn DeviceLogin>, AuthError> {
+        let servers = self
+            .servers
+            .identity_center(options.start_url, options.region)
+            .map_err(AuthError::Invalid)?;
+        let (client, code) = start(http, &servers).await?;
+        Ok(Box::new(Waiting {
+            servers,
+            client,
+            code,
+        }))
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, set, now_ms).await
+    }
+
+    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(set.access_token.clone()),
+            base_url: self.servers.api.clone(),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        minted: &Minted,
+    ) -> reqwest::RequestBuilder {
+        request
+            .bearer_auth(minted.token.expose())
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .header("x-amz-user-agent", USER_AGENT)
+            .header("amz-sdk-invocation-id", crate::store::new_id())
+            .header("amz-sdk-request", "attempt=1; max=1")
+    }
+
+    async fn quota(
+        &self,
+        http: &reqwest::Client,
+        _grant: &SecretString,
+        token: &dyn TokenSource,
+    ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        let minted = token.token().await.map_err(|e| e.to_string())?;
+        quota::fetch(http, &minted.base_url, minted.token.expose())
+            .await
+            .map(Some)
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,17 @@
 //! set (access token, refresh token, expiry, and `resource_url`, the API host of the account)
 //! is the account's secret, saved again after every refresh.
 
-use super::AuthError;
-pub use super::tokens::TokenSet;
-use crate::config::AuthEndpoints;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::auth::Approval;
+use crate::auth::AuthEndpoints;
+use crate::auth::device::{self, DeviceCode};
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
+use crate::auth::{AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions};
+use crate::secrets::SecretString;
 
 pub const CLIENT_ID: &str = "f0304373b74a44d2b584a3fb70ca9e56";
 pub const SCOPE: &str = "openid profile email model.completion";
@@ -48,7 +56,94 @@ pub async fn refresh(
         ("refresh_token", set.refresh_token.as_str()),
         ("client_id", CLIENT_ID),
     ]);
-    super::tokens::token_request(request, Some(set), "Qwen", now_ms).await
+    crate::auth::tokens::token_request(request, Some(set), "Qwen", now_ms).await
+}
+
+/// Qwen's device login; requests go to the API host the login names.
+pub struct Qwen {
+    servers: Servers,
+}
+
+pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
+    Arc::new(Qwen {
+        servers: Servers::from_config(config),
+    })
+}
+
+struct Waiting {
+    servers: Servers,
+    pkce: Pkce,
+    code: DeviceCode,
+}
+
+#[async_trait]
+impl DeviceLogin for Waiting {
+    fn code(&self) -> &DeviceCode {
+        &self.code
+    }
+
+    async fn finish(&self, http: &reqwest::Client) -> Result<(String, SecretString), AuthError> {
+        let form = [
+            ("client_id", CLIENT_ID),
+            ("code_verifier", self.pkce.verifier.as_str()),
+        ];
+        let floor = std::time::Duration::from_millis(200);
+        let token_url = self.servers.token_url();
+        let answer = device::poll(http, &token_url, &form, &self.code, floor).await?;
+        let set = TokenSet::from_answer(&answer, None, crate::store::now_ms())?;
+        Ok((String::new(), set.to_secret()?))
+    }
+}
+
+#[async_trait]
+impl LoginProvider for Qwen {
+    fn approval(&self) -> Approval {
+        Approval::DeviceCode
+    }
+
+    async fn device_login(
+        &self,
+        http: &reqwest::Client,
+        _options: &StartOptions<'_>,
+    ) -> Result<Box<dyn DeviceLogin>, AuthError> {
+        let pkce = Pkce::new();
+        let form = [
+            ("client_id", CLIENT_ID),
+            ("scope", SCOPE),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let code = device::request_code(http, &self.servers.device_code_url(), &form).await?;
+        Ok(Box::new(Waiting {
+            servers: self.servers.clone(),
+            pkce,
+            code,
+        }))
+    }
+
+    fn renewal(&self) -> Renewal {
+        Renewal::Refresh {
+            lead_ms: REFRESH_LEAD_MS,
+        }
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        refresh(http, &self.servers, set, now_ms).await
+    }
+
+    fn minted(&self, set: TokenSet, account_base: &str, renew_at_ms: i64) -> Minted {
+        Minted {
+            token: SecretString::new(set.access_token.clone()),
+            base_url: set.base_url(account_base),
+            renew_at_ms,
+            set: Some(set),
+        }
+    }
 }
 
 #[cfg(test)]

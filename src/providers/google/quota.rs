@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::model::{QuotaWindow, Window};
+use crate::quota::model::{QuotaWindow, Window};
 
 pub async fn fetch(
     http: &reqwest::Client,
@@ -16,12 +16,9 @@ pub async fn fetch(
     let request = http
         .post(format!("{code_assist}/v1internal:fetchAvailableModels"))
         .bearer_auth(token)
-        .header(
-            http::header::USER_AGENT,
-            crate::auth::google::ANTIGRAVITY_USER_AGENT,
-        )
+        .header(http::header::USER_AGENT, super::ANTIGRAVITY_USER_AGENT)
         .json(&body);
-    let answer = super::fetch::usage_answer(request, "Cloud Code").await?;
+    let answer = crate::quota::usage_answer(request, "Cloud Code").await?;
     windows(&answer, crate::store::now_ms())
 }
 
@@ -72,7 +69,7 @@ mod tests {
 
     #[test]
     fn each_model_with_a_quota_is_a_window_of_its_own() {
-        let body = include_bytes!("../../tests/fixtures/quota/antigravity_models.json");
+        let body = include_bytes!("../../../tests/fixtures/quota/antigravity_models.json");
         let now = "2026-11-21T12:00:00Z"
             .parse::<jiff::Timestamp>()
             .map(|t| t.as_millisecond())

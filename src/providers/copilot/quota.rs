@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use super::model::{QuotaWindow, Window};
-use crate::auth::copilot::Servers;
+use super::Servers;
+use crate::quota::model::{QuotaWindow, Window};
 
 #[derive(Deserialize)]
 struct User {
@@ -30,7 +30,7 @@ pub async fn fetch(
     let request = http
         .get(format!("{}/copilot_internal/user", servers.api))
         .header("authorization", format!("token {github_token}"));
-    windows(&super::fetch::usage_answer(request, "GitHub").await?)
+    windows(&crate::quota::usage_answer(request, "GitHub").await?)
 }
 
 fn windows(body: &[u8]) -> Result<Vec<QuotaWindow>, String> {
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn metered_kinds_become_monthly_windows() {
-        let body = include_bytes!("../../tests/fixtures/quota/copilot_user.json");
+        let body = include_bytes!("../../../tests/fixtures/quota/copilot_user.json");
         let w = windows(body).unwrap_or_default();
         assert_eq!(
             w.len(),
