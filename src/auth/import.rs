@@ -38,6 +38,7 @@ pub fn empty_set() -> TokenSet {
         client_id: None,
         client_secret: None,
         token_url: None,
+        extra: serde_json::Map::new(),
     }
 }
 

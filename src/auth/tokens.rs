@@ -47,6 +47,10 @@ pub struct TokenSet {
     /// region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_url: Option<String>,
+    /// What else the provider's module keeps with the login (Cursor's machine id), under
+    /// names it chooses.
+    #[serde(default, flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 impl TokenSet {
@@ -96,6 +100,7 @@ impl TokenSet {
             client_id: previous.and_then(|p| p.client_id.clone()),
             client_secret: previous.and_then(|p| p.client_secret.clone()),
             token_url: previous.and_then(|p| p.token_url.clone()),
+            extra: previous.map(|p| p.extra.clone()).unwrap_or_default(),
         })
     }
 

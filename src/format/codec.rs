@@ -14,6 +14,24 @@ pub trait Framer: Send {
     fn next_event(&mut self) -> Result<Option<String>, String>;
 }
 
+/// Every event of a whole framed body, as a stream decoder reads them.
+pub fn decode_frames(
+    framer: &mut dyn Framer,
+    decoder: &mut dyn StreamDecoder,
+    body: &[u8],
+) -> Result<Vec<Event>, String> {
+    let mut events = Vec::new();
+    framer.push(body);
+    while let Some(data) = framer.next_event()? {
+        decoder.feed(&data, &mut events)?;
+    }
+    decoder.end(&mut events);
+    if !decoder.is_complete() || framer.pending() > 0 {
+        return Err("the provider's stream ended before it was complete".into());
+    }
+    Ok(events)
+}
+
 pub trait StreamDecoder: Send {
     /// One upstream SSE event's `data`. An error means the upstream sent something that is
     /// not its format: before the first byte that fails over, after it the stream ends.

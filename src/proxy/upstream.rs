@@ -113,6 +113,17 @@ pub async fn send(
         model,
     } = route;
     let passthrough = inbound.api.wire() == Some(wire);
+    let provider_login = login.and_then(|_| ctx.tokens.login(&account.provider));
+    // A provider with a protocol of its own encodes and decodes it in its module.
+    let native = match wire {
+        WireFormat::Native => Some(provider_login.and_then(|p| p.native()).ok_or_else(|| {
+            Failure::new(
+                FailureClass::Unsupported,
+                "this account has no login that speaks its provider's protocol",
+            )
+        })?),
+        _ => None,
+    };
     let (body, dropped) = if passthrough {
         (inbound.passthrough_body(model), Vec::new())
     } else {
@@ -124,17 +135,22 @@ pub async fn send(
                 .unwrap_or_default();
             Failure::new(FailureClass::BadRequest, format!("{at}{}", e.message))
         })?;
-        let encoded = format::encode_request(wire, &decoded.request, model).map_err(|e| {
+        let cannot = |e: String| {
             Failure::new(
                 FailureClass::Unsupported,
                 format!("this provider cannot take the request: {e}"),
             )
-        })?;
+        };
+        let (body, more) = match native {
+            Some(codec) => codec.encode(&decoded.request, model).map_err(cannot)?,
+            None => format::encode_request(wire, &decoded.request, model)
+                .map(|e| (Bytes::from(e.body), e.dropped))
+                .map_err(|e| cannot(e.to_string()))?,
+        };
         let mut dropped = decoded.context.dropped.clone();
-        dropped.extend(encoded.dropped);
-        (Bytes::from(encoded.body), dropped)
+        dropped.extend(more);
+        (body, dropped)
     };
-    let provider_login = login.and_then(|_| ctx.tokens.login(&account.provider));
     let (body, dropped) = match (provider_login, login) {
         (Some(provider), Some(minted)) => {
             let adapted = provider
@@ -159,19 +175,23 @@ pub async fn send(
     // Some backends only stream; a client that asked for one answer gets it gathered.
     let upstream_streams = inbound.stream || provider_login.is_some_and(|p| p.always_streams());
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
-    let url =
-        endpoint(wire, base_url(account, login), model, upstream_streams).ok_or_else(|| {
-            Failure::new(
-                FailureClass::BadRequest,
-                format!("the model name `{model}` cannot be sent to this provider"),
-            )
-        })?;
+    let base = base_url(account, login);
+    let url = match native {
+        Some(codec) => Some(codec.endpoint(base)),
+        None => endpoint(wire, base, model, upstream_streams),
+    }
+    .ok_or_else(|| {
+        Failure::new(
+            FailureClass::BadRequest,
+            format!("the model name `{model}` cannot be sent to this provider"),
+        )
+    })?;
     let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
-    let mut request = ctx
-        .http
-        .post(url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
+    let mut request = ctx.http.post(url).body(body);
+    request = match native {
+        Some(codec) => codec.headers(request),
+        None => request.header(CONTENT_TYPE, HeaderValue::from_static("application/json")),
+    };
     if wire == WireFormat::Anthropic {
         let client_betas = inbound.anthropic_beta.as_ref().filter(|_| passthrough);
         request = anthropic_headers(
@@ -184,7 +204,7 @@ pub async fn send(
     request = authorize(request, wire, account, provider_login.zip(login));
     if wire == WireFormat::Kiro {
         request = request.header(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
-    } else if upstream_streams {
+    } else if upstream_streams && native.is_none() {
         request = request.header(ACCEPT, HeaderValue::from_static("text/event-stream"));
     }
     let request = request
@@ -248,7 +268,9 @@ pub async fn send(
         .to_str()
         .is_ok_and(|v| v.starts_with("text/event-stream"));
     let framing = || {
-        if is_sse {
+        if let Some(codec) = native {
+            Some(stream::Framing::Frames(codec.framer()))
+        } else if is_sse {
             Some(stream::Framing::Sse)
         } else if wire == WireFormat::Kiro
             && content_type
@@ -272,7 +294,7 @@ pub async fn send(
         } else {
             Mode::Translate(format::stream_encoder(api, &inbound.context()))
         };
-        let decoder = format::stream_decoder(wire);
+        let decoder = native.map_or_else(|| format::stream_decoder(wire), |c| c.decoder());
         let meter = Meter::default();
         if let Some((captured, _)) = &seen {
             stream::log_raw(&meter, captured.body.clone());
@@ -304,7 +326,17 @@ pub async fn send(
             captured.body.push(&bytes);
             side.response = Some(captured);
         }
-        let whole = if is_sse {
+        let whole = if let Some(codec) = native {
+            let events = format::codec::decode_frames(
+                codec.framer().as_mut(),
+                codec.decoder().as_mut(),
+                &bytes,
+            )
+            .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;
+            let mut agg = Aggregator::default();
+            events.into_iter().for_each(|e| agg.push(e));
+            Some(agg.finish())
+        } else if is_sse {
             let mut decoder = format::stream_decoder(wire);
             let events = format::sse::decode_all(decoder.as_mut(), &bytes)
                 .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;

@@ -61,15 +61,21 @@ impl FailureClass {
     pub fn from_reported(message: &str) -> Self {
         let lower = message.to_ascii_lowercase();
         let says = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-        if says(&[
+        // gRPC and Connect status codes name the class (`unauthenticated`,
+        // `resource_exhausted`); a provider's own code may refine it (a plan's usage limit).
+        if says(&["unauthenticated", "auth_token_expired", "not_logged_in"]) {
+            Self::Auth
+        } else if says(&[
             "throttlingexception",
             "rate_limit",
             "rate limit",
             "too many requests",
         ]) {
             Self::RateLimit
-        } else if says(&["quotaexceeded", "insufficient_quota", "usage_limit_reached"]) {
+        } else if says(&["quotaexceeded", "insufficient_quota", "usage_limit"]) {
             Self::Quota
+        } else if says(&["resource_exhausted"]) {
+            Self::RateLimit
         } else if says(&[
             "overloaded",
             "internalserverexception",
