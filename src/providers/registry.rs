@@ -34,6 +34,8 @@ pub enum AuthKind {
     ApiKey,
     OauthPkce,
     DeviceCode,
+    /// The login an app of the provider's holds, imported from its own files.
+    Imported,
 }
 
 /// Whether a provider gives something for free, as far as known when this table was written.

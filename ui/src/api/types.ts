@@ -203,7 +203,7 @@ export interface ProviderDef {
   aliases: string[];
   name: string;
   tier: Tier;
-  auth: "api-key" | "oauth-pkce" | "device-code";
+  auth: "api-key" | "oauth-pkce" | "device-code" | "imported";
   format: string;
   baseUrl: string;
   models: string[];

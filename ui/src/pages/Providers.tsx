@@ -70,7 +70,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
       {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} />}
       {p.importsFrom && <ImportLogin provider={p.id} cli={p.importsFrom} />}
-      {!canAdd && !p.canLogIn && (
+      {!canAdd && !p.canLogIn && !p.importsFrom && (
         <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
       )}
     </div>
