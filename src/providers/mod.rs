@@ -5,6 +5,7 @@
 pub mod claude;
 pub mod codex;
 pub mod copilot;
+pub mod cursor;
 pub mod google;
 pub mod iflow;
 pub mod kiro;

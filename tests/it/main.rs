@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod cursor;
 mod dashboard;
 mod inspector;
 mod management;

@@ -3,6 +3,7 @@
 
 pub mod fake_chatgpt;
 pub mod fake_claude;
+pub mod fake_cursor;
 pub mod fake_github;
 pub mod fake_google;
 pub mod fake_iflow;
