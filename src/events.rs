@@ -24,6 +24,8 @@ pub enum EngineEvent {
         model: String,
         until_ms: i64,
         reason: String,
+        /// The account's login was refused: it waits for a new login.
+        needs_login: bool,
     },
     #[serde(rename_all = "camelCase")]
     AccountRecovered {

@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use jiff::tz::TimeZone;
-use ninerouter::auth::NEEDS_LOGIN;
 use ninerouter::engine::{ACTIVE_COMBO_ALIAS, Snapshot};
 use ninerouter::events::EngineEvent;
 use ninerouter::routing::{ALL_MODELS, FailureClass};
@@ -38,9 +37,10 @@ pub fn for_event(
             model,
             until_ms,
             reason,
+            needs_login,
         } => {
             let (provider, account) = names(snapshot, account_id);
-            if reason.starts_with(NEEDS_LOGIN) {
+            if *needs_login {
                 return Some(Notice {
                     key: format!("cooldown:{account_id}"),
                     title: format!("{provider} account needs a new login"),
@@ -115,6 +115,7 @@ fn prefix_of<'a>(snapshot: &'a Snapshot, provider_id: &'a str) -> &'a str {
 fn failure(class: FailureClass) -> &'static str {
     match class {
         FailureClass::Auth => "refused the account's credentials",
+        FailureClass::LoginRefused => "refused the account's login",
         FailureClass::RateLimit => "was rate limited",
         FailureClass::Quota => "is out of quota",
         FailureClass::Overloaded => "was overloaded",
@@ -303,6 +304,7 @@ mod tests {
             model: ALL_MODELS.into(),
             until_ms: NOW + 5 * 60_000,
             reason: "rate limit".into(),
+            needs_login: false,
         };
         assert_eq!(
             for_event(&cooled, &s, &TimeZone::UTC, NOW),
@@ -317,6 +319,7 @@ mod tests {
             model: ALL_MODELS.into(),
             until_ms: NOW + 30 * 86_400_000,
             reason: "needs login: the saved login was refused (GitHub refused the saved token); log in again".into(),
+            needs_login: true,
         };
         assert_eq!(
             for_event(&refused, &s, &TimeZone::UTC, NOW).map(|n| n.title),

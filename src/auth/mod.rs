@@ -20,8 +20,7 @@ pub use provider::{
     LoginProvider, Minted, NativeCodec, Redirect, Renewal, StartOptions, TokenSource,
 };
 
-/// How a cooldown's reason starts when the account's login was refused: the account is then
-/// in the `needs-login` state until a new login.
+/// How the reason of a refused login reads (the account's state says `needs-login`).
 pub const NEEDS_LOGIN: &str = "needs login";
 
 /// How long an account whose login was refused stays out of rotation (a new login clears it).
@@ -54,7 +53,7 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
                     &account.id,
                     crate::routing::ALL_MODELS,
                     &crate::routing::FailureNote {
-                        class: crate::routing::FailureClass::Auth,
+                        class: crate::routing::FailureClass::LoginRefused,
                         hint: Some(NEEDS_LOGIN_COOLDOWN),
                         reason: &reason,
                     },

@@ -28,6 +28,7 @@ async fn write(store: &Store, events: &EventBus, batch: Vec<CooldownChange>) {
                 model: c.model.clone(),
                 until_ms: c.until_ms,
                 reason: c.reason.clone(),
+                needs_login: c.needs_login,
             },
             CooldownChange::Cleared { account_id, model } => EngineEvent::AccountRecovered {
                 account_id: account_id.clone(),

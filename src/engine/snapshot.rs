@@ -85,10 +85,7 @@ pub fn account_state(
         AccountStatus::SecretUnavailable
     } else if cooldowns.is_empty() {
         AccountStatus::Active
-    } else if cooldowns
-        .iter()
-        .any(|c| c.reason.starts_with(crate::auth::NEEDS_LOGIN))
-    {
+    } else if cooldowns.iter().any(|c| c.needs_login) {
         AccountStatus::NeedsLogin
     } else {
         AccountStatus::CoolingDown

@@ -389,7 +389,7 @@ pub async fn login_token(
 /// again (a new login clears it); server trouble is a network failure like any other.
 fn login_failure(e: crate::auth::AuthError) -> Failure {
     if let Some(reason) = e.needs_login() {
-        let mut f = Failure::new(FailureClass::Auth, reason);
+        let mut f = Failure::new(FailureClass::LoginRefused, reason);
         f.hint = Some(crate::auth::NEEDS_LOGIN_COOLDOWN);
         return f;
     }
@@ -461,7 +461,7 @@ fn exhausted(
                     f.status.unwrap_or(StatusCode::TOO_MANY_REQUESTS),
                     ErrorKind::RateLimited,
                 ),
-                FailureClass::Auth => (
+                FailureClass::Auth | FailureClass::LoginRefused => (
                     f.status.unwrap_or(StatusCode::UNAUTHORIZED),
                     ErrorKind::Authentication,
                 ),

@@ -10,6 +10,9 @@ use serde::Serialize;
 pub enum FailureClass {
     /// The account's credentials were refused.
     Auth,
+    /// The account's saved login was refused for good (revoked, no subscription): it waits
+    /// for a new login.
+    LoginRefused,
     /// Too many requests; will pass after a while.
     RateLimit,
     /// The account's allowance or credit is used up.
@@ -98,7 +101,7 @@ impl FailureClass {
     /// Auth failures and a used-up quota (billing, a plan's usage limit) cool the whole
     /// account; the rest only the account/model pair.
     pub fn whole_account(self) -> bool {
-        matches!(self, Self::Auth | Self::Quota)
+        matches!(self, Self::Auth | Self::LoginRefused | Self::Quota)
     }
 }
 

@@ -21,6 +21,7 @@ struct Entry {
     until_ms: i64,
     failures: u32,
     reason: String,
+    needs_login: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct CooldownInfo {
     pub until_ms: i64,
     pub failures: u32,
     pub reason: String,
+    /// The account's login was refused: it waits for a new login, not for time to pass.
+    pub needs_login: bool,
 }
 
 /// What went wrong, as far as a cooldown cares.
@@ -82,6 +85,7 @@ impl Cooldowns {
                     until_ms: s.until_ms,
                     failures: s.failures,
                     reason: s.reason,
+                    needs_login: s.needs_login,
                 },
             );
         }
@@ -128,18 +132,21 @@ impl Cooldowns {
                     until_ms: 0,
                     failures: 0,
                     reason: String::new(),
+                    needs_login: false,
                 });
             slot.failures = slot.failures.saturating_add(1);
             let wait = cooldown_for(class, slot.failures, hint, settings);
             slot.until_ms =
                 now_ms.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
             slot.reason = reason.to_owned();
+            slot.needs_login = class == FailureClass::LoginRefused;
             StoredCooldown {
                 account_id: account_id.to_owned(),
                 model: key.to_owned(),
                 until_ms: slot.until_ms,
                 failures: slot.failures,
                 reason: slot.reason.clone(),
+                needs_login: slot.needs_login,
             }
         };
         let until = stored.until_ms;
@@ -196,6 +203,7 @@ impl Cooldowns {
                 until_ms: e.until_ms,
                 failures: e.failures,
                 reason: e.reason.clone(),
+                needs_login: e.needs_login,
             })
             .collect();
         out.sort_by(|a, b| a.model.cmp(&b.model));
@@ -215,7 +223,9 @@ fn cooldown_for(
         return h;
     }
     match class {
-        FailureClass::Auth => Duration::from_millis(s.auth_cooldown_ms),
+        FailureClass::Auth | FailureClass::LoginRefused => {
+            Duration::from_millis(s.auth_cooldown_ms)
+        }
         FailureClass::NotFound => Duration::from_millis(s.not_found_cooldown_ms),
         _ => {
             let exp = failures.saturating_sub(1).min(30);
@@ -273,6 +283,26 @@ mod tests {
         );
         cd.record_failure("a", "m1", &note(FailureClass::Auth), &s, 0);
         assert!(cd.blocked_until("a", "m2", 10).is_some());
+    }
+
+    #[test]
+    fn only_a_refused_login_puts_an_account_in_needs_login_whatever_a_reason_says() {
+        let cd = Cooldowns::new(None);
+        let s = settings();
+        let spoof = FailureNote {
+            class: FailureClass::Auth,
+            hint: None,
+            reason: "needs login: a provider's own words",
+        };
+        cd.record_failure("key", "m", &spoof, &s, 0);
+        assert!(cd.active_for("key", 0).iter().all(|c| !c.needs_login));
+        cd.record_failure("login", "m", &note(FailureClass::LoginRefused), &s, 0);
+        let active = cd.active_for("login", 0);
+        assert!(
+            active
+                .iter()
+                .all(|c| c.needs_login && c.model == ALL_MODELS)
+        );
     }
 
     #[test]

@@ -11,15 +11,24 @@ pub struct StoredCooldown {
     pub until_ms: i64,
     pub failures: u32,
     pub reason: String,
+    pub needs_login: bool,
 }
 
 pub fn upsert_cooldown(c: &Connection, cd: &StoredCooldown) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO cooldowns (account_id, model, until_ms, failures, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO cooldowns (account_id, model, until_ms, failures, reason, needs_login)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(account_id, model) DO UPDATE SET
-           until_ms = excluded.until_ms, failures = excluded.failures, reason = excluded.reason",
-        params![cd.account_id, cd.model, cd.until_ms, cd.failures, cd.reason],
+           until_ms = excluded.until_ms, failures = excluded.failures, reason = excluded.reason,
+           needs_login = excluded.needs_login",
+        params![
+            cd.account_id,
+            cd.model,
+            cd.until_ms,
+            cd.failures,
+            cd.reason,
+            cd.needs_login
+        ],
     )?;
     Ok(())
 }
@@ -38,8 +47,9 @@ pub fn load_cooldowns(c: &Connection, now_ms: i64) -> Result<Vec<StoredCooldown>
         "DELETE FROM cooldowns WHERE until_ms <= ?1",
         params![now_ms],
     )?;
-    let mut stmt =
-        c.prepare("SELECT account_id, model, until_ms, failures, reason FROM cooldowns")?;
+    let mut stmt = c.prepare(
+        "SELECT account_id, model, until_ms, failures, reason, needs_login FROM cooldowns",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(StoredCooldown {
             account_id: r.get(0)?,
@@ -47,7 +57,40 @@ pub fn load_cooldowns(c: &Connection, now_ms: i64) -> Result<Vec<StoredCooldown>
             until_ms: r.get(2)?,
             failures: r.get(3)?,
             reason: r.get(4)?,
+            needs_login: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cooldowns_saved_before_the_needs_login_column_keep_their_state() {
+        let mut c = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let migrations = super::super::schema::migrations();
+        let before = usize::try_from(super::super::schema::latest_version() - 1).unwrap_or(0);
+        migrations
+            .to_version(&mut c, before)
+            .unwrap_or_else(|e| panic!("{e}"));
+        c.execute_batch(
+            "INSERT INTO cooldowns VALUES ('a', '*', 9000, 1, 'needs login: the saved login was refused');
+             INSERT INTO cooldowns VALUES ('b', '*', 9000, 1, 'rate limit');",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        migrations
+            .to_latest(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load_cooldowns(&c, 0).unwrap_or_else(|e| panic!("{e}"));
+        let state = |id: &str| {
+            loaded
+                .iter()
+                .find(|s| s.account_id == id)
+                .map(|s| s.needs_login)
+        };
+        assert_eq!(state("a"), Some(true));
+        assert_eq!(state("b"), Some(false));
+    }
 }

@@ -172,6 +172,11 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_time ON audit_log (at_ms);
 "#,
+    // Needs-login is a state of its own, no longer a prefix of the cooldown's reason.
+    r#"
+ALTER TABLE cooldowns ADD COLUMN needs_login INTEGER NOT NULL DEFAULT 0;
+UPDATE cooldowns SET needs_login = 1 WHERE reason LIKE 'needs login%';
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {

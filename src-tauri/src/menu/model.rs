@@ -367,6 +367,7 @@ mod tests {
                     until_ms,
                     failures: 1,
                     reason: "rate limit".into(),
+                    needs_login: state == AccountStatus::NeedsLogin,
                 })
                 .into_iter()
                 .collect(),
