@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod events;

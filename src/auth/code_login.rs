@@ -10,9 +10,9 @@ use super::loopback::{self, Callback};
 use super::pkce::Pkce;
 use super::tokens::TokenSet;
 use super::{Approval, AuthError, CodeGrant, LoginProvider, Redirect};
+use crate::clock::{new_id, now_ms};
 use crate::engine::Core;
 use crate::manage::ManageError;
-use crate::store::{new_id, now_ms};
 
 /// How long the user has to approve and the code to come back.
 const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;

@@ -28,7 +28,7 @@ pub fn empty_set() -> TokenSet {
         access_token: String::new(),
         refresh_token: String::new(),
         expires_at_ms: 0,
-        obtained_at_ms: crate::store::now_ms(),
+        obtained_at_ms: crate::clock::now_ms(),
         resource_url: None,
         email: None,
         account_id: None,
@@ -80,7 +80,7 @@ pub fn jwt_expiry_ms(token: &str) -> Option<i64> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("exp")?.as_i64().map(crate::store::secs_ms)
+    value.get("exp")?.as_i64().map(crate::clock::secs_ms)
 }
 
 fn login_of(

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::{Approval, AuthError, DeviceLogin, LoginProvider, StartOptions};
+use crate::clock::{new_id, now_ms};
 use crate::engine::Core;
 use crate::manage::ManageError;
-use crate::store::{new_id, now_ms};
 
 /// Finished logins are forgotten after this long.
 const KEEP_FINISHED_MS: i64 = 3_600_000;
@@ -307,7 +307,7 @@ pub async fn start_login(
         LoginStatus::Waiting {
             user_code: code.user_code.clone(),
             verification_uri: verification.clone(),
-            expires_at_ms: crate::store::ms_after(
+            expires_at_ms: crate::clock::ms_after(
                 now_ms(),
                 i64::try_from(code.expires_in).unwrap_or(i64::MAX),
             ),

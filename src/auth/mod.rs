@@ -38,7 +38,7 @@ pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
         // A secret that cannot be read now (a keychain waited for) is no refused login.
         .filter(|a| a.enabled && a.credential.usable() && core.proxy.tokens.refreshes(a))
     {
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         match core
             .proxy
             .tokens

@@ -79,7 +79,7 @@ impl TokenSet {
         Ok(Self {
             access_token,
             refresh_token,
-            expires_at_ms: crate::store::ms_after(now_ms, expires_in),
+            expires_at_ms: crate::clock::ms_after(now_ms, expires_in),
             obtained_at_ms: now_ms,
             resource_url: text("resource_url")
                 .or_else(|| previous.and_then(|p| p.resource_url.clone())),

@@ -185,7 +185,7 @@ impl Engine {
         let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
         let cooldowns = Cooldowns::new(Some(changes_tx));
         let restored = store
-            .call(|c| store::load_cooldowns(c, store::now_ms()))
+            .call(|c| store::load_cooldowns(c, crate::clock::now_ms()))
             .await?;
         cooldowns.restore(restored);
         let (quotas, quota_saves) = Quotas::new(events.clone());

@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::core::Core;
 use crate::catalog::{ComboStrategy, Source};
+use crate::clock::now_ms;
 use crate::quota::QuotaSnapshot;
 use crate::routing::{CooldownInfo, Outlook};
-use crate::store::now_ms;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,8 +10,9 @@ use super::{ManageError, invalid, validate_name};
 use crate::admin::{
     ADMIN_TOKEN_PREFIX, Actor, PasswordError, hash_password, random_token, verify_password,
 };
+use crate::clock::{new_id, now_ms};
 use crate::engine::Core;
-use crate::store::{self, AdminTokenRecord, new_id, now_ms};
+use crate::store::{self, AdminTokenRecord};
 
 /// Why a password login was refused.
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,10 @@ use serde_json::Value;
 
 use super::ManageError;
 use crate::admin::Actor;
+use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::inspector::{REDACTED, Redactor};
-use crate::store::{self, AuditEntry, now_ms};
+use crate::store::{self, AuditEntry};
 
 /// How much of a change's description is kept.
 const MAX_DETAIL: usize = 2000;

@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{ManageError, conflict, invalid, read_only, validate_name};
 use crate::catalog::{ConnectionRecord, Source, validate_base_url};
+use crate::clock::{new_id, now_ms};
 use crate::engine::{AccountStatus, Core, account_state};
 use crate::providers::{self, AuthKind};
 use crate::routing::CooldownInfo;
 use crate::secrets::SecretString;
-use crate::store::{self, new_id, now_ms};
+use crate::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

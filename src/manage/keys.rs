@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use super::{ManageError, validate_name};
 use crate::catalog::{ApiKeyRecord, Source, generate_key, hash_key, hint};
+use crate::clock::{new_id, now_ms};
 use crate::engine::Core;
-use crate::store::{self, new_id, now_ms};
+use crate::store;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -22,13 +22,13 @@ pub use probe::{Probe, probe};
 pub use stream::{ByteStream, Meter, Metered, take_raw};
 
 use crate::catalog::Catalog;
+use crate::clock::now_ms;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
 use crate::inspector::ProviderSide;
 use crate::providers::WireFormat;
 use crate::quota::Quotas;
 use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
 use crate::secrets::SecretString;
-use crate::store::now_ms;
 
 /// What the dispatcher needs besides the catalog snapshot.
 #[derive(Clone)]

@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use crate::auth::{LoginProvider, Minted};
 use crate::catalog::{Account, RoutingSettings};
+use crate::clock::now_ms;
 use crate::format::{self, Aggregator, codec};
 use crate::inspector::{Captured, ProviderSide, RawLog};
 use crate::providers::WireFormat;
 use crate::quota::{self, QuotaSnapshot, QuotaSource};
 use crate::routing::{FailureClass, reset_hint};
-use crate::store::now_ms;
 
 /// Error bodies above this are cut: we only need their gist.
 const MAX_ERROR_BODY: usize = 64 * 1024;

@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
 use crate::auth::{AuthError, Minted, TokenSource};
 use crate::catalog::Account;
+use crate::clock::now_ms;
 use crate::engine::Core;
 pub use crate::providers::QuotaApi;
 use crate::proxy::ProxyContext;
-use crate::store::now_ms;
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 

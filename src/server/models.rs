@@ -32,7 +32,7 @@ pub async fn list_gemini_models(State(core): State<Arc<Core>>) -> Json<Value> {
 }
 
 fn openai_shape(models: &[(String, String)]) -> Value {
-    let created = crate::store::now_ms() / 1000;
+    let created = crate::clock::now_ms() / 1000;
     let data: Vec<Value> = models
         .iter()
         .map(|(id, owned_by)| {

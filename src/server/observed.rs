@@ -8,13 +8,13 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::catalog::Catalog;
+use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::events::{Attempt, ServedBy};
 use crate::format::Api;
 use crate::inspector::{Begin, Captured, End, Inspector, ProviderSide, RawLog};
 use crate::providers::WireFormat;
 use crate::proxy::{ByteStream, Inbound, Meter};
-use crate::store::now_ms;
 use crate::usage::{self, DetailTail, Recorder, StreamEnd, Tokens, UsageRecord};
 
 use super::client_api::Caller;

@@ -207,14 +207,14 @@ pub fn usage_limit_reset_ms(body: &[u8], now_ms: i64) -> Option<i64> {
     let at = error
         .get("resets_at")
         .and_then(Value::as_i64)
-        .map(crate::store::secs_ms)
+        .map(crate::clock::secs_ms)
         .filter(|ms| *ms > now_ms);
     at.or_else(|| {
         error
             .get("resets_in_seconds")
             .and_then(Value::as_i64)
             .filter(|s| *s > 0)
-            .map(|s| crate::store::ms_after(now_ms, s))
+            .map(|s| crate::clock::ms_after(now_ms, s))
     })
 }
 

@@ -20,7 +20,7 @@ pub async fn fetch(
         request = request.header("chatgpt-account-id", id);
     }
     let body = crate::quota::usage_answer(request, "ChatGPT").await?;
-    windows(&body, crate::store::now_ms())
+    windows(&body, crate::clock::now_ms())
 }
 
 fn windows(body: &[u8], now_ms: i64) -> Result<Vec<QuotaWindow>, String> {
@@ -38,11 +38,11 @@ fn windows(body: &[u8], now_ms: i64) -> Result<Vec<QuotaWindow>, String> {
             let resets_at_ms = w
                 .get("reset_at")
                 .and_then(Value::as_i64)
-                .map(crate::store::secs_ms)
+                .map(crate::clock::secs_ms)
                 .or_else(|| {
                     w.get("reset_after_seconds")
                         .and_then(Value::as_i64)
-                        .map(|s| crate::store::ms_after(now_ms, s))
+                        .map(|s| crate::clock::ms_after(now_ms, s))
                 });
             Some(QuotaWindow {
                 window: window_of(seconds.unwrap_or(18_000)),

@@ -130,7 +130,7 @@ impl LoginProvider for Cursor {
             .bearer_auth(token)
             .header(
                 "x-cursor-checksum",
-                checksum(crate::store::now_ms(), machine_id),
+                checksum(crate::clock::now_ms(), machine_id),
             )
             .header(
                 "x-client-key",

@@ -382,7 +382,7 @@ impl LoginProvider for Google {
         http: &reqwest::Client,
         set: TokenSet,
     ) -> Result<TokenSet, AuthError> {
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         let fresh = refresh(http, &self.servers, self.client, &set, now).await?;
         let project = project(http, &self.servers, self.client, &fresh.access_token).await?;
         Ok(TokenSet {
@@ -430,7 +430,7 @@ impl LoginProvider for Google {
             });
         }
         let agent = self.antigravity.then(|| cloudcode::Agent {
-            request_id: format!("agent-{}", crate::store::new_id()),
+            request_id: format!("agent-{}", crate::clock::new_id()),
         });
         let wrapped = cloudcode::wrap_request(&body, model, minted.project_id(), agent)?;
         Ok(Adapted {

@@ -19,7 +19,7 @@ pub async fn fetch(
         .header(http::header::USER_AGENT, super::ANTIGRAVITY_USER_AGENT)
         .json(&body);
     let answer = crate::quota::usage_answer(request, "Cloud Code").await?;
-    windows(&answer, crate::store::now_ms())
+    windows(&answer, crate::clock::now_ms())
 }
 
 fn windows(body: &[u8], now_ms: i64) -> Result<Vec<QuotaWindow>, String> {

@@ -251,8 +251,8 @@ impl LoginProvider for Iflow {
         minted: &Minted,
     ) -> reqwest::RequestBuilder {
         let key = minted.token.expose();
-        let session = format!("session-{}", crate::store::new_id());
-        signed_headers(key, &session, crate::store::now_ms())
+        let session = format!("session-{}", crate::clock::new_id());
+        signed_headers(key, &session, crate::clock::now_ms())
             .into_iter()
             .fold(request.bearer_auth(key), |r, (name, value)| {
                 r.header(name, value)

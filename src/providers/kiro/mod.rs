@@ -209,7 +209,7 @@ impl DeviceLogin for Waiting {
 
     async fn finish(&self, http: &reqwest::Client) -> Result<(String, SecretString), AuthError> {
         let floor = Duration::from_millis(200);
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         let set = finish(http, &self.servers, &self.client, &self.code, floor, now).await?;
         Ok((String::new(), set.to_secret()?))
     }
@@ -275,7 +275,7 @@ impl LoginProvider for Kiro {
             .bearer_auth(minted.token.expose())
             .header(http::header::USER_AGENT, USER_AGENT)
             .header("x-amz-user-agent", USER_AGENT)
-            .header("amz-sdk-invocation-id", crate::store::new_id())
+            .header("amz-sdk-invocation-id", crate::clock::new_id())
             .header("amz-sdk-request", "attempt=1; max=1")
     }
 

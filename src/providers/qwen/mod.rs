@@ -90,7 +90,7 @@ impl DeviceLogin for Waiting {
         let floor = std::time::Duration::from_millis(200);
         let token_url = self.servers.token_url();
         let answer = device::poll(http, &token_url, &form, &self.code, floor).await?;
-        let set = TokenSet::from_answer(&answer, None, crate::store::now_ms())?;
+        let set = TokenSet::from_answer(&answer, None, crate::clock::now_ms())?;
         Ok((String::new(), set.to_secret()?))
     }
 }

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::catalog::Account;
+use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::quota::{self, QuotaApi};
-use crate::store::now_ms;
 
 /// One account's quota with countdowns; accounts never measured show no windows.
 fn account_view(core: &Core, account: &Account) -> Value {

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::ApiError;
+use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::inspector::{self, DetailFilter, Redactor};
 use crate::manage::ManageError;
-use crate::store::now_ms;
 use crate::usage::{self, Bucket, GroupBy};
 
 const DAY_MS: i64 = 86_400_000;
