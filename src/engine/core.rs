@@ -9,10 +9,10 @@ use crate::catalog::{
 };
 use crate::config::FileConfig;
 use crate::events::{EngineEvent, EventBus};
-use crate::inspector::Inspector;
 use crate::proxy::ProxyContext;
 use crate::secrets::{SecretError, SecretString, Secrets};
 use crate::store::{self, Store, StoreError};
+use crate::usage::Inspector;
 use crate::usage::Recorder;
 
 #[derive(Debug, thiserror::Error)]

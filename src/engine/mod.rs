@@ -11,7 +11,9 @@
 mod cooldown_writer;
 pub(crate) mod core;
 mod private;
+mod recorder;
 pub use private::make_private;
+pub use recorder::FLUSH_INTERVAL;
 mod snapshot;
 
 use std::net::{IpAddr, SocketAddr};
@@ -30,14 +32,14 @@ pub use snapshot::{
 
 use crate::config::{ConfigError, FileConfig};
 use crate::events::{EngineEvent, EventBus};
-use crate::inspector::Inspector;
 use crate::proxy::ProxyContext;
-use crate::quota::{self, Quotas};
 use crate::routing::{Cooldowns, RoutingState};
 use crate::secrets::{BackendChoice, BackendKind, SecretError, Secrets};
 use crate::server::{AllowList, Limits};
 use crate::store::{self, Store, StoreError};
+use crate::usage::Inspector;
 use crate::usage::Recorder;
+use crate::usage::{self, Quotas};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 20128;
@@ -189,7 +191,7 @@ impl Engine {
             .await?;
         cooldowns.restore(restored);
         let (quotas, quota_saves) = Quotas::new(events.clone());
-        quotas.restore(store.call(|c| quota::load_snapshots(c)).await?);
+        quotas.restore(store.call(|c| usage::load_snapshots(c)).await?);
         let proxy = ProxyContext {
             http: ProxyContext::http_client()?,
             control: ProxyContext::control_client()?,
@@ -226,14 +228,17 @@ impl Engine {
         ));
         // The recording thread and the quota writer stop after the server has drained, so
         // that requests finishing during the drain are still recorded.
-        let recorder = crate::usage::spawn_recorder(core.clone(), recording_rx)?;
+        let recorder = recorder::spawn(core.clone(), recording_rx)?;
         let (late_stop, late_stop_rx) = watch::channel(false);
-        let quota_writer = tokio::spawn(quota::run_writer(
+        let quota_writer = tokio::spawn(usage::run_quota_writer(
             core.store.clone(),
             quota_saves,
             late_stop_rx,
         ));
-        let quota_refresh = tokio::spawn(quota::refresh_loop(core.clone(), shutdown_rx.clone()));
+        let quota_refresh = tokio::spawn(crate::manage::quota_refresh_loop(
+            core.clone(),
+            shutdown_rx.clone(),
+        ));
         let secrets_wait = tokio::spawn(wait_for_secrets(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(
             listener,

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
+use crate::format::WireFormat;
 use crate::format::codec::Framer as _;
-use crate::providers::WireFormat;
 
 const APIS: [Api; 5] = [
     Api::OpenaiChat,

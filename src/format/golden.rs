@@ -17,7 +17,7 @@ use super::ir::{
     Thinking, Tool, ToolCall, ToolChoice, ToolResult, Usage, text_of,
 };
 use super::{Aggregator, Api, ClientContext, ErrorCategory, codec};
-use crate::providers::WireFormat;
+use crate::format::WireFormat;
 
 const PROVIDER_FORMATS: [WireFormat; 4] = [
     WireFormat::OpenaiChat,

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::capture::Captured;
+use super::Captured;
 use super::redact::Redactor;
 use crate::format::{self, Aggregator, Api, Finish, Part, Request, Response};
 use crate::providers::WireFormat;

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::capture::{Begin, Captured, DetailMessage, End};
 use super::redact::Redactor;
 use super::render;
+use super::{Begin, Captured, DetailMessage, End};
 use crate::catalog::ObservabilitySettings;
 use crate::format::Usage;
 use crate::providers::WireFormat;

@@ -10,6 +10,7 @@ mod connections;
 mod keys;
 mod nodes;
 mod prices;
+mod quota;
 mod secrets;
 mod settings;
 mod shell;
@@ -27,6 +28,10 @@ pub use connections::{
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
+pub use quota::{
+    api_of as quota_api_of, fetch as fetch_quota, refresh_account as refresh_quota,
+    refresh_loop as quota_refresh_loop,
+};
 pub use secrets::{SecretsMoved, move_secrets, move_secrets_offline};
 pub use settings::{get_settings, patch_settings};
 pub use shell::{set_active_combo, shell_set_active_combo, shell_set_paused};

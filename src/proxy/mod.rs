@@ -15,20 +15,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
+pub use crate::usage::{ByteStream, Meter, Metered, take_raw};
 pub use count::{CountRequest, count_tokens};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use probe::{Probe, probe};
-pub use stream::{ByteStream, Meter, Metered, take_raw};
 
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
 use crate::events::{Attempt, EngineEvent, EventBus, ServedBy};
 use crate::inspector::ProviderSide;
 use crate::providers::WireFormat;
-use crate::quota::Quotas;
 use crate::routing::{Action, FailureClass, FailureNote, ResolveError, RoutingState, resolve};
 use crate::secrets::SecretString;
+use crate::usage::Quotas;
 
 /// What the dispatcher needs besides the catalog snapshot.
 #[derive(Clone)]

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::failure::Failure;
 use super::inbound::Inbound;
-use super::stream::{self, Meter, Mode};
+use super::stream::{self, Mode};
 use super::{Answer, ProxyContext};
+use crate::usage::Meter;
 use std::sync::Arc;
 
 use crate::auth::{LoginProvider, Minted};
@@ -297,7 +298,7 @@ pub async fn send(
         let decoder = native.map_or_else(|| format::stream_decoder(wire), |c| c.decoder());
         let meter = Meter::default();
         if let Some((captured, _)) = &seen {
-            stream::log_raw(&meter, captured.body.clone());
+            crate::usage::log_raw(&meter, captured.body.clone());
         }
         let opened = stream::open(
             response,
@@ -312,7 +313,7 @@ pub async fn send(
         if let Some((mut captured, side)) = seen.take() {
             // The raw events come later through the meter; on failure, what was read so far.
             if opened.is_err() {
-                captured.body = stream::take_raw(&meter).unwrap_or_default();
+                captured.body = crate::usage::take_raw(&meter).unwrap_or_default();
             }
             side.response = Some(captured);
         }
@@ -376,7 +377,7 @@ pub async fn send(
                 let once = futures_util::stream::once(async move { Bytes::from(out) });
                 Answer::Stream {
                     events: Box::pin(once),
-                    meter: stream::Metered::counted(response.usage),
+                    meter: crate::usage::Metered::counted(response.usage),
                 }
             }
             Some(response) => Answer::Full {

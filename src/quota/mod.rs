@@ -3,12 +3,10 @@
 //! every answer, and by the usage endpoints of providers that publish one (fetched on a
 //! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
 
-mod fetch;
 mod headers;
+mod http;
 pub mod model;
-mod state;
 
-pub use fetch::{QuotaApi, api_of, fetch, refresh_account, refresh_loop, usage_answer};
 pub use headers::from_headers;
+pub use http::usage_answer;
 pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, view};
-pub use state::{Quotas, load_snapshots, run_writer};

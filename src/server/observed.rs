@@ -12,9 +12,10 @@ use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::events::{Attempt, ServedBy};
 use crate::format::Api;
-use crate::inspector::{Begin, Captured, End, Inspector, ProviderSide, RawLog};
+use crate::inspector::{Begin, Captured, End, ProviderSide, RawLog};
 use crate::providers::WireFormat;
 use crate::proxy::{ByteStream, Inbound, Meter};
+use crate::usage::Inspector;
 use crate::usage::{self, DetailTail, Recorder, StreamEnd, Tokens, UsageRecord};
 
 use super::client_api::Caller;

@@ -1,13 +1,18 @@
 //! Usage and cost: one record per client request, sent to a writer task so the request path
 //! never waits on disk, and the queries the dashboard's charts read.
 
+mod capture;
+mod meter;
 mod query;
+mod quotas;
 mod record;
 mod tap;
-mod writer;
 
 pub use crate::catalog::prices::{price_of, table as price_table};
+pub use crate::inspector::Tokens;
+pub use capture::{Inspector, PendingEnd};
+pub use meter::{ByteStream, Meter, Metered, deposit_raw, log_raw, take_raw};
 pub use query::{Bucket, GroupBy, Summary, SummaryRow, TimePoint, summary, timeseries};
-pub use record::{Recorder, Recording, Tokens, UsageRecord};
+pub use quotas::{Quotas, load_snapshots, run_writer as run_quota_writer};
+pub use record::{Recorder, Recording, UsageRecord};
 pub use tap::{DetailTail, StreamEnd, tap_stream};
-pub use writer::{FLUSH_INTERVAL, spawn as spawn_recorder};

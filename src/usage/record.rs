@@ -1,20 +1,10 @@
 //! What is recorded for one request, and the handle the request path sends it through.
 
-use bytes::Bytes;
 use std::sync::mpsc::Sender;
 
 use crate::events::Attempt;
-use crate::format::{Api, Usage};
-use crate::inspector::DetailMessage;
-
-/// Where a record's token counts come from. A whole answer's body is read by the writer, off
-/// the request path; a stream's counts were tallied while it was relayed.
-#[derive(Debug, Clone)]
-pub enum Tokens {
-    Counted(Usage),
-    InBody(Bytes),
-    None,
-}
+use crate::format::Api;
+use crate::inspector::{DetailMessage, Tokens};
 
 #[derive(Debug, Clone)]
 pub struct UsageRecord {

@@ -8,9 +8,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::record::{Recorder, Tokens, UsageRecord};
-use crate::inspector::{End, PendingEnd, RawLog};
-use crate::proxy::{ByteStream, Meter};
+use super::PendingEnd;
+use super::record::{Recorder, UsageRecord};
+use super::{ByteStream, Meter};
+use crate::inspector::RawLog;
+use crate::inspector::{End, Tokens};
 
 /// Status recorded for a stream the client closed before its end (nginx's convention).
 const CLIENT_CLOSED: u16 = 499;

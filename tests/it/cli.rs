@@ -88,7 +88,7 @@ async fn a_kill_mid_burst_loses_nothing_that_was_flushed() {
 
     /// The writer's flush interval, with room for a slow commit on a busy machine.
     const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-    assert!(ninerouter::usage::FLUSH_INTERVAL < FLUSH_INTERVAL / 2);
+    assert!(ninerouter::engine::FLUSH_INTERVAL < FLUSH_INTERVAL / 2);
 
     let fake = FakeUpstream::start(Script::default()).await;
     let dir = tempfile::tempdir().unwrap();

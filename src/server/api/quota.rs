@@ -10,13 +10,13 @@ use super::ApiError;
 use crate::catalog::Account;
 use crate::clock::now_ms;
 use crate::engine::Core;
-use crate::quota::{self, QuotaApi};
+use crate::providers::QuotaApi;
 
 /// One account's quota with countdowns; accounts never measured show no windows.
 fn account_view(core: &Core, account: &Account) -> Value {
     let now = now_ms();
     let mut v = match core.proxy.quotas.get(&account.id) {
-        Some(s) => quota::view(&s, now),
+        Some(s) => crate::quota::view(&s, now),
         None => json!({ "accountId": account.id, "windows": [], "fetchedAt": null }),
     };
     v["accountName"] = account.name.clone().into();
@@ -28,7 +28,7 @@ fn account_view(core: &Core, account: &Account) -> Value {
     v["providerName"] = provider_name
         .unwrap_or_else(|| account.provider.clone())
         .into();
-    v["refreshable"] = (quota::api_of(account) != QuotaApi::Headers).into();
+    v["refreshable"] = (crate::manage::quota_api_of(account) != QuotaApi::Headers).into();
     v
 }
 
@@ -64,7 +64,9 @@ pub async fn refresh(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let account = find_account(&core, &id)?;
-    let refreshed = quota::refresh_account(&core, &account).await.is_some();
+    let refreshed = crate::manage::refresh_quota(&core, &account)
+        .await
+        .is_some();
     let mut v = account_view(&core, &account);
     v["refreshed"] = refreshed.into();
     if !refreshed {

@@ -1,148 +1,17 @@
-//! What the request path hands the inspector: refcounted bytes and header maps, nothing
-//! parsed. A streamed request is written twice: when its stream starts, and when it ends.
+//! The request path's bounded queue into the recorder for the inspector's detail. A streamed
+//! request is written twice: when its stream starts, and when it ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
-use http::HeaderMap;
-
-use crate::events::Attempt;
-use crate::format::Api;
-use crate::usage::{Recording, Tokens};
+use super::Recording;
+use crate::inspector::{Begin, DetailMessage, End};
 
 /// How many messages, and how many body bytes, may wait for the writer before new detail is
 /// dropped: the queue's memory stays bounded however large the requests are.
 const QUEUE: usize = 4096;
 const QUEUE_BYTES: usize = 64 << 20;
-
-/// Bytes kept in arrival order, up to a cap; whether anything was cut. The bytes are copied:
-/// a small slice of a network buffer would otherwise keep the whole buffer alive in the queue.
-#[derive(Debug, Clone, Default)]
-pub struct RawLog {
-    data: Vec<u8>,
-    cap: usize,
-    pub truncated: bool,
-}
-
-impl RawLog {
-    pub fn with_cap(cap: usize) -> Self {
-        Self {
-            cap,
-            ..Self::default()
-        }
-    }
-
-    pub fn whole(body: &[u8], cap: usize) -> Self {
-        let mut log = Self::with_cap(cap);
-        log.push(body);
-        log
-    }
-
-    pub fn push(&mut self, chunk: &[u8]) {
-        let room = self.cap.saturating_sub(self.data.len());
-        if chunk.len() > room {
-            self.truncated = true;
-        }
-        self.data.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.data
-    }
-}
-
-/// One side of an exchange: headers and body (and the URL or status where it has one).
-#[derive(Debug, Clone, Default)]
-pub struct Captured {
-    pub url: Option<String>,
-    pub status: Option<u16>,
-    pub headers: HeaderMap,
-    pub body: RawLog,
-}
-
-/// The provider side of the last attempt: what was sent, and what came back (for a stream,
-/// the body arrives later through the stream's meter).
-#[derive(Debug, Clone, Default)]
-pub struct ProviderSide {
-    pub request: Option<Captured>,
-    pub response: Option<Captured>,
-}
-
-/// What is known when a request has been routed.
-#[derive(Debug, Clone)]
-pub struct Begin {
-    pub id: String,
-    pub started_ms: i64,
-    pub api: Api,
-    pub endpoint: &'static str,
-    pub requested_model: String,
-    pub key_id: Option<String>,
-    pub combo: Option<String>,
-    pub provider: Option<String>,
-    pub model: Option<String>,
-    pub account_id: Option<String>,
-    pub attempts: Vec<Attempt>,
-    pub streamed: bool,
-    pub client_request: Captured,
-    pub provider_request: Option<Captured>,
-}
-
-/// What is known when the answer is over.
-#[derive(Debug, Clone)]
-pub struct End {
-    pub id: String,
-    pub api: Api,
-    /// Format of the provider that answered, to read its raw answer.
-    pub provider_wire: Option<crate::providers::WireFormat>,
-    pub status: u16,
-    pub tokens: Tokens,
-    pub ttft_ms: Option<i64>,
-    pub latency_ms: i64,
-    pub provider_response: Option<Captured>,
-    pub client_response: Captured,
-}
-
-impl Begin {
-    fn body_bytes(&self) -> usize {
-        self.client_request.body.len() + self.provider_request.as_ref().map_or(0, |p| p.body.len())
-    }
-}
-
-impl End {
-    fn body_bytes(&self) -> usize {
-        self.client_response.body.len()
-            + self.provider_response.as_ref().map_or(0, |p| p.body.len())
-    }
-}
-
-#[derive(Debug)]
-pub enum DetailMessage {
-    /// A stream that has started.
-    Begin(Box<Begin>),
-    /// The end of a stream whose beginning was sent.
-    End(Box<End>),
-    /// A request that is already over.
-    Whole(Box<Begin>, Box<End>),
-}
-
-impl DetailMessage {
-    fn body_bytes(&self) -> usize {
-        match self {
-            Self::Begin(b) => b.body_bytes(),
-            Self::End(e) => e.body_bytes(),
-            Self::Whole(b, e) => b.body_bytes() + e.body_bytes(),
-        }
-    }
-}
 
 /// The request path's handle on the recording queue for detail: bounded in messages and in
 /// body bytes, and a count of what it refused. (Usage records share the queue unbounded.)
@@ -242,6 +111,8 @@ impl Inspector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::Api;
+    use crate::inspector::{Captured, RawLog, Tokens};
 
     fn begin(body: &[u8]) -> Begin {
         Begin {

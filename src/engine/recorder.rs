@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::record::{Recording, Tokens, UsageRecord};
 use crate::catalog::Catalog;
 use crate::engine::Core;
 use crate::events::EngineEvent;
@@ -21,6 +20,7 @@ use crate::format::{self, Api, Usage};
 use crate::inspector::{self, Limits, Redactor, Retention};
 use crate::providers::{self, Tier};
 use crate::store::StoreError;
+use crate::usage::{Recording, Tokens, UsageRecord};
 
 /// At most this many items per transaction, so one commit never holds the database long.
 const MAX_BATCH: usize = 4096;

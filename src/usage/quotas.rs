@@ -7,8 +7,8 @@ use rusqlite::{Connection, params};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 
-use super::model::{QuotaSnapshot, QuotaSource};
 use crate::events::{EngineEvent, EventBus};
+use crate::quota::{QuotaSnapshot, QuotaSource};
 use crate::store::{self, Store, StoreError};
 
 pub struct Quotas {

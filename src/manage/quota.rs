@@ -8,15 +8,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
 use crate::auth::{AuthError, Minted, TokenSource};
 use crate::catalog::Account;
 use crate::clock::now_ms;
 use crate::engine::Core;
-pub use crate::providers::QuotaApi;
+use crate::providers::QuotaApi;
 use crate::proxy::ProxyContext;
-
-const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::quota::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, usage_answer};
 
 /// Fetches one account's quota from its provider's usage endpoint. `Ok(None)` when the
 /// provider has none.
@@ -140,32 +138,6 @@ async fn openrouter_key(
         ));
     }
     Ok(windows)
-}
-
-/// Sends a usage-endpoint request and returns its body, or why not in words for the quota view
-/// (`who` names the provider in them).
-pub async fn usage_answer(
-    request: reqwest::RequestBuilder,
-    who: &str,
-) -> Result<bytes::Bytes, String> {
-    let response = request
-        .header("accept", "application/json")
-        .timeout(FETCH_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| format!("could not reach {who}: {}", e.without_url()))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("could not read the answer: {}", e.without_url()))?;
-    if !status.is_success() {
-        let detail = crate::format::error_message(&body).unwrap_or_default();
-        return Err(format!("{who} answered {status} {detail}")
-            .trim()
-            .to_owned());
-    }
-    Ok(body)
 }
 
 /// The next UTC midnight, Monday or first of the month.
