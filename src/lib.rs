@@ -10,6 +10,8 @@ pub mod engine;
 pub mod events;
 pub mod format;
 pub mod inspector;
+#[cfg(test)]
+mod layers;
 pub mod logging;
 pub mod manage;
 pub mod providers;
@@ -18,5 +20,6 @@ pub mod quota;
 pub mod routing;
 pub mod secrets;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod usage;

@@ -82,7 +82,7 @@ async fn finish(app: &AppHandle, login_id: &str, landed: &str) {
         tracing::warn!("the login came back while the router was not running");
         return;
     };
-    match ninerouter::auth::complete_login(&core, login_id, landed).await {
+    match ninerouter::manage::complete_login(&core, login_id, landed).await {
         Ok(status) => tracing::info!(?status, "login window finished its login"),
         Err(e) => tracing::info!("the login window's login failed: {e}"),
     }

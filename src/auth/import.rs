@@ -5,13 +5,11 @@
 //! it the other may have to log in again.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::tokens::TokenSet;
 use super::{AuthEndpoints, Found, ImportError, LoginProvider};
-use crate::manage::ManageError;
 
 /// The file to import from: `[auth.<provider>] import_file`, else the app's own.
 pub fn file(login: &dyn LoginProvider, config: Option<&AuthEndpoints>) -> Option<PathBuf> {
@@ -81,77 +79,4 @@ pub fn jwt_expiry_ms(token: &str) -> Option<i64> {
         .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     value.get("exp")?.as_i64().map(crate::clock::secs_ms)
-}
-
-fn login_of(
-    core: &crate::engine::Core,
-    provider: &str,
-) -> Result<(String, Arc<dyn LoginProvider>), ManageError> {
-    let id = core
-        .catalog()
-        .provider_by_prefix(provider)
-        .map(|p| p.id.clone())
-        .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    let login = core
-        .proxy
-        .tokens
-        .login(&id)
-        .filter(|l| l.import_source().is_some())
-        .cloned()
-        .ok_or_else(|| ManageError::Invalid {
-            field: "provider".into(),
-            message: format!("{id} has no app login to import"),
-        })?;
-    Ok((id, login))
-}
-
-impl From<ImportError> for ManageError {
-    fn from(e: ImportError) -> Self {
-        match e {
-            ImportError::Missing(_) => Self::NotFound(e.to_string()),
-            ImportError::Auth(a) => Self::Upstream(a.to_string()),
-            other => Self::Invalid {
-                field: "file".into(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-fn located(
-    core: &crate::engine::Core,
-    id: &str,
-    login: &dyn LoginProvider,
-) -> Result<PathBuf, ImportError> {
-    file(login, core.proxy.tokens.endpoints(id))
-        .ok_or_else(|| ImportError::Missing("the home directory".into()))
-}
-
-/// What an import of `provider`'s app login would bring in (nothing is stored).
-pub fn preview(core: &crate::engine::Core, provider: &str) -> Result<Found, ManageError> {
-    let (id, login) = login_of(core, provider)?;
-    let path = located(core, &id, login.as_ref())?;
-    Ok(login.read_import(&path)?.1)
-}
-
-/// Imports `provider`'s app login as a new account (or as `replace`'s new login).
-pub async fn import(
-    core: &crate::engine::Core,
-    provider: &str,
-    replace: Option<&str>,
-) -> Result<(String, String), ManageError> {
-    let (id, login) = login_of(core, provider)?;
-    let path = located(core, &id, login.as_ref())?;
-    let (set, _) = login.read_import(&path)?;
-    let set = login
-        .complete_import(&core.proxy.control, set)
-        .await
-        .map_err(ImportError::from)?;
-    let name = set.email.clone().unwrap_or_default();
-    let secret = set
-        .to_secret()
-        .map_err(|e| ManageError::Upstream(e.to_string()))?;
-    let saved = crate::manage::save_login(core, &id, &name, secret, replace).await?;
-    tracing::info!(provider = %id, account = %saved.1, "imported an app login");
-    Ok(saved)
 }

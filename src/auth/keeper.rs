@@ -9,8 +9,19 @@ use std::sync::{Arc, Mutex};
 
 use super::tokens::TokenSet;
 use super::{AuthEndpoints, AuthError, LoginProvider, Minted, Renewal};
-use crate::catalog::Account;
-use crate::secrets::Secrets;
+use crate::secrets::{SecretString, Secrets};
+
+/// An account as the keeper sees it (the catalog's accounts are ones).
+pub trait LoginAccount: Send + Sync {
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+    /// The provider's registry id.
+    fn provider(&self) -> &str;
+    /// The saved login (a token set, or the grant tokens are minted from), when it can be read.
+    fn saved_login(&self) -> Option<&SecretString>;
+    /// The account's own API address (for providers whose host is the account's).
+    fn base_url(&self) -> &str;
+}
 
 type Slot = Arc<tokio::sync::Mutex<Option<Minted>>>;
 
@@ -49,8 +60,8 @@ impl TokenKeeper {
     }
 
     /// Whether requests for this account need a token derived from its saved login.
-    pub fn mints_for(&self, account: &Account) -> bool {
-        self.logins.contains_key(account.provider.as_str())
+    pub fn mints_for(&self, account: &dyn LoginAccount) -> bool {
+        self.logins.contains_key(account.provider())
     }
 
     /// The token for a request: the held one while it is fresh, else a renewed one. `refused`
@@ -59,7 +70,7 @@ impl TokenKeeper {
     pub async fn upstream(
         &self,
         http: &reqwest::Client,
-        account: &Account,
+        account: &dyn LoginAccount,
         refused: Option<&str>,
         now_ms: i64,
     ) -> Result<Minted, AuthError> {
@@ -67,20 +78,18 @@ impl TokenKeeper {
     }
 
     /// The subscription plan the account's saved login names, if any.
-    pub fn plan(&self, account: &Account) -> Option<String> {
+    pub fn plan(&self, account: &dyn LoginAccount) -> Option<String> {
         if !self.refreshes(account) {
             return None;
         }
-        TokenSet::from_secret(account.credential.login()?)
-            .ok()?
-            .plan
+        TokenSet::from_secret(account.saved_login()?).ok()?.plan
     }
 
     /// Whether the account's login is a refresh-token one (kept fresh in the background, so an
     /// idle account's refresh token does not lapse).
-    pub fn refreshes(&self, account: &Account) -> bool {
+    pub fn refreshes(&self, account: &dyn LoginAccount) -> bool {
         self.logins
-            .get(account.provider.as_str())
+            .get(account.provider())
             .is_some_and(|l| matches!(l.renewal(), Renewal::Refresh { .. }))
     }
 
@@ -88,7 +97,7 @@ impl TokenKeeper {
     pub async fn keep_fresh(
         &self,
         http: &reqwest::Client,
-        account: &Account,
+        account: &dyn LoginAccount,
         now_ms: i64,
         ahead_ms: i64,
     ) -> Result<(), AuthError> {
@@ -103,19 +112,18 @@ impl TokenKeeper {
     async fn renewed(
         &self,
         http: &reqwest::Client,
-        account: &Account,
+        account: &dyn LoginAccount,
         refused: Option<&str>,
         now_ms: i64,
         ahead_ms: i64,
     ) -> Result<Minted, AuthError> {
         let saved = account
-            .credential
-            .login()
+            .saved_login()
             .ok_or_else(|| AuthError::Revoked("no saved login".into()))?;
-        let Some(login) = self.logins.get(account.provider.as_str()) else {
+        let Some(login) = self.logins.get(account.provider()) else {
             return Err(AuthError::Revoked("this provider has no login".into()));
         };
-        let slot = self.slot(&account.id);
+        let slot = self.slot(account.id());
         let mut held = slot.lock().await;
         let renewal = login.renewal();
         if renewal != Renewal::Mint {
@@ -132,7 +140,7 @@ impl TokenKeeper {
                     Renewal::Refresh { lead_ms } => stored.renew_at_ms(now_ms, lead_ms),
                     _ => i64::MAX,
                 };
-                *held = Some(login.minted(stored, &account.base_url, renew_at));
+                *held = Some(login.minted(stored, account.base_url(), renew_at));
             }
         }
         if let Some(h) = held.as_ref()
@@ -143,14 +151,14 @@ impl TokenKeeper {
         }
         let renewed = match (renewal, held.as_ref().and_then(|h| h.set.as_ref())) {
             (Renewal::Refresh { lead_ms }, Some(set)) => {
-                tracing::debug!(account = %account.name, "refreshing a login's token");
+                tracing::debug!(account = %account.name(), "refreshing a login's token");
                 let fresh = login.refresh(http, set, now_ms).await?;
-                self.save(&account.id, &fresh).await;
+                self.save(account.id(), &fresh).await;
                 let renew_at = fresh.renew_at_ms(now_ms, lead_ms);
-                login.minted(fresh, &account.base_url, renew_at)
+                login.minted(fresh, account.base_url(), renew_at)
             }
             (Renewal::Mint, _) => {
-                tracing::debug!(account = %account.name, "minting a request token");
+                tracing::debug!(account = %account.name(), "minting a request token");
                 login.mint(http, saved, now_ms).await?
             }
             _ => {
@@ -169,7 +177,7 @@ impl TokenKeeper {
         let (Some(secrets), Ok(secret)) = (&self.secrets, set.to_secret()) else {
             return;
         };
-        let reference = crate::manage::connection_secret_ref(account_id);
+        let reference = crate::secrets::connection_secret_ref(account_id);
         if let Err(e) = secrets.set(&reference, secret).await {
             tracing::warn!(account = %account_id, "cannot save the refreshed login: {e}");
         }

@@ -8,10 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::{Approval, AuthError, DeviceLogin, LoginProvider, StartOptions};
-use crate::clock::{new_id, now_ms};
-use crate::engine::Core;
-use crate::manage::ManageError;
+use super::LoginProvider;
+use crate::clock::now_ms;
 
 /// Finished logins are forgotten after this long.
 const KEEP_FINISHED_MS: i64 = 3_600_000;
@@ -94,7 +92,7 @@ pub enum LoginStep {
 }
 
 /// An authorization-code login between its start and the code's return.
-pub(super) struct Pending {
+pub struct Pending {
     pub login: Arc<dyn LoginProvider>,
     pub verifier: String,
     pub state: String,
@@ -110,7 +108,7 @@ struct Entry {
     updated_ms: i64,
 }
 
-pub(super) enum Claim {
+pub enum Claim {
     Taken(Pending),
     WrongState,
     NotWaiting,
@@ -154,7 +152,7 @@ impl Logins {
     /// Takes the PKCE verifier, state and target account of an open authorization-code login,
     /// for the holder of its `state` only: a forged callback or paste with another state
     /// leaves the login waiting for the real one.
-    pub(super) fn claim(&self, id: &str, state: &str) -> Claim {
+    pub fn claim(&self, id: &str, state: &str) -> Claim {
         let mut entries = self.lock();
         let Some(entry) = entries.get_mut(id) else {
             return Claim::NotWaiting;
@@ -188,7 +186,7 @@ impl Logins {
     }
 
     /// Ends an open login; its task (polling, or the redirect listener) is stopped.
-    pub(super) fn finish(&self, id: &str, status: LoginStatus) {
+    pub fn finish(&self, id: &str, status: LoginStatus) {
         if let Some(entry) = self.lock().get_mut(id)
             && entry.status.is_open()
         {
@@ -201,7 +199,7 @@ impl Logins {
         }
     }
 
-    pub(super) fn insert(
+    pub fn insert(
         &self,
         id: String,
         provider: &str,
@@ -223,140 +221,9 @@ impl Logins {
         );
     }
 
-    pub(super) fn attach(&self, id: &str, task: tokio::task::AbortHandle) {
+    pub fn attach(&self, id: &str, task: tokio::task::AbortHandle) {
         if let Some(entry) = self.lock().get_mut(id) {
             entry.task = Some(task);
         }
     }
-}
-
-/// Starts a login for `provider` (registry id or alias). With `replace`, the login renews that
-/// account's credentials instead of adding an account.
-/// What a login may be told at its start besides the provider.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LoginOptions {
-    /// Renew this account's login instead of adding an account.
-    pub account_id: Option<String>,
-    /// Kiro with AWS IAM Identity Center: the organization's start URL and its region
-    /// (AWS Builder ID when absent).
-    pub start_url: Option<String>,
-    pub region: Option<String>,
-}
-
-pub async fn start_login(
-    core: &Arc<Core>,
-    provider: &str,
-    options: LoginOptions,
-) -> Result<LoginStart, ManageError> {
-    let LoginOptions {
-        account_id: replace,
-        start_url,
-        region,
-    } = options;
-    let catalog = core.catalog();
-    let id = catalog
-        .provider_by_prefix(provider)
-        .map(|p| p.id.clone())
-        .ok_or_else(|| ManageError::NotFound(format!("no provider '{provider}'")))?;
-    let Some(login) = core.proxy.tokens.login(&id).cloned() else {
-        return Err(ManageError::Invalid {
-            field: "provider".into(),
-            message: format!("logging in to {id} is not supported yet"),
-        });
-    };
-    if let Some(account) = &replace
-        && catalog.account(account).is_none_or(|a| a.provider != id)
-    {
-        return Err(ManageError::NotFound(format!(
-            "no {id} account '{account}'"
-        )));
-    }
-    if !login.takes_start_url() && (start_url.is_some() || region.is_some()) {
-        return Err(ManageError::Invalid {
-            field: "startUrl".into(),
-            message: "only Kiro logins take a start URL and region".into(),
-        });
-    }
-    if matches!(login.approval(), Approval::AuthorizationCode { .. }) {
-        return super::code_login::start(core, login, &id, replace).await;
-    }
-    let options = StartOptions {
-        start_url: start_url.as_deref(),
-        region: region.as_deref(),
-    };
-    let flow = login
-        .device_login(&core.proxy.control, &options)
-        .await
-        .map_err(|e| match e {
-            AuthError::Invalid(message) => ManageError::Invalid {
-                field: "startUrl".into(),
-                message,
-            },
-            e => ManageError::Upstream(e.to_string()),
-        })?;
-    let code = flow.code().clone();
-    let verification = code
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| code.verification_uri.clone());
-    let login_id = new_id();
-    core.logins.insert(
-        login_id.clone(),
-        &id,
-        LoginStatus::Waiting {
-            user_code: code.user_code.clone(),
-            verification_uri: verification.clone(),
-            expires_at_ms: crate::clock::ms_after(
-                now_ms(),
-                i64::try_from(code.expires_in).unwrap_or(i64::MAX),
-            ),
-        },
-        None,
-    );
-    let start = LoginStart {
-        login_id: login_id.clone(),
-        provider: id.clone(),
-        step: LoginStep::Device {
-            user_code: code.user_code.clone(),
-            verification_uri: verification,
-            expires_in_secs: code.expires_in,
-            interval_secs: code.interval,
-        },
-    };
-    let task = tokio::spawn({
-        let core = core.clone();
-        let login_id = login_id.clone();
-        async move {
-            let status = match complete(&core, flow.as_ref(), &id, replace.as_deref()).await {
-                Ok((account_id, name)) => {
-                    tracing::info!(provider = %id, account = %name, "login completed");
-                    LoginStatus::Done { account_id, name }
-                }
-                Err(message) => {
-                    tracing::info!(provider = %id, "login failed: {message}");
-                    LoginStatus::Failed { message }
-                }
-            };
-            core.logins.finish(&login_id, status);
-        }
-    });
-    core.logins.attach(&login_id, task.abort_handle());
-    Ok(start)
-}
-
-/// Waits for approval and stores the account.
-async fn complete(
-    core: &Core,
-    flow: &dyn DeviceLogin,
-    provider: &str,
-    replace: Option<&str>,
-) -> Result<(String, String), String> {
-    let (user, secret) = flow
-        .finish(&core.proxy.control)
-        .await
-        .map_err(|e| e.to_string())?;
-    crate::manage::save_login(core, provider, &user, secret, replace)
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -2,7 +2,6 @@
 //! loopback listener, imports, and keeping upstream tokens fresh for any provider (ahead of expiry, and once more
 //! after a 401) with one refresh per account at a time.
 
-mod code_login;
 pub mod device;
 pub mod import;
 mod keeper;
@@ -12,9 +11,8 @@ pub mod pkce;
 mod provider;
 pub mod tokens;
 
-pub use code_login::complete_login;
-pub use keeper::TokenKeeper;
-pub use logins::{LoginOptions, LoginStart, LoginStatus, LoginStep, Logins, start_login};
+pub use keeper::{LoginAccount, TokenKeeper};
+pub use logins::{Claim, LoginStart, LoginStatus, LoginStep, Logins, Pending};
 pub use provider::{
     Adapted, Approval, CodeGrant, DeviceLogin, Found, ImportError, ImportSource, LoginCtor,
     LoginProvider, Minted, NativeCodec, Redirect, Renewal, StartOptions, TokenSource,
@@ -26,45 +24,6 @@ pub const NEEDS_LOGIN: &str = "needs login";
 /// How long an account whose login was refused stays out of rotation (a new login clears it).
 pub const NEEDS_LOGIN_COOLDOWN: std::time::Duration =
     std::time::Duration::from_secs(30 * 24 * 3600);
-
-/// Keeps the refresh-token logins of enabled accounts fresh: those due within `every` (the
-/// next round) are renewed now. A refused one puts its account in the needs-login state.
-pub async fn upkeep(core: &crate::engine::Core, every: std::time::Duration) {
-    let catalog = core.catalog();
-    let ahead = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-    for account in catalog
-        .accounts()
-        .iter()
-        // A secret that cannot be read now (a keychain waited for) is no refused login.
-        .filter(|a| a.enabled && a.credential.usable() && core.proxy.tokens.refreshes(a))
-    {
-        let now = crate::clock::now_ms();
-        match core
-            .proxy
-            .tokens
-            .keep_fresh(&core.proxy.control, account, now, ahead)
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if e.needs_login().is_some() => {
-                let reason = e.needs_login().unwrap_or_default();
-                tracing::info!(account = %account.name, "{reason}");
-                core.proxy.routing.cooldowns.record_failure(
-                    &account.id,
-                    crate::routing::ALL_MODELS,
-                    &crate::routing::FailureNote {
-                        class: crate::routing::FailureClass::LoginRefused,
-                        hint: Some(NEEDS_LOGIN_COOLDOWN),
-                        reason: &reason,
-                    },
-                    &catalog.settings.routing,
-                    now,
-                );
-            }
-            Err(e) => tracing::info!(account = %account.name, "cannot renew the login now: {e}"),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

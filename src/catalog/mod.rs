@@ -129,6 +129,28 @@ impl Account {
     }
 }
 
+impl crate::auth::LoginAccount for Account {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn saved_login(&self) -> Option<&SecretString> {
+        self.credential.login()
+    }
+
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
 /// What an account holds to authenticate, by kind, so that a login's saved state can never
 /// be sent as if it were a key.
 #[derive(Debug, Clone, Default)]

@@ -9,12 +9,10 @@
 //! ```
 
 mod cooldown_writer;
-pub(crate) mod core;
 mod private;
 mod recorder;
 pub use private::make_private;
 pub use recorder::FLUSH_INTERVAL;
-mod snapshot;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -24,10 +22,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, Listen, file_key_id};
-pub use snapshot::{
-    AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
-    secret_backend_text,
+pub use crate::state::{
+    ACTIVE_COMBO_ALIAS, AccountState, AccountStatus, ComboState, Core, CoreError, Listen,
+    ProviderState, Snapshot, account_state, file_key_id, secret_backend_text,
 };
 
 use crate::config::{ConfigError, FileConfig};
@@ -273,7 +270,7 @@ impl Engine {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        snapshot::take(&self.core)
+        self.core.snapshot()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {

@@ -11,7 +11,7 @@ use crate::admin::{
     ADMIN_TOKEN_PREFIX, Actor, PasswordError, hash_password, random_token, verify_password,
 };
 use crate::clock::{new_id, now_ms};
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store::{self, AdminTokenRecord};
 
 /// Why a password login was refused.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{ManageError, conflict, invalid, read_only, validate_model_ref};
 use crate::catalog::Source;
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 #[derive(Debug, Serialize)]

@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::ManageError;
 use crate::admin::Actor;
 use crate::clock::now_ms;
-use crate::engine::Core;
 use crate::inspector::{REDACTED, Redactor};
+use crate::state::Core;
 use crate::store::{self, AuditEntry};
 
 /// How much of a change's description is kept.

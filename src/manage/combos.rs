@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ManageError, conflict, invalid, read_only, validate_model_ref};
 use crate::catalog::{Combo, ComboStrategy, Source, validate_combo};
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 #[derive(Debug, Deserialize)]

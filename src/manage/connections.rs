@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use super::{ManageError, conflict, invalid, read_only, validate_name};
 use crate::catalog::{ConnectionRecord, Source, validate_base_url};
 use crate::clock::{new_id, now_ms};
-use crate::engine::{AccountStatus, Core, account_state};
 use crate::providers::{self, AuthKind};
 use crate::routing::CooldownInfo;
 use crate::secrets::SecretString;
+use crate::state::{AccountStatus, Core, account_state};
 use crate::store;
 
 #[derive(Debug, Deserialize)]
@@ -72,10 +72,7 @@ pub struct ConnectionView {
     pub plan: Option<String>,
 }
 
-/// Where an account's secret (API key or saved login) is kept in the secret store.
-pub fn connection_secret_ref(id: &str) -> String {
-    format!("connection:{id}")
-}
+pub use crate::secrets::connection_secret_ref;
 
 /// The canonical provider id for what the user typed (`oa` → `openai`, a node prefix → id).
 fn resolve_provider(core: &Core, provider: &str) -> Result<(String, AuthKind), ManageError> {

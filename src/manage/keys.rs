@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{ManageError, validate_name};
 use crate::catalog::{ApiKeyRecord, Source, generate_key, hash_key, hint};
 use crate::clock::{new_id, now_ms};
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 #[derive(Debug, Serialize)]
@@ -21,7 +21,7 @@ pub async fn list_keys(core: &Core) -> Result<Vec<ApiKeyRecord>, ManageError> {
     let mut keys = core.store.call(|c| store::list_api_keys(c)).await?;
     for (i, k) in core.file.server.api_keys.iter().enumerate() {
         keys.push(ApiKeyRecord {
-            id: crate::engine::file_key_id(i),
+            id: crate::state::file_key_id(i),
             name: format!("config file key {}", i + 1),
             hint: hint(k),
             hash: hash_key(k),

@@ -5,9 +5,12 @@
 pub mod admin;
 mod aliases;
 mod audit;
+mod code_login;
 mod combos;
 mod connections;
+mod import;
 mod keys;
+mod login;
 mod nodes;
 mod prices;
 mod quota;
@@ -17,6 +20,7 @@ mod shell;
 
 pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
 pub use audit::{audit_detail, list_audit, record_change};
+pub use code_login::complete_login;
 pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
 };
@@ -25,7 +29,9 @@ pub use connections::{
     delete_connection, get_connection, list_connections, reset_connection, save_login,
     test_connection, update_connection,
 };
+pub use import::{import_login, preview_import};
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
+pub use login::{LoginOptions, start_login, upkeep};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use quota::{
@@ -36,8 +42,8 @@ pub use secrets::{SecretsMoved, move_secrets, move_secrets_offline};
 pub use settings::{get_settings, patch_settings};
 pub use shell::{set_active_combo, shell_set_active_combo, shell_set_paused};
 
-use crate::engine::CoreError;
 use crate::secrets::SecretError;
+use crate::state::CoreError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::{ManageError, conflict, invalid, read_only, validate_name};
 use crate::catalog::{NodeKind, NodeRecord, Source, validate_base_url, validate_prefix};
 use crate::clock::new_id;
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 #[derive(Debug, Deserialize)]

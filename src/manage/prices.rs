@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{ManageError, invalid};
 use crate::catalog::{Price, PriceOverride};
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 #[derive(Debug, Serialize)]

@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use crate::auth::{AuthError, Minted, TokenSource};
 use crate::catalog::Account;
 use crate::clock::now_ms;
-use crate::engine::Core;
 use crate::providers::QuotaApi;
 use crate::proxy::ProxyContext;
 use crate::quota::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, usage_answer};
+use crate::state::Core;
 
 /// Fetches one account's quota from its provider's usage endpoint. `Ok(None)` when the
 /// provider has none.
@@ -192,7 +192,7 @@ pub async fn refresh_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     loop {
         let catalog = core.catalog();
         let every = Duration::from_secs(catalog.settings.observability.quota_refresh_secs);
-        crate::auth::upkeep(&core, every).await;
+        crate::manage::upkeep(&core, every).await;
         for account in catalog
             .accounts()
             .iter()

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{ManageError, invalid};
-use crate::engine::Core;
 use crate::secrets::{BackendKind, Secrets};
+use crate::state::Core;
 use crate::store::{self, Store};
 
 #[derive(Debug, Serialize)]

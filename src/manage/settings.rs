@@ -2,7 +2,7 @@
 
 use super::{ManageError, invalid};
 use crate::catalog::Settings;
-use crate::engine::Core;
+use crate::state::Core;
 use crate::store;
 
 pub fn get_settings(core: &Core) -> Settings {

@@ -2,7 +2,7 @@
 //! alias pointed at a combo).
 
 use super::{ManageError, put_alias};
-use crate::engine::{ACTIVE_COMBO_ALIAS, Core};
+use crate::state::{ACTIVE_COMBO_ALIAS, Core};
 
 pub async fn set_active_combo(core: &Core, name: &str) -> Result<(), ManageError> {
     if !core.catalog().combos.contains_key(name) {

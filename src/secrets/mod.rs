@@ -422,6 +422,11 @@ impl Places {
     }
 }
 
+/// Where an account's secret (API key or saved login) is kept in the secret store.
+pub fn connection_secret_ref(id: &str) -> String {
+    format!("connection:{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

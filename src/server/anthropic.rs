@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use super::client_api::{
     anthropic_headers, bad_request, error_response, read_body, serve_model_in_body,
 };
-use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
 use crate::proxy::CountRequest;
+use crate::state::Core;
 
 pub async fn messages(State(core): State<Arc<Core>>, request: Request) -> Response {
     serve_model_in_body(Api::Anthropic, core, request).await

@@ -15,11 +15,11 @@ use axum::extract::Request;
 
 use super::observed::Observed;
 use crate::clock::new_id;
-use crate::engine::Core;
 use crate::events::{EngineEvent, ServedBy};
 use crate::format::{self, Api, ErrorCategory, FormatError};
 use crate::inspector::{Captured, ProviderSide, RawLog};
 use crate::proxy::{self, Answer, ErrorKind, Inbound, ProxyError};
+use crate::state::Core;
 
 /// Coding agents send long histories with images; this bounds one request body.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;

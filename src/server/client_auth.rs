@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_api::ClientKey;
 use super::guard::is_foreign_browser_request;
 use super::openai_error::OpenAiError;
-use crate::engine::Core;
+use crate::state::Core;
 
 /// The key a client presented, in any of the places the supported APIs put it.
 pub fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {

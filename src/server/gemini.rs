@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_api::{Caller, bad_request, error_response, read_body, serve};
-use crate::engine::Core;
 use crate::format::{Api, ErrorCategory, FormatError};
 use crate::proxy::Inbound;
+use crate::state::Core;
 
 #[derive(serde::Deserialize, Default)]
 pub struct GeminiQuery {

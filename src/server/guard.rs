@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::engine::{Core, Listen};
+use crate::state::{Core, Listen};
 
 /// Origins of the desktop window (Tauri serves the UI from these).
 const DESKTOP_ORIGINS: [&str; 3] = [

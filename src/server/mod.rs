@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::engine::Core;
+use crate::state::Core;
 pub use allow::{AllowList, BadCidr};
 pub use listen::Limits;
 use openai_error::OpenAiError;

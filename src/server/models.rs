@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Request, State};
 use serde_json::{Value, json};
 
-use crate::engine::Core;
+use crate::state::Core;
 
 pub async fn list_models(State(core): State<Arc<Core>>, request: Request) -> Json<Value> {
     let models = core.catalog().routable_models();

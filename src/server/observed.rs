@@ -9,12 +9,12 @@ use http::HeaderMap;
 
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
-use crate::engine::Core;
 use crate::events::{Attempt, ServedBy};
 use crate::format::Api;
 use crate::inspector::{Begin, Captured, End, ProviderSide, RawLog};
 use crate::providers::WireFormat;
 use crate::proxy::{ByteStream, Inbound, Meter};
+use crate::state::Core;
 use crate::usage::Inspector;
 use crate::usage::{self, DetailTail, Recorder, StreamEnd, Tokens, UsageRecord};
 

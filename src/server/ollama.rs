@@ -9,9 +9,9 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::client_api::{Caller, bad_request, read_body, serve};
-use crate::engine::Core;
 use crate::format::{Api, ollama};
 use crate::proxy::Inbound;
+use crate::state::Core;
 
 pub async fn chat(State(core): State<Arc<Core>>, request: Request) -> Response {
     let caller = Caller::of(&core, &request);

@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::client_api::serve_model_in_body;
-use crate::engine::Core;
 use crate::format::{self, Api, ErrorCategory};
+use crate::state::Core;
 
 pub async fn create(State(core): State<Arc<Core>>, request: Request) -> Response {
     serve_model_in_body(Api::Responses, core, request).await

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use crate::admin::{Actor, SESSION_COOKIE, SESSION_TTL_MS};
-use crate::engine::Core;
 use crate::manage;
+use crate::state::Core;
 
 /// A management body larger than this is refused (the largest real one is a combo list).
 const MAX_MANAGEMENT_BODY: usize = 1 << 20;

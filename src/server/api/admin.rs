@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::access::{Caller, session_set_cookie};
 use super::{ApiError, ApiJson};
-use crate::engine::Core;
 use crate::manage::{self, admin::LoginRefusal};
+use crate::state::Core;
 
 type ApiResult<T> = Result<T, ApiError>;
 

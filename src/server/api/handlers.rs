@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson};
-use crate::engine::Core;
 use crate::manage::{
     self, ComboInput, ComboPatch, ConnectionInput, ConnectionPatch, NodeInput, NodePatch,
 };
 use crate::providers;
+use crate::state::Core;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -29,7 +29,7 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
         "requireApiKey": catalog.settings.require_api_key,
         "secretBackend": {
             "kind": core.secrets.kind(),
-            "description": crate::engine::secret_backend_text(&core),
+            "description": crate::state::secret_backend_text(&core),
             "waiting": core.secrets.is_waiting(),
         },
         "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
@@ -308,7 +308,7 @@ pub async fn resume_routing(State(core): State<Arc<Core>>) -> Json<Value> {
 }
 
 pub async fn get_active_combo(State(core): State<Arc<Core>>) -> Json<Value> {
-    Json(json!({ "name": core.active_combo(), "model": crate::engine::ACTIVE_COMBO_ALIAS }))
+    Json(json!({ "name": core.active_combo(), "model": crate::state::ACTIVE_COMBO_ALIAS }))
 }
 
 #[derive(Deserialize)]

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::engine::Core;
 use crate::manage::{ManageError, field_in_message};
+use crate::state::Core;
 
 pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
     use handlers::*;

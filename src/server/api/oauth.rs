@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::auth;
-use crate::engine::Core;
+use crate::state::Core;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -22,13 +22,13 @@ pub async fn start(
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let body = start_body(&raw)?;
-    let started = auth::start_login(&core, &provider, body).await?;
+    let started = crate::manage::start_login(&core, &provider, body).await?;
     Ok((StatusCode::ACCEPTED, Json(started)).into_response())
 }
 
-fn start_body(raw: &[u8]) -> Result<auth::LoginOptions, ApiError> {
+fn start_body(raw: &[u8]) -> Result<crate::manage::LoginOptions, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(auth::LoginOptions::default());
+        return Ok(crate::manage::LoginOptions::default());
     }
     serde_json::from_slice(raw).map_err(|e| ApiError::BadBody {
         field: crate::manage::field_in_message(&e.to_string())
@@ -82,7 +82,7 @@ pub async fn complete(
     body: super::ApiJson<CompleteBody>,
 ) -> ApiResult<Response> {
     found(&core, &provider, &id)?;
-    let status = auth::complete_login(&core, &id, &body.0.code).await?;
+    let status = crate::manage::complete_login(&core, &id, &body.0.code).await?;
     Ok(Json(json!({ "loginId": id, "login": status })).into_response())
 }
 
@@ -91,7 +91,7 @@ pub async fn import_preview(
     State(core): State<Arc<Core>>,
     Path(provider): Path<String>,
 ) -> ApiResult<Response> {
-    let found = auth::import::preview(&core, &provider)?;
+    let found = crate::manage::preview_import(&core, &provider)?;
     Ok(Json(json!({ "found": found })).into_response())
 }
 
@@ -103,7 +103,7 @@ pub async fn import(
 ) -> ApiResult<Response> {
     let body = start_body(&raw)?;
     let (account_id, name) =
-        auth::import::import(&core, &provider, body.account_id.as_deref()).await?;
+        crate::manage::import_login(&core, &provider, body.account_id.as_deref()).await?;
     let login = auth::LoginStatus::Done { account_id, name };
     Ok((StatusCode::CREATED, Json(json!({ "login": login }))).into_response())
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::ApiError;
 use crate::catalog::Account;
 use crate::clock::now_ms;
-use crate::engine::Core;
 use crate::providers::QuotaApi;
+use crate::state::Core;
 
 /// One account's quota with countdowns; accounts never measured show no windows.
 fn account_view(core: &Core, account: &Account) -> Value {

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::ApiError;
 use crate::clock::now_ms;
-use crate::engine::Core;
 use crate::inspector::{self, DetailFilter, Redactor};
 use crate::manage::ManageError;
+use crate::state::Core;
 use crate::usage::{self, Bucket, GroupBy};
 
 const DAY_MS: i64 = 86_400_000;

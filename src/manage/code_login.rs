@@ -5,14 +5,16 @@
 
 use std::sync::Arc;
 
-use super::logins::{Claim, LoginStart, LoginStatus, LoginStep, Pending};
-use super::loopback::{self, Callback};
-use super::pkce::Pkce;
-use super::tokens::TokenSet;
-use super::{Approval, AuthError, CodeGrant, LoginProvider, Redirect};
+use crate::auth::loopback::{self, Callback};
+use crate::auth::pkce::Pkce;
+use crate::auth::tokens::TokenSet;
+use crate::auth::{
+    Approval, AuthError, Claim, CodeGrant, LoginProvider, LoginStart, LoginStatus, LoginStep,
+    Pending, Redirect,
+};
 use crate::clock::{new_id, now_ms};
-use crate::engine::Core;
 use crate::manage::ManageError;
+use crate::state::Core;
 
 /// How long the user has to approve and the code to come back.
 const AUTHORIZE_WINDOW_MS: i64 = 10 * 60_000;
@@ -178,7 +180,7 @@ fn invalid(message: &str) -> ManageError {
 pub fn parse_pasted(input: &str) -> Option<(String, String)> {
     let input = input.trim();
     if let Ok(url) = url::Url::parse(input) {
-        let get = |k: &str| super::query_param(&url, k);
+        let get = |k: &str| crate::auth::query_param(&url, k);
         return Some((get("code")?, get("state")?));
     }
     let (code, state) = input.split_once('#')?;
