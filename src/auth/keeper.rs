@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::tokens::TokenSet;
+use super::tokens::{SavedLogin, TokenSet};
 use super::{AuthEndpoints, AuthError, LoginProvider, Minted, Renewal};
-use crate::secrets::{SecretString, Secrets};
+use crate::secrets::Secrets;
 
 /// An account as the keeper sees it (the catalog's accounts are ones).
 pub trait LoginAccount: Send + Sync {
@@ -18,7 +18,7 @@ pub trait LoginAccount: Send + Sync {
     /// The provider's registry id.
     fn provider(&self) -> &str;
     /// The saved login (a token set, or the grant tokens are minted from), when it can be read.
-    fn saved_login(&self) -> Option<&SecretString>;
+    fn saved_login(&self) -> Option<&SavedLogin>;
     /// The account's own API address (for providers whose host is the account's).
     fn base_url(&self) -> &str;
 }
@@ -82,7 +82,7 @@ impl TokenKeeper {
         if !self.refreshes(account) {
             return None;
         }
-        TokenSet::from_secret(account.saved_login()?).ok()?.plan
+        account.saved_login()?.tokens()?.plan.clone()
     }
 
     /// Whether the account's login is a refresh-token one (kept fresh in the background, so an
@@ -129,8 +129,10 @@ impl TokenKeeper {
         if renewal != Renewal::Mint {
             // The catalog's copy of the saved set lags behind refreshes until the next reload;
             // it replaces the held one only if it was obtained later (a new login).
-            let stored = TokenSet::from_secret(saved)
-                .map_err(|_| AuthError::Revoked("the saved login is unreadable".into()))?;
+            let stored = saved
+                .tokens()
+                .cloned()
+                .ok_or_else(|| AuthError::Revoked("the saved login is unreadable".into()))?;
             let newer = held
                 .as_ref()
                 .and_then(|h| h.set.as_ref())
@@ -159,7 +161,10 @@ impl TokenKeeper {
             }
             (Renewal::Mint, _) => {
                 tracing::debug!(account = %account.name(), "minting a request token");
-                login.mint(http, saved, now_ms).await?
+                let grant = saved
+                    .grant()
+                    .ok_or_else(|| AuthError::Revoked("the saved login is unreadable".into()))?;
+                login.mint(http, grant, now_ms).await?
             }
             _ => {
                 return Err(AuthError::Revoked(

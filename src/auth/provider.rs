@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::device::DeviceCode;
 use super::pkce::Pkce;
-use super::tokens::TokenSet;
+use super::tokens::{SavedLogin, TokenSet};
 use super::{AuthEndpoints, AuthError};
 use crate::format::WireFormat;
 use crate::secrets::SecretString;
@@ -289,7 +289,7 @@ pub trait LoginProvider: Send + Sync {
     async fn quota(
         &self,
         _http: &reqwest::Client,
-        _grant: &SecretString,
+        _saved: &SavedLogin,
         _token: &dyn TokenSource,
     ) -> Result<Option<Vec<crate::quota::QuotaWindow>>, String> {
         Ok(None)

@@ -14,6 +14,8 @@ use crate::secrets::SecretString;
 pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: String,
+    /// Unknown (0) means due now.
+    #[serde(default)]
     pub expires_at_ms: i64,
     /// When this set was obtained: of two sets, the later one is current.
     #[serde(default)]
@@ -135,6 +137,66 @@ impl TokenSet {
     }
 }
 
+/// What a login account keeps, typed: the token set of a login that refreshes, or the grant
+/// request tokens are minted from (Copilot's GitHub token). Its `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SavedLogin {
+    Tokens(Box<TokenSet>),
+    Grant(SecretString),
+}
+
+impl SavedLogin {
+    /// A saved secret as it was stored: a token set's JSON, or a grant's bare token.
+    pub fn parse(secret: SecretString) -> Self {
+        match TokenSet::from_secret(&secret) {
+            Ok(set) => Self::Tokens(Box::new(set)),
+            Err(_) => Self::Grant(secret),
+        }
+    }
+
+    pub fn tokens(&self) -> Option<&TokenSet> {
+        match self {
+            Self::Tokens(set) => Some(set),
+            Self::Grant(_) => None,
+        }
+    }
+
+    pub fn grant(&self) -> Option<&SecretString> {
+        match self {
+            Self::Grant(grant) => Some(grant),
+            Self::Tokens(_) => None,
+        }
+    }
+
+    /// Every secret inside, for blanking wherever it might appear: the tokens, keys and
+    /// client secrets of a set (its provider extras whose names say they are secret too).
+    pub fn secrets(&self) -> Vec<String> {
+        let set = match self {
+            Self::Grant(grant) => return vec![grant.expose().to_owned()],
+            Self::Tokens(set) => set,
+        };
+        let mut out = vec![set.access_token.clone(), set.refresh_token.clone()];
+        out.extend(set.api_key.clone());
+        out.extend(set.client_secret.clone());
+        out.extend(set.extra.iter().filter_map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            let secret = ["token", "key", "secret"].iter().any(|s| name.contains(s));
+            value.as_str().filter(|_| secret).map(str::to_owned)
+        }));
+        out.retain(|s| !s.is_empty());
+        out
+    }
+}
+
+impl std::fmt::Debug for SavedLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tokens(_) => f.write_str("SavedLogin::Tokens(***)"),
+            Self::Grant(_) => f.write_str("SavedLogin::Grant(***)"),
+        }
+    }
+}
+
 /// When a token that expires at `expires_at_ms` is renewed: `lead_ms` before, or halfway
 /// through its life for tokens that live shorter than twice that (so a short-lived token is
 /// still shared by many requests).
@@ -205,6 +267,28 @@ pub fn claims(id_token: &str) -> Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_login_is_typed_and_never_printed() {
+        let json = r#"{"accessToken":"at-1","refreshToken":"rt-1","expiresAtMs":5,"machineId":"m","sessionKey":"sk-9"}"#;
+        let saved = SavedLogin::parse(SecretString::new(json.to_owned()));
+        let set = saved.tokens().expect("a token set");
+        assert_eq!(set.refresh_token, "rt-1");
+        assert_eq!(
+            set.extra.get("machineId").and_then(Value::as_str),
+            Some("m")
+        );
+        let secrets = saved.secrets();
+        assert!(secrets.contains(&"sk-9".to_owned()) && !secrets.contains(&"m".to_owned()));
+        let grant = SavedLogin::parse(SecretString::new("gho_abc".to_owned()));
+        assert_eq!(grant.grant().map(SecretString::expose), Some("gho_abc"));
+        for shown in [format!("{saved:?}"), format!("{grant:?}")] {
+            assert!(
+                !shown.contains("at-1") && !shown.contains("gho_abc"),
+                "{shown}"
+            );
+        }
+    }
 
     #[test]
     fn hostile_lifetimes_saturate_instead_of_wrapping() {

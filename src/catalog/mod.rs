@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::auth::tokens::SavedLogin;
 use crate::providers::{self, WireFormat};
 use crate::secrets::SecretString;
 
@@ -110,22 +111,9 @@ pub struct Account {
 }
 
 impl Account {
-    /// This account's secrets: its key or saved login, and each token inside a saved set.
+    /// This account's secrets: its key, or each token inside its saved login.
     pub fn secrets(&self) -> Vec<String> {
-        let Some(secret) = self.credential.expose() else {
-            return Vec::new();
-        };
-        let mut out = vec![secret.to_owned()];
-        if let (Some(_), Ok(serde_json::Value::Object(fields))) =
-            (self.credential.login(), serde_json::from_str(secret))
-        {
-            out.extend(fields.iter().filter_map(|(name, value)| {
-                let name = name.to_ascii_lowercase();
-                let secret_name = ["token", "key", "secret"].iter().any(|s| name.contains(s));
-                value.as_str().filter(|_| secret_name).map(str::to_owned)
-            }));
-        }
-        out
+        self.credential.secrets()
     }
 }
 
@@ -142,7 +130,7 @@ impl crate::auth::LoginAccount for Account {
         &self.provider
     }
 
-    fn saved_login(&self) -> Option<&SecretString> {
+    fn saved_login(&self) -> Option<&SavedLogin> {
         self.credential.login()
     }
 
@@ -162,7 +150,7 @@ pub enum Credential {
     /// A subscription login's saved state (a refresh-token set, or Copilot's GitHub token).
     /// It never leaves as it is: the token keeper derives the upstream token from it, and a
     /// refresh token goes only to its own token endpoint.
-    Login(SecretString),
+    Login(SavedLogin),
     /// The account has a secret, but it cannot be read now (the keychain is locked, the entry
     /// is gone); why, for the dashboard.
     Unavailable(String),
@@ -184,7 +172,7 @@ impl Credential {
     }
 
     /// The saved login, for a subscription account.
-    pub fn login(&self) -> Option<&SecretString> {
+    pub fn login(&self) -> Option<&SavedLogin> {
         match self {
             Credential::Login(l) => Some(l),
             _ => None,
@@ -195,11 +183,12 @@ impl Credential {
         !matches!(self, Credential::None)
     }
 
-    /// The secret text, whichever kind (for blanking it wherever it might appear).
-    pub fn expose(&self) -> Option<&str> {
+    /// Every secret it holds (for blanking them wherever they might appear).
+    pub fn secrets(&self) -> Vec<String> {
         match self {
-            Credential::ApiKey(s) | Credential::Login(s) => Some(s.expose()),
-            Credential::None | Credential::Unavailable(_) => None,
+            Credential::ApiKey(key) => vec![key.expose().to_owned()],
+            Credential::Login(saved) => saved.secrets(),
+            Credential::None | Credential::Unavailable(_) => Vec::new(),
         }
     }
 }
@@ -283,7 +272,7 @@ impl Catalog {
                         .unreadable
                         .get(&c.id)
                         .map_or(Credential::None, |why| Credential::Unavailable(why.clone())),
-                    Some(k) if provider.login => Credential::Login(k),
+                    Some(k) if provider.login => Credential::Login(SavedLogin::parse(k)),
                     Some(k) => Credential::ApiKey(k),
                 };
                 Some(Account {

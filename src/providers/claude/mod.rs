@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod quota;
 
+use crate::auth::tokens::SavedLogin;
 use crate::auth::{
     Adapted, Approval, CodeGrant, Found, ImportError, ImportSource, LoginProvider, Minted,
     Redirect, Renewal, TokenSource,
@@ -255,7 +256,7 @@ impl LoginProvider for Claude {
     async fn quota(
         &self,
         http: &reqwest::Client,
-        _grant: &SecretString,
+        _saved: &SavedLogin,
         token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         let minted = token.token().await.map_err(|e| e.to_string())?;

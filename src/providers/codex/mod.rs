@@ -16,6 +16,7 @@ use bytes::Bytes;
 
 mod quota;
 
+use crate::auth::tokens::SavedLogin;
 use crate::auth::{
     Adapted, Approval, CodeGrant, Found, ImportError, ImportSource, LoginProvider, Minted,
     Redirect, Renewal, TokenSource,
@@ -358,7 +359,7 @@ impl LoginProvider for Codex {
     async fn quota(
         &self,
         http: &reqwest::Client,
-        _grant: &SecretString,
+        _saved: &SavedLogin,
         token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         let minted = token.token().await.map_err(|e| e.to_string())?;

@@ -12,6 +12,7 @@ mod quota;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::device::{self, DeviceCode};
+use crate::auth::tokens::SavedLogin;
 use crate::auth::{
     Approval, AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions, TokenSource,
 };
@@ -242,9 +243,12 @@ impl LoginProvider for Copilot {
     async fn quota(
         &self,
         http: &reqwest::Client,
-        grant: &SecretString,
+        saved: &SavedLogin,
         _token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
+        let grant = saved
+            .grant()
+            .ok_or("the account has no saved GitHub login")?;
         quota::fetch(http, &self.servers, grant.expose())
             .await
             .map(Some)

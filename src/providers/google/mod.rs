@@ -17,6 +17,7 @@ mod quota;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::pkce::Pkce;
+use crate::auth::tokens::SavedLogin;
 use crate::auth::tokens::TokenSet;
 use crate::auth::{
     Adapted, Approval, AuthError, CodeGrant, Found, ImportError, ImportSource, LoginProvider,
@@ -455,7 +456,7 @@ impl LoginProvider for Google {
     async fn quota(
         &self,
         http: &reqwest::Client,
-        _grant: &SecretString,
+        _saved: &SavedLogin,
         token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         if !self.antigravity {

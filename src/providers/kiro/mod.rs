@@ -15,6 +15,7 @@ mod quota;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::device::{self, DeviceCode};
+use crate::auth::tokens::SavedLogin;
 use crate::auth::tokens::TokenSet;
 use crate::auth::{
     Approval, AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions, TokenSource,
@@ -282,7 +283,7 @@ impl LoginProvider for Kiro {
     async fn quota(
         &self,
         http: &reqwest::Client,
-        _grant: &SecretString,
+        _saved: &SavedLogin,
         token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         let minted = token.token().await.map_err(|e| e.to_string())?;
