@@ -15,7 +15,7 @@ pub use keeper::{LoginAccount, TokenKeeper};
 pub use logins::{Claim, LoginStart, LoginStatus, LoginStep, Logins, Pending};
 pub use provider::{
     Adapted, Approval, CodeGrant, DeviceLogin, Found, ImportError, ImportSource, LoginCtor,
-    LoginProvider, Minted, NativeCodec, Redirect, Renewal, StartOptions, TokenSource,
+    LoginMethod, LoginProvider, Minted, NativeCodec, Redirect, Renewal, StartOptions, TokenSource,
 };
 
 /// How the reason of a refused login reads (the account's state says `needs-login`).

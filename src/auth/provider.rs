@@ -44,6 +44,13 @@ pub enum Redirect {
     },
 }
 
+/// One of several ways a provider offers to log in (Kiro: AWS Builder ID, Google, GitHub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LoginMethod {
+    pub id: &'static str,
+    pub label: &'static str,
+}
+
 /// How the token requests carry is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Renewal {
@@ -67,6 +74,8 @@ pub struct CodeGrant<'a> {
 /// What a login start may be told besides the provider.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions<'a> {
+    /// Which of the provider's `methods` (its first when absent).
+    pub method: Option<&'a str>,
     /// An organisation's sign-in address (Kiro with AWS IAM Identity Center) and its region.
     pub start_url: Option<&'a str>,
     pub region: Option<&'a str>,
@@ -158,8 +167,14 @@ pub trait NativeCodec: Send + Sync {
 
 #[async_trait]
 pub trait LoginProvider: Send + Sync {
-    /// How a new login is approved.
-    fn approval(&self) -> Approval;
+    /// The ways to log in the provider offers, when it offers more than one (the first is the
+    /// default).
+    fn methods(&self) -> &'static [LoginMethod] {
+        &[]
+    }
+
+    /// How a new login by `method` (one of `methods`, or the default) is approved.
+    fn approval(&self, method: Option<&str>) -> Approval;
 
     /// Whether a login start may name an organisation's sign-in address and region.
     fn takes_start_url(&self) -> bool {
@@ -178,7 +193,13 @@ pub trait LoginProvider: Send + Sync {
     }
 
     /// The page the user approves an authorization-code login on.
-    fn authorize_url(&self, _pkce: &Pkce, _state: &str, _redirect_uri: &str) -> String {
+    fn authorize_url(
+        &self,
+        _pkce: &Pkce,
+        _state: &str,
+        _redirect_uri: &str,
+        _method: Option<&str>,
+    ) -> String {
         String::new()
     }
 

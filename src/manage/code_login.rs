@@ -42,8 +42,9 @@ pub async fn start(
     login: Arc<dyn LoginProvider>,
     provider: &str,
     replace: Option<String>,
+    method: Option<&str>,
 ) -> Result<LoginStart, ManageError> {
-    let Approval::AuthorizationCode { redirect, webview } = login.approval() else {
+    let Approval::AuthorizationCode { redirect, webview } = login.approval(method) else {
         return Err(ManageError::Invalid {
             field: "provider".into(),
             message: format!("{provider} has no authorization-code login"),
@@ -71,7 +72,7 @@ pub async fn start(
             }
         },
     };
-    let authorize_url = login.authorize_url(&pkce, &state, &redirect_uri);
+    let authorize_url = login.authorize_url(&pkce, &state, &redirect_uri, method);
     let listening = listener.is_some();
     core.logins.insert(
         login_id.clone(),

@@ -62,6 +62,8 @@ pub struct LoginOptions {
     /// (AWS Builder ID when absent).
     pub start_url: Option<String>,
     pub region: Option<String>,
+    /// One of the provider's login methods (Kiro: `builder-id`, `google`, `github`).
+    pub method: Option<String>,
 }
 
 pub async fn start_login(
@@ -73,6 +75,7 @@ pub async fn start_login(
         account_id: replace,
         start_url,
         region,
+        method,
     } = options;
     let catalog = core.catalog();
     let id = catalog
@@ -98,10 +101,24 @@ pub async fn start_login(
             message: "only Kiro logins take a start URL and region".into(),
         });
     }
-    if matches!(login.approval(), Approval::AuthorizationCode { .. }) {
-        return super::code_login::start(core, login, &id, replace).await;
+    if let Some(method) = &method
+        && !login.methods().iter().any(|m| m.id == method)
+    {
+        let offered: Vec<&str> = login.methods().iter().map(|m| m.id).collect();
+        return Err(ManageError::Invalid {
+            field: "method".into(),
+            message: match offered.is_empty() {
+                true => format!("{id} has one way to log in; leave the method out"),
+                false => format!("{id} logs in by {}", offered.join(", ")),
+            },
+        });
+    }
+    let method = method.as_deref();
+    if matches!(login.approval(method), Approval::AuthorizationCode { .. }) {
+        return super::code_login::start(core, login, &id, replace, method).await;
     }
     let options = StartOptions {
+        method,
         start_url: start_url.as_deref(),
         region: region.as_deref(),
     };

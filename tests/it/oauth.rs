@@ -1216,3 +1216,112 @@ async fn claude_codes_own_request_streams_tools_through_a_subscription_login() {
     );
     assert!(seen.body["tools"].as_array().is_some_and(|t| !t.is_empty()));
 }
+
+#[tokio::test]
+async fn a_kiro_social_login_names_its_profile_on_every_request_and_renews_at_kiros_service() {
+    use crate::support::fake_kiro::{FakeKiro, PROFILE_ARN};
+    let kiro = FakeKiro::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let ide_file = dir.path().join("kiro-auth-token.json");
+    let config = format!(
+        "{}import_file = \"{}\"\n",
+        kiro.config(),
+        ide_file.display()
+    );
+    let router = Router::start_with(&config, BackendChoice::File, "ninerouter-test").await;
+
+    let (_, providers) = router.api(Method::GET, "/api/providers", None).await;
+    let row = providers["providers"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|p| p["id"] == "kiro"))
+        .cloned()
+        .expect("kiro");
+    let methods: Vec<&str> = row["loginMethods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(methods, ["builder-id", "google", "github"]);
+    let (status, body) = router
+        .api(
+            Method::POST,
+            "/api/oauth/kr/start",
+            Some(json!({"method": "facebook"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "method");
+
+    // Google: the browser goes to Kiro's service and comes back to the router's listener.
+    let (status, started) = router
+        .api(
+            Method::POST,
+            "/api/oauth/kr/start",
+            Some(json!({"method": "google"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["kind"], "authorize");
+    assert_eq!(started["listening"], true, "{started}");
+    assert_eq!(started["webview"], false, "Google refuses embedded windows");
+    let url = started["authorizeUrl"].as_str().expect("url");
+    assert!(url.starts_with(&format!("{}/login?", kiro.base)), "{url}");
+    assert_eq!(query_param(url, "idp"), "Google");
+    assert_eq!(query_param(url, "code_challenge_method"), "S256");
+    let (status, page) = browse(url).await;
+    assert_eq!(status, 200, "{page}");
+    let id = started["loginId"].as_str().expect("id");
+    let (_, done) = router
+        .api(Method::GET, &format!("/api/oauth/kr/{id}"), None)
+        .await;
+    assert_eq!(done["login"]["status"], "done", "{done}");
+    let account_id = done["login"]["accountId"]
+        .as_str()
+        .expect("account")
+        .to_owned();
+    assert_eq!(kiro.idps(), ["Google"]);
+
+    // Every request names the profile; the quota call does too.
+    let (status, _, body) = router.ask("kr/claude-sonnet-4.5").await;
+    assert_eq!(status, 200, "{body}");
+    let sent = kiro.last_request().expect("a request");
+    assert_eq!(sent["profileArn"], PROFILE_ARN, "{sent}");
+    assert!(sent["conversationState"].is_object());
+    let windows = quota_windows(&router, &account_id).await;
+    assert!(!windows.is_empty());
+    let query = kiro.usage_queries().last().cloned().unwrap_or_default();
+    assert!(
+        query.contains("profileArn=arn%3Aaws%3Acodewhisperer"),
+        "{query}"
+    );
+
+    // A refused token is renewed at Kiro's service, with the refresh token alone.
+    kiro.refuse_next_request();
+    let (status, _, body) = router.ask("kr/claude-sonnet-4.5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(kiro.refreshes(), 1);
+    assert_eq!(
+        kiro.last_request().expect("request")["profileArn"],
+        PROFILE_ARN
+    );
+
+    // Revoked: the account waits for a new login.
+    kiro.revoke();
+    kiro.refuse_next_request();
+    assert!(router.ask("kr/claude-sonnet-4.5").await.0 >= 400);
+    assert_needs_login(&router, &account_id).await;
+
+    // The Kiro IDE's own social login imports as it is.
+    std::fs::write(
+        &ide_file,
+        json!({"accessToken": "aoa-ide", "refreshToken": "aor-ide", "profileArn": PROFILE_ARN,
+               "expiresAt": "2026-12-31T00:00:00.000Z", "authMethod": "social", "provider": "Github"})
+        .to_string(),
+    )
+    .expect("write");
+    let (status, preview) = router.api(Method::GET, "/api/oauth/kr/import", None).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["found"]["expiresAtMs"], 1_798_675_200_000_i64);
+    assert!(!preview.to_string().contains("aor-ide"));
+}

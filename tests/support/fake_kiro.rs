@@ -1,9 +1,17 @@
 //! A fake AWS for Kiro on loopback: SSO OIDC (client registration, device authorization, the
 //! token endpoint in camelCase JSON with `authorization_pending` until the user approves) and
 //! CodeWhisperer (`generateAssistantResponse` answering in AWS event-stream frames, with a
-//! tool call when tools are offered; `getUsageLimits`).
+//! tool call when tools are offered; `getUsageLimits`), and Kiro's own auth service for social
+//! logins (`/login` redirecting back with a code, `/oauth/token`, `/refreshToken`, whose token
+//! sets name a CodeWhisperer profile that requests must carry).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use axum::extract::Query;
+use axum::response::Redirect;
+use base64::Engine as _;
+use sha2::Digest as _;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +22,8 @@ use ninerouter::format::eventstream::{exception, frame};
 use serde_json::{Value, json};
 
 pub const USER_CODE: &str = "KRDV-QXLM";
+/// The CodeWhisperer profile social logins are given.
+pub const PROFILE_ARN: &str = "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK";
 
 #[derive(Default)]
 struct Inner {
@@ -27,6 +37,12 @@ struct Inner {
     /// Break the next answer off with an exception frame after some text.
     throttle_next: bool,
     seen: Vec<Value>,
+    /// Social login codes handed out: code → (challenge, redirect URI, identity provider).
+    codes: HashMap<String, (String, String, String)>,
+    /// The identity providers social logins went through.
+    idps: Vec<String>,
+    /// The query string of each usage-limits request.
+    usage_queries: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -44,6 +60,9 @@ impl FakeKiro {
             .route("/token", post(token))
             .route("/generateAssistantResponse", post(generate))
             .route("/getUsageLimits", get(usage))
+            .route("/login", get(social_login))
+            .route("/oauth/token", post(social_token))
+            .route("/refreshToken", post(social_refresh))
             .with_state(inner.clone());
         let base = format!("http://{}", super::serve_on_loopback(app).await);
         FakeKiro { inner, base }
@@ -87,6 +106,14 @@ impl FakeKiro {
 
     pub fn last_request(&self) -> Option<Value> {
         self.lock().seen.last().cloned()
+    }
+
+    pub fn idps(&self) -> Vec<String> {
+        self.lock().idps.clone()
+    }
+
+    pub fn usage_queries(&self) -> Vec<String> {
+        self.lock().usage_queries.clone()
     }
 }
 
@@ -218,8 +245,14 @@ async fn generate(State(inner): Shared, headers: HeaderMap, Json(body): Json<Val
         .into_response()
 }
 
-async fn usage(State(inner): Shared, headers: HeaderMap) -> Response {
-    if !authorized(&inner.lock().expect("lock"), &headers) {
+async fn usage(
+    State(inner): Shared,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let mut inner = inner.lock().expect("lock");
+    inner.usage_queries.push(query.unwrap_or_default());
+    if !authorized(&inner, &headers) {
         return (
             StatusCode::FORBIDDEN,
             Json(json!({"message": "invalid token"})),
@@ -231,4 +264,72 @@ async fn usage(State(inner): Shared, headers: HeaderMap) -> Response {
         include_str!("../fixtures/quota/kiro_usage.json"),
     )
         .into_response()
+}
+
+/// The user picks an account at Google or GitHub: the browser is sent back with a code.
+async fn social_login(State(inner): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut inner = inner.lock().expect("lock");
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let redirect = get("redirect_uri");
+    if !matches!(get("idp").as_str(), "Google" | "Github") || get("code_challenge_method") != "S256"
+    {
+        return aws_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    if !redirect.starts_with("http://localhost:") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid redirect URI. Must be localhost or a subdomain of app.kiro.dev"})),
+        )
+            .into_response();
+    }
+    inner.idps.push(get("idp"));
+    let code = format!("social-code-{}", inner.codes.len() + 1);
+    inner.codes.insert(
+        code.clone(),
+        (get("code_challenge"), redirect.clone(), get("idp")),
+    );
+    Redirect::to(&format!("{redirect}?code={code}&state={}", get("state"))).into_response()
+}
+
+fn issue_social(inner: &mut Inner) -> Response {
+    inner.issued += 1;
+    Json(json!({"accessToken": format!("aoa-{}", inner.issued),
+                "refreshToken": format!("aor-{}", inner.issued),
+                "profileArn": PROFILE_ARN, "expiresIn": 3600}))
+    .into_response()
+}
+
+async fn social_token(State(inner): Shared, Json(body): Json<Value>) -> Response {
+    let mut inner = inner.lock().expect("lock");
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let Some((challenge, redirect, _)) = inner.codes.remove(&text("code")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid code"})),
+        )
+            .into_response();
+    };
+    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(text("code_verifier").as_bytes()));
+    if expected != challenge || text("redirect_uri") != redirect {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid code verifier"})),
+        )
+            .into_response();
+    }
+    issue_social(&mut inner)
+}
+
+async fn social_refresh(State(inner): Shared, Json(body): Json<Value>) -> Response {
+    let mut inner = inner.lock().expect("lock");
+    if inner.revoked || body["refreshToken"] != format!("aor-{}", inner.issued).as_str() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid refresh token provided"})),
+        )
+            .into_response();
+    }
+    inner.refreshes += 1;
+    issue_social(&mut inner)
 }

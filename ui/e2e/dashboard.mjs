@@ -173,7 +173,7 @@ try {
   // Providers: add an API-key account, test it, disable, delete; add a custom node and an
   // account on it; every subscription offers its login (Copilot's is run against the fake GitHub).
   await page.getByRole("link", { name: "Providers" }).click();
-  await page.getByTestId("provider-kiro").getByRole("button", { name: "Log in to Kiro (AWS)" }).waitFor();
+  await page.getByTestId("provider-kiro").getByRole("button", { name: "Log in to Kiro (AWS) with Google" }).waitFor();
   await page.getByTestId("provider-codex").getByRole("button", { name: "Import from Codex CLI" }).waitFor();
   await page.getByTestId("provider-codex").getByRole("button", { name: "Log in to OpenAI Codex (Plus/Pro)" }).waitFor();
   await page.getByTestId("provider-qwen").getByText("free offer ended 2026-04-15").waitFor();

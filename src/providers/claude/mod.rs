@@ -161,14 +161,20 @@ pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
 
 #[async_trait]
 impl LoginProvider for Claude {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::AuthorizationCode {
             redirect: Redirect::Hosted(REDIRECT_URI),
             webview: true,
         }
     }
 
-    fn authorize_url(&self, pkce: &Pkce, state: &str, _redirect_uri: &str) -> String {
+    fn authorize_url(
+        &self,
+        pkce: &Pkce,
+        state: &str,
+        _redirect_uri: &str,
+        _method: Option<&str>,
+    ) -> String {
         authorize_url(&self.servers, pkce, state)
     }
 

@@ -233,7 +233,7 @@ pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
 
 #[async_trait]
 impl LoginProvider for Codex {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::AuthorizationCode {
             redirect: Redirect::Loopback {
                 host: "localhost",
@@ -244,7 +244,13 @@ impl LoginProvider for Codex {
         }
     }
 
-    fn authorize_url(&self, pkce: &Pkce, state: &str, redirect_uri: &str) -> String {
+    fn authorize_url(
+        &self,
+        pkce: &Pkce,
+        state: &str,
+        redirect_uri: &str,
+        _method: Option<&str>,
+    ) -> String {
         authorize_url(&self.servers, pkce, state, redirect_uri)
     }
 

@@ -196,7 +196,7 @@ impl DeviceLogin for Waiting {
 
 #[async_trait]
 impl LoginProvider for Copilot {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::DeviceCode
     }
 

@@ -52,7 +52,7 @@ pub fn login(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
 
 #[async_trait]
 impl LoginProvider for Cursor {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::ImportOnly
     }
 

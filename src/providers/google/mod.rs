@@ -324,7 +324,7 @@ pub fn antigravity(config: Option<&AuthEndpoints>) -> Arc<dyn LoginProvider> {
 
 #[async_trait]
 impl LoginProvider for Google {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::AuthorizationCode {
             // Google wants a loopback IP literal, any port.
             redirect: Redirect::Loopback {
@@ -336,7 +336,13 @@ impl LoginProvider for Google {
         }
     }
 
-    fn authorize_url(&self, pkce: &Pkce, state: &str, redirect_uri: &str) -> String {
+    fn authorize_url(
+        &self,
+        pkce: &Pkce,
+        state: &str,
+        redirect_uri: &str,
+        _method: Option<&str>,
+    ) -> String {
         authorize_url(&self.servers, self.client, pkce, state, redirect_uri)
     }
 

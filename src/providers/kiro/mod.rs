@@ -1,7 +1,8 @@
-//! Kiro (AWS): an AWS Builder ID login by device code through AWS SSO OIDC, as Kiro does —
-//! register a public client, ask for a device authorization, poll the token endpoint (JSON,
-//! camelCase). The registered client's id and secret stay with the token set: refreshing
-//! needs them.
+//! Kiro (AWS): an AWS Builder ID (or IAM Identity Center) login by device code through AWS
+//! SSO OIDC, as Kiro does — register a public client, ask for a device authorization, poll the
+//! token endpoint (JSON, camelCase); the registered client's id and secret stay with the token
+//! set, refreshing needs them. Or a social login (Google, GitHub) through Kiro's own auth
+//! service (`social`). Either can be imported from the Kiro IDE's login file.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,18 +13,28 @@ use serde::Deserialize;
 use serde_json::json;
 
 mod quota;
+mod social;
+
+use std::path::Path;
+
+use bytes::Bytes;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::device::{self, DeviceCode};
+use crate::auth::pkce::Pkce;
 use crate::auth::tokens::SavedLogin;
 use crate::auth::tokens::TokenSet;
 use crate::auth::{
-    Approval, AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions, TokenSource,
+    Adapted, Approval, AuthError, CodeGrant, DeviceLogin, Found, ImportError, ImportSource,
+    LoginMethod, LoginProvider, Minted, Redirect, Renewal, StartOptions, TokenSource,
 };
+use crate::format::WireFormat;
 use crate::quota::QuotaWindow;
 use crate::secrets::SecretString;
 
 const OIDC_URL: &str = "https://oidc.us-east-1.amazonaws.com";
+/// Kiro's own auth service, for social logins.
+const SOCIAL_URL: &str = "https://prod.us-east-1.auth.desktop.kiro.dev";
 const API_URL: &str = "https://codewhisperer.us-east-1.amazonaws.com";
 /// AWS Builder ID's start URL.
 const START_URL: &str = "https://view.awsapps.com/start";
@@ -45,6 +56,9 @@ pub struct Servers {
     pub start_url: String,
     /// Whether `oidc` came from the config (a test or gateway), not from a region.
     configured: bool,
+    /// Kiro's auth service (social logins).
+    pub social: String,
+    pub callback_ports: Vec<u16>,
 }
 
 impl Servers {
@@ -56,6 +70,10 @@ impl Servers {
             api: trim(config.and_then(|c| c.api_url.as_deref()).unwrap_or(API_URL)),
             start_url: START_URL.to_owned(),
             configured: login.is_some(),
+            social: trim(login.unwrap_or(SOCIAL_URL)),
+            callback_ports: config
+                .and_then(|c| c.callback_ports.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -94,6 +112,8 @@ impl Servers {
             api: self.api.clone(),
             start_url: start_url.to_owned(),
             configured: self.configured,
+            social: self.social.clone(),
+            callback_ports: self.callback_ports.clone(),
         })
     }
 }
@@ -218,8 +238,74 @@ impl DeviceLogin for Waiting {
 
 #[async_trait]
 impl LoginProvider for Kiro {
-    fn approval(&self) -> Approval {
-        Approval::DeviceCode
+    fn methods(&self) -> &'static [LoginMethod] {
+        &[
+            LoginMethod {
+                id: "builder-id",
+                label: "AWS Builder ID",
+            },
+            LoginMethod {
+                id: "google",
+                label: "Google",
+            },
+            LoginMethod {
+                id: "github",
+                label: "GitHub",
+            },
+        ]
+    }
+
+    fn approval(&self, method: Option<&str>) -> Approval {
+        match social::idp(method) {
+            // Google refuses embedded windows; the system browser takes both.
+            Some(_) => Approval::AuthorizationCode {
+                redirect: Redirect::Loopback {
+                    host: "localhost",
+                    ports: self.servers.callback_ports.clone(),
+                    path: social::CALLBACK_PATH,
+                },
+                webview: false,
+            },
+            None => Approval::DeviceCode,
+        }
+    }
+
+    fn authorize_url(
+        &self,
+        pkce: &Pkce,
+        state: &str,
+        redirect_uri: &str,
+        method: Option<&str>,
+    ) -> String {
+        let idp = social::idp(method).unwrap_or("Google");
+        social::authorize_url(&self.servers.social, idp, pkce, state, redirect_uri)
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        grant: &CodeGrant<'_>,
+    ) -> Result<TokenSet, AuthError> {
+        social::exchange(
+            http,
+            &self.servers.social,
+            grant.code,
+            grant.verifier,
+            grant.redirect_uri,
+            grant.now_ms,
+        )
+        .await
+    }
+
+    fn import_source(&self) -> Option<ImportSource> {
+        Some(ImportSource {
+            app: "Kiro",
+            file: ".aws/sso/cache/kiro-auth-token.json",
+        })
+    }
+
+    fn read_import(&self, path: &Path) -> Result<(TokenSet, Found), ImportError> {
+        social::read_ide_file(path)
     }
 
     fn takes_start_url(&self) -> bool {
@@ -255,7 +341,35 @@ impl LoginProvider for Kiro {
         set: &TokenSet,
         now_ms: i64,
     ) -> Result<TokenSet, AuthError> {
+        if set.client_id.is_none() {
+            return social::refresh(http, &self.servers.social, set, now_ms).await;
+        }
         refresh(http, &self.servers, set, now_ms).await
+    }
+
+    /// A social login's requests name its CodeWhisperer profile beside the conversation.
+    fn adapt(
+        &self,
+        _wire: WireFormat,
+        body: Bytes,
+        _model: &str,
+        minted: &Minted,
+    ) -> Result<Adapted, String> {
+        let Some(arn) = profile_arn(minted) else {
+            return Ok(Adapted {
+                body,
+                dropped: Vec::new(),
+            });
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(social::PROFILE_ARN.into(), arn.into());
+        }
+        Ok(Adapted {
+            body: Bytes::from(serde_json::to_vec(&value).map_err(|e| e.to_string())?),
+            dropped: Vec::new(),
+        })
     }
 
     fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
@@ -287,10 +401,23 @@ impl LoginProvider for Kiro {
         token: &dyn TokenSource,
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         let minted = token.token().await.map_err(|e| e.to_string())?;
-        quota::fetch(http, &minted.base_url, minted.token.expose())
-            .await
-            .map(Some)
+        quota::fetch(
+            http,
+            &minted.base_url,
+            minted.token.expose(),
+            profile_arn(&minted),
+        )
+        .await
+        .map(Some)
     }
+}
+
+/// The CodeWhisperer profile a social login's requests name (AWS logins name none).
+fn profile_arn(minted: &Minted) -> Option<&str> {
+    let set = minted.set.as_ref()?;
+    (set.client_id.is_none())
+        .then(|| set.extra.get(social::PROFILE_ARN)?.as_str())
+        .flatten()
 }
 
 #[cfg(test)]

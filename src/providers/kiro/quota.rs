@@ -11,11 +11,19 @@ pub async fn fetch(
     http: &reqwest::Client,
     api: &str,
     token: &str,
+    profile_arn: Option<&str>,
 ) -> Result<Vec<QuotaWindow>, String> {
+    let mut query = vec![
+        ("isEmailRequired", "true"),
+        ("origin", "AI_EDITOR"),
+        ("resourceType", "AGENTIC_REQUEST"),
+    ];
+    query.extend(profile_arn.map(|arn| ("profileArn", arn)));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
     let request = http
-        .get(format!(
-            "{api}/getUsageLimits?isEmailRequired=true&origin=AI_EDITOR&resourceType=AGENTIC_REQUEST"
-        ))
+        .get(format!("{api}/getUsageLimits?{query}"))
         .bearer_auth(token)
         .header("x-amz-user-agent", super::USER_AGENT)
         .header(http::header::USER_AGENT, super::USER_AGENT);

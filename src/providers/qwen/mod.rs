@@ -97,7 +97,7 @@ impl DeviceLogin for Waiting {
 
 #[async_trait]
 impl LoginProvider for Qwen {
-    fn approval(&self) -> Approval {
+    fn approval(&self, _method: Option<&str>) -> Approval {
         Approval::DeviceCode
     }
 

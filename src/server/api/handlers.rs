@@ -49,7 +49,14 @@ pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
                 o.insert("routable".into(), json!(p.format.is_routable()));
                 o.insert(
                     "canLogIn".into(),
-                    json!(login.is_some_and(|l| l.approval() != crate::auth::Approval::ImportOnly)),
+                    json!(
+                        login
+                            .is_some_and(|l| l.approval(None) != crate::auth::Approval::ImportOnly)
+                    ),
+                );
+                o.insert(
+                    "loginMethods".into(),
+                    json!(login.map(|l| l.methods()).unwrap_or_default()),
                 );
                 o.insert(
                     "importsFrom".into(),

@@ -198,6 +198,11 @@ export interface ComboView {
 
 export type Tier = "subscription" | "cheap" | "free" | "api-key";
 
+export interface LoginMethod {
+  id: string;
+  label: string;
+}
+
 export interface ProviderDef {
   id: string;
   aliases: string[];
@@ -212,6 +217,8 @@ export interface ProviderDef {
   canLogIn: boolean;
   /** The official CLI whose saved login can be imported (`/api/oauth/{id}/import`). */
   importsFrom: string | null;
+  /** The ways to log in, when the provider offers more than one (the first is the default). */
+  loginMethods: LoginMethod[];
   /** Whether the provider gives something for free, as far as known. */
   freeOffer: { state: "none" } | { state: "available" } | { state: "ended"; since: string };
 }

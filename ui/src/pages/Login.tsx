@@ -2,7 +2,7 @@ import { type ReactNode, useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, send } from "../api/client";
 import { invalidateAccounts } from "../api/hooks";
-import type { LoginStart, LoginStatus } from "../api/types";
+import type { LoginMethod, LoginStart, LoginStatus } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { ErrorNote } from "../components/ErrorNote";
 import { isDesktop, openExternal, openLoginWindow } from "../desktop";
@@ -19,7 +19,17 @@ const POLL_MS = 1000;
  * address the browser lands on can always be pasted. With `accountId`, renews that account's
  * login in place.
  */
-export function ProviderLogin({ provider, label, accountId }: { provider: string; label: string; accountId?: string | undefined }) {
+export function ProviderLogin({
+  provider,
+  label,
+  accountId,
+  methods = [],
+}: {
+  provider: string;
+  label: string;
+  accountId?: string | undefined;
+  methods?: LoginMethod[] | undefined;
+}) {
   const client = useQueryClient();
   const now = useNow();
   const [started, setStarted] = useState<LoginStart | null>(null);
@@ -30,13 +40,15 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
   const [organization, setOrganization] = useState({ startUrl: "", region: "" });
   const path = (id: string) => `/oauth/${encodeURIComponent(provider)}/${encodeURIComponent(id)}`;
 
-  const start = async () => {
+  const start = async (method?: string) => {
     setError(null);
     setStatus(null);
     setBusy(true);
     try {
       const body: Record<string, string> = accountId ? { accountId } : {};
-      if (organization.startUrl.trim()) {
+      if (method) body.method = method;
+      const byDefault = !method || method === methods[0]?.id;
+      if (byDefault && organization.startUrl.trim()) {
         body.startUrl = organization.startUrl.trim();
         if (organization.region.trim()) body.region = organization.region.trim();
       }
@@ -149,9 +161,19 @@ export function ProviderLogin({ provider, label, accountId }: { provider: string
       {status?.status === "cancelled" && <p className="muted">Login cancelled.</p>}
       <ErrorNote error={error} />
       {provider === "kiro" && !accountId && <Organization value={organization} onChange={setOrganization} />}
-      <button type="button" className={accountId ? "secondary" : undefined} disabled={busy} onClick={() => void start()}>
-        {busy ? "Starting…" : again}
-      </button>
+      {methods.length > 1 ? (
+        <div className="row">
+          {methods.map((m) => (
+            <button key={m.id} type="button" className={accountId ? "secondary" : undefined} disabled={busy} onClick={() => void start(m.id)}>
+              {busy ? "Starting…" : `${again} with ${m.label}`}
+            </button>
+          ))}
+        </div>
+      ) : (
+        <button type="button" className={accountId ? "secondary" : undefined} disabled={busy} onClick={() => void start()}>
+          {busy ? "Starting…" : again}
+        </button>
+      )}
     </div>
   );
 }

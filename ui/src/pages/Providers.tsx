@@ -68,7 +68,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connectio
       </div>
       <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
-      {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} />}
+      {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} methods={p.loginMethods} />}
       {p.importsFrom && <ImportLogin provider={p.id} cli={p.importsFrom} />}
       {!canAdd && !p.canLogIn && !p.importsFrom && (
         <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
@@ -165,7 +165,7 @@ function Accounts({ accounts, now, login }: { accounts: Connection[]; now: numbe
               )}
             </div>
             {s.error && <p className="error">Last error: {s.error}</p>}
-            {login && <ProviderLogin provider={login.id} label={login.name} accountId={c.id} />}
+            {login && <ProviderLogin provider={login.id} label={login.name} accountId={c.id} methods={login.loginMethods} />}
           </li>
         );
       })}

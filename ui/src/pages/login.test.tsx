@@ -154,22 +154,46 @@ describe("ProviderLogin", () => {
     expect(invoke).toHaveBeenCalledTimes(2);
   });
 
+  const kiroMethods = [
+    { id: "builder-id", label: "AWS Builder ID" },
+    { id: "google", label: "Google" },
+    { id: "github", label: "GitHub" },
+  ];
+
   it("starts a Kiro login for an IAM Identity Center organization", async () => {
     const fetch = vi.fn(async () => Response.json({ ...started, provider: "kiro" }, { status: 202 }));
     vi.stubGlobal("fetch", fetch);
     vi.stubGlobal("open", vi.fn());
     render(
       <QueryClientProvider client={new QueryClient()}>
-        <ProviderLogin provider="kiro" label="Kiro (AWS)" />
+        <ProviderLogin provider="kiro" label="Kiro (AWS)" methods={kiroMethods} />
       </QueryClientProvider>,
     );
     fireEvent.change(screen.getByLabelText("Start URL"), { target: { value: "https://acme.awsapps.com/start" } });
     fireEvent.change(screen.getByLabelText("Region"), { target: { value: "eu-west-1" } });
-    fireEvent.click(screen.getByRole("button", { name: "Log in to Kiro (AWS)" }));
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Kiro (AWS) with AWS Builder ID" }));
     expect(await screen.findByText("WDJB-MJHT")).toBeTruthy();
     expect(fetch).toHaveBeenCalledWith(
       "/api/oauth/kiro/start",
-      expect.objectContaining({ body: JSON.stringify({ startUrl: "https://acme.awsapps.com/start", region: "eu-west-1" }) }),
+      expect.objectContaining({ body: JSON.stringify({ method: "builder-id", startUrl: "https://acme.awsapps.com/start", region: "eu-west-1" }) }),
     );
+  });
+
+  it("offers each of a provider's login methods and sends the one chosen", async () => {
+    const fetch = vi.fn(async () =>
+      Response.json({ loginId: "s1", provider: "kiro", kind: "authorize", authorizeUrl: "https://kiro.example/login", redirectUri: "http://localhost:1/oauth/callback", expiresInSecs: 600, listening: true, webview: false }, { status: 202 }),
+    );
+    vi.stubGlobal("fetch", fetch);
+    vi.stubGlobal("open", vi.fn());
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <ProviderLogin provider="kiro" label="Kiro (AWS)" methods={kiroMethods} />
+      </QueryClientProvider>,
+    );
+    expect(screen.getByRole("button", { name: "Log in to Kiro (AWS) with GitHub" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Start URL"), { target: { value: "https://acme.awsapps.com/start" } });
+    fireEvent.click(screen.getByRole("button", { name: "Log in to Kiro (AWS) with Google" }));
+    expect(await screen.findByText("Waiting for the browser…")).toBeTruthy();
+    expect(fetch).toHaveBeenCalledWith("/api/oauth/kiro/start", expect.objectContaining({ body: JSON.stringify({ method: "google" }) }));
   });
 });
