@@ -867,12 +867,19 @@ impl StreamEncoder for Encoder {
     }
 
     fn fail(&mut self, message: &str, out: &mut Vec<u8>) {
-        sse(
-            out,
-            None,
-            &json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}}),
-        );
+        out.extend_from_slice(&error_event(message));
     }
+}
+
+/// The stream error the Gemini SDKs raise as an API error.
+pub fn error_event(message: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    sse(
+        &mut out,
+        None,
+        &json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}}),
+    );
+    out
 }
 
 /// Google's canonical status names, which the Gemini SDKs show.

@@ -214,6 +214,18 @@ pub fn stream_decoder(wire: WireFormat) -> Box<dyn StreamDecoder> {
     }
 }
 
+/// The error event that ends a stream forwarded as the upstream sent it, in the client's
+/// (= the upstream's) API; a Responses stream's continues the upstream's numbering.
+pub fn stream_error(api: Api, message: &str, last_sequence: Option<u64>) -> Vec<u8> {
+    match api {
+        Api::OpenaiChat => openai_chat::error_event(message),
+        Api::Responses => responses::failed_event(message, last_sequence),
+        Api::Anthropic => anthropic::error_event(message),
+        Api::Gemini => gemini::error_event(message),
+        Api::Ollama => ollama::error_line(message),
+    }
+}
+
 pub fn stream_encoder(api: Api, ctx: &ClientContext) -> Box<dyn StreamEncoder> {
     match api {
         Api::OpenaiChat => Box::new(openai_chat::Encoder::new(ctx)),

@@ -351,9 +351,15 @@ impl StreamEncoder for Encoder {
     }
 
     fn fail(&mut self, message: &str, out: &mut Vec<u8>) {
-        let _ = serde_json::to_writer(&mut *out, &json!({"error": message}));
-        out.push(b'\n');
+        out.extend_from_slice(&error_line(message));
     }
+}
+
+/// The line that ends an Ollama stream with an error.
+pub fn error_line(message: &str) -> Vec<u8> {
+    let mut out = serde_json::to_vec(&json!({"error": message})).unwrap_or_default();
+    out.push(b'\n');
+    out
 }
 
 /// `GET /api/tags`: the routable models as Ollama lists local ones.

@@ -1077,6 +1077,20 @@ impl StreamEncoder for Encoder {
     }
 }
 
+/// The `response.failed` event that ends a forwarded stream, numbered after the upstream's
+/// last event.
+pub fn failed_event(message: &str, last_sequence: Option<u64>) -> Vec<u8> {
+    let body = json!({
+        "type": "response.failed",
+        "sequence_number": last_sequence.map_or(0, |s| s + 1),
+        "response": {"object": "response", "status": "failed",
+            "error": {"code": "server_error", "message": message}, "output": []},
+    });
+    let mut out = Vec::new();
+    super::codec::sse(&mut out, Some("response.failed"), &body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ mod count;
 mod failure;
 mod inbound;
 mod probe;
+mod relay;
 mod stream;
 mod upstream;
 

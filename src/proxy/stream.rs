@@ -225,7 +225,7 @@ impl Pump {
                 encoder.fail(message, &mut out);
                 out
             }
-            Mode::Passthrough(api) => passthrough_error(*api, message, self.last_sequence),
+            Mode::Passthrough(api) => format::stream_error(*api, message, self.last_sequence),
         };
         self.queue.push_back(Bytes::from(out));
         self.finished = true;
@@ -321,34 +321,6 @@ fn sequence_number(data: &str) -> Option<u64> {
         .take_while(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
-}
-
-/// The error event that ends a forwarded stream, in the client's (= upstream's) API.
-fn passthrough_error(api: Api, message: &str, last_sequence: Option<u64>) -> Vec<u8> {
-    match api {
-        Api::Anthropic => format::anthropic::error_event(message),
-        Api::Responses => {
-            let body = serde_json::json!({
-                "type": "response.failed",
-                "sequence_number": last_sequence.map_or(0, |s| s + 1),
-                "response": {"object": "response", "status": "failed",
-                    "error": {"code": "server_error", "message": message}, "output": []},
-            });
-            let mut out = Vec::new();
-            format::codec::sse(&mut out, Some("response.failed"), &body);
-            out
-        }
-        Api::Gemini => {
-            let mut out = Vec::new();
-            format::codec::sse(
-                &mut out,
-                None,
-                &serde_json::json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}}),
-            );
-            out
-        }
-        Api::OpenaiChat | Api::Ollama => format::openai_chat::error_event(message),
-    }
 }
 
 #[cfg(test)]

@@ -11,15 +11,13 @@ use tokio::time::Instant;
 
 use super::failure::Failure;
 use super::inbound::Inbound;
-use super::stream::{self, Mode};
 use super::{Answer, ProxyContext};
-use crate::usage::Meter;
 use std::sync::Arc;
 
-use crate::auth::{LoginProvider, Minted};
+use crate::auth::{LoginProvider, Minted, NativeCodec};
 use crate::catalog::{Account, RoutingSettings};
 use crate::clock::now_ms;
-use crate::format::{self, Aggregator, codec};
+use crate::format;
 use crate::inspector::{Captured, ProviderSide, RawLog};
 use crate::providers::WireFormat;
 use crate::quota::{self, QuotaSnapshot, QuotaSource};
@@ -32,7 +30,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 const MAX_WHOLE_BODY: usize = 64 << 20;
 
 /// Kiro's answers: AWS event-stream frames.
-const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
+pub(super) const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 /// The Messages API version we speak when the client did not name one.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -100,14 +98,64 @@ pub struct Route<'a> {
     pub model: &'a str,
 }
 
+/// How an answer is to be read: the wire it comes in, the provider's own protocol if it has
+/// one, whether the client speaks it too, and the login whose module reads its error hints.
+pub struct Reading<'a> {
+    pub wire: WireFormat,
+    pub native: Option<&'a dyn NativeCodec>,
+    pub passthrough: bool,
+    pub login: Option<&'a Arc<dyn LoginProvider>>,
+}
+
+/// A request ready for the provider.
+pub struct Prepared<'a> {
+    pub request: reqwest::Request,
+    /// What the translation (and the provider's module) left out.
+    pub dropped: Vec<String>,
+    pub reading: Reading<'a>,
+}
+
+/// Sends one attempt: prepares the provider's request, calls the provider, and relays its
+/// answer in the client's API. The inspector, when it asked, taps the exchange on the way.
 pub async fn send(
     ctx: &ProxyContext,
     route: Route<'_>,
     inbound: &Inbound,
     settings: &RoutingSettings,
-    mut capture: Option<Capture<'_>>,
+    capture: Option<Capture<'_>>,
 ) -> Result<Upstreamed, Failure> {
-    let Route {
+    let Prepared {
+        request,
+        dropped,
+        reading,
+    } = prepare(ctx, &route, inbound)?;
+    let mut tap = capture.map(|c| Tap::new(c, &request));
+    let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
+    let response = call(ctx, request, deadline).await?;
+    observe_quota(ctx, route.account, response.headers());
+    if let Some(tap) = tap.as_mut() {
+        tap.answered(&response);
+    }
+    let raw_cap = tap.as_ref().map(Tap::cap);
+    let relayed =
+        super::relay::relay(response, &reading, inbound, settings, deadline, raw_cap).await;
+    if let Some(tap) = tap {
+        tap.finish(relayed.raw);
+    }
+    Ok(Upstreamed {
+        answer: relayed.answer?,
+        dropped,
+    })
+}
+
+/// The provider's request for an attempt: the body encoded for its wire (or passed through),
+/// adapted by its login's module, addressed and authorised.
+pub fn prepare<'a>(
+    ctx: &'a ProxyContext,
+    route: &Route<'_>,
+    inbound: &Inbound,
+) -> Result<Prepared<'a>, Failure> {
+    let &Route {
         account,
         login,
         wire,
@@ -175,7 +223,6 @@ pub async fn send(
     };
     // Some backends only stream; a client that asked for one answer gets it gathered.
     let upstream_streams = inbound.stream || provider_login.is_some_and(|p| p.always_streams());
-    let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
     let base = base_url(account, login);
     let url = match native {
         Some(codec) => Some(codec.endpoint(base)),
@@ -187,7 +234,6 @@ pub async fn send(
             format!("the model name `{model}` cannot be sent to this provider"),
         )
     })?;
-    let sent_body = capture.as_ref().map(|c| RawLog::whole(&body, c.cap));
     let mut request = ctx.http.post(url).body(body);
     request = match native {
         Some(codec) => codec.headers(request),
@@ -211,27 +257,37 @@ pub async fn send(
     let request = request
         .build()
         .map_err(|e| Failure::from_reqwest(e, "could not build the provider request"))?;
-    if let Some(c) = capture.as_mut() {
-        c.side.request = Some(Captured {
-            url: Some(request.url().to_string()),
-            status: None,
-            headers: request.headers().clone(),
-            body: sent_body.unwrap_or_default(),
-        });
-        c.side.response = None;
+    Ok(Prepared {
+        request,
+        dropped,
+        reading: Reading {
+            wire,
+            native,
+            passthrough,
+            login: provider_login,
+        },
+    })
+}
+
+/// Calls the provider: its answer, whatever its status, once its headers arrive in time.
+pub async fn call(
+    ctx: &ProxyContext,
+    request: reqwest::Request,
+    deadline: Instant,
+) -> Result<reqwest::Response, Failure> {
+    match tokio::time::timeout_at(deadline, ctx.http.execute(request)).await {
+        Err(_) => Err(Failure::new(
+            FailureClass::Timeout,
+            "the provider did not answer in time",
+        )),
+        Ok(Err(e)) => Err(Failure::from_reqwest(e, "could not reach the provider")),
+        Ok(Ok(r)) => Ok(r),
     }
-    let response = match tokio::time::timeout_at(deadline, ctx.http.execute(request)).await {
-        Err(_) => {
-            return Err(Failure::new(
-                FailureClass::Timeout,
-                "the provider did not answer in time",
-            ));
-        }
-        Ok(Err(e)) => return Err(Failure::from_reqwest(e, "could not reach the provider")),
-        Ok(Ok(r)) => r,
-    };
-    let status = response.status();
-    if let Some(windows) = quota::from_headers(response.headers(), now_ms()) {
+}
+
+/// The rate-limit headers of an answer, as the account's quota.
+fn observe_quota(ctx: &ProxyContext, account: &Account, headers: &http::HeaderMap) {
+    if let Some(windows) = quota::from_headers(headers, now_ms()) {
         ctx.quotas.put(QuotaSnapshot {
             account_id: account.id.clone(),
             windows,
@@ -240,154 +296,56 @@ pub async fn send(
             error: None,
         });
     }
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("application/json"));
-    let mut seen = capture.as_mut().map(|c| {
-        (
-            Captured {
-                url: None,
-                status: Some(status.as_u16()),
-                headers: response.headers().clone(),
-                body: RawLog::with_cap(c.cap),
-            },
-            &mut *c.side,
-        )
-    });
-    if !status.is_success() {
-        let hint = provider_login.map(|p| |body: &[u8], now| p.reset_hint(body, now));
-        let failure = error_failure(response, status, content_type, deadline, hint).await;
-        if let (Some((mut captured, side)), Some((body, _))) = (seen, &failure.body) {
-            captured.body.push(body);
-            side.response = Some(captured);
+}
+
+/// The inspector's tap on one exchange: the request as sent, the answer's status and headers,
+/// and its body as far as it was read here (a stream's comes later through its meter).
+struct Tap<'a> {
+    capture: Capture<'a>,
+    answer: Option<Captured>,
+}
+
+impl<'a> Tap<'a> {
+    fn new(capture: Capture<'a>, request: &reqwest::Request) -> Self {
+        let body = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map(|b| RawLog::whole(b, capture.cap))
+            .unwrap_or_default();
+        capture.side.request = Some(Captured {
+            url: Some(request.url().to_string()),
+            status: None,
+            headers: request.headers().clone(),
+            body,
+        });
+        capture.side.response = None;
+        Self {
+            capture,
+            answer: None,
         }
-        return Err(failure);
     }
-    let is_sse = content_type
-        .to_str()
-        .is_ok_and(|v| v.starts_with("text/event-stream"));
-    let framing = || {
-        if let Some(codec) = native {
-            Some(stream::Framing::Frames(codec.framer()))
-        } else if is_sse {
-            Some(stream::Framing::Sse)
-        } else if wire == WireFormat::Kiro
-            && content_type
-                .to_str()
-                .is_ok_and(|v| v.starts_with(EVENT_STREAM))
-        {
-            Some(stream::Framing::Frames(Box::new(
-                format::eventstream::Framer::default(),
-            )))
-        } else {
-            None
-        }
-    };
-    let api = inbound.api;
-    let answer = if inbound.stream
-        && let Some(framing) = framing()
-    {
-        let idle = Duration::from_millis(settings.stream_idle_timeout_ms);
-        let mode = if passthrough {
-            Mode::Passthrough(api)
-        } else {
-            Mode::Translate(format::stream_encoder(api, &inbound.context()))
-        };
-        let decoder = native.map_or_else(|| format::stream_decoder(wire), |c| c.decoder());
-        let meter = Meter::default();
-        if let Some((captured, _)) = &seen {
-            crate::usage::log_raw(&meter, captured.body.clone());
-        }
-        let opened = stream::open(
-            response,
-            framing,
-            deadline,
-            idle,
-            decoder,
-            mode,
-            meter.clone(),
-        )
-        .await;
-        if let Some((mut captured, side)) = seen.take() {
-            // The raw events come later through the meter; on failure, what was read so far.
-            if opened.is_err() {
-                captured.body = crate::usage::take_raw(&meter).unwrap_or_default();
+
+    fn cap(&self) -> usize {
+        self.capture.cap
+    }
+
+    fn answered(&mut self, response: &reqwest::Response) {
+        self.answer = Some(Captured {
+            url: None,
+            status: Some(response.status().as_u16()),
+            headers: response.headers().clone(),
+            body: RawLog::with_cap(self.capture.cap),
+        });
+    }
+
+    fn finish(self, raw: Option<RawLog>) {
+        if let Some(mut answer) = self.answer {
+            if let Some(raw) = raw {
+                answer.body = raw;
             }
-            side.response = Some(captured);
+            self.capture.side.response = Some(answer);
         }
-        Answer::Stream {
-            events: opened?,
-            meter,
-        }
-    } else {
-        let bytes = read_whole(response, settings).await?;
-        if let Some((mut captured, side)) = seen.take() {
-            captured.body.push(&bytes);
-            side.response = Some(captured);
-        }
-        let whole = if let Some(codec) = native {
-            let events = format::codec::decode_frames(
-                codec.framer().as_mut(),
-                codec.decoder().as_mut(),
-                &bytes,
-            )
-            .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;
-            let mut agg = Aggregator::default();
-            events.into_iter().for_each(|e| agg.push(e));
-            Some(agg.finish())
-        } else if is_sse {
-            let mut decoder = format::stream_decoder(wire);
-            let events = format::sse::decode_all(decoder.as_mut(), &bytes)
-                .map_err(|m| Failure::new(FailureClass::from_reported(&m), m))?;
-            let mut agg = Aggregator::default();
-            events.into_iter().for_each(|e| agg.push(e));
-            Some(agg.finish())
-        } else if passthrough && !inbound.stream {
-            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-                return Err(Failure::new(
-                    FailureClass::BadResponse,
-                    "the provider answered with something that is not JSON",
-                ));
-            }
-            None
-        } else {
-            Some(format::decode_response(wire, &bytes).map_err(|m| {
-                Failure::new(
-                    FailureClass::from_reported(&m),
-                    format!("the provider's answer could not be read: {m}"),
-                )
-            })?)
-        };
-        match whole {
-            None => Answer::Full {
-                status,
-                content_type,
-                body: bytes,
-            },
-            Some(response) if inbound.stream => {
-                // The client asked for a stream and the provider sent one answer: replay it.
-                let mut encoder = format::stream_encoder(api, &inbound.context());
-                let mut out = Vec::new();
-                for e in codec::replay(&response) {
-                    encoder.encode(&e, &mut out);
-                }
-                encoder.finish(&mut out);
-                let once = futures_util::stream::once(async move { Bytes::from(out) });
-                Answer::Stream {
-                    events: Box::pin(once),
-                    meter: crate::usage::Metered::counted(response.usage),
-                }
-            }
-            Some(response) => Answer::Full {
-                status: StatusCode::OK,
-                content_type: HeaderValue::from_static("application/json"),
-                body: Bytes::from(format::encode_response(api, &response, &inbound.context())),
-            },
-        }
-    };
-    Ok(Upstreamed { answer, dropped })
+    }
 }
 
 /// One `anthropic-beta` header: the client's betas, and the OAuth beta a subscription token
@@ -484,7 +442,7 @@ pub fn models_endpoint(wire: WireFormat, base_url: &str) -> Option<String> {
     }
 }
 
-async fn read_whole(
+pub(super) async fn read_whole(
     response: reqwest::Response,
     settings: &RoutingSettings,
 ) -> Result<Bytes, Failure> {
@@ -527,7 +485,7 @@ fn too_large(cap: usize) -> Failure {
     )
 }
 
-async fn error_failure(
+pub(super) async fn error_failure(
     mut response: reqwest::Response,
     status: StatusCode,
     content_type: HeaderValue,
