@@ -23,7 +23,7 @@ SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt fuzz package clean-cache
+.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt fuzz package clean-cache types
 
 # The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
 # not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
@@ -105,6 +105,11 @@ test-desktop: deps ui $(TAURI_DRIVER)
 package: deps ui
 	$(TAURI) build --bundles deb --config '{"bundle":{"createUpdaterArtifacts":false}}'
 	@ls -1 $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb
+
+# The dashboard's API types (ui/src/api/generated.ts), generated from the Rust ones; the
+# test suite fails while the file is stale.
+types:
+	NINEROUTER_WRITE_TYPES=1 $(CARGO) test --lib --locked contract
 
 bench: deps ui
 	$(CARGO) bench --bench proxy

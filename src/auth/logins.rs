@@ -16,11 +16,13 @@ const KEEP_FINISHED_MS: i64 = 3_600_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum LoginStatus {
     #[serde(rename_all = "camelCase")]
     Waiting {
         user_code: String,
         verification_uri: String,
+        #[cfg_attr(test, ts(type = "number"))]
         expires_at_ms: i64,
     },
     /// The user approves on `authorize_url`; the redirect comes back to a listener
@@ -28,11 +30,13 @@ pub enum LoginStatus {
     #[serde(rename_all = "camelCase")]
     AwaitingCode {
         authorize_url: String,
+        #[cfg_attr(test, ts(type = "number"))]
         expires_at_ms: i64,
         listening: bool,
         /// Whether the page may open in an embedded window (Google refuses those).
         webview: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
         notice: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
@@ -55,6 +59,7 @@ impl LoginStatus {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LoginStart {
     pub login_id: String,
     pub provider: String,
@@ -65,13 +70,16 @@ pub struct LoginStart {
 /// How the user approves a login.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum LoginStep {
     /// Enter `user_code` at `verification_uri`; the engine polls.
     #[serde(rename_all = "camelCase")]
     Device {
         user_code: String,
         verification_uri: String,
+        #[cfg_attr(test, ts(type = "number"))]
         expires_in_secs: u64,
+        #[cfg_attr(test, ts(type = "number"))]
         interval_secs: u64,
     },
     /// Approve at `authorize_url`. With `listening`, the engine catches the redirect itself;
@@ -81,12 +89,14 @@ pub enum LoginStep {
     Authorize {
         authorize_url: String,
         redirect_uri: String,
+        #[cfg_attr(test, ts(type = "number"))]
         expires_in_secs: u64,
         listening: bool,
         /// Whether the page may open in an embedded window that catches the redirect itself
         /// (the desktop app's login window); Google logins need the system browser.
         webview: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
         notice: Option<String>,
     },
 }

@@ -46,6 +46,7 @@ pub enum Redirect {
 
 /// One of several ways a provider offers to log in (Kiro: AWS Builder ID, Google, GitHub).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LoginMethod {
     pub id: &'static str,
     pub label: &'static str,
@@ -132,11 +133,13 @@ pub struct ImportSource {
 /// What an import preview shows before the user agrees (never the tokens).
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Found {
     pub path: String,
     /// Who the login is for, when the file says.
     pub account: Option<String>,
     pub plan: Option<String>,
+    #[cfg_attr(test, ts(type = "number"))]
     pub expires_at_ms: i64,
 }
 

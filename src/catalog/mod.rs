@@ -28,6 +28,7 @@ pub use settings::{
 /// Where an entry comes from. File entries are read-only through the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Source {
     Api,
     File,
@@ -35,6 +36,7 @@ pub enum Source {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct NodeRecord {
     pub id: String,
     pub name: String,

@@ -5,6 +5,7 @@ use serde::Serialize;
 /// The wire format a provider speaks upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum WireFormat {
     OpenaiChat,
     OpenaiResponses,

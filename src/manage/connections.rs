@@ -50,11 +50,13 @@ mod double_option {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConnectionView {
     pub id: String,
     pub provider: String,
     pub provider_name: String,
     pub name: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub priority: i64,
     pub enabled: bool,
     pub base_url: String,
@@ -68,6 +70,7 @@ pub struct ConnectionView {
     pub cooldowns: Vec<CooldownInfo>,
     /// The subscription plan of a login account, when the provider told it (ChatGPT's `plus`,
     /// Claude Code's `max`).
+    #[cfg_attr(test, ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
 }

@@ -10,6 +10,7 @@ pub use crate::format::WireFormat;
 /// How a provider tells its quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum QuotaApi {
     /// Only through rate-limit headers on its answers (or not at all).
     Headers,
@@ -21,6 +22,7 @@ pub enum QuotaApi {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Tier {
     Subscription,
     Cheap,
@@ -30,6 +32,7 @@ pub enum Tier {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum AuthKind {
     ApiKey,
     OauthPkce,
@@ -41,6 +44,7 @@ pub enum AuthKind {
 /// Whether a provider gives something for free, as far as known when this table was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum FreeOffer {
     /// Paid only.
     None,
@@ -52,6 +56,7 @@ pub enum FreeOffer {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ProviderDef {
     pub id: &'static str,
     /// Prefixes accepted in `prefix/model` strings; the first is the one `/v1/models` shows.

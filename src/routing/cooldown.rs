@@ -32,8 +32,10 @@ pub enum CooldownChange {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CooldownInfo {
     pub model: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub until_ms: i64,
     pub failures: u32,
     pub reason: String,

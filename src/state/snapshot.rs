@@ -46,6 +46,7 @@ pub struct AccountState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum AccountStatus {
     Active,
     /// Some models (or all, after an auth failure) are cooling down.

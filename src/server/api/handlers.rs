@@ -1,13 +1,16 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use crate::auth::{Approval, LoginMethod};
+use crate::catalog::NodeRecord;
+use crate::providers::ProviderDef;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson};
@@ -39,35 +42,47 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
     }))
 }
 
-pub async fn providers(State(core): State<Arc<Core>>) -> Json<Value> {
-    let registry: Vec<Value> = providers::registry()
+/// A registry row as the dashboard sees it: the row, and what the engine can do with it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ProviderRow {
+    #[serde(flatten)]
+    pub def: ProviderDef,
+    pub routable: bool,
+    /// The engine can run this provider's login (`/api/oauth/{id}/start`).
+    pub can_log_in: bool,
+    /// The app whose saved login can be imported (`/api/oauth/{id}/import`).
+    pub imports_from: Option<String>,
+    /// The ways to log in, when the provider offers more than one (the first is the default).
+    pub login_methods: Vec<LoginMethod>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ProviderList {
+    pub providers: Vec<ProviderRow>,
+    pub nodes: Vec<NodeRecord>,
+}
+
+pub async fn providers(State(core): State<Arc<Core>>) -> Json<ProviderList> {
+    let providers = providers::registry()
         .iter()
         .map(|p| {
-            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
             let login = core.proxy.tokens.login(p.id);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("routable".into(), json!(p.format.is_routable()));
-                o.insert(
-                    "canLogIn".into(),
-                    json!(
-                        login
-                            .is_some_and(|l| l.approval(None) != crate::auth::Approval::ImportOnly)
-                    ),
-                );
-                o.insert(
-                    "loginMethods".into(),
-                    json!(login.map(|l| l.methods()).unwrap_or_default()),
-                );
-                o.insert(
-                    "importsFrom".into(),
-                    json!(login.and_then(|l| l.import_source()).map(|s| s.app)),
-                );
+            ProviderRow {
+                def: p.clone(),
+                routable: p.format.is_routable(),
+                can_log_in: login.is_some_and(|l| l.approval(None) != Approval::ImportOnly),
+                imports_from: login
+                    .and_then(|l| l.import_source())
+                    .map(|s| s.app.to_owned()),
+                login_methods: login.map(|l| l.methods().to_vec()).unwrap_or_default(),
             }
-            v
         })
         .collect();
     let nodes = manage::list_nodes(&core).await.unwrap_or_default();
-    Json(json!({ "providers": registry, "nodes": nodes }))
+    Json(ProviderList { providers, nodes })
 }
 
 pub async fn list_connections(State(core): State<Arc<Core>>) -> ApiResult<Response> {

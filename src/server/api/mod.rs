@@ -3,6 +3,8 @@
 
 mod access;
 mod admin;
+#[cfg(test)]
+mod contract;
 mod handlers;
 mod oauth;
 mod quota;

@@ -1,3 +1,5 @@
+import type { ConnectionView, CooldownInfo, ProviderRow } from "./generated";
+
 // Shapes of the engine's API answers this UI reads.
 
 export interface Status {
@@ -196,83 +198,26 @@ export interface ComboView {
   readOnly: boolean;
 }
 
-export type Tier = "subscription" | "cheap" | "free" | "api-key";
+// The provider list, accounts and logins come from the Rust types (generated.ts).
+export type {
+  AccountStatus,
+  AuthKind,
+  FreeOffer,
+  LoginMethod,
+  LoginStart,
+  LoginStatus,
+  NodeKind,
+  NodeRecord,
+  ProviderList,
+  Source,
+  Tier,
+  WireFormat,
+} from "./generated";
 
-export interface LoginMethod {
-  id: string;
-  label: string;
-}
-
-export interface ProviderDef {
-  id: string;
-  aliases: string[];
-  name: string;
-  tier: Tier;
-  auth: "api-key" | "oauth-pkce" | "device-code" | "imported";
-  format: string;
-  baseUrl: string;
-  models: string[];
-  routable: boolean;
-  /** The engine can run this provider's login (`/api/oauth/{id}/start`). */
-  canLogIn: boolean;
-  /** The official CLI whose saved login can be imported (`/api/oauth/{id}/import`). */
-  importsFrom: string | null;
-  /** The ways to log in, when the provider offers more than one (the first is the default). */
-  loginMethods: LoginMethod[];
-  /** Whether the provider gives something for free, as far as known. */
-  freeOffer: { state: "none" } | { state: "available" } | { state: "ended"; since: string };
-}
-
-/** A login's first step: a code to enter on the provider's page (`device`), or a page to
- * approve on (`authorize`). After approval the engine catches the redirect itself when
- * `listening`; the user can always paste the code or the address the browser lands on.
- * `notice` says why the redirect cannot be caught. */
-export type LoginStart = { loginId: string; provider: string } & (
-  | { kind: "device"; userCode: string; verificationUri: string; expiresInSecs: number; intervalSecs: number }
-  | { kind: "authorize"; authorizeUrl: string; redirectUri: string; expiresInSecs: number; listening: boolean; webview: boolean; notice?: string }
-);
-
-export type LoginStatus =
-  | { status: "waiting"; userCode: string; verificationUri: string; expiresAtMs: number }
-  | { status: "awaiting-code"; authorizeUrl: string; expiresAtMs: number; listening: boolean; webview: boolean; notice?: string }
-  | { status: "done"; accountId: string; name: string }
-  | { status: "failed"; message: string }
-  | { status: "cancelled" };
-
-export interface NodeRecord {
-  id: string;
-  name: string;
-  prefix: string;
-  kind: string;
-  baseUrl: string;
-  source: "api" | "file";
-}
-
-export interface Cooldown {
-  model: string;
-  untilMs: number;
-  failures: number;
-  reason: string;
-}
-
-export interface Connection {
-  id: string;
-  provider: string;
-  providerName: string;
-  name: string;
-  priority: number;
-  enabled: boolean;
-  baseUrl: string;
-  baseUrlOverridden: boolean;
-  models: string[];
-  hasApiKey: boolean;
-  source: "api" | "file";
-  readOnly: boolean;
-  state: "active" | "cooling-down" | "needs-login" | "secret-unavailable" | "disabled";
-  cooldowns: Cooldown[];
-  /** A login account's subscription plan, when the provider told it. */
-  plan?: string;
-}
+/** A registry row with what the engine can do with it (log in, import, which methods). */
+export type ProviderDef = ProviderRow;
+export type Cooldown = CooldownInfo;
+export type Connection = ConnectionView;
 
 export interface Probe {
   ok: boolean;

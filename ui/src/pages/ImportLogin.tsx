@@ -2,15 +2,9 @@ import { useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, send } from "../api/client";
 import { invalidateAccounts } from "../api/hooks";
+import type { Found } from "../api/generated";
 import type { LoginStatus } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
-
-interface Found {
-  path: string;
-  account: string | null;
-  plan: string | null;
-  expiresAtMs: number;
-}
 
 /**
  * Imports the login an official CLI already holds. The engine first says what it found (never

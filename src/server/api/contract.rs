@@ -1,0 +1,62 @@
+//! The management API's contract with the dashboard: the TypeScript types in
+//! `ui/src/api/generated.ts` are generated from the Rust structs the API answers with. The
+//! test fails when the file is stale; `make types` writes it again.
+
+use std::path::Path;
+
+use ts_rs::TS;
+
+/// One declaration per type, in an order a reader can follow (each names only types above it
+/// or in the same file).
+fn declarations() -> Vec<String> {
+    vec![
+        crate::providers::Tier::decl(),
+        crate::providers::AuthKind::decl(),
+        crate::format::WireFormat::decl(),
+        crate::providers::QuotaApi::decl(),
+        crate::providers::FreeOffer::decl(),
+        crate::providers::ProviderDef::decl(),
+        crate::auth::LoginMethod::decl(),
+        super::handlers::ProviderRow::decl(),
+        crate::catalog::Source::decl(),
+        crate::catalog::NodeKind::decl(),
+        crate::catalog::NodeRecord::decl(),
+        super::handlers::ProviderList::decl(),
+        crate::state::AccountStatus::decl(),
+        crate::routing::CooldownInfo::decl(),
+        crate::manage::ConnectionView::decl(),
+        crate::auth::LoginStep::decl(),
+        crate::auth::LoginStart::decl(),
+        crate::auth::LoginStatus::decl(),
+        crate::auth::Found::decl(),
+    ]
+}
+
+fn generated() -> String {
+    let mut out = String::from(
+        "// Generated from the Rust types of the management API (src/server/api/contract.rs).\n\
+         // Do not edit: `make types` writes it again.\n\n",
+    );
+    for declaration in declarations() {
+        out.push_str("export ");
+        out.push_str(&declaration);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[test]
+fn the_dashboards_api_types_are_generated_from_the_rust_ones() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/api/generated.ts");
+    let fresh = generated();
+    if std::env::var_os("NINEROUTER_WRITE_TYPES").is_some() {
+        std::fs::write(&path, &fresh).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/api/generated.ts is stale: run `make types`\n--- generated ---\n{fresh}"
+    );
+}
