@@ -21,7 +21,7 @@ pub const ACCOUNT: &str = "acct-chatgpt-1";
 const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     /// code → (challenge, redirect_uri) for codes handed out by the authorize page.
     codes: HashMap<String, (String, String)>,
     issued: usize,
@@ -35,11 +35,7 @@ struct Inner {
     seen: Vec<(HashMap<String, String>, Value)>,
 }
 
-#[derive(Clone)]
-pub struct FakeChatgpt {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeChatgpt = super::fake::Fake<Inner>;
 
 impl FakeChatgpt {
     pub async fn start() -> FakeChatgpt {
@@ -48,14 +44,8 @@ impl FakeChatgpt {
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token", post(token))
             .route("/backend-api/codex/responses", post(responses))
-            .route("/backend-api/wham/usage", get(usage))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeChatgpt { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/backend-api/wham/usage", get(usage));
+        super::fake::Fake::serve(inner, app).await
     }
 
     /// The config pointing Codex logins here, listening on `ports` for the redirect.
@@ -95,7 +85,7 @@ impl FakeChatgpt {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn oauth_error(status: StatusCode, error: &str) -> Response {
     (

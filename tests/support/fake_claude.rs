@@ -16,7 +16,7 @@ use sha2::Digest as _;
 pub const EMAIL: &str = "dev@example.com";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     /// The challenge the user approved on the authorize page, and the code handed back.
     approved: Option<(String, String)>,
     codes: usize,
@@ -38,11 +38,7 @@ struct Inner {
     counts: Vec<(String, String, bool)>,
 }
 
-#[derive(Clone)]
-pub struct FakeClaude {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeClaude = super::fake::Fake<Inner>;
 
 impl FakeClaude {
     pub async fn start() -> FakeClaude {
@@ -55,14 +51,8 @@ impl FakeClaude {
             .layer(axum::middleware::from_fn_with_state(
                 inner.clone(),
                 log_request,
-            ))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeClaude { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            ));
+        super::fake::Fake::serve(inner, app).await
     }
 
     /// What claude.ai does when the user approves: remembers the challenge, shows a code.
@@ -116,7 +106,7 @@ impl FakeClaude {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn oauth_error(error: &str) -> Response {
     (

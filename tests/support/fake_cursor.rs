@@ -109,33 +109,22 @@ pub struct Seen {
 }
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     seen: Vec<Seen>,
     /// The next answer ends with this trailer error `(connect code, Cursor code, title)`.
     fail_next: Option<(&'static str, &'static str, &'static str)>,
 }
 
-#[derive(Clone)]
-pub struct FakeCursor {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeCursor = super::fake::Fake<Inner>;
 
 impl FakeCursor {
     pub async fn start() -> FakeCursor {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let app = axum::Router::new()
-            .route(
-                "/aiserver.v1.ChatService/StreamUnifiedChatWithTools",
-                post(chat),
-            )
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeCursor { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+        let app = axum::Router::new().route(
+            "/aiserver.v1.ChatService/StreamUnifiedChatWithTools",
+            post(chat),
+        );
+        super::fake::Fake::serve(inner, app).await
     }
 
     /// The `[auth.cursor]` section: this fake's address and the IDE database to import.
@@ -194,7 +183,7 @@ pub fn write_state_db(path: &Path) {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![flags];

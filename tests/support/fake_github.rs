@@ -16,7 +16,7 @@ pub const GITHUB_TOKEN: &str = "gho_fake_user_token";
 pub const USER_CODE: &str = "WDJB-MJHT";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     /// What the token endpoint answers, in turn (`ok` gives the token); empty means `ok`.
     token_answers: VecDeque<&'static str>,
     token_polls: usize,
@@ -30,11 +30,7 @@ struct Inner {
     api_base: String,
 }
 
-#[derive(Clone)]
-pub struct FakeGithub {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeGithub = super::fake::Fake<Inner>;
 
 impl FakeGithub {
     pub async fn start(copilot_api: &str) -> FakeGithub {
@@ -48,14 +44,8 @@ impl FakeGithub {
             .route("/login/oauth/access_token", post(access_token))
             .route("/copilot_internal/v2/token", get(copilot_token))
             .route("/user", get(user))
-            .route("/copilot_internal/user", get(copilot_user))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeGithub { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/copilot_internal/user", get(copilot_user));
+        super::fake::Fake::serve(inner, app).await
     }
 
     pub fn answer_polls_with(&self, answers: &[&'static str]) {
@@ -87,7 +77,7 @@ impl FakeGithub {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 async fn device_code(Form(form): Form<Vec<(String, String)>>) -> Response {
     let client = form

@@ -36,7 +36,7 @@ fn known_client(id: &str) -> bool {
 }
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     codes: HashMap<String, (String, String)>,
     issued: usize,
     refreshes: usize,
@@ -50,11 +50,7 @@ struct Inner {
     seen: Vec<(String, Value)>,
 }
 
-#[derive(Clone)]
-pub struct FakeGoogle {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeGoogle = super::fake::Fake<Inner>;
 
 impl FakeGoogle {
     pub async fn start() -> FakeGoogle {
@@ -68,14 +64,8 @@ impl FakeGoogle {
             .route("/v1internal/operations/{id}", get(operation))
             .route("/v1internal:generateContent", post(generate))
             .route("/v1internal:streamGenerateContent", post(stream))
-            .route("/v1internal:fetchAvailableModels", post(models))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeGoogle { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/v1internal:fetchAvailableModels", post(models));
+        super::fake::Fake::serve(inner, app).await
     }
 
     /// The config pointing `provider`'s login and Cloud Code here.
@@ -124,7 +114,7 @@ impl FakeGoogle {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn google_error(status: StatusCode, code: u16, message: &str, state: &str) -> Response {
     (

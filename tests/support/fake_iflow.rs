@@ -19,7 +19,7 @@ pub const PHONE: &str = "138****0000";
 const BASIC: &str = "10009311001:4Z3YjXycVsQvyGF1etiNlIBB4RsqSDtW";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     codes: HashMap<String, String>,
     issued: usize,
     refreshes: usize,
@@ -29,11 +29,7 @@ struct Inner {
     seen: Vec<(bool, Value)>,
 }
 
-#[derive(Clone)]
-pub struct FakeIflow {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeIflow = super::fake::Fake<Inner>;
 
 impl FakeIflow {
     pub async fn start() -> FakeIflow {
@@ -42,14 +38,8 @@ impl FakeIflow {
             .route("/oauth", get(login_page))
             .route("/oauth/token", post(token))
             .route("/api/oauth/getUserInfo", get(user_info))
-            .route("/v1/chat/completions", post(chat))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeIflow { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/v1/chat/completions", post(chat));
+        super::fake::Fake::serve(inner, app).await
     }
 
     pub fn config(&self) -> String {
@@ -76,7 +66,7 @@ impl FakeIflow {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn api_key(issued: usize) -> String {
     format!("sk-iflow-{issued}")

@@ -26,7 +26,7 @@ pub const USER_CODE: &str = "KRDV-QXLM";
 pub const PROFILE_ARN: &str = "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     approved: bool,
     revoked: bool,
     /// The start URL of each device authorization (Builder ID's or an organization's).
@@ -45,11 +45,7 @@ struct Inner {
     usage_queries: Vec<String>,
 }
 
-#[derive(Clone)]
-pub struct FakeKiro {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeKiro = super::fake::Fake<Inner>;
 
 impl FakeKiro {
     pub async fn start() -> FakeKiro {
@@ -62,14 +58,8 @@ impl FakeKiro {
             .route("/getUsageLimits", get(usage))
             .route("/login", get(social_login))
             .route("/oauth/token", post(social_token))
-            .route("/refreshToken", post(social_refresh))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeKiro { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/refreshToken", post(social_refresh));
+        super::fake::Fake::serve(inner, app).await
     }
 
     pub fn config(&self) -> String {
@@ -117,7 +107,7 @@ impl FakeKiro {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 
 fn aws_error(status: StatusCode, error: &str) -> Response {
     (

@@ -17,7 +17,7 @@ use sha2::Digest as _;
 pub const USER_CODE: &str = "QWEN-7F2K";
 
 #[derive(Default)]
-struct Inner {
+pub struct Inner {
     challenge: Option<String>,
     polls: VecDeque<&'static str>,
     issued: usize,
@@ -28,11 +28,7 @@ struct Inner {
     resource_url: String,
 }
 
-#[derive(Clone)]
-pub struct FakeQwen {
-    inner: Arc<Mutex<Inner>>,
-    pub base: String,
-}
+pub type FakeQwen = super::fake::Fake<Inner>;
 
 impl FakeQwen {
     /// `api_host`: what token answers give as `resource_url` (the fake upstream's origin).
@@ -44,14 +40,8 @@ impl FakeQwen {
         }));
         let app = Router::new()
             .route("/api/v1/oauth2/device/code", post(device_code))
-            .route("/api/v1/oauth2/token", post(token))
-            .with_state(inner.clone());
-        let base = format!("http://{}", super::serve_on_loopback(app).await);
-        FakeQwen { inner, base }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().expect("lock")
+            .route("/api/v1/oauth2/token", post(token));
+        super::fake::Fake::serve(inner, app).await
     }
 
     pub fn answer_polls_with(&self, answers: &[&'static str]) {
@@ -75,7 +65,7 @@ impl FakeQwen {
     }
 }
 
-type Shared = State<Arc<Mutex<Inner>>>;
+type Shared = super::fake::Shared<Inner>;
 type Fields = Form<Vec<(String, String)>>;
 
 fn field(form: &[(String, String)], k: &str) -> Option<String> {

@@ -1,6 +1,7 @@
 //! Shared test harness: the real engine on an ephemeral loopback port, and fake upstreams.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fake;
 pub mod fake_chatgpt;
 pub mod fake_claude;
 pub mod fake_cursor;
