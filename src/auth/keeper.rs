@@ -182,7 +182,7 @@ impl TokenKeeper {
         let (Some(secrets), Ok(secret)) = (&self.secrets, set.to_secret()) else {
             return;
         };
-        let reference = crate::secrets::connection_secret_ref(account_id);
+        let reference = crate::secrets::account_secret_ref(account_id);
         if let Err(e) = secrets.set(&reference, secret).await {
             tracing::warn!(account = %account_id, "cannot save the refreshed login: {e}");
         }

@@ -49,7 +49,7 @@ pub struct NodeRecord {
 /// One account of one provider, as stored. `provider` is a registry id or a node id.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConnectionRecord {
+pub struct AccountRecord {
     pub id: String,
     pub provider: String,
     pub name: String,
@@ -200,7 +200,7 @@ impl Credential {
 pub struct CatalogParts {
     pub settings: Settings,
     pub nodes: Vec<NodeRecord>,
-    pub connections: Vec<(ConnectionRecord, Option<SecretString>)>,
+    pub accounts: Vec<(AccountRecord, Option<SecretString>)>,
     pub combos: Vec<(Combo, Source)>,
     pub aliases: Vec<(String, String, Source)>,
     /// Proxy key hashes and the id of the key each belongs to.
@@ -265,7 +265,7 @@ impl Catalog {
         }
 
         let mut accounts: Vec<Account> = parts
-            .connections
+            .accounts
             .into_iter()
             .filter_map(|(c, key)| {
                 let provider = providers.get(*by_prefix.get(&c.provider)?)?;
@@ -439,8 +439,8 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    fn connection(id: &str, provider: &str, base_url: &str) -> ConnectionRecord {
-        ConnectionRecord {
+    fn connection(id: &str, provider: &str, base_url: &str) -> AccountRecord {
+        AccountRecord {
             id: id.into(),
             provider: provider.into(),
             name: id.into(),
@@ -457,7 +457,7 @@ mod tests {
     fn credentials_are_typed_by_provider_and_a_login_keeps_its_providers_address() {
         let set = r#"{"accessToken":"at-123456789","refreshToken":"rt-123456789"}"#;
         let catalog = Catalog::build(CatalogParts {
-            connections: vec![
+            accounts: vec![
                 (
                     connection("c", "claude", "http://127.0.0.1:9/steal"),
                     Some(SecretString::new(set)),

@@ -2,12 +2,12 @@
 //! desktop shell. Each validates, writes the store (and the secret store), then rebuilds the
 //! catalog. Front ends stay thin and call these.
 
+mod accounts;
 pub mod admin;
 mod aliases;
 mod audit;
 mod code_login;
 mod combos;
-mod connections;
 mod import;
 mod keys;
 mod login;
@@ -18,16 +18,15 @@ mod secrets;
 mod settings;
 mod shell;
 
+pub use accounts::{
+    AccountInput, AccountPatch, AccountView, account_secret_ref, create_account, delete_account,
+    get_account, list_accounts, reset_account, save_login, test_account, update_account,
+};
 pub use aliases::{AliasView, delete_alias, list_aliases, put_alias};
 pub use audit::{audit_detail, list_audit, record_change};
 pub use code_login::complete_login;
 pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
-};
-pub use connections::{
-    ConnectionInput, ConnectionPatch, ConnectionView, connection_secret_ref, create_connection,
-    delete_connection, get_connection, list_connections, reset_connection, save_login,
-    test_connection, update_connection,
 };
 pub use import::{import_login, preview_import};
 pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};

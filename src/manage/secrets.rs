@@ -16,7 +16,7 @@ pub struct SecretsMoved {
 }
 
 async fn references(store: &Store) -> Result<Vec<String>, ManageError> {
-    let connections = store.call(|c| store::list_connections(c)).await?;
+    let connections = store.call(|c| store::list_accounts(c)).await?;
     Ok(connections
         .into_iter()
         .filter_map(|c| c.secret_ref)

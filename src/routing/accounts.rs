@@ -147,7 +147,7 @@ impl RoutingState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{CatalogParts, ConnectionRecord, RoutingSettings, Settings, Source};
+    use crate::catalog::{AccountRecord, CatalogParts, RoutingSettings, Settings, Source};
 
     fn catalog(strategy: AccountStrategy, limit: u32) -> Catalog {
         catalog_with(RoutingSettings {
@@ -160,7 +160,7 @@ mod tests {
     fn catalog_with(routing: RoutingSettings) -> Catalog {
         let conn = |id: &str, priority| {
             (
-                ConnectionRecord {
+                AccountRecord {
                     id: id.into(),
                     provider: "openai".into(),
                     name: id.into(),
@@ -179,7 +179,7 @@ mod tests {
                 routing,
                 ..Settings::default()
             },
-            connections: vec![conn("c", 3), conn("a", 1), conn("b", 2)],
+            accounts: vec![conn("c", 3), conn("a", 1), conn("b", 2)],
             ..CatalogParts::default()
         })
     }

@@ -34,7 +34,7 @@ pub fn outlook(catalog: &Catalog, cooldowns: &Cooldowns, model: &str, now_ms: i6
 mod tests {
     use super::*;
     use crate::catalog::{
-        CatalogParts, Combo, ComboStrategy, ConnectionRecord, RoutingSettings, Source,
+        AccountRecord, CatalogParts, Combo, ComboStrategy, RoutingSettings, Source,
     };
     use crate::routing::{FailureClass, FailureNote};
 
@@ -42,9 +42,9 @@ mod tests {
         id: &str,
         provider: &str,
         enabled: bool,
-    ) -> (ConnectionRecord, Option<crate::secrets::SecretString>) {
+    ) -> (AccountRecord, Option<crate::secrets::SecretString>) {
         (
-            ConnectionRecord {
+            AccountRecord {
                 id: id.into(),
                 provider: provider.into(),
                 name: id.into(),
@@ -61,7 +61,7 @@ mod tests {
 
     fn catalog() -> Catalog {
         Catalog::build(CatalogParts {
-            connections: vec![
+            accounts: vec![
                 account("o1", "openai", true),
                 account("o2", "openai", false),
                 account("g1", "groq", true),

@@ -147,7 +147,7 @@ fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{CatalogParts, Combo, ConnectionRecord, Source};
+    use crate::catalog::{AccountRecord, CatalogParts, Combo, Source};
     use crate::routing::Cooldowns;
 
     fn combo(name: &str, models: &[&str], strategy: ComboStrategy) -> (Combo, Source) {
@@ -163,8 +163,8 @@ mod tests {
 
     fn catalog() -> Catalog {
         Catalog::build(CatalogParts {
-            connections: vec![(
-                ConnectionRecord {
+            accounts: vec![(
+                AccountRecord {
                     id: "o1".into(),
                     provider: "openai".into(),
                     name: "o1".into(),

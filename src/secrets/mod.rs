@@ -423,7 +423,7 @@ impl Places {
 }
 
 /// Where an account's secret (API key or saved login) is kept in the secret store.
-pub fn connection_secret_ref(id: &str) -> String {
+pub fn account_secret_ref(id: &str) -> String {
     format!("connection:{id}")
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::catalog::{
-    Catalog, CatalogParts, Combo, ConnectionRecord, NodeKind, NodeRecord, Source, hash_key,
+    AccountRecord, Catalog, CatalogParts, Combo, NodeKind, NodeRecord, Source, hash_key,
 };
 use crate::config::FileConfig;
 use crate::events::{EngineEvent, EventBus};
@@ -134,7 +134,7 @@ impl Core {
                 Ok((
                     store::load_settings(c)?,
                     store::list_nodes(c)?,
-                    store::list_connections(c)?,
+                    store::list_accounts(c)?,
                     store::list_combos(c)?,
                     store::list_aliases(c)?,
                     store::list_api_keys(c)?,
@@ -169,7 +169,7 @@ impl Core {
                 },
                 None => None,
             };
-            parts.connections.push((record, key));
+            parts.accounts.push((record, key));
         }
         parts.combos = combos.into_iter().map(|c| (c, Source::Api)).collect();
         parts.aliases = aliases
@@ -203,7 +203,7 @@ pub fn file_key_id(index: usize) -> String {
     format!("file-key-{index}")
 }
 
-pub fn file_connection_id(name: &str) -> String {
+pub fn file_account_id(name: &str) -> String {
     format!("file-{name}")
 }
 
@@ -230,9 +230,9 @@ fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
             }
             None => entry.provider.clone(),
         };
-        parts.connections.push((
-            ConnectionRecord {
-                id: file_connection_id(&entry.name),
+        parts.accounts.push((
+            AccountRecord {
+                id: file_account_id(&entry.name),
                 provider,
                 name: entry.name.clone(),
                 priority: entry.priority,

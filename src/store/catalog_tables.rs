@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, now_ms};
 use crate::catalog::{
-    ApiKeyRecord, Combo, ComboStrategy, ConnectionRecord, KeyHash, NodeKind, NodeRecord, Price,
+    AccountRecord, ApiKeyRecord, Combo, ComboStrategy, KeyHash, NodeKind, NodeRecord, Price,
     PriceOverride, Settings, Source,
 };
 
@@ -110,14 +110,14 @@ pub fn delete_node(c: &mut Connection, id: &str) -> Result<Option<Vec<String>>, 
 
 // ---- connections ----------------------------------------------------------------------------
 
-pub fn list_connections(c: &Connection) -> Result<Vec<ConnectionRecord>, StoreError> {
+pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
     let mut stmt = c.prepare(
         "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref
          FROM connections ORDER BY seq",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            ConnectionRecord {
+            AccountRecord {
                 id: r.get(0)?,
                 provider: r.get(1)?,
                 name: r.get(2)?,
@@ -139,7 +139,7 @@ pub fn list_connections(c: &Connection) -> Result<Vec<ConnectionRecord>, StoreEr
     .collect()
 }
 
-pub fn insert_connection(c: &Connection, rec: &ConnectionRecord) -> Result<(), StoreError> {
+pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO connections (id, provider, name, priority, enabled, base_url, models, secret_ref, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -158,7 +158,7 @@ pub fn insert_connection(c: &Connection, rec: &ConnectionRecord) -> Result<(), S
     Ok(())
 }
 
-pub fn update_connection(c: &Connection, rec: &ConnectionRecord) -> Result<bool, StoreError> {
+pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE connections SET name = ?2, priority = ?3, enabled = ?4, base_url = ?5, models = ?6,
            secret_ref = ?7 WHERE id = ?1",
@@ -175,7 +175,7 @@ pub fn update_connection(c: &Connection, rec: &ConnectionRecord) -> Result<bool,
     Ok(changed > 0)
 }
 
-pub fn delete_connection(c: &Connection, id: &str) -> Result<bool, StoreError> {
+pub fn delete_account(c: &Connection, id: &str) -> Result<bool, StoreError> {
     c.execute("DELETE FROM cooldowns WHERE account_id = ?1", params![id])?;
     Ok(c.execute("DELETE FROM connections WHERE id = ?1", params![id])? > 0)
 }

@@ -24,7 +24,7 @@ fn declarations() -> Vec<String> {
         super::handlers::ProviderList::decl(),
         crate::state::AccountStatus::decl(),
         crate::routing::CooldownInfo::decl(),
-        crate::manage::ConnectionView::decl(),
+        crate::manage::AccountView::decl(),
         crate::auth::LoginStep::decl(),
         crate::auth::LoginStart::decl(),
         crate::auth::LoginStatus::decl(),

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson};
 use crate::manage::{
-    self, ComboInput, ComboPatch, ConnectionInput, ConnectionPatch, NodeInput, NodePatch,
+    self, AccountInput, AccountPatch, ComboInput, ComboPatch, NodeInput, NodePatch,
 };
 use crate::providers;
 use crate::state::Core;
@@ -85,53 +85,53 @@ pub async fn providers(State(core): State<Arc<Core>>) -> Json<ProviderList> {
     Json(ProviderList { providers, nodes })
 }
 
-pub async fn list_connections(State(core): State<Arc<Core>>) -> ApiResult<Response> {
-    Ok(Json(manage::list_connections(&core).await?).into_response())
+pub async fn list_accounts(State(core): State<Arc<Core>>) -> ApiResult<Response> {
+    Ok(Json(manage::list_accounts(&core).await?).into_response())
 }
 
-pub async fn get_connection(
+pub async fn get_account(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(Json(manage::get_connection(&core, &id).await?).into_response())
+    Ok(Json(manage::get_account(&core, &id).await?).into_response())
 }
 
-pub async fn create_connection(
+pub async fn create_account(
     State(core): State<Arc<Core>>,
-    ApiJson(input): ApiJson<ConnectionInput>,
+    ApiJson(input): ApiJson<AccountInput>,
 ) -> ApiResult<Response> {
-    let view = manage::create_connection(&core, input).await?;
+    let view = manage::create_account(&core, input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-pub async fn update_connection(
+pub async fn update_account(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
-    ApiJson(patch): ApiJson<ConnectionPatch>,
+    ApiJson(patch): ApiJson<AccountPatch>,
 ) -> ApiResult<Response> {
-    Ok(Json(manage::update_connection(&core, &id, patch).await?).into_response())
+    Ok(Json(manage::update_account(&core, &id, patch).await?).into_response())
 }
 
-pub async fn delete_connection(
+pub async fn delete_account(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    manage::delete_connection(&core, &id).await?;
+    manage::delete_account(&core, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn test_connection(
+pub async fn test_account(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(Json(manage::test_connection(&core, &id).await?).into_response())
+    Ok(Json(manage::test_account(&core, &id).await?).into_response())
 }
 
-pub async fn reset_connection(
+pub async fn reset_account(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(Json(manage::reset_connection(&core, &id).await?).into_response())
+    Ok(Json(manage::reset_account(&core, &id).await?).into_response())
 }
 
 pub async fn list_nodes(State(core): State<Arc<Core>>) -> ApiResult<Response> {

@@ -47,18 +47,15 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/secrets/move", post(handlers::move_secrets))
         .route("/api/models", get(admin::models))
         .route("/api/providers", get(providers))
-        .route(
-            "/api/connections",
-            get(list_connections).post(create_connection),
-        )
+        .route("/api/connections", get(list_accounts).post(create_account))
         .route(
             "/api/connections/{id}",
-            get(get_connection)
-                .patch(update_connection)
-                .delete(delete_connection),
+            get(get_account)
+                .patch(update_account)
+                .delete(delete_account),
         )
-        .route("/api/connections/{id}/reset", post(reset_connection))
-        .route("/api/connections/{id}/test", post(test_connection))
+        .route("/api/connections/{id}/reset", post(reset_account))
+        .route("/api/connections/{id}/test", post(test_account))
         .route("/api/nodes", get(list_nodes).post(create_node))
         .route(
             "/api/nodes/{id}",

@@ -69,7 +69,7 @@ export type CooldownInfo = { model: string, untilMs: number, failures: number, r
  */
 needsLogin: boolean, };
 
-export type ConnectionView = { id: string, provider: string, providerName: string, name: string, priority: number, enabled: boolean, baseUrl: string, baseUrlOverridden: boolean, models: Array<string>, 
+export type AccountView = { id: string, provider: string, providerName: string, name: string, priority: number, enabled: boolean, baseUrl: string, baseUrlOverridden: boolean, models: Array<string>, 
 /**
  * Whether a key is stored; the key itself is never returned.
  */

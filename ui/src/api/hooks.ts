@@ -9,7 +9,7 @@ import type {
   AuditEntry,
   CreatedAdminToken,
   ComboView,
-  Connection,
+  Account,
   CreatedKey,
   Detail,
   DetailFilters,
@@ -225,7 +225,7 @@ export const useProviders = () =>
   });
 
 export const useConnections = () =>
-  useQuery({ queryKey: ["connections"], queryFn: () => api<Connection[]>("/connections") });
+  useQuery({ queryKey: ["connections"], queryFn: () => api<Account[]>("/connections") });
 
 export interface NewConnection {
   provider: string;
@@ -245,14 +245,14 @@ export function useConnectionMutations() {
   const refresh = () => invalidateAccounts(client);
   const path = (id: string) => `/connections/${encodeURIComponent(id)}`;
   return {
-    create: useMutation({ mutationFn: (c: NewConnection) => send<Connection>("POST", "/connections", c), onSuccess: refresh }),
+    create: useMutation({ mutationFn: (c: NewConnection) => send<Account>("POST", "/connections", c), onSuccess: refresh }),
     update: useMutation({
-      mutationFn: ({ id, patch }: { id: string; patch: Partial<Pick<Connection, "enabled" | "priority" | "name">> }) =>
-        send<Connection>("PATCH", path(id), patch),
+      mutationFn: ({ id, patch }: { id: string; patch: Partial<Pick<Account, "enabled" | "priority" | "name">> }) =>
+        send<Account>("PATCH", path(id), patch),
       onSuccess: refresh,
     }),
     remove: useMutation({ mutationFn: (id: string) => send<void>("DELETE", path(id)), onSuccess: refresh }),
-    reset: useMutation({ mutationFn: (id: string) => send<Connection>("POST", `${path(id)}/reset`), onSuccess: refresh }),
+    reset: useMutation({ mutationFn: (id: string) => send<Account>("POST", `${path(id)}/reset`), onSuccess: refresh }),
     test: useMutation({ mutationFn: (id: string) => send<Probe>("POST", `${path(id)}/test`) }),
     createNode: useMutation({
       mutationFn: (n: { name: string; prefix: string; kind: string; baseUrl: string }) => send<NodeRecord>("POST", "/nodes", n),

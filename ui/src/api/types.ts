@@ -1,4 +1,4 @@
-import type { ConnectionView, CooldownInfo, ProviderRow } from "./generated";
+import type { AccountView, CooldownInfo, ProviderRow } from "./generated";
 
 // Shapes of the engine's API answers this UI reads.
 
@@ -217,7 +217,8 @@ export type {
 /** A registry row with what the engine can do with it (log in, import, which methods). */
 export type ProviderDef = ProviderRow;
 export type Cooldown = CooldownInfo;
-export type Connection = ConnectionView;
+/** An account of a provider (`/api/connections`, the path 9Router's clients know). */
+export type Account = AccountView;
 
 export interface Probe {
   ok: boolean;

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useConnectionMutations, useConnections, useProviders } from "../api/hooks";
-import type { Connection, NodeRecord, ProviderDef, Tier } from "../api/types";
+import type { Account, NodeRecord, ProviderDef, Tier } from "../api/types";
 import { ConfirmButton } from "../components/ConfirmButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
@@ -55,7 +55,7 @@ export function ProvidersPage() {
   );
 }
 
-function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Connection[]; now: number }) {
+function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Account[]; now: number }) {
   const canAdd = p.auth === "api-key" && p.routable;
   return (
     <div className="provider" data-testid={`provider-${p.id}`}>
@@ -83,7 +83,7 @@ function FreeOfferBadge({ offer }: { offer: ProviderDef["freeOffer"] }) {
   return null;
 }
 
-function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Connection[]; now: number }) {
+function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Account[]; now: number }) {
   return (
     <div className="provider" data-testid={`node-${n.prefix}`}>
       <div className="row">
@@ -99,7 +99,7 @@ function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Connection[]; 
   );
 }
 
-function stateText(c: Connection, now: number): { text: string; error: string | null } {
+function stateText(c: Account, now: number): { text: string; error: string | null } {
   if (c.state === "disabled") return { text: "disabled", error: null };
   if (c.state === "secret-unavailable") {
     return { text: "secret unavailable", error: "its key cannot be read now (is the keychain locked?); it is not used meanwhile" };
@@ -114,10 +114,10 @@ function stateText(c: Connection, now: number): { text: string; error: string | 
 }
 
 /** `login`: the provider whose accounts are renewed by logging in again. */
-function Accounts({ accounts, now, login }: { accounts: Connection[]; now: number; login?: ProviderDef | undefined }) {
+function Accounts({ accounts, now, login }: { accounts: Account[]; now: number; login?: ProviderDef | undefined }) {
   const m = useConnectionMutations();
   if (accounts.length === 0) return null;
-  const swap = (a: Connection, b: Connection | undefined) => {
+  const swap = (a: Account, b: Account | undefined) => {
     if (!b) return;
     // Equal priorities would not order anything: give them distinct ones.
     const [pa, pb] = a.priority === b.priority ? [b.priority + 1, a.priority] : [b.priority, a.priority];

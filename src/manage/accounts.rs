@@ -1,9 +1,10 @@
-//! Provider connections (accounts). API keys go to the secret store; the row keeps a reference.
+//! Accounts of providers (the API serves them at `/api/connections`, the path 9Router's clients
+//! know). API keys go to the secret store; the row keeps a reference.
 
 use serde::{Deserialize, Serialize};
 
 use super::{ManageError, conflict, invalid, read_only, validate_name};
-use crate::catalog::{ConnectionRecord, Source, validate_base_url};
+use crate::catalog::{AccountRecord, Source, validate_base_url};
 use crate::clock::{new_id, now_ms};
 use crate::providers::{self, AuthKind};
 use crate::routing::CooldownInfo;
@@ -13,7 +14,7 @@ use crate::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConnectionInput {
+pub struct AccountInput {
     /// Registry id or alias, or a custom node's id or prefix.
     pub provider: String,
     pub name: String,
@@ -27,7 +28,7 @@ pub struct ConnectionInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConnectionPatch {
+pub struct AccountPatch {
     pub name: Option<String>,
     pub api_key: Option<String>,
     pub priority: Option<i64>,
@@ -51,7 +52,7 @@ mod double_option {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(ts_rs::TS))]
-pub struct ConnectionView {
+pub struct AccountView {
     pub id: String,
     pub provider: String,
     pub provider_name: String,
@@ -75,7 +76,7 @@ pub struct ConnectionView {
     pub plan: Option<String>,
 }
 
-pub use crate::secrets::connection_secret_ref;
+pub use crate::secrets::account_secret_ref;
 
 /// The canonical provider id for what the user typed (`oa` → `openai`, a node prefix → id).
 fn resolve_provider(core: &Core, provider: &str) -> Result<(String, AuthKind), ManageError> {
@@ -87,11 +88,11 @@ fn resolve_provider(core: &Core, provider: &str) -> Result<(String, AuthKind), M
     Ok((p.id.clone(), auth))
 }
 
-fn view(core: &Core, rec: &ConnectionRecord, has_key: bool) -> ConnectionView {
+fn view(core: &Core, rec: &AccountRecord, has_key: bool) -> AccountView {
     let catalog = core.catalog();
     let provider = catalog.provider_by_prefix(&rec.provider);
     let (state, cooldowns) = account_state(core, &rec.id, rec.enabled, now_ms());
-    ConnectionView {
+    AccountView {
         id: rec.id.clone(),
         provider: rec.provider.clone(),
         provider_name: provider.map_or_else(|| rec.provider.clone(), |p| p.name.clone()),
@@ -116,10 +117,10 @@ fn view(core: &Core, rec: &ConnectionRecord, has_key: bool) -> ConnectionView {
     }
 }
 
-pub async fn list_connections(core: &Core) -> Result<Vec<ConnectionView>, ManageError> {
+pub async fn list_accounts(core: &Core) -> Result<Vec<AccountView>, ManageError> {
     let catalog = core.catalog();
-    let stored = core.store.call(|c| store::list_connections(c)).await?;
-    let mut out: Vec<ConnectionView> = stored
+    let stored = core.store.call(|c| store::list_accounts(c)).await?;
+    let mut out: Vec<AccountView> = stored
         .iter()
         .map(|r| view(core, r, r.secret_ref.is_some()))
         .collect();
@@ -128,7 +129,7 @@ pub async fn list_connections(core: &Core) -> Result<Vec<ConnectionView>, Manage
         .iter()
         .filter(|a| a.source == Source::File)
     {
-        let rec = ConnectionRecord {
+        let rec = AccountRecord {
             id: a.id.clone(),
             provider: a.provider.clone(),
             name: a.name.clone(),
@@ -145,8 +146,8 @@ pub async fn list_connections(core: &Core) -> Result<Vec<ConnectionView>, Manage
     Ok(out)
 }
 
-pub async fn get_connection(core: &Core, id: &str) -> Result<ConnectionView, ManageError> {
-    list_connections(core)
+pub async fn get_account(core: &Core, id: &str) -> Result<AccountView, ManageError> {
+    list_accounts(core)
         .await?
         .into_iter()
         .find(|c| c.id == id)
@@ -181,7 +182,7 @@ fn check_fields(
     Ok(())
 }
 
-async fn stored(core: &Core, id: &str) -> Result<ConnectionRecord, ManageError> {
+async fn stored(core: &Core, id: &str) -> Result<AccountRecord, ManageError> {
     if core
         .catalog()
         .account(id)
@@ -192,7 +193,7 @@ async fn stored(core: &Core, id: &str) -> Result<ConnectionRecord, ManageError> 
     let id_owned = id.to_owned();
     core.store
         .call(move |c| {
-            Ok(store::list_connections(c)?
+            Ok(store::list_accounts(c)?
                 .into_iter()
                 .find(|r| r.id == id_owned))
         })
@@ -200,10 +201,7 @@ async fn stored(core: &Core, id: &str) -> Result<ConnectionRecord, ManageError> 
         .ok_or_else(|| ManageError::NotFound(format!("no connection '{id}'")))
 }
 
-pub async fn create_connection(
-    core: &Core,
-    input: ConnectionInput,
-) -> Result<ConnectionView, ManageError> {
+pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountView, ManageError> {
     let (provider, auth) = resolve_provider(core, &input.provider)?;
     check_fields(
         Some(&input.name),
@@ -239,7 +237,7 @@ pub async fn create_connection(
         ));
     }
 
-    let rec = ConnectionRecord {
+    let rec = AccountRecord {
         id: new_id(),
         provider,
         name,
@@ -258,18 +256,18 @@ pub async fn create_connection(
 /// secret goes too, so nothing is left behind.
 async fn insert_with_secret(
     core: &Core,
-    mut rec: ConnectionRecord,
+    mut rec: AccountRecord,
     secret: Option<SecretString>,
-) -> Result<ConnectionRecord, ManageError> {
+) -> Result<AccountRecord, ManageError> {
     if let Some(secret) = secret {
-        let r = connection_secret_ref(&rec.id);
+        let r = account_secret_ref(&rec.id);
         core.secrets.set(&r, secret).await?;
         rec.secret_ref = Some(r);
     }
     let row = rec.clone();
     if let Err(e) = core
         .store
-        .call(move |c| store::insert_connection(c, &row))
+        .call(move |c| store::insert_account(c, &row))
         .await
     {
         if let Some(r) = &rec.secret_ref {
@@ -281,11 +279,11 @@ async fn insert_with_secret(
     Ok(rec)
 }
 
-pub async fn update_connection(
+pub async fn update_account(
     core: &Core,
     id: &str,
-    patch: ConnectionPatch,
-) -> Result<ConnectionView, ManageError> {
+    patch: AccountPatch,
+) -> Result<AccountView, ManageError> {
     let mut rec = stored(core, id).await?;
     let is_login = providers::find(&rec.provider).is_some_and(|p| p.auth != AuthKind::ApiKey);
     // A login's tokens may go only to its provider's own hosts, and it is replaced only by
@@ -328,7 +326,7 @@ pub async fn update_connection(
         if k.is_empty() {
             return Err(invalid("apiKey", "must not be empty"));
         }
-        let r = connection_secret_ref(id);
+        let r = account_secret_ref(id);
         core.secrets.set(&r, SecretString::new(k)).await?;
         rec.secret_ref = Some(r);
         // New credentials deserve a fresh chance.
@@ -336,17 +334,17 @@ pub async fn update_connection(
     }
     let row = rec.clone();
     core.store
-        .call(move |c| store::update_connection(c, &row))
+        .call(move |c| store::update_account(c, &row))
         .await?;
     core.reload("connections").await?;
     Ok(view(core, &rec, rec.secret_ref.is_some()))
 }
 
-pub async fn delete_connection(core: &Core, id: &str) -> Result<(), ManageError> {
+pub async fn delete_account(core: &Core, id: &str) -> Result<(), ManageError> {
     let rec = stored(core, id).await?;
     let id_owned = id.to_owned();
     core.store
-        .call(move |c| store::delete_connection(c, &id_owned))
+        .call(move |c| store::delete_account(c, &id_owned))
         .await?;
     if let Some(r) = &rec.secret_ref {
         core.secrets.delete(r).await?;
@@ -357,16 +355,16 @@ pub async fn delete_connection(core: &Core, id: &str) -> Result<(), ManageError>
 }
 
 /// Clears an account's cooldowns so it is tried again at once.
-pub async fn reset_connection(core: &Core, id: &str) -> Result<ConnectionView, ManageError> {
+pub async fn reset_account(core: &Core, id: &str) -> Result<AccountView, ManageError> {
     if core.catalog().account(id).is_none() {
         return Err(ManageError::NotFound(format!("no connection '{id}'")));
     }
     core.proxy.routing.cooldowns.clear_account(id);
-    get_connection(core, id).await
+    get_account(core, id).await
 }
 
 /// Asks the provider for its model list with this account's key: proves URL and key.
-pub async fn test_connection(core: &Core, id: &str) -> Result<crate::proxy::Probe, ManageError> {
+pub async fn test_account(core: &Core, id: &str) -> Result<crate::proxy::Probe, ManageError> {
     let catalog = core.catalog();
     let account = catalog
         .account(id)
@@ -396,7 +394,7 @@ pub async fn save_login(
                 format!("account '{id}' is not a {provider} account"),
             ));
         }
-        let r = connection_secret_ref(id);
+        let r = account_secret_ref(id);
         core.secrets.set(&r, secret).await?;
         core.proxy.tokens.forget(id);
         core.proxy.routing.cooldowns.clear_account(id);
@@ -404,7 +402,7 @@ pub async fn save_login(
             let mut row = rec.clone();
             row.secret_ref = Some(r);
             core.store
-                .call(move |c| store::update_connection(c, &row))
+                .call(move |c| store::update_account(c, &row))
                 .await?;
         }
         core.reload("connections").await?;
@@ -432,7 +430,7 @@ pub async fn save_login(
         })
         .find(|n| !taken(n))
         .unwrap_or_else(|| base.to_owned());
-    let rec = ConnectionRecord {
+    let rec = AccountRecord {
         id: new_id(),
         provider: provider.to_owned(),
         name,
