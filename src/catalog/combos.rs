@@ -6,6 +6,7 @@ use super::ComboStrategy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Combo {
     pub name: String,
     pub models: Vec<String>,

@@ -64,12 +64,14 @@ pub struct AccountRecord {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ApiKeyRecord {
     pub id: String,
     pub name: String,
     pub hint: String,
     #[serde(skip)]
     pub hash: KeyHash,
+    #[cfg_attr(test, ts(type = "number"))]
     pub created_at: i64,
     pub source: Source,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum AccountStrategy {
     /// Always the highest-priority available account.
     #[default]
@@ -17,6 +18,7 @@ pub enum AccountStrategy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum ComboStrategy {
     #[default]
     Fallback,
@@ -25,6 +27,7 @@ pub enum ComboStrategy {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ProviderStrategy {
     pub strategy: AccountStrategy,
     #[serde(alias = "sticky_limit")]
@@ -34,6 +37,7 @@ pub struct ProviderStrategy {
 /// Field names are camelCase in the API and accepted in snake_case from TOML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RoutingSettings {
     #[serde(alias = "account_strategy")]
     pub account_strategy: AccountStrategy,
@@ -44,20 +48,26 @@ pub struct RoutingSettings {
     pub provider_strategies: BTreeMap<String, ProviderStrategy>,
     /// How long to wait for an upstream's headers and first stream event before failing over.
     #[serde(alias = "first_byte_timeout_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub first_byte_timeout_ms: u64,
     /// How long a started stream may stay silent before the client gets an error event.
     #[serde(alias = "stream_idle_timeout_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub stream_idle_timeout_ms: u64,
     /// Backoff base for rate limits and transient failures: base·2^(n−1), capped.
     #[serde(alias = "cooldown_base_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub cooldown_base_ms: u64,
     #[serde(alias = "cooldown_max_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub cooldown_max_ms: u64,
     /// Cooldown after an authentication failure (the whole account, every model).
     #[serde(alias = "auth_cooldown_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub auth_cooldown_ms: u64,
     /// Cooldown of an account/model pair after the provider said the model does not exist.
     #[serde(alias = "not_found_cooldown_ms")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub not_found_cooldown_ms: u64,
 }
 
@@ -122,6 +132,7 @@ impl RoutingSettings {
 /// accepted from TOML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ObservabilitySettings {
     /// One usage record per request (tokens, cost, latency).
     #[serde(alias = "record_usage")]
@@ -133,6 +144,7 @@ pub struct ObservabilitySettings {
     pub inspector_max_requests: u32,
     /// The inspector's total size budget, in bytes.
     #[serde(alias = "inspector_max_bytes")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub inspector_max_bytes: u64,
     /// Each layer's body is cut at this many bytes.
     #[serde(alias = "inspector_max_field_bytes")]
@@ -140,6 +152,7 @@ pub struct ObservabilitySettings {
     /// How often quota is fetched from the providers that publish it (and subscription logins
     /// are looked at, to renew those due before the next round).
     #[serde(alias = "quota_refresh_secs")]
+    #[cfg_attr(test, ts(type = "number"))]
     pub quota_refresh_secs: u64,
 }
 
@@ -188,6 +201,7 @@ impl ObservabilitySettings {
 /// Everything the settings page edits.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Settings {
     pub require_api_key: bool,
     pub routing: RoutingSettings,

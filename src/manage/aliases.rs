@@ -9,6 +9,7 @@ use crate::store;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AliasView {
     pub alias: String,
     pub target: String,

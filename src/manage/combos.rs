@@ -27,6 +27,7 @@ pub struct ComboPatch {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ComboView {
     #[serde(flatten)]
     pub combo: Combo,

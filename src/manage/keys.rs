@@ -10,6 +10,7 @@ use crate::store;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub record: ApiKeyRecord,

@@ -66,6 +66,7 @@ pub trait SecretStore: Send + Sync + 'static {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum BackendKind {
     Keychain,
     File,

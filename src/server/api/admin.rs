@@ -8,7 +8,6 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::access::{Caller, session_set_cookie};
 use super::{ApiError, ApiJson};
@@ -119,7 +118,7 @@ pub async fn put_password(
     let session = manage::admin::set_password(&core, Some(body.password)).await?;
     Ok((
         [(header::SET_COOKIE, session_set_cookie(session.as_deref()))],
-        Json(json!({"passwordSet": true})),
+        Json(super::answers::PasswordSet { password_set: true }),
     )
         .into_response())
 }

@@ -11,8 +11,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::answers::{ActiveCombo, Paused, SecretBackendView, StatusView};
 use super::{ApiError, ApiJson};
 use crate::manage::{
     self, AccountInput, AccountPatch, ComboInput, ComboPatch, NodeInput, NodePatch,
@@ -22,24 +23,24 @@ use crate::state::Core;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-pub async fn status(State(core): State<Arc<Core>>) -> Json<Value> {
+pub async fn status(State(core): State<Arc<Core>>) -> Json<StatusView> {
     let catalog = core.catalog();
-    Json(json!({
-        "name": "NineRouter",
-        "version": env!("CARGO_PKG_VERSION"),
-        "address": core.listen.addr.to_string(),
-        "loopbackOnly": core.listen.is_loopback(),
-        "requireApiKey": catalog.settings.require_api_key,
-        "secretBackend": {
-            "kind": core.secrets.kind(),
-            "description": crate::state::secret_backend_text(&core),
-            "waiting": core.secrets.is_waiting(),
+    Json(StatusView {
+        name: "NineRouter",
+        version: env!("CARGO_PKG_VERSION"),
+        address: core.listen.addr.to_string(),
+        loopback_only: core.listen.is_loopback(),
+        require_api_key: catalog.settings.require_api_key,
+        secret_backend: SecretBackendView {
+            kind: core.secrets.kind(),
+            description: crate::state::secret_backend_text(&core),
+            waiting: core.secrets.is_waiting(),
         },
-        "configFile": core.file.path.as_ref().map(|p| p.display().to_string()),
-        "dataDir": core.store.path().parent().map(|p| p.display().to_string()),
-        "paused": core.is_paused(),
-        "activeCombo": core.active_combo(),
-    }))
+        config_file: core.file.path.as_ref().map(|p| p.display().to_string()),
+        data_dir: core.store.path().parent().map(|p| p.display().to_string()),
+        paused: core.is_paused(),
+        active_combo: core.active_combo(),
+    })
 }
 
 /// A registry row as the dashboard sees it: the row, and what the engine can do with it.
@@ -162,8 +163,8 @@ pub async fn delete_node(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_combos(State(core): State<Arc<Core>>) -> Json<Value> {
-    Json(json!(manage::list_combos(&core)))
+pub async fn list_combos(State(core): State<Arc<Core>>) -> Json<Vec<manage::ComboView>> {
+    Json(manage::list_combos(&core))
 }
 
 pub async fn get_combo(
@@ -201,8 +202,8 @@ pub async fn delete_combo(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_aliases(State(core): State<Arc<Core>>) -> Json<Value> {
-    Json(json!(manage::list_aliases(&core)))
+pub async fn list_aliases(State(core): State<Arc<Core>>) -> Json<Vec<manage::AliasView>> {
+    Json(manage::list_aliases(&core))
 }
 
 #[derive(Deserialize)]
@@ -282,8 +283,8 @@ pub async fn delete_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_settings(State(core): State<Arc<Core>>) -> Json<Value> {
-    Json(json!(manage::get_settings(&core)))
+pub async fn get_settings(State(core): State<Arc<Core>>) -> Json<crate::catalog::Settings> {
+    Json(manage::get_settings(&core))
 }
 
 pub async fn patch_settings(
@@ -319,18 +320,21 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-pub async fn pause_routing(State(core): State<Arc<Core>>) -> Json<Value> {
+pub async fn pause_routing(State(core): State<Arc<Core>>) -> Json<Paused> {
     core.set_paused(true);
-    Json(json!({ "paused": true }))
+    Json(Paused { paused: true })
 }
 
-pub async fn resume_routing(State(core): State<Arc<Core>>) -> Json<Value> {
+pub async fn resume_routing(State(core): State<Arc<Core>>) -> Json<Paused> {
     core.set_paused(false);
-    Json(json!({ "paused": false }))
+    Json(Paused { paused: false })
 }
 
-pub async fn get_active_combo(State(core): State<Arc<Core>>) -> Json<Value> {
-    Json(json!({ "name": core.active_combo(), "model": crate::state::ACTIVE_COMBO_ALIAS }))
+pub async fn get_active_combo(State(core): State<Arc<Core>>) -> Json<ActiveCombo> {
+    Json(ActiveCombo {
+        name: core.active_combo(),
+        model: crate::state::ACTIVE_COMBO_ALIAS,
+    })
 }
 
 #[derive(Deserialize)]
@@ -342,7 +346,7 @@ pub struct ActiveComboBody {
 pub async fn put_active_combo(
     State(core): State<Arc<Core>>,
     ApiJson(body): ApiJson<ActiveComboBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActiveCombo>> {
     manage::set_active_combo(&core, &body.name).await?;
     Ok(get_active_combo(State(core)).await)
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod answers;
 #[cfg(test)]
 mod contract;
 mod handlers;

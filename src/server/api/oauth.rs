@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::ApiError;
+use super::answers::{FoundAnswer, ImportedAnswer, LoginAnswer};
 use crate::auth;
 use crate::state::Core;
 
@@ -56,8 +56,12 @@ pub async fn status(
     State(core): State<Arc<Core>>,
     Path((provider, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let status = found(&core, &provider, &id)?;
-    Ok(Json(json!({ "loginId": id, "login": status })).into_response())
+    let login = found(&core, &provider, &id)?;
+    Ok(Json(LoginAnswer {
+        login_id: id,
+        login,
+    })
+    .into_response())
 }
 
 pub async fn cancel(
@@ -82,8 +86,12 @@ pub async fn complete(
     body: super::ApiJson<CompleteBody>,
 ) -> ApiResult<Response> {
     found(&core, &provider, &id)?;
-    let status = crate::manage::complete_login(&core, &id, &body.0.code).await?;
-    Ok(Json(json!({ "loginId": id, "login": status })).into_response())
+    let login = crate::manage::complete_login(&core, &id, &body.0.code).await?;
+    Ok(Json(LoginAnswer {
+        login_id: id,
+        login,
+    })
+    .into_response())
 }
 
 /// What importing the provider's CLI login would bring in; nothing is stored.
@@ -92,7 +100,7 @@ pub async fn import_preview(
     Path(provider): Path<String>,
 ) -> ApiResult<Response> {
     let found = crate::manage::preview_import(&core, &provider)?;
-    Ok(Json(json!({ "found": found })).into_response())
+    Ok(Json(FoundAnswer { found }).into_response())
 }
 
 /// Imports the provider's CLI login (the user agreed to the preview).
@@ -105,5 +113,5 @@ pub async fn import(
     let (account_id, name) =
         crate::manage::import_login(&core, &provider, body.account_id.as_deref()).await?;
     let login = auth::LoginStatus::Done { account_id, name };
-    Ok((StatusCode::CREATED, Json(json!({ "login": login }))).into_response())
+    Ok((StatusCode::CREATED, Json(ImportedAnswer { login })).into_response())
 }

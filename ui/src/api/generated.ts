@@ -105,3 +105,100 @@ export type Found = { path: string,
  * Who the login is for, when the file says.
  */
 account: string | null, plan: string | null, expiresAtMs: number, };
+
+export type LoginAnswer = { loginId: string, login: LoginStatus, };
+
+export type FoundAnswer = { found: Found, };
+
+export type ImportedAnswer = { login: LoginStatus, };
+
+export type BackendKind = "keychain" | "file" | "memory";
+
+export type SecretBackendView = { kind: BackendKind, description: string, 
+/**
+ * The keychain is locked or not there yet; secrets wait for it.
+ */
+waiting: boolean, };
+
+export type StatusView = { name: string, version: string, address: string, loopbackOnly: boolean, requireApiKey: boolean, secretBackend: SecretBackendView, configFile: string | null, dataDir: string | null, paused: boolean, activeCombo: string | null, };
+
+export type Paused = { paused: boolean, };
+
+export type ActiveCombo = { name: string | null, model: string, };
+
+export type PasswordSet = { passwordSet: boolean, };
+
+export type AccountStrategy = "fill-first" | "sticky-round-robin";
+
+export type ComboStrategy = "fallback" | "round-robin";
+
+export type ProviderStrategy = { strategy: AccountStrategy, stickyLimit: number | null, };
+
+export type RoutingSettings = { accountStrategy: AccountStrategy, stickyLimit: number, 
+/**
+ * Per-provider overrides of the account strategy, keyed by provider id.
+ */
+providerStrategies: { [key in string]?: ProviderStrategy }, 
+/**
+ * How long to wait for an upstream's headers and first stream event before failing over.
+ */
+firstByteTimeoutMs: number, 
+/**
+ * How long a started stream may stay silent before the client gets an error event.
+ */
+streamIdleTimeoutMs: number, 
+/**
+ * Backoff base for rate limits and transient failures: base·2^(n−1), capped.
+ */
+cooldownBaseMs: number, cooldownMaxMs: number, 
+/**
+ * Cooldown after an authentication failure (the whole account, every model).
+ */
+authCooldownMs: number, 
+/**
+ * Cooldown of an account/model pair after the provider said the model does not exist.
+ */
+notFoundCooldownMs: number, };
+
+export type ObservabilitySettings = { 
+/**
+ * One usage record per request (tokens, cost, latency).
+ */
+recordUsage: boolean, 
+/**
+ * The inspector's four layers per request.
+ */
+inspector: boolean, 
+/**
+ * How many requests the inspector keeps (the oldest go first).
+ */
+inspectorMaxRequests: number, 
+/**
+ * The inspector's total size budget, in bytes.
+ */
+inspectorMaxBytes: number, 
+/**
+ * Each layer's body is cut at this many bytes.
+ */
+inspectorMaxFieldBytes: number, 
+/**
+ * How often quota is fetched from the providers that publish it (and subscription logins
+ * are looked at, to renew those due before the next round).
+ */
+quotaRefreshSecs: number, };
+
+export type Settings = { requireApiKey: boolean, routing: RoutingSettings, observability: ObservabilitySettings, };
+
+export type Combo = { name: string, models: Array<string>, strategy: ComboStrategy, };
+
+export type ComboView = { source: Source, readOnly: boolean, name: string, models: Array<string>, strategy: ComboStrategy, };
+
+export type AliasView = { alias: string, target: string, source: Source, readOnly: boolean, };
+
+export type ApiKeyRecord = { id: string, name: string, hint: string, createdAt: number, source: Source, };
+
+export type CreatedKey = { 
+/**
+ * Shown this once.
+ */
+key: string, id: string, name: string, hint: string, createdAt: number, source: Source, };

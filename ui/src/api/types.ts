@@ -1,31 +1,11 @@
-import type { AccountView, CooldownInfo, ProviderRow } from "./generated";
+import type { AccountView, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView } from "./generated";
 
-// Shapes of the engine's API answers this UI reads.
+// Shapes of the engine's API answers this UI reads. Those exported from ./generated are
+// generated from the Rust types (`make types`); the rest are still written by hand.
 
-export interface Status {
-  name: string;
-  version: string;
-  address: string;
-  loopbackOnly: boolean;
-  requireApiKey: boolean;
-  secretBackend: { kind: "keychain" | "file" | "memory"; description: string; waiting: boolean };
-  configFile: string | null;
-  dataDir: string | null;
-  paused: boolean;
-  activeCombo: string | null;
-}
-
-export interface ProxyKey {
-  id: string;
-  name: string;
-  hint: string;
-  createdAt: number;
-  source: "api" | "file";
-}
-
-export interface CreatedKey extends ProxyKey {
-  key: string;
-}
+export type Status = StatusView;
+/** A proxy key as listed (the key itself is shown once, at creation: `CreatedKey`). */
+export type ProxyKey = ApiKeyRecord;
 
 export interface Tokens {
   input: number | null;
@@ -165,42 +145,21 @@ export interface AccountQuota {
   note?: string;
 }
 
-export interface RoutingSettings {
-  accountStrategy: "fill-first" | "sticky-round-robin";
-  stickyLimit: number;
-  firstByteTimeoutMs: number;
-  streamIdleTimeoutMs: number;
-  cooldownBaseMs: number;
-  cooldownMaxMs: number;
-  [other: string]: unknown;
-}
-
-export interface ObservabilitySettings {
-  recordUsage: boolean;
-  inspector: boolean;
-  inspectorMaxRequests: number;
-  inspectorMaxBytes: number;
-  inspectorMaxFieldBytes: number;
-  quotaRefreshSecs: number;
-}
-
-export interface Settings {
-  requireApiKey: boolean;
-  routing: RoutingSettings;
-  observability: ObservabilitySettings;
-}
-
-export interface ComboView {
-  name: string;
-  models: string[];
-  strategy: "fallback" | "round-robin";
-  source: "api" | "file";
-  readOnly: boolean;
-}
-
 // The provider list, accounts and logins come from the Rust types (generated.ts).
 export type {
   AccountStatus,
+  AccountStrategy,
+  ActiveCombo,
+  AliasView,
+  ComboStrategy,
+  ComboView,
+  CreatedKey,
+  LoginAnswer,
+  ObservabilitySettings,
+  Paused,
+  ProviderStrategy,
+  RoutingSettings,
+  Settings,
   AuthKind,
   FreeOffer,
   LoginMethod,
