@@ -9,4 +9,4 @@ pub mod model;
 
 pub use headers::from_headers;
 pub use http::usage_answer;
-pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, Window, view};
+pub use model::{QuotaSnapshot, QuotaSource, QuotaWindow, SnapshotView, Window, WindowView, view};

@@ -1,10 +1,10 @@
 //! The quota shapes stored and served.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Window {
     Minute,
     FiveHour,
@@ -18,6 +18,7 @@ pub enum Window {
 /// One limit: what it counts, how much is used, and when it starts over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct QuotaWindow {
     pub window: Window,
     /// `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
@@ -25,12 +26,14 @@ pub struct QuotaWindow {
     /// The models the limit counts, when not all of them: a model name contains this
     /// (Claude's weekly `opus`, Antigravity's per-model quotas).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub model: Option<String>,
     pub used: Option<f64>,
     pub limit: Option<f64>,
     pub remaining: Option<f64>,
     /// 0–100, when the provider gives a percentage or it follows from used/limit.
     pub percent_used: Option<f64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub resets_at_ms: Option<i64>,
 }
 
@@ -59,6 +62,7 @@ impl QuotaWindow {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum QuotaSource {
     /// Rate-limit headers on the provider's answers.
     Headers,
@@ -77,26 +81,64 @@ pub struct QuotaSnapshot {
     pub error: Option<String>,
 }
 
-/// A snapshot as the API shows it: with its age and a countdown to each reset.
-pub fn view(s: &QuotaSnapshot, now_ms: i64) -> Value {
+/// A window as the API shows it: with a countdown to its reset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct WindowView {
+    #[serde(flatten)]
+    pub window: QuotaWindow,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub resets_in_secs: Option<i64>,
+}
+
+/// A snapshot as the API shows it: with its age and a countdown to each reset (all absent
+/// for an account never measured).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SnapshotView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub source: Option<QuotaSource>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub fetched_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub age_secs: Option<i64>,
+    /// Why the last fetch failed; the windows are then the last good ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub error: Option<String>,
+    pub windows: Vec<WindowView>,
+}
+
+impl SnapshotView {
+    pub fn never_measured() -> Self {
+        Self {
+            source: None,
+            fetched_at: None,
+            age_secs: None,
+            error: None,
+            windows: Vec::new(),
+        }
+    }
+}
+
+pub fn view(s: &QuotaSnapshot, now_ms: i64) -> SnapshotView {
     let secs = |ms: i64| (ms.max(0) + 999) / 1000;
-    let windows: Vec<Value> = s
-        .windows
-        .iter()
-        .map(|w| {
-            let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
-            v["resetsInSecs"] = w
-                .resets_at_ms
-                .map_or(Value::Null, |at| secs(at - now_ms).into());
-            v
-        })
-        .collect();
-    json!({
-        "accountId": s.account_id,
-        "source": s.source,
-        "fetchedAt": s.fetched_ms,
-        "ageSecs": (now_ms - s.fetched_ms).max(0) / 1000,
-        "error": s.error,
-        "windows": windows,
-    })
+    SnapshotView {
+        source: Some(s.source),
+        fetched_at: Some(s.fetched_ms),
+        age_secs: Some((now_ms - s.fetched_ms).max(0) / 1000),
+        error: s.error.clone(),
+        windows: s
+            .windows
+            .iter()
+            .map(|w| WindowView {
+                window: w.clone(),
+                resets_in_secs: w.resets_at_ms.map(|at| secs(at - now_ms)),
+            })
+            .collect(),
+    }
 }

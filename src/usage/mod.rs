@@ -12,7 +12,7 @@ pub use crate::catalog::prices::{price_of, table as price_table};
 pub use crate::inspector::Tokens;
 pub use capture::{Inspector, PendingEnd};
 pub use meter::{ByteStream, Meter, Metered, deposit_raw, log_raw, take_raw};
-pub use query::{Bucket, GroupBy, Summary, SummaryRow, TimePoint, summary, timeseries};
+pub use query::{Bucket, GroupBy, Summary, SummaryRow, TimePoint, TimeSeries, summary, timeseries};
 pub use quotas::{Quotas, load_snapshots, run_writer as run_quota_writer};
 pub use record::{Recorder, Recording, UsageRecord};
 pub use tap::{DetailTail, StreamEnd, tap_stream};

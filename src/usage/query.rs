@@ -60,20 +60,40 @@ impl Bucket {
     }
 }
 
+/// Totals per bucket (`GET /api/usage/timeseries`).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TimeSeries {
+    #[cfg_attr(test, ts(type = "number"))]
+    pub from: i64,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub to: i64,
+    pub points: Vec<TimePoint>,
+}
+
 /// Totals for one group (or for everything, with `key` empty).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SummaryRow {
     pub key: String,
     /// What people call the group (a node's or account's own name), when it is not the key.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub name: Option<String>,
+    #[cfg_attr(test, ts(type = "number"))]
     pub requests: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub errors: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub input_tokens: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub cached_tokens: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub cache_write_tokens: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub output_tokens: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub reasoning_tokens: i64,
     /// What pay-per-token providers charged.
     pub cost: f64,
@@ -84,8 +104,11 @@ pub struct SummaryRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Summary {
+    #[cfg_attr(test, ts(type = "number"))]
     pub from: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub to: i64,
     pub total: SummaryRow,
     pub groups: Vec<SummaryRow>,
@@ -93,7 +116,9 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TimePoint {
+    #[cfg_attr(test, ts(type = "number"))]
     pub start: i64,
     #[serde(flatten)]
     pub totals: SummaryRow,

@@ -78,3 +78,18 @@ pub struct ImportedAnswer {
 pub struct PasswordSet {
     pub password_set: bool,
 }
+
+/// Every management API error: what went wrong, a stable code, and the field at fault.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorDetail {
+    pub message: String,
+    pub code: &'static str,
+    pub field: Option<String>,
+}

@@ -49,6 +49,19 @@ fn declarations() -> Vec<String> {
         crate::manage::AliasView::decl(),
         crate::catalog::ApiKeyRecord::decl(),
         crate::manage::CreatedKey::decl(),
+        crate::quota::Window::decl(),
+        crate::quota::QuotaWindow::decl(),
+        crate::quota::QuotaSource::decl(),
+        crate::quota::WindowView::decl(),
+        crate::quota::SnapshotView::decl(),
+        super::quota::AccountQuota::decl(),
+        super::quota::QuotaList::decl(),
+        crate::usage::SummaryRow::decl(),
+        crate::usage::Summary::decl(),
+        crate::usage::TimePoint::decl(),
+        crate::usage::TimeSeries::decl(),
+        super::answers::ErrorDetail::decl(),
+        super::answers::ErrorBody::decl(),
     ]
 }
 

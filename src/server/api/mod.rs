@@ -19,7 +19,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::manage::{ManageError, field_in_message};
 use crate::state::Core;
@@ -217,7 +216,13 @@ impl IntoResponse for ApiError {
                 (status, code, message, None)
             }
         };
-        let body = json!({ "error": { "message": message, "code": code, "field": field } });
+        let body = answers::ErrorBody {
+            error: answers::ErrorDetail {
+                message,
+                code,
+                field,
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(wait) = retry
             && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())

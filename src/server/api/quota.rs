@@ -4,32 +4,66 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::ApiError;
 use crate::catalog::Account;
 use crate::clock::now_ms;
 use crate::providers::QuotaApi;
+use crate::quota::SnapshotView;
 use crate::state::Core;
 
 /// One account's quota with countdowns; accounts never measured show no windows.
-fn account_view(core: &Core, account: &Account) -> Value {
-    let now = now_ms();
-    let mut v = match core.proxy.quotas.get(&account.id) {
-        Some(s) => crate::quota::view(&s, now),
-        None => json!({ "accountId": account.id, "windows": [], "fetchedAt": null }),
-    };
-    v["accountName"] = account.name.clone().into();
-    v["provider"] = account.provider.clone().into();
-    let catalog = core.catalog();
-    let provider_name = catalog
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AccountQuota {
+    pub account_id: String,
+    pub account_name: String,
+    pub provider: String,
+    /// The provider's (a node's) own name.
+    pub provider_name: String,
+    /// Whether the provider publishes a usage endpoint to fetch from.
+    pub refreshable: bool,
+    #[serde(flatten)]
+    pub snapshot: SnapshotView,
+    /// After a refresh: whether the usage endpoint was asked (else `note` says why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub refreshed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub note: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct QuotaList {
+    pub accounts: Vec<AccountQuota>,
+}
+
+fn account_view(core: &Core, account: &Account) -> AccountQuota {
+    let snapshot = core
+        .proxy
+        .quotas
+        .get(&account.id)
+        .map_or_else(SnapshotView::never_measured, |s| {
+            crate::quota::view(&s, now_ms())
+        });
+    let provider_name = core
+        .catalog()
         .provider_by_id(&account.provider)
-        .map(|p| p.name.clone());
-    v["providerName"] = provider_name
-        .unwrap_or_else(|| account.provider.clone())
-        .into();
-    v["refreshable"] = (crate::manage::quota_api_of(account) != QuotaApi::Headers).into();
-    v
+        .map_or_else(|| account.provider.clone(), |p| p.name.clone());
+    AccountQuota {
+        account_id: account.id.clone(),
+        account_name: account.name.clone(),
+        provider: account.provider.clone(),
+        provider_name,
+        refreshable: crate::manage::quota_api_of(account) != QuotaApi::Headers,
+        snapshot,
+        refreshed: None,
+        note: None,
+    }
 }
 
 fn find_account(core: &Core, id: &str) -> Result<Account, ApiError> {
@@ -39,20 +73,20 @@ fn find_account(core: &Core, id: &str) -> Result<Account, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no account '{id}'")))
 }
 
-pub async fn list(State(core): State<Arc<Core>>) -> Json<Value> {
+pub async fn list(State(core): State<Arc<Core>>) -> Json<QuotaList> {
     let catalog = core.catalog();
-    let accounts: Vec<Value> = catalog
+    let accounts = catalog
         .accounts()
         .iter()
         .map(|a| account_view(&core, a))
         .collect();
-    Json(json!({ "accounts": accounts }))
+    Json(QuotaList { accounts })
 }
 
 pub async fn one(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountQuota>, ApiError> {
     let account = find_account(&core, &id)?;
     Ok(Json(account_view(&core, &account)))
 }
@@ -62,17 +96,18 @@ pub async fn one(
 pub async fn refresh(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountQuota>, ApiError> {
     let account = find_account(&core, &id)?;
     let refreshed = crate::manage::refresh_quota(&core, &account)
         .await
         .is_some();
-    let mut v = account_view(&core, &account);
-    v["refreshed"] = refreshed.into();
+    let mut view = account_view(&core, &account);
+    view.refreshed = Some(refreshed);
     if !refreshed {
-        v["note"] = "this provider publishes no usage endpoint; its quota is read from the \
-                     rate-limit headers of its answers and updates with the next request"
-            .into();
+        view.note = Some(
+            "this provider publishes no usage endpoint; its quota is read from the \
+             rate-limit headers of its answers and updates with the next request",
+        );
     }
-    Ok(Json(v))
+    Ok(Json(view))
 }

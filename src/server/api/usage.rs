@@ -128,7 +128,7 @@ pub async fn timeseries(
     Names::of(&core)
         .await
         .name_rows(by, points.iter_mut().map(|p| &mut p.totals));
-    Ok(Json(serde_json::json!({ "from": from, "to": to, "points": points })).into_response())
+    Ok(Json(usage::TimeSeries { from, to, points }).into_response())
 }
 
 /// `GET /api/usage/request-details` query: pagination and filters.

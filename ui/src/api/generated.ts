@@ -202,3 +202,99 @@ export type CreatedKey = {
  * Shown this once.
  */
 key: string, id: string, name: string, hint: string, createdAt: number, source: Source, };
+
+export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
+
+export type QuotaWindow = { window: Window, 
+/**
+ * `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
+ */
+metric: string, 
+/**
+ * The models the limit counts, when not all of them: a model name contains this
+ * (Claude's weekly `opus`, Antigravity's per-model quotas).
+ */
+model?: string, used: number | null, limit: number | null, remaining: number | null, 
+/**
+ * 0–100, when the provider gives a percentage or it follows from used/limit.
+ */
+percentUsed: number | null, resetsAtMs: number | null, };
+
+export type QuotaSource = "headers" | "api";
+
+export type WindowView = { resetsInSecs: number | null, window: Window, 
+/**
+ * `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
+ */
+metric: string, 
+/**
+ * The models the limit counts, when not all of them: a model name contains this
+ * (Claude's weekly `opus`, Antigravity's per-model quotas).
+ */
+model?: string, used: number | null, limit: number | null, remaining: number | null, 
+/**
+ * 0–100, when the provider gives a percentage or it follows from used/limit.
+ */
+percentUsed: number | null, resetsAtMs: number | null, };
+
+export type SnapshotView = { source?: QuotaSource, fetchedAt: number | null, ageSecs?: number, 
+/**
+ * Why the last fetch failed; the windows are then the last good ones.
+ */
+error?: string, windows: Array<WindowView>, };
+
+export type AccountQuota = { accountId: string, accountName: string, provider: string, 
+/**
+ * The provider's (a node's) own name.
+ */
+providerName: string, 
+/**
+ * Whether the provider publishes a usage endpoint to fetch from.
+ */
+refreshable: boolean, 
+/**
+ * After a refresh: whether the usage endpoint was asked (else `note` says why not).
+ */
+refreshed?: boolean, note?: string, source?: QuotaSource, fetchedAt: number | null, ageSecs?: number, 
+/**
+ * Why the last fetch failed; the windows are then the last good ones.
+ */
+error?: string, windows: Array<WindowView>, };
+
+export type QuotaList = { accounts: Array<AccountQuota>, };
+
+export type SummaryRow = { key: string, 
+/**
+ * What people call the group (a node's or account's own name), when it is not the key.
+ */
+name?: string, requests: number, errors: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
+/**
+ * What pay-per-token providers charged.
+ */
+cost: number, 
+/**
+ * What subscription and free providers' tokens would have cost at API prices.
+ */
+saved: number, avgLatencyMs: number, avgTtftMs: number | null, };
+
+export type Summary = { from: number, to: number, total: SummaryRow, groups: Array<SummaryRow>, };
+
+export type TimePoint = { start: number, key: string, 
+/**
+ * What people call the group (a node's or account's own name), when it is not the key.
+ */
+name?: string, requests: number, errors: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
+/**
+ * What pay-per-token providers charged.
+ */
+cost: number, 
+/**
+ * What subscription and free providers' tokens would have cost at API prices.
+ */
+saved: number, avgLatencyMs: number, avgTtftMs: number | null, };
+
+export type TimeSeries = { from: number, to: number, points: Array<TimePoint>, };
+
+export type ErrorDetail = { message: string, code: string, field: string | null, };
+
+export type ErrorBody = { error: ErrorDetail, };

@@ -1,9 +1,14 @@
-import type { AccountView, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView } from "./generated";
+import type { AccountView, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView, Summary, SummaryRow, TimePoint, WindowView } from "./generated";
 
 // Shapes of the engine's API answers this UI reads. Those exported from ./generated are
 // generated from the Rust types (`make types`); the rest are still written by hand.
 
 export type Status = StatusView;
+export type UsageRow = SummaryRow;
+export type UsageSummary = Summary;
+export type UsagePoint = TimePoint;
+/** A quota window with a countdown to its reset. */
+export type QuotaWindow = WindowView;
 /** A proxy key as listed (the key itself is shown once, at creation: `CreatedKey`). */
 export type ProxyKey = ApiKeyRecord;
 
@@ -88,65 +93,11 @@ export interface DetailFilters {
   to: string;
 }
 
-export interface UsageRow {
-  key: string;
-  /** What people call the group (a node's, account's or key's own name), when it is not the key. */
-  name?: string;
-  requests: number;
-  errors: number;
-  inputTokens: number;
-  cachedTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  cost: number;
-  saved: number;
-  avgLatencyMs: number;
-  avgTtftMs: number | null;
-}
-
-export interface UsageSummary {
-  from: number;
-  to: number;
-  total: UsageRow;
-  groups: UsageRow[];
-}
-
-export interface UsagePoint extends UsageRow {
-  start: number;
-}
-
 export type GroupBy = "provider" | "model" | "account" | "key" | "combo";
-
-export interface QuotaWindow {
-  window: "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
-  metric: string;
-  used: number | null;
-  limit: number | null;
-  remaining: number | null;
-  percentUsed: number | null;
-  resetsAtMs: number | null;
-  resetsInSecs: number | null;
-}
-
-export interface AccountQuota {
-  accountId: string;
-  accountName: string;
-  provider: string;
-  /** The provider's (a node's) own name. */
-  providerName: string;
-  refreshable: boolean;
-  source?: "headers" | "api";
-  fetchedAt: number | null;
-  ageSecs?: number;
-  error?: string | null;
-  windows: QuotaWindow[];
-  refreshed?: boolean;
-  note?: string;
-}
 
 // The provider list, accounts and logins come from the Rust types (generated.ts).
 export type {
+  AccountQuota,
   AccountStatus,
   AccountStrategy,
   ActiveCombo,
@@ -159,6 +110,7 @@ export type {
   Paused,
   ProviderStrategy,
   RoutingSettings,
+  TimeSeries,
   Settings,
   AuthKind,
   FreeOffer,
