@@ -29,6 +29,7 @@ pub enum LoginRefusal {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AccessState {
     /// Whether the management API needs an admin session or token.
     pub required: bool,
@@ -208,6 +209,7 @@ pub async fn redeem_ticket(core: &Core, ticket: &str) -> Result<Option<String>, 
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CreatedAdminToken {
     #[serde(flatten)]
     pub record: AdminTokenRecord,

@@ -19,10 +19,12 @@ const MAX_LIST_BODY: usize = 8 << 20;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Probe {
     pub ok: bool,
     /// The provider's HTTP status, when it answered.
     pub status: Option<u16>,
+    #[cfg_attr(test, ts(type = "number"))]
     pub latency_ms: u64,
     pub models: Vec<String>,
     pub message: String,

@@ -49,12 +49,14 @@ pub fn save_secret_store(c: &Connection, kind: &str) -> Result<(), StoreError> {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AdminTokenRecord {
     pub id: String,
     pub name: String,
     pub hint: String,
     #[serde(skip)]
     pub hash: [u8; 32],
+    #[cfg_attr(test, ts(type = "number"))]
     pub created_at: i64,
 }
 
@@ -95,8 +97,11 @@ pub fn delete_admin_token(c: &Connection, id: &str) -> Result<bool, StoreError> 
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AuditEntry {
+    #[cfg_attr(test, ts(type = "number"))]
     pub seq: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub at_ms: i64,
     /// The client's address (or `desktop`, `cli`).
     pub client: String,

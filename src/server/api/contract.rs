@@ -62,6 +62,11 @@ fn declarations() -> Vec<String> {
         crate::usage::TimeSeries::decl(),
         super::answers::ErrorDetail::decl(),
         super::answers::ErrorBody::decl(),
+        crate::proxy::Probe::decl(),
+        crate::manage::admin::AccessState::decl(),
+        crate::store::AdminTokenRecord::decl(),
+        crate::manage::admin::CreatedAdminToken::decl(),
+        crate::store::AuditEntry::decl(),
     ]
 }
 

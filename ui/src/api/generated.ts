@@ -298,3 +298,45 @@ export type TimeSeries = { from: number, to: number, points: Array<TimePoint>, }
 export type ErrorDetail = { message: string, code: string, field: string | null, };
 
 export type ErrorBody = { error: ErrorDetail, };
+
+export type Probe = { ok: boolean, 
+/**
+ * The provider's HTTP status, when it answered.
+ */
+status: number | null, latencyMs: number, models: Array<string>, message: string, };
+
+export type AccessState = { 
+/**
+ * Whether the management API needs an admin session or token.
+ */
+required: boolean, passwordSet: boolean, 
+/**
+ * Who the caller is, when it presented a session or token.
+ */
+actor: string | null, };
+
+export type AdminTokenRecord = { id: string, name: string, hint: string, createdAt: number, };
+
+export type CreatedAdminToken = { 
+/**
+ * Shown once.
+ */
+token: string, id: string, name: string, hint: string, createdAt: number, };
+
+export type AuditEntry = { seq: number, atMs: number, 
+/**
+ * The client's address (or `desktop`, `cli`).
+ */
+client: string, 
+/**
+ * Who acted: `local` (open dashboard on loopback), `session`, `token:<name>`, `desktop`.
+ */
+actor: string, 
+/**
+ * What was done (`POST /api/keys`, `set active combo`).
+ */
+action: string, 
+/**
+ * The change, with secret values removed.
+ */
+detail: string, status: number, };

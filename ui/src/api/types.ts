@@ -1,4 +1,4 @@
-import type { AccountView, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView, Summary, SummaryRow, TimePoint, WindowView } from "./generated";
+import type { AccountView, AdminTokenRecord, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView, Summary, SummaryRow, TimePoint, WindowView } from "./generated";
 
 // Shapes of the engine's API answers this UI reads. Those exported from ./generated are
 // generated from the Rust types (`make types`); the rest are still written by hand.
@@ -11,6 +11,8 @@ export type UsagePoint = TimePoint;
 export type QuotaWindow = WindowView;
 /** A proxy key as listed (the key itself is shown once, at creation: `CreatedKey`). */
 export type ProxyKey = ApiKeyRecord;
+/** An admin token as listed (the token itself is shown once: `CreatedAdminToken`). */
+export type AdminToken = AdminTokenRecord;
 
 export interface Tokens {
   input: number | null;
@@ -97,6 +99,10 @@ export type GroupBy = "provider" | "model" | "account" | "key" | "combo";
 
 // The provider list, accounts and logins come from the Rust types (generated.ts).
 export type {
+  AccessState,
+  AuditEntry,
+  CreatedAdminToken,
+  Probe,
   AccountQuota,
   AccountStatus,
   AccountStrategy,
@@ -131,39 +137,3 @@ export type Cooldown = CooldownInfo;
 /** An account of a provider (`/api/connections`, the path 9Router's clients know). */
 export type Account = AccountView;
 
-export interface Probe {
-  ok: boolean;
-  status: number | null;
-  latencyMs: number;
-  models: string[];
-  message: string;
-}
-
-export interface AccessState {
-  /** Whether managing the router needs a login (password, admin token or the desktop app). */
-  required: boolean;
-  passwordSet: boolean;
-  /** Who this browser is to the router, when logged in. */
-  actor: string | null;
-}
-
-export interface AdminToken {
-  id: string;
-  name: string;
-  hint: string;
-  createdAt: number;
-}
-
-export interface CreatedAdminToken extends AdminToken {
-  token: string;
-}
-
-export interface AuditEntry {
-  seq: number;
-  atMs: number;
-  client: string;
-  actor: string;
-  action: string;
-  detail: string;
-  status: number;
-}
