@@ -259,12 +259,17 @@ pub trait LoginProvider: Send + Sync {
         Err(AuthError::Revoked("this login mints no tokens".into()))
     }
 
-    /// What requests carry for a token set: its access token, for the API host it names or
-    /// the provider's (`account_base` for providers whose host is the account's).
+    /// The API host a token set's requests go to: the provider's, or the one the set names
+    /// (the account's own by default, for providers whose host is the account's).
+    fn api_base(&self, _set: &TokenSet, account_base: &str) -> String {
+        account_base.to_owned()
+    }
+
+    /// What requests carry for a token set: its access token, for its API host.
     fn minted(&self, set: TokenSet, account_base: &str, renew_at_ms: i64) -> Minted {
         Minted {
             token: SecretString::new(set.access_token.clone()),
-            base_url: account_base.to_owned(),
+            base_url: self.api_base(&set, account_base),
             renew_at_ms,
             set: Some(set),
         }

@@ -19,7 +19,6 @@ use crate::auth::{
 };
 use crate::format::WireFormat;
 use crate::quota::QuotaWindow;
-use crate::secrets::SecretString;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::AuthError;
@@ -229,13 +228,8 @@ impl LoginProvider for Claude {
         refresh(http, &self.servers, set, now_ms).await
     }
 
-    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: self.servers.api.clone(),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, _set: &TokenSet, _account_base: &str) -> String {
+        self.servers.api.clone()
     }
 
     fn adapt(

@@ -23,7 +23,6 @@ use crate::auth::{
 };
 use crate::format::WireFormat;
 use crate::quota::QuotaWindow;
-use crate::secrets::SecretString;
 
 use crate::auth::AuthEndpoints;
 use crate::auth::AuthError;
@@ -308,13 +307,8 @@ impl LoginProvider for Codex {
         refresh(http, &self.servers, set, now_ms).await
     }
 
-    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: self.servers.responses_base(),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, _set: &TokenSet, _account_base: &str) -> String {
+        self.servers.responses_base()
     }
 
     fn adapt(

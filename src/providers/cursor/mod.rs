@@ -21,7 +21,6 @@ use crate::auth::{
 };
 use crate::format::Request;
 use crate::format::codec::{Framer, StreamDecoder};
-use crate::secrets::SecretString;
 
 const API_URL: &str = "https://api2.cursor.sh";
 const CHAT_PATH: &str = "/aiserver.v1.ChatService/StreamUnifiedChatWithTools";
@@ -100,13 +99,8 @@ impl LoginProvider for Cursor {
         Renewal::Never
     }
 
-    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: self.api.clone(),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, _set: &TokenSet, _account_base: &str) -> String {
+        self.api.clone()
     }
 
     fn authorize(

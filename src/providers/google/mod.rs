@@ -25,7 +25,6 @@ use crate::auth::{
 };
 use crate::format::{WireFormat, cloudcode};
 use crate::quota::QuotaWindow;
-use crate::secrets::SecretString;
 
 /// An installed-app OAuth client: its id and secret are public by Google's design.
 pub struct Client {
@@ -414,13 +413,8 @@ impl LoginProvider for Google {
         refresh(http, &self.servers, self.client, set, now_ms).await
     }
 
-    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: self.servers.code_assist.clone(),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, _set: &TokenSet, _account_base: &str) -> String {
+        self.servers.code_assist.clone()
     }
 
     fn adapt(

@@ -372,13 +372,8 @@ impl LoginProvider for Kiro {
         })
     }
 
-    fn minted(&self, set: TokenSet, _account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: self.servers.api.clone(),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, _set: &TokenSet, _account_base: &str) -> String {
+        self.servers.api.clone()
     }
 
     fn authorize(

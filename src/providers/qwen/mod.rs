@@ -11,7 +11,7 @@ use crate::auth::AuthEndpoints;
 use crate::auth::device::{self, DeviceCode};
 use crate::auth::pkce::Pkce;
 use crate::auth::tokens::TokenSet;
-use crate::auth::{AuthError, DeviceLogin, LoginProvider, Minted, Renewal, StartOptions};
+use crate::auth::{AuthError, DeviceLogin, LoginProvider, Renewal, StartOptions};
 use crate::secrets::SecretString;
 
 pub const CLIENT_ID: &str = "f0304373b74a44d2b584a3fb70ca9e56";
@@ -136,13 +136,8 @@ impl LoginProvider for Qwen {
         refresh(http, &self.servers, set, now_ms).await
     }
 
-    fn minted(&self, set: TokenSet, account_base: &str, renew_at_ms: i64) -> Minted {
-        Minted {
-            token: SecretString::new(set.access_token.clone()),
-            base_url: set.base_url(account_base),
-            renew_at_ms,
-            set: Some(set),
-        }
+    fn api_base(&self, set: &TokenSet, account_base: &str) -> String {
+        set.base_url(account_base)
     }
 }
 
