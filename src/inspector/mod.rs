@@ -16,5 +16,9 @@ mod write;
 pub use detail::{Begin, Captured, DetailMessage, End, ProviderSide, Tokens};
 pub use raw::RawLog;
 pub use redact::{REDACTED, Redactor};
-pub use table::{DetailFilter, DetailPage, full_details, get_detail, list_details};
+pub use render::{AnswerView, Layer, ToolCallView};
+pub use table::{
+    AttemptView, Detail, DetailFilter, DetailPage, DetailSummary, Pagination, TokenCounts,
+    full_details, get_detail, list_details,
+};
 pub use write::{Limits, Retention, apply, close_interrupted};

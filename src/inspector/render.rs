@@ -2,6 +2,7 @@
 //! streams as their list of events, secrets redacted; the request's settings at a glance;
 //! the answer's text, thinking and tool calls apart.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::Captured;
@@ -25,14 +26,42 @@ pub fn meta(c: &Captured, r: &Redactor) -> String {
     Value::Object(out).to_string()
 }
 
+/// One layer of a request as the inspector shows it: URL or status, headers (redacted), the
+/// body as JSON where it is JSON (or text), or a stream as its events.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Layer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub body: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub events: Option<Vec<Value>>,
+    #[serde(default)]
+    #[cfg_attr(test, ts(type = "number"))]
+    pub bytes: u64,
+    #[serde(default)]
+    pub truncated: bool,
+}
+
 /// A stored layer as the inspector shows it: its meta with the body rendered.
-pub fn layer(meta: Option<&str>, body: &[u8], r: &Redactor) -> Value {
-    let Some(mut out) = meta.and_then(|m| serde_json::from_str::<Value>(m).ok()) else {
-        return Value::Null;
-    };
-    let (key, body) = self::body(body, r);
-    out[key] = body;
-    out
+pub fn layer(meta: Option<&str>, body: &[u8], r: &Redactor) -> Option<Layer> {
+    let mut out: Layer = serde_json::from_str(meta?).ok()?;
+    match self::body(body, r) {
+        ("events", Value::Array(events)) => out.events = Some(events),
+        (_, Value::Null) => {}
+        (_, body) => out.body = Some(body),
+    }
+    Some(out)
 }
 
 /// `("body", json-or-text)` for a whole body, `("events", [...])` for SSE or NDJSON.
@@ -122,6 +151,26 @@ pub fn config(api: Api, body: &[u8]) -> Value {
     })
 }
 
+/// What the model answered: text, thinking and tool calls kept apart.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AnswerView {
+    pub content: String,
+    pub thinking: Option<String>,
+    pub tool_calls: Vec<ToolCallView>,
+    pub finish: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ToolCallView {
+    pub id: String,
+    pub name: String,
+    /// The arguments as JSON, or as the text the model wrote when that is not JSON.
+    pub arguments: Value,
+}
+
 /// What the model answered, read from the provider's raw answer: text, thinking and tool
 /// calls kept apart.
 pub fn answer(
@@ -129,13 +178,10 @@ pub fn answer(
     provider_body: &[u8],
     api: Api,
     client_body: &[u8],
-) -> Value {
-    let read = wire
+) -> Option<AnswerView> {
+    let response = wire
         .and_then(|w| read_answer(w, provider_body))
-        .or_else(|| read_answer(api.wire()?, client_body));
-    let Some(response) = read else {
-        return Value::Null;
-    };
+        .or_else(|| read_answer(api.wire()?, client_body))?;
     let mut content = String::new();
     let mut thinking = String::new();
     let mut calls = Vec::new();
@@ -143,19 +189,20 @@ pub fn answer(
         match p {
             Part::Text { text, .. } => content.push_str(text),
             Part::Thinking(t) => thinking.push_str(&t.text),
-            Part::ToolCall(c) => calls.push(json!({
-                "id": c.id, "name": c.name,
-                "arguments": serde_json::from_str::<Value>(&c.arguments)
+            Part::ToolCall(c) => calls.push(ToolCallView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                arguments: serde_json::from_str::<Value>(&c.arguments)
                     .unwrap_or(Value::String(c.arguments.clone())),
-            })),
+            }),
             _ => {}
         }
     }
-    json!({
-        "content": content,
-        "thinking": (!thinking.is_empty()).then_some(thinking),
-        "toolCalls": calls,
-        "finish": finish_name(&response.finish),
+    Some(AnswerView {
+        content,
+        thinking: (!thinking.is_empty()).then_some(thinking),
+        tool_calls: calls,
+        finish: finish_name(&response.finish),
     })
 }
 
@@ -199,7 +246,7 @@ mod tests {
             body: RawLog::whole(body, 1 << 20),
             ..Captured::default()
         };
-        layer(Some(&meta(&c, &r)), c.body.bytes(), &r)
+        serde_json::to_value(layer(Some(&meta(&c, &r)), c.body.bytes(), &r)).unwrap_or_default()
     }
 
     #[test]
@@ -224,7 +271,13 @@ mod tests {
                        {"type":"text","text":"hi"},
                        {"type":"tool_use","id":"t1","name":"f","input":{"a":1}}],
             "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":2}}"#;
-        let v = answer(Some(WireFormat::Anthropic), body, Api::OpenaiChat, b"");
+        let v = serde_json::to_value(answer(
+            Some(WireFormat::Anthropic),
+            body,
+            Api::OpenaiChat,
+            b"",
+        ))
+        .unwrap_or_default();
         assert_eq!(v["content"], "hi");
         assert_eq!(v["thinking"], "hmm");
         assert_eq!(v["toolCalls"][0]["arguments"]["a"], 1);

@@ -2,8 +2,8 @@
 //! and every layer rendered for display.
 
 use rusqlite::{Connection, params_from_iter};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::redact::Redactor;
 use super::render;
@@ -89,55 +89,143 @@ impl DetailFilter {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Pagination {
     pub page: u32,
     pub page_size: u32,
+    #[cfg_attr(test, ts(type = "number"))]
     pub total_items: u64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub total_pages: u64,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DetailPage {
-    pub details: Vec<Value>,
+    pub details: Vec<DetailSummary>,
     pub pagination: Pagination,
+    /// Requests whose detail the inspector refused because its writer fell behind.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub dropped: u64,
+}
+
+/// A request's token counts, as far as they are known.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TokenCounts {
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub input: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub cached: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub cache_write: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub output: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub reasoning: Option<i64>,
+}
+
+/// One failed try on a request's way, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AttemptView {
+    pub target: String,
+    pub account_id: String,
+    pub class: String,
+    pub status: Option<u16>,
+}
+
+/// A request as the inspector lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct DetailSummary {
+    pub id: String,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub timestamp: i64,
+    pub api: String,
+    pub endpoint: String,
+    pub requested_model: String,
+    pub provider: Option<String>,
+    /// The provider's (a node's) own name, when it is not its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub provider_name: Option<String>,
+    pub model: Option<String>,
+    /// The account's id (named as 9Router's API names it).
+    pub connection_id: Option<String>,
+    /// The account's own name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub account_name: Option<String>,
+    pub key_id: Option<String>,
+    pub combo: Option<String>,
+    pub attempts: Vec<AttemptView>,
+    pub streamed: bool,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub status: Option<i64>,
+    pub pending: bool,
+    pub tokens: TokenCounts,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub ttft_ms: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub latency_ms: Option<i64>,
+}
+
+/// A request with every layer: the client's request and the answer it got, what went to the
+/// provider and what came back, its settings at a glance and the model's answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Detail {
+    #[serde(flatten)]
+    pub summary: DetailSummary,
+    pub config: Option<Value>,
+    pub answer: Option<render::AnswerView>,
+    pub client_request: Option<render::Layer>,
+    pub provider_request: Option<render::Layer>,
+    pub provider_response: Option<render::Layer>,
+    pub client_response: Option<render::Layer>,
 }
 
 const SUMMARY_COLUMNS: &str = "id, started_ms, api, endpoint, requested_model, provider, model,
     account_id, key_id, combo, attempts, streamed, status, input_tokens, cached_tokens,
     cache_write_tokens, output_tokens, reasoning_tokens, ttft_ms, latency_ms";
 
-fn parsed(text: Option<String>) -> Value {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
-}
-
-fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
+fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DetailSummary> {
     let status: Option<i64> = r.get(12)?;
-    Ok(json!({
-        "id": r.get::<_, String>(0)?,
-        "timestamp": r.get::<_, i64>(1)?,
-        "api": r.get::<_, String>(2)?,
-        "endpoint": r.get::<_, String>(3)?,
-        "requestedModel": r.get::<_, String>(4)?,
-        "provider": r.get::<_, Option<String>>(5)?,
-        "model": r.get::<_, Option<String>>(6)?,
-        "connectionId": r.get::<_, Option<String>>(7)?,
-        "keyId": r.get::<_, Option<String>>(8)?,
-        "combo": r.get::<_, Option<String>>(9)?,
-        "attempts": parsed(r.get(10)?),
-        "streamed": r.get::<_, bool>(11)?,
-        "status": status,
-        "pending": status.is_none(),
-        "tokens": {
-            "input": r.get::<_, Option<i64>>(13)?,
-            "cached": r.get::<_, Option<i64>>(14)?,
-            "cacheWrite": r.get::<_, Option<i64>>(15)?,
-            "output": r.get::<_, Option<i64>>(16)?,
-            "reasoning": r.get::<_, Option<i64>>(17)?,
+    let attempts: Option<String> = r.get(10)?;
+    Ok(DetailSummary {
+        id: r.get(0)?,
+        timestamp: r.get(1)?,
+        api: r.get(2)?,
+        endpoint: r.get(3)?,
+        requested_model: r.get(4)?,
+        provider: r.get(5)?,
+        provider_name: None,
+        model: r.get(6)?,
+        connection_id: r.get(7)?,
+        account_name: None,
+        key_id: r.get(8)?,
+        combo: r.get(9)?,
+        attempts: attempts
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default(),
+        streamed: r.get(11)?,
+        status,
+        pending: status.is_none(),
+        tokens: TokenCounts {
+            input: r.get(13)?,
+            cached: r.get(14)?,
+            cache_write: r.get(15)?,
+            output: r.get(16)?,
+            reasoning: r.get(17)?,
         },
-        "ttftMs": r.get::<_, Option<i64>>(18)?,
-        "latencyMs": r.get::<_, Option<i64>>(19)?,
-    }))
+        ttft_ms: r.get(18)?,
+        latency_ms: r.get(19)?,
+    })
 }
 
 /// Newest first.
@@ -170,6 +258,7 @@ pub fn list_details(
             total_items,
             total_pages: total_items.div_ceil(u64::from(page_size.max(1))),
         },
+        dropped: 0,
     })
 }
 
@@ -180,7 +269,7 @@ pub fn full_details(
     filter: &DetailFilter,
     limit: u32,
     r: &Redactor,
-) -> Result<Vec<Value>, StoreError> {
+) -> Result<Vec<Detail>, StoreError> {
     let (clause, args) = filter.where_clause();
     let mut stmt = c.prepare(&format!(
         "SELECT {SUMMARY_COLUMNS}, provider_wire,
@@ -190,7 +279,7 @@ pub fn full_details(
     ))?;
     let rows = stmt
         .query_map(params_from_iter(args.iter()), |row| {
-            let mut v = summary_of(row)?;
+            let summary = summary_of(row)?;
             let layer = |at: usize| -> rusqlite::Result<(Option<String>, Vec<u8>)> {
                 let body: Option<Vec<u8>> = row.get(at + 1)?;
                 Ok((row.get(at)?, body.unwrap_or_default()))
@@ -204,20 +293,40 @@ pub fn full_details(
                 ("providerResponse", layer(25)?),
                 ("clientResponse", layer(27)?),
             ];
-            if let Some(api) = v["api"].as_str().and_then(Api::from_name) {
-                v["config"] = render::config(api, &layers[0].1.1);
-                v["answer"] = render::answer(wire, &layers[2].1.1, api, &layers[3].1.1);
-            }
-            for (key, (meta, body)) in &layers {
-                v[*key] = render::layer(meta.as_deref(), body, r);
-            }
-            Ok(v)
+            let api = Api::from_name(&summary.api);
+            let [
+                client_request,
+                provider_request,
+                provider_response,
+                client_response,
+            ] = layers.map(|(_, (meta, body))| (meta, body));
+            Ok(Detail {
+                config: api
+                    .map(|api| render::config(api, &client_request.1))
+                    .filter(|c| !c.is_null()),
+                answer: api.and_then(|api| {
+                    render::answer(wire, &provider_response.1, api, &client_response.1)
+                }),
+                client_request: render::layer(client_request.0.as_deref(), &client_request.1, r),
+                provider_request: render::layer(
+                    provider_request.0.as_deref(),
+                    &provider_request.1,
+                    r,
+                ),
+                provider_response: render::layer(
+                    provider_response.0.as_deref(),
+                    &provider_response.1,
+                    r,
+                ),
+                client_response: render::layer(client_response.0.as_deref(), &client_response.1, r),
+                summary,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-pub fn get_detail(c: &Connection, id: &str, r: &Redactor) -> Result<Option<Value>, StoreError> {
+pub fn get_detail(c: &Connection, id: &str, r: &Redactor) -> Result<Option<Detail>, StoreError> {
     let filter = DetailFilter {
         ids: Some(vec![id.to_owned()]),
         ..DetailFilter::default()

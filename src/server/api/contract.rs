@@ -67,6 +67,17 @@ fn declarations() -> Vec<String> {
         crate::store::AdminTokenRecord::decl(),
         crate::manage::admin::CreatedAdminToken::decl(),
         crate::store::AuditEntry::decl(),
+        serde_json::Value::decl(),
+        crate::inspector::TokenCounts::decl(),
+        crate::inspector::AttemptView::decl(),
+        crate::inspector::DetailSummary::decl(),
+        crate::inspector::Pagination::decl(),
+        crate::inspector::DetailPage::decl(),
+        crate::inspector::Layer::decl(),
+        crate::inspector::ToolCallView::decl(),
+        crate::inspector::AnswerView::decl(),
+        crate::inspector::Detail::decl(),
+        super::usage::Exported::decl(),
     ]
 }
 

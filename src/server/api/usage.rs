@@ -84,16 +84,10 @@ impl Names {
         }
     }
 
-    /// Adds `providerName` and `accountName` beside a request's ids.
-    fn name_request(&self, request: &mut serde_json::Value) {
-        for (id, name) in [
-            ("provider", "providerName"),
-            ("connectionId", "accountName"),
-        ] {
-            if let Some(n) = request[id].as_str().and_then(|i| self.get(i)) {
-                request[name] = n.into();
-            }
-        }
+    /// Adds the provider's and the account's names beside a request's ids.
+    fn name_request(&self, request: &mut inspector::DetailSummary) {
+        request.provider_name = request.provider.as_deref().and_then(|i| self.get(i));
+        request.account_name = request.connection_id.as_deref().and_then(|i| self.get(i));
     }
 }
 
@@ -196,18 +190,18 @@ pub async fn request_details(
         return Err(bad("pageSize", "pageSize must be between 1 and 100"));
     }
     let filter = q.filter()?;
-    let listed = core
+    let mut listed = core
         .store
         .call(move |c| inspector::list_details(c, &filter, page, page_size))
         .await
         .map_err(ManageError::from)?;
-    let mut body = serde_json::to_value(listed).map_err(|e| bad("page", &e.to_string()))?;
     let names = Names::of(&core).await;
-    if let Some(rows) = body["details"].as_array_mut() {
-        rows.iter_mut().for_each(|r| names.name_request(r));
-    }
-    body["dropped"] = core.inspector.dropped().into();
-    Ok(Json(body).into_response())
+    listed
+        .details
+        .iter_mut()
+        .for_each(|r| names.name_request(r));
+    listed.dropped = core.inspector.dropped();
+    Ok(Json(listed).into_response())
 }
 
 /// Stored bodies were scrubbed with the keys known then; display also hides those known now.
@@ -228,13 +222,23 @@ pub async fn request_detail(
         .map_err(ManageError::from)?;
     match found {
         Some(mut detail) => {
-            Names::of(&core).await.name_request(&mut detail);
+            Names::of(&core).await.name_request(&mut detail.summary);
             Ok(Json(detail).into_response())
         }
         None => Err(ApiError::NotFound(format!(
             "no request '{id}' in the inspector (it may have been pruned)"
         ))),
     }
+}
+
+/// The export file: every layer of the chosen requests.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Exported {
+    #[cfg_attr(test, ts(type = "number"))]
+    pub exported_at: i64,
+    pub requests: Vec<inspector::Detail>,
 }
 
 /// `GET /api/usage/request-details/export?ids=a,b` (or the list's filters): every layer of
@@ -250,7 +254,10 @@ pub async fn export_details(
         .call(move |c| inspector::full_details(c, &filter, MAX_EXPORT, &redactor))
         .await
         .map_err(ManageError::from)?;
-    let body = serde_json::json!({ "exportedAt": now_ms(), "requests": details });
+    let body = Exported {
+        exported_at: now_ms(),
+        requests: details,
+    };
     Ok((
         [(
             header::CONTENT_DISPOSITION,

@@ -340,3 +340,57 @@ action: string,
  * The change, with secret values removed.
  */
 detail: string, status: number, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type TokenCounts = { input: number | null, cached: number | null, cacheWrite: number | null, output: number | null, reasoning: number | null, };
+
+export type AttemptView = { target: string, accountId: string, class: string, status: number | null, };
+
+export type DetailSummary = { id: string, timestamp: number, api: string, endpoint: string, requestedModel: string, provider: string | null, 
+/**
+ * The provider's (a node's) own name, when it is not its id.
+ */
+providerName?: string, model: string | null, 
+/**
+ * The account's id (named as 9Router's API names it).
+ */
+connectionId: string | null, 
+/**
+ * The account's own name.
+ */
+accountName?: string, keyId: string | null, combo: string | null, attempts: Array<AttemptView>, streamed: boolean, status: number | null, pending: boolean, tokens: TokenCounts, ttftMs: number | null, latencyMs: number | null, };
+
+export type Pagination = { page: number, pageSize: number, totalItems: number, totalPages: number, };
+
+export type DetailPage = { details: Array<DetailSummary>, pagination: Pagination, 
+/**
+ * Requests whose detail the inspector refused because its writer fell behind.
+ */
+dropped: number, };
+
+export type Layer = { url?: string, status?: number, headers: { [key in string]?: string }, body?: JsonValue, events?: Array<JsonValue>, bytes: number, truncated: boolean, };
+
+export type ToolCallView = { id: string, name: string, 
+/**
+ * The arguments as JSON, or as the text the model wrote when that is not JSON.
+ */
+arguments: JsonValue, };
+
+export type AnswerView = { content: string, thinking: string | null, toolCalls: Array<ToolCallView>, finish: string, };
+
+export type Detail = { config: JsonValue | null, answer: AnswerView | null, clientRequest: Layer | null, providerRequest: Layer | null, providerResponse: Layer | null, clientResponse: Layer | null, id: string, timestamp: number, api: string, endpoint: string, requestedModel: string, provider: string | null, 
+/**
+ * The provider's (a node's) own name, when it is not its id.
+ */
+providerName?: string, model: string | null, 
+/**
+ * The account's id (named as 9Router's API names it).
+ */
+connectionId: string | null, 
+/**
+ * The account's own name.
+ */
+accountName?: string, keyId: string | null, combo: string | null, attempts: Array<AttemptView>, streamed: boolean, status: number | null, pending: boolean, tokens: TokenCounts, ttftMs: number | null, latencyMs: number | null, };
+
+export type Exported = { exportedAt: number, requests: Array<Detail>, };

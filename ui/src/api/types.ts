@@ -1,9 +1,12 @@
-import type { AccountView, AdminTokenRecord, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView, Summary, SummaryRow, TimePoint, WindowView } from "./generated";
+import type { AccountView, AdminTokenRecord, AnswerView, AttemptView, TokenCounts, ApiKeyRecord, CooldownInfo, ProviderRow, StatusView, Summary, SummaryRow, TimePoint, WindowView } from "./generated";
 
 // Shapes of the engine's API answers this UI reads. Those exported from ./generated are
 // generated from the Rust types (`make types`); the rest are still written by hand.
 
 export type Status = StatusView;
+export type Tokens = TokenCounts;
+export type Attempt = AttemptView;
+export type Answer = AnswerView;
 export type UsageRow = SummaryRow;
 export type UsageSummary = Summary;
 export type UsagePoint = TimePoint;
@@ -13,77 +16,6 @@ export type QuotaWindow = WindowView;
 export type ProxyKey = ApiKeyRecord;
 /** An admin token as listed (the token itself is shown once: `CreatedAdminToken`). */
 export type AdminToken = AdminTokenRecord;
-
-export interface Tokens {
-  input: number | null;
-  cached: number | null;
-  cacheWrite: number | null;
-  output: number | null;
-  reasoning: number | null;
-}
-
-export interface Attempt {
-  target: string;
-  accountId: string;
-  class: string;
-  status: number | null;
-}
-
-export interface DetailSummary {
-  id: string;
-  timestamp: number;
-  api: string;
-  endpoint: string;
-  requestedModel: string;
-  provider: string | null;
-  /** The provider's (a node's) own name, when it is not its id. */
-  providerName?: string;
-  model: string | null;
-  connectionId: string | null;
-  /** The account's own name. */
-  accountName?: string;
-  keyId: string | null;
-  combo: string | null;
-  attempts: Attempt[];
-  streamed: boolean;
-  status: number | null;
-  pending: boolean;
-  tokens: Tokens;
-  ttftMs: number | null;
-  latencyMs: number | null;
-}
-
-export interface Layer {
-  url?: string;
-  status?: number;
-  headers: Record<string, string>;
-  body?: unknown;
-  events?: unknown[];
-  bytes: number;
-  truncated: boolean;
-}
-
-export interface Answer {
-  content: string;
-  thinking: string | null;
-  toolCalls: { id: string; name: string; arguments: unknown }[];
-  finish: string;
-}
-
-export interface Detail extends DetailSummary {
-  config: Record<string, unknown> | null;
-  answer: Answer | null;
-  clientRequest: Layer | null;
-  providerRequest: Layer | null;
-  providerResponse: Layer | null;
-  clientResponse: Layer | null;
-}
-
-export interface DetailPage {
-  details: DetailSummary[];
-  pagination: { page: number; pageSize: number; totalItems: number; totalPages: number };
-  dropped: number;
-}
 
 export interface DetailFilters {
   provider: string;
@@ -99,6 +31,11 @@ export type GroupBy = "provider" | "model" | "account" | "key" | "combo";
 
 // The provider list, accounts and logins come from the Rust types (generated.ts).
 export type {
+  Detail,
+  DetailPage,
+  DetailSummary,
+  Exported,
+  Layer,
   AccessState,
   AuditEntry,
   CreatedAdminToken,
