@@ -27,15 +27,8 @@ pub fn empty_set() -> TokenSet {
         refresh_token: String::new(),
         expires_at_ms: 0,
         obtained_at_ms: crate::clock::now_ms(),
-        resource_url: None,
         email: None,
-        account_id: None,
         plan: None,
-        project_id: None,
-        api_key: None,
-        client_id: None,
-        client_secret: None,
-        token_url: None,
         extra: serde_json::Map::new(),
     }
 }

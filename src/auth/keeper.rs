@@ -207,12 +207,7 @@ impl TokenKeeper {
             let Ok(held) = slot.try_lock() else { continue };
             if let Some(h) = held.as_ref() {
                 out.push(h.token.expose().to_owned());
-                if let Some(set) = &h.set {
-                    out.push(set.access_token.clone());
-                    out.push(set.refresh_token.clone());
-                    out.extend(set.api_key.clone());
-                    out.extend(set.client_secret.clone());
-                }
+                out.extend(h.set.iter().flat_map(TokenSet::secrets));
             }
         }
         out

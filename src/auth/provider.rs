@@ -109,18 +109,6 @@ pub struct Minted {
     pub set: Option<TokenSet>,
 }
 
-impl Minted {
-    /// The provider-side account the token acts for (ChatGPT's account id).
-    pub fn account_id(&self) -> Option<&str> {
-        self.set.as_ref().and_then(|s| s.account_id.as_deref())
-    }
-
-    /// The Cloud project requests are made in (Cloud Code).
-    pub fn project_id(&self) -> Option<&str> {
-        self.set.as_ref().and_then(|s| s.project_id.as_deref())
-    }
-}
-
 /// A CLI or IDE whose login can be imported.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportSource {
@@ -327,16 +315,6 @@ pub trait LoginProvider: Send + Sync {
     /// The provider's own protocol, when it speaks none of the shared wire formats.
     fn native(&self) -> Option<&dyn NativeCodec> {
         None
-    }
-
-    /// Secrets a token set holds besides its access and refresh tokens (so that records can
-    /// blank them).
-    fn extra_secrets(&self, set: &TokenSet) -> Vec<String> {
-        set.api_key
-            .iter()
-            .chain(set.client_secret.iter())
-            .cloned()
-            .collect()
     }
 }
 

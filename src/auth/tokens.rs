@@ -1,5 +1,5 @@
-//! Token sets of logins that refresh (Qwen, Claude): kept as the account's secret and saved
-//! again after every refresh.
+//! Token sets of logins that refresh: kept as the account's secret and saved again after
+//! every refresh.
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::AuthError;
 use crate::secrets::SecretString;
 
-/// What an account with a refresh-token login keeps (as JSON, in the secret store).
+/// What an account with a refresh-token login keeps (as JSON, in the secret store): what
+/// every login has, and the provider's own part (`extra`), which only its module reads, typed
+/// (`extras`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenSet {
@@ -20,43 +22,22 @@ pub struct TokenSet {
     /// When this set was obtained: of two sets, the later one is current.
     #[serde(default)]
     pub obtained_at_ms: i64,
-    /// The account's API host (Qwen's `portal.qwen.ai`), when the server names one.
-    #[serde(default)]
-    pub resource_url: Option<String>,
-    /// Who logged in, when the server says (Claude's account e-mail, the e-mail in OpenAI's
-    /// ID token).
+    /// Who logged in, when the server says (Claude's account e-mail, the e-mail in an ID
+    /// token).
     #[serde(default)]
     pub email: Option<String>,
-    /// The provider-side account requests are made for (ChatGPT's account id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    /// The subscription plan, when the server says (ChatGPT's `plus`, `pro`…).
+    /// The subscription plan, when the server says (ChatGPT's `plus`, Claude's `max`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
-    /// The Google Cloud project Cloud Code requests are billed to (Gemini CLI, Antigravity).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
-    /// The API key the login yields, which requests carry instead of the access token (iFlow).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<String>,
-    /// The OAuth client registered for this login, when each login registers its own (Kiro's
-    /// AWS SSO OIDC client); refreshing needs it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-    /// Where this login's tokens are renewed, when the login chose it (a Kiro login's AWS
-    /// region).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_url: Option<String>,
-    /// What else the provider's module keeps with the login (Cursor's machine id), under
-    /// names it chooses.
+    /// The provider's own part of the login (Qwen's API host, ChatGPT's account, Google's
+    /// project, iFlow's API key, Kiro's client, Cursor's machine id), under its own names.
     #[serde(default, flatten)]
     pub extra: serde_json::Map<String, Value>,
 }
 
 impl TokenSet {
-    /// From a token endpoint answer; a refresh answer may leave out what did not change.
+    /// From a token endpoint answer; a refresh answer may leave out what did not change (the
+    /// provider's part is carried over; its module adds what the answer says of it).
     pub fn from_answer(
         answer: &Value,
         previous: Option<&TokenSet>,
@@ -64,7 +45,6 @@ impl TokenSet {
     ) -> Result<Self, AuthError> {
         // OAuth writes snake_case; AWS SSO OIDC (Kiro) writes the same fields in camelCase.
         let field = |snake: &str, camel: &str| answer.get(snake).or_else(|| answer.get(camel));
-        let text = |k: &str| answer.get(k).and_then(Value::as_str).map(str::to_owned);
         let access_token = field("access_token", "accessToken")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -77,33 +57,51 @@ impl TokenSet {
         let expires_in = field("expires_in", "expiresIn")
             .and_then(Value::as_i64)
             .unwrap_or(3600);
-        let claims = text("id_token").map(|t| claims(&t)).unwrap_or_default();
+        let id_token_email = answer
+            .get("id_token")
+            .and_then(Value::as_str)
+            .and_then(|t| claims(t).email);
         Ok(Self {
             access_token,
             refresh_token,
             expires_at_ms: crate::clock::ms_after(now_ms, expires_in),
             obtained_at_ms: now_ms,
-            resource_url: text("resource_url")
-                .or_else(|| previous.and_then(|p| p.resource_url.clone())),
             email: answer
                 .pointer("/account/email_address")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .or(claims.email)
+                .or(id_token_email)
                 .or_else(|| previous.and_then(|p| p.email.clone())),
-            account_id: claims
-                .account_id
-                .or_else(|| previous.and_then(|p| p.account_id.clone())),
-            plan: claims
-                .plan
-                .or_else(|| previous.and_then(|p| p.plan.clone())),
-            project_id: previous.and_then(|p| p.project_id.clone()),
-            api_key: previous.and_then(|p| p.api_key.clone()),
-            client_id: previous.and_then(|p| p.client_id.clone()),
-            client_secret: previous.and_then(|p| p.client_secret.clone()),
-            token_url: previous.and_then(|p| p.token_url.clone()),
+            plan: previous.and_then(|p| p.plan.clone()),
             extra: previous.map(|p| p.extra.clone()).unwrap_or_default(),
         })
+    }
+
+    /// The provider's part of the set, as its module types it (its defaults where absent).
+    pub fn extras<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        serde_json::from_value(Value::Object(self.extra.clone())).unwrap_or_default()
+    }
+
+    /// Writes the provider's part (fields left `None` keep what is there).
+    pub fn put_extras<T: Serialize>(&mut self, extras: &T) {
+        if let Ok(Value::Object(fields)) = serde_json::to_value(extras) {
+            for (name, value) in fields.into_iter().filter(|(_, v)| !v.is_null()) {
+                self.extra.insert(name, value);
+            }
+        }
+    }
+
+    /// Every secret in the set: its tokens, and the provider's fields whose names say they
+    /// are secret (an API key, a client secret).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = vec![self.access_token.clone(), self.refresh_token.clone()];
+        out.extend(self.extra.iter().filter_map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            let secret = ["token", "key", "secret"].iter().any(|s| name.contains(s));
+            value.as_str().filter(|_| secret).map(str::to_owned)
+        }));
+        out.retain(|s| !s.is_empty());
+        out
     }
 
     /// The set as an account's saved secret.
@@ -121,19 +119,6 @@ impl TokenSet {
     /// When to refresh: `lead_ms` before expiry, or halfway for tokens that live shorter.
     pub fn renew_at_ms(&self, now_ms: i64, lead_ms: i64) -> i64 {
         renew_at(self.expires_at_ms, now_ms, lead_ms)
-    }
-
-    /// The OpenAI-compatible base URL of the account's API host.
-    pub fn base_url(&self, default: &str) -> String {
-        match self
-            .resource_url
-            .as_deref()
-            .map(|u| u.trim_end_matches('/'))
-        {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => format!("{u}/v1"),
-            Some(u) if !u.is_empty() => format!("https://{u}/v1"),
-            _ => default.to_owned(),
-        }
     }
 }
 
@@ -171,20 +156,10 @@ impl SavedLogin {
     /// Every secret inside, for blanking wherever it might appear: the tokens, keys and
     /// client secrets of a set (its provider extras whose names say they are secret too).
     pub fn secrets(&self) -> Vec<String> {
-        let set = match self {
-            Self::Grant(grant) => return vec![grant.expose().to_owned()],
-            Self::Tokens(set) => set,
-        };
-        let mut out = vec![set.access_token.clone(), set.refresh_token.clone()];
-        out.extend(set.api_key.clone());
-        out.extend(set.client_secret.clone());
-        out.extend(set.extra.iter().filter_map(|(name, value)| {
-            let name = name.to_ascii_lowercase();
-            let secret = ["token", "key", "secret"].iter().any(|s| name.contains(s));
-            value.as_str().filter(|_| secret).map(str::to_owned)
-        }));
-        out.retain(|s| !s.is_empty());
-        out
+        match self {
+            Self::Grant(grant) => vec![grant.expose().to_owned()],
+            Self::Tokens(set) => set.secrets(),
+        }
     }
 }
 
@@ -215,6 +190,18 @@ pub async fn token_request(
     who: &str,
     now_ms: i64,
 ) -> Result<TokenSet, AuthError> {
+    token_answer(request, previous, who, now_ms)
+        .await
+        .map(|(set, _)| set)
+}
+
+/// `token_request`, with the answer too, for a module that reads its own fields from it.
+pub async fn token_answer(
+    request: reqwest::RequestBuilder,
+    previous: Option<&TokenSet>,
+    who: &str,
+    now_ms: i64,
+) -> Result<(TokenSet, Value), AuthError> {
     let response = request.header("accept", "application/json").send().await?;
     let status = response.status().as_u16();
     let body = response.bytes().await?;
@@ -232,7 +219,8 @@ pub async fn token_request(
             AuthError::provider(status, &body)
         });
     }
-    TokenSet::from_answer(&answer, previous, now_ms)
+    let set = TokenSet::from_answer(&answer, previous, now_ms)?;
+    Ok((set, answer))
 }
 
 /// What an OpenAI ID token says about the login: e-mail, ChatGPT account id and plan. The

@@ -58,7 +58,10 @@ mod tests {
         let (set, found) = codex::login(None)
             .read_import(&codex_file)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.account_id.as_deref(), Some("acct-9"));
+        assert_eq!(
+            set.extra.get("accountId"),
+            Some(&serde_json::json!("acct-9"))
+        );
         assert_eq!(set.expires_at_ms, 1_795_000_000_000);
         assert_eq!(found.account.as_deref(), Some("a@b.c"));
         assert_eq!(found.plan.as_deref(), Some("pro"));

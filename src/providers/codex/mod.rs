@@ -104,8 +104,10 @@ pub async fn exchange(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier),
     ]);
-    let set = crate::auth::tokens::token_request(request, None, "OpenAI", now_ms).await?;
-    if set.account_id.is_none() {
+    let (mut set, answer) =
+        crate::auth::tokens::token_answer(request, None, "OpenAI", now_ms).await?;
+    with_claims(&mut set, &answer);
+    if set.extras::<Extras>().account_id.is_none() {
         return Err(AuthError::NoSubscription(
             "this OpenAI login has no ChatGPT account (Codex needs a ChatGPT plan)".into(),
         ));
@@ -125,7 +127,34 @@ pub async fn refresh(
         ("refresh_token", set.refresh_token.as_str()),
         ("scope", SCOPE),
     ]);
-    crate::auth::tokens::token_request(request, Some(set), "OpenAI", now_ms).await
+    let (mut fresh, answer) =
+        crate::auth::tokens::token_answer(request, Some(set), "OpenAI", now_ms).await?;
+    with_claims(&mut fresh, &answer);
+    Ok(fresh)
+}
+
+/// What a Codex login keeps besides its tokens.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extras {
+    /// The ChatGPT account requests are made for.
+    account_id: Option<String>,
+}
+
+/// The ChatGPT account and plan an answer's ID token names.
+fn with_claims(set: &mut TokenSet, answer: &Value) {
+    let Some(claims) = answer.get("id_token").and_then(Value::as_str).map(claims) else {
+        return;
+    };
+    set.put_extras(&Extras {
+        account_id: claims.account_id,
+    });
+    set.plan = claims.plan.or(set.plan.take());
+}
+
+/// The ChatGPT account a token acts for.
+fn account_of(minted: &Minted) -> Option<String> {
+    minted.set.as_ref()?.extras::<Extras>().account_id
 }
 
 /// Parameters the ChatGPT backend refuses; they are dropped (and reported as dropped).
@@ -286,7 +315,9 @@ impl LoginProvider for Codex {
         set.access_token = text("access_token").unwrap_or_default();
         set.refresh_token = text("refresh_token").unwrap_or_default();
         set.expires_at_ms = crate::auth::import::jwt_expiry_ms(&set.access_token).unwrap_or(0);
-        set.account_id = text("account_id").or(claims.account_id);
+        set.put_extras(&Extras {
+            account_id: text("account_id").or(claims.account_id),
+        });
         set.email = claims.email;
         set.plan = claims.plan;
         crate::auth::import::found(path, set)
@@ -343,7 +374,7 @@ impl LoginProvider for Codex {
             .bearer_auth(minted.token.expose())
             .header("originator", ORIGINATOR)
             .header("openai-beta", "responses=experimental");
-        match minted.account_id() {
+        match account_of(minted) {
             Some(id) => request.header("chatgpt-account-id", id),
             None => request,
         }
@@ -364,7 +395,8 @@ impl LoginProvider for Codex {
     ) -> Result<Option<Vec<QuotaWindow>>, String> {
         let minted = token.token().await.map_err(|e| e.to_string())?;
         let token = minted.token.expose();
-        quota::fetch(http, &self.servers.api, token, minted.account_id())
+        let account = account_of(&minted);
+        quota::fetch(http, &self.servers.api, token, account.as_deref())
             .await
             .map(Some)
     }
@@ -389,6 +421,25 @@ pub(crate) fn id_token_for(email: &str, account_id: &str, plan: &str) -> String 
 mod tests {
     use super::*;
     use crate::auth::tokens::Claims;
+
+    #[test]
+    fn a_set_saved_before_extras_were_the_modules_keeps_its_account() {
+        let saved = r#"{"accessToken":"a","refreshToken":"r","expiresAtMs":5,"obtainedAtMs":1,"email":"e@x","accountId":"acct-7","plan":"pro"}"#;
+        let set: TokenSet = serde_json::from_str(saved).unwrap_or_else(|e| panic!("{e}"));
+        let minted = Minted {
+            token: crate::secrets::SecretString::new("a".to_owned()),
+            base_url: String::new(),
+            renew_at_ms: 0,
+            set: Some(set.clone()),
+        };
+        assert_eq!(account_of(&minted).as_deref(), Some("acct-7"));
+        assert_eq!(set.plan.as_deref(), Some("pro"));
+        let again = serde_json::to_value(&set).unwrap_or_default();
+        assert_eq!(
+            again["accountId"], "acct-7",
+            "saved again under the same name"
+        );
+    }
 
     #[test]
     fn the_authorize_url_is_the_one_codex_registered() {

@@ -26,8 +26,13 @@ const API_URL: &str = "https://api2.cursor.sh";
 const CHAT_PATH: &str = "/aiserver.v1.ChatService/StreamUnifiedChatWithTools";
 /// The IDE version requests present; Cursor refuses clients it considers outdated.
 const CLIENT_VERSION: &str = "3.1.0";
-/// Where the token set keeps the IDE's machine id (the checksum header ends with it).
-const MACHINE_ID: &str = "machineId";
+/// What a Cursor login keeps besides its token.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extras {
+    /// The IDE's machine id (the checksum header ends with it).
+    machine_id: Option<String>,
+}
 
 /// Where the IDE keeps its state, under the home directory.
 const STATE_DB: &str = if cfg!(target_os = "macos") {
@@ -84,8 +89,9 @@ impl LoginProvider for Cursor {
             .unwrap_or_default();
         set.email = state.first(&["cursorAuth/cachedEmail"]);
         set.plan = state.first(&["cursorAuth/stripeMembershipType"]);
-        set.extra
-            .insert(MACHINE_ID.into(), serde_json::Value::String(machine_id));
+        set.put_extras(&Extras {
+            machine_id: Some(machine_id),
+        });
         let found = Found {
             path: path.display().to_string(),
             account: set.email.clone(),
@@ -112,8 +118,7 @@ impl LoginProvider for Cursor {
         let machine_id = minted
             .set
             .as_ref()
-            .and_then(|s| s.extra.get(MACHINE_ID))
-            .and_then(|v| v.as_str())
+            .and_then(|s| s.extras::<Extras>().machine_id)
             .unwrap_or_default();
         let session = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, token.as_bytes());
         let timezone = jiff::tz::TimeZone::system()
@@ -124,7 +129,7 @@ impl LoginProvider for Cursor {
             .bearer_auth(token)
             .header(
                 "x-cursor-checksum",
-                checksum(crate::clock::now_ms(), machine_id),
+                checksum(crate::clock::now_ms(), &machine_id),
             )
             .header(
                 "x-client-key",
@@ -310,7 +315,7 @@ mod tests {
         assert_eq!(set.refresh_token, "x.eyJleHAiOjE3OTUwMDAwMDB9.r");
         assert_eq!(set.expires_at_ms, 1_795_000_000_000);
         assert_eq!(
-            set.extra.get(MACHINE_ID).and_then(|v| v.as_str()),
+            set.extras::<Extras>().machine_id.as_deref(),
             Some("0b6e5f0e-1111-4a4a-9b9b-123456789abc")
         );
         assert_eq!(found.account.as_deref(), Some("dev@example.com"));

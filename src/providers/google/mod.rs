@@ -161,8 +161,24 @@ pub async fn exchange(
     ]);
     let mut set = crate::auth::tokens::token_request(request, None, "Google", now_ms).await?;
     set.email = email(http, servers, &set.access_token).await;
-    set.project_id = Some(project(http, servers, client, &set.access_token).await?);
+    let project = project(http, servers, client, &set.access_token).await?;
+    set.put_extras(&Extras {
+        project_id: Some(project),
+    });
     Ok(set)
+}
+
+/// What a Google login keeps besides its tokens.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extras {
+    /// The Google Cloud project Cloud Code requests are billed to.
+    project_id: Option<String>,
+}
+
+/// The Cloud project a token's requests are made in.
+fn project_of(minted: &Minted) -> Option<String> {
+    minted.set.as_ref()?.extras::<Extras>().project_id
 }
 
 pub async fn refresh(
@@ -178,10 +194,8 @@ pub async fn refresh(
         ("client_secret", client.secret),
         ("refresh_token", set.refresh_token.as_str()),
     ]);
-    let mut fresh =
-        crate::auth::tokens::token_request(request, Some(set), "Google", now_ms).await?;
-    fresh.project_id = set.project_id.clone();
-    Ok(fresh)
+    // The set's own part (its project) is carried over.
+    crate::auth::tokens::token_request(request, Some(set), "Google", now_ms).await
 }
 
 /// The account's e-mail (the account is named after it); `None` if Google does not say.
@@ -391,11 +405,14 @@ impl LoginProvider for Google {
         let now = crate::clock::now_ms();
         let fresh = refresh(http, &self.servers, self.client, &set, now).await?;
         let project = project(http, &self.servers, self.client, &fresh.access_token).await?;
-        Ok(TokenSet {
-            project_id: Some(project),
+        let mut completed = TokenSet {
             email: set.email.or(fresh.email.clone()),
             ..fresh
-        })
+        };
+        completed.put_extras(&Extras {
+            project_id: Some(project),
+        });
+        Ok(completed)
     }
 
     fn renewal(&self) -> Renewal {
@@ -433,7 +450,8 @@ impl LoginProvider for Google {
         let agent = self.antigravity.then(|| cloudcode::Agent {
             request_id: format!("agent-{}", crate::clock::new_id()),
         });
-        let wrapped = cloudcode::wrap_request(&body, model, minted.project_id(), agent)?;
+        let project = project_of(minted);
+        let wrapped = cloudcode::wrap_request(&body, model, project.as_deref(), agent)?;
         Ok(Adapted {
             body: Bytes::from(wrapped),
             dropped: Vec::new(),
@@ -464,7 +482,8 @@ impl LoginProvider for Google {
         }
         let minted = token.token().await.map_err(|e| e.to_string())?;
         let token = minted.token.expose();
-        quota::fetch(http, &minted.base_url, token, minted.project_id())
+        let project = project_of(&minted);
+        quota::fetch(http, &minted.base_url, token, project.as_deref())
             .await
             .map(Some)
     }

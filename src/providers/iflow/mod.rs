@@ -78,9 +78,19 @@ async fn token_call(
         .form(&fields);
     let mut set = crate::auth::tokens::token_request(request, previous, "iFlow", now_ms).await?;
     let (api_key, who) = user_info(http, servers, &set.access_token).await?;
-    set.api_key = Some(api_key);
+    set.put_extras(&Extras {
+        api_key: Some(api_key),
+    });
     set.email = who.or(set.email);
     Ok(set)
+}
+
+/// What an iFlow login keeps besides its tokens.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extras {
+    /// The API key the login yields, which requests carry instead of the access token.
+    api_key: Option<String>,
 }
 
 pub async fn exchange(
@@ -237,8 +247,8 @@ impl LoginProvider for Iflow {
     fn minted(&self, set: TokenSet, account_base: &str, renew_at_ms: i64) -> Minted {
         Minted {
             token: SecretString::new(
-                set.api_key
-                    .clone()
+                set.extras::<Extras>()
+                    .api_key
                     .unwrap_or_else(|| set.access_token.clone()),
             ),
             base_url: self

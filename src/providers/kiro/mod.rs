@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 mod quota;
@@ -151,10 +151,26 @@ pub async fn start(
     Ok((client, code))
 }
 
+/// What a Kiro login keeps besides its tokens.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Extras {
+    /// The AWS SSO OIDC client registered for this login (AWS logins); refreshing needs it.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Where the login renews (an Identity Center login's region).
+    pub token_url: Option<String>,
+    /// The CodeWhisperer profile a social login's requests name.
+    pub profile_arn: Option<String>,
+}
+
 fn with_client(mut set: TokenSet, client: &Client, oidc: &str) -> TokenSet {
-    set.client_id = Some(client.client_id.clone());
-    set.client_secret = Some(client.client_secret.clone());
-    set.token_url = Some(format!("{oidc}/token"));
+    set.put_extras(&Extras {
+        client_id: Some(client.client_id.clone()),
+        client_secret: Some(client.client_secret.clone()),
+        token_url: Some(format!("{oidc}/token")),
+        profile_arn: None,
+    });
     set
 }
 
@@ -185,13 +201,14 @@ pub async fn refresh(
     set: &TokenSet,
     now_ms: i64,
 ) -> Result<TokenSet, AuthError> {
-    let (Some(id), Some(secret)) = (&set.client_id, &set.client_secret) else {
+    let extras: Extras = set.extras();
+    let (Some(id), Some(secret)) = (&extras.client_id, &extras.client_secret) else {
         return Err(AuthError::Revoked(
             "the saved Kiro login has no client".into(),
         ));
     };
     // An Identity Center login renews at its region's endpoint.
-    let url = set
+    let url = extras
         .token_url
         .clone()
         .unwrap_or_else(|| format!("{}/token", servers.oidc));
@@ -341,7 +358,7 @@ impl LoginProvider for Kiro {
         set: &TokenSet,
         now_ms: i64,
     ) -> Result<TokenSet, AuthError> {
-        if set.client_id.is_none() {
+        if set.extras::<Extras>().client_id.is_none() {
             return social::refresh(http, &self.servers.social, set, now_ms).await;
         }
         refresh(http, &self.servers, set, now_ms).await
@@ -400,7 +417,7 @@ impl LoginProvider for Kiro {
             http,
             &minted.base_url,
             minted.token.expose(),
-            profile_arn(&minted),
+            profile_arn(&minted).as_deref(),
         )
         .await
         .map(Some)
@@ -408,10 +425,12 @@ impl LoginProvider for Kiro {
 }
 
 /// The CodeWhisperer profile a social login's requests name (AWS logins name none).
-fn profile_arn(minted: &Minted) -> Option<&str> {
-    let set = minted.set.as_ref()?;
-    (set.client_id.is_none())
-        .then(|| set.extra.get(social::PROFILE_ARN)?.as_str())
+fn profile_arn(minted: &Minted) -> Option<String> {
+    let extras: Extras = minted.set.as_ref()?.extras();
+    extras
+        .client_id
+        .is_none()
+        .then_some(extras.profile_arn)
         .flatten()
 }
 
@@ -455,11 +474,16 @@ mod tests {
             client_secret: "s".into(),
         };
         let set = with_client(set, &client, "https://oidc.eu-west-1.amazonaws.com");
+        let extras: Extras = set.extras();
         assert_eq!(
-            set.token_url.as_deref(),
+            extras.token_url.as_deref(),
             Some("https://oidc.eu-west-1.amazonaws.com/token")
         );
-        assert_eq!(set.client_secret.as_deref(), Some("s"));
+        assert_eq!(extras.client_secret.as_deref(), Some("s"));
+        assert!(
+            set.secrets().contains(&"s".to_owned()),
+            "a client secret is a secret"
+        );
         let code: DeviceCode = serde_json::from_value(json!({"deviceCode": "d", "userCode": "ABCD-EFGH",
             "verificationUri": "https://view.awsapps.com/start/#/device", "verificationUriComplete": "https://view.awsapps.com/start/#/device?user_code=ABCD-EFGH",
             "expiresIn": 600, "interval": 1}))

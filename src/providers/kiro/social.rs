@@ -137,9 +137,8 @@ pub fn read_ide_file(path: &Path) -> Result<(TokenSet, Found), ImportError> {
             .ok_or_else(|| unreadable(path, "an AWS login without its client"))?;
         let client_file = path.with_file_name(format!("{hash}.json"));
         let (client, _) = read_json(&client_file)?;
-        set.client_id = text(&client, "clientId");
-        set.client_secret = text(&client, "clientSecret");
-        if set.client_id.is_none() || set.client_secret.is_none() {
+        let (client_id, client_secret) = (text(&client, "clientId"), text(&client, "clientSecret"));
+        if client_id.is_none() || client_secret.is_none() {
             return Err(unreadable(&client_file, "no clientId and clientSecret"));
         }
         let region = text(&value, "region").unwrap_or_else(|| "us-east-1".into());
@@ -149,7 +148,12 @@ pub fn read_ide_file(path: &Path) -> Result<(TokenSet, Found), ImportError> {
         {
             return Err(unreadable(path, "its region is not an AWS region"));
         }
-        set.token_url = Some(format!("https://oidc.{region}.amazonaws.com/token"));
+        set.put_extras(&super::Extras {
+            client_id,
+            client_secret,
+            token_url: Some(format!("https://oidc.{region}.amazonaws.com/token")),
+            profile_arn: None,
+        });
     }
     if let Some(provider) = text(&value, "provider") {
         set.extra.insert("provider".into(), Value::String(provider));
@@ -176,9 +180,10 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let (set, _) = read_ide_file(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.client_secret.as_deref(), Some("csec"));
+        let extras: super::super::Extras = set.extras();
+        assert_eq!(extras.client_secret.as_deref(), Some("csec"));
         assert_eq!(
-            set.token_url.as_deref(),
+            extras.token_url.as_deref(),
             Some("https://oidc.eu-central-1.amazonaws.com/token")
         );
         let hostile = json!({"accessToken": "a", "refreshToken": "r", "authMethod": "IdC",

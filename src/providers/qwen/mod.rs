@@ -56,7 +56,37 @@ pub async fn refresh(
         ("refresh_token", set.refresh_token.as_str()),
         ("client_id", CLIENT_ID),
     ]);
-    crate::auth::tokens::token_request(request, Some(set), "Qwen", now_ms).await
+    let (mut fresh, answer) =
+        crate::auth::tokens::token_answer(request, Some(set), "Qwen", now_ms).await?;
+    with_host(&mut fresh, &answer);
+    Ok(fresh)
+}
+
+/// What a Qwen login keeps besides its tokens.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extras {
+    /// The account's API host (`portal.qwen.ai`), when the token server names one.
+    resource_url: Option<String>,
+}
+
+/// The API host a token answer names (`resource_url`), kept with the set.
+fn with_host(set: &mut TokenSet, answer: &serde_json::Value) {
+    let resource_url = answer
+        .get("resource_url")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    set.put_extras(&Extras { resource_url });
+}
+
+/// The OpenAI-compatible base URL of the account's API host (else `default`).
+fn base_url(set: &TokenSet, default: &str) -> String {
+    let host = set.extras::<Extras>().resource_url;
+    match host.as_deref().map(|u| u.trim_end_matches('/')) {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => format!("{u}/v1"),
+        Some(u) if !u.is_empty() => format!("https://{u}/v1"),
+        _ => default.to_owned(),
+    }
 }
 
 /// Qwen's device login; requests go to the API host the login names.
@@ -90,7 +120,8 @@ impl DeviceLogin for Waiting {
         let floor = std::time::Duration::from_millis(200);
         let token_url = self.servers.token_url();
         let answer = device::poll(http, &token_url, &form, &self.code, floor).await?;
-        let set = TokenSet::from_answer(&answer, None, crate::clock::now_ms())?;
+        let mut set = TokenSet::from_answer(&answer, None, crate::clock::now_ms())?;
+        with_host(&mut set, &answer);
         Ok((String::new(), set.to_secret()?))
     }
 }
@@ -137,7 +168,7 @@ impl LoginProvider for Qwen {
     }
 
     fn api_base(&self, set: &TokenSet, account_base: &str) -> String {
-        set.base_url(account_base)
+        base_url(set, account_base)
     }
 }
 
@@ -148,36 +179,38 @@ mod tests {
 
     #[test]
     fn token_sets_keep_what_a_refresh_leaves_out_and_know_their_host() {
-        let first = TokenSet::from_answer(
-            &json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 7200, "resource_url": "portal.qwen.ai"}),
-            None,
-            1_000,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let answer = json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 7200, "resource_url": "portal.qwen.ai"});
+        let mut first =
+            TokenSet::from_answer(&answer, None, 1_000).unwrap_or_else(|e| panic!("{e}"));
+        with_host(&mut first, &answer);
         assert_eq!(first.expires_at_ms, 7_201_000);
-        assert_eq!(first.base_url("https://x/v1"), "https://portal.qwen.ai/v1");
+        assert_eq!(
+            base_url(&first, "https://x/v1"),
+            "https://portal.qwen.ai/v1"
+        );
         assert_eq!(
             first.renew_at_ms(1_000, REFRESH_LEAD_MS),
             7_201_000 - 20 * 60_000
         );
-        let second = TokenSet::from_answer(
-            &json!({"access_token": "a2", "expires_in": 4}),
-            Some(&first),
-            10_000,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let answer = json!({"access_token": "a2", "expires_in": 4});
+        let mut second =
+            TokenSet::from_answer(&answer, Some(&first), 10_000).unwrap_or_else(|e| panic!("{e}"));
+        with_host(&mut second, &answer);
         assert_eq!(second.refresh_token, "r1");
-        assert_eq!(second.resource_url.as_deref(), Some("portal.qwen.ai"));
+        assert_eq!(
+            base_url(&second, "https://x/v1"),
+            "https://portal.qwen.ai/v1"
+        );
         assert_eq!(
             second.renew_at_ms(10_000, REFRESH_LEAD_MS),
             12_000,
             "short-lived: halfway"
         );
-        let local = TokenSet {
+        let mut local = second.clone();
+        local.put_extras(&Extras {
             resource_url: Some("http://127.0.0.1:9/".into()),
-            ..second
-        };
-        assert_eq!(local.base_url("https://x/v1"), "http://127.0.0.1:9/v1");
+        });
+        assert_eq!(base_url(&local, "https://x/v1"), "http://127.0.0.1:9/v1");
         assert!(TokenSet::from_answer(&json!({"error": "x"}), None, 0).is_err());
     }
 }
