@@ -1,7 +1,8 @@
 //! Quota per account: windows (per minute, 5-hour, daily, weekly, monthly) with what is used,
 //! the limit and when it resets. Fed by the rate-limit headers API-key providers send with
-//! every answer, and by the usage endpoints of providers that publish one (fetched on a
-//! schedule and on demand). Snapshots are kept in memory for routing and the tray, and saved.
+//! every answer (`headers`), and by the usage endpoints of providers that publish one (each
+//! provider's module reads its own, with `http::usage_answer`; `manage` fetches them on a
+//! schedule and on demand). The snapshots in memory live in `usage::Quotas`.
 
 mod headers;
 mod http;

@@ -1,5 +1,8 @@
-//! Usage and cost: one record per client request, sent to a writer task so the request path
-//! never waits on disk, and the queries the dashboard's charts read.
+//! What requests used: one record per client request and the inspector's detail, sent through
+//! a bounded queue (`capture`) to the recorder thread (`engine/recorder.rs`) so the request
+//! path never waits on disk; the stream meter (`meter`) and the tap that records a stream when
+//! it ends (`tap`); the quota snapshots in memory (`quotas`); and the queries the dashboard's
+//! charts read (`query`).
 
 mod capture;
 mod meter;
