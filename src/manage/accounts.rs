@@ -14,15 +14,18 @@ use crate::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct AccountInput {
     /// Registry id or alias, or a custom node's id or prefix.
     pub provider: String,
     pub name: String,
     pub api_key: Option<String>,
+    #[cfg_attr(test, ts(as = "Option<i32>"))]
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
     pub base_url: Option<String>,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
     pub models: Vec<String>,
 }
 

@@ -10,8 +10,10 @@ use crate::store::{self, Store};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SecretsMoved {
     pub kind: BackendKind,
+    #[cfg_attr(test, ts(type = "number"))]
     pub moved: usize,
 }
 

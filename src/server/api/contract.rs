@@ -78,6 +78,8 @@ fn declarations() -> Vec<String> {
         crate::inspector::AnswerView::decl(),
         crate::inspector::Detail::decl(),
         super::usage::Exported::decl(),
+        crate::manage::AccountInput::decl(),
+        crate::manage::SecretsMoved::decl(),
     ]
 }
 

@@ -394,3 +394,11 @@ connectionId: string | null,
 accountName?: string, keyId: string | null, combo: string | null, attempts: Array<AttemptView>, streamed: boolean, status: number | null, pending: boolean, tokens: TokenCounts, ttftMs: number | null, latencyMs: number | null, };
 
 export type Exported = { exportedAt: number, requests: Array<Detail>, };
+
+export type AccountInput = { 
+/**
+ * Registry id or alias, or a custom node's id or prefix.
+ */
+provider: string, name: string, apiKey?: string, priority?: number, enabled?: boolean, baseUrl?: string, models?: Array<string>, };
+
+export type SecretsMoved = { kind: BackendKind, moved: number, };

@@ -2,6 +2,7 @@
 
 import { keepPreviousData, type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, send } from "./client";
+import type { AccountInput, SecretsMoved } from "./generated";
 import type {
   AccessState,
   AccountQuota,
@@ -158,7 +159,7 @@ export const useRoutableModels = () =>
 export function useMoveSecrets() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (to: "keychain" | "file") => send<{ kind: string; moved: number }>("POST", "/secrets/move", { to }),
+    mutationFn: (to: "keychain" | "file") => send<SecretsMoved>("POST", "/secrets/move", { to }),
     onSuccess: () => client.invalidateQueries(),
   });
 }
@@ -227,13 +228,8 @@ export const useProviders = () =>
 export const useConnections = () =>
   useQuery({ queryKey: ["connections"], queryFn: () => api<Account[]>("/connections") });
 
-export interface NewConnection {
-  provider: string;
-  name: string;
-  apiKey: string;
-  baseUrl?: string;
-  priority?: number;
-}
+/** A new account's fields, as `POST /api/connections` takes them. */
+export type NewConnection = AccountInput;
 
 /** After accounts change (added, edited, logged in): everything that lists or counts them. */
 export function invalidateAccounts(client: QueryClient): void {
