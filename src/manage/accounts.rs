@@ -31,13 +31,16 @@ pub struct AccountInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct AccountPatch {
     pub name: Option<String>,
     pub api_key: Option<String>,
+    #[cfg_attr(test, ts(as = "Option<i32>"))]
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
     /// `null` goes back to the provider's default URL.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(test, ts(type = "string | null", optional))]
     pub base_url: Option<Option<String>>,
     pub models: Option<Vec<String>>,
 }

@@ -10,15 +10,18 @@ use crate::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ComboInput {
     pub name: String,
     pub models: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<ComboStrategy>"))]
     pub strategy: ComboStrategy,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ComboPatch {
     pub name: Option<String>,
     pub models: Option<Vec<String>>,

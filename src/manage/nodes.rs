@@ -10,10 +10,12 @@ use crate::store;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct NodeInput {
     pub name: String,
     pub prefix: String,
     #[serde(default = "default_kind")]
+    #[cfg_attr(test, ts(as = "Option<NodeKind>"))]
     pub kind: String,
     pub base_url: String,
 }

@@ -80,6 +80,10 @@ fn declarations() -> Vec<String> {
         super::usage::Exported::decl(),
         crate::manage::AccountInput::decl(),
         crate::manage::SecretsMoved::decl(),
+        crate::manage::AccountPatch::decl(),
+        crate::manage::ComboInput::decl(),
+        crate::manage::ComboPatch::decl(),
+        crate::manage::NodeInput::decl(),
     ]
 }
 

@@ -402,3 +402,15 @@ export type AccountInput = {
 provider: string, name: string, apiKey?: string, priority?: number, enabled?: boolean, baseUrl?: string, models?: Array<string>, };
 
 export type SecretsMoved = { kind: BackendKind, moved: number, };
+
+export type AccountPatch = { name?: string, apiKey?: string, priority?: number, enabled?: boolean, 
+/**
+ * `null` goes back to the provider's default URL.
+ */
+baseUrl?: string | null, models?: Array<string>, };
+
+export type ComboInput = { name: string, models: Array<string>, strategy?: ComboStrategy, };
+
+export type ComboPatch = { name?: string, models?: Array<string>, strategy?: ComboStrategy, };
+
+export type NodeInput = { name: string, prefix: string, kind?: NodeKind, baseUrl: string, };

@@ -2,7 +2,7 @@
 
 import { keepPreviousData, type QueryClient, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, send } from "./client";
-import type { AccountInput, SecretsMoved } from "./generated";
+import type { AccountInput, AccountPatch, ActiveCombo, ComboInput, ComboPatch, NodeInput, Paused, PasswordSet, SecretsMoved } from "./generated";
 import type {
   AccessState,
   AccountQuota,
@@ -183,7 +183,7 @@ export function useAccessMutations() {
     }),
     logout: useMutation({ mutationFn: () => send<void>("POST", "/auth/logout"), onSuccess: refresh }),
     setPassword: useMutation({
-      mutationFn: (password: string) => send<unknown>("PUT", "/admin/password", { password }),
+      mutationFn: (password: string) => send<PasswordSet>("PUT", "/admin/password", { password }),
       onSuccess: refresh,
     }),
     removePassword: useMutation({ mutationFn: () => send<void>("DELETE", "/admin/password"), onSuccess: refresh }),
@@ -207,11 +207,11 @@ export function useComboMutations() {
   const path = (name: string) => `/combos/${encodeURIComponent(name)}`;
   return {
     create: useMutation({
-      mutationFn: (c: { name: string; models: string[] }) => send<ComboView>("POST", "/combos", c),
+      mutationFn: (c: ComboInput) => send<ComboView>("POST", "/combos", c),
       onSuccess: refresh,
     }),
     update: useMutation({
-      mutationFn: ({ name, patch }: { name: string; patch: Partial<Pick<ComboView, "name" | "models" | "strategy">> }) =>
+      mutationFn: ({ name, patch }: { name: string; patch: ComboPatch }) =>
         send<ComboView>("PATCH", path(name), patch),
       onSuccess: refresh,
     }),
@@ -243,7 +243,7 @@ export function useConnectionMutations() {
   return {
     create: useMutation({ mutationFn: (c: NewConnection) => send<Account>("POST", "/connections", c), onSuccess: refresh }),
     update: useMutation({
-      mutationFn: ({ id, patch }: { id: string; patch: Partial<Pick<Account, "enabled" | "priority" | "name">> }) =>
+      mutationFn: ({ id, patch }: { id: string; patch: AccountPatch }) =>
         send<Account>("PATCH", path(id), patch),
       onSuccess: refresh,
     }),
@@ -251,7 +251,7 @@ export function useConnectionMutations() {
     reset: useMutation({ mutationFn: (id: string) => send<Account>("POST", `${path(id)}/reset`), onSuccess: refresh }),
     test: useMutation({ mutationFn: (id: string) => send<Probe>("POST", `${path(id)}/test`) }),
     createNode: useMutation({
-      mutationFn: (n: { name: string; prefix: string; kind: string; baseUrl: string }) => send<NodeRecord>("POST", "/nodes", n),
+      mutationFn: (n: NodeInput) => send<NodeRecord>("POST", "/nodes", n),
       onSuccess: refresh,
     }),
   };
@@ -261,7 +261,7 @@ export function useRoutingSwitches() {
   const client = useQueryClient();
   const refresh = () => client.invalidateQueries({ queryKey: keys.status });
   return {
-    pause: useMutation({ mutationFn: (paused: boolean) => send<unknown>("POST", paused ? "/routing/pause" : "/routing/resume"), onSuccess: refresh }),
-    activate: useMutation({ mutationFn: (name: string) => send<unknown>("PUT", "/active-combo", { name }), onSuccess: refresh }),
+    pause: useMutation({ mutationFn: (paused: boolean) => send<Paused>("POST", paused ? "/routing/pause" : "/routing/resume"), onSuccess: refresh }),
+    activate: useMutation({ mutationFn: (name: string) => send<ActiveCombo>("PUT", "/active-combo", { name }), onSuccess: refresh }),
   };
 }

@@ -2,8 +2,7 @@ import { useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, send } from "../api/client";
 import { invalidateAccounts } from "../api/hooks";
-import type { Found } from "../api/generated";
-import type { LoginStatus } from "../api/types";
+import type { Found, ImportedAnswer } from "../api/generated";
 import { ErrorNote } from "../components/ErrorNote";
 
 /**
@@ -30,7 +29,7 @@ export function ImportLogin({ provider, cli }: { provider: string; cli: string }
   const accept = async () => {
     setError(null);
     try {
-      const r = await send<{ login: LoginStatus }>("POST", path, {});
+      const r = await send<ImportedAnswer>("POST", path, {});
       if (r.login.status === "done") setDone(r.login.name);
       setFound(null);
       invalidateAccounts(client);

@@ -2,6 +2,7 @@ import { type ReactNode, useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, send } from "../api/client";
 import { invalidateAccounts } from "../api/hooks";
+import type { LoginAnswer } from "../api/generated";
 import type { LoginMethod, LoginStart, LoginStatus } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
 import { ErrorNote } from "../components/ErrorNote";
@@ -101,7 +102,7 @@ export function ProviderLogin({
     if (!started) return;
     setError(null);
     try {
-      const r = await send<{ login: LoginStatus }>("POST", `${path(started.loginId)}/complete`, { code });
+      const r = await send<LoginAnswer>("POST", `${path(started.loginId)}/complete`, { code });
       setStatus(r.login);
       if (r.login.status === "done") {
         invalidateAccounts(client);

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useConnectionMutations, useConnections, useProviders } from "../api/hooks";
-import type { Account, NodeRecord, ProviderDef, Tier } from "../api/types";
+import type { Account, NodeKind, NodeRecord, ProviderDef, Tier } from "../api/types";
 import { ConfirmButton } from "../components/ConfirmButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
@@ -15,7 +15,7 @@ const TIERS: { tier: Tier; title: string }[] = [
   { tier: "free", title: "Free" },
   { tier: "api-key", title: "API key" },
 ];
-const NODE_KINDS = ["openai-compatible", "openai-responses", "anthropic-compatible", "gemini-compatible"];
+const NODE_KINDS: NodeKind[] = ["openai-compatible", "openai-responses", "anthropic-compatible", "gemini-compatible"];
 
 
 export function ProvidersPage() {
@@ -242,7 +242,7 @@ function AddAccount({ provider, defaultBaseUrl, label }: { provider: string; def
 
 function NewNode() {
   const { createNode } = useConnectionMutations();
-  const [form, setForm] = useState({ name: "", prefix: "", kind: NODE_KINDS[0] ?? "openai-compatible", baseUrl: "" });
+  const [form, setForm] = useState<{ name: string; prefix: string; kind: NodeKind; baseUrl: string }>({ name: "", prefix: "", kind: "openai-compatible", baseUrl: "" });
   const set = (k: keyof typeof form, v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
     <form
@@ -255,7 +255,7 @@ function NewNode() {
     >
       <input aria-label="Node name" placeholder="name" value={form.name} onChange={(e) => set("name", e.target.value)} required />
       <input aria-label="Prefix" placeholder="prefix" value={form.prefix} onChange={(e) => set("prefix", e.target.value)} required />
-      <select aria-label="Format" value={form.kind} onChange={(e) => set("kind", e.target.value)}>
+      <select aria-label="Format" value={form.kind} onChange={(e) => set("kind", e.target.value as NodeKind)}>
         {NODE_KINDS.map((k) => (
           <option key={k}>{k}</option>
         ))}
