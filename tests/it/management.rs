@@ -594,3 +594,26 @@ async fn the_active_combo_is_what_the_default_model_routes_to() {
         Some("cheap")
     );
 }
+
+#[tokio::test]
+async fn an_open_event_stream_ends_at_stop_instead_of_holding_it_for_the_drain() {
+    let router = Router::start("").await;
+    let mut events = router
+        .http
+        .get(router.url("/api/events"))
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(events.status(), 200);
+    let Router { engine, .. } = router;
+    // The drain waits up to 30 s for requests in flight; an event stream is not one.
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), engine.stop()).await;
+    assert!(stopped.is_ok(), "stop waited for the open event stream");
+    let mut seen = String::new();
+    while let Ok(Ok(Some(chunk))) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk()).await
+    {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: stopping"), "{seen}");
+}

@@ -299,23 +299,28 @@ pub async fn patch_settings(
 pub async fn events(
     State(core): State<Arc<Core>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = core.events().subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        let event = match rx.recv().await {
+    // The stream ends after the engine says it is stopping: an open dashboard must not hold
+    // the shutdown for the drain that requests in flight get.
+    let rx = Some(core.events().subscribe());
+    let stream = futures_util::stream::unfold(rx, |rx| async move {
+        let mut rx = rx?;
+        let (event, stopping) = match rx.recv().await {
             Ok(event) => {
+                let stopping = matches!(event, crate::events::EngineEvent::Stopping);
                 let data = serde_json::to_value(&event).unwrap_or_default();
                 let name = data["type"].as_str().unwrap_or("message").to_owned();
-                Event::default()
+                let event = Event::default()
                     .event(name)
                     .json_data(&data)
-                    .unwrap_or_else(|_| Event::default())
+                    .unwrap_or_else(|_| Event::default());
+                (event, stopping)
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                Event::default().event("lagged").data(n.to_string())
+                (Event::default().event("lagged").data(n.to_string()), false)
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(event), rx))
+        Some((Ok(event), (!stopping).then_some(rx)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
