@@ -14,6 +14,7 @@ pub mod inspector;
 mod layers;
 pub mod logging;
 pub mod manage;
+pub mod net;
 pub mod providers;
 pub mod proxy;
 pub mod quota;

@@ -87,7 +87,7 @@ pub async fn poll_with(
         }
         let response = next().send().await?;
         let status = response.status();
-        let body = response.bytes().await?;
+        let body = crate::auth::answer_body(response).await?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if ["access_token", "accessToken"]
             .iter()

@@ -82,11 +82,21 @@ pub async fn json_answer<T: serde::de::DeserializeOwned>(
 ) -> Result<T, AuthError> {
     let response = request.send().await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await?;
+    let body = answer_body(response).await?;
     if !(200..300).contains(&status) {
         return Err(AuthError::provider(status, &body));
     }
     serde_json::from_slice(&body).map_err(|e| AuthError::Malformed(e.to_string()))
+}
+
+/// A login or account server's answer, read up to `net::SMALL_ANSWER`.
+pub async fn answer_body(response: reqwest::Response) -> Result<bytes::Bytes, AuthError> {
+    crate::net::read_capped(response, crate::net::SMALL_ANSWER)
+        .await
+        .map_err(|e| match e {
+            crate::net::ReadError::Http(e) => AuthError::Http(e),
+            too_large => AuthError::Malformed(too_large.to_string()),
+        })
 }
 
 /// A subscription provider's servers, overriding the built-in ones.

@@ -204,7 +204,7 @@ pub async fn token_answer(
 ) -> Result<(TokenSet, Value), AuthError> {
     let response = request.header("accept", "application/json").send().await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await?;
+    let body = crate::auth::answer_body(response).await?;
     let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
         // An expired refresh token, or a refused client (Kiro's per-login client expires),

@@ -458,31 +458,18 @@ pub(super) async fn read_whole(
 
 /// A whole answer, refused once it grows past `cap` bytes (a provider cannot make the router
 /// hold an unbounded body).
-pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
-    if response.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(too_large(cap));
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > cap => return Err(too_large(cap)),
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => return Ok(Bytes::from(body)),
-            Err(e) => {
-                return Err(Failure::from_reqwest(
-                    e,
-                    "reading the provider's answer failed",
-                ));
+pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
+    crate::net::read_capped(response, cap)
+        .await
+        .map_err(|e| match e {
+            crate::net::ReadError::TooLarge(cap) => Failure::new(
+                FailureClass::BadResponse,
+                format!("the provider's answer is larger than {cap} bytes"),
+            ),
+            crate::net::ReadError::Http(e) => {
+                Failure::from_reqwest(e, "reading the provider's answer failed")
             }
-        }
-    }
-}
-
-fn too_large(cap: usize) -> Failure {
-    Failure::new(
-        FailureClass::BadResponse,
-        format!("the provider's answer is larger than {cap} bytes"),
-    )
+        })
 }
 
 pub(super) async fn error_failure(

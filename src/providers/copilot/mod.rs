@@ -114,7 +114,7 @@ pub async fn mint(
     .send()
     .await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await?;
+    let body = crate::auth::answer_body(response).await?;
     match status {
         200..=299 => {}
         401 => return Err(AuthError::Revoked("GitHub refused the saved token".into())),
@@ -149,7 +149,8 @@ pub async fn user_login(
         .send()
         .await
         .ok()?;
-    let value: Value = response.json().await.ok()?;
+    let body = crate::auth::answer_body(response).await.ok()?;
+    let value: Value = serde_json::from_slice(&body).ok()?;
     value.get("login")?.as_str().map(str::to_owned)
 }
 

@@ -139,7 +139,7 @@ async fn user_info(
         .send()
         .await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await?;
+    let body = crate::auth::answer_body(response).await?;
     let answer: Value = serde_json::from_slice(&body).unwrap_or_default();
     if !(200..300).contains(&status) || answer["success"] != true {
         return Err(AuthError::provider(status, &body));

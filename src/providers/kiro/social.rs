@@ -63,7 +63,7 @@ fn with_profile(
 async fn call(request: reqwest::RequestBuilder) -> Result<(u16, Value, bytes::Bytes), AuthError> {
     let response = request.header("accept", "application/json").send().await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await?;
+    let body = crate::auth::answer_body(response).await?;
     Ok((
         status,
         serde_json::from_slice(&body).unwrap_or(Value::Null),
