@@ -151,7 +151,7 @@ impl TokenKeeper {
         {
             return Ok(h.clone());
         }
-        let renewed = match (renewal, held.as_ref().and_then(|h| h.set.as_ref())) {
+        let renewed = match (renewal, held.as_ref().and_then(|h| h.set.as_deref())) {
             (Renewal::Refresh { lead_ms }, Some(set)) => {
                 tracing::debug!(account = %account.name(), "refreshing a login's token");
                 let fresh = login.refresh(http, set, now_ms).await?;
@@ -207,7 +207,7 @@ impl TokenKeeper {
             let Ok(held) = slot.try_lock() else { continue };
             if let Some(h) = held.as_ref() {
                 out.push(h.token.expose().to_owned());
-                out.extend(h.set.iter().flat_map(TokenSet::secrets));
+                out.extend(h.set.iter().flat_map(|set| set.secrets()));
             }
         }
         out

@@ -105,8 +105,9 @@ pub struct Minted {
     pub base_url: String,
     /// When to mint or renew again.
     pub renew_at_ms: i64,
-    /// The refresh-token set it came from, with the provider's own extras.
-    pub set: Option<TokenSet>,
+    /// The refresh-token set it came from, with the provider's own extras (shared: every
+    /// request clones its `Minted`).
+    pub set: Option<Arc<TokenSet>>,
 }
 
 /// A CLI or IDE whose login can be imported.
@@ -259,7 +260,7 @@ pub trait LoginProvider: Send + Sync {
             token: SecretString::new(set.access_token.clone()),
             base_url: self.api_base(&set, account_base),
             renew_at_ms,
-            set: Some(set),
+            set: Some(Arc::new(set)),
         }
     }
 

@@ -90,20 +90,17 @@ async fn token_call(
 pub async fn exchange(
     http: &reqwest::Client,
     servers: &Servers,
-    code: &str,
-    state: &str,
-    verifier: &str,
-    now_ms: i64,
+    grant: &CodeGrant<'_>,
 ) -> Result<TokenSet, AuthError> {
     let body = json!({
         "grant_type": "authorization_code",
-        "code": code,
-        "state": state,
+        "code": grant.code,
+        "state": grant.state,
         "client_id": CLIENT_ID,
         "redirect_uri": REDIRECT_URI,
-        "code_verifier": verifier,
+        "code_verifier": grant.verifier,
     });
-    token_call(http, servers, body, now_ms, None).await
+    token_call(http, servers, body, grant.now_ms, None).await
 }
 
 pub async fn refresh(
@@ -182,15 +179,7 @@ impl LoginProvider for Claude {
         http: &reqwest::Client,
         grant: &CodeGrant<'_>,
     ) -> Result<TokenSet, AuthError> {
-        exchange(
-            http,
-            &self.servers,
-            grant.code,
-            grant.state,
-            grant.verifier,
-            grant.now_ms,
-        )
-        .await
+        exchange(http, &self.servers, grant).await
     }
 
     fn import_source(&self) -> Option<ImportSource> {

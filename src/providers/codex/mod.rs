@@ -92,20 +92,17 @@ pub fn authorize_url(servers: &Servers, pkce: &Pkce, state: &str, redirect_uri: 
 pub async fn exchange(
     http: &reqwest::Client,
     servers: &Servers,
-    code: &str,
-    verifier: &str,
-    redirect_uri: &str,
-    now_ms: i64,
+    grant: &CodeGrant<'_>,
 ) -> Result<TokenSet, AuthError> {
     let request = http.post(format!("{}/oauth/token", servers.auth)).form(&[
         ("grant_type", "authorization_code"),
         ("client_id", CLIENT_ID),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("code_verifier", verifier),
+        ("code", grant.code),
+        ("redirect_uri", grant.redirect_uri),
+        ("code_verifier", grant.verifier),
     ]);
     let (mut set, answer) =
-        crate::auth::tokens::token_answer(request, None, "OpenAI", now_ms).await?;
+        crate::auth::tokens::token_answer(request, None, "OpenAI", grant.now_ms).await?;
     with_claims(&mut set, &answer);
     if set.extras::<Extras>().account_id.is_none() {
         return Err(AuthError::NoSubscription(
@@ -287,15 +284,7 @@ impl LoginProvider for Codex {
         http: &reqwest::Client,
         grant: &CodeGrant<'_>,
     ) -> Result<TokenSet, AuthError> {
-        exchange(
-            http,
-            &self.servers,
-            grant.code,
-            grant.verifier,
-            grant.redirect_uri,
-            grant.now_ms,
-        )
-        .await
+        exchange(http, &self.servers, grant).await
     }
 
     fn import_source(&self) -> Option<ImportSource> {
@@ -430,7 +419,7 @@ mod tests {
             token: crate::secrets::SecretString::new("a".to_owned()),
             base_url: String::new(),
             renew_at_ms: 0,
-            set: Some(set.clone()),
+            set: Some(std::sync::Arc::new(set.clone())),
         };
         assert_eq!(account_of(&minted).as_deref(), Some("acct-7"));
         assert_eq!(set.plan.as_deref(), Some("pro"));

@@ -146,20 +146,17 @@ pub async fn exchange(
     http: &reqwest::Client,
     servers: &Servers,
     client: &Client,
-    code: &str,
-    verifier: &str,
-    redirect_uri: &str,
-    now_ms: i64,
+    grant: &CodeGrant<'_>,
 ) -> Result<TokenSet, AuthError> {
     let request = http.post(&servers.token).form(&[
         ("grant_type", "authorization_code"),
         ("client_id", client.id),
         ("client_secret", client.secret),
-        ("code", code),
-        ("code_verifier", verifier),
-        ("redirect_uri", redirect_uri),
+        ("code", grant.code),
+        ("code_verifier", grant.verifier),
+        ("redirect_uri", grant.redirect_uri),
     ]);
-    let mut set = crate::auth::tokens::token_request(request, None, "Google", now_ms).await?;
+    let mut set = crate::auth::tokens::token_request(request, None, "Google", grant.now_ms).await?;
     set.email = email(http, servers, &set.access_token).await;
     let project = project(http, servers, client, &set.access_token).await?;
     set.put_extras(&Extras {
@@ -364,16 +361,7 @@ impl LoginProvider for Google {
         http: &reqwest::Client,
         grant: &CodeGrant<'_>,
     ) -> Result<TokenSet, AuthError> {
-        exchange(
-            http,
-            &self.servers,
-            self.client,
-            grant.code,
-            grant.verifier,
-            grant.redirect_uri,
-            grant.now_ms,
-        )
-        .await
+        exchange(http, &self.servers, self.client, grant).await
     }
 
     fn import_source(&self) -> Option<ImportSource> {

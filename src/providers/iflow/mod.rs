@@ -96,18 +96,15 @@ struct Extras {
 pub async fn exchange(
     http: &reqwest::Client,
     servers: &Servers,
-    code: &str,
-    verifier: &str,
-    redirect_uri: &str,
-    now_ms: i64,
+    grant: &CodeGrant<'_>,
 ) -> Result<TokenSet, AuthError> {
     let form = [
         ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("code_verifier", verifier),
+        ("code", grant.code),
+        ("redirect_uri", grant.redirect_uri),
+        ("code_verifier", grant.verifier),
     ];
-    token_call(http, servers, &form, None, now_ms).await
+    token_call(http, servers, &form, None, grant.now_ms).await
 }
 
 /// Refreshes the tokens and reads the API key again (iFlow may rotate it).
@@ -217,15 +214,7 @@ impl LoginProvider for Iflow {
         http: &reqwest::Client,
         grant: &CodeGrant<'_>,
     ) -> Result<TokenSet, AuthError> {
-        exchange(
-            http,
-            &self.servers,
-            grant.code,
-            grant.verifier,
-            grant.redirect_uri,
-            grant.now_ms,
-        )
-        .await
+        exchange(http, &self.servers, grant).await
     }
 
     fn renewal(&self) -> Renewal {
@@ -257,7 +246,7 @@ impl LoginProvider for Iflow {
                 .clone()
                 .unwrap_or_else(|| account_base.to_owned()),
             renew_at_ms,
-            set: Some(set),
+            set: Some(Arc::new(set)),
         }
     }
 

@@ -303,15 +303,7 @@ impl LoginProvider for Kiro {
         http: &reqwest::Client,
         grant: &CodeGrant<'_>,
     ) -> Result<TokenSet, AuthError> {
-        social::exchange(
-            http,
-            &self.servers.social,
-            grant.code,
-            grant.verifier,
-            grant.redirect_uri,
-            grant.now_ms,
-        )
-        .await
+        social::exchange(http, &self.servers.social, grant).await
     }
 
     fn import_source(&self) -> Option<ImportSource> {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::import::{jwt_expiry_ms, read_json, unreadable};
 use crate::auth::pkce::Pkce;
 use crate::auth::tokens::TokenSet;
-use crate::auth::{AuthError, Found, ImportError};
+use crate::auth::{AuthError, CodeGrant, Found, ImportError};
 
 /// Where a set keeps its profile and how it was obtained (`social`, or `IdC` for AWS).
 pub const PROFILE_ARN: &str = "profileArn";
@@ -74,21 +74,18 @@ async fn call(request: reqwest::RequestBuilder) -> Result<(u16, Value, bytes::By
 pub async fn exchange(
     http: &reqwest::Client,
     social: &str,
-    code: &str,
-    verifier: &str,
-    redirect_uri: &str,
-    now_ms: i64,
+    grant: &CodeGrant<'_>,
 ) -> Result<TokenSet, AuthError> {
     let request = http.post(format!("{social}/oauth/token")).json(&json!({
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": redirect_uri,
+        "code": grant.code,
+        "code_verifier": grant.verifier,
+        "redirect_uri": grant.redirect_uri,
     }));
     let (status, answer, body) = call(request).await?;
     if !(200..300).contains(&status) {
         return Err(AuthError::provider(status, &body));
     }
-    with_profile(&answer, None, now_ms)
+    with_profile(&answer, None, grant.now_ms)
 }
 
 /// Renews a social login. Kiro's service answers a revoked refresh token with a 400 (`Invalid
