@@ -343,6 +343,23 @@ impl Catalog {
             .and_then(|&i| self.providers.get(i))
     }
 
+    /// The context window of `model` at `provider`: the user's `prefix/model` or `prefix/*`
+    /// (the provider's id works as well as its prefix), else the built-in table.
+    pub fn context_window(&self, provider: &Provider, model: &str) -> Option<u64> {
+        let overrides = &self.settings.routing.context_windows;
+        if !overrides.is_empty() {
+            for name in [&provider.prefix, &provider.id] {
+                let set = overrides
+                    .get(&format!("{name}/{model}"))
+                    .or_else(|| overrides.get(&format!("{name}/*")));
+                if let Some(window) = set {
+                    return Some(*window);
+                }
+            }
+        }
+        providers::context_window(&provider.id, model)
+    }
+
     pub fn providers(&self) -> &[Provider] {
         &self.providers
     }

@@ -69,6 +69,11 @@ pub struct RoutingSettings {
     #[serde(alias = "not_found_cooldown_ms")]
     #[cfg_attr(test, ts(type = "number"))]
     pub not_found_cooldown_ms: u64,
+    /// Context windows, in tokens, over the built-in table: keyed by `prefix/model`, or
+    /// `prefix/*` for every model of a provider or node.
+    #[serde(alias = "context_windows")]
+    #[cfg_attr(test, ts(type = "Record<string, number>"))]
+    pub context_windows: BTreeMap<String, u64>,
 }
 
 impl Default for RoutingSettings {
@@ -83,6 +88,7 @@ impl Default for RoutingSettings {
             cooldown_max_ms: 300_000,
             auth_cooldown_ms: 120_000,
             not_found_cooldown_ms: 600_000,
+            context_windows: BTreeMap::new(),
         }
     }
 }
@@ -115,6 +121,16 @@ impl RoutingSettings {
                 "cooldownMaxMs".into(),
                 "must not be smaller than cooldownBaseMs".into(),
             ));
+        }
+        for (model, window) in &self.context_windows {
+            let field = format!("contextWindows.{model}");
+            match model.split_once('/') {
+                Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() => {}
+                _ => return Err((field, "name a `prefix/model` or `prefix/*`".into())),
+            }
+            if *window == 0 {
+                return Err((field, "must be greater than 0".into()));
+            }
         }
         for (provider, p) in &self.provider_strategies {
             if p.sticky_limit == Some(0) {
@@ -207,4 +223,25 @@ pub struct Settings {
     pub routing: RoutingSettings,
     #[serde(default)]
     pub observability: ObservabilitySettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_windows_name_a_model_or_a_provider_and_are_positive() {
+        let with = |key: &str, window: u64| RoutingSettings {
+            context_windows: BTreeMap::from([(key.to_owned(), window)]),
+            ..RoutingSettings::default()
+        };
+        assert!(with("ma/*", 32_000).validate().is_ok());
+        assert!(with("oa/gpt-4o", 64_000).validate().is_ok());
+        assert_eq!(
+            with("gpt-4o", 64_000).validate().map_err(|(f, _)| f),
+            Err("contextWindows.gpt-4o".to_owned())
+        );
+        assert!(with("ma/*", 0).validate().is_err());
+        assert!(with("/m", 10).validate().is_err());
+    }
 }

@@ -14,6 +14,7 @@ pub mod ollama;
 pub mod openai_chat;
 pub mod responses;
 pub mod sse;
+pub mod tokens;
 pub mod validate;
 mod wire;
 
@@ -297,6 +298,8 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCategory {
     InvalidRequest,
+    /// The request does not fit the model's context window.
+    ContextLength,
     ModelNotFound,
     RateLimited,
     Authentication,
@@ -308,7 +311,9 @@ pub enum ErrorCategory {
 impl ErrorCategory {
     fn openai_type(self) -> &'static str {
         match self {
-            ErrorCategory::InvalidRequest | ErrorCategory::ModelNotFound => "invalid_request_error",
+            ErrorCategory::InvalidRequest
+            | ErrorCategory::ContextLength
+            | ErrorCategory::ModelNotFound => "invalid_request_error",
             ErrorCategory::RateLimited => "rate_limit_error",
             ErrorCategory::Authentication => "authentication_error",
             ErrorCategory::Permission => "permission_error",
@@ -319,6 +324,7 @@ impl ErrorCategory {
     fn openai_code(self) -> Option<&'static str> {
         match self {
             ErrorCategory::InvalidRequest => None,
+            ErrorCategory::ContextLength => Some("context_length_exceeded"),
             ErrorCategory::ModelNotFound => Some("model_not_found"),
             ErrorCategory::RateLimited => Some("rate_limit_exceeded"),
             ErrorCategory::Authentication => Some("invalid_api_key"),
@@ -331,7 +337,7 @@ impl ErrorCategory {
     /// Anthropic names errors by category; its SDKs map statuses to exception classes.
     fn anthropic_type(self, status: u16) -> &'static str {
         match self {
-            ErrorCategory::InvalidRequest => "invalid_request_error",
+            ErrorCategory::InvalidRequest | ErrorCategory::ContextLength => "invalid_request_error",
             ErrorCategory::ModelNotFound => "not_found_error",
             ErrorCategory::RateLimited => "rate_limit_error",
             ErrorCategory::Authentication => "authentication_error",

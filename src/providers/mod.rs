@@ -11,6 +11,7 @@ pub mod iflow;
 pub mod kiro;
 pub mod qwen;
 mod registry;
+mod windows;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub use registry::{
     AuthKind, FreeOffer, ProviderDef, QuotaApi, Tier, WireFormat, find, registry, wire_for,
 };
+pub use windows::context_window;
 
 use crate::auth::{AuthEndpoints, LoginProvider};
 

@@ -18,6 +18,8 @@ pub struct Inbound {
     /// Top-level fields for APIs whose body names the model (passthrough replaces it).
     json: Option<JsonBody>,
     decoded: OnceLock<Result<Decoded, FormatError>>,
+    /// The o200k estimate of what the model reads, made at most once.
+    tokens: OnceLock<Option<usize>>,
     /// Anthropic headers a same-format upstream must see (betas change the API's behaviour).
     pub anthropic_beta: Option<HeaderValue>,
     pub anthropic_version: Option<HeaderValue>,
@@ -47,6 +49,7 @@ impl Inbound {
             raw,
             json: Some(json),
             decoded: OnceLock::new(),
+            tokens: OnceLock::new(),
             anthropic_beta: headers.get("anthropic-beta").cloned(),
             anthropic_version: headers.get("anthropic-version").cloned(),
         })
@@ -68,6 +71,7 @@ impl Inbound {
             raw,
             json: None,
             decoded: OnceLock::new(),
+            tokens: OnceLock::new(),
             anthropic_beta: None,
             anthropic_version: None,
         })
@@ -83,6 +87,7 @@ impl Inbound {
             raw,
             json: None,
             decoded: OnceLock::new(),
+            tokens: OnceLock::new(),
             anthropic_beta: None,
             anthropic_version: None,
         };
@@ -118,6 +123,33 @@ impl Inbound {
                 ..Default::default()
             },
         }
+    }
+
+    /// The estimated tokens of the request when they exceed `window`; `None` when it fits or
+    /// cannot be told. A body no longer in bytes than the window is taken to fit without
+    /// counting (no token is shorter than a byte); only media referenced by URL could make
+    /// that wrong, and the provider's own context-length error still catches it.
+    pub async fn tokens_over(&self, window: u64) -> Option<usize> {
+        let fits = |n: usize| u64::try_from(n).is_ok_and(|n| n <= window);
+        if fits(self.raw.len()) {
+            return None;
+        }
+        let estimate = match self.tokens.get() {
+            Some(known) => *known,
+            None => {
+                let readable = format::tokens::Readable::of(&self.decoded().ok()?.request);
+                if fits(readable.at_most()) {
+                    return None;
+                }
+                // Counting a long prompt takes milliseconds: off the async workers.
+                let estimate = tokio::task::spawn_blocking(move || readable.estimate().ok())
+                    .await
+                    .ok()
+                    .flatten();
+                *self.tokens.get_or_init(|| estimate)
+            }
+        };
+        estimate.filter(|&n| !fits(n))
     }
 
     /// The body for a same-format upstream: byte for byte, with only the model replaced.

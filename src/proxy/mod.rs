@@ -129,6 +129,8 @@ pub struct ProxyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     InvalidRequest,
+    /// No candidate's context window takes the request.
+    ContextLength,
     ModelNotFound,
     RateLimited,
     Authentication,
@@ -181,6 +183,49 @@ fn note_earliest(slot: &mut Option<Earliest>, until_ms: i64, what: impl FnOnce()
     }
 }
 
+/// What was learned about the request's length on the way: the largest window it was
+/// found too long for, and the estimate.
+#[derive(Default)]
+struct TooLong {
+    largest: Option<(u64, String)>,
+    tokens: Option<usize>,
+    failure: Option<Failure>,
+}
+
+impl TooLong {
+    fn note(&mut self, window: Option<u64>, label: &str, failure: Failure) {
+        if let Some(window) = window
+            && self.largest.as_ref().is_none_or(|(w, _)| window > *w)
+        {
+            self.largest = Some((window, label.to_owned()));
+        }
+        self.failure = Some(failure);
+    }
+
+    /// The client's answer when nothing else went wrong: a 400 naming the largest window.
+    fn into_error(self, model: &str) -> Option<ProxyError> {
+        let failure = self.failure?;
+        let size = self
+            .tokens
+            .map(|t| format!(" (about {t} tokens)"))
+            .unwrap_or_default();
+        let message = match self.largest {
+            Some((window, label)) => format!(
+                "The request{size} does not fit the context window of any model `{model}` can use; the largest tried was {window} tokens ({label}). Shorten the conversation or choose a model with a larger window."
+            ),
+            None => format!(
+                "The request{size} does not fit the context window of any model `{model}` can use; last: {}",
+                failure.message
+            ),
+        };
+        Some(ProxyError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::ContextLength,
+            message,
+        ))
+    }
+}
+
 /// Routes `inbound`; with `side`, the last attempt's provider request and response are kept
 /// there for the inspector.
 pub async fn dispatch(
@@ -197,6 +242,7 @@ pub async fn dispatch(
     let mut earliest: Option<Earliest> = None;
     let mut last: Option<Failure> = None;
     let mut without_accounts: Vec<String> = Vec::new();
+    let mut too_long = TooLong::default();
 
     'targets: for target in &targets {
         let Some(provider) = catalog.provider_by_prefix(&target.provider) else {
@@ -221,6 +267,26 @@ pub async fn dispatch(
                     provider.name, provider.format
                 ),
             ));
+            continue;
+        }
+        let window = catalog.context_window(provider, &target.model);
+        if !plan.accounts.is_empty()
+            && let Some(window) = window
+            && let Some(tokens) = inbound.tokens_over(window).await
+        {
+            tracing::debug!(target = %target.label, tokens, window, "skipped: too long for its window");
+            too_long.tokens = Some(tokens);
+            too_long.note(
+                Some(window),
+                &target.label,
+                Failure::new(
+                    FailureClass::ContextLength,
+                    format!(
+                        "about {tokens} tokens exceed the {window}-token window of {}",
+                        target.label
+                    ),
+                ),
+            );
             continue;
         }
         for account in plan.accounts {
@@ -314,6 +380,13 @@ pub async fn dispatch(
                     if action == Action::ReturnToClient {
                         return Err(client_fault(failure, wire, attempts));
                     }
+                    if failure.class == FailureClass::ContextLength {
+                        // The model's limit, not the account's: another account of the same
+                        // model would refuse it too, and nothing cools.
+                        let named = crate::routing::window_in_message(&failure.message);
+                        too_long.note(named.or(window), &target.label, failure);
+                        continue 'targets;
+                    }
                     let until = ctx.routing.cooldowns.record_failure(
                         &account.id,
                         &target.model,
@@ -335,6 +408,13 @@ pub async fn dispatch(
                 }
             }
         }
+    }
+    if last.is_none()
+        && earliest.is_none()
+        && let Some(mut e) = too_long.into_error(&inbound.model)
+    {
+        e.attempts = attempts;
+        return Err(e);
     }
     Err(exhausted(
         &inbound.model,
@@ -470,6 +550,7 @@ fn exhausted(
                 FailureClass::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Upstream),
                 FailureClass::Timeout => (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Upstream),
                 FailureClass::Unsupported => (StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest),
+                FailureClass::ContextLength => (StatusCode::BAD_REQUEST, ErrorKind::ContextLength),
                 FailureClass::Network | FailureClass::BadResponse | FailureClass::BadRequest => {
                     (StatusCode::BAD_GATEWAY, ErrorKind::Upstream)
                 }

@@ -21,6 +21,10 @@ pub enum FailureClass {
     Overloaded,
     /// The client's request is malformed: retrying elsewhere would fail the same way.
     BadRequest,
+    /// The request does not fit the model's context window: another model (with a larger
+    /// window) may take it, another account of the same model would not. Says nothing about
+    /// the account's health.
+    ContextLength,
     /// The provider does not know this model.
     NotFound,
     /// The connection failed or broke.
@@ -44,6 +48,7 @@ pub enum Action {
 impl FailureClass {
     pub fn from_status(status: StatusCode, body: &[u8]) -> Self {
         match status.as_u16() {
+            400 | 413 | 422 if says_too_long(body) => Self::ContextLength,
             401 | 403 => Self::Auth,
             402 => Self::Quota,
             404 => Self::NotFound,
@@ -68,6 +73,8 @@ impl FailureClass {
         // `resource_exhausted`); a provider's own code may refine it (a plan's usage limit).
         if says(&["unauthenticated", "auth_token_expired", "not_logged_in"]) {
             Self::Auth
+        } else if says_too_long(lower.as_bytes()) {
+            Self::ContextLength
         } else if says(&[
             "throttlingexception",
             "rate_limit",
@@ -93,7 +100,7 @@ impl FailureClass {
     pub fn action(self) -> Action {
         match self {
             Self::BadRequest => Action::ReturnToClient,
-            Self::NotFound | Self::Unsupported => Action::NextCandidate,
+            Self::NotFound | Self::Unsupported | Self::ContextLength => Action::NextCandidate,
             _ => Action::NextAccount,
         }
     }
@@ -103,6 +110,69 @@ impl FailureClass {
     pub fn whole_account(self) -> bool {
         matches!(self, Self::Auth | Self::LoginRefused | Self::Quota)
     }
+
+    /// Whether a failure of this class benches the account (or the account/model pair): a
+    /// request too long for the model says nothing about the account.
+    pub fn cools(self) -> bool {
+        !matches!(self, Self::BadRequest | Self::ContextLength)
+    }
+}
+
+/// How each API says a request exceeds the model's context window: OpenAI and its
+/// compatibles (DeepSeek, OpenRouter, Mistral, Kimi), Codex's Responses, Anthropic, Gemini
+/// and Cloud Code, Copilot, Kiro, Qwen's DashScope, GLM and MiniMax.
+const TOO_LONG: [&[u8]; 13] = [
+    b"context_length_exceeded",
+    b"maximum context length",
+    b"exceeds the context window",
+    b"prompt is too long",
+    b"exceeds the maximum number of tokens",
+    b"model_max_prompt_tokens_exceeded",
+    b"input is too long",
+    b"content_length_exceeds_threshold",
+    b"range of input length should be",
+    b"exceeded model token limit",
+    b"prompt exceeds max length",
+    b"context window exceeds limit",
+    b"too large for model with",
+];
+
+fn says_too_long(body: &[u8]) -> bool {
+    TOO_LONG
+        .iter()
+        .any(|m| body.windows(m.len()).any(|w| w.eq_ignore_ascii_case(m)))
+}
+
+/// The window a provider's context-length error names ("maximum context length is 128000",
+/// "> 200000 maximum", "allowed (1048575)", "the limit of 128000", "[1, 129024]").
+pub fn window_in_message(message: &str) -> Option<u64> {
+    const AFTER: [&str; 6] = [
+        "maximum context length is",
+        "tokens allowed",
+        "exceeds the limit of",
+        "input length should be [1,",
+        "model token limit:",
+        "context window of",
+    ];
+    let lower = message.to_ascii_lowercase();
+    let number_at = |rest: &str| -> Option<u64> {
+        let digits: String = rest
+            .trim_start_matches([' ', '('])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    AFTER
+        .iter()
+        .find_map(|needle| number_at(&lower[lower.find(needle)? + needle.len()..]))
+        .or_else(|| {
+            // Anthropic: "prompt is too long: 208310 tokens > 200000 maximum".
+            let at = lower.find(" maximum")?;
+            let head = lower[..at].trim_end();
+            let start = head.rfind(|c: char| !c.is_ascii_digit())? + 1;
+            head[start..].parse().ok()
+        })
 }
 
 fn mentions_quota(body: &[u8]) -> bool {
@@ -225,6 +295,76 @@ mod tests {
         assert_eq!(FailureClass::BadRequest.action(), Action::ReturnToClient);
         assert_eq!(FailureClass::NotFound.action(), Action::NextCandidate);
         assert_eq!(FailureClass::RateLimit.action(), Action::NextAccount);
+    }
+
+    #[test]
+    fn every_dialects_context_length_error_is_its_own_class() {
+        let bodies = [
+            (
+                400,
+                r#"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+                Some(128_000),
+            ),
+            (
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}"#,
+                Some(200_000),
+            ),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"The input token count (1196265) exceeds the maximum number of tokens allowed (1048575).","status":"INVALID_ARGUMENT"}}"#,
+                Some(1_048_575),
+            ),
+            (
+                400,
+                r#"{"error":{"message":"prompt token count of 140000 exceeds the limit of 128000","code":"model_max_prompt_tokens_exceeded"}}"#,
+                Some(128_000),
+            ),
+            (
+                400,
+                r#"{"message":"Input is too long.","reason":"CONTENT_LENGTH_EXCEEDS_THRESHOLD"}"#,
+                None,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"<400> InternalError.Algo.InvalidParameter: Range of input length should be [1, 129024]","type":"invalid_request_error","code":"invalid_parameter_error"}}"#,
+                Some(129_024),
+            ),
+            (
+                400,
+                r#"{"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","param":"input","code":"context_length_exceeded"}}"#,
+                None,
+            ),
+        ];
+        for (status, body, window) in bodies {
+            let status = StatusCode::from_u16(status).unwrap_or_default();
+            assert_eq!(
+                FailureClass::from_status(status, body.as_bytes()),
+                FailureClass::ContextLength,
+                "{body}"
+            );
+            let message = crate::format::error_message(body.as_bytes()).unwrap_or_default();
+            assert_eq!(window_in_message(&message), window, "{message}");
+        }
+        assert_eq!(FailureClass::ContextLength.action(), Action::NextCandidate);
+        assert!(!FailureClass::ContextLength.cools());
+        assert_eq!(
+            FailureClass::from_reported(
+                "context_length_exceeded: Your input exceeds the context window of this model."
+            ),
+            FailureClass::ContextLength
+        );
+        // A plain validation error stays the client's fault, and a 429 that mentions
+        // length is still a rate limit.
+        let plain = br#"{"error":{"message":"messages: field required"}}"#;
+        assert_eq!(
+            FailureClass::from_status(StatusCode::BAD_REQUEST, plain),
+            FailureClass::BadRequest
+        );
+        assert_eq!(
+            FailureClass::from_status(StatusCode::TOO_MANY_REQUESTS, b"prompt is too long"),
+            FailureClass::RateLimit
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod outlook;
 mod resolve;
 
 pub use accounts::RoutingState;
-pub use classify::{Action, FailureClass, reset_hint, retry_info};
+pub use classify::{Action, FailureClass, reset_hint, retry_info, window_in_message};
 pub use cooldown::{ALL_MODELS, CooldownChange, CooldownInfo, Cooldowns, FailureNote};
 pub use outlook::{Outlook, outlook};
 pub use resolve::{ResolveError, Target, members, resolve};

@@ -1,7 +1,7 @@
 //! Anthropic Messages: `POST /v1/messages` (`?beta=true` too) and
 //! `POST /v1/messages/count_tokens`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -86,17 +86,9 @@ fn counted(body: Bytes, how: &'static str) -> Response {
         .into_response()
 }
 
-fn tokenizer() -> Result<&'static tiktoken_rs::CoreBPE, String> {
-    static BPE: OnceLock<Result<tiktoken_rs::CoreBPE, String>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
 /// Tokens in everything the model reads: system, messages (text, tool calls and results,
 /// thinking) and tool definitions, plus a few per message for the framing.
 pub fn estimate_tokens(body: &Value) -> Result<usize, String> {
-    let bpe = tokenizer()?;
     let mut text = String::new();
     collect_text(body.get("system").unwrap_or(&Value::Null), &mut text);
     let messages = body.get("messages").and_then(Value::as_array);
@@ -108,7 +100,7 @@ pub fn estimate_tokens(body: &Value) -> Result<usize, String> {
         text.push_str(&tools.to_string());
     }
     let framing = 3 * messages.map_or(0, Vec::len);
-    Ok(bpe.encode_ordinary(&text).len() + framing)
+    Ok(crate::format::tokens::count(&text)? + framing)
 }
 
 fn collect_text(v: &Value, out: &mut String) {

@@ -323,6 +323,7 @@ fn proxy_error_answer(api: Api, e: ProxyError) -> ErrorAnswer {
     }
     let category = match e.kind {
         ErrorKind::InvalidRequest => ErrorCategory::InvalidRequest,
+        ErrorKind::ContextLength => ErrorCategory::ContextLength,
         ErrorKind::ModelNotFound => ErrorCategory::ModelNotFound,
         ErrorKind::RateLimited => ErrorCategory::RateLimited,
         ErrorKind::Authentication => ErrorCategory::Authentication,

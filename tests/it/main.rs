@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod context_windows;
 mod cursor;
 mod dashboard;
 mod inspector;

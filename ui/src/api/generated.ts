@@ -158,7 +158,12 @@ authCooldownMs: number,
 /**
  * Cooldown of an account/model pair after the provider said the model does not exist.
  */
-notFoundCooldownMs: number, };
+notFoundCooldownMs: number, 
+/**
+ * Context windows, in tokens, over the built-in table: keyed by `prefix/model`, or
+ * `prefix/*` for every model of a provider or node.
+ */
+contextWindows: Record<string, number>, };
 
 export type ObservabilitySettings = { 
 /**
