@@ -17,7 +17,7 @@ use crate::providers::{self, WireFormat};
 use crate::secrets::SecretString;
 
 pub use combos::{Combo, validate_combo};
-pub use keys::{KEY_PREFIX, KeyHash, generate_key, hash_key, hint};
+pub use keys::{KEY_PREFIX, KeyHash, KeyLimits, generate_key, hash_key, hint};
 pub use nodes::{NodeKind, validate_base_url, validate_prefix};
 pub use prices::{Price, PriceOverride};
 pub use settings::{
@@ -74,6 +74,8 @@ pub struct ApiKeyRecord {
     #[cfg_attr(test, ts(type = "number"))]
     pub created_at: i64,
     pub source: Source,
+    #[serde(flatten)]
+    pub limits: KeyLimits,
 }
 
 /// A provider as routing sees it: a registry row or a custom node.
@@ -207,6 +209,8 @@ pub struct CatalogParts {
     pub aliases: Vec<(String, String, Source)>,
     /// Proxy key hashes and the id of the key each belongs to.
     pub key_hashes: Vec<(KeyHash, String)>,
+    /// The limits of the keys that have any, by key id.
+    pub key_limits: Vec<(String, KeyLimits)>,
     pub prices: Vec<PriceOverride>,
     /// Connections whose secret could not be read, and why.
     pub unreadable: HashMap<String, String>,
@@ -223,6 +227,7 @@ pub struct Catalog {
     pub combos: BTreeMap<String, (Combo, Source)>,
     pub aliases: BTreeMap<String, (String, Source)>,
     key_hashes: HashMap<KeyHash, String>,
+    key_limits: HashMap<String, KeyLimits>,
     /// The user's prices, over the built-in table.
     pub prices: Vec<PriceOverride>,
 }
@@ -324,6 +329,11 @@ impl Catalog {
                 .map(|(a, t, s)| (a, (t, s)))
                 .collect(),
             key_hashes: parts.key_hashes.into_iter().collect(),
+            key_limits: parts
+                .key_limits
+                .into_iter()
+                .filter(|(_, l)| !l.is_empty())
+                .collect(),
             prices: parts.prices,
         }
     }
@@ -402,6 +412,11 @@ impl Catalog {
     /// The id of the proxy key `key`, when it is one.
     pub fn key_id(&self, key: &str) -> Option<&str> {
         self.key_hashes.get(&hash_key(key)).map(String::as_str)
+    }
+
+    /// The limits of proxy key `id`, when it has any.
+    pub fn key_limits(&self, id: &str) -> Option<&KeyLimits> {
+        self.key_limits.get(id)
     }
 
     /// The combo a requested model names, directly or through an alias.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use crate::auth::AuthEndpoints;
-use crate::catalog::{ObservabilitySettings, RoutingSettings};
+use crate::catalog::{KeyLimits, ObservabilitySettings, RoutingSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -58,8 +58,9 @@ pub struct ServerSection {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub require_api_key: Option<bool>,
+    /// Proxy keys: plain strings, or tables with a `key`, a `name` and limits.
     #[serde(default)]
-    pub api_keys: Vec<String>,
+    pub api_keys: Vec<FileKey>,
     /// Extra host names the management API accepts (e.g. a server's LAN name).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
@@ -75,6 +76,57 @@ pub struct ServerSection {
     pub body_idle_timeout_ms: Option<u64>,
     /// The longest a whole request body may take (default 300 000 ms).
     pub body_timeout_ms: Option<u64>,
+}
+
+/// A proxy key declared in the file: `"sk-…"`, or `{ key = "sk-…", name = "ci", rpm = 3,
+/// tpm = 50000, daily_cost_limit_usd = 5, models = ["rb/*"], expires_at = "2027-01-01T00:00:00Z" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "WrittenKey")]
+pub struct FileKey {
+    pub key: String,
+    pub name: Option<String>,
+    pub limits: KeyLimits,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WrittenKey {
+    Plain(String),
+    Table(toml::Table),
+}
+
+impl TryFrom<WrittenKey> for FileKey {
+    type Error = String;
+
+    fn try_from(written: WrittenKey) -> Result<Self, String> {
+        let mut table = match written {
+            WrittenKey::Plain(key) => {
+                return Ok(Self {
+                    key,
+                    name: None,
+                    limits: KeyLimits::default(),
+                });
+            }
+            WrittenKey::Table(table) => table,
+        };
+        let text = |v: toml::Value, field: &str| match v {
+            toml::Value::String(s) => Ok(s),
+            _ => Err(format!("a key's `{field}` must be a string")),
+        };
+        let key = text(
+            table
+                .remove("key")
+                .ok_or("a key written as a table needs `key`")?,
+            "key",
+        )?;
+        let name = table.remove("name").map(|v| text(v, "name")).transpose()?;
+        let limits = KeyLimits::deserialize(toml::Value::Table(table))
+            .map_err(|e| format!("key limits: {}", e.message()))?;
+        limits
+            .validate()
+            .map_err(|(field, why)| format!("{field} {why}"))?;
+        Ok(Self { key, name, limits })
+    }
 }
 
 /// One account of one provider.
@@ -219,7 +271,7 @@ mod tests {
             [server]
             port = 20128
             require_api_key = true
-            api_keys = ["sk-local-1"]
+            api_keys = ["sk-local-1", { key = "sk-ci", name = "ci", rpm = 3, models = ["rb/*"], expires_at = "2027-01-01T00:00:00Z" }]
 
             [[provider]]
             provider = "openai-compatible"
@@ -244,6 +296,18 @@ mod tests {
         assert_eq!(cfg.providers[0].priority, 1);
         assert_eq!(cfg.combos[0].models.len(), 3);
         assert_eq!(cfg.aliases["fast"], "ma/gpt-4o-mini");
+        let ci = &cfg.server.api_keys[1];
+        assert_eq!((ci.key.as_str(), ci.name.as_deref()), ("sk-ci", Some("ci")));
+        assert_eq!(ci.limits.rpm, Some(3));
+        assert_eq!(ci.limits.expires_at, Some(1_798_761_600_000));
+        assert!(cfg.server.api_keys[0].limits.is_empty());
+
+        let bad = parse("[server]\napi_keys = [{ key = \"k\", rpm = 0 }]\n");
+        let msg = bad.map(|_| ()).unwrap_err().to_string();
+        assert!(msg.contains("rpm must be greater than 0"), "{msg}");
+        let bad = parse("[server]\napi_keys = [{ key = \"k\", rpmm = 1 }]\n");
+        let msg = bad.map(|_| ()).unwrap_err().to_string();
+        assert!(msg.contains("rpmm"), "{msg}");
     }
 
     #[test]

@@ -215,6 +215,13 @@ impl Engine {
             inspector,
         ));
         core.reload("start").await?;
+        let now = crate::clock::now_ms();
+        for (key, usd) in store
+            .call(move |c| usage::billed_today_by_key(c, now))
+            .await?
+        {
+            core.key_budgets.charge(&key, 0, usd, now);
+        }
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let writer = tokio::spawn(cooldown_writer::run(

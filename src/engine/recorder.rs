@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::catalog::Catalog;
+use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::events::EngineEvent;
 use crate::format::{self, Api, Usage};
@@ -157,7 +158,14 @@ fn write(
     batch.items += 1;
     match item {
         Recording::Usage(record) => {
-            let (usage, cost) = insert(tx, &cx.catalog, &record)?;
+            let (usage, cost, billed) = insert(tx, &cx.catalog, &record)?;
+            if let Some(key) = &record.key_id
+                && cx.catalog.key_limits(key).is_some()
+            {
+                let used = usage.prompt_total() + usage.output;
+                let usd = if billed { cost } else { 0.0 };
+                cx.core.key_budgets.charge(key, used, usd, now_ms());
+            }
             if cx.catalog.settings.observability.inspector {
                 batch.counted.insert(record.request_id.clone(), usage);
             }
@@ -218,7 +226,7 @@ fn insert(
     tx: &Transaction,
     catalog: &Catalog,
     r: &UsageRecord,
-) -> Result<(Usage, f64), StoreError> {
+) -> Result<(Usage, f64, bool), StoreError> {
     let u = tokens(r.api, r.status, &r.tokens);
     let price = match (&r.provider, &r.model) {
         (Some(provider), Some(model)) => catalog.price_of(provider, model),
@@ -237,9 +245,9 @@ fn insert(
         "INSERT INTO usage_events (started_ms, api, endpoint, requested_model, provider, model,
             account_id, attempts, status, input_tokens, cached_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, cost, priced, billed, streamed, ttft_ms, latency_ms,
-            request_id, key_id, combo)
+            request_id, key_id, combo, limited)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23)",
+            ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
         r.started_ms,
@@ -265,6 +273,7 @@ fn insert(
         r.request_id,
         r.key_id,
         r.combo,
+        r.limited,
     ])?;
-    Ok((u, cost))
+    Ok((u, cost, billed))
 }

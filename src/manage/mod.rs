@@ -29,7 +29,7 @@ pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
 };
 pub use import::{import_login, preview_import};
-pub use keys::{CreatedKey, create_key, delete_key, list_keys, rename_key};
+pub use keys::{CreatedKey, KeyInput, create_key, delete_key, list_keys, update_key};
 pub use login::{LoginOptions, start_login, upkeep};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};

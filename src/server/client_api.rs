@@ -183,6 +183,12 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
     let started = Instant::now();
     let catalog = core.catalog();
     let api = inbound.api;
+    if let Some(key_id) = &caller.key_id
+        && let Some(refused) =
+            super::key_limits::admit(&core, &catalog, api, key_id, &inbound.model)
+    {
+        return refused;
+    }
     let request_id = new_id();
     if core.events().has_subscribers() {
         core.events().publish(EngineEvent::RequestStarted {

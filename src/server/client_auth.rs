@@ -38,6 +38,8 @@ pub enum KeyCheck {
     Ok(Option<String>),
     Missing,
     Invalid,
+    /// One of our keys, past its `expiresAt`.
+    Expired(String),
 }
 
 /// Decides whether a request may use the client APIs (the management API never takes a
@@ -50,6 +52,12 @@ pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck 
     let presented = presented_key(headers, query);
     // Known keys are named even when none is required, so usage can be split by key.
     if let Some(id) = presented.and_then(|k| catalog.key_id(k)) {
+        if catalog
+            .key_limits(id)
+            .is_some_and(|l| l.expired(crate::clock::now_ms()))
+        {
+            return KeyCheck::Expired(id.to_owned());
+        }
         return KeyCheck::Ok(Some(id.to_owned()));
     }
     match presented {
@@ -73,6 +81,19 @@ pub async fn require_client_key(
         KeyCheck::Ok(key_id) => {
             request.extensions_mut().insert(ClientKey(key_id));
             return next.run(request).await;
+        }
+        KeyCheck::Expired(id) => {
+            let catalog = core.catalog();
+            let limits = catalog.key_limits(&id).cloned().unwrap_or_default();
+            return super::key_limits::refuse(
+                &core,
+                &catalog,
+                api,
+                &id,
+                "",
+                &limits,
+                crate::usage::Refusal::Expired,
+            );
         }
         KeyCheck::Missing => OpenAiError::new(
             StatusCode::UNAUTHORIZED,

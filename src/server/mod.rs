@@ -9,6 +9,7 @@ mod client_auth;
 mod dashboard;
 mod gemini;
 mod guard;
+mod key_limits;
 mod listen;
 mod models;
 mod observed;

@@ -74,6 +74,7 @@ impl Observed {
             streamed: inbound.stream,
             ttft_ms: None,
             latency_ms: 0,
+            limited: None,
         };
         let detail = side.map(|mut side| {
             let begin = Begin {
@@ -230,4 +231,39 @@ impl Observed {
             self.inspector.whole(begin, end);
         }
     }
+}
+
+/// Records a request a proxy key's limit refused before it was routed: counted in usage
+/// under its key, with the limit's name.
+pub fn refused(
+    core: &Core,
+    catalog: &Catalog,
+    api: Api,
+    key_id: &str,
+    requested_model: &str,
+    status: u16,
+    limit: &'static str,
+) {
+    if !catalog.settings.observability.record_usage {
+        return;
+    }
+    core.usage.record(UsageRecord {
+        request_id: crate::clock::new_id(),
+        started_ms: now_ms(),
+        api,
+        endpoint: endpoint_of(api),
+        key_id: Some(key_id.to_owned()),
+        combo: catalog.combo_named(requested_model).map(str::to_owned),
+        requested_model: requested_model.to_owned(),
+        provider: None,
+        model: None,
+        account_id: None,
+        attempts: Vec::new(),
+        status,
+        tokens: Tokens::None,
+        streamed: false,
+        ttft_ms: None,
+        latency_ms: 0,
+        limited: Some(limit),
+    });
 }

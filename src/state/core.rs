@@ -44,6 +44,8 @@ pub struct Core {
     pub listen: Listen,
     pub usage: Recorder,
     pub inspector: Inspector,
+    /// What limited proxy keys have spent.
+    pub key_budgets: crate::usage::KeyBudgets,
     /// Subscription logins in progress.
     pub logins: crate::auth::Logins,
     /// Dashboard sessions, desktop tickets and password pacing.
@@ -72,6 +74,7 @@ impl Core {
             listen,
             usage,
             inspector,
+            key_budgets: crate::usage::KeyBudgets::default(),
             logins: crate::auth::Logins::default(),
             admin: crate::admin::AdminState::default(),
             paused: AtomicBool::new(false),
@@ -176,6 +179,10 @@ impl Core {
             .into_iter()
             .map(|(a, t)| (a, t, Source::Api))
             .collect();
+        parts.key_limits = keys
+            .iter()
+            .map(|k| (k.id.clone(), k.limits.clone()))
+            .collect();
         parts.key_hashes = keys.into_iter().map(|k| (k.hash, k.id)).collect();
         merge_file(&self.file, &mut parts);
 
@@ -267,6 +274,13 @@ fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
             .api_keys
             .iter()
             .enumerate()
-            .map(|(i, k)| (hash_key(k), file_key_id(i))),
+            .map(|(i, k)| (hash_key(&k.key), file_key_id(i))),
+    );
+    parts.key_limits.extend(
+        file.server
+            .api_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (file_key_id(i), k.limits.clone())),
     );
 }

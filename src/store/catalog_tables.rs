@@ -1,12 +1,14 @@
 //! Reading and writing the catalog tables. Plain functions over a connection, called through
 //! `Store::call`.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, now_ms};
 use crate::catalog::{
-    AccountRecord, ApiKeyRecord, Combo, ComboStrategy, KeyHash, NodeKind, NodeRecord, Price,
-    PriceOverride, Settings, Source,
+    AccountRecord, ApiKeyRecord, Combo, ComboStrategy, KeyHash, KeyLimits, NodeKind, NodeRecord,
+    Price, PriceOverride, Settings, Source,
 };
 
 pub use super::cooldowns::{delete_cooldown, load_cooldowns, upsert_cooldown};
@@ -308,9 +310,18 @@ pub(super) fn hashed_rows(
 }
 
 pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    let mut stmt = c.prepare("SELECT id, limits FROM api_keys")?;
+    let mut limits: HashMap<String, KeyLimits> = HashMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, text) = row?;
+        let parsed = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("api key {id} has malformed limits: {e}")))?;
+        limits.insert(id, parsed);
+    }
     Ok(hashed_rows(c, "api_keys")?
         .into_iter()
         .map(|r| ApiKeyRecord {
+            limits: limits.remove(&r.id).unwrap_or_default(),
             id: r.id,
             name: r.name,
             hint: r.hint,
@@ -323,16 +334,30 @@ pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
 
 pub fn insert_api_key(c: &Connection, k: &ApiKeyRecord) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO api_keys (id, name, hash, hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![k.id, k.name, k.hash.as_slice(), k.hint, k.created_at],
+        "INSERT INTO api_keys (id, name, hash, hint, created_at, limits)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            k.id,
+            k.name,
+            k.hash.as_slice(),
+            k.hint,
+            k.created_at,
+            to_json(&k.limits)?
+        ],
     )?;
     Ok(())
 }
 
-pub fn rename_api_key(c: &Connection, id: &str, name: &str) -> Result<bool, StoreError> {
+/// Sets a key's name and limits; false when there is no such key.
+pub fn update_api_key(
+    c: &Connection,
+    id: &str,
+    name: &str,
+    limits: &KeyLimits,
+) -> Result<bool, StoreError> {
     Ok(c.execute(
-        "UPDATE api_keys SET name = ?2 WHERE id = ?1",
-        params![id, name],
+        "UPDATE api_keys SET name = ?2, limits = ?3 WHERE id = ?1",
+        params![id, name, to_json(limits)?],
     )? > 0)
 }
 

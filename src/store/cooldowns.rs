@@ -71,7 +71,7 @@ mod tests {
     fn cooldowns_saved_before_the_needs_login_column_keep_their_state() {
         let mut c = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
         let migrations = super::super::schema::migrations();
-        let before = usize::try_from(super::super::schema::latest_version() - 1).unwrap_or(0);
+        let before = super::super::schema::version_before("ADD COLUMN needs_login");
         migrations
             .to_version(&mut c, before)
             .unwrap_or_else(|e| panic!("{e}"));

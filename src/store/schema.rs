@@ -177,6 +177,11 @@ CREATE INDEX audit_log_time ON audit_log (at_ms);
 ALTER TABLE cooldowns ADD COLUMN needs_login INTEGER NOT NULL DEFAULT 0;
 UPDATE cooldowns SET needs_login = 1 WHERE reason LIKE 'needs login%';
 "#,
+    // Per-key limits (JSON, `{}` for none), and which limit refused a request.
+    r#"
+ALTER TABLE api_keys ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE usage_events ADD COLUMN limited TEXT;
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -186,4 +191,14 @@ pub fn migrations() -> Migrations<'static> {
 #[cfg(test)]
 pub fn latest_version() -> i64 {
     i64::try_from(STEPS.len()).unwrap_or(i64::MAX)
+}
+
+/// The schema version just before the step whose text contains `marker` (for tests of a
+/// migration over data written before it).
+#[cfg(test)]
+pub fn version_before(marker: &str) -> usize {
+    STEPS
+        .iter()
+        .position(|s| s.contains(marker))
+        .unwrap_or_else(|| panic!("no migration step mentions {marker}"))
 }

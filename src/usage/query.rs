@@ -85,6 +85,9 @@ pub struct SummaryRow {
     pub requests: i64,
     #[cfg_attr(test, ts(type = "number"))]
     pub errors: i64,
+    /// Requests a proxy key's limits refused (rate, tokens, cost, model, expiry).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub limited: i64,
     #[cfg_attr(test, ts(type = "number"))]
     pub input_tokens: i64,
     #[cfg_attr(test, ts(type = "number"))]
@@ -127,7 +130,7 @@ pub struct TimePoint {
 const TOTALS: &str = "count(*), sum(status >= 400), sum(input_tokens), sum(cached_tokens),
     sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
     sum(CASE WHEN billed THEN cost ELSE 0 END), sum(CASE WHEN billed THEN 0 ELSE cost END),
-    avg(latency_ms), avg(ttft_ms)";
+    avg(latency_ms), avg(ttft_ms), sum(limited IS NOT NULL)";
 
 fn row_of(key: String, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SummaryRow> {
     Ok(SummaryRow {
@@ -144,7 +147,22 @@ fn row_of(key: String, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sum
         saved: r.get::<_, Option<f64>>(at + 8)?.unwrap_or(0.0),
         avg_latency_ms: r.get::<_, Option<f64>>(at + 9)?.unwrap_or(0.0),
         avg_ttft_ms: r.get(at + 10)?,
+        limited: r.get::<_, Option<i64>>(at + 11)?.unwrap_or(0),
     })
+}
+
+/// What each proxy key was billed since the start of `now_ms`'s UTC day (to pick up the
+/// daily cost limits after a restart).
+pub fn billed_today_by_key(c: &Connection, now_ms: i64) -> Result<Vec<(String, f64)>, StoreError> {
+    let day_start = now_ms - now_ms.rem_euclid(86_400_000);
+    let mut stmt = c.prepare(
+        "SELECT key_id, sum(cost) FROM usage_events
+         WHERE started_ms >= ?1 AND key_id IS NOT NULL AND billed GROUP BY key_id",
+    )?;
+    let rows = stmt
+        .query_map(params![day_start], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// Totals over `[from, to)` (epoch ms), overall and per group.

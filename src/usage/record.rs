@@ -29,6 +29,8 @@ pub struct UsageRecord {
     pub streamed: bool,
     pub ttft_ms: Option<i64>,
     pub latency_ms: i64,
+    /// The proxy key's limit that refused the request (`rpm`, `model`, `expired`…).
+    pub limited: Option<&'static str>,
 }
 
 /// What the request path hands the recording thread, in one queue.

@@ -10,6 +10,7 @@ mod context_windows;
 mod cursor;
 mod dashboard;
 mod inspector;
+mod key_limits;
 mod management;
 mod oauth;
 mod quota;

@@ -353,7 +353,7 @@ async fn proxy_keys_are_shown_once_stored_hashed_and_enforced() {
             )
             .await
             .0,
-        204
+        200
     );
     assert_eq!(
         router

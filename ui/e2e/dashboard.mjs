@@ -102,6 +102,29 @@ try {
   await page.getByTestId("usage-groups").filter({ hasText: "gpt-4o" }).waitFor();
   await page.screenshot({ path: join(shots, "usage.png"), fullPage: true });
 
+  // A key with limits: one request a minute, one provider's models; then lifted.
+  await page.getByRole("link", { name: "Endpoint" }).click();
+  await page.getByText("Limits (optional)").click();
+  await page.getByLabel("Name").fill("ci");
+  await page.getByLabel("Requests per minute").fill("1");
+  await page.getByLabel("Models (glob patterns").fill("fchat/*");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const ciKey = await page.getByTestId("new-key").filter({ hasText: "ci" }).locator("code").textContent();
+  await page.getByTestId("key-ci").getByTestId("key-limits").filter({ hasText: "1 req/min · fchat/*" }).waitFor();
+  const askAs = (model) =>
+    fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ciKey}` },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+    });
+  const limited = [(await askAs("fanth/claude-x")).status, (await askAs("fchat/gpt-4o")).status, (await askAs("fchat/gpt-4o")).status];
+  if (limited.join() !== "403,200,429") fail(`the key's limits do not hold: ${limited}`);
+  await page.getByTestId("key-ci").getByRole("button", { name: "Edit" }).click();
+  await page.getByTestId("key-ci").getByLabel("Requests per minute").fill("");
+  await page.getByTestId("key-ci").getByRole("button", { name: "Save" }).click();
+  await page.getByTestId("key-ci").getByTestId("key-limits").filter({ hasText: /^fchat\/\*$/ }).waitFor();
+  if ((await askAs("fchat/gpt-4o")).status !== 200) fail("a lifted limit still refuses");
+
   // Quota: every account, with a refresh that explains itself for header-only providers.
   await page.getByRole("link", { name: "Quota" }).click();
   const chat = page.getByTestId("quota-file-chat");

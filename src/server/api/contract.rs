@@ -49,6 +49,8 @@ fn declarations() -> Vec<String> {
         crate::manage::AliasView::decl(),
         crate::catalog::ApiKeyRecord::decl(),
         crate::manage::CreatedKey::decl(),
+        crate::catalog::KeyLimits::decl(),
+        crate::manage::KeyInput::decl(),
         crate::quota::Window::decl(),
         crate::quota::QuotaWindow::decl(),
         crate::quota::QuotaSource::decl(),

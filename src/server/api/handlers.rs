@@ -248,31 +248,24 @@ pub async fn delete_price(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyBody {
-    name: String,
-}
-
 pub async fn list_keys(State(core): State<Arc<Core>>) -> ApiResult<Response> {
     Ok(Json(manage::list_keys(&core).await?).into_response())
 }
 
 pub async fn create_key(
     State(core): State<Arc<Core>>,
-    ApiJson(body): ApiJson<KeyBody>,
+    ApiJson(body): ApiJson<manage::KeyInput>,
 ) -> ApiResult<Response> {
-    let created = manage::create_key(&core, &body.name).await?;
+    let created = manage::create_key(&core, body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-pub async fn rename_key(
+pub async fn update_key(
     State(core): State<Arc<Core>>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<KeyBody>,
-) -> ApiResult<StatusCode> {
-    manage::rename_key(&core, &id, &body.name).await?;
-    Ok(StatusCode::NO_CONTENT)
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Response> {
+    Ok(Json(manage::update_key(&core, &id, body).await?).into_response())
 }
 
 pub async fn delete_key(

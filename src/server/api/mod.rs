@@ -83,7 +83,7 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/keys", get(list_keys).post(create_key))
         .route(
             "/api/keys/{id}",
-            axum::routing::patch(rename_key).delete(delete_key),
+            axum::routing::patch(update_key).delete(delete_key),
         )
         .route("/api/settings", get(get_settings).patch(patch_settings))
         .route("/api/prices", get(list_prices))

@@ -200,13 +200,53 @@ export type ComboView = { source: Source, readOnly: boolean, name: string, model
 
 export type AliasView = { alias: string, target: string, source: Source, readOnly: boolean, };
 
-export type ApiKeyRecord = { id: string, name: string, hint: string, createdAt: number, source: Source, };
+export type ApiKeyRecord = { id: string, name: string, hint: string, createdAt: number, source: Source, rpm?: number, tpm?: number, dailyCostLimitUsd?: number, 
+/**
+ * Glob patterns (`*`, `?`) over the model strings, combo names and aliases a client
+ * may ask for; empty: any.
+ */
+models?: Array<string>, 
+/**
+ * When the key stops working, in ms since the epoch (an RFC 3339 time in the config file).
+ */
+expiresAt?: number, };
 
 export type CreatedKey = { 
 /**
  * Shown this once.
  */
-key: string, id: string, name: string, hint: string, createdAt: number, source: Source, };
+key: string, id: string, name: string, hint: string, createdAt: number, source: Source, rpm?: number, tpm?: number, dailyCostLimitUsd?: number, 
+/**
+ * Glob patterns (`*`, `?`) over the model strings, combo names and aliases a client
+ * may ask for; empty: any.
+ */
+models?: Array<string>, 
+/**
+ * When the key stops working, in ms since the epoch (an RFC 3339 time in the config file).
+ */
+expiresAt?: number, };
+
+export type KeyLimits = { rpm?: number, tpm?: number, dailyCostLimitUsd?: number, 
+/**
+ * Glob patterns (`*`, `?`) over the model strings, combo names and aliases a client
+ * may ask for; empty: any.
+ */
+models?: Array<string>, 
+/**
+ * When the key stops working, in ms since the epoch (an RFC 3339 time in the config file).
+ */
+expiresAt?: number, };
+
+export type KeyInput = { name: string, rpm?: number, tpm?: number, dailyCostLimitUsd?: number, 
+/**
+ * Glob patterns (`*`, `?`) over the model strings, combo names and aliases a client
+ * may ask for; empty: any.
+ */
+models?: Array<string>, 
+/**
+ * When the key stops working, in ms since the epoch (an RFC 3339 time in the config file).
+ */
+expiresAt?: number, };
 
 export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
 
@@ -272,7 +312,11 @@ export type SummaryRow = { key: string,
 /**
  * What people call the group (a node's or account's own name), when it is not the key.
  */
-name?: string, requests: number, errors: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
+name?: string, requests: number, errors: number, 
+/**
+ * Requests a proxy key's limits refused (rate, tokens, cost, model, expiry).
+ */
+limited: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
 /**
  * What pay-per-token providers charged.
  */
@@ -288,7 +332,11 @@ export type TimePoint = { start: number, key: string,
 /**
  * What people call the group (a node's or account's own name), when it is not the key.
  */
-name?: string, requests: number, errors: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
+name?: string, requests: number, errors: number, 
+/**
+ * Requests a proxy key's limits refused (rate, tokens, cost, model, expiry).
+ */
+limited: number, inputTokens: number, cachedTokens: number, cacheWriteTokens: number, outputTokens: number, reasoningTokens: number, 
 /**
  * What pay-per-token providers charged.
  */

@@ -28,7 +28,7 @@ describe("data hooks", () => {
       Response.json({ error: { message: "name: must not be empty", code: "validation_error", field: "name" } }, { status: 400 }),
     );
     const { result } = renderHook(() => useKeyMutations(), { wrapper: wrapper() });
-    result.current.create.mutate("");
+    result.current.create.mutate({ name: "" });
     await waitFor(() => expect(result.current.create.error?.message).toBe("name: must not be empty"));
   });
 });

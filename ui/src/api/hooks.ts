@@ -12,6 +12,7 @@ import type {
   ComboView,
   Account,
   CreatedKey,
+  KeyInput,
   Detail,
   DetailFilters,
   DetailPage,
@@ -46,12 +47,12 @@ export function useKeyMutations() {
   const refresh = () => client.invalidateQueries({ queryKey: keys.proxyKeys });
   return {
     create: useMutation({
-      mutationFn: (name: string) => send<CreatedKey>("POST", "/keys", { name }),
+      mutationFn: (input: KeyInput) => send<CreatedKey>("POST", "/keys", input),
       onSuccess: refresh,
     }),
-    rename: useMutation({
-      mutationFn: ({ id, name }: { id: string; name: string }) =>
-        send<ProxyKey>("PATCH", `/keys/${encodeURIComponent(id)}`, { name }),
+    update: useMutation({
+      mutationFn: ({ id, patch }: { id: string; patch: Record<string, unknown> }) =>
+        send<ProxyKey>("PATCH", `/keys/${encodeURIComponent(id)}`, patch),
       onSuccess: refresh,
     }),
     revoke: useMutation({

@@ -48,6 +48,8 @@ export type {
   ComboStrategy,
   ComboView,
   CreatedKey,
+  KeyInput,
+  KeyLimits,
   LoginAnswer,
   ObservabilitySettings,
   Paused,

@@ -5,6 +5,7 @@ import { ConfirmButton } from "../components/ConfirmButton";
 import { CopyButton } from "../components/CopyButton";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
+import { NO_LIMITS, describeLimits, formOf, limitsOf, limitsPatch, type LimitsForm } from "./keyLimits";
 import { SNIPPETS } from "./snippets";
 
 export function EndpointPage() {
@@ -67,12 +68,23 @@ function Keys({ created, onCreated }: { created: CreatedKey | null; onCreated: (
   const { create, revoke } = useKeyMutations();
   const requireKey = useRequireKey();
   const [name, setName] = useState("");
+  const [limits, setLimits] = useState<LimitsForm>(NO_LIMITS);
+  const [invalid, setInvalid] = useState<Error | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate(name.trim(), {
+    let input;
+    try {
+      input = { name: name.trim(), ...limitsOf(limits) };
+    } catch (err) {
+      setInvalid(err as Error);
+      return;
+    }
+    setInvalid(null);
+    create.mutate(input, {
       onSuccess: (k) => {
         onCreated(k);
         setName("");
+        setLimits(NO_LIMITS);
       },
     });
   };
@@ -104,21 +116,27 @@ function Keys({ created, onCreated }: { created: CreatedKey | null; onCreated: (
           </div>
         </div>
       )}
-      <form className="row" onSubmit={submit}>
-        <label htmlFor="key-name">Name</label>
-        <input
-          id="key-name"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          placeholder="laptop, CI, …"
-          required
-          maxLength={80}
-        />
-        <button type="submit" disabled={create.isPending || !name.trim()}>
-          {create.isPending ? "Creating…" : "Create key"}
-        </button>
+      <form onSubmit={submit}>
+        <div className="row">
+          <label htmlFor="key-name">Name</label>
+          <input
+            id="key-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="laptop, CI, …"
+            required
+            maxLength={80}
+          />
+          <button type="submit" disabled={create.isPending || !name.trim()}>
+            {create.isPending ? "Creating…" : "Create key"}
+          </button>
+        </div>
+        <details>
+          <summary>Limits (optional)</summary>
+          <LimitsFields value={limits} onChange={setLimits} idPrefix="new-key" />
+        </details>
       </form>
-      <ErrorNote error={create.error} />
+      <ErrorNote error={invalid ?? create.error} />
       {list.isSuccess && keys.length === 0 ? (
         <EmptyState title="No proxy keys yet">
           Clients on this machine need none. Create one for each tool or machine that should be
@@ -130,6 +148,7 @@ function Keys({ created, onCreated }: { created: CreatedKey | null; onCreated: (
             <tr>
               <th>Name</th>
               <th>Key</th>
+              <th>Limits</th>
               <th>Created</th>
               <th aria-label="Actions" />
             </tr>
@@ -146,25 +165,71 @@ function Keys({ created, onCreated }: { created: CreatedKey | null; onCreated: (
   );
 }
 
+/** Requests and tokens per minute, a daily budget, allowed models and an expiry. */
+function LimitsFields({
+  value,
+  onChange,
+  idPrefix,
+}: {
+  value: LimitsForm;
+  onChange: (v: LimitsForm) => void;
+  idPrefix: string;
+}) {
+  const field = (key: keyof LimitsForm, label: string, props: Record<string, string>) => (
+    <label className="row" htmlFor={`${idPrefix}-${key}`}>
+      {label}
+      <input
+        id={`${idPrefix}-${key}`}
+        value={value[key]}
+        onChange={(e) => onChange({ ...value, [key]: e.target.value })}
+        {...props}
+      />
+    </label>
+  );
+  return (
+    <div className="limits">
+      {field("rpm", "Requests per minute", { inputMode: "numeric", placeholder: "no limit" })}
+      {field("tpm", "Tokens per minute", { inputMode: "numeric", placeholder: "no limit" })}
+      {field("dailyCostLimitUsd", "Daily cost limit (USD, resets at midnight UTC)", { inputMode: "decimal", placeholder: "no limit" })}
+      {field("models", "Models (glob patterns, comma-separated)", { placeholder: "any, e.g. cc/*, my-combo" })}
+      {field("expires", "Expires", { type: "datetime-local" })}
+    </div>
+  );
+}
+
 function KeyRow({ k, onRevoke }: { k: ProxyKey; onRevoke: () => void }) {
-  const { rename } = useKeyMutations();
+  const { update } = useKeyMutations();
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(k.name);
+  const [limits, setLimits] = useState<LimitsForm>(() => formOf(k));
+  const [invalid, setInvalid] = useState<Error | null>(null);
   const fromFile = k.source === "file";
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    let patch;
+    try {
+      patch = { name: name.trim(), ...limitsPatch(limits) };
+    } catch (err) {
+      setInvalid(err as Error);
+      return;
+    }
+    setInvalid(null);
+    update.mutate({ id: k.id, patch }, { onSuccess: () => setEditing(false) });
+  };
   return (
     <tr data-testid={`key-${k.name}`}>
       <td>
         {editing ? (
-          <form
-            className="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              rename.mutate({ id: k.id, name: name.trim() }, { onSuccess: () => setEditing(false) });
-            }}
-          >
+          <form onSubmit={save}>
             <input aria-label="New name" value={name} onChange={(e) => setName(e.target.value)} required />
-            <button type="submit">Save</button>
-            <ErrorNote error={rename.error} />
+            <LimitsFields value={limits} onChange={setLimits} idPrefix={`key-${k.id}`} />
+            <div className="row">
+              <button type="submit">Save</button>
+              <button type="button" className="secondary" onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+            </div>
+            <ErrorNote error={invalid ?? update.error} />
           </form>
         ) : (
           k.name
@@ -173,12 +238,21 @@ function KeyRow({ k, onRevoke }: { k: ProxyKey; onRevoke: () => void }) {
       <td>
         <code>{k.hint}</code>
       </td>
+      <td data-testid="key-limits">{describeLimits(k)}</td>
       <td>{fromFile ? "config file" : new Date(k.createdAt).toLocaleString()}</td>
       <td className="actions">
         {!fromFile && !editing && (
           <>
-            <button type="button" className="secondary" onClick={() => setEditing(true)}>
-              Rename
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                setName(k.name);
+                setLimits(formOf(k));
+                setEditing(true);
+              }}
+            >
+              Edit
             </button>
             <ConfirmButton label="Revoke" question={`Revoke the key “${k.name}”? Clients using it stop working.`} onConfirm={onRevoke} />
           </>

@@ -69,6 +69,7 @@ export function UsagePage() {
                   <th>{by}</th>
                   <th>Requests</th>
                   <th>Errors</th>
+                  <th title="Refused by the proxy key's limits: rate, tokens, daily cost, model or expiry">Limited</th>
                   <th>Tokens in / out</th>
                   <th>Cost</th>
                   <th>Saved</th>
@@ -81,6 +82,7 @@ export function UsagePage() {
                     <td title={g.key}>{groupLabel(g)}</td>
                     <td>{count(g.requests)}</td>
                     <td>{count(g.errors)}</td>
+                    <td>{count(g.limited)}</td>
                     <td>
                       {count(g.inputTokens + g.cachedTokens + g.cacheWriteTokens)} / {count(g.outputTokens)}
                     </td>

@@ -3,7 +3,7 @@ import type { UsagePoint } from "../api/types";
 import { chartRows, dollars } from "./usage";
 
 const point = (start: number, key: string, requests: number): UsagePoint => ({
-  start, key, requests, errors: 0, inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0,
+  start, key, requests, errors: 0, limited: 0, inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0,
   outputTokens: 0, reasoningTokens: 0, cost: 0, saved: 0, avgLatencyMs: 0, avgTtftMs: null,
 });
 
