@@ -18,7 +18,9 @@ use crate::secrets::SecretString;
 
 pub use combos::{Combo, validate_combo};
 pub use keys::{KEY_PREFIX, KeyHash, KeyLimits, generate_key, hash_key, hint};
-pub use nodes::{NodeKind, validate_base_url, validate_prefix};
+pub use nodes::{
+    NodeKind, masked_proxy_url, validate_base_url, validate_prefix, validate_proxy_url,
+};
 pub use prices::{Price, PriceOverride};
 pub use settings::{
     AccountStrategy, ComboStrategy, ObservabilitySettings, ProviderStrategy, RoutingSettings,
@@ -59,6 +61,9 @@ pub struct AccountRecord {
     pub models: Vec<String>,
     #[serde(skip)]
     pub secret_ref: Option<String>,
+    /// Where the account's outbound proxy URL is kept (it may carry a password).
+    #[serde(skip)]
+    pub proxy_ref: Option<String>,
     pub source: Source,
 }
 
@@ -114,12 +119,25 @@ pub struct Account {
     pub credential: Credential,
     pub models: Vec<String>,
     pub source: Source,
+    /// The proxy every call made for this account goes through (requests, renewals, quota);
+    /// `None`: the environment's `HTTP(S)_PROXY`/`NO_PROXY`, if any.
+    pub proxy: Option<SecretString>,
 }
 
 impl Account {
-    /// This account's secrets: its key, or each token inside its saved login.
+    /// This account's secrets: its key, or each token inside its saved login, and its proxy
+    /// URL's password.
     pub fn secrets(&self) -> Vec<String> {
-        self.credential.secrets()
+        let mut all = self.credential.secrets();
+        if let Some(password) = self
+            .proxy
+            .as_ref()
+            .and_then(|p| url::Url::parse(p.expose()).ok())
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            all.push(password);
+        }
+        all
     }
 }
 
@@ -205,6 +223,8 @@ pub struct CatalogParts {
     pub settings: Settings,
     pub nodes: Vec<NodeRecord>,
     pub accounts: Vec<(AccountRecord, Option<SecretString>)>,
+    /// Outbound proxy URLs, by account id.
+    pub proxies: HashMap<String, SecretString>,
     pub combos: Vec<(Combo, Source)>,
     pub aliases: Vec<(String, String, Source)>,
     /// Proxy key hashes and the id of the key each belongs to.
@@ -233,7 +253,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn build(parts: CatalogParts) -> Self {
+    pub fn build(mut parts: CatalogParts) -> Self {
         let mut providers: Vec<Provider> = providers::registry()
             .iter()
             .map(|p| Provider {
@@ -276,15 +296,16 @@ impl Catalog {
             .into_iter()
             .filter_map(|(c, key)| {
                 let provider = providers.get(*by_prefix.get(&c.provider)?)?;
-                let credential = match key {
-                    None => parts
-                        .unreadable
-                        .get(&c.id)
-                        .map_or(Credential::None, |why| Credential::Unavailable(why.clone())),
-                    Some(k) if provider.login => Credential::Login(SavedLogin::parse(k)),
-                    Some(k) => Credential::ApiKey(k),
+                // An account whose key or proxy cannot be read is not routed without it.
+                let credential = match (parts.unreadable.get(&c.id), key) {
+                    (Some(why), _) => Credential::Unavailable(why.clone()),
+                    (None, None) => Credential::None,
+                    (None, Some(k)) if provider.login => Credential::Login(SavedLogin::parse(k)),
+                    (None, Some(k)) => Credential::ApiKey(k),
                 };
+                let proxy = parts.proxies.remove(&c.id);
                 Some(Account {
+                    proxy,
                     // A login's tokens go to its provider's own hosts only: an address stored
                     // or declared for a login account is not used.
                     base_url: match &c.base_url {
@@ -483,6 +504,7 @@ mod tests {
             base_url: Some(base_url.into()),
             models: Vec::new(),
             secret_ref: Some(format!("connection:{id}")),
+            proxy_ref: None,
             source: Source::Api,
         }
     }

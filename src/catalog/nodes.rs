@@ -76,6 +76,36 @@ pub fn validate_base_url(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An outbound proxy: `http://`, `https://`, `socks5://` or `socks5h://` with a host, and
+/// nothing after it.
+pub fn validate_proxy_url(raw: &str) -> Result<(), String> {
+    // The URL may carry a password: messages never quote it.
+    let url = url::Url::parse(raw).map_err(|_| "not a valid URL".to_owned())?;
+    if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+        return Err("must start with http://, https://, socks5:// or socks5h://".into());
+    }
+    if url.host_str().is_none() {
+        return Err("must name a host".into());
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be just a scheme, an optional user:password@, a host and a port".into());
+    }
+    Ok(())
+}
+
+/// A proxy URL fit to show: its password replaced.
+pub fn masked_proxy_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(invalid)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +117,19 @@ mod tests {
         assert!(validate_prefix("cc").is_err());
         assert!(validate_prefix("Has Space").is_err());
         assert!(validate_prefix("").is_err());
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_and_shown_without_their_password() {
+        assert!(validate_proxy_url("socks5://u:p@127.0.0.1:1080").is_ok());
+        assert!(validate_proxy_url("http://proxy.lan:3128").is_ok());
+        assert!(validate_proxy_url("ftp://proxy.lan").is_err());
+        let bad = validate_proxy_url("http://u:hunter22@proxy/path").unwrap_err();
+        assert!(!bad.contains("hunter22"));
+        assert_eq!(
+            masked_proxy_url("http://me:hunter22@proxy.lan:3128"),
+            "http://me:***@proxy.lan:3128/"
+        );
     }
 
     #[test]

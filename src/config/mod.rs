@@ -147,6 +147,8 @@ pub struct ProviderEntry {
     /// Models this account serves, shown in `/v1/models` (for nodes, whose models are unknown).
     #[serde(default)]
     pub models: Vec<String>,
+    /// The proxy this account's calls go through: `http://`, `https://` or `socks5://`.
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +238,10 @@ impl FileConfig {
             if let Some(url) = &p.base_url {
                 crate::catalog::validate_base_url(url)
                     .map_err(|m| self.invalid(field("base_url"), m))?;
+            }
+            if let Some(url) = &p.proxy {
+                crate::catalog::validate_proxy_url(url)
+                    .map_err(|m| self.invalid(field("proxy"), m))?;
             }
         }
         for (i, c) in self.combos.iter().enumerate() {

@@ -200,6 +200,7 @@ impl Engine {
                 &file.auth,
                 Some(secrets.clone()),
             )),
+            via: Arc::default(),
         };
         let listen = Listen {
             addr,

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ManageError, conflict, invalid, read_only, validate_name};
-use crate::catalog::{AccountRecord, Source, validate_base_url};
+use crate::catalog::{
+    AccountRecord, Source, masked_proxy_url, validate_base_url, validate_proxy_url,
+};
 use crate::clock::{new_id, now_ms};
 use crate::providers::{self, AuthKind};
 use crate::routing::CooldownInfo;
@@ -27,6 +29,9 @@ pub struct AccountInput {
     #[serde(default)]
     #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
     pub models: Vec<String>,
+    /// The proxy this account's calls go through (`http://`, `https://`, `socks5://`); kept
+    /// in the secret store, since it may carry a password.
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +48,10 @@ pub struct AccountPatch {
     #[cfg_attr(test, ts(type = "string | null", optional))]
     pub base_url: Option<Option<String>>,
     pub models: Option<Vec<String>>,
+    /// `null` goes back to the environment's proxy settings.
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(test, ts(type = "string | null", optional))]
+    pub proxy: Option<Option<String>>,
 }
 
 /// `Option<Option<T>>` that tells "absent" from "null".
@@ -71,6 +80,10 @@ pub struct AccountView {
     pub models: Vec<String>,
     /// Whether a key is stored; the key itself is never returned.
     pub has_api_key: bool,
+    /// The account's proxy, its password masked.
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     pub source: Source,
     pub read_only: bool,
     pub state: AccountStatus,
@@ -113,6 +126,10 @@ fn view(core: &Core, rec: &AccountRecord, has_key: bool) -> AccountView {
         base_url_overridden: rec.base_url.is_some() && rec.source == Source::Api,
         models: rec.models.clone(),
         has_api_key: has_key,
+        proxy: catalog
+            .account(&rec.id)
+            .and_then(|a| a.proxy.as_ref())
+            .map(|p| masked_proxy_url(p.expose())),
         source: rec.source,
         read_only: rec.source == Source::File,
         state,
@@ -144,6 +161,7 @@ pub async fn list_accounts(core: &Core) -> Result<Vec<AccountView>, ManageError>
             base_url: Some(a.base_url.clone()),
             models: a.models.clone(),
             secret_ref: None,
+            proxy_ref: None,
             source: Source::File,
         };
         out.push(view(core, &rec, a.credential.is_some()));
@@ -165,7 +183,11 @@ fn check_fields(
     priority: Option<i64>,
     base_url: Option<&str>,
     models: Option<&[String]>,
+    proxy: Option<&str>,
 ) -> Result<(), ManageError> {
+    if let Some(p) = proxy {
+        validate_proxy_url(p).map_err(|m| invalid("proxy", m))?;
+    }
     if let Some(n) = name {
         validate_name("name", n)?;
     }
@@ -214,6 +236,7 @@ pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountV
         input.priority,
         input.base_url.as_deref(),
         Some(&input.models),
+        input.proxy.as_deref(),
     )?;
     if auth != AuthKind::ApiKey {
         return Err(invalid(
@@ -252,9 +275,10 @@ pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountV
         base_url: input.base_url,
         models: input.models,
         secret_ref: None,
+        proxy_ref: None,
         source: Source::Api,
     };
-    let rec = insert_with_secret(core, rec, key.map(SecretString::new)).await?;
+    let rec = insert_with_secret(core, rec, key.map(SecretString::new), input.proxy).await?;
     Ok(view(core, &rec, rec.secret_ref.is_some()))
 }
 
@@ -264,11 +288,17 @@ async fn insert_with_secret(
     core: &Core,
     mut rec: AccountRecord,
     secret: Option<SecretString>,
+    proxy: Option<String>,
 ) -> Result<AccountRecord, ManageError> {
     if let Some(secret) = secret {
         let r = account_secret_ref(&rec.id);
         core.secrets.set(&r, secret).await?;
         rec.secret_ref = Some(r);
+    }
+    if let Some(proxy) = proxy {
+        let r = proxy_secret_ref(&rec.id);
+        core.secrets.set(&r, SecretString::new(proxy)).await?;
+        rec.proxy_ref = Some(r);
     }
     let row = rec.clone();
     if let Err(e) = core
@@ -276,7 +306,7 @@ async fn insert_with_secret(
         .call(move |c| store::insert_account(c, &row))
         .await
     {
-        if let Some(r) = &rec.secret_ref {
+        for r in [&rec.secret_ref, &rec.proxy_ref].into_iter().flatten() {
             let _ = core.secrets.delete(r).await;
         }
         return Err(e.into());
@@ -311,6 +341,7 @@ pub async fn update_account(
         patch.priority,
         patch.base_url.as_ref().and_then(|u| u.as_deref()),
         patch.models.as_deref(),
+        patch.proxy.as_ref().and_then(|u| u.as_deref()),
     )?;
     if let Some(n) = patch.name {
         rec.name = n.trim().to_owned();
@@ -327,6 +358,16 @@ pub async fn update_account(
     if let Some(m) = patch.models {
         rec.models = m;
     }
+    let mut dropped_proxy = None;
+    match patch.proxy {
+        Some(Some(url)) => {
+            let r = proxy_secret_ref(id);
+            core.secrets.set(&r, SecretString::new(url)).await?;
+            rec.proxy_ref = Some(r);
+        }
+        Some(None) => dropped_proxy = rec.proxy_ref.take(),
+        None => {}
+    }
     if let Some(k) = patch.api_key {
         let k = k.trim();
         if k.is_empty() {
@@ -342,8 +383,16 @@ pub async fn update_account(
     core.store
         .call(move |c| store::update_account(c, &row))
         .await?;
+    if let Some(r) = dropped_proxy {
+        core.secrets.delete(&r).await?;
+    }
     core.reload("connections").await?;
     Ok(view(core, &rec, rec.secret_ref.is_some()))
+}
+
+/// Where an account's proxy URL is kept in the secret store.
+fn proxy_secret_ref(id: &str) -> String {
+    format!("{}:proxy", account_secret_ref(id))
 }
 
 pub async fn delete_account(core: &Core, id: &str) -> Result<(), ManageError> {
@@ -352,7 +401,7 @@ pub async fn delete_account(core: &Core, id: &str) -> Result<(), ManageError> {
     core.store
         .call(move |c| store::delete_account(c, &id_owned))
         .await?;
-    if let Some(r) = &rec.secret_ref {
+    for r in [&rec.secret_ref, &rec.proxy_ref].into_iter().flatten() {
         core.secrets.delete(r).await?;
     }
     core.proxy.routing.cooldowns.clear_account(id);
@@ -445,8 +494,9 @@ pub async fn save_login(
         base_url: None,
         models: vec![],
         secret_ref: None,
+        proxy_ref: None,
         source: Source::Api,
     };
-    let rec = insert_with_secret(core, rec, Some(secret)).await?;
+    let rec = insert_with_secret(core, rec, Some(secret), None).await?;
     Ok((rec.id, rec.name))
 }

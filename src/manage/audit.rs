@@ -14,8 +14,9 @@ use crate::store::{self, AuditEntry};
 const MAX_DETAIL: usize = 2000;
 
 /// Fields whose values are credentials in a management request though their names do not
-/// say so (an OAuth code pasted back, a login's pasted callback address).
-const CREDENTIAL_FIELDS: [&str; 3] = ["code", "callbackUrl", "url"];
+/// say so (an OAuth code pasted back, a login's pasted callback address, an account's proxy
+/// URL with its password).
+const CREDENTIAL_FIELDS: [&str; 4] = ["code", "callbackUrl", "url", "proxy"];
 
 /// A management request's body as the log keeps it: JSON with every secret field, every
 /// known account secret and every credential field blanked; cut to a bounded length.

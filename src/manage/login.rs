@@ -23,10 +23,20 @@ pub async fn upkeep(core: &Core, every: std::time::Duration) {
         .filter(|a| a.enabled && a.credential.usable() && core.proxy.tokens.refreshes(*a))
     {
         let now = crate::clock::now_ms();
+        let http = match core
+            .proxy
+            .client_for(account, crate::proxy::Purpose::Control)
+        {
+            Ok(http) => http,
+            Err(f) => {
+                tracing::warn!(account = %account.name, "cannot renew the login: {}", f.message);
+                continue;
+            }
+        };
         match core
             .proxy
             .tokens
-            .keep_fresh(&core.proxy.control, account, now, ahead)
+            .keep_fresh(&http, account, now, ahead)
             .await
         {
             Ok(()) => {}

@@ -23,7 +23,9 @@ pub async fn fetch(
     api: QuotaApi,
     account: &Account,
 ) -> Result<Option<Vec<QuotaWindow>>, String> {
-    let http = &ctx.control;
+    let http = &ctx
+        .client_for(account, crate::proxy::Purpose::Control)
+        .map_err(|f| f.message)?;
     match api {
         QuotaApi::Headers => Ok(None),
         QuotaApi::OpenrouterKey => openrouter_key(http, account).await.map(Some),
@@ -36,7 +38,11 @@ pub async fn fetch(
                 .credential
                 .login()
                 .ok_or("the account has no saved login")?;
-            let token = LoginToken { ctx, account };
+            let token = LoginToken {
+                ctx,
+                account,
+                http: http.clone(),
+            };
             provider.quota(http, grant, &token).await
         }
     }
@@ -47,6 +53,7 @@ pub async fn fetch(
 struct LoginToken<'a> {
     ctx: &'a ProxyContext,
     account: &'a Account,
+    http: reqwest::Client,
 }
 
 #[async_trait::async_trait]
@@ -54,7 +61,7 @@ impl TokenSource for LoginToken<'_> {
     async fn token(&self) -> Result<Minted, AuthError> {
         self.ctx
             .tokens
-            .upstream(&self.ctx.control, self.account, None, now_ms())
+            .upstream(&self.http, self.account, None, now_ms())
             .await
     }
 }

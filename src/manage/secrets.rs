@@ -21,7 +21,8 @@ async fn references(store: &Store) -> Result<Vec<String>, ManageError> {
     let connections = store.call(|c| store::list_accounts(c)).await?;
     Ok(connections
         .into_iter()
-        .filter_map(|c| c.secret_ref)
+        .flat_map(|c| [c.secret_ref, c.proxy_ref])
+        .flatten()
         .collect())
 }
 

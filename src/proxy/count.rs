@@ -73,7 +73,8 @@ async fn ask(
         base_url(account, minted.as_ref()).trim_end_matches('/')
     );
     let http_request = ctx
-        .control
+        .client_for(account, super::Purpose::Control)
+        .map_err(|f| f.message)?
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .json(body);

@@ -9,6 +9,7 @@ mod probe;
 mod relay;
 mod stream;
 mod upstream;
+mod via;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use count::{CountRequest, count_tokens};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use probe::{Probe, probe};
+pub use via::{Purpose, ViaProxy};
 
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
@@ -46,6 +48,8 @@ pub struct ProxyContext {
     pub quotas: Arc<Quotas>,
     /// Tokens minted from subscription logins (Copilot).
     pub tokens: Arc<crate::auth::TokenKeeper>,
+    /// Clients for accounts that go out through their own proxy.
+    pub via: Arc<ViaProxy>,
 }
 
 /// The longest any call of the `control` client may take, from connecting to the last byte.
@@ -62,7 +66,7 @@ impl ProxyContext {
         Self::client_builder().timeout(CONTROL_TIMEOUT).build()
     }
 
-    fn client_builder() -> reqwest::ClientBuilder {
+    pub(crate) fn client_builder() -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)
@@ -450,7 +454,8 @@ pub async fn login_token(
     }
     // The renewal runs on its own: a caller that stops waiting (a timeout) must not cut it
     // between the provider's answer and the save, or a rotated refresh token would be lost.
-    let (tokens, http, account) = (ctx.tokens.clone(), ctx.control.clone(), account.clone());
+    let http = ctx.client_for(account, Purpose::Control)?;
+    let (tokens, account) = (ctx.tokens.clone(), account.clone());
     let refused = refused.map(|r| r.expose().to_owned());
     let renewal = tokio::spawn(async move {
         tokens

@@ -81,7 +81,11 @@ pub async fn probe(ctx: &ProxyContext, wire: WireFormat, account: &Account) -> P
             format!("accounts of the {wire:?} format cannot be tested yet"),
         );
     };
-    let mut request = ctx.control.get(url).timeout(PROBE_TIMEOUT);
+    let http = match ctx.client_for(account, super::Purpose::Control) {
+        Ok(http) => http,
+        Err(f) => return done(false, None, Vec::new(), f.message),
+    };
+    let mut request = http.get(url).timeout(PROBE_TIMEOUT);
     if wire == WireFormat::Anthropic {
         request = request.header("anthropic-version", HeaderValue::from_static("2023-06-01"));
     }

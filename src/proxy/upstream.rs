@@ -129,9 +129,10 @@ pub async fn send(
         dropped,
         reading,
     } = prepare(ctx, &route, inbound)?;
+    let http = ctx.client_for(route.account, super::Purpose::Requests)?;
     let mut tap = capture.map(|c| Tap::new(c, &request));
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
-    let response = call(ctx, request, deadline).await?;
+    let response = call(&http, request, deadline).await?;
     observe_quota(ctx, route.account, response.headers());
     if let Some(tap) = tap.as_mut() {
         tap.answered(&response);
@@ -271,11 +272,11 @@ pub fn prepare<'a>(
 
 /// Calls the provider: its answer, whatever its status, once its headers arrive in time.
 pub async fn call(
-    ctx: &ProxyContext,
+    http: &reqwest::Client,
     request: reqwest::Request,
     deadline: Instant,
 ) -> Result<reqwest::Response, Failure> {
-    match tokio::time::timeout_at(deadline, ctx.http.execute(request)).await {
+    match tokio::time::timeout_at(deadline, http.execute(request)).await {
         Err(_) => Err(Failure::new(
             FailureClass::Timeout,
             "the provider did not answer in time",

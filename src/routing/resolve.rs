@@ -173,6 +173,7 @@ mod tests {
                     base_url: None,
                     models: vec![],
                     secret_ref: None,
+                    proxy_ref: None,
                     source: Source::Api,
                 },
                 None,

@@ -172,6 +172,23 @@ impl Core {
                 },
                 None => None,
             };
+            if let Some(r) = &record.proxy_ref {
+                match self.secrets.get(r).await {
+                    Ok(Some(url)) => {
+                        parts.proxies.insert(record.id.clone(), url);
+                    }
+                    Ok(None) => {
+                        let why = format!(
+                            "its proxy URL is missing from the {}",
+                            self.secrets.kind().describe()
+                        );
+                        parts.unreadable.insert(record.id.clone(), why);
+                    }
+                    Err(e) => {
+                        parts.unreadable.insert(record.id.clone(), e.to_string());
+                    }
+                }
+            }
             parts.accounts.push((record, key));
         }
         parts.combos = combos.into_iter().map(|c| (c, Source::Api)).collect();
@@ -247,10 +264,16 @@ fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
                 base_url: entry.base_url.clone(),
                 models: entry.models.clone(),
                 secret_ref: None,
+                proxy_ref: None,
                 source: Source::File,
             },
             entry.api_key.clone().map(SecretString::new),
         ));
+        if let Some(proxy) = &entry.proxy {
+            parts
+                .proxies
+                .insert(file_account_id(&entry.name), SecretString::new(proxy));
+        }
     }
     for c in &file.combos {
         parts.combos.retain(|(existing, _)| existing.name != c.name);

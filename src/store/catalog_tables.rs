@@ -114,7 +114,7 @@ pub fn delete_node(c: &mut Connection, id: &str) -> Result<Option<Vec<String>>, 
 
 pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
     let mut stmt = c.prepare(
-        "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref
+        "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref, proxy_ref
          FROM connections ORDER BY seq",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -128,6 +128,7 @@ pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
                 base_url: r.get(5)?,
                 models: Vec::new(),
                 secret_ref: r.get(7)?,
+                proxy_ref: r.get(8)?,
                 source: Source::Api,
             },
             r.get::<_, String>(6)?,
@@ -143,8 +144,9 @@ pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
 
 pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO connections (id, provider, name, priority, enabled, base_url, models, secret_ref, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO connections (id, provider, name, priority, enabled, base_url, models, secret_ref,
+           created_at, proxy_ref)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             rec.id,
             rec.provider,
@@ -154,7 +156,8 @@ pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreEr
             rec.base_url,
             to_json(&rec.models)?,
             rec.secret_ref,
-            now_ms()
+            now_ms(),
+            rec.proxy_ref
         ],
     )?;
     Ok(())
@@ -163,7 +166,7 @@ pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreEr
 pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE connections SET name = ?2, priority = ?3, enabled = ?4, base_url = ?5, models = ?6,
-           secret_ref = ?7 WHERE id = ?1",
+           secret_ref = ?7, proxy_ref = ?8 WHERE id = ?1",
         params![
             rec.id,
             rec.name,
@@ -171,7 +174,8 @@ pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, Store
             rec.enabled,
             rec.base_url,
             to_json(&rec.models)?,
-            rec.secret_ref
+            rec.secret_ref,
+            rec.proxy_ref
         ],
     )?;
     Ok(changed > 0)

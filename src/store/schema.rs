@@ -177,10 +177,12 @@ CREATE INDEX audit_log_time ON audit_log (at_ms);
 ALTER TABLE cooldowns ADD COLUMN needs_login INTEGER NOT NULL DEFAULT 0;
 UPDATE cooldowns SET needs_login = 1 WHERE reason LIKE 'needs login%';
 "#,
-    // Per-key limits (JSON, `{}` for none), and which limit refused a request.
+    // Per-key limits (JSON, `{}` for none), which limit refused a request, and the secret
+    // reference of an account's outbound proxy URL.
     r#"
 ALTER TABLE api_keys ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE usage_events ADD COLUMN limited TEXT;
+ALTER TABLE connections ADD COLUMN proxy_ref TEXT;
 "#,
 ];
 

@@ -13,6 +13,7 @@ mod inspector;
 mod key_limits;
 mod management;
 mod oauth;
+mod outbound_proxy;
 mod quota;
 mod routing;
 mod sdk_clients;

@@ -73,7 +73,7 @@ struct Shared {
 }
 
 pub struct FakeUpstream {
-    addr: std::net::SocketAddr,
+    pub addr: std::net::SocketAddr,
     shared: Shared,
 }
 

@@ -11,6 +11,7 @@ pub mod fake_iflow;
 pub mod fake_kiro;
 pub mod fake_openai;
 pub mod fake_qwen;
+pub mod fake_socks;
 pub mod fake_upstream;
 
 use std::path::PathBuf;

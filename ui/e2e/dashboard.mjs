@@ -221,6 +221,15 @@ try {
   await account.getByRole("status").filter({ hasText: "connected; 2 models listed" }).waitFor();
   await account.getByText("Models").click();
   await account.getByText("gpt-5").waitFor();
+  // A proxy for the account: shown with its password masked, then cleared.
+  await account.getByRole("button", { name: "Use a proxy" }).click();
+  await account.getByLabel("Proxy for work-key").fill("http://me:pw-123456@127.0.0.1:3128");
+  await account.getByRole("button", { name: "Save proxy" }).click();
+  await account.getByText("http://me:***@127.0.0.1:3128/").waitFor();
+  if ((await account.textContent())?.includes("pw-123456")) fail("the proxy password is shown");
+  await account.getByRole("button", { name: "Change proxy" }).click();
+  await account.getByRole("button", { name: "Save proxy" }).click();
+  await account.getByText("direct (or the system proxy)").waitFor();
   await account.getByRole("button", { name: "Disable" }).click();
   await account.getByText("disabled").waitFor();
   await account.getByRole("button", { name: "Enable" }).waitFor();

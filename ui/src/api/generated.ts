@@ -73,7 +73,11 @@ export type AccountView = { id: string, provider: string, providerName: string, 
 /**
  * Whether a key is stored; the key itself is never returned.
  */
-hasApiKey: boolean, source: Source, readOnly: boolean, state: AccountStatus, cooldowns: Array<CooldownInfo>, 
+hasApiKey: boolean, 
+/**
+ * The account's proxy, its password masked.
+ */
+proxy?: string, source: Source, readOnly: boolean, state: AccountStatus, cooldowns: Array<CooldownInfo>, 
 /**
  * The subscription plan of a login account, when the provider told it (ChatGPT's `plus`,
  * Claude Code's `max`).
@@ -452,7 +456,12 @@ export type AccountInput = {
 /**
  * Registry id or alias, or a custom node's id or prefix.
  */
-provider: string, name: string, apiKey?: string, priority?: number, enabled?: boolean, baseUrl?: string, models?: Array<string>, };
+provider: string, name: string, apiKey?: string, priority?: number, enabled?: boolean, baseUrl?: string, models?: Array<string>, 
+/**
+ * The proxy this account's calls go through (`http://`, `https://`, `socks5://`); kept
+ * in the secret store, since it may carry a password.
+ */
+proxy?: string, };
 
 export type SecretsMoved = { kind: BackendKind, moved: number, };
 
@@ -460,7 +469,11 @@ export type AccountPatch = { name?: string, apiKey?: string, priority?: number, 
 /**
  * `null` goes back to the provider's default URL.
  */
-baseUrl?: string | null, models?: Array<string>, };
+baseUrl?: string | null, models?: Array<string>, 
+/**
+ * `null` goes back to the environment's proxy settings.
+ */
+proxy?: string | null, };
 
 export type ComboInput = { name: string, models: Array<string>, strategy?: ComboStrategy, };
 

@@ -165,12 +165,55 @@ function Accounts({ accounts, now, login }: { accounts: Account[]; now: number; 
               )}
             </div>
             {s.error && <p className="error">Last error: {s.error}</p>}
+            <AccountProxy account={c} />
             {login && <ProviderLogin provider={login.id} label={login.name} accountId={c.id} methods={login.loginMethods} />}
           </li>
         );
       })}
       <ErrorNote error={m.update.error ?? m.remove.error ?? m.reset.error} />
     </ul>
+  );
+}
+
+/** The proxy an account's calls go through: shown with its password masked; set or cleared. */
+function AccountProxy({ account }: { account: Account }) {
+  const { update } = useConnectionMutations();
+  const [editing, setEditing] = useState(false);
+  const [url, setUrl] = useState("");
+  if (editing) {
+    return (
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          update.mutate({ id: account.id, patch: { proxy: url.trim() || null } }, { onSuccess: () => setEditing(false) });
+        }}
+      >
+        <input aria-label={`Proxy for ${account.name}`} placeholder="http://user:password@host:3128 or socks5://host:1080 (empty: none)" value={url} onChange={(e) => setUrl(e.target.value)} />
+        <button type="submit">Save proxy</button>
+        <button type="button" className="secondary" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+        <ErrorNote error={update.error} />
+      </form>
+    );
+  }
+  return (
+    <p className="muted row">
+      {account.proxy ? <>via proxy <code>{account.proxy}</code></> : "direct (or the system proxy)"}
+      {!account.readOnly && (
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            setUrl("");
+            setEditing(true);
+          }}
+        >
+          {account.proxy ? "Change proxy" : "Use a proxy"}
+        </button>
+      )}
+    </p>
   );
 }
 
@@ -210,6 +253,7 @@ function AddAccount({ provider, defaultBaseUrl, label }: { provider: string; def
   const [name, setName] = useState("");
   const [apiKey, setApiKey] = useState("");
   const [baseUrl, setBaseUrl] = useState("");
+  const [proxy, setProxy] = useState("");
   if (!open) {
     return (
       <button type="button" className="secondary" onClick={() => setOpen(true)}>
@@ -220,7 +264,13 @@ function AddAccount({ provider, defaultBaseUrl, label }: { provider: string; def
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate(
-      { provider, name: name.trim(), apiKey: apiKey.trim(), ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}) },
+      {
+        provider,
+        name: name.trim(),
+        apiKey: apiKey.trim(),
+        ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
+        ...(proxy.trim() ? { proxy: proxy.trim() } : {}),
+      },
       { onSuccess: () => setOpen(false) },
     );
   };
@@ -229,6 +279,7 @@ function AddAccount({ provider, defaultBaseUrl, label }: { provider: string; def
       <input aria-label="Account name" placeholder="account name" value={name} onChange={(e) => setName(e.target.value)} required />
       <input aria-label="API key" type="password" autoComplete="off" placeholder="API key" value={apiKey} onChange={(e) => setApiKey(e.target.value)} required />
       <input aria-label="Base URL (optional)" placeholder={defaultBaseUrl} value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
+      <input aria-label="Proxy (optional)" placeholder="socks5://host:1080" value={proxy} onChange={(e) => setProxy(e.target.value)} />
       <button type="submit" disabled={create.isPending}>
         {create.isPending ? "Adding…" : "Add"}
       </button>
