@@ -65,6 +65,17 @@ pub enum EngineEvent {
     QuotaUpdated {
         account_id: String,
     },
+    /// A quota window of an account passed a warning threshold (percent used) upward.
+    #[serde(rename_all = "camelCase")]
+    QuotaLow {
+        account_id: String,
+        window: crate::quota::Window,
+        metric: String,
+        model: Option<String>,
+        percent_used: f64,
+        threshold: u8,
+        resets_at_ms: Option<i64>,
+    },
     #[serde(rename_all = "camelCase")]
     RequestRouted {
         requested_model: String,

@@ -87,7 +87,46 @@ pub fn for_event(
                 ),
             })
         }
+        EngineEvent::QuotaLow {
+            account_id,
+            window,
+            metric,
+            model,
+            percent_used,
+            threshold,
+            resets_at_ms,
+        } => {
+            let (provider, account) = names(snapshot, account_id);
+            let which = model
+                .as_deref()
+                .map(|m| format!(" for {m}"))
+                .unwrap_or_default();
+            let reset = resets_at_ms
+                .map(|at| format!("; it resets {}", at_time(at, tz, now_ms)))
+                .unwrap_or_default();
+            Some(Notice {
+                key: format!("quota:{account_id}:{window:?}:{metric}:{threshold}"),
+                title: format!("{provider} quota low"),
+                body: format!(
+                    "“{account}” has used {}% of its {} {metric}{which}{reset}.",
+                    percent_used.round(),
+                    window_name(*window)
+                ),
+            })
+        }
         _ => None,
+    }
+}
+
+fn window_name(window: ninerouter::quota::Window) -> &'static str {
+    use ninerouter::quota::Window;
+    match window {
+        Window::Minute => "per-minute",
+        Window::FiveHour => "5-hour",
+        Window::Daily => "daily",
+        Window::Weekly => "weekly",
+        Window::Monthly => "monthly",
+        Window::Total => "total",
     }
 }
 
@@ -120,6 +159,7 @@ fn failure(class: FailureClass) -> &'static str {
         FailureClass::Quota => "is out of quota",
         FailureClass::Overloaded => "was overloaded",
         FailureClass::BadRequest => "rejected the request",
+        FailureClass::ContextLength => "could not take a request that long",
         FailureClass::NotFound => "does not know the model",
         FailureClass::Network => "could not be reached",
         FailureClass::Timeout => "timed out",
@@ -382,6 +422,28 @@ mod tests {
             status: 200,
         };
         assert_eq!(for_event(&direct, &s, &TimeZone::UTC, NOW), None);
+    }
+
+    #[test]
+    fn a_quota_passing_a_threshold_reads_as_a_sentence() {
+        let low = EngineEvent::QuotaLow {
+            account_id: "acc-1".into(),
+            window: ninerouter::quota::Window::Weekly,
+            metric: "requests".into(),
+            model: Some("opus".into()),
+            percent_used: 95.4,
+            threshold: 95,
+            resets_at_ms: Some(NOW + 2 * 3_600_000),
+        };
+        assert_eq!(
+            for_event(&low, &snapshot(None), &TimeZone::UTC, NOW),
+            Some(Notice {
+                key: "quota:acc-1:Weekly:requests:95".into(),
+                title: "OpenRouter quota low".into(),
+                body: "“work” has used 95% of its weekly requests for opus; it resets 10:00."
+                    .into(),
+            })
+        );
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct AccountRecord {
     /// Where the account's outbound proxy URL is kept (it may carry a password).
     #[serde(skip)]
     pub proxy_ref: Option<String>,
+    /// The account's own quota reserve (percent), over the routing setting.
+    pub quota_reserve_pct: Option<u8>,
     pub source: Source,
 }
 
@@ -122,6 +124,8 @@ pub struct Account {
     /// The proxy every call made for this account goes through (requests, renewals, quota);
     /// `None`: the environment's `HTTP(S)_PROXY`/`NO_PROXY`, if any.
     pub proxy: Option<SecretString>,
+    /// See `AccountRecord::quota_reserve_pct`.
+    pub quota_reserve_pct: Option<u8>,
 }
 
 impl Account {
@@ -306,6 +310,7 @@ impl Catalog {
                 let proxy = parts.proxies.remove(&c.id);
                 Some(Account {
                     proxy,
+                    quota_reserve_pct: c.quota_reserve_pct,
                     // A login's tokens go to its provider's own hosts only: an address stored
                     // or declared for a login account is not used.
                     base_url: match &c.base_url {
@@ -505,6 +510,7 @@ mod tests {
             models: Vec::new(),
             secret_ref: Some(format!("connection:{id}")),
             proxy_ref: None,
+            quota_reserve_pct: None,
             source: Source::Api,
         }
     }

@@ -74,6 +74,11 @@ pub struct RoutingSettings {
     #[serde(alias = "context_windows")]
     #[cfg_attr(test, ts(type = "Record<string, number>"))]
     pub context_windows: BTreeMap<String, u64>,
+    /// Stop routing to an account when a quota window that resets has less than this many
+    /// percent left, so a subscription is not locked out for days; 0: off. An account's own
+    /// `quotaReservePct` overrides it.
+    #[serde(alias = "quota_reserve_pct")]
+    pub quota_reserve_pct: u8,
 }
 
 impl Default for RoutingSettings {
@@ -89,6 +94,7 @@ impl Default for RoutingSettings {
             auth_cooldown_ms: 120_000,
             not_found_cooldown_ms: 600_000,
             context_windows: BTreeMap::new(),
+            quota_reserve_pct: 0,
         }
     }
 }
@@ -121,6 +127,9 @@ impl RoutingSettings {
                 "cooldownMaxMs".into(),
                 "must not be smaller than cooldownBaseMs".into(),
             ));
+        }
+        if self.quota_reserve_pct > 99 {
+            return Err(("quotaReservePct".into(), "must be between 0 and 99".into()));
         }
         for (model, window) in &self.context_windows {
             let field = format!("contextWindows.{model}");
@@ -170,6 +179,9 @@ pub struct ObservabilitySettings {
     #[serde(alias = "quota_refresh_secs")]
     #[cfg_attr(test, ts(type = "number"))]
     pub quota_refresh_secs: u64,
+    /// Percent used at which a quota window warns (a notification and a badge).
+    #[serde(alias = "quota_warn_pct")]
+    pub quota_warn_pct: Vec<u8>,
 }
 
 impl Default for ObservabilitySettings {
@@ -181,6 +193,7 @@ impl Default for ObservabilitySettings {
             inspector_max_bytes: 256 << 20,
             inspector_max_field_bytes: 1 << 20,
             quota_refresh_secs: 300,
+            quota_warn_pct: vec![80, 95],
         }
     }
 }
@@ -203,6 +216,12 @@ impl ObservabilitySettings {
             if value == 0 {
                 return Err((field.into(), "must be greater than 0".into()));
             }
+        }
+        if self.quota_warn_pct.iter().any(|p| !(1..=100).contains(p)) {
+            return Err((
+                "quotaWarnPct".into(),
+                "each threshold must be between 1 and 100".into(),
+            ));
         }
         if u64::from(self.inspector_max_field_bytes) > self.inspector_max_bytes {
             return Err((

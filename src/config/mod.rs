@@ -149,6 +149,8 @@ pub struct ProviderEntry {
     pub models: Vec<String>,
     /// The proxy this account's calls go through: `http://`, `https://` or `socks5://`.
     pub proxy: Option<String>,
+    /// Stop routing to the account when a quota window has less than this many percent left.
+    pub quota_reserve_pct: Option<u8>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +240,9 @@ impl FileConfig {
             if let Some(url) = &p.base_url {
                 crate::catalog::validate_base_url(url)
                     .map_err(|m| self.invalid(field("base_url"), m))?;
+            }
+            if p.quota_reserve_pct.is_some_and(|r| r > 99) {
+                return Err(self.invalid(field("quota_reserve_pct"), "must be between 0 and 99"));
             }
             if let Some(url) = &p.proxy {
                 crate::catalog::validate_proxy_url(url)

@@ -32,6 +32,8 @@ pub struct AccountInput {
     /// The proxy this account's calls go through (`http://`, `https://`, `socks5://`); kept
     /// in the secret store, since it may carry a password.
     pub proxy: Option<String>,
+    /// Stop routing to it when a quota window has less than this many percent left.
+    pub quota_reserve_pct: Option<u8>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +54,10 @@ pub struct AccountPatch {
     #[serde(default, with = "double_option")]
     #[cfg_attr(test, ts(type = "string | null", optional))]
     pub proxy: Option<Option<String>>,
+    /// `null` goes back to the routing setting.
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(test, ts(type = "number | null", optional))]
+    pub quota_reserve_pct: Option<Option<u8>>,
 }
 
 /// `Option<Option<T>>` that tells "absent" from "null".
@@ -84,6 +90,10 @@ pub struct AccountView {
     #[cfg_attr(test, ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The account's own quota reserve, when it has one.
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_reserve_pct: Option<u8>,
     pub source: Source,
     pub read_only: bool,
     pub state: AccountStatus,
@@ -130,6 +140,7 @@ fn view(core: &Core, rec: &AccountRecord, has_key: bool) -> AccountView {
             .account(&rec.id)
             .and_then(|a| a.proxy.as_ref())
             .map(|p| masked_proxy_url(p.expose())),
+        quota_reserve_pct: rec.quota_reserve_pct,
         source: rec.source,
         read_only: rec.source == Source::File,
         state,
@@ -162,6 +173,7 @@ pub async fn list_accounts(core: &Core) -> Result<Vec<AccountView>, ManageError>
             models: a.models.clone(),
             secret_ref: None,
             proxy_ref: None,
+            quota_reserve_pct: a.quota_reserve_pct,
             source: Source::File,
         };
         out.push(view(core, &rec, a.credential.is_some()));
@@ -184,7 +196,11 @@ fn check_fields(
     base_url: Option<&str>,
     models: Option<&[String]>,
     proxy: Option<&str>,
+    reserve: Option<u8>,
 ) -> Result<(), ManageError> {
+    if reserve.is_some_and(|r| r > 99) {
+        return Err(invalid("quotaReservePct", "must be between 0 and 99"));
+    }
     if let Some(p) = proxy {
         validate_proxy_url(p).map_err(|m| invalid("proxy", m))?;
     }
@@ -237,6 +253,7 @@ pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountV
         input.base_url.as_deref(),
         Some(&input.models),
         input.proxy.as_deref(),
+        input.quota_reserve_pct,
     )?;
     if auth != AuthKind::ApiKey {
         return Err(invalid(
@@ -276,6 +293,7 @@ pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountV
         models: input.models,
         secret_ref: None,
         proxy_ref: None,
+        quota_reserve_pct: input.quota_reserve_pct,
         source: Source::Api,
     };
     let rec = insert_with_secret(core, rec, key.map(SecretString::new), input.proxy).await?;
@@ -342,6 +360,7 @@ pub async fn update_account(
         patch.base_url.as_ref().and_then(|u| u.as_deref()),
         patch.models.as_deref(),
         patch.proxy.as_ref().and_then(|u| u.as_deref()),
+        patch.quota_reserve_pct.flatten(),
     )?;
     if let Some(n) = patch.name {
         rec.name = n.trim().to_owned();
@@ -357,6 +376,9 @@ pub async fn update_account(
     }
     if let Some(m) = patch.models {
         rec.models = m;
+    }
+    if let Some(r) = patch.quota_reserve_pct {
+        rec.quota_reserve_pct = r;
     }
     let mut dropped_proxy = None;
     match patch.proxy {
@@ -495,6 +517,7 @@ pub async fn save_login(
         models: vec![],
         secret_ref: None,
         proxy_ref: None,
+        quota_reserve_pct: None,
         source: Source::Api,
     };
     let rec = insert_with_secret(core, rec, Some(secret), None).await?;

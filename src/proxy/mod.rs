@@ -294,15 +294,20 @@ pub async fn dispatch(
             continue;
         }
         for account in plan.accounts {
-            if let Some(until) = ctx
-                .quotas
-                .exhausted_until(&account.id, &target.model, now_ms())
+            let reserve = account
+                .quota_reserve_pct
+                .unwrap_or(settings.quota_reserve_pct);
+            if let Some(until) =
+                ctx.quotas
+                    .exhausted_until(&account.id, &target.model, reserve, now_ms())
             {
                 note_earliest(&mut earliest, until, || {
-                    format!(
-                        "{} via account '{}' (quota used up)",
-                        target.label, account.name
-                    )
+                    let why = if reserve > 0 {
+                        format!("quota used up to its {reserve}% reserve")
+                    } else {
+                        "quota used up".to_owned()
+                    };
+                    format!("{} via account '{}' ({why})", target.label, account.name)
                 });
                 continue;
             }

@@ -38,6 +38,29 @@ pub struct QuotaWindow {
 }
 
 impl QuotaWindow {
+    /// How much of it is used, in percent, when that is known.
+    pub fn percent(&self) -> Option<f64> {
+        self.percent_used.or_else(|| {
+            let limit = self.limit.filter(|l| *l > 0.0)?;
+            let used = self.used.or_else(|| Some(limit - self.remaining?))?;
+            Some((used / limit * 100.0).clamp(0.0, 100.0))
+        })
+    }
+
+    /// The highest of `thresholds` (percent used) this window has reached. A minute's
+    /// rate-limit bucket warns of nothing: it is full and empty again within the minute.
+    pub fn warning(&self, thresholds: &[u8]) -> Option<u8> {
+        if self.window == Window::Minute {
+            return None;
+        }
+        let percent = self.percent()?;
+        thresholds
+            .iter()
+            .copied()
+            .filter(|t| percent >= f64::from(*t))
+            .max()
+    }
+
     /// Fills in what follows from the other fields (used from limit − remaining, percent).
     pub fn completed(mut self) -> Self {
         if self.used.is_none()
@@ -90,6 +113,10 @@ pub struct WindowView {
     pub window: QuotaWindow,
     #[cfg_attr(test, ts(type = "number | null"))]
     pub resets_in_secs: Option<i64>,
+    /// The highest warning threshold (percent used) it has reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub warning: Option<u8>,
 }
 
 /// A snapshot as the API shows it: with its age and a countdown to each reset (all absent
@@ -125,7 +152,7 @@ impl SnapshotView {
     }
 }
 
-pub fn view(s: &QuotaSnapshot, now_ms: i64) -> SnapshotView {
+pub fn view(s: &QuotaSnapshot, now_ms: i64, thresholds: &[u8]) -> SnapshotView {
     let secs = |ms: i64| (ms.max(0) + 999) / 1000;
     SnapshotView {
         source: Some(s.source),
@@ -138,6 +165,7 @@ pub fn view(s: &QuotaSnapshot, now_ms: i64) -> SnapshotView {
             .map(|w| WindowView {
                 window: w.clone(),
                 resets_in_secs: w.resets_at_ms.map(|at| secs(at - now_ms)),
+                warning: w.warning(thresholds),
             })
             .collect(),
     }

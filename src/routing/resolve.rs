@@ -174,6 +174,7 @@ mod tests {
                     models: vec![],
                     secret_ref: None,
                     proxy_ref: None,
+                    quota_reserve_pct: None,
                     source: Source::Api,
                 },
                 None,

@@ -204,6 +204,9 @@ impl Core {
         merge_file(&self.file, &mut parts);
 
         let catalog = Arc::new(Catalog::build(parts));
+        self.proxy
+            .quotas
+            .warn_at(&catalog.settings.observability.quota_warn_pct);
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
         self.proxy.routing.reset_rotation();
         self.events().publish(EngineEvent::ConfigChanged {
@@ -265,6 +268,7 @@ fn merge_file(file: &FileConfig, parts: &mut CatalogParts) {
                 models: entry.models.clone(),
                 secret_ref: None,
                 proxy_ref: None,
+                quota_reserve_pct: entry.quota_reserve_pct,
                 source: Source::File,
             },
             entry.api_key.clone().map(SecretString::new),

@@ -114,7 +114,8 @@ pub fn delete_node(c: &mut Connection, id: &str) -> Result<Option<Vec<String>>, 
 
 pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
     let mut stmt = c.prepare(
-        "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref, proxy_ref
+        "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref, proxy_ref,
+           quota_reserve_pct
          FROM connections ORDER BY seq",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -129,6 +130,7 @@ pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
                 models: Vec::new(),
                 secret_ref: r.get(7)?,
                 proxy_ref: r.get(8)?,
+                quota_reserve_pct: r.get(9)?,
                 source: Source::Api,
             },
             r.get::<_, String>(6)?,
@@ -145,8 +147,8 @@ pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
 pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO connections (id, provider, name, priority, enabled, base_url, models, secret_ref,
-           created_at, proxy_ref)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           created_at, proxy_ref, quota_reserve_pct)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             rec.id,
             rec.provider,
@@ -157,7 +159,8 @@ pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreEr
             to_json(&rec.models)?,
             rec.secret_ref,
             now_ms(),
-            rec.proxy_ref
+            rec.proxy_ref,
+            rec.quota_reserve_pct
         ],
     )?;
     Ok(())
@@ -166,7 +169,7 @@ pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreEr
 pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE connections SET name = ?2, priority = ?3, enabled = ?4, base_url = ?5, models = ?6,
-           secret_ref = ?7, proxy_ref = ?8 WHERE id = ?1",
+           secret_ref = ?7, proxy_ref = ?8, quota_reserve_pct = ?9 WHERE id = ?1",
         params![
             rec.id,
             rec.name,
@@ -175,7 +178,8 @@ pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, Store
             rec.base_url,
             to_json(&rec.models)?,
             rec.secret_ref,
-            rec.proxy_ref
+            rec.proxy_ref,
+            rec.quota_reserve_pct
         ],
     )?;
     Ok(changed > 0)

@@ -183,6 +183,7 @@ UPDATE cooldowns SET needs_login = 1 WHERE reason LIKE 'needs login%';
 ALTER TABLE api_keys ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE usage_events ADD COLUMN limited TEXT;
 ALTER TABLE connections ADD COLUMN proxy_ref TEXT;
+ALTER TABLE connections ADD COLUMN quota_reserve_pct INTEGER;
 "#,
 ];
 

@@ -8,13 +8,15 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 
 use crate::events::{EngineEvent, EventBus};
-use crate::quota::{QuotaSnapshot, QuotaSource};
+use crate::quota::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
 use crate::store::{self, Store, StoreError};
 
 pub struct Quotas {
     snapshots: RwLock<HashMap<String, QuotaSnapshot>>,
     saves: UnboundedSender<QuotaSnapshot>,
     events: EventBus,
+    /// Percent used at which a window warns (the settings' `quotaWarnPct`).
+    warn_at: RwLock<Vec<u8>>,
 }
 
 impl Quotas {
@@ -24,8 +26,14 @@ impl Quotas {
             snapshots: RwLock::default(),
             saves,
             events,
+            warn_at: RwLock::new(vec![80, 95]),
         };
         (me, rx)
+    }
+
+    /// The thresholds new snapshots are compared against.
+    pub fn warn_at(&self, thresholds: &[u8]) {
+        *self.warn_at.write().unwrap_or_else(|p| p.into_inner()) = thresholds.to_vec();
     }
 
     pub fn restore(&self, saved: Vec<QuotaSnapshot>) {
@@ -38,13 +46,53 @@ impl Quotas {
     /// Replaces an account's snapshot, saves it and tells subscribers.
     pub fn put(&self, snapshot: QuotaSnapshot) {
         let account_id = snapshot.account_id.clone();
-        self.snapshots
+        let previous = self
+            .snapshots
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(account_id.clone(), snapshot.clone());
+        let passed = self.passed_thresholds(previous.as_ref(), &snapshot);
         let _ = self.saves.send(snapshot);
-        self.events
-            .publish(EngineEvent::QuotaUpdated { account_id });
+        self.events.publish(EngineEvent::QuotaUpdated {
+            account_id: account_id.clone(),
+        });
+        for (w, threshold) in passed {
+            tracing::info!(account = %account_id, window = ?w.window, threshold, "quota low");
+            self.events.publish(EngineEvent::QuotaLow {
+                account_id: account_id.clone(),
+                window: w.window,
+                metric: w.metric.clone(),
+                model: w.model.clone(),
+                percent_used: w.percent().unwrap_or_default(),
+                threshold,
+                resets_at_ms: w.resets_at_ms,
+            });
+        }
+    }
+
+    /// The windows of `new` whose warning level rose since `old` (a window that reset and
+    /// fills again warns again), with the level reached.
+    fn passed_thresholds(
+        &self,
+        old: Option<&QuotaSnapshot>,
+        new: &QuotaSnapshot,
+    ) -> Vec<(QuotaWindow, u8)> {
+        let thresholds = self.warn_at.read().unwrap_or_else(|p| p.into_inner());
+        new.windows
+            .iter()
+            .filter_map(|w| {
+                let level = w.warning(&thresholds)?;
+                let before = old
+                    .and_then(|o| {
+                        o.windows.iter().find(|p| {
+                            p.window == w.window && p.metric == w.metric && p.model == w.model
+                        })
+                    })
+                    .filter(|p| p.resets_at_ms == w.resets_at_ms || w.resets_at_ms.is_none())
+                    .and_then(|p| p.warning(&thresholds));
+                (before.is_none_or(|b| b < level)).then(|| (w.clone(), level))
+            })
+            .collect()
     }
 
     /// Records a failed fetch: the last good windows stay, with the error beside them.
@@ -71,14 +119,28 @@ impl Quotas {
     /// routing skips it until then instead of finding out by a refused request. Windows that
     /// never reset (credit balances) are left to the provider's answer, since a top-up does
     /// not show here.
-    pub fn exhausted_until(&self, account_id: &str, model: &str, now_ms: i64) -> Option<i64> {
+    ///
+    /// With a reserve (percent), a window that resets counts as used up once less than the
+    /// reserve is left, a minute's rate-limit bucket excepted.
+    pub fn exhausted_until(
+        &self,
+        account_id: &str,
+        model: &str,
+        reserve_pct: u8,
+        now_ms: i64,
+    ) -> Option<i64> {
         let map = self.snapshots.read().unwrap_or_else(|p| p.into_inner());
+        let full = 100.0 - f64::from(reserve_pct);
         map.get(account_id)?
             .windows
             .iter()
             .filter(|w| w.model.as_deref().is_none_or(|m| model.contains(m)))
             .filter(|w| {
-                w.remaining.is_some_and(|r| r <= 0.0) || w.percent_used.is_some_and(|p| p >= 100.0)
+                w.remaining.is_some_and(|r| r <= 0.0)
+                    || w.percent_used.is_some_and(|p| p >= 100.0)
+                    || (reserve_pct > 0
+                        && w.window != Window::Minute
+                        && w.percent().is_some_and(|p| p >= full))
             })
             .filter_map(|w| w.resets_at_ms)
             .filter(|&reset| reset > now_ms)
@@ -172,4 +234,74 @@ pub async fn run_writer(
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(window: Window, percent: f64, resets_at_ms: Option<i64>) -> QuotaWindow {
+        QuotaWindow {
+            window,
+            metric: "requests".into(),
+            model: None,
+            used: None,
+            limit: None,
+            remaining: None,
+            percent_used: Some(percent),
+            resets_at_ms,
+        }
+    }
+
+    fn quotas(windows: Vec<QuotaWindow>) -> Quotas {
+        let (q, _saves) = Quotas::new(EventBus::new());
+        q.restore(vec![QuotaSnapshot {
+            account_id: "a".into(),
+            windows,
+            source: QuotaSource::Api,
+            fetched_ms: 0,
+            error: None,
+        }]);
+        q
+    }
+
+    #[test]
+    fn a_reserve_counts_a_resetting_window_as_used_up_early_but_not_a_minute_bucket() {
+        let q = quotas(vec![
+            window(Window::Weekly, 92.0, Some(5_000)),
+            window(Window::Minute, 99.0, Some(6_000)),
+        ]);
+        assert_eq!(q.exhausted_until("a", "m", 0, 0), None);
+        assert_eq!(q.exhausted_until("a", "m", 5, 0), None);
+        assert_eq!(q.exhausted_until("a", "m", 10, 0), Some(5_000));
+        // Past its reset, a window no longer holds the account.
+        assert_eq!(q.exhausted_until("a", "m", 10, 5_000), None);
+    }
+
+    #[test]
+    fn a_window_warns_when_it_rises_past_a_threshold_and_again_after_its_reset() {
+        let q = quotas(Vec::new());
+        let snap = |percent: f64, reset: i64| QuotaSnapshot {
+            account_id: "a".into(),
+            windows: vec![window(Window::Weekly, percent, Some(reset))],
+            source: QuotaSource::Api,
+            fetched_ms: 0,
+            error: None,
+        };
+        let levels = |old: Option<&QuotaSnapshot>, new: &QuotaSnapshot| -> Vec<u8> {
+            q.passed_thresholds(old, new)
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect()
+        };
+        assert_eq!(levels(None, &snap(50.0, 1)), Vec::<u8>::new());
+        assert_eq!(levels(Some(&snap(50.0, 1)), &snap(85.0, 1)), [80]);
+        assert_eq!(
+            levels(Some(&snap(85.0, 1)), &snap(90.0, 1)),
+            Vec::<u8>::new()
+        );
+        assert_eq!(levels(Some(&snap(90.0, 1)), &snap(96.0, 1)), [95]);
+        // A new period (another reset time) that fills again warns again.
+        assert_eq!(levels(Some(&snap(96.0, 1)), &snap(85.0, 2)), [80]);
+    }
 }

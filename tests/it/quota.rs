@@ -230,3 +230,109 @@ async fn an_account_whose_quota_is_used_up_is_skipped_until_its_reset() {
         "nothing was sent to a used-up account"
     );
 }
+
+fn credits(remaining: f64) -> Script {
+    Script {
+        key_info: Some(json!({"data": {
+            "label": "sk-or-v1-abc...xyz", "limit": 100, "limit_remaining": remaining,
+            "limit_reset": "monthly", "usage": 100.0 - remaining, "usage_daily": 1.0,
+            "usage_weekly": 2.0, "usage_monthly": 100.0 - remaining, "is_free_tier": false}})),
+        ..Script::default()
+    }
+}
+
+async fn refresh(router: &Router, account: &str) -> Value {
+    let (status, q) = router
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/quota/{account}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{q}");
+    q
+}
+
+#[tokio::test]
+async fn a_window_passing_a_threshold_warns_once_and_a_reserve_keeps_the_account_out() {
+    let fake = FakeUpstream::start(credits(8.0)).await;
+    let router = Router::start(&openrouter_config(&fake)).await;
+    let mut events = router.engine.subscribe();
+    let q = refresh(&router, "file-or-main").await;
+    let monthly = q["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "monthly")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(monthly["warning"], 80, "{monthly}");
+
+    // 92% used: one warning at 80; fetched again unchanged, none; at 97%, one at 95.
+    let mut warnings = Vec::new();
+    let mut collect = async |events: &mut tokio::sync::broadcast::Receiver<_>, until: u64| {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(until);
+        while let Ok(Ok(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
+            let e = serde_json::to_value(e).unwrap();
+            if e["type"] == "quota-low" {
+                warnings.push((e["window"].clone(), e["threshold"].clone()));
+            }
+        }
+    };
+    refresh(&router, "file-or-main").await;
+    collect(&mut events, 300).await;
+    fake.set(credits(3.0));
+    refresh(&router, "file-or-main").await;
+    collect(&mut events, 300).await;
+    assert_eq!(
+        warnings,
+        [(json!("monthly"), json!(80)), (json!("monthly"), json!(95))]
+    );
+
+    // 3 left of 100: an account reserve of 5% keeps it out; without one it serves.
+    let (status, _) = router
+        .api(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"routing": {"quotaReservePct": 5}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = router.ask("or/openai/gpt-4o").await;
+    assert_eq!(status, 429, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("used up to its 5% reserve"), "{message}");
+    let chats = || {
+        fake.seen()
+            .iter()
+            .filter(|s| s.path.ends_with("/chat/completions"))
+            .count()
+    };
+    assert_eq!(chats(), 0);
+    let (status, _) = router
+        .api(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"routing": {"quotaReservePct": 0}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = router.ask("or/openai/gpt-4o").await;
+    assert_eq!(status, 200);
+    assert_eq!(chats(), 1);
+
+    // The account's own reserve, from the config file, works the same.
+    let config = openrouter_config(&fake).replace(
+        "api_key = \"sk-or-test-key\"\n",
+        "api_key = \"sk-or-test-key\"\nquota_reserve_pct = 5\n",
+    );
+    let own = Router::start(&config).await;
+    refresh(&own, "file-or-main").await;
+    let (_, accounts) = own
+        .api(reqwest::Method::GET, "/api/connections", None)
+        .await;
+    assert_eq!(accounts[0]["quotaReservePct"], 5);
+    let (status, _, _) = own.ask("or/openai/gpt-4o").await;
+    assert_eq!(status, 429);
+    assert_eq!(chats(), 1);
+}

@@ -1,13 +1,13 @@
 import { useEffect, useState } from "react";
 import { needsLogin } from "./api/client";
 import { useEngineEvents } from "./api/events";
-import { useStatus } from "./api/hooks";
+import { useQuota, useStatus } from "./api/hooks";
 import { AdminLogin } from "./components/AdminLogin";
 import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
 import { ProvidersPage } from "./pages/Providers";
-import { QuotaPage } from "./pages/Quota";
+import { QuotaPage, warnedAccounts } from "./pages/Quota";
 import { SettingsPage } from "./pages/Settings";
 import { UsagePage } from "./pages/Usage";
 
@@ -31,6 +31,8 @@ function currentPage(): PageId {
 export function App() {
   useEngineEvents();
   const status = useStatus();
+  const quota = useQuota();
+  const warned = warnedAccounts(quota.data ?? []);
   const [page, setPage] = useState<PageId>(currentPage);
   useEffect(() => {
     const onHash = () => setPage(currentPage());
@@ -45,6 +47,11 @@ export function App() {
         {PAGES.map((p) => (
           <a key={p.id} href={`#/${p.id}`} aria-current={p.id === page ? "page" : undefined}>
             {p.title}
+            {p.id === "quota" && warned > 0 && (
+              <span className="badge warn" data-testid="quota-badge" title={`${warned} account(s) past a quota warning`}>
+                {warned}
+              </span>
+            )}
           </a>
         ))}
       </nav>

@@ -540,3 +540,77 @@ async fn a_taken_port_is_shown_in_the_tray_with_a_way_out() {
     let _ = app.kill();
     let _ = app.wait();
 }
+
+/// OpenRouter's `GET /v1/key`: `first` for the first fetch, `then` for every later one;
+/// counts the fetches.
+async fn fake_openrouter_key(
+    first: Value,
+    then: Value,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    let app = axum::Router::new().route(
+        "/v1/key",
+        axum::routing::get(move || {
+            let n = fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = if n == 0 { first.clone() } else { then.clone() };
+            async move { axum::Json(answer) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quota_running_low_is_notified_once() {
+    if !required() {
+        return;
+    }
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let desktop = FakeDesktop::start();
+    let credits = |remaining: f64| {
+        json!({"data": {"label": "sk-or", "limit": 100, "limit_remaining": remaining,
+            "limit_reset": "monthly", "usage": 100.0 - remaining, "usage_daily": 0.0,
+            "usage_weekly": 0.0, "usage_monthly": 100.0 - remaining, "is_free_tier": false}})
+    };
+    // Half used at the first fetch: nothing to say. Then 96% used, fetched every second:
+    // told once.
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let base = fake_openrouter_key(credits(50.0), credits(4.0), fetches.clone()).await;
+    let sandbox = Sandbox::new(&format!(
+        "[observability]\nquota_refresh_secs = 1\n\n[[provider]]\nprovider = \"openrouter\"\n\
+         name = \"team\"\nbase_url = \"{base}\"\napi_key = \"sk-or-test\"\n"
+    ));
+    let mut app = sandbox.launch(&["--hidden"], &[]);
+    let http = reqwest::Client::new();
+    wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
+    wait_for("the quota-low notice", async || {
+        desktop
+            .shown()
+            .iter()
+            .any(|(t, _)| t == "OpenRouter quota low")
+    })
+    .await;
+    let seen = fetches.load(std::sync::atomic::Ordering::SeqCst);
+    wait_for("two more fetches", async || {
+        fetches.load(std::sync::atomic::Ordering::SeqCst) >= seen + 2
+    })
+    .await;
+    let notices: Vec<_> = desktop
+        .shown()
+        .into_iter()
+        .filter(|(t, _)| t == "OpenRouter quota low")
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0]
+            .1
+            .starts_with("“team” has used 96% of its monthly credits"),
+        "{notices:?}"
+    );
+    let _ = app.kill();
+    let _ = app.wait();
+}

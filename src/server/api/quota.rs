@@ -43,13 +43,17 @@ pub struct QuotaList {
 }
 
 fn account_view(core: &Core, account: &Account) -> AccountQuota {
-    let snapshot = core
-        .proxy
-        .quotas
-        .get(&account.id)
-        .map_or_else(SnapshotView::never_measured, |s| {
-            crate::quota::view(&s, now_ms())
-        });
+    let snapshot =
+        core.proxy
+            .quotas
+            .get(&account.id)
+            .map_or_else(SnapshotView::never_measured, |s| {
+                crate::quota::view(
+                    &s,
+                    now_ms(),
+                    &core.catalog().settings.observability.quota_warn_pct,
+                )
+            });
     let provider_name = core
         .catalog()
         .provider_by_id(&account.provider)

@@ -77,7 +77,11 @@ hasApiKey: boolean,
 /**
  * The account's proxy, its password masked.
  */
-proxy?: string, source: Source, readOnly: boolean, state: AccountStatus, cooldowns: Array<CooldownInfo>, 
+proxy?: string, 
+/**
+ * The account's own quota reserve, when it has one.
+ */
+quotaReservePct?: number, source: Source, readOnly: boolean, state: AccountStatus, cooldowns: Array<CooldownInfo>, 
 /**
  * The subscription plan of a login account, when the provider told it (ChatGPT's `plus`,
  * Claude Code's `max`).
@@ -167,7 +171,13 @@ notFoundCooldownMs: number,
  * Context windows, in tokens, over the built-in table: keyed by `prefix/model`, or
  * `prefix/*` for every model of a provider or node.
  */
-contextWindows: Record<string, number>, };
+contextWindows: Record<string, number>, 
+/**
+ * Stop routing to an account when a quota window that resets has less than this many
+ * percent left, so a subscription is not locked out for days; 0: off. An account's own
+ * `quotaReservePct` overrides it.
+ */
+quotaReservePct: number, };
 
 export type ObservabilitySettings = { 
 /**
@@ -194,7 +204,11 @@ inspectorMaxFieldBytes: number,
  * How often quota is fetched from the providers that publish it (and subscription logins
  * are looked at, to renew those due before the next round).
  */
-quotaRefreshSecs: number, };
+quotaRefreshSecs: number, 
+/**
+ * Percent used at which a quota window warns (a notification and a badge).
+ */
+quotaWarnPct: Array<number>, };
 
 export type Settings = { requireApiKey: boolean, routing: RoutingSettings, observability: ObservabilitySettings, };
 
@@ -271,7 +285,11 @@ percentUsed: number | null, resetsAtMs: number | null, };
 
 export type QuotaSource = "headers" | "api";
 
-export type WindowView = { resetsInSecs: number | null, window: Window, 
+export type WindowView = { resetsInSecs: number | null, 
+/**
+ * The highest warning threshold (percent used) it has reached.
+ */
+warning?: number, window: Window, 
 /**
  * `requests`, `tokens`, `input-tokens`, `output-tokens`, `credits`…
  */
@@ -461,7 +479,11 @@ provider: string, name: string, apiKey?: string, priority?: number, enabled?: bo
  * The proxy this account's calls go through (`http://`, `https://`, `socks5://`); kept
  * in the secret store, since it may carry a password.
  */
-proxy?: string, };
+proxy?: string, 
+/**
+ * Stop routing to it when a quota window has less than this many percent left.
+ */
+quotaReservePct?: number, };
 
 export type SecretsMoved = { kind: BackendKind, moved: number, };
 
@@ -473,7 +495,11 @@ baseUrl?: string | null, models?: Array<string>,
 /**
  * `null` goes back to the environment's proxy settings.
  */
-proxy?: string | null, };
+proxy?: string | null, 
+/**
+ * `null` goes back to the routing setting.
+ */
+quotaReservePct?: number | null, };
 
 export type ComboInput = { name: string, models: Array<string>, strategy?: ComboStrategy, };
 

@@ -5,6 +5,11 @@ import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
 import { countdown } from "./countdown";
 
+/** How many accounts have a window past a warning threshold (the navigation's badge). */
+export function warnedAccounts(accounts: AccountQuota[]): number {
+  return accounts.filter((a) => a.windows.some((w) => w.warning !== undefined)).length;
+}
+
 
 export function QuotaPage() {
   const quota = useQuota();
@@ -71,6 +76,11 @@ function Window({ w, now }: { w: QuotaWindow; now: number }) {
     <div className="window">
       <span>
         {WINDOW_NAMES[w.window]} · {w.metric}
+        {w.warning !== undefined && (
+          <span className={`badge ${w.warning >= 95 ? "danger" : "warn"}`} data-testid="quota-warning">
+            {w.warning}%+ used
+          </span>
+        )}
       </span>
       <div
         className="quota-bar"
