@@ -2,6 +2,7 @@
 //! flags routing needs, the body kept raw for passthrough, and the canonical form decoded
 //! only when a target speaks another format.
 
+use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -20,6 +21,8 @@ pub struct Inbound {
     decoded: OnceLock<Result<Decoded, FormatError>>,
     /// The o200k estimate of what the model reads, made at most once.
     tokens: OnceLock<Option<usize>>,
+    /// Which conversation the request continues (see `conversation`), worked out at most once.
+    conversation: OnceLock<Option<u64>>,
     /// Anthropic headers a same-format upstream must see (betas change the API's behaviour).
     pub anthropic_beta: Option<HeaderValue>,
     pub anthropic_version: Option<HeaderValue>,
@@ -50,6 +53,7 @@ impl Inbound {
             json: Some(json),
             decoded: OnceLock::new(),
             tokens: OnceLock::new(),
+            conversation: OnceLock::new(),
             anthropic_beta: headers.get("anthropic-beta").cloned(),
             anthropic_version: headers.get("anthropic-version").cloned(),
         })
@@ -72,6 +76,7 @@ impl Inbound {
             json: None,
             decoded: OnceLock::new(),
             tokens: OnceLock::new(),
+            conversation: OnceLock::new(),
             anthropic_beta: None,
             anthropic_version: None,
         })
@@ -88,6 +93,7 @@ impl Inbound {
             json: None,
             decoded: OnceLock::new(),
             tokens: OnceLock::new(),
+            conversation: OnceLock::new(),
             anthropic_beta: None,
             anthropic_version: None,
         };
@@ -150,6 +156,53 @@ impl Inbound {
             }
         };
         estimate.filter(|&n| !fits(n))
+    }
+
+    /// Which conversation this request continues, as a hash: what the client names it by
+    /// (Anthropic `metadata.user_id`, which Claude Code makes per session; OpenAI's
+    /// `prompt_cache_key`, which Codex sets to its conversation id; else `user`), or else
+    /// its system prompt and first user turn, which every later turn repeats.
+    pub fn conversation(&self) -> Option<u64> {
+        *self.conversation.get_or_init(|| {
+            #[derive(serde::Deserialize)]
+            struct Metadata {
+                user_id: Option<String>,
+            }
+            #[derive(serde::Deserialize)]
+            struct Named {
+                metadata: Option<Metadata>,
+                prompt_cache_key: Option<String>,
+                user: Option<String>,
+            }
+            let named = serde_json::from_slice::<Named>(&self.raw)
+                .ok()
+                .and_then(|n| {
+                    n.metadata
+                        .and_then(|m| m.user_id)
+                        .or(n.prompt_cache_key)
+                        .or(n.user)
+                });
+            let mut hasher = std::hash::DefaultHasher::new();
+            match named {
+                Some(name) => ("named", name).hash(&mut hasher),
+                None => {
+                    let request = &self.decoded().ok()?.request;
+                    let first = request
+                        .messages
+                        .iter()
+                        .find(|m| m.role == format::ir::Role::User)?;
+                    let system: Vec<&str> =
+                        request.system.iter().map(|b| b.text.as_str()).collect();
+                    ("opening", system, format::ir::text_of(&first.parts)).hash(&mut hasher);
+                }
+            }
+            Some(hasher.finish())
+        })
+    }
+
+    /// The conversation, if it was worked out (routing asks only when it has a choice).
+    pub fn known_conversation(&self) -> Option<u64> {
+        self.conversation.get().copied().flatten()
     }
 
     /// The body for a same-format upstream: byte for byte, with only the model replaced.

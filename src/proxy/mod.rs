@@ -254,7 +254,9 @@ pub async fn dispatch(
         };
         let plan = ctx
             .routing
-            .plan(catalog, &provider.id, &target.model, now_ms());
+            .plan(catalog, &provider.id, &target.model, now_ms(), || {
+                inbound.conversation()
+            });
         if let Some(until) = plan.earliest_reset_ms {
             note_earliest(&mut earliest, until, || target.label.clone());
         }
@@ -357,6 +359,14 @@ pub async fn dispatch(
                         .cooldowns
                         .record_success(&account.id, &target.model);
                     ctx.routing.record_served(&account.id);
+                    if let Some(conversation) = inbound.known_conversation() {
+                        ctx.routing.affinity.served(
+                            &provider.id,
+                            conversation,
+                            &account.id,
+                            now_ms(),
+                        );
+                    }
                     return Ok(Served {
                         wire,
                         answer: upstreamed.answer,

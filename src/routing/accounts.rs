@@ -26,6 +26,7 @@ struct Usage {
 /// The live routing state next to the catalog: cooldowns and who served last.
 pub struct RoutingState {
     pub cooldowns: Cooldowns,
+    pub affinity: super::Affinity,
     usage: Mutex<Usage>,
 }
 
@@ -40,6 +41,7 @@ impl RoutingState {
     pub fn new(cooldowns: Cooldowns) -> Self {
         Self {
             cooldowns,
+            affinity: super::Affinity::default(),
             usage: Mutex::new(Usage::default()),
         }
     }
@@ -48,13 +50,16 @@ impl RoutingState {
         self.usage.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Orders the enabled, not-cooling accounts of `provider_id` for `model`.
+    /// Orders the enabled, not-cooling accounts of `provider_id` for `model`. With more
+    /// than one, a conversation (`conversation` tells which, asked only then) goes first to
+    /// the account it is pinned to.
     pub fn plan<'c>(
         &self,
         catalog: &'c Catalog,
         provider_id: &str,
         model: &str,
         now_ms: i64,
+        conversation: impl FnOnce() -> Option<u64>,
     ) -> AccountPlan<'c> {
         let mut available = Vec::new();
         let mut earliest_reset_ms: Option<i64> = None;
@@ -68,8 +73,20 @@ impl RoutingState {
                 None => available.push(account),
             }
         }
+        let pinned = (available.len() > 1)
+            .then(conversation)
+            .flatten()
+            .and_then(|c| {
+                self.affinity
+                    .preferred(provider_id, c, now_ms)
+                    .iter()
+                    .find_map(|id| available.iter().position(|a| &a.id == id))
+            });
         let (strategy, limit) = catalog.settings.routing.for_provider(provider_id);
-        if strategy == AccountStrategy::StickyRoundRobin && available.len() > 1 {
+        if let Some(pos) = pinned {
+            let home = available.remove(pos);
+            available.insert(0, home);
+        } else if strategy == AccountStrategy::StickyRoundRobin && available.len() > 1 {
             self.order_sticky(provider_id, limit, &mut available);
         }
         AccountPlan {
@@ -189,7 +206,7 @@ mod tests {
     fn firsts(state: &RoutingState, cat: &Catalog, n: usize) -> String {
         (0..n)
             .map(|_| {
-                let plan = state.plan(cat, "openai", "m", 0);
+                let plan = state.plan(cat, "openai", "m", 0, || None);
                 let id = plan.accounts[0].id.clone();
                 state.record_served(&id);
                 id
@@ -202,7 +219,7 @@ mod tests {
         let cat = catalog(AccountStrategy::FillFirst, 1);
         let state = RoutingState::new(Cooldowns::new(None));
         assert_eq!(firsts(&state, &cat, 4), "aaaa");
-        let plan = state.plan(&cat, "openai", "m", 0);
+        let plan = state.plan(&cat, "openai", "m", 0, || None);
         let order: Vec<&str> = plan.accounts.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(order, ["a", "b", "c"]);
     }

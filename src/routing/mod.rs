@@ -3,12 +3,14 @@
 //! (cooldowns, sticky counters, combo rotation); the HTTP work is in `proxy`.
 
 mod accounts;
+mod affinity;
 mod classify;
 mod cooldown;
 mod outlook;
 mod resolve;
 
 pub use accounts::RoutingState;
+pub use affinity::Affinity;
 pub use classify::{Action, FailureClass, reset_hint, retry_info, window_in_message};
 pub use cooldown::{ALL_MODELS, CooldownChange, CooldownInfo, Cooldowns, FailureNote};
 pub use outlook::{Outlook, outlook};

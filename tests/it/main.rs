@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod affinity;
 mod cli;
 mod context_windows;
 mod cursor;

@@ -71,6 +71,7 @@ export function UsagePage() {
                   <th>Errors</th>
                   <th title="Refused by the proxy key's limits: rate, tokens, daily cost, model or expiry">Limited</th>
                   <th>Tokens in / out</th>
+                  <th title="Prompt tokens read from and written to the provider's prompt cache">Cache read / write</th>
                   <th>Cost</th>
                   <th>Saved</th>
                   <th>Latency / TTFT</th>
@@ -85,6 +86,9 @@ export function UsagePage() {
                     <td>{count(g.limited)}</td>
                     <td>
                       {count(g.inputTokens + g.cachedTokens + g.cacheWriteTokens)} / {count(g.outputTokens)}
+                    </td>
+                    <td>
+                      {count(g.cachedTokens)} / {count(g.cacheWriteTokens)}
                     </td>
                     <td>{dollars(g.cost)}</td>
                     <td>{dollars(g.saved)}</td>
