@@ -24,6 +24,9 @@ pub struct Request {
     pub response_format: Option<ResponseFormat>,
     /// An end-user identifier (OpenAI `user`, Anthropic `metadata.user_id`).
     pub user: Option<String>,
+    /// OpenAI's cache routing hint (Chat and Responses `prompt_cache_key`): kept across the
+    /// two so a translated conversation still hits the cache.
+    pub prompt_cache_key: Option<String>,
     pub stream: bool,
 }
 

@@ -3,6 +3,7 @@
 //! Same format on both sides never comes here: the proxy forwards those bytes untouched.
 
 pub mod anthropic;
+pub mod caching;
 pub mod cloudcode;
 pub mod codec;
 pub mod eventstream;

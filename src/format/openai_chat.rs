@@ -34,6 +34,7 @@ struct ChatRequest {
     reasoning_effort: Option<String>,
     response_format: Option<FormatIn>,
     user: Option<String>,
+    prompt_cache_key: Option<String>,
     stream: Option<bool>,
     stream_options: Option<Value>,
     presence_penalty: Option<Value>,
@@ -103,6 +104,7 @@ pub fn decode_request(body: &[u8]) -> Result<Decoded, FormatError> {
         top_k: r.top_k,
         seed: r.seed,
         user: r.user,
+        prompt_cache_key: r.prompt_cache_key,
         stream: r.stream.unwrap_or(false),
         parallel_tool_calls: r.parallel_tool_calls,
         stop: match r.stop {
@@ -402,6 +404,9 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     }
     if let Some(user) = &req.user {
         body.insert("user".into(), user.clone().into());
+    }
+    if let Some(key) = &req.prompt_cache_key {
+        body.insert("prompt_cache_key".into(), key.clone().into());
     }
     if let Some(r) = &req.reasoning {
         if r.disabled {

@@ -36,6 +36,7 @@ struct ResponsesRequest {
     text: Option<Value>,
     stream: Option<bool>,
     user: Option<String>,
+    prompt_cache_key: Option<String>,
     previous_response_id: Option<String>,
 }
 
@@ -71,6 +72,7 @@ pub fn decode_request(body: &[u8]) -> Result<Decoded, FormatError> {
         parallel_tool_calls: r.parallel_tool_calls,
         stream: r.stream.unwrap_or(false),
         user: r.user,
+        prompt_cache_key: r.prompt_cache_key,
         ..Default::default()
     };
     if let Some(i) = r.instructions.filter(|i| !i.is_empty()) {
@@ -454,6 +456,9 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     }
     if let Some(u) = &req.user {
         body.insert("user".into(), u.clone().into());
+    }
+    if let Some(key) = &req.prompt_cache_key {
+        body.insert("prompt_cache_key".into(), key.clone().into());
     }
     body.insert("store".into(), false.into());
     if req.stream {

@@ -11,6 +11,10 @@ use http::{HeaderMap, HeaderValue};
 use super::body::{BodyError, JsonBody};
 use crate::format::{self, Api, ClientContext, Decoded, FormatError};
 
+/// A system prompt this long (about 1,000 tokens) makes even a first turn worth pinning:
+/// it is what a prompt cache would hold.
+const LONG_SYSTEM_BYTES: usize = 4_096;
+
 pub struct Inbound {
     pub api: Api,
     pub model: String,
@@ -161,7 +165,9 @@ impl Inbound {
     /// Which conversation this request continues, as a hash: what the client names it by
     /// (Anthropic `metadata.user_id`, which Claude Code makes per session; OpenAI's
     /// `prompt_cache_key`, which Codex sets to its conversation id; else `user`), or else
-    /// its system prompt and first user turn, which every later turn repeats.
+    /// its system prompt and first user turn, which every later turn repeats. Unnamed, a
+    /// short one-off request (no earlier turns, no long system prompt) is no conversation:
+    /// identical one-offs are spread, not pinned.
     pub fn conversation(&self) -> Option<u64> {
         *self.conversation.get_or_init(|| {
             #[derive(serde::Deserialize)]
@@ -187,6 +193,14 @@ impl Inbound {
                 Some(name) => ("named", name).hash(&mut hasher),
                 None => {
                     let request = &self.decoded().ok()?.request;
+                    let system_bytes: usize = request.system.iter().map(|b| b.text.len()).sum();
+                    let history = request
+                        .messages
+                        .iter()
+                        .any(|m| m.role == format::ir::Role::Assistant);
+                    if !history && system_bytes < LONG_SYSTEM_BYTES {
+                        return None;
+                    }
                     let first = request
                         .messages
                         .iter()

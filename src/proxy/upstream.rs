@@ -193,9 +193,23 @@ pub fn prepare<'a>(
         };
         let (body, more) = match native {
             Some(codec) => codec.encode(&decoded.request, model).map_err(cannot)?,
-            None => format::encode_request(wire, &decoded.request, model)
-                .map(|e| (Bytes::from(e.body), e.dropped))
-                .map_err(|e| cannot(e.to_string()))?,
+            None => {
+                // A client that speaks another API gets Anthropic's prompt cache too.
+                let cached;
+                let request = if wire == WireFormat::Anthropic
+                    && format::caching::wants_breakpoints(&decoded.request)
+                {
+                    let mut marked = decoded.request.clone();
+                    format::caching::add_breakpoints(&mut marked);
+                    cached = marked;
+                    &cached
+                } else {
+                    &decoded.request
+                };
+                format::encode_request(wire, request, model)
+                    .map(|e| (Bytes::from(e.body), e.dropped))
+                    .map_err(|e| cannot(e.to_string()))?
+            }
         };
         let mut dropped = decoded.context.dropped.clone();
         dropped.extend(more);

@@ -50,9 +50,9 @@ impl RoutingState {
         self.usage.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Orders the enabled, not-cooling accounts of `provider_id` for `model`. With more
-    /// than one, a conversation (`conversation` tells which, asked only then) goes first to
-    /// the account it is pinned to.
+    /// Orders the enabled, not-cooling accounts of `provider_id` for `model`. When the
+    /// accounts take turns and more than one is free, a conversation (`conversation` tells
+    /// which, asked only then) goes first to the account it is pinned to.
     pub fn plan<'c>(
         &self,
         catalog: &'c Catalog,
@@ -73,7 +73,10 @@ impl RoutingState {
                 None => available.push(account),
             }
         }
-        let pinned = (available.len() > 1)
+        let (strategy, limit) = catalog.settings.routing.for_provider(provider_id);
+        // Fill-first sends every conversation to the first account anyway, and back to it
+        // after a failover: affinity matters only when accounts take turns.
+        let pinned = (strategy == AccountStrategy::StickyRoundRobin && available.len() > 1)
             .then(conversation)
             .flatten()
             .and_then(|c| {
@@ -82,7 +85,6 @@ impl RoutingState {
                     .iter()
                     .find_map(|id| available.iter().position(|a| &a.id == id))
             });
-        let (strategy, limit) = catalog.settings.routing.for_provider(provider_id);
         if let Some(pos) = pinned {
             let home = available.remove(pos);
             available.insert(0, home);

@@ -52,7 +52,7 @@ async fn each_conversation_stays_on_its_account_under_round_robin() {
     // With no name, the system prompt and first user turn tell the conversation.
     let opening = |extra: &[&str]| {
         let mut messages = vec![
-            json!({"role": "system", "content": "You are the Z assistant."}),
+            json!({"role": "system", "content": "You are the Z assistant. ".repeat(200)}),
             json!({"role": "user", "content": "start z"}),
         ];
         for e in extra {

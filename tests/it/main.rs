@@ -15,6 +15,7 @@ mod key_limits;
 mod management;
 mod oauth;
 mod outbound_proxy;
+mod prompt_cache;
 mod quota;
 mod routing;
 mod sdk_clients;

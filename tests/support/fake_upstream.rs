@@ -34,6 +34,9 @@ pub struct Script {
     pub headers: Vec<(&'static str, String)>,
     /// OpenRouter's `GET /key` answer; `None` answers 401 the way OpenRouter does.
     pub key_info: Option<Value>,
+    /// Anthropic: cache prompts the way the real API does, at `cache_control` breakpoints
+    /// (written the first time a prefix is seen, read after), and report it in the usage.
+    pub prompt_cache: bool,
 }
 
 impl Default for Script {
@@ -48,6 +51,7 @@ impl Default for Script {
             event_delay_ms: 0,
             headers: Vec::new(),
             key_info: None,
+            prompt_cache: false,
         }
     }
 }
@@ -70,6 +74,8 @@ pub const REASONING: u64 = 8;
 struct Shared {
     script: Arc<Mutex<Script>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Cached prompt prefixes (their text) and their sizes in tokens.
+    cache: Arc<Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 pub struct FakeUpstream {
@@ -82,6 +88,7 @@ impl FakeUpstream {
         let shared = Shared {
             script: Arc::new(Mutex::new(script)),
             seen: Arc::new(Mutex::new(Vec::new())),
+            cache: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
@@ -476,6 +483,48 @@ async fn responses(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> R
 
 // ---------------------------------------------------------------- Anthropic Messages
 
+/// Anthropic's prompt cache: the prompt is read in order (tools, system, messages), block by
+/// block; a block marked `cache_control` ends a prefix that is written to the cache, and a
+/// prefix cached before is read from it. Tokens are counted as 4 bytes each. Returns the
+/// uncached input, the tokens written and the tokens read.
+fn prompt_cache(s: &Shared, body: &Value) -> (u64, u64, u64) {
+    let mut blocks: Vec<&Value> = Vec::new();
+    blocks.extend(body["tools"].as_array().into_iter().flatten());
+    match &body["system"] {
+        Value::Array(b) => blocks.extend(b),
+        Value::Null => {}
+        other => blocks.push(other),
+    }
+    for m in body["messages"].as_array().into_iter().flatten() {
+        match &m["content"] {
+            Value::Array(b) => blocks.extend(b),
+            other => blocks.push(other),
+        }
+    }
+    let mut cache = s.cache.lock().unwrap();
+    let (mut prefix, mut total, mut read, mut written) = (String::new(), 0u64, 0u64, 0u64);
+    for block in blocks {
+        let text = block.to_string();
+        // The mark itself is not part of what is cached.
+        let unmarked = text
+            .replace(r#","cache_control":{"type":"ephemeral"}"#, "")
+            .replace(r#""cache_control":{"type":"ephemeral"},"#, "");
+        prefix.push_str(&unmarked);
+        total = (prefix.len() / 4) as u64;
+        if block.get("cache_control").is_some() {
+            match cache.get(&prefix) {
+                Some(&size) => read = read.max(size),
+                None => {
+                    cache.insert(prefix.clone(), total);
+                    written = total;
+                }
+            }
+        }
+    }
+    let written = written.saturating_sub(read);
+    (total.saturating_sub(read + written), written, read)
+}
+
 async fn messages(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Response {
     let (script, body) = record(&s, "/v1/messages", &headers, &raw);
     if let Some((status, message)) = &script.error {
@@ -513,8 +562,13 @@ async fn messages(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Re
         content
             .push(json!({"type": "tool_use", "id": "toolu_fake1", "name": name, "input": input}));
     }
-    let usage = json!({"input_tokens": INPUT - CACHED, "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": CACHED, "output_tokens": OUTPUT});
+    let (input, written, read) = if script.prompt_cache {
+        prompt_cache(&s, &body)
+    } else {
+        (INPUT - CACHED, 0, CACHED)
+    };
+    let usage = json!({"input_tokens": input, "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": read, "output_tokens": OUTPUT});
     if body["stream"] != true && !script.always_stream {
         return json_response(
             200,
@@ -526,7 +580,7 @@ async fn messages(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> Re
         "message_start",
         &json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
             "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": INPUT - CACHED, "cache_creation_input_tokens": 0, "cache_read_input_tokens": CACHED, "output_tokens": 1}}}),
+            "usage": {"input_tokens": input, "cache_creation_input_tokens": written, "cache_read_input_tokens": read, "output_tokens": 1}}}),
     )];
     ev.push(named("ping", &json!({"type": "ping"})));
     for (i, block) in content.iter().enumerate() {
