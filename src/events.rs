@@ -65,6 +65,21 @@ pub enum EngineEvent {
     QuotaUpdated {
         account_id: String,
     },
+    /// A provider endpoint failed several times in a row: its circuit opened, and nothing
+    /// goes there until `until_ms`, then one probe.
+    #[serde(rename_all = "camelCase")]
+    ProviderDown {
+        provider: String,
+        endpoint: String,
+        until_ms: i64,
+        reason: String,
+    },
+    /// A provider endpoint whose circuit was open answered again.
+    #[serde(rename_all = "camelCase")]
+    ProviderUp {
+        provider: String,
+        endpoint: String,
+    },
     /// A quota window of an account passed a warning threshold (percent used) upward.
     #[serde(rename_all = "camelCase")]
     QuotaLow {

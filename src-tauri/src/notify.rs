@@ -87,6 +87,24 @@ pub fn for_event(
                 ),
             })
         }
+        EngineEvent::ProviderDown {
+            provider,
+            until_ms,
+            reason,
+            ..
+        } => Some(Notice {
+            key: format!("provider:{provider}"),
+            title: format!("{} is down", provider_name(snapshot, provider)),
+            body: format!(
+                "It failed several times in a row ({reason}); other providers take its requests, and it is tried again at {}.",
+                at_time(*until_ms, tz, now_ms)
+            ),
+        }),
+        EngineEvent::ProviderUp { provider, .. } => Some(Notice {
+            key: format!("provider-up:{provider}"),
+            title: format!("{} is back", provider_name(snapshot, provider)),
+            body: "It answers again and takes requests as before.".into(),
+        }),
         EngineEvent::QuotaLow {
             account_id,
             window,
@@ -128,6 +146,14 @@ fn window_name(window: ninerouter::quota::Window) -> &'static str {
         Window::Monthly => "monthly",
         Window::Total => "total",
     }
+}
+
+fn provider_name<'a>(snapshot: &'a Snapshot, provider_id: &'a str) -> &'a str {
+    snapshot
+        .providers
+        .iter()
+        .find(|p| p.id == provider_id)
+        .map_or(provider_id, |p| p.name.as_str())
 }
 
 fn names<'a>(snapshot: &'a Snapshot, account_id: &'a str) -> (&'a str, &'a str) {
@@ -294,6 +320,7 @@ mod tests {
                     cooldowns: vec![],
                     quota: None,
                 }],
+                circuit: None,
             }],
             combos: vec![ComboState {
                 name: "cheap".into(),
@@ -443,6 +470,32 @@ mod tests {
                 body: "“work” has used 95% of its weekly requests for opus; it resets 10:00."
                     .into(),
             })
+        );
+    }
+
+    #[test]
+    fn a_provider_going_down_and_coming_back_is_told() {
+        let s = snapshot(None);
+        let down = EngineEvent::ProviderDown {
+            provider: "openrouter".into(),
+            endpoint: "https://openrouter.ai/api/v1".into(),
+            until_ms: NOW + 60_000,
+            reason: "the provider answered 503".into(),
+        };
+        assert_eq!(
+            for_event(&down, &s, &TimeZone::UTC, NOW).map(|n| (n.title, n.body)),
+            Some((
+                "OpenRouter is down".to_owned(),
+                "It failed several times in a row (the provider answered 503); other providers take its requests, and it is tried again at 08:01.".to_owned()
+            ))
+        );
+        let up = EngineEvent::ProviderUp {
+            provider: "openrouter".into(),
+            endpoint: "https://openrouter.ai/api/v1".into(),
+        };
+        assert_eq!(
+            for_event(&up, &s, &TimeZone::UTC, NOW).map(|n| n.title),
+            Some("OpenRouter is back".to_owned())
         );
     }
 

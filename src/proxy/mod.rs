@@ -313,6 +313,24 @@ pub async fn dispatch(
                 });
                 continue;
             }
+            // A provider endpoint that is down is not tried until its circuit lets a probe by.
+            if let crate::routing::Admission::Wait(until) =
+                ctx.routing.circuits.admit(&account.base_url, now_ms())
+            {
+                note_earliest(&mut earliest, until, || {
+                    format!("{} (the provider is down; probing it then)", target.label)
+                });
+                if last.is_none() {
+                    last = Some(Failure::new(
+                        FailureClass::Overloaded,
+                        format!(
+                            "{} is down: it failed several times in a row",
+                            provider.name
+                        ),
+                    ));
+                }
+                continue;
+            }
             let mut refused: Option<SecretString> = None;
             let sent = loop {
                 // A stalled login server may not hold the request past the first-byte timeout.
@@ -353,6 +371,25 @@ pub async fn dispatch(
                     _ => break sent,
                 }
             };
+            let unwell = match &sent {
+                Err(f) if f.class.endpoint_unwell() => {
+                    Some(blank_secrets(ctx, account, &f.message))
+                }
+                _ => None,
+            };
+            let change = match &unwell {
+                Some(reason) => ctx.routing.circuits.failed(
+                    &account.base_url,
+                    &provider.id,
+                    reason,
+                    settings,
+                    now_ms(),
+                ),
+                None => ctx.routing.circuits.answered(&account.base_url),
+            };
+            if let Some(change) = change {
+                publish_circuit(ctx, &provider.id, &account.base_url, change, unwell);
+            }
             match sent {
                 Ok(upstreamed) => {
                     ctx.routing
@@ -442,6 +479,34 @@ pub async fn dispatch(
         without_accounts,
         attempts,
     ))
+}
+
+/// Tells subscribers that an endpoint went down or came back.
+fn publish_circuit(
+    ctx: &ProxyContext,
+    provider: &str,
+    endpoint: &str,
+    change: crate::routing::Change,
+    reason: Option<String>,
+) {
+    let (provider, endpoint) = (provider.to_owned(), endpoint.to_owned());
+    let event = match change {
+        crate::routing::Change::Down { until_ms } => {
+            let reason = reason.unwrap_or_default();
+            tracing::warn!(%provider, %endpoint, %reason, "provider down: circuit open");
+            EngineEvent::ProviderDown {
+                provider,
+                endpoint,
+                until_ms,
+                reason,
+            }
+        }
+        crate::routing::Change::Up => {
+            tracing::info!(%provider, %endpoint, "provider back: circuit closed");
+            EngineEvent::ProviderUp { provider, endpoint }
+        }
+    };
+    ctx.events.publish(event);
 }
 
 /// `text` with every secret of `account` (its key, its login's tokens, tokens minted from it)

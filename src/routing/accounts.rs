@@ -27,6 +27,7 @@ struct Usage {
 pub struct RoutingState {
     pub cooldowns: Cooldowns,
     pub affinity: super::Affinity,
+    pub circuits: super::Circuits,
     usage: Mutex<Usage>,
 }
 
@@ -42,6 +43,7 @@ impl RoutingState {
         Self {
             cooldowns,
             affinity: super::Affinity::default(),
+            circuits: super::Circuits::default(),
             usage: Mutex::new(Usage::default()),
         }
     }

@@ -6,7 +6,7 @@ use super::core::Core;
 use crate::catalog::{ComboStrategy, Source};
 use crate::clock::now_ms;
 use crate::quota::QuotaSnapshot;
-use crate::routing::{CooldownInfo, Outlook};
+use crate::routing::{CircuitState, CooldownInfo, Outlook};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +29,8 @@ pub struct ProviderState {
     pub prefix: String,
     pub name: String,
     pub accounts: Vec<AccountState>,
+    /// Its endpoint's circuit, when it is not closed (the worst of its endpoints').
+    pub circuit: Option<crate::routing::CircuitInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,6 +117,7 @@ impl Core {
 pub fn take(core: &Core) -> Snapshot {
     let catalog = core.catalog();
     let now = now_ms();
+    let circuits = core.proxy.routing.circuits.all(now);
     let providers = catalog
         .providers()
         .iter()
@@ -136,11 +139,17 @@ pub fn take(core: &Core) -> Snapshot {
                     }
                 })
                 .collect();
+            let circuit = circuits
+                .iter()
+                .filter(|c| c.provider == p.id && c.state != CircuitState::Closed)
+                .min_by_key(|c| c.state == CircuitState::HalfOpen)
+                .cloned();
             (!accounts.is_empty()).then(|| ProviderState {
                 id: p.id.clone(),
                 prefix: p.prefix.clone(),
                 name: p.name.clone(),
                 accounts,
+                circuit,
             })
         })
         .collect();

@@ -6,6 +6,7 @@
 mod support;
 
 mod affinity;
+mod circuit;
 mod cli;
 mod context_windows;
 mod cursor;

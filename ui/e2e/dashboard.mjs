@@ -255,6 +255,29 @@ try {
   await account.getByRole("button", { name: "Delete" }).click();
   await account.waitFor({ state: "detached" });
 
+  // A node whose endpoint is down: after a few failures in a row its circuit opens, and
+  // the page says so without a reload.
+  await page.getByLabel("Node name").fill("Dead");
+  await page.getByLabel("Prefix").fill("dead");
+  await page.getByLabel("Node base URL").fill("http://127.0.0.1:9/v1");
+  await page.getByRole("button", { name: "Add node" }).click();
+  const dead = page.getByTestId("node-dead");
+  await dead.getByRole("button", { name: "Add account to Dead" }).click();
+  await dead.getByLabel("Account name").fill("dead-key");
+  await dead.getByLabel("API key").fill("sk-dead-12345678");
+  await dead.getByRole("button", { name: "Add", exact: true }).click();
+  await page.getByTestId("account-dead-key").waitFor();
+  const health = dead.locator('[data-testid^="health-"]');
+  for (let i = 0; i < 40 && !(await health.isVisible()); i++) {
+    await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "dead/m", messages: [{ role: "user", content: "hi" }] }),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await health.filter({ hasText: "failures in a row" }).waitFor();
+
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");
 } finally {

@@ -4,6 +4,7 @@
 use jiff::tz::TimeZone;
 use ninerouter::engine::{AccountStatus, ProviderState, Snapshot};
 use ninerouter::quota::{QuotaWindow, Window};
+use ninerouter::routing::CircuitState;
 
 use super::action::Action;
 use crate::clock::at_time;
@@ -269,6 +270,14 @@ fn provider_line(p: &ProviderState, tz: &TimeZone, now_ms: i64) -> String {
         .filter_map(|a| a.cooldowns.iter().map(|c| c.until_ms).max())
         .min();
     let mut parts = Vec::new();
+    if let Some(c) = &p.circuit {
+        parts.push(match c.open_until_ms.filter(|&t| t > now_ms) {
+            Some(t) if c.state == CircuitState::Open => {
+                format!("down, next try {}", at_time(t, tz, now_ms))
+            }
+            _ => "down, probing".to_owned(),
+        });
+    }
     match (ready, cooling, back) {
         (0, 0, _)
             if count(AccountStatus::NeedsLogin) + count(AccountStatus::SecretUnavailable) > 0 => {}
@@ -420,6 +429,7 @@ mod tests {
                         claude,
                         account("c2", AccountStatus::CoolingDown, Some(NOW + 600_000)),
                     ],
+                    circuit: None,
                 },
                 ProviderState {
                     id: "openrouter".into(),
@@ -430,6 +440,7 @@ mod tests {
                         AccountStatus::CoolingDown,
                         Some(NOW + 60_000),
                     )],
+                    circuit: None,
                 },
             ],
             combos: vec![
@@ -506,6 +517,46 @@ mod tests {
                 "---",
                 "Quit NineRouter",
             ]
+        );
+    }
+
+    #[test]
+    fn a_provider_that_is_down_says_so_first() {
+        let mut s = snapshot();
+        s.providers[1].circuit = Some(ninerouter::routing::CircuitInfo {
+            endpoint: "https://openrouter.ai/api/v1".into(),
+            provider: "openrouter".into(),
+            state: CircuitState::Open,
+            failures: 3,
+            open_until_ms: Some(NOW + 30_000),
+            last_error: Some("the provider answered 503".into()),
+        });
+        let m = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        assert!(
+            texts(&m.entries).contains(
+                &"(info) OpenRouter: down, next try 08:00 · all cooling until 08:01".to_owned()
+            ),
+            "{:?}",
+            texts(&m.entries)
+        );
+        if let Some(c) = s.providers[1].circuit.as_mut() {
+            c.state = CircuitState::HalfOpen;
+        }
+        let m = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        assert!(
+            texts(&m.entries)
+                .iter()
+                .any(|t| t.starts_with("(info) OpenRouter: down, probing")),
+            "{:?}",
+            texts(&m.entries)
         );
     }
 

@@ -614,3 +614,72 @@ async fn a_quota_running_low_is_notified_once() {
     let _ = app.kill();
     let _ = app.wait();
 }
+
+/// An OpenAI-compatible endpoint that answers 503 until `up` is set, then a chat answer.
+async fn flaky_endpoint(up: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            use axum::response::IntoResponse as _;
+            let up = up.load(std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if up {
+                    axum::Json(
+                        json!({"id": "c1", "object": "chat.completion", "created": 1,
+                        "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": "back"}}],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),
+                    )
+                    .into_response()
+                } else {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "upstream down").into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_provider_going_down_and_coming_back_is_notified() {
+    if !required() {
+        return;
+    }
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let desktop = FakeDesktop::start();
+    let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let base = flaky_endpoint(up.clone()).await;
+    let sandbox = Sandbox::new(&format!(
+        "[routing]\ncooldown_base_ms = 50\ncooldown_max_ms = 400\n\n[[provider]]\n\
+         provider = \"openai-compatible\"\nname = \"flaky\"\nprefix = \"flaky\"\n\
+         base_url = \"{base}\"\napi_key = \"k-flaky\"\n"
+    ));
+    let mut app = sandbox.launch(&["--hidden"], &[]);
+    let http = reqwest::Client::new();
+    let router = sandbox.base();
+    wait_until_listening(&http, &router, || sandbox.log_text()).await;
+    let ask = || {
+        http.post(format!("{router}/v1/chat/completions"))
+            .json(&json!({"model": "flaky/m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let shown = |title: &str| desktop.shown().iter().any(|(t, _)| t == title);
+    wait_for("the provider-down notice", async || {
+        let _ = ask().await;
+        shown("flaky is down")
+    })
+    .await;
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    wait_for("the provider-back notice", async || {
+        let _ = ask().await;
+        shown("flaky is back")
+    })
+    .await;
+    let _ = app.kill();
+    let _ = app.wait();
+}

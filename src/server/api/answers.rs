@@ -21,6 +21,10 @@ pub struct StatusView {
     pub data_dir: Option<String>,
     pub paused: bool,
     pub active_combo: Option<String>,
+    /// Provider endpoints that failed since they last answered: open circuits (nothing sent
+    /// until `openUntilMs`), half-open ones (a probe is out) and closed ones counting
+    /// failures.
+    pub circuits: Vec<crate::routing::CircuitInfo>,
 }
 
 #[derive(Serialize)]

@@ -34,6 +34,8 @@ fn declarations() -> Vec<String> {
         super::answers::ImportedAnswer::decl(),
         crate::secrets::BackendKind::decl(),
         super::answers::SecretBackendView::decl(),
+        crate::routing::CircuitState::decl(),
+        crate::routing::CircuitInfo::decl(),
         super::answers::StatusView::decl(),
         super::answers::Paused::decl(),
         super::answers::ActiveCombo::decl(),

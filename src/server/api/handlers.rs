@@ -40,6 +40,7 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<StatusView> {
         data_dir: core.store.path().parent().map(|p| p.display().to_string()),
         paused: core.is_paused(),
         active_combo: core.active_combo(),
+        circuits: core.proxy.routing.circuits.all(crate::clock::now_ms()),
     })
 }
 

@@ -128,7 +128,17 @@ export type SecretBackendView = { kind: BackendKind, description: string,
  */
 waiting: boolean, };
 
-export type StatusView = { name: string, version: string, address: string, loopbackOnly: boolean, requireApiKey: boolean, secretBackend: SecretBackendView, configFile: string | null, dataDir: string | null, paused: boolean, activeCombo: string | null, };
+export type CircuitState = "closed" | "open" | "half-open";
+
+export type CircuitInfo = { endpoint: string, provider: string, state: CircuitState, failures: number, openUntilMs: number | null, lastError: string | null, };
+
+export type StatusView = { name: string, version: string, address: string, loopbackOnly: boolean, requireApiKey: boolean, secretBackend: SecretBackendView, configFile: string | null, dataDir: string | null, paused: boolean, activeCombo: string | null, 
+/**
+ * Provider endpoints that failed since they last answered: open circuits (nothing sent
+ * until `openUntilMs`), half-open ones (a probe is out) and closed ones counting
+ * failures.
+ */
+circuits: Array<CircuitInfo>, };
 
 export type Paused = { paused: boolean, };
 

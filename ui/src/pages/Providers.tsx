@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useConnectionMutations, useConnections, useProviders } from "../api/hooks";
+import { useConnectionMutations, useConnections, useProviders, useStatus } from "../api/hooks";
 import type { Account, NodeKind, NodeRecord, ProviderDef, Tier } from "../api/types";
 import { ConfirmButton } from "../components/ConfirmButton";
 import { EmptyState } from "../components/EmptyState";
@@ -66,6 +66,7 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Account[]
         </span>
         <FreeOfferBadge offer={p.freeOffer} />
       </div>
+      <Health provider={p.id} now={now} />
       <Accounts accounts={accounts} now={now} login={p.canLogIn ? p : undefined} />
       {canAdd && <AddAccount provider={p.id} defaultBaseUrl={p.baseUrl} label={p.name} />}
       {p.canLogIn && <ProviderLogin provider={p.id} label={p.name} methods={p.loginMethods} />}
@@ -74,6 +75,23 @@ function ProviderRow({ p, accounts, now }: { p: ProviderDef; accounts: Account[]
         <p className="muted">Signing in to {p.name} is not supported yet; it cannot be added.</p>
       )}
     </div>
+  );
+}
+
+/** A provider whose endpoint stopped answering: its circuit, and why. */
+function Health({ provider, now }: { provider: string; now: number }) {
+  const status = useStatus();
+  const circuit = status.data?.circuits.find((c) => c.provider === provider && c.state !== "closed");
+  if (!circuit) return null;
+  const when =
+    circuit.state === "half-open" || circuit.openUntilMs === null || circuit.openUntilMs <= now
+      ? "probing it now"
+      : `next try in ${countdown(circuit.openUntilMs, now)}`;
+  return (
+    <p className="error" role="status" data-testid={`health-${provider}`}>
+      <span className="badge needs-login">down</span> {circuit.failures} failures in a row; {when}.
+      {circuit.lastError && <> Last error: {circuit.lastError}</>}
+    </p>
   );
 }
 
@@ -93,6 +111,7 @@ function NodeRow({ n, accounts, now }: { n: NodeRecord; accounts: Account[]; now
           {n.source === "file" ? " · from the config file" : ""}
         </span>
       </div>
+      <Health provider={n.id} now={now} />
       <Accounts accounts={accounts} now={now} />
       {n.source !== "file" && <AddAccount provider={n.id} defaultBaseUrl={n.baseUrl} label={n.name} />}
     </div>
