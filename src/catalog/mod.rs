@@ -474,6 +474,18 @@ impl Catalog {
             .keys()
             .map(|name| (name.clone(), "combo".to_owned()))
             .collect();
+        out.extend(
+            self.provider_models()
+                .into_iter()
+                .map(|(p, m)| (format!("{}/{m}", p.prefix), p.prefix.clone())),
+        );
+        out
+    }
+
+    /// Every model of a routable provider with an enabled account: the registry's list and
+    /// the models its accounts name, once each.
+    pub fn provider_models(&self) -> Vec<(&Provider, &str)> {
+        let mut out = Vec::new();
         let mut seen = HashSet::new();
         for p in &self.providers {
             if !p.format.is_routable() {
@@ -485,9 +497,8 @@ impl Catalog {
             }
             let account_models = accounts.iter().flat_map(|a| a.models.iter());
             for m in p.models.iter().chain(account_models) {
-                let id = format!("{}/{m}", p.prefix);
-                if seen.insert(id.clone()) {
-                    out.push((id, p.prefix.clone()));
+                if seen.insert((p.id.as_str(), m.as_str())) {
+                    out.push((p, m.as_str()));
                 }
             }
         }

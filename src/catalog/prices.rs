@@ -8,6 +8,7 @@ use crate::format::Usage;
 /// USD per 1M tokens of each kind.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Price {
     pub input: f64,
     pub cached_input: f64,

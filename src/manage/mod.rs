@@ -11,6 +11,7 @@ mod combos;
 mod import;
 mod keys;
 mod login;
+mod models;
 mod nodes;
 mod prices;
 mod quota;
@@ -31,6 +32,7 @@ pub use combos::{
 pub use import::{import_login, preview_import};
 pub use keys::{CreatedKey, KeyInput, create_key, delete_key, list_keys, update_key};
 pub use login::{LoginOptions, start_login, upkeep};
+pub use models::{ModelTestInput, ModelTested, ModelView, list_models, test_models};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use quota::{

@@ -46,6 +46,8 @@ pub struct Core {
     pub inspector: Inspector,
     /// What limited proxy keys have spent.
     pub key_budgets: crate::usage::KeyBudgets,
+    /// How each model's last test went.
+    pub model_health: super::ModelHealthBook,
     /// Subscription logins in progress.
     pub logins: crate::auth::Logins,
     /// Dashboard sessions, desktop tickets and password pacing.
@@ -75,6 +77,7 @@ impl Core {
             usage,
             inspector,
             key_budgets: crate::usage::KeyBudgets::default(),
+            model_health: super::ModelHealthBook::default(),
             logins: crate::auth::Logins::default(),
             admin: crate::admin::AdminState::default(),
             paused: AtomicBool::new(false),

@@ -4,9 +4,11 @@
 //! background jobs around it, and stops them; everything that serves requests takes `&Core`.
 
 mod core;
+mod health;
 mod snapshot;
 
 pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, Listen, file_key_id};
+pub use health::{ModelHealth, ModelHealthBook};
 pub use snapshot::{
     AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,
     secret_backend_text,

@@ -136,6 +136,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         "settings",
         "combos",
         "providers",
+        "models",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

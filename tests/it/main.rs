@@ -14,6 +14,7 @@ mod dashboard;
 mod inspector;
 mod key_limits;
 mod management;
+mod models_view;
 mod oauth;
 mod outbound_proxy;
 mod prompt_cache;

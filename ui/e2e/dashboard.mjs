@@ -125,6 +125,18 @@ try {
   await page.getByTestId("key-ci").getByTestId("key-limits").filter({ hasText: /^fchat\/\*$/ }).waitFor();
   if ((await askAs("fchat/gpt-4o")).status !== 200) fail("a lifted limit still refuses");
 
+  // Models: every routable model with its window and price; a batch test of a selection.
+  await page.getByRole("link", { name: "Models" }).click();
+  const pro = page.getByTestId("model-gemini/gemini-2.5-pro");
+  await pro.getByText("1.05M").waitFor();
+  await pro.getByTestId("health").filter({ hasText: "not tested" }).waitFor();
+  await page.getByLabel("Filter models").fill("gemini-2.5");
+  await page.getByRole("button", { name: "Select all shown" }).click();
+  await page.getByRole("button", { name: /Test selected \(2\)/ }).click();
+  await pro.getByTestId("health").filter({ hasText: /^ok · \d+ ms/ }).waitFor();
+  await page.getByTestId("model-gemini/gemini-2.5-flash").getByTestId("health").filter({ hasText: /^ok/ }).waitFor();
+  await page.screenshot({ path: join(shots, "models.png"), fullPage: true });
+
   // Quota: every account, with a refresh that explains itself for header-only providers.
   await page.getByRole("link", { name: "Quota" }).click();
   const chat = page.getByTestId("quota-file-chat");

@@ -6,6 +6,7 @@ import { AdminLogin } from "./components/AdminLogin";
 import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
 import { InspectorPage } from "./pages/Inspector";
+import { ModelsPage } from "./pages/Models";
 import { ProvidersPage } from "./pages/Providers";
 import { QuotaPage, warnedAccounts } from "./pages/Quota";
 import { SettingsPage } from "./pages/Settings";
@@ -15,6 +16,7 @@ const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
   { id: "providers", title: "Providers", Page: ProvidersPage },
   { id: "combos", title: "Combos", Page: CombosPage },
+  { id: "models", title: "Models", Page: ModelsPage },
   { id: "usage", title: "Usage", Page: UsagePage },
   { id: "quota", title: "Quota", Page: QuotaPage },
   { id: "requests", title: "Requests", Page: InspectorPage },

@@ -183,3 +183,9 @@ pub async fn models(State(core): State<Arc<Core>>) -> Json<Vec<String>> {
             .collect(),
     )
 }
+
+/// `GET /api/models/catalog`: every routable model with its provider, context window, price
+/// and last test.
+pub async fn model_catalog(State(core): State<Arc<Core>>) -> Json<Vec<crate::manage::ModelView>> {
+    Json(crate::manage::list_models(&core))
+}

@@ -363,3 +363,11 @@ pub async fn move_secrets(
 ) -> ApiResult<Response> {
     Ok(Json(manage::move_secrets(&core, body.to).await?).into_response())
 }
+
+/// `POST /api/models/test {"models": [...]}`: a one-line request to each, a few at a time.
+pub async fn test_models(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<crate::manage::ModelTestInput>,
+) -> ApiResult<Json<Vec<crate::manage::ModelTested>>> {
+    Ok(Json(crate::manage::test_models(&core, input).await?))
+}

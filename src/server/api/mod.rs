@@ -46,6 +46,8 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/audit", get(admin::audit))
         .route("/api/secrets/move", post(handlers::move_secrets))
         .route("/api/models", get(admin::models))
+        .route("/api/models/catalog", get(admin::model_catalog))
+        .route("/api/models/test", post(test_models))
         .route("/api/providers", get(providers))
         .route("/api/connections", get(list_accounts).post(create_account))
         .route(

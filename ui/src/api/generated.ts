@@ -265,6 +265,32 @@ models?: Array<string>,
  */
 expiresAt?: number, };
 
+export type Price = { input: number, cachedInput: number, cacheWrite: number, output: number, 
+/**
+ * Reasoning tokens are billed as output unless the model prices them apart.
+ */
+reasoning: number | null, };
+
+export type ModelHealth = { ok: boolean, atMs: number, latencyMs: number, 
+/**
+ * The HTTP status the client would have got.
+ */
+status: number, 
+/**
+ * What went wrong, or which account answered.
+ */
+message: string, };
+
+export type ModelView = { 
+/**
+ * `prefix/model`, as clients write it.
+ */
+model: string, provider: string, providerName: string, contextWindow: number | null, price: Price | null, health: ModelHealth | null, };
+
+export type ModelTestInput = { models: Array<string>, };
+
+export type ModelTested = { model: string, health: ModelHealth, };
+
 export type KeyInput = { name: string, rpm?: number, tpm?: number, dailyCostLimitUsd?: number, 
 /**
  * Glob patterns (`*`, `?`) over the model strings, combo names and aliases a client

@@ -13,6 +13,8 @@ import type {
   Account,
   CreatedKey,
   KeyInput,
+  ModelView,
+  ModelTested,
   Detail,
   DetailFilters,
   DetailPage,
@@ -152,6 +154,18 @@ export function useSettingsPatch() {
 
 export const useCombos = () =>
   useQuery({ queryKey: ["combos"], queryFn: () => api<ComboView[]>("/combos") });
+
+/** Every routable model with its window, price and last test (the Models page). */
+export const useModelCatalog = () =>
+  useQuery({ queryKey: ["model-catalog"], queryFn: () => api<ModelView[]>("/models/catalog") });
+
+export function useModelTest() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (models: string[]) => send<ModelTested[]>("POST", "/models/test", { models }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["model-catalog"] }),
+  });
+}
 
 /** Every model string a combo can use: what `/v1/models` lists (combos included). */
 export const useRoutableModels = () =>

@@ -49,6 +49,8 @@ export type {
   ComboView,
   CreatedKey,
   KeyInput,
+  ModelView,
+  ModelTested,
   KeyLimits,
   LoginAnswer,
   ObservabilitySettings,
