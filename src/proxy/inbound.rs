@@ -167,8 +167,10 @@ impl Inbound {
     /// `prompt_cache_key`, which Codex sets to its conversation id; else `user`), or else
     /// its system prompt and first user turn, which every later turn repeats. Unnamed, a
     /// short one-off request (no earlier turns, no long system prompt) is no conversation:
-    /// identical one-offs are spread, not pinned.
-    pub fn conversation(&self) -> Option<u64> {
+    /// identical one-offs are spread, not pinned. A Responses request continuing an earlier
+    /// answer (`previous_response_id`) belongs to that answer's conversation, which `chain`
+    /// knows when the router served it.
+    pub fn conversation(&self, chain: impl FnOnce(&str) -> Option<u64>) -> Option<u64> {
         *self.conversation.get_or_init(|| {
             #[derive(serde::Deserialize)]
             struct Metadata {
@@ -179,19 +181,24 @@ impl Inbound {
                 metadata: Option<Metadata>,
                 prompt_cache_key: Option<String>,
                 user: Option<String>,
+                previous_response_id: Option<String>,
             }
-            let named = serde_json::from_slice::<Named>(&self.raw)
-                .ok()
-                .and_then(|n| {
-                    n.metadata
-                        .and_then(|m| m.user_id)
-                        .or(n.prompt_cache_key)
-                        .or(n.user)
-                });
+            let named = serde_json::from_slice::<Named>(&self.raw).ok();
+            let previous = named.as_ref().and_then(|n| n.previous_response_id.clone());
+            let named = named.and_then(|n| {
+                n.metadata
+                    .and_then(|m| m.user_id)
+                    .or(n.prompt_cache_key)
+                    .or(n.user)
+            });
             let mut hasher = std::hash::DefaultHasher::new();
-            match named {
-                Some(name) => ("named", name).hash(&mut hasher),
-                None => {
+            match (named, previous) {
+                (Some(name), _) => ("named", name).hash(&mut hasher),
+                (None, Some(previous)) => match chain(&previous) {
+                    Some(known) => return Some(known),
+                    None => ("chain", previous).hash(&mut hasher),
+                },
+                (None, None) => {
                     let request = &self.decoded().ok()?.request;
                     let system_bytes: usize = request.system.iter().map(|b| b.text.len()).sum();
                     let history = request

@@ -255,7 +255,7 @@ pub async fn dispatch(
         let plan = ctx
             .routing
             .plan(catalog, &provider.id, &target.model, now_ms(), || {
-                inbound.conversation()
+                inbound.conversation(|previous| ctx.routing.affinity.conversation_of(previous))
             });
         if let Some(until) = plan.earliest_reset_ms {
             note_earliest(&mut earliest, until, || target.label.clone());

@@ -21,6 +21,9 @@ struct Pin {
 #[derive(Default)]
 pub struct Affinity {
     pins: Mutex<HashMap<(String, u64), Pin>>,
+    /// Responses answers (their ids, as the client saw them) → their conversation, so a
+    /// request continuing one (`previous_response_id`) stays in it.
+    answers: Mutex<HashMap<String, (u64, i64)>>,
 }
 
 impl Affinity {
@@ -59,6 +62,29 @@ impl Affinity {
                 );
             }
         }
+    }
+}
+
+impl Affinity {
+    /// Notes that the answer `response_id` belongs to `conversation`.
+    pub fn answered(&self, response_id: &str, conversation: u64, now_ms: i64) {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        if answers.len() >= CAPACITY {
+            answers.retain(|_, (_, seen)| now_ms - *seen < IDLE_MS);
+            if answers.len() >= CAPACITY {
+                answers.clear();
+            }
+        }
+        answers.insert(response_id.to_owned(), (conversation, now_ms));
+    }
+
+    /// The conversation of an earlier answer.
+    pub fn conversation_of(&self, response_id: &str) -> Option<u64> {
+        self.answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(response_id)
+            .map(|(c, _)| *c)
     }
 }
 

@@ -249,9 +249,30 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                 failed_attempts,
                 &served.dropped,
             );
+            // A Responses answer's id is how the client continues the conversation.
+            let chained = (api == Api::Responses)
+                .then(|| inbound.known_conversation())
+                .flatten();
             match served.answer {
-                Answer::Full { body, .. } => observed.whole(served.wire, response.headers(), body),
+                Answer::Full { body, .. } => {
+                    if let Some(conversation) = chained
+                        && let Some(id) = response_id(&body)
+                    {
+                        core.proxy.routing.affinity.answered(
+                            &id,
+                            conversation,
+                            crate::clock::now_ms(),
+                        );
+                    }
+                    observed.whole(served.wire, response.headers(), body);
+                }
                 Answer::Stream { events, meter } => {
+                    let events = match chained {
+                        Some(conversation) => {
+                            remember_response_id(events, core.clone(), conversation)
+                        }
+                        None => events,
+                    };
                     let events = observed.stream(served.wire, response.headers(), events, meter);
                     *response.body_mut() = Body::from_stream(events.map(Ok::<_, Infallible>));
                 }
@@ -268,6 +289,47 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
             answer.into_response()
         }
     }
+}
+
+/// The first `"id":"…"` of a Responses answer: the response's own (it comes first in the
+/// whole body and in the `response.created` event that opens a stream).
+fn response_id(bytes: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""id":""#;
+    let at = memchr::memmem::find(bytes, KEY)? + KEY.len();
+    let len = memchr::memchr(b'"', &bytes[at..])?;
+    let id = std::str::from_utf8(&bytes[at..at + len]).ok()?;
+    (!id.is_empty() && id.len() <= 200).then(|| id.to_owned())
+}
+
+/// Passes a Responses stream through, noting its response id (from its opening event) as
+/// an answer of `conversation`.
+fn remember_response_id(
+    events: proxy::ByteStream,
+    core: Arc<Core>,
+    conversation: u64,
+) -> proxy::ByteStream {
+    /// The opening event is read within this many bytes, or not at all.
+    const LOOK: usize = 16 * 1024;
+    let mut head: Vec<u8> = Vec::new();
+    let mut done = false;
+    Box::pin(events.inspect(move |chunk| {
+        if done {
+            return;
+        }
+        head.extend_from_slice(&chunk[..chunk.len().min(LOOK)]);
+        if let Some(id) = response_id(&head) {
+            core.proxy
+                .routing
+                .affinity
+                .answered(&id, conversation, crate::clock::now_ms());
+            done = true;
+        } else if head.len() >= LOOK {
+            done = true;
+        }
+        if done {
+            head = Vec::new();
+        }
+    }))
 }
 
 /// A routing failure in the client's API, as bytes (the inspector keeps them too).

@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::support::fake_upstream::{FakeUpstream, Script};
 use crate::support::{Behavior, FakeOpenAi, Router, node_config};
 
 const ROUND_ROBIN: &str = "\n[routing.provider_strategies.file-node-ma]\nstrategy = \"sticky-round-robin\"\nsticky_limit = 1\n";
@@ -133,4 +134,66 @@ async fn a_conversation_fails_over_and_goes_home_when_its_account_is_healthy() {
         home,
         "back home"
     );
+}
+
+#[tokio::test]
+async fn a_responses_chain_stays_on_its_account() {
+    // A Responses provider keeps the chain's state, so the chain must stay on one account.
+    let fake = FakeUpstream::start(Script::default()).await;
+    let account = |key: &str| {
+        format!(
+            "\n[[provider]]\nprovider = \"openai-responses\"\nname = \"{key}\"\nprefix = \"ma\"\nbase_url = \"{}\"\napi_key = \"{key}\"\n",
+            fake.openai_base()
+        )
+    };
+    let config = format!(
+        "{}{}{}{ROUND_ROBIN}",
+        crate::support::FAST_ROUTING,
+        account("key-a"),
+        account("key-b")
+    );
+    let router = Router::start(&config).await;
+    // Each turn continues the previous answer, streamed or whole; the id it continues is
+    // the one the client was given.
+    let ask = async |previous: Option<&str>, stream: bool| -> (String, String) {
+        let mut body = json!({"model": "ma/m", "input": "next", "stream": stream});
+        if let Some(p) = previous {
+            body["previous_response_id"] = json!(p);
+        }
+        let r = router
+            .http
+            .post(router.url("/v1/responses"))
+            .bearer_auth("sk-anything")
+            .json(&body)
+            .send()
+            .await
+            .expect("responses");
+        assert_eq!(r.status(), 200);
+        let account = r.headers()["x-ninerouter-account"]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        let text = r.text().await.unwrap_or_default();
+        let id = if stream {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .find_map(|e| e["response"]["id"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            serde_json::from_str::<Value>(&text).unwrap_or_default()["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(!id.is_empty(), "{text}");
+        (account, id)
+    };
+    let (_, first) = ask(None, false).await;
+    let (home, mut previous) = ask(Some(&first), false).await;
+    for stream in [true, false, true, false] {
+        let (account, id) = ask(Some(&previous), stream).await;
+        assert_eq!(account, home, "the chain stays (stream: {stream})");
+        previous = id;
+    }
 }

@@ -157,3 +157,30 @@ async fn without_an_account_proxy_the_environments_proxy_and_no_proxy_apply() {
         "NO_PROXY kept the loopback call direct"
     );
 }
+
+#[tokio::test]
+async fn a_proxy_that_cannot_be_reached_never_shows_its_password() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let config = format!(
+        "{FAST_ROUTING}{}",
+        node(
+            "dx",
+            "http://upstream.invalid/v1",
+            Some(&format!("http://me:unreachable-pass-5@{closed}"))
+        )
+    );
+    let router = Router::start(&config).await;
+    let (status, body) = ask(&router.base, "dx/gpt-4o").await;
+    assert!(status >= 500, "{status} {body}");
+    assert!(!body.to_string().contains("unreachable-pass-5"), "{body}");
+    let (_, status_view) = router.api(Method::GET, "/api/status", None).await;
+    assert!(!status_view.to_string().contains("unreachable-pass-5"));
+    router
+        .wait_for("/api/usage/summary", |v| v["total"]["requests"] == 1)
+        .await;
+    let db = router.db_bytes();
+    assert!(!db.windows(18).any(|w| w == b"unreachable-pass-5"));
+}

@@ -375,8 +375,10 @@ async fn responses(State(s): State<Shared>, headers: HeaderMap, raw: Bytes) -> R
     if let Some((name, args)) = &script.tool {
         output.push(json!({"id": "fc_fake", "type": "function_call", "status": "completed", "call_id": "call_fake1", "name": name, "arguments": args}));
     }
+    // Each answer has an id of its own, as clients continue by it (`previous_response_id`).
+    let id = format!("resp_fake_{}", s.seen.lock().unwrap().len());
     let response = |status: &str, output: Value, usage: Value| {
-        json!({"id": "resp_fake", "object": "response", "created_at": 1700000000, "status": status,
+        json!({"id": id, "object": "response", "created_at": 1700000000, "status": status,
             "error": null, "incomplete_details": null, "model": model, "output": output, "usage": usage})
     };
     if body["stream"] != true && !script.always_stream {
