@@ -311,6 +311,16 @@ enum AnyToolOut<'a> {
 const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError> {
+    encode(req, model, false)
+}
+
+/// The same, with prompt-cache breakpoints on the stable prefix of a request whose client
+/// marked none (see `caching`): the last tool, the last system block, the last text block.
+pub fn encode_request_cached(req: &Request, model: &str) -> Result<Encoded, FormatError> {
+    encode(req, model, true)
+}
+
+fn encode(req: &Request, model: &str, mark: bool) -> Result<Encoded, FormatError> {
     let mut dropped = Vec::new();
     let mut system: Vec<BlockOut> = req
         .system
@@ -339,6 +349,23 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
             "assistant"
         };
         messages.push(MessageOut { role, content });
+    }
+    if mark {
+        let last_text = |blocks: &mut Vec<BlockOut<'_>>| {
+            for block in blocks.iter_mut().rev() {
+                if let BlockOut::Text { cache_control, .. } = block {
+                    *cache_control = Some(Ephemeral {});
+                    return true;
+                }
+            }
+            false
+        };
+        last_text(&mut system);
+        for m in messages.iter_mut().rev() {
+            if last_text(&mut m.content) {
+                break;
+            }
+        }
     }
     let mut body = Map::new();
     body.insert("model".into(), model.into());
@@ -411,7 +438,7 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     if req.stream {
         body.insert("stream".into(), true.into());
     }
-    let tools: Vec<AnyToolOut> = req
+    let mut tools: Vec<AnyToolOut> = req
         .tools
         .iter()
         .map(|t| match t {
@@ -426,6 +453,14 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
             }
         })
         .collect();
+    if mark
+        && let Some(AnyToolOut::Function(last)) = tools
+            .iter_mut()
+            .rev()
+            .find(|t| matches!(t, AnyToolOut::Function(_)))
+    {
+        last.cache_control = Some(json!({"type": "ephemeral"}));
+    }
     if !tools.is_empty() {
         raws.push(("tools", to_raw(&tools)));
         let mut choice = match &req.tool_choice {

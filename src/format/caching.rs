@@ -4,6 +4,8 @@
 //! every turn. Marked: the last tool (caches the tools), the last system block, and the
 //! conversation's last text block (caches every earlier turn for the next one, which finds
 //! it by Anthropic's look-back). A client that marked anything itself is left as it is.
+//! This decides; the Anthropic encoder marks (`anthropic::encode_request_cached`), so no
+//! copy of the request is made.
 
 use super::ir::{Part, Request, Tool};
 
@@ -15,33 +17,6 @@ const MIN_TOKENS: usize = 1_024;
 /// Whether `request` should be marked: long enough, and not marked by its client.
 pub fn wants_breakpoints(request: &Request) -> bool {
     !marked(request) && text_bytes(request) / 4 >= MIN_TOKENS
-}
-
-/// Marks the stable prefix of `request` (see `wants_breakpoints`).
-pub fn add_breakpoints(request: &mut Request) {
-    if let Some(Tool::Function(last)) = request
-        .tools
-        .iter_mut()
-        .rev()
-        .find(|t| matches!(t, Tool::Function(_)))
-    {
-        last.cache = true;
-    }
-    if let Some(last) = request.system.last_mut() {
-        last.cache = true;
-    }
-    let last_text = request
-        .messages
-        .iter_mut()
-        .rev()
-        .flat_map(|m| m.parts.iter_mut().rev())
-        .find_map(|p| match p {
-            Part::Text { cache, .. } => Some(cache),
-            _ => None,
-        });
-    if let Some(cache) = last_text {
-        *cache = true;
-    }
 }
 
 /// The length of what the model reads, without copying it.
@@ -120,23 +95,25 @@ mod tests {
     #[test]
     fn a_long_prompt_is_marked_at_the_system_and_its_last_turn() {
         let long = "policy ".repeat(1000);
-        let mut r = request(&long, &["hi", "hello", "more"]);
+        let r = request(&long, &["hi", "hello", "more"]);
         assert!(wants_breakpoints(&r));
-        add_breakpoints(&mut r);
-        assert!(r.system[0].cache);
-        let flags: Vec<bool> = r
-            .messages
-            .iter()
-            .map(|m| matches!(m.parts[0], Part::Text { cache: true, .. }))
+        let encoded = crate::format::anthropic::encode_request_cached(&r, "m")
+            .map(|e| e.body)
+            .unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&encoded).unwrap_or_default();
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+        let marked: Vec<bool> = body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m.to_string().contains("cache_control"))
             .collect();
-        assert_eq!(flags, [false, false, true]);
+        assert_eq!(marked, [false, false, true]);
     }
 
     #[test]
     fn short_prompts_and_marked_ones_are_left_alone() {
-        let short = request("be brief", &["hi"]);
-        assert!(!wants_breakpoints(&short));
-
+        assert!(!wants_breakpoints(&request("be brief", &["hi"])));
         let long = "policy ".repeat(1000);
         let mut own = request(&long, &["hi", "hello", "more"]);
         own.messages[0].parts[0] = Part::Text {

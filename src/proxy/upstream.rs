@@ -195,18 +195,14 @@ pub fn prepare<'a>(
             Some(codec) => codec.encode(&decoded.request, model).map_err(cannot)?,
             None => {
                 // A client that speaks another API gets Anthropic's prompt cache too.
-                let cached;
-                let request = if wire == WireFormat::Anthropic
+                let encoded = if wire == WireFormat::Anthropic
                     && format::caching::wants_breakpoints(&decoded.request)
                 {
-                    let mut marked = decoded.request.clone();
-                    format::caching::add_breakpoints(&mut marked);
-                    cached = marked;
-                    &cached
+                    format::anthropic::encode_request_cached(&decoded.request, model)
                 } else {
-                    &decoded.request
+                    format::encode_request(wire, &decoded.request, model)
                 };
-                format::encode_request(wire, request, model)
+                encoded
                     .map(|e| (Bytes::from(e.body), e.dropped))
                     .map_err(|e| cannot(e.to_string()))?
             }
