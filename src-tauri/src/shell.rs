@@ -209,8 +209,20 @@ pub async fn refresh_loop(app: AppHandle) {
     let mut throttle = Throttle::new();
     let mut combos = ComboWatch::default();
     let mut pending: Vec<EngineEvent> = Vec::new();
+    // What the window was last pointed at: it follows every change of the router, whichever
+    // wake-up this pass came from (a change seen here is not reported again by `changed`).
+    let mut followed: Option<Option<String>> = None;
     loop {
         let status = status_rx.borrow_and_update().clone();
+        let endpoint = match &status {
+            Status::Running(core) => Some(format!("{}", core.listen.addr)),
+            Status::Starting => Some("starting".to_owned()),
+            _ => None,
+        };
+        if followed.as_ref() != Some(&endpoint) {
+            window::follow_router(&app);
+            followed = Some(endpoint);
+        }
         if events.is_none()
             && let Status::Running(core) = &status
         {
@@ -266,7 +278,6 @@ pub async fn refresh_loop(app: AppHandle) {
         };
         if router_changed {
             events = None;
-            window::follow_router(&app);
         }
     }
 }

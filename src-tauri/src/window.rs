@@ -6,6 +6,7 @@ use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
+use crate::router::Status;
 use crate::shell::Shell;
 
 pub const LABEL: &str = "dashboard";
@@ -30,10 +31,28 @@ pub fn open(app: &AppHandle) {
     }
 }
 
+/// The bundled page for a router that is not running: starting, or stopped with a reason.
+pub fn offline_page(status: &Status) -> &'static str {
+    match status {
+        Status::Starting => "starting.html",
+        _ => "index.html",
+    }
+}
+
+/// Whether a window showing `current` must move to show `status`: the dashboard of another
+/// origin, or the bundled page of another state.
+pub fn must_move(current: &tauri::Url, status: &Status, target: &WebviewUrl) -> bool {
+    match target {
+        WebviewUrl::External(url) => current.origin() != url.origin(),
+        _ => !current.path().ends_with(offline_page(status)),
+    }
+}
+
 /// The dashboard, entered through a one-time ticket the engine trades for a session: the
 /// window is logged in without typing, whatever password the router has.
 fn dashboard_url(app: &AppHandle) -> WebviewUrl {
     let router = &app.state::<Shell>().router;
+    let status = router.status();
     let entry = router.core().and_then(|core| {
         let ticket = ninerouter::manage::admin::desktop_ticket(&core);
         format!(
@@ -48,8 +67,8 @@ fn dashboard_url(app: &AppHandle) -> WebviewUrl {
             grant_desktop_commands(app, &url);
             WebviewUrl::External(url)
         }
-        // The bundled page that says the router is not running and where to look.
-        None => WebviewUrl::App("index.html".into()),
+        // The bundled page that says the router is starting, or not running and where to look.
+        None => WebviewUrl::App(offline_page(&status).into()),
     }
 }
 
@@ -112,13 +131,30 @@ fn create(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// After the router (re)starts, possibly on another port, an open window follows it.
+/// An open window follows the router: from "starting" to the dashboard once it listens,
+/// to another port after a restart, to "not running" when it stops.
 pub fn follow_router(app: &AppHandle) {
     let Some(window) = app.get_webview_window(LABEL) else {
         return;
     };
-    if let WebviewUrl::External(url) = dashboard_url(app)
-        && window.url().ok().as_ref().map(|u| u.origin()) != Some(url.origin())
+    let Ok(current) = window.url() else {
+        return;
+    };
+    let status = app.state::<Shell>().router.status();
+    let target = match &status {
+        // Only a move to the dashboard needs a ticket: do not spend one otherwise.
+        Status::Running(_) => dashboard_url(app),
+        other => WebviewUrl::App(offline_page(other).into()),
+    };
+    if !must_move(&current, &status, &target) {
+        return;
+    }
+    let url = match target {
+        WebviewUrl::External(url) => Some(url),
+        WebviewUrl::App(page) => current.join(&format!("/{}", page.display())).ok(),
+        _ => None,
+    };
+    if let Some(url) = url
         && let Err(e) = window.navigate(url)
     {
         tracing::warn!("cannot point the dashboard at the router: {e}");
@@ -142,5 +178,39 @@ pub fn on_event(window: &Window, event: &WindowEvent) {
         } else if let Err(e) = window.hide() {
             tracing::warn!("cannot hide the dashboard: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> tauri::Url {
+        tauri::Url::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_window_moves_with_the_router_and_stays_when_it_already_shows_the_right_page() {
+        let starting = Status::Starting;
+        let taken = Status::PortTaken {
+            port: 20128,
+            free: Some(20129),
+        };
+        let page = |s: &Status| WebviewUrl::App(offline_page(s).into());
+        // Opened while starting: the starting page; then "not running" if the port is taken.
+        assert_eq!(offline_page(&starting), "starting.html");
+        let on_starting = url("tauri://localhost/starting.html");
+        assert!(!must_move(&on_starting, &starting, &page(&starting)));
+        assert!(must_move(&on_starting, &taken, &page(&taken)));
+        // Once the router listens: the dashboard, by origin (its path changes as it is used).
+        let dashboard =
+            WebviewUrl::External(url("http://127.0.0.1:20128/api/auth/desktop?ticket=t"));
+        assert!(must_move(&on_starting, &starting, &dashboard));
+        let on_dashboard = url("http://127.0.0.1:20128/dashboard/#/usage");
+        assert!(!must_move(&on_dashboard, &starting, &dashboard));
+        let elsewhere = WebviewUrl::External(url("http://127.0.0.1:20129/api/auth/desktop"));
+        assert!(must_move(&on_dashboard, &starting, &elsewhere));
+        // Stopped: back to the bundled page.
+        assert!(must_move(&on_dashboard, &taken, &page(&taken)));
     }
 }
