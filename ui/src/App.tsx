@@ -1,16 +1,20 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { needsLogin } from "./api/client";
 import { useEngineEvents } from "./api/events";
 import { useQuota, useStatus } from "./api/hooks";
 import { AdminLogin } from "./components/AdminLogin";
-import { CombosPage } from "./pages/Combos";
 import { EndpointPage } from "./pages/Endpoint";
-import { InspectorPage } from "./pages/Inspector";
-import { ModelsPage } from "./pages/Models";
-import { ProvidersPage } from "./pages/Providers";
-import { QuotaPage, warnedAccounts } from "./pages/Quota";
-import { SettingsPage } from "./pages/Settings";
-import { UsagePage } from "./pages/Usage";
+import { warnedAccounts } from "./pages/quotaWarnings";
+
+// The first page comes with the app; the others load when first opened (the charts alone
+// weigh more than the rest of the dashboard).
+const CombosPage = lazy(() => import("./pages/Combos").then((m) => ({ default: m.CombosPage })));
+const InspectorPage = lazy(() => import("./pages/Inspector").then((m) => ({ default: m.InspectorPage })));
+const ModelsPage = lazy(() => import("./pages/Models").then((m) => ({ default: m.ModelsPage })));
+const ProvidersPage = lazy(() => import("./pages/Providers").then((m) => ({ default: m.ProvidersPage })));
+const QuotaPage = lazy(() => import("./pages/Quota").then((m) => ({ default: m.QuotaPage })));
+const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
+const UsagePage = lazy(() => import("./pages/Usage").then((m) => ({ default: m.UsagePage })));
 
 const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
@@ -57,7 +61,15 @@ export function App() {
           </a>
         ))}
       </nav>
-      <main>{needsLogin(status.error) ? <AdminLogin /> : <Page />}</main>
+      <main>
+        {needsLogin(status.error) ? (
+          <AdminLogin />
+        ) : (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <Page />
+          </Suspense>
+        )}
+      </main>
     </div>
   );
 }

@@ -5,11 +5,6 @@ import { ErrorNote } from "../components/ErrorNote";
 import { useNow } from "../useNow";
 import { countdown } from "./countdown";
 
-/** How many accounts have a window past a warning threshold (the navigation's badge). */
-export function warnedAccounts(accounts: AccountQuota[]): number {
-  return accounts.filter((a) => a.windows.some((w) => w.warning !== undefined)).length;
-}
-
 
 export function QuotaPage() {
   const quota = useQuota();

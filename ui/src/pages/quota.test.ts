@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AccountQuota, QuotaWindow } from "../api/types";
-import { warnedAccounts } from "./Quota";
+import { warnedAccounts } from "./quotaWarnings";
 
 const window = (warning?: number): QuotaWindow => ({
   window: "weekly", metric: "requests", used: 90, limit: 100, remaining: 10, percentUsed: 90,
