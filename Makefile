@@ -23,7 +23,7 @@ SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench fmt fuzz package clean-cache types
+.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench soak fmt fuzz package clean-cache types
 
 # The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
 # not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
@@ -113,6 +113,11 @@ types:
 
 bench: deps ui
 	$(CARGO) bench --bench proxy
+
+# An hour at 200 req/s with a mix of clients, streams and tool calls, printing latency and
+# memory each minute (not in CI). SOAK_SECS, SOAK_RATE and SOAK_REPORT_SECS change it.
+soak: deps ui
+	$(CARGO) bench --bench soak
 
 # The decoders' property tests (src/format/fuzz.rs, the SSE framer) with many more generated
 # inputs than the short pass in `make test`: FUZZ_CASES per property, optimised.

@@ -14,19 +14,23 @@
 //! Harness code: a failed setup step should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::post;
-use tokio::io::AsyncBufReadExt;
+use common::{
+    RECORDING_OFF, agent_body, percentile, rss_kib, spawn_and_read_addr, start_fake_upstream,
+    start_router,
+};
 
 /// Request counts for a real run (`cargo bench` passes `--bench`); `cargo test` runs the same
 /// harness as a quick smoke check so it cannot rot.
@@ -46,7 +50,6 @@ const SMOKE: Sizes = Sizes {
     streams: 20,
     concurrent: 200,
 };
-const STREAM_EVENTS: usize = 20;
 const ROUNDS: usize = 5;
 
 fn main() {
@@ -78,61 +81,6 @@ fn main() {
         SMOKE
     };
     rt.block_on(run(upstream, sizes));
-}
-
-/// The fake upstream runs on its own thread and runtime so it does not share the client's.
-fn start_fake_upstream() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr")).ok();
-            let app = Router::new()
-                .route("/v1/chat/completions", post(fake))
-                .route("/v1/messages", post(fake_anthropic));
-            let listener = axum::serve::ListenerExt::tap_io(listener, |t| {
-                let _ = t.set_nodelay(true);
-            });
-            axum::serve(listener, app).await.ok();
-        });
-    });
-    rx.recv().expect("upstream address")
-}
-
-static ANSWER: &str = r#"{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#;
-
-static ANTHROPIC_ANSWER: &str = r#"{"id":"msg_b","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}"#;
-
-async fn fake_anthropic(body: Bytes) -> Response {
-    // Same work as `fake` for a non-streaming body, so the two routes cost the same.
-    let _stream = body.windows(13).any(|w| w == b"\"stream\":true");
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        ANTHROPIC_ANSWER,
-    )
-        .into_response()
-}
-
-async fn fake(body: Bytes) -> Response {
-    let stream = body.windows(13).any(|w| w == b"\"stream\":true");
-    if !stream {
-        return ([(header::CONTENT_TYPE, "application/json")], ANSWER).into_response();
-    }
-    let chunk = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"#;
-    let mut events: Vec<Result<Bytes, std::convert::Infallible>> = (0..STREAM_EVENTS)
-        .map(|_| Ok(Bytes::from(format!("{chunk}\n\n"))))
-        .collect();
-    events.push(Ok(Bytes::from_static(b"data: [DONE]\n\n")));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(futures_util::stream::iter(events)))
-        .unwrap_or_default()
 }
 
 /// The throughput baseline: forwards the body to the upstream, no parsing, no routing.
@@ -184,100 +132,10 @@ async fn start_bare_proxy(upstream: SocketAddr) -> SocketAddr {
     addr
 }
 
-/// Starts a server process that prints `… http://ADDR` as its first line, and waits for it.
-async fn spawn_and_read_addr(
-    mut command: tokio::process::Command,
-    dir: tempfile::TempDir,
-) -> RouterProcess {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let line = tokio::io::BufReader::new(stdout)
-        .lines()
-        .next_line()
-        .await
-        .expect("read")
-        .expect("address line");
-    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
-    RouterProcess {
-        child,
-        addr,
-        _dir: dir,
-    }
-}
-
-struct RouterProcess {
-    child: tokio::process::Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-/// What turns recording off: no usage records, no inspector detail.
-const RECORDING_OFF: &str = "[observability]\nrecord_usage = false\ninspector = false\n";
-
-async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("bench.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[provider]]\nprovider = \"openai-compatible\"\nname = \"bench\"\nprefix = \"bn\"\nbase_url = \"http://{upstream}/v1\"\napi_key = \"bench-key\"\n\n[[combo]]\nname = \"bench-combo\"\nmodels = [\"bn/m\"]\n\n[[provider]]\nprovider = \"anthropic-compatible\"\nname = \"bench-anthropic\"\nprefix = \"ba\"\nbase_url = \"http://{upstream}\"\napi_key = \"bench-key\"\n{extra}"
-        ),
-    )
-    .expect("config");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"));
-    command
-        .args(["serve", "--port", "0", "--secrets", "memory"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("NINEROUTER_LOG", "warn");
-    spawn_and_read_addr(command, dir).await
-}
-
 fn body(model: &str, stream: bool) -> String {
     format!(
         r#"{{"model":"{model}","stream":{stream},"messages":[{{"role":"system","content":"You are a coding assistant."}},{{"role":"user","content":"Write a function that adds two numbers."}}],"temperature":0.2,"max_tokens":256}}"#
     )
-}
-
-/// A coding agent's turn: a long system prompt, a history with tool calls and results, and
-/// 20 tools with real-looking schemas — about 50 KB.
-fn agent_body(model: &str) -> String {
-    let filler = "The quick brown fox jumps over the lazy dog while the build runs. ";
-    let mut messages = vec![serde_json::json!({"role": "system", "content": filler.repeat(150)})];
-    for i in 0..6 {
-        messages.push(serde_json::json!({"role": "user", "content": filler.repeat(30)}));
-        messages.push(serde_json::json!({"role": "assistant", "content": filler.repeat(6),
-            "tool_calls": [{"id": format!("call_{i}"), "type": "function",
-                "function": {"name": format!("tool_{i}"), "arguments": "{\"path\":\"src/main.rs\",\"line\":42}"}}]}));
-        messages.push(serde_json::json!({"role": "tool", "tool_call_id": format!("call_{i}"), "content": filler.repeat(12)}));
-    }
-    let tools: Vec<serde_json::Value> = (0..20)
-        .map(|i| {
-            serde_json::json!({"type": "function", "function": {"name": format!("tool_{i}"),
-                "description": filler.repeat(4),
-                "parameters": {"type": "object", "properties": {
-                    "path": {"type": "string", "description": "A path relative to the project root."},
-                    "line": {"type": "integer", "description": "A 1-based line number."},
-                    "pattern": {"type": "string", "description": "A regular expression to look for."},
-                    "options": {"type": "object", "properties": {"case_sensitive": {"type": "boolean"},
-                        "max_results": {"type": "integer", "minimum": 1, "maximum": 500}}}},
-                    "required": ["path"], "additionalProperties": false}}})
-        })
-        .collect();
-    serde_json::json!({"model": model, "messages": messages, "tools": tools, "max_tokens": 4096,
-        "temperature": 0.2})
-    .to_string()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 async fn sequential(client: &reqwest::Client, url: &str, body: &str, n: usize) -> Vec<Duration> {
@@ -358,19 +216,6 @@ async fn throughput(
         w.await.expect("worker");
     }
     total as f64 / start.elapsed().as_secs_f64()
-}
-
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`.
