@@ -1,7 +1,7 @@
 //! The headless binary: flags and environment, and a Ctrl-C that drains in-flight requests.
 use std::time::Duration;
 
-use crate::support::{Behavior, FakeOpenAi, binary, node_config, spawn_serving};
+use crate::support::{Behavior, FakeOpenAi, binary, node_config, serve_command, spawn_serving};
 use serde_json::json;
 
 #[tokio::test]
@@ -18,15 +18,7 @@ async fn ctrl_c_lets_an_in_flight_request_finish_then_exits_cleanly() {
         "first_byte_timeout_ms = 5000",
     );
     std::fs::write(&config, toml).unwrap();
-    let mut command = binary();
-    command
-        .arg("serve")
-        .env("NINEROUTER_PORT", "0")
-        .env("NINEROUTER_HOST", "127.0.0.1")
-        .env("NINEROUTER_DATA_DIR", dir.path().join("data"))
-        .env("NINEROUTER_CONFIG", &config)
-        .env("NINEROUTER_SECRETS", "memory");
-    let (mut child, base) = spawn_serving(command).await;
+    let (mut child, base) = spawn_serving(serve_command(dir.path(), &config)).await;
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     assert!(
         dir.path().join("data").join("ninerouter.db").exists(),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::fake_socks::FakeSocks;
 use crate::support::fake_upstream::{FakeUpstream, Script};
-use crate::support::{FAST_ROUTING, Router, binary, spawn_serving};
+use crate::support::{FAST_ROUTING, Router, serve_command, spawn_serving};
 
 fn node(prefix: &str, base_url: &str, proxy: Option<&str>) -> String {
     let proxy = proxy
@@ -133,14 +133,8 @@ async fn without_an_account_proxy_the_environments_proxy_and_no_proxy_apply() {
         node("direct", &direct.openai_base(), None)
     );
     std::fs::write(&config, toml).expect("config");
-    let mut command = binary();
+    let mut command = serve_command(dir.path(), &config);
     command
-        .arg("serve")
-        .env("NINEROUTER_PORT", "0")
-        .env("NINEROUTER_HOST", "127.0.0.1")
-        .env("NINEROUTER_DATA_DIR", dir.path().join("data"))
-        .env("NINEROUTER_CONFIG", &config)
-        .env("NINEROUTER_SECRETS", "memory")
         .env("HTTP_PROXY", format!("http://{}", proxy.addr))
         .env("NO_PROXY", "127.0.0.1");
     let (_child, base) = spawn_serving(command).await;

@@ -278,6 +278,20 @@ pub fn binary() -> tokio::process::Command {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"))
 }
 
+/// `ninerouter serve` on a free loopback port with `config`, its data in `dir/data` and
+/// secrets in memory.
+pub fn serve_command(dir: &std::path::Path, config: &std::path::Path) -> tokio::process::Command {
+    let mut command = binary();
+    command
+        .arg("serve")
+        .env("NINEROUTER_PORT", "0")
+        .env("NINEROUTER_HOST", "127.0.0.1")
+        .env("NINEROUTER_DATA_DIR", dir.join("data"))
+        .env("NINEROUTER_CONFIG", config)
+        .env("NINEROUTER_SECRETS", "memory");
+    command
+}
+
 /// The binary prints `NineRouter listening on http://ADDR` once it accepts connections.
 async fn read_base_url(child: &mut tokio::process::Child) -> String {
     use tokio::io::AsyncBufReadExt;

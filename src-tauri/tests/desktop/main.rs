@@ -541,6 +541,16 @@ async fn a_taken_port_is_shown_in_the_tray_with_a_way_out() {
     let _ = app.wait();
 }
 
+/// Serves `app` on a free loopback port; its OpenAI-style base URL (`…/v1`).
+async fn serve_v1(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
 /// OpenRouter's `GET /v1/key`: `first` for the first fetch, `then` for every later one;
 /// counts the fetches.
 async fn fake_openrouter_key(
@@ -556,12 +566,7 @@ async fn fake_openrouter_key(
             async move { axum::Json(answer) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_v1(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -637,12 +642,7 @@ async fn flaky_endpoint(up: std::sync::Arc<std::sync::atomic::AtomicBool>) -> St
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_v1(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
