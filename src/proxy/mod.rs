@@ -315,7 +315,9 @@ pub async fn dispatch(
             }
             // A provider endpoint that is down is not tried until its circuit lets a probe by.
             if let crate::routing::Admission::Wait(until) =
-                ctx.routing.circuits.admit(&account.base_url, now_ms())
+                ctx.routing
+                    .circuits
+                    .admit(&provider.id, &account.base_url, now_ms())
             {
                 note_earliest(&mut earliest, until, || {
                     format!("{} (the provider is down; probing it then)", target.label)
@@ -332,6 +334,8 @@ pub async fn dispatch(
                 continue;
             }
             let mut refused: Option<SecretString> = None;
+            // Whether the request left for the endpoint (a login can fail before it does).
+            let mut reached = false;
             let sent = loop {
                 // A stalled login server may not hold the request past the first-byte timeout.
                 let minted = tokio::time::timeout(
@@ -349,6 +353,7 @@ pub async fn dispatch(
                         ));
                     }
                 };
+                reached = true;
                 let sent = upstream::send(
                     ctx,
                     upstream::Route {
@@ -377,15 +382,16 @@ pub async fn dispatch(
                 }
                 _ => None,
             };
+            let circuits = &ctx.routing.circuits;
             let change = match &unwell {
-                Some(reason) => ctx.routing.circuits.failed(
-                    &account.base_url,
-                    &provider.id,
-                    reason,
-                    settings,
-                    now_ms(),
-                ),
-                None => ctx.routing.circuits.answered(&account.base_url),
+                _ if !reached => {
+                    circuits.not_reached(&provider.id, &account.base_url);
+                    None
+                }
+                Some(reason) => {
+                    circuits.failed(&provider.id, &account.base_url, reason, settings, now_ms())
+                }
+                None => circuits.answered(&provider.id, &account.base_url),
             };
             if let Some(change) = change {
                 publish_circuit(ctx, &provider.id, &account.base_url, change, unwell);

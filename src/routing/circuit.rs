@@ -1,4 +1,5 @@
-//! A circuit breaker per provider endpoint (base URL), on top of the account cooldowns: when
+//! A circuit breaker per provider endpoint (provider and base URL: a subscription login and
+//! an API key may share a host, not a fate), on top of the account cooldowns: when
 //! an endpoint fails several times in a row whatever the account (it is down, not an account
 //! refused), requests stop going there for a while; then a single request probes it, and
 //! its answer closes the circuit or opens it again for longer.
@@ -56,9 +57,8 @@ pub enum Change {
     Up,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Breaker {
-    provider: String,
     failures: u32,
     trips: u32,
     open_until_ms: Option<i64>,
@@ -76,9 +76,12 @@ impl Breaker {
     }
 }
 
+/// Provider id and base URL.
+type Key = (String, String);
+
 #[derive(Default)]
 pub struct Circuits {
-    breakers: Mutex<HashMap<String, Breaker>>,
+    breakers: Mutex<HashMap<Key, Breaker>>,
 }
 
 impl FailureClass {
@@ -93,13 +96,20 @@ impl FailureClass {
 }
 
 impl Circuits {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Breaker>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Breaker>> {
         self.breakers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn admit(&self, endpoint: &str, now_ms: i64) -> Admission {
+    fn key(provider: &str, endpoint: &str) -> Key {
+        (provider.to_owned(), endpoint.to_owned())
+    }
+
+    pub fn admit(&self, provider: &str, endpoint: &str, now_ms: i64) -> Admission {
         let mut breakers = self.lock();
-        let Some(b) = breakers.get_mut(endpoint) else {
+        if breakers.is_empty() {
+            return Admission::Go;
+        }
+        let Some(b) = breakers.get_mut(&Self::key(provider, endpoint)) else {
             return Admission::Go;
         };
         match (b.open_until_ms, b.probing) {
@@ -114,10 +124,20 @@ impl Circuits {
         }
     }
 
+    /// A probe that never reached the endpoint (its login failed first) frees its slot.
+    pub fn not_reached(&self, provider: &str, endpoint: &str) {
+        if let Some(b) = self.lock().get_mut(&Self::key(provider, endpoint)) {
+            b.probing = false;
+        }
+    }
+
     /// The endpoint answered (whatever it said about the account or the request).
-    pub fn answered(&self, endpoint: &str) -> Option<Change> {
+    pub fn answered(&self, provider: &str, endpoint: &str) -> Option<Change> {
         let mut breakers = self.lock();
-        let b = breakers.get_mut(endpoint)?;
+        if breakers.is_empty() {
+            return None;
+        }
+        let b = breakers.get_mut(&Self::key(provider, endpoint))?;
         let was_open = b.open_until_ms.is_some();
         b.failures = 0;
         b.trips = 0;
@@ -129,23 +149,14 @@ impl Circuits {
     /// The endpoint failed (`class` is one that `endpoint_unwell`).
     pub fn failed(
         &self,
-        endpoint: &str,
         provider: &str,
+        endpoint: &str,
         reason: &str,
         settings: &RoutingSettings,
         now_ms: i64,
     ) -> Option<Change> {
         let mut breakers = self.lock();
-        let b = breakers
-            .entry(endpoint.to_owned())
-            .or_insert_with(|| Breaker {
-                provider: provider.to_owned(),
-                failures: 0,
-                trips: 0,
-                open_until_ms: None,
-                probing: false,
-                last_error: None,
-            });
+        let b = breakers.entry(Self::key(provider, endpoint)).or_default();
         b.failures += 1;
         b.last_error = Some(reason.chars().take(300).collect());
         let probe_failed = b.probing;
@@ -170,9 +181,9 @@ impl Circuits {
             .lock()
             .iter()
             .filter(|(_, b)| b.failures > 0 || b.open_until_ms.is_some())
-            .map(|(endpoint, b)| CircuitInfo {
+            .map(|((provider, endpoint), b)| CircuitInfo {
                 endpoint: endpoint.clone(),
-                provider: b.provider.clone(),
+                provider: provider.clone(),
                 state: b.state(now_ms),
                 failures: b.failures,
                 open_until_ms: b.open_until_ms,
@@ -194,27 +205,42 @@ mod tests {
     fn opens_after_failures_in_a_row_probes_once_and_closes_on_an_answer() {
         let c = Circuits::default();
         let s = RoutingSettings::default(); // 1 s base, 300 s cap
-        assert_eq!(c.failed(E, "p", "503", &s, 0), None);
-        assert_eq!(c.answered(E), None, "an answer resets the count");
-        assert_eq!(c.failed(E, "p", "503", &s, 0), None);
-        assert_eq!(c.failed(E, "p", "503", &s, 0), None);
+        assert_eq!(c.failed("p", E, "503", &s, 0), None);
+        assert_eq!(c.answered("p", E), None, "an answer resets the count");
+        assert_eq!(c.failed("p", E, "503", &s, 0), None);
+        assert_eq!(c.failed("p", E, "503", &s, 0), None);
         assert_eq!(
-            c.failed(E, "p", "503", &s, 10),
+            c.failed("p", E, "503", &s, 10),
             Some(Change::Down { until_ms: 1_010 })
         );
-        assert_eq!(c.admit(E, 500), Admission::Wait(1_010));
+        assert_eq!(c.admit("p", E, 500), Admission::Wait(1_010));
         assert_eq!(c.all(500)[0].state, CircuitState::Open);
         // After the wait, one probe; others wait for its answer.
-        assert_eq!(c.admit(E, 1_010), Admission::Probe);
+        assert_eq!(c.admit("p", E, 1_010), Admission::Probe);
         assert_eq!(c.all(1_010)[0].state, CircuitState::HalfOpen);
-        assert!(matches!(c.admit(E, 1_011), Admission::Wait(_)));
+        assert!(matches!(c.admit("p", E, 1_011), Admission::Wait(_)));
         // The probe fails: open again, for twice as long, without a second "down".
-        assert_eq!(c.failed(E, "p", "timeout", &s, 1_100), None);
-        assert_eq!(c.admit(E, 2_000), Admission::Wait(3_100));
-        assert_eq!(c.admit(E, 3_100), Admission::Probe);
-        assert_eq!(c.answered(E), Some(Change::Up));
-        assert_eq!(c.admit(E, 3_101), Admission::Go);
+        assert_eq!(c.failed("p", E, "timeout", &s, 1_100), None);
+        assert_eq!(c.admit("p", E, 2_000), Admission::Wait(3_100));
+        assert_eq!(c.admit("p", E, 3_100), Admission::Probe);
+        assert_eq!(c.answered("p", E), Some(Change::Up));
+        assert_eq!(c.admit("p", E, 3_101), Admission::Go);
         assert_eq!(c.all(3_101), Vec::new());
+    }
+
+    #[test]
+    fn providers_sharing_a_host_do_not_share_a_circuit() {
+        let c = Circuits::default();
+        let s = RoutingSettings::default();
+        for _ in 0..TRIP_AFTER {
+            c.failed("claude", E, "overloaded", &s, 0);
+        }
+        assert!(matches!(c.admit("claude", E, 10), Admission::Wait(_)));
+        assert_eq!(c.admit("anthropic", E, 10), Admission::Go);
+        // A probe whose login failed before reaching the endpoint frees its slot.
+        assert_eq!(c.admit("claude", E, 5_000), Admission::Probe);
+        c.not_reached("claude", E);
+        assert_eq!(c.admit("claude", E, 5_001), Admission::Probe);
     }
 
     #[test]
