@@ -27,6 +27,7 @@ const COUNTED_LOCALLY: &str = "estimate-o200k_base";
 /// Asks the first Anthropic-format account the model routes to (`proxy::count_tokens`); otherwise counts locally
 /// with the o200k_base tokenizer (an estimate: Claude's own tokenizer is not public).
 pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Response {
+    let caller = super::client_api::Caller::of(&core, &request);
     let headers = anthropic_headers(&request);
     let bytes = match read_body(Api::Anthropic, request).await {
         Ok(b) => b,
@@ -45,6 +46,12 @@ pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Re
         return bad_request(Api::Anthropic, &FormatError::at("model", "Field required"));
     };
     let catalog = core.catalog();
+    if let Some(key_id) = &caller.key_id
+        && let Some(refused) =
+            super::key_limits::allows_model(&core, &catalog, Api::Anthropic, key_id, &model)
+    {
+        return refused;
+    }
     let asked = CountRequest {
         body: &body,
         model: &model,

@@ -33,6 +33,21 @@ pub fn admit(
     Some(refuse(core, catalog, api, key_id, model, limits, refusal))
 }
 
+/// Whether key `key_id` may ask about `model` at all (token counts, which reach a provider
+/// but are not generations: no rate or budget is spent).
+pub fn allows_model(
+    core: &Core,
+    catalog: &Catalog,
+    api: Api,
+    key_id: &str,
+    model: &str,
+) -> Option<Response> {
+    let limits = catalog.key_limits(key_id)?;
+    let target = catalog.aliases.get(model).map(|(t, _)| t.as_str());
+    (!limits.allows_model(model, target))
+        .then(|| refuse(core, catalog, api, key_id, model, limits, Refusal::Model))
+}
+
 /// The answer to a refused request, recorded in usage.
 pub fn refuse(
     core: &Core,

@@ -150,6 +150,17 @@ async fn a_key_may_use_only_the_models_its_patterns_name() {
     let body: Value = r.json().await.unwrap_or_default();
     assert_eq!(body["error"]["type"], "permission_error");
     assert!(fb.seen().is_empty());
+    // Counting tokens for a model it may not use is refused too.
+    let r = router
+        .http
+        .post(router.url("/v1/messages/count_tokens"))
+        .header("x-api-key", &key)
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "ob/m", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("count_tokens");
+    assert_eq!(r.status(), 403);
 
     // Bad limits are refused with the field named.
     let (status, body) = router
