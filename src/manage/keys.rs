@@ -106,6 +106,12 @@ pub async fn update_key(
     };
     let mut name = current.name.clone();
     for (field, value) in patch {
+        // The limits are stored under their API names; the file's spellings are accepted too.
+        let field = match field.as_str() {
+            "daily_cost_limit_usd" => "dailyCostLimitUsd".to_owned(),
+            "expires_at" => "expiresAt".to_owned(),
+            _ => field,
+        };
         match (field.as_str(), value) {
             ("name", Value::String(n)) => name = n,
             ("name", _) => return Err(invalid("name", "must be a string")),

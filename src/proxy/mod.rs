@@ -275,7 +275,15 @@ pub async fn dispatch(
             ));
             continue;
         }
-        let window = catalog.context_window(provider, &target.model);
+        // Anthropic's 1M-context beta, asked for by the client, lifts Claude's window.
+        let one_million = inbound
+            .anthropic_beta
+            .as_ref()
+            .and_then(|b| b.to_str().ok())
+            .is_some_and(|b| b.contains("context-1m"));
+        let window = catalog
+            .context_window(provider, &target.model)
+            .map(|w| if one_million { w.max(1_000_000) } else { w });
         if !plan.accounts.is_empty()
             && let Some(window) = window
             && let Some(tokens) = inbound.tokens_over(window).await
@@ -383,8 +391,16 @@ pub async fn dispatch(
                 _ => None,
             };
             let circuits = &ctx.routing.circuits;
+            // The endpoint answered when it sent something back; a failure with no answer
+            // from it (the request could not be prepared, or the account's own proxy is the
+            // one that failed) says nothing about it.
+            let answered = match &sent {
+                Ok(_) => true,
+                Err(f) => f.status.is_some() || f.class == FailureClass::BadResponse,
+            };
+            let proxy_failed = account.proxy.is_some() && !answered;
             let change = match &unwell {
-                _ if !reached => {
+                _ if !reached || proxy_failed || (unwell.is_none() && !answered) => {
                     circuits.not_reached(&provider.id, &account.base_url);
                     None
                 }

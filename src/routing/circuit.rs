@@ -63,8 +63,14 @@ struct Breaker {
     trips: u32,
     open_until_ms: Option<i64>,
     probing: bool,
+    /// When the probe went out: a probe whose request was dropped (the client went away)
+    /// never reports, so another may go after `PROBE_LOST_MS`.
+    probe_since_ms: i64,
     last_error: Option<String>,
 }
+
+/// How long a probe may stay out before it is taken as lost.
+const PROBE_LOST_MS: i64 = 60_000;
 
 impl Breaker {
     fn state(&self, now_ms: i64) -> CircuitState {
@@ -117,6 +123,11 @@ impl Circuits {
             (Some(until), false) if now_ms < until => Admission::Wait(until),
             (Some(_), false) => {
                 b.probing = true;
+                b.probe_since_ms = now_ms;
+                Admission::Probe
+            }
+            (Some(_), true) if now_ms - b.probe_since_ms >= PROBE_LOST_MS => {
+                b.probe_since_ms = now_ms;
                 Admission::Probe
             }
             // A probe is out: wait for its answer a moment.
@@ -241,6 +252,12 @@ mod tests {
         assert_eq!(c.admit("claude", E, 5_000), Admission::Probe);
         c.not_reached("claude", E);
         assert_eq!(c.admit("claude", E, 5_001), Admission::Probe);
+        // A probe that never reports (its request was dropped) is taken as lost in time.
+        assert!(matches!(c.admit("claude", E, 5_002), Admission::Wait(_)));
+        assert_eq!(
+            c.admit("claude", E, 5_001 + PROBE_LOST_MS),
+            Admission::Probe
+        );
     }
 
     #[test]

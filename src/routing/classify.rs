@@ -170,7 +170,7 @@ pub fn window_in_message(message: &str) -> Option<u64> {
             // Anthropic: "prompt is too long: 208310 tokens > 200000 maximum".
             let at = lower.find(" maximum")?;
             let head = lower[..at].trim_end();
-            let start = head.rfind(|c: char| !c.is_ascii_digit())? + 1;
+            let start = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
             head[start..].parse().ok()
         })
 }
@@ -346,6 +346,12 @@ mod tests {
             let message = crate::format::error_message(body.as_bytes()).unwrap_or_default();
             assert_eq!(window_in_message(&message), window, "{message}");
         }
+        // A provider's wording with characters of several bytes before the number.
+        assert_eq!(window_in_message("prompt is too long – maximum"), None);
+        assert_eq!(
+            window_in_message("trop long : é200000 maximum"),
+            Some(200_000)
+        );
         assert_eq!(FailureClass::ContextLength.action(), Action::NextCandidate);
         assert!(!FailureClass::ContextLength.cools());
         assert_eq!(

@@ -249,14 +249,20 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
                 failed_attempts,
                 &served.dropped,
             );
-            // A Responses answer's id is how the client continues the conversation.
+            // A Responses answer's id is how the client continues the conversation: kept for
+            // every request of a chain, even one routing had no choice for.
             let chained = (api == Api::Responses)
-                .then(|| inbound.known_conversation())
+                .then(|| {
+                    inbound.known_conversation().or_else(|| {
+                        memchr::memmem::find(inbound.raw(), b"previous_response_id")?;
+                        inbound.conversation(|p| core.proxy.routing.affinity.conversation_of(p))
+                    })
+                })
                 .flatten();
             match served.answer {
                 Answer::Full { body, .. } => {
                     if let Some(conversation) = chained
-                        && let Some(id) = response_id(&body)
+                        && let Some(id) = whole_response_id(&body)
                     {
                         core.proxy.routing.affinity.answered(
                             &id,
@@ -291,13 +297,35 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
     }
 }
 
-/// The first `"id":"…"` of a Responses answer: the response's own (it comes first in the
-/// whole body and in the `response.created` event that opens a stream).
+/// A whole Responses answer's own id (its top-level `id`).
+fn whole_response_id(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let id = serde_json::from_slice::<Id>(body).ok()?.id;
+    (!id.is_empty() && id.len() <= 200).then_some(id)
+}
+
+/// The first `"id": "…"` of a stream: the response's own, in the `response.created` event
+/// that opens it. Spaces around the colon are allowed; a cut-off id is not taken.
 fn response_id(bytes: &[u8]) -> Option<String> {
-    const KEY: &[u8] = br#""id":""#;
+    const KEY: &[u8] = br#""id""#;
     let at = memchr::memmem::find(bytes, KEY)? + KEY.len();
-    let len = memchr::memchr(b'"', &bytes[at..])?;
-    let id = std::str::from_utf8(&bytes[at..at + len]).ok()?;
+    let rest = &bytes[at..];
+    let skip = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let mut i = skip(rest);
+    if rest.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    i += skip(&rest[i..]);
+    if rest.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    let len = memchr::memchr(b'"', &rest[i..])?;
+    let id = std::str::from_utf8(&rest[i..i + len]).ok()?;
     (!id.is_empty() && id.len() <= 200).then(|| id.to_owned())
 }
 
@@ -438,5 +466,27 @@ fn add_routing_headers(
     put("x-ninerouter-fallbacks", &failed_attempts.to_string());
     if !dropped.is_empty() {
         put("x-ninerouter-dropped", &dropped.join(","));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_ids_are_read_compact_or_spaced_and_never_cut_off() {
+        let created = br#"event: response.created
+data: {"type":"response.created","response":{"id":"resp_1","object":"response"}}"#;
+        assert_eq!(response_id(created).as_deref(), Some("resp_1"));
+        assert_eq!(
+            response_id(br#"{"response": {"id" : "resp_2"}}"#).as_deref(),
+            Some("resp_2")
+        );
+        assert_eq!(response_id(br#"{"response":{"id":"resp_cut"#), None);
+        assert_eq!(
+            whole_response_id(b"{\n  \"id\": \"resp_3\",\n  \"object\": \"response\"\n}")
+                .as_deref(),
+            Some("resp_3")
+        );
     }
 }

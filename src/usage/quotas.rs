@@ -71,7 +71,10 @@ impl Quotas {
     }
 
     /// The windows of `new` whose warning level rose since `old` (a window that reset and
-    /// fills again warns again), with the level reached.
+    /// fills again warns again), with the level reached. A window is known again by its kind,
+    /// metric and model, or by metric and model alone when its kind changed (Antigravity's
+    /// daily quota becomes a five-hour one as its reset nears); it reset when its use fell.
+    /// Reset times are not compared: some providers give them relative to the fetch.
     fn passed_thresholds(
         &self,
         old: Option<&QuotaSnapshot>,
@@ -82,13 +85,25 @@ impl Quotas {
             .iter()
             .filter_map(|w| {
                 let level = w.warning(&thresholds)?;
-                let before = old
-                    .and_then(|o| {
-                        o.windows.iter().find(|p| {
-                            p.window == w.window && p.metric == w.metric && p.model == w.model
+                let same = |p: &&QuotaWindow| p.metric == w.metric && p.model == w.model;
+                let before = old.and_then(|o| {
+                    o.windows
+                        .iter()
+                        .filter(same)
+                        .find(|p| p.window == w.window)
+                        .or_else(|| {
+                            let mut alike = o.windows.iter().filter(same);
+                            match (alike.next(), alike.next()) {
+                                (Some(only), None) => Some(only),
+                                _ => None,
+                            }
                         })
-                    })
-                    .filter(|p| p.resets_at_ms == w.resets_at_ms || w.resets_at_ms.is_none())
+                });
+                let reset = before
+                    .and_then(|p| Some(p.percent()? > w.percent()? + 0.5))
+                    .unwrap_or(false);
+                let before = before
+                    .filter(|_| !reset)
                     .and_then(|p| p.warning(&thresholds));
                 (before.is_none_or(|b| b < level)).then(|| (w.clone(), level))
             })
@@ -301,7 +316,12 @@ mod tests {
             Vec::<u8>::new()
         );
         assert_eq!(levels(Some(&snap(90.0, 1)), &snap(96.0, 1)), [95]);
-        // A new period (another reset time) that fills again warns again.
+        // A new period (use fell) that fills again warns again; a reset time that moves with
+        // each fetch is not a new period.
         assert_eq!(levels(Some(&snap(96.0, 1)), &snap(85.0, 2)), [80]);
+        assert_eq!(
+            levels(Some(&snap(85.0, 1)), &snap(86.0, 2)),
+            Vec::<u8>::new()
+        );
     }
 }

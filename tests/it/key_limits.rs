@@ -253,6 +253,18 @@ async fn a_daily_cost_limit_stops_a_key_once_it_is_spent() {
     // The day's spend survives a restart.
     let router = router.restart().await;
     assert_eq!(chat(&router, &key, "rb/gpt-4o").await.status(), 429);
+
+    // Lifted under the config file's spelling too.
+    let (status, updated) = router
+        .api(
+            Method::PATCH,
+            &format!("/api/keys/{id}"),
+            Some(json!({"daily_cost_limit_usd": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert!(updated.get("dailyCostLimitUsd").is_none(), "{updated}");
+    assert_eq!(chat(&router, &key, "rb/gpt-4o").await.status(), 200);
 }
 
 #[tokio::test]
