@@ -18,9 +18,7 @@ use crate::secrets::SecretString;
 
 pub use combos::{Combo, validate_combo};
 pub use keys::{KEY_PREFIX, KeyHash, KeyLimits, generate_key, hash_key, hint};
-pub use nodes::{
-    NodeKind, masked_proxy_url, validate_base_url, validate_prefix, validate_proxy_url,
-};
+pub use nodes::{NodeKind, masked_url, validate_base_url, validate_prefix, validate_proxy_url};
 pub use prices::{Price, PriceOverride};
 pub use settings::{
     AccountStrategy, ComboStrategy, ObservabilitySettings, ProviderStrategy, RoutingSettings,

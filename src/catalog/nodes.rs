@@ -93,15 +93,15 @@ pub fn validate_proxy_url(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A proxy URL fit to show: its password replaced.
-pub fn masked_proxy_url(raw: &str) -> String {
+/// A URL fit to show and log: the password of its `user:password@`, if any, replaced (proxy
+/// URLs carry one; a base URL may).
+pub fn masked_url(raw: &str) -> String {
     match url::Url::parse(raw) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("***"));
-            }
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
             url.to_string()
         }
+        Ok(_) => raw.to_owned(),
         Err(_) => "(invalid)".to_owned(),
     }
 }
@@ -127,9 +127,15 @@ mod tests {
         let bad = validate_proxy_url("http://u:hunter22@proxy/path").unwrap_err();
         assert!(!bad.contains("hunter22"));
         assert_eq!(
-            masked_proxy_url("http://me:hunter22@proxy.lan:3128"),
+            masked_url("http://me:hunter22@proxy.lan:3128"),
             "http://me:***@proxy.lan:3128/"
         );
+        // A base URL with a password is masked the same way; one without is left as written.
+        assert_eq!(
+            masked_url("https://me:base-pass-1@gw.lan/v1"),
+            "https://me:***@gw.lan/v1"
+        );
+        assert_eq!(masked_url("http://127.0.0.1:9/v1"), "http://127.0.0.1:9/v1");
     }
 
     #[test]

@@ -4,9 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ManageError, conflict, invalid, read_only, validate_name};
-use crate::catalog::{
-    AccountRecord, Source, masked_proxy_url, validate_base_url, validate_proxy_url,
-};
+use crate::catalog::{AccountRecord, Source, masked_url, validate_base_url, validate_proxy_url};
 use crate::clock::{new_id, now_ms};
 use crate::providers::{self, AuthKind};
 use crate::routing::CooldownInfo;
@@ -139,7 +137,7 @@ fn view(core: &Core, rec: &AccountRecord, has_key: bool) -> AccountView {
         proxy: catalog
             .account(&rec.id)
             .and_then(|a| a.proxy.as_ref())
-            .map(|p| masked_proxy_url(p.expose())),
+            .map(|p| masked_url(p.expose())),
         quota_reserve_pct: rec.quota_reserve_pct,
         source: rec.source,
         read_only: rec.source == Source::File,

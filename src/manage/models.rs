@@ -82,10 +82,20 @@ pub async fn test_models(
             format!("name between 1 and {MAX_BATCH} models"),
         ));
     }
+    // Only models the router lists are remembered: the book stays as small as the catalog.
+    let listed: std::collections::HashSet<String> = core
+        .catalog()
+        .provider_models()
+        .into_iter()
+        .map(|(p, m)| format!("{}/{m}", p.prefix))
+        .collect();
+    let listed = &listed;
     let tested = futures_util::stream::iter(input.models)
         .map(|model| async move {
             let health = test_one(core, &model).await;
-            core.model_health.put(&model, health.clone());
+            if listed.contains(&model) {
+                core.model_health.put(&model, health.clone());
+            }
             ModelTested { model, health }
         })
         .buffered(AT_ONCE)

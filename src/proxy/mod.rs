@@ -511,7 +511,7 @@ fn publish_circuit(
     change: crate::routing::Change,
     reason: Option<String>,
 ) {
-    let (provider, endpoint) = (provider.to_owned(), endpoint.to_owned());
+    let (provider, endpoint) = (provider.to_owned(), crate::catalog::masked_url(endpoint));
     let event = match change {
         crate::routing::Change::Down { until_ms } => {
             let reason = reason.unwrap_or_default();

@@ -193,7 +193,7 @@ impl Circuits {
             .iter()
             .filter(|(_, b)| b.failures > 0 || b.open_until_ms.is_some())
             .map(|((provider, endpoint), b)| CircuitInfo {
-                endpoint: endpoint.clone(),
+                endpoint: crate::catalog::masked_url(endpoint),
                 provider: provider.clone(),
                 state: b.state(now_ms),
                 failures: b.failures,

@@ -25,7 +25,7 @@ pub fn admit(
     let now = now_ms();
     let refusal = if limits.expired(now) {
         Refusal::Expired
-    } else if !limits.allows_model(model, catalog.aliases.get(model).map(|(t, _)| t.as_str())) {
+    } else if !model_allowed(catalog, limits, model) {
         Refusal::Model
     } else {
         core.key_budgets.admit(key_id, limits, now).err()?
@@ -43,9 +43,14 @@ pub fn allows_model(
     model: &str,
 ) -> Option<Response> {
     let limits = catalog.key_limits(key_id)?;
-    let target = catalog.aliases.get(model).map(|(t, _)| t.as_str());
-    (!limits.allows_model(model, target))
+    (!model_allowed(catalog, limits, model))
         .then(|| refuse(core, catalog, api, key_id, model, limits, Refusal::Model))
+}
+
+/// Whether `limits` let a client ask for `model`, or for what it is an alias of.
+fn model_allowed(catalog: &Catalog, limits: &KeyLimits, model: &str) -> bool {
+    let target = catalog.aliases.get(model).map(|(t, _)| t.as_str());
+    limits.allows_model(model, target)
 }
 
 /// The answer to a refused request, recorded in usage.
