@@ -21,6 +21,7 @@ pub mod quota;
 pub mod routing;
 pub mod secrets;
 pub mod server;
+pub mod setup;
 pub mod state;
 pub mod store;
 pub mod usage;

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ninerouter::engine::{Engine, EngineOptions, default_data_dir};
@@ -29,6 +31,13 @@ enum Command {
         /// The router's data directory [default: the platform's data dir]
         #[arg(long, env = "NINEROUTER_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
+    },
+    /// Point coding tools (Claude Code, Codex, Gemini CLI, …) at the running router, or undo it.
+    Tools {
+        #[command(subcommand)]
+        command: Option<cli::ToolsCommand>,
+        #[command(flatten)]
+        router: cli::RouterArgs,
     },
     /// Where the secrets are kept.
     Secrets {
@@ -102,6 +111,7 @@ fn main() -> anyhow::Result<()> {
             let data_dir = data_dir.unwrap_or_else(default_data_dir);
             runtime.block_on(admin(command, data_dir))
         }
+        Some(Command::Tools { command, router }) => runtime.block_on(cli::tools(command, &router)),
         Some(Command::Secrets {
             command: SecretsCommand::Move { to },
             data_dir,

@@ -82,6 +82,9 @@ pub struct EngineOptions {
     pub secrets: BackendChoice,
     /// The keychain service name entries are stored under.
     pub keychain_service: String,
+    /// The home whose coding tools are set up and whose CLI logins are imported; `None`:
+    /// this process's `$HOME` and environment.
+    pub home: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -93,6 +96,7 @@ impl Default for EngineOptions {
             config_file: None,
             secrets: BackendChoice::Auto,
             keychain_service: crate::secrets::KEYCHAIN_SERVICE.to_owned(),
+            home: None,
         }
     }
 }
@@ -206,15 +210,22 @@ impl Engine {
             addr,
             allowed_hosts: file.server.allowed_hosts.clone(),
         };
-        let core = Arc::new(Core::new(
-            store.clone(),
+        let core = Arc::new(Core::new(crate::state::CoreParts {
+            store: store.clone(),
             secrets,
-            Arc::new(file),
+            file: Arc::new(file),
             proxy,
             listen,
-            Recorder::new(recording_tx),
+            places: crate::state::Places {
+                data_dir: options.data_dir.clone(),
+                home: match &options.home {
+                    Some(dir) => Some(crate::setup::Home::isolated(dir, None)),
+                    None => crate::setup::Home::from_process(),
+                },
+            },
+            usage: Recorder::new(recording_tx),
             inspector,
-        ));
+        }));
         core.reload("start").await?;
         let now = crate::clock::now_ms();
         for (key, usd) in store

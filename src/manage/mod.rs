@@ -18,6 +18,7 @@ mod quota;
 mod secrets;
 mod settings;
 mod shell;
+mod tools;
 
 pub use accounts::{
     AccountInput, AccountPatch, AccountView, account_secret_ref, create_account, delete_account,
@@ -42,6 +43,10 @@ pub use quota::{
 pub use secrets::{SecretsMoved, move_secrets, move_secrets_offline};
 pub use settings::{get_settings, patch_settings};
 pub use shell::{set_active_combo, shell_set_active_combo, shell_set_paused};
+pub use tools::{
+    FilePreview, KeyChoice, ToolApplied, ToolInput, ToolPreview, ToolRestored, apply_tool,
+    list_tools, preview_tool, restore_tool,
+};
 
 use crate::secrets::SecretError;
 use crate::state::CoreError;

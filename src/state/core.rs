@@ -34,6 +34,32 @@ impl Listen {
     pub fn is_loopback(&self) -> bool {
         self.addr.ip().is_loopback()
     }
+
+    /// The origin clients on this machine reach the router at (`0.0.0.0` is reached at
+    /// `127.0.0.1`).
+    pub fn origin(&self) -> String {
+        let ip = match self.addr.ip() {
+            ip if !ip.is_unspecified() => ip,
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+}
+
+/// Where the router keeps its files, and whose tools it sets up.
+#[derive(Debug, Clone)]
+pub struct Places {
+    pub data_dir: std::path::PathBuf,
+    /// The user whose coding tools the Tools page points here (`None`: no home known).
+    pub home: Option<crate::setup::Home>,
+}
+
+impl Places {
+    /// Where the tools' backups are kept.
+    pub fn tool_backups(&self) -> std::path::PathBuf {
+        self.data_dir.join("tool-backups")
+    }
 }
 
 pub struct Core {
@@ -42,6 +68,7 @@ pub struct Core {
     pub file: Arc<FileConfig>,
     pub proxy: ProxyContext,
     pub listen: Listen,
+    pub places: Places,
     pub usage: Recorder,
     pub inspector: Inspector,
     /// What limited proxy keys have spent.
@@ -58,17 +85,32 @@ pub struct Core {
     reload_lock: tokio::sync::Mutex<()>,
 }
 
+/// What a `Core` is made of; the rest starts empty.
+pub struct CoreParts {
+    pub store: Store,
+    pub secrets: Secrets,
+    pub file: Arc<FileConfig>,
+    pub proxy: ProxyContext,
+    pub listen: Listen,
+    pub places: Places,
+    pub usage: Recorder,
+    pub inspector: Inspector,
+}
+
 impl Core {
-    pub fn new(
-        store: Store,
-        secrets: Secrets,
-        file: Arc<FileConfig>,
-        proxy: ProxyContext,
-        listen: Listen,
-        usage: Recorder,
-        inspector: Inspector,
-    ) -> Self {
+    pub fn new(parts: CoreParts) -> Self {
+        let CoreParts {
+            store,
+            secrets,
+            file,
+            proxy,
+            listen,
+            places,
+            usage,
+            inspector,
+        } = parts;
         Self {
+            places,
             store,
             secrets,
             file,

@@ -7,7 +7,7 @@ mod core;
 mod health;
 mod snapshot;
 
-pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, Listen, file_key_id};
+pub use self::core::{ACTIVE_COMBO_ALIAS, Core, CoreError, CoreParts, Listen, Places, file_key_id};
 pub use health::{ModelHealth, ModelHealthBook};
 pub use snapshot::{
     AccountState, AccountStatus, ComboState, ProviderState, Snapshot, account_state,

@@ -166,6 +166,7 @@ async fn beyond_loopback_the_dashboard_asks_for_its_password() {
         config_file: Some(config),
         secrets: BackendChoice::Memory,
         keychain_service: "ninerouter-test".into(),
+        home: Some(dir.path().join("home")),
     })
     .await
     .unwrap();

@@ -23,5 +23,6 @@ mod routing;
 mod sdk_clients;
 mod secret_backends;
 mod security;
+mod tools;
 mod translation;
 mod usage;

@@ -60,6 +60,7 @@ impl Router {
             config_file: Some(config),
             secrets,
             keychain_service: keychain_service.into(),
+            home: Some(dir.path().join("home")),
         };
         let engine = Engine::start(options.clone()).await.expect("engine starts");
         let base = format!("http://{}", engine.address());

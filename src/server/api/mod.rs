@@ -9,6 +9,7 @@ mod contract;
 mod handlers;
 mod oauth;
 mod quota;
+mod tools;
 mod usage;
 
 use std::sync::Arc;
@@ -107,6 +108,10 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
             "/api/oauth/{provider}/{login}/complete",
             post(oauth::complete),
         )
+        .route("/api/tools", get(tools::list))
+        .route("/api/tools/{tool}/preview", post(tools::preview))
+        .route("/api/tools/{tool}/apply", post(tools::apply))
+        .route("/api/tools/{tool}/restore", post(tools::restore))
         .route("/api/quota", get(quota::list))
         .route("/api/quota/{account}", get(quota::one))
         .route("/api/quota/{account}/refresh", post(quota::refresh))
@@ -239,6 +244,20 @@ impl IntoResponse for ApiError {
 
 /// A JSON body whose problems come back as `validation_error`s naming the field.
 pub struct ApiJson<T>(pub T);
+
+/// A JSON body that may be left out (an empty body is the type's default).
+pub fn json_or_default<T: DeserializeOwned + Default>(raw: &[u8]) -> Result<T, ApiError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| {
+        let message = e.to_string();
+        ApiError::BadBody {
+            field: field_in_message(&message).unwrap_or("body").to_owned(),
+            message,
+        }
+    })
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;

@@ -27,15 +27,7 @@ pub async fn start(
 }
 
 fn start_body(raw: &[u8]) -> Result<crate::manage::LoginOptions, ApiError> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(crate::manage::LoginOptions::default());
-    }
-    serde_json::from_slice(raw).map_err(|e| ApiError::BadBody {
-        field: crate::manage::field_in_message(&e.to_string())
-            .unwrap_or("body")
-            .to_owned(),
-        message: e.to_string(),
-    })
+    super::json_or_default(raw)
 }
 
 fn found(core: &Core, provider: &str, id: &str) -> Result<auth::LoginStatus, ApiError> {

@@ -302,6 +302,55 @@ models?: Array<string>,
  */
 expiresAt?: number, };
 
+export type ToolState = "not-installed" | "not-configured" | "configured" | "elsewhere" | "drifted" | "unreadable";
+
+export type ToolStatus = { id: string, name: string, installed: boolean, state: ToolState, 
+/**
+ * The base URL its files name.
+ */
+baseUrl?: string, model?: string, 
+/**
+ * NineRouter holds a backup: `restore` puts the files back.
+ */
+restorable: boolean, 
+/**
+ * Its config directory.
+ */
+dir: string, error?: string, note?: string, };
+
+export type ToolInput = { url?: string, key?: string, model?: string, };
+
+export type FilePreview = { path: string, 
+/**
+ * The file does not exist yet.
+ */
+created: boolean, changed: boolean, 
+/**
+ * A unified diff; a key that would be created shows as `<new key>`.
+ */
+diff: string, };
+
+export type KeyChoice = { "kind": "given" } | { "kind": "kept" } | { "kind": "new", name: string, };
+
+export type ToolPreview = { tool: ToolStatus, url: string, model?: string, 
+/**
+ * Which key the tool would hold: the one given, the router's key it already has, or a new
+ * one named after it.
+ */
+key: KeyChoice, files: Array<FilePreview>, };
+
+export type ToolApplied = { tool: ToolStatus, files: Array<string>, 
+/**
+ * The proxy key made for the tool, if one was.
+ */
+createdKey?: string, };
+
+export type ToolRestored = { tool: ToolStatus, files: Array<string>, 
+/**
+ * Files changed since the setup, copied here before being put back.
+ */
+keptAside: Array<string>, };
+
 export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
 
 export type QuotaWindow = { window: Window, 

@@ -1,0 +1,283 @@
+//! Pointing the user's coding tools at the router: what each tool says now, a preview of the
+//! change as a diff, the change (with a proxy key named after the tool), and the undo.
+
+use serde::{Deserialize, Serialize};
+
+use super::{KeyInput, ManageError, create_key, invalid};
+use crate::setup::tools::{self, Target, Tool, ToolStatus};
+use crate::setup::{Home, SetupError};
+use crate::state::Core;
+
+/// `POST /api/tools/{id}/preview` and `…/apply`: each defaults to this router, a new proxy key
+/// named after the tool (or the router's key the tool already holds), and the active combo.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct ToolInput {
+    pub url: Option<String>,
+    pub key: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct FilePreview {
+    pub path: String,
+    /// The file does not exist yet.
+    pub created: bool,
+    pub changed: bool,
+    /// A unified diff; a key that would be created shows as `<new key>`.
+    pub diff: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ToolPreview {
+    pub tool: ToolStatus,
+    pub url: String,
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Which key the tool would hold: the one given, the router's key it already has, or a new
+    /// one named after it.
+    pub key: KeyChoice,
+    pub files: Vec<FilePreview>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum KeyChoice {
+    Given,
+    Kept,
+    New { name: String },
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ToolApplied {
+    pub tool: ToolStatus,
+    pub files: Vec<String>,
+    /// The proxy key made for the tool, if one was.
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ToolRestored {
+    pub tool: ToolStatus,
+    pub files: Vec<String>,
+    /// Files changed since the setup, copied here before being put back.
+    pub kept_aside: Vec<String>,
+}
+
+const NEW_KEY: &str = "<new key>";
+
+impl From<SetupError> for ManageError {
+    fn from(e: SetupError) -> Self {
+        match e {
+            SetupError::NothingToRestore(_) => Self::NotFound(e.to_string()),
+            SetupError::Io { .. } => Self::Upstream(e.to_string()),
+            other => invalid("files", other.to_string()),
+        }
+    }
+}
+
+fn home(core: &Core) -> Result<&Home, ManageError> {
+    core.places.home.as_ref().ok_or_else(|| {
+        invalid(
+            "home",
+            "the router knows no home directory to find tools in",
+        )
+    })
+}
+
+fn tool(id: &str) -> Result<&'static dyn Tool, ManageError> {
+    tools::find(id).ok_or_else(|| ManageError::NotFound(format!("no tool '{id}'")))
+}
+
+fn status_of(core: &Core, tool: &dyn Tool) -> Result<ToolStatus, ManageError> {
+    Ok(tools::status(
+        tool,
+        home(core)?,
+        &core.places.tool_backups(),
+        &core.listen.origin(),
+    ))
+}
+
+pub fn list_tools(core: &Core) -> Result<Vec<ToolStatus>, ManageError> {
+    tools::TOOLS.iter().map(|t| status_of(core, *t)).collect()
+}
+
+/// The URL a tool is given: an origin, without the `/v1` each tool adds its own way.
+fn base_url(core: &Core, given: Option<&str>) -> Result<String, ManageError> {
+    let Some(given) = given.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(core.listen.origin());
+    };
+    let url = url::Url::parse(given).map_err(|e| invalid("url", e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("url", "must be an http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid(
+            "url",
+            "must be a plain origin, like http://127.0.0.1:20128",
+        ));
+    }
+    let text = url.as_str().trim_end_matches('/');
+    Ok(text.strip_suffix("/v1").unwrap_or(text).to_owned())
+}
+
+/// The model a tool asks for: the one given, else the active combo, else the only combo.
+fn model(core: &Core, given: Option<&str>) -> Option<String> {
+    if let Some(m) = given.map(str::trim).filter(|m| !m.is_empty()) {
+        return Some(m.to_owned());
+    }
+    core.active_combo().or_else(|| {
+        let catalog = core.catalog();
+        let mut names = catalog.combos.keys();
+        match (names.next(), names.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
+    })
+}
+
+fn key_choice(
+    core: &Core,
+    tool: &dyn Tool,
+    given: Option<&str>,
+) -> Result<(KeyChoice, String), ManageError> {
+    if let Some(k) = given.map(str::trim).filter(|k| !k.is_empty()) {
+        if k.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(invalid(
+                "key",
+                "must not contain spaces or control characters",
+            ));
+        }
+        return Ok((KeyChoice::Given, k.to_owned()));
+    }
+    let held = tool.read(home(core)?).ok().and_then(|p| p.key);
+    if let Some(k) = held.filter(|k| core.catalog().key_id(k).is_some()) {
+        return Ok((KeyChoice::Kept, k));
+    }
+    Ok((
+        KeyChoice::New {
+            name: tool.name().to_owned(),
+        },
+        NEW_KEY.to_owned(),
+    ))
+}
+
+pub fn preview_tool(core: &Core, id: &str, input: ToolInput) -> Result<ToolPreview, ManageError> {
+    let tool = tool(id)?;
+    let url = base_url(core, input.url.as_deref())?;
+    let model = model(core, input.model.as_deref());
+    let (key, text) = key_choice(core, tool, input.key.as_deref())?;
+    let target = Target {
+        base: url.clone(),
+        key: text,
+        model: model.clone(),
+    };
+    let changes = tools::plan(tool, home(core)?, &target)?;
+    Ok(ToolPreview {
+        tool: status_of(core, tool)?,
+        url,
+        model,
+        key,
+        files: changes
+            .iter()
+            .map(|c| FilePreview {
+                path: c.path.display().to_string(),
+                created: c.before.is_none(),
+                changed: c.changes_anything(),
+                diff: c.diff(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn apply_tool(
+    core: &Core,
+    id: &str,
+    input: ToolInput,
+) -> Result<ToolApplied, ManageError> {
+    let tool = tool(id)?;
+    let home = home(core)?.clone();
+    let url = base_url(core, input.url.as_deref())?;
+    let model = model(core, input.model.as_deref());
+    let (choice, mut key) = key_choice(core, tool, input.key.as_deref())?;
+    // Checked before a key is made for it, so a refusal leaves nothing behind.
+    let probe = Target {
+        base: url.clone(),
+        key: key.clone(),
+        model: model.clone(),
+    };
+    tools::plan(tool, &home, &probe)?;
+    let mut created = None;
+    if let KeyChoice::New { name } = &choice {
+        let made = create_key(
+            core,
+            KeyInput {
+                name: name.clone(),
+                limits: Default::default(),
+            },
+        )
+        .await?;
+        key = made.key;
+        created = Some(made.record.id);
+    }
+    let target = Target {
+        base: url,
+        key,
+        model,
+    };
+    let backups = core.places.tool_backups();
+    let result = tokio::task::spawn_blocking(move || tools::apply(tool, &home, &backups, &target))
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let changes = match result {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(id) = &created {
+                let _ = super::delete_key(core, id).await;
+            }
+            return Err(e.into());
+        }
+    };
+    tracing::info!(
+        tool = tool.id(),
+        files = changes.len(),
+        "pointed a tool at the router"
+    );
+    Ok(ToolApplied {
+        tool: status_of(core, tool)?,
+        files: changes
+            .iter()
+            .map(|c| c.path.display().to_string())
+            .collect(),
+        created_key: created.and(Some(tool.name().to_owned())),
+    })
+}
+
+pub async fn restore_tool(core: &Core, id: &str) -> Result<ToolRestored, ManageError> {
+    let tool = tool(id)?;
+    let home = home(core)?.clone();
+    let backups = core.places.tool_backups();
+    let restored = tokio::task::spawn_blocking(move || tools::restore(tool, &home, &backups))
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))??;
+    tracing::info!(tool = tool.id(), "restored a tool's own setup");
+    let shown = |p: Vec<std::path::PathBuf>| p.iter().map(|p| p.display().to_string()).collect();
+    Ok(ToolRestored {
+        tool: status_of(core, tool)?,
+        files: shown(restored.files),
+        kept_aside: shown(restored.kept_aside),
+    })
+}
