@@ -39,6 +39,38 @@ enum Command {
         #[command(flatten)]
         router: cli::RouterArgs,
     },
+    /// Bring in a 9Router or CLIProxyAPI setup: accounts, logins, nodes, combos, aliases, keys.
+    Import {
+        /// 9router or cliproxyapi
+        source: String,
+        /// Its data dir or file [default: where it keeps it: ~/.9router, ~/.cli-proxy-api/config.yaml]
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Apply without asking (the preview is still shown)
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        router: cli::RouterArgs,
+    },
+    /// Write the whole setup (with its keys and logins) to a passphrase-encrypted file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Carry the usage history too
+        #[arg(long)]
+        with_usage: bool,
+        #[command(flatten)]
+        router: cli::RouterArgs,
+    },
+    /// Bring in a setup file made by `ninerouter export`.
+    ImportSetup {
+        file: PathBuf,
+        /// Apply without asking (the preview is still shown)
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        router: cli::RouterArgs,
+    },
     /// Where the secrets are kept.
     Secrets {
         #[command(subcommand)]
@@ -112,6 +144,20 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(admin(command, data_dir))
         }
         Some(Command::Tools { command, router }) => runtime.block_on(cli::tools(command, &router)),
+        Some(Command::Import {
+            source,
+            from,
+            yes,
+            router,
+        }) => runtime.block_on(cli::import_peer(&source, from, yes, &router)),
+        Some(Command::Export {
+            out,
+            with_usage,
+            router,
+        }) => runtime.block_on(cli::export(&out, with_usage, &router)),
+        Some(Command::ImportSetup { file, yes, router }) => {
+            runtime.block_on(cli::import_setup(&file, yes, &router))
+        }
         Some(Command::Secrets {
             command: SecretsCommand::Move { to },
             data_dir,

@@ -3,7 +3,9 @@
 //! it): `tools`, and moving a setup in and out.
 
 mod remote;
+mod setup;
 mod tools;
 
 pub use remote::RouterArgs;
+pub use setup::{export, import_peer, import_setup};
 pub use tools::{ToolsCommand, run as tools};

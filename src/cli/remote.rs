@@ -76,10 +76,22 @@ impl Remote {
             .await
     }
 
+    /// A POST whose answer is a file.
+    pub async fn post_bytes(&self, segments: &[&str], body: &Value) -> anyhow::Result<Vec<u8>> {
+        let request = self.http.post(self.url(segments)?).json(body);
+        Ok(self.exchange(request).await?.to_vec())
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
-        mut request: reqwest::RequestBuilder,
+        request: reqwest::RequestBuilder,
     ) -> anyhow::Result<T> {
+        let bytes = self.exchange(request).await?;
+        serde_json::from_slice(&bytes)
+            .context("the router's answer is not what this version expects")
+    }
+
+    async fn exchange(&self, mut request: reqwest::RequestBuilder) -> anyhow::Result<bytes::Bytes> {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -110,7 +122,6 @@ impl Remote {
             }
             bail!("{message} ({status})");
         }
-        serde_json::from_slice(&bytes)
-            .context("the router's answer is not what this version expects")
+        Ok(bytes)
     }
 }

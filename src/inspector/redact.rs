@@ -31,7 +31,13 @@ fn secret_field(name: &str) -> bool {
         .collect();
     matches!(
         n.as_str(),
-        "apikey" | "xapikey" | "password" | "secret" | "clientsecret" | "authorization"
+        "apikey"
+            | "xapikey"
+            | "password"
+            | "passphrase"
+            | "secret"
+            | "clientsecret"
+            | "authorization"
     ) || n.ends_with("token")
         || n.ends_with("secret")
 }

@@ -188,7 +188,7 @@ pub async fn get_account(core: &Core, id: &str) -> Result<AccountView, ManageErr
         .ok_or_else(|| ManageError::NotFound(format!("no connection '{id}'")))
 }
 
-fn check_fields(
+pub(super) fn check_fields(
     name: Option<&str>,
     priority: Option<i64>,
     base_url: Option<&str>,
@@ -300,7 +300,7 @@ pub async fn create_account(core: &Core, input: AccountInput) -> Result<AccountV
 
 /// Stores a new account: its secret first, then its row; if the row cannot be written, the
 /// secret goes too, so nothing is left behind.
-async fn insert_with_secret(
+pub(super) async fn insert_with_secret(
     core: &Core,
     mut rec: AccountRecord,
     secret: Option<SecretString>,

@@ -15,8 +15,8 @@ const MAX_DETAIL: usize = 2000;
 
 /// Fields whose values are credentials in a management request though their names do not
 /// say so (an OAuth code pasted back, a login's pasted callback address, an account's proxy
-/// URL with its password).
-const CREDENTIAL_FIELDS: [&str; 4] = ["code", "callbackUrl", "url", "proxy"];
+/// URL with its password, the proxy key a tool is given, an encrypted setup file).
+const CREDENTIAL_FIELDS: [&str; 6] = ["code", "callbackUrl", "url", "proxy", "key", "file"];
 
 /// A management request's body as the log keeps it: JSON with every secret field, every
 /// known account secret and every credential field blanked; cut to a bounded length.

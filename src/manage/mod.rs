@@ -12,6 +12,7 @@ mod import;
 mod keys;
 mod login;
 mod models;
+mod move_in;
 mod nodes;
 mod prices;
 mod quota;
@@ -34,6 +35,10 @@ pub use import::{import_login, preview_import};
 pub use keys::{CreatedKey, KeyInput, create_key, delete_key, list_keys, update_key};
 pub use login::{LoginOptions, start_login, upkeep};
 pub use models::{ModelTestInput, ModelTested, ModelView, list_models, test_models};
+pub use move_in::{
+    ExportInput, ImportItem, ImportReport, ItemAction, PeerImportInput, apply as apply_setup,
+    export as export_setup, export_file, open_file, plan as plan_setup, read_peer,
+};
 pub use nodes::{NodeInput, NodePatch, create_node, delete_node, list_nodes, update_node};
 pub use prices::{PriceList, delete_price, list_prices, put_price};
 pub use quota::{
@@ -101,7 +106,7 @@ fn read_only(what: &str) -> ManageError {
     ))
 }
 
-fn validate_name(field: &str, name: &str) -> Result<(), ManageError> {
+pub(super) fn validate_name(field: &str, name: &str) -> Result<(), ManageError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(invalid(field, "must not be empty"));

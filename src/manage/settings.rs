@@ -9,7 +9,7 @@ pub fn get_settings(core: &Core) -> Settings {
     core.catalog().settings.clone()
 }
 
-fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
+pub(super) fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
     match (target, patch) {
         (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
             for (k, v) in p {

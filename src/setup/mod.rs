@@ -3,8 +3,11 @@
 //! carries a whole setup to another machine. Plain files and parsing; `manage` adds the
 //! router's side (keys, accounts, the catalog).
 
+pub mod bundle;
+pub mod doc;
 pub mod edit;
 pub mod home;
+pub mod peers;
 pub mod tools;
 
 pub use edit::{FileChange, SetupError};

@@ -9,6 +9,7 @@ mod batches;
 mod catalog_tables;
 mod cooldowns;
 mod schema;
+mod usage_rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -97,6 +98,7 @@ impl Store {
 
 pub use admin_tables::*;
 pub use catalog_tables::*;
+pub use usage_rows::{count_new_usage, export_usage, import_usage};
 
 pub use crate::clock::{ms_after, new_id, now_ms, secs_ms};
 

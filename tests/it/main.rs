@@ -15,6 +15,7 @@ mod inspector;
 mod key_limits;
 mod management;
 mod models_view;
+mod move_in;
 mod oauth;
 mod outbound_proxy;
 mod prompt_cache;

@@ -7,21 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{FakeOpenAi, binary, fixture, node_config, serve_command, spawn_serving};
-
-/// Variables the tools read; the router under test must not see the runner's own.
-const TOOL_VARS: &[&str] = &[
-    "CLAUDE_CONFIG_DIR",
-    "CODEX_HOME",
-    "GEMINI_CLI_HOME",
-    "XDG_CONFIG_HOME",
-    "OPENCODE_CONFIG",
-    "FACTORY_HOME",
-    "OPENCLAW_STATE_DIR",
-    "OPENCLAW_CONFIG_PATH",
-    "OPENCLAW_HOME",
-    "CONTINUE_GLOBAL_DIR",
-];
+use crate::support::{
+    FakeOpenAi, binary, fixture, isolate, node_config, serve_command, spawn_serving,
+};
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -32,13 +20,6 @@ struct Setup {
     http: reqwest::Client,
     fake: FakeOpenAi,
     _child: tokio::process::Child,
-}
-
-fn isolate(command: &mut tokio::process::Command, home: &Path, bin: &Path) {
-    command.env("HOME", home).env("PATH", bin);
-    for v in TOOL_VARS {
-        command.env_remove(v);
-    }
 }
 
 /// The router with keys required, a combo `work` active, `claude` and `codex` "installed".

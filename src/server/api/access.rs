@@ -14,8 +14,10 @@ use crate::admin::{Actor, SESSION_COOKIE, SESSION_TTL_MS};
 use crate::manage;
 use crate::state::Core;
 
-/// A management body larger than this is refused (the largest real one is a combo list).
+/// A management body larger than this is refused (the largest real one is a combo list)...
 const MAX_MANAGEMENT_BODY: usize = 1 << 20;
+/// ...but a setup file being brought in, which may carry months of usage.
+use super::setup::MAX_SETUP_BODY;
 
 /// Who is calling, for the handlers and the audit log.
 #[derive(Debug, Clone)]
@@ -95,7 +97,12 @@ pub async fn require_admin(
     // The body is read here once, for the log, and handed on.
     let action = format!("{} {}", request.method(), request.uri().path());
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_MANAGEMENT_BODY).await {
+    let limit = if parts.uri.path().starts_with("/api/setup/") {
+        MAX_SETUP_BODY
+    } else {
+        MAX_MANAGEMENT_BODY
+    };
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) if super::super::client_api::is_too_slow(&e) => {
             return ApiError::refused(
@@ -108,7 +115,7 @@ pub async fn require_admin(
         Err(_) => {
             return ApiError::BadBody {
                 field: "body".into(),
-                message: format!("the body is larger than {MAX_MANAGEMENT_BODY} bytes"),
+                message: format!("the body is larger than {limit} bytes"),
             }
             .into_response();
         }

@@ -9,6 +9,7 @@ mod contract;
 mod handlers;
 mod oauth;
 mod quota;
+mod setup;
 mod tools;
 mod usage;
 
@@ -107,6 +108,19 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route(
             "/api/oauth/{provider}/{login}/complete",
             post(oauth::complete),
+        )
+        .route("/api/import/preview", post(setup::preview_peer))
+        .route("/api/import/apply", post(setup::apply_peer))
+        .route("/api/setup/export", post(setup::export))
+        .route(
+            "/api/setup/preview",
+            post(setup::preview_file)
+                .layer(axum::extract::DefaultBodyLimit::max(setup::MAX_SETUP_BODY)),
+        )
+        .route(
+            "/api/setup/import",
+            post(setup::import_file)
+                .layer(axum::extract::DefaultBodyLimit::max(setup::MAX_SETUP_BODY)),
         )
         .route("/api/tools", get(tools::list))
         .route("/api/tools/{tool}/preview", post(tools::preview))

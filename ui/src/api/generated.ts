@@ -351,6 +351,36 @@ export type ToolRestored = { tool: ToolStatus, files: Array<string>,
  */
 keptAside: Array<string>, };
 
+export type Peer = "9router" | "cliproxyapi";
+
+export type PeerImportInput = { source: Peer, path?: string, };
+
+export type ItemAction = "create" | "present" | "skip" | "conflict";
+
+export type ImportItem = { 
+/**
+ * `account`, `node`, `combo`, `alias`, `key`, `price`, `settings`, `login`, `usage`.
+ */
+kind: string, name: string, action: ItemAction, reason?: string, };
+
+export type ImportReport = { 
+/**
+ * Who wrote what was read (`9Router`, `CLIProxyAPI`, `NineRouter 0.1.0`).
+ */
+source: string, path?: string, 
+/**
+ * Whether anything was written (`false` for a preview).
+ */
+applied: boolean, items: Array<ImportItem>, };
+
+export type ExportInput = { passphrase: string, includeUsage: boolean, };
+
+export type SetupFileInput = { passphrase: string, 
+/**
+ * The file's bytes, base64.
+ */
+file: string, };
+
 export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
 
 export type QuotaWindow = { window: Window, 

@@ -1,0 +1,666 @@
+//! Moving a setup in and out: another router's setup read and previewed item by item, then
+//! created; the whole setup written to an encrypted file and read back on another machine.
+//! Applying is idempotent: what is already here is skipped, so a second import creates
+//! nothing; a name taken by something different is a conflict, shown and left alone.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::accounts::{check_fields, insert_with_secret};
+use super::{
+    ComboInput, ManageError, NodeInput, create_combo, create_node, invalid, put_alias, put_price,
+};
+use crate::catalog::{
+    AccountRecord, ApiKeyRecord, ComboStrategy, Credential, KeyLimits, Price, Source,
+};
+use crate::clock::{new_id, now_ms};
+use crate::secrets::SecretString;
+use crate::setup::bundle::{self, BundleError};
+use crate::setup::doc::{AccountDoc, FORMAT, KeyDoc, NodeDoc, SetupDoc, Skipped};
+use crate::setup::peers::Peer;
+use crate::state::Core;
+use crate::store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum ItemAction {
+    /// Will be (or was) created.
+    Create,
+    /// Already here as it is: nothing to do.
+    Present,
+    /// Not brought over, and why.
+    Skip,
+    /// Its name is taken here by something else: left alone.
+    Conflict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ImportItem {
+    /// `account`, `node`, `combo`, `alias`, `key`, `price`, `settings`, `login`, `usage`.
+    pub kind: String,
+    pub name: String,
+    pub action: ItemAction,
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ImportReport {
+    /// Who wrote what was read (`9Router`, `CLIProxyAPI`, `NineRouter 0.1.0`).
+    pub source: String,
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whether anything was written (`false` for a preview).
+    pub applied: bool,
+    pub items: Vec<ImportItem>,
+}
+
+/// `POST /api/import/preview` and `…/apply`: which router, and where its setup is (its
+/// default place when left out).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct PeerImportInput {
+    #[cfg_attr(test, ts(as = "crate::setup::peers::Peer"))]
+    pub source: Peer,
+    pub path: Option<String>,
+}
+
+/// `POST /api/setup/export`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct ExportInput {
+    #[cfg_attr(test, ts(optional = false))]
+    pub passphrase: String,
+    #[serde(default)]
+    pub include_usage: bool,
+}
+
+impl From<BundleError> for ManageError {
+    fn from(e: BundleError) -> Self {
+        invalid(
+            match e {
+                BundleError::WeakPassphrase | BundleError::WrongPassphrase => "passphrase",
+                _ => "file",
+            },
+            e.to_string(),
+        )
+    }
+}
+
+fn item(kind: &str, name: &str, action: ItemAction, reason: Option<String>) -> ImportItem {
+    ImportItem {
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        action,
+        reason,
+    }
+}
+
+fn skipped(s: &Skipped) -> ImportItem {
+    item(&s.kind, &s.name, ItemAction::Skip, Some(s.reason.clone()))
+}
+
+// ---- reading -------------------------------------------------------------------------------
+
+/// Another router's setup, read from `path` or its default place on this machine.
+pub fn read_peer(core: &Core, input: &PeerImportInput) -> Result<(SetupDoc, PathBuf), ManageError> {
+    let home = core
+        .places
+        .home
+        .clone()
+        .unwrap_or_else(|| crate::setup::Home::isolated(std::path::Path::new("/"), None));
+    let path = match input
+        .path
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if !p.is_absolute() {
+                return Err(invalid("path", "must be an absolute path"));
+            }
+            p
+        }
+        None => input.source.default_path(&home),
+    };
+    let doc = input.source.read(&path, &home)?;
+    Ok((doc, path))
+}
+
+/// A setup file, decrypted and checked (nothing is changed).
+pub fn read_setup_file(bytes: &[u8], passphrase: &str) -> Result<SetupDoc, ManageError> {
+    Ok(bundle::open(bytes, passphrase)?)
+}
+
+// ---- planning ------------------------------------------------------------------------------
+
+/// What applying `doc` would do, item by item, against the router as it is now.
+pub async fn plan(core: &Core, doc: &SetupDoc) -> Result<Vec<ImportItem>, ManageError> {
+    let here = Here::load(core).await?;
+    let mut items: Vec<ImportItem> = Vec::new();
+    let mut new_prefixes = HashSet::new();
+    for n in &doc.nodes {
+        let action = here.node(core, n);
+        if action.0 == ItemAction::Create {
+            new_prefixes.insert(n.prefix.clone());
+        }
+        items.push(item("node", &n.name, action.0, action.1));
+    }
+    for a in &doc.accounts {
+        let (action, reason) = here.account(core, a, &new_prefixes);
+        items.push(item(
+            "account",
+            &format!("{} · {}", a.provider, a.name),
+            action,
+            reason,
+        ));
+    }
+    let catalog = core.catalog();
+    for c in &doc.combos {
+        let (action, reason) = match catalog.combos.get(&c.name) {
+            Some((combo, _)) if combo.models == c.models => (ItemAction::Present, None),
+            Some(_) => (
+                ItemAction::Conflict,
+                Some("a combo of this name lists other models".to_owned()),
+            ),
+            None => (ItemAction::Create, None),
+        };
+        items.push(item("combo", &c.name, action, reason));
+    }
+    for (alias, target) in &doc.aliases {
+        let (action, reason) = match catalog.aliases.get(alias) {
+            Some((t, _)) if t == target => (ItemAction::Present, None),
+            Some((t, _)) => (ItemAction::Conflict, Some(format!("it points at {t} here"))),
+            None if catalog.combos.contains_key(alias)
+                || doc.combos.iter().any(|c| &c.name == alias) =>
+            {
+                (
+                    ItemAction::Conflict,
+                    Some("a combo has this name".to_owned()),
+                )
+            }
+            None => (ItemAction::Create, None),
+        };
+        items.push(item(
+            "alias",
+            &format!("{alias} → {target}"),
+            action,
+            reason,
+        ));
+    }
+    for k in &doc.keys {
+        let action = if here.key_hashes.contains(&k.hash) {
+            ItemAction::Present
+        } else {
+            ItemAction::Create
+        };
+        items.push(item(
+            "key",
+            &format!("{} ({})", k.name, k.hint),
+            action,
+            None,
+        ));
+    }
+    for p in &doc.prices {
+        let name = format!(
+            "{} {}",
+            p.get("provider").and_then(Value::as_str).unwrap_or("?"),
+            p.get("model").and_then(Value::as_str).unwrap_or("?")
+        );
+        let action = if price_present(core, p) {
+            ItemAction::Present
+        } else {
+            ItemAction::Create
+        };
+        items.push(item("price", &name, action, None));
+    }
+    if let Some(patch) = &doc.settings {
+        let (action, reason) = settings_action(core, patch).await?;
+        items.push(item("settings", "settings", action, reason));
+    }
+    if let Some(rows) = &doc.usage {
+        let all = rows.clone();
+        let new = core
+            .store
+            .call(move |c| store::count_new_usage(c, &all))
+            .await?;
+        let action = if new == 0 {
+            ItemAction::Present
+        } else {
+            ItemAction::Create
+        };
+        items.push(item(
+            "usage",
+            &format!("{new} of {} recorded requests", rows.len()),
+            action,
+            None,
+        ));
+    }
+    items.extend(doc.skipped.iter().map(skipped));
+    Ok(items)
+}
+
+/// The same price is already set for the provider's models.
+fn price_present(core: &Core, p: &Value) -> bool {
+    let catalog = core.catalog();
+    let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
+    let Some(provider) = catalog.provider_by_prefix(text("provider")) else {
+        return false;
+    };
+    let Some(price) = price_of(p) else {
+        return false;
+    };
+    catalog
+        .prices
+        .iter()
+        .any(|o| o.provider == provider.id && o.model == text("model") && o.price == price)
+}
+
+fn price_of(p: &Value) -> Option<Price> {
+    let mut fields = p.clone();
+    let o = fields.as_object_mut()?;
+    o.remove("provider");
+    o.remove("model");
+    serde_json::from_value(fields).ok()
+}
+
+async fn settings_action(
+    core: &Core,
+    patch: &Value,
+) -> Result<(ItemAction, Option<String>), ManageError> {
+    let current = serde_json::to_value(super::get_settings(core))
+        .map_err(|e| invalid("settings", e.to_string()))?;
+    let mut merged = current.clone();
+    super::settings::merge(&mut merged, patch.clone());
+    if merged == current {
+        return Ok((ItemAction::Present, None));
+    }
+    let wants_keys = merged.get("requireApiKey") == Some(&Value::Bool(true))
+        && current.get("requireApiKey") != Some(&Value::Bool(true));
+    if wants_keys && super::admin::password_hash(core).await?.is_none() {
+        return Ok((
+            ItemAction::Skip,
+            Some(
+                "it requires proxy keys: set a dashboard password first, then import again".into(),
+            ),
+        ));
+    }
+    Ok((ItemAction::Create, None))
+}
+
+/// What the router holds now, to match against.
+struct Here {
+    key_hashes: HashSet<String>,
+}
+
+impl Here {
+    async fn load(core: &Core) -> Result<Self, ManageError> {
+        let keys = super::list_keys(core).await?;
+        Ok(Self {
+            key_hashes: keys.iter().map(|k| hex::encode(k.hash)).collect(),
+        })
+    }
+
+    fn node(&self, core: &Core, n: &NodeDoc) -> (ItemAction, Option<String>) {
+        let catalog = core.catalog();
+        match catalog.provider_by_prefix(&n.prefix) {
+            Some(p) if p.base_url.trim_end_matches('/') == n.base_url.trim_end_matches('/') => {
+                (ItemAction::Present, None)
+            }
+            Some(p) => (
+                ItemAction::Conflict,
+                Some(format!(
+                    "the prefix '{}' is {} here ({})",
+                    n.prefix, p.name, p.base_url
+                )),
+            ),
+            None => (ItemAction::Create, None),
+        }
+    }
+
+    fn account(
+        &self,
+        core: &Core,
+        a: &AccountDoc,
+        new_prefixes: &HashSet<String>,
+    ) -> (ItemAction, Option<String>) {
+        let catalog = core.catalog();
+        let Some(provider) = catalog.provider_by_prefix(&a.provider) else {
+            return if new_prefixes.contains(&a.provider) {
+                (ItemAction::Create, None)
+            } else {
+                (
+                    ItemAction::Skip,
+                    Some(format!("no provider or node '{}' here", a.provider)),
+                )
+            };
+        };
+        let same_name = catalog
+            .accounts()
+            .iter()
+            .find(|x| x.provider == provider.id && x.name == a.name);
+        if same_name.is_some() {
+            return (ItemAction::Present, None);
+        }
+        let same_key = catalog.accounts().iter().find(|x| {
+            x.provider == provider.id
+                && matches!((&x.credential, a.secret.as_deref()), (Credential::ApiKey(k), Some(s)) if k.expose() == s)
+        });
+        if let Some(x) = same_key {
+            return (
+                ItemAction::Present,
+                Some(format!("this key is already the account '{}'", x.name)),
+            );
+        }
+        (ItemAction::Create, None)
+    }
+}
+
+// ---- applying ------------------------------------------------------------------------------
+
+/// Creates what `plan` says to create, in order (nodes before their accounts, combos before
+/// the aliases that may name them). An item that fails is reported, the rest go on.
+pub async fn apply(core: &Core, doc: SetupDoc) -> Result<Vec<ImportItem>, ManageError> {
+    // The plan lists the items in the order they are created below.
+    let mut items = plan(core, &doc).await?;
+    let mut steps: Vec<Step<'_>> = Vec::new();
+    steps.extend(doc.nodes.iter().map(Step::Node));
+    steps.extend(doc.accounts.iter().map(Step::Account));
+    steps.extend(doc.combos.iter().map(Step::Combo));
+    steps.extend(doc.aliases.iter().map(|(a, t)| Step::Alias(a, t)));
+    steps.extend(doc.keys.iter().map(Step::Key));
+    steps.extend(doc.prices.iter().map(Step::Price));
+    steps.extend(doc.settings.iter().map(Step::Settings));
+    steps.extend(doc.usage.iter().map(|rows| Step::Usage(rows)));
+    for (step, it) in steps.into_iter().zip(items.iter_mut()) {
+        if it.action != ItemAction::Create {
+            continue;
+        }
+        if let Err(e) = step.run(core).await {
+            it.action = ItemAction::Skip;
+            it.reason = Some(e.to_string());
+        }
+    }
+    tracing::info!(
+        created = items.iter().filter(|i| i.action == ItemAction::Create).count(),
+        source = %doc.made_by,
+        "imported a setup"
+    );
+    Ok(items)
+}
+
+/// One item of a setup to create.
+enum Step<'a> {
+    Node(&'a NodeDoc),
+    Account(&'a AccountDoc),
+    Combo(&'a crate::setup::doc::ComboDoc),
+    Alias(&'a String, &'a String),
+    Key(&'a KeyDoc),
+    Price(&'a Value),
+    Settings(&'a Value),
+    Usage(&'a [Value]),
+}
+
+impl Step<'_> {
+    async fn run(self, core: &Core) -> Result<(), ManageError> {
+        match self {
+            Self::Node(n) => {
+                let input = NodeInput {
+                    name: n.name.clone(),
+                    prefix: n.prefix.clone(),
+                    kind: n.kind.clone(),
+                    base_url: n.base_url.clone(),
+                };
+                create_node(core, input).await.map(|_| ())
+            }
+            Self::Account(a) => create_account(core, a).await,
+            Self::Combo(c) => {
+                let strategy = match c.strategy.as_deref() {
+                    Some("round-robin") => ComboStrategy::RoundRobin,
+                    _ => ComboStrategy::default(),
+                };
+                let input = ComboInput {
+                    name: c.name.clone(),
+                    models: c.models.clone(),
+                    strategy,
+                };
+                create_combo(core, input).await.map(|_| ())
+            }
+            Self::Alias(alias, target) => put_alias(core, alias, target).await.map(|_| ()),
+            Self::Key(k) => insert_key(core, k).await,
+            Self::Price(p) => insert_price(core, p).await,
+            Self::Settings(patch) => super::patch_settings(core, patch.clone()).await.map(|_| ()),
+            Self::Usage(rows) => {
+                let rows = rows.to_vec();
+                core.store
+                    .call(move |c| store::import_usage(c, &rows))
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn create_account(core: &Core, a: &AccountDoc) -> Result<(), ManageError> {
+    let provider = core
+        .catalog()
+        .provider_by_prefix(&a.provider)
+        .map(|p| p.id.clone())
+        .ok_or_else(|| invalid("provider", format!("no provider or node '{}'", a.provider)))?;
+    check_fields(
+        Some(&a.name),
+        a.priority,
+        a.base_url.as_deref(),
+        Some(&a.models),
+        a.proxy.as_deref(),
+        a.quota_reserve_pct,
+    )?;
+    let secret = a
+        .secret
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| invalid("secret", "it holds no key or login"))?;
+    let rec = AccountRecord {
+        id: new_id(),
+        provider,
+        name: a.name.trim().to_owned(),
+        priority: a.priority.unwrap_or(100),
+        enabled: a.enabled,
+        base_url: a.base_url.clone(),
+        models: a.models.clone(),
+        secret_ref: None,
+        proxy_ref: None,
+        quota_reserve_pct: a.quota_reserve_pct,
+        source: Source::Api,
+    };
+    insert_with_secret(
+        core,
+        rec,
+        Some(SecretString::new(secret.to_owned())),
+        a.proxy.clone(),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_key(core: &Core, k: &KeyDoc) -> Result<(), ManageError> {
+    let bytes = hex::decode(&k.hash).map_err(|_| invalid("hash", "not a key hash"))?;
+    let hash: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| invalid("hash", "not a key hash"))?;
+    super::validate_name("name", &k.name)?;
+    k.limits.validate().map_err(|(f, m)| invalid(f, m))?;
+    let record = ApiKeyRecord {
+        id: new_id(),
+        name: k.name.trim().to_owned(),
+        hint: k.hint.chars().take(32).collect(),
+        hash,
+        created_at: now_ms(),
+        source: Source::Api,
+        limits: KeyLimits::clone(&k.limits),
+    };
+    core.store
+        .call(move |c| store::insert_api_key(c, &record))
+        .await?;
+    core.reload("keys").await?;
+    Ok(())
+}
+
+async fn insert_price(core: &Core, p: &Value) -> Result<(), ManageError> {
+    let text = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let provider = core
+        .catalog()
+        .provider_by_prefix(&text("provider"))
+        .map(|x| x.id.clone())
+        .ok_or_else(|| invalid("provider", format!("no provider '{}'", text("provider"))))?;
+    let mut fields = p.clone();
+    if let Some(o) = fields.as_object_mut() {
+        o.remove("provider");
+        o.remove("model");
+    }
+    let price: Price =
+        serde_json::from_value(fields).map_err(|e| invalid("price", e.to_string()))?;
+    put_price(core, &provider, &text("model"), price)
+        .await
+        .map(|_| ())
+}
+
+// ---- exporting -----------------------------------------------------------------------------
+
+/// The whole setup: settings, nodes, accounts with their secrets, combos, aliases, key hashes,
+/// prices, optionally usage. Only what was made here (the config file's own are its own).
+pub async fn export(core: &Core, input: &ExportInput) -> Result<SetupDoc, ManageError> {
+    let include_usage = input.include_usage;
+    let (nodes, accounts, combos, aliases, keys, prices, settings, usage) = core
+        .store
+        .call(move |c| {
+            Ok::<_, crate::store::StoreError>((
+                store::list_nodes(c)?,
+                store::list_accounts(c)?,
+                store::list_combos(c)?,
+                store::list_aliases(c)?,
+                store::list_api_keys(c)?,
+                store::list_price_overrides(c)?,
+                store::load_settings(c)?,
+                if include_usage {
+                    Some(store::export_usage(c)?)
+                } else {
+                    None
+                },
+            ))
+        })
+        .await?;
+    let prefix_of = |id: &str| {
+        nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map_or_else(|| id.to_owned(), |n| n.prefix.clone())
+    };
+    let mut doc = SetupDoc {
+        format: FORMAT,
+        made_by: format!("NineRouter {}", env!("CARGO_PKG_VERSION")),
+        settings: Some(
+            serde_json::to_value(&settings).map_err(|e| invalid("settings", e.to_string()))?,
+        ),
+        nodes: nodes
+            .iter()
+            .map(|n| NodeDoc {
+                name: n.name.clone(),
+                prefix: n.prefix.clone(),
+                kind: n.kind.as_str().to_owned(),
+                base_url: n.base_url.clone(),
+            })
+            .collect(),
+        combos: combos
+            .iter()
+            .map(|c| crate::setup::doc::ComboDoc {
+                name: c.name.clone(),
+                models: c.models.clone(),
+                strategy: serde_json::to_value(c.strategy)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+            })
+            .collect(),
+        aliases: aliases.into_iter().collect(),
+        keys: keys
+            .iter()
+            .map(|k| KeyDoc {
+                name: k.name.clone(),
+                hash: hex::encode(k.hash),
+                hint: k.hint.clone(),
+                limits: k.limits.clone(),
+            })
+            .collect(),
+        prices: prices
+            .iter()
+            .filter_map(|p| {
+                let mut v = serde_json::to_value(p).ok()?;
+                v["provider"] = Value::String(prefix_of(&p.provider));
+                Some(v)
+            })
+            .collect(),
+        usage,
+        ..SetupDoc::default()
+    };
+    for rec in accounts {
+        let secret = match &rec.secret_ref {
+            Some(r) => core.secrets.get(r).await?.map(|s| s.expose().to_owned()),
+            None => None,
+        };
+        let proxy = match &rec.proxy_ref {
+            Some(r) => core.secrets.get(r).await?.map(|s| s.expose().to_owned()),
+            None => None,
+        };
+        // A login renewed since it was read: the one in use is newer than the stored one.
+        doc.accounts.push(AccountDoc {
+            provider: prefix_of(&rec.provider),
+            name: rec.name,
+            priority: Some(rec.priority),
+            enabled: rec.enabled,
+            base_url: rec.base_url,
+            models: rec.models,
+            secret,
+            proxy,
+            quota_reserve_pct: rec.quota_reserve_pct,
+        });
+    }
+    Ok(doc)
+}
+
+pub async fn export_file(core: &Core, input: ExportInput) -> Result<Vec<u8>, ManageError> {
+    if input.passphrase.chars().count() < bundle::MIN_PASSPHRASE {
+        return Err(BundleError::WeakPassphrase.into());
+    }
+    let doc = export(core, &input).await?;
+    let passphrase = input.passphrase;
+    let sealed = tokio::task::spawn_blocking(move || bundle::seal(&doc, &passphrase))
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))??;
+    tracing::info!(bytes = sealed.len(), "exported the setup");
+    Ok(sealed)
+}
+
+/// Decrypts a setup file off the async workers (scrypt takes about a second by design).
+pub async fn open_file(bytes: Vec<u8>, passphrase: String) -> Result<SetupDoc, ManageError> {
+    tokio::task::spawn_blocking(move || read_setup_file(&bytes, &passphrase))
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))?
+}
