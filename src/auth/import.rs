@@ -11,13 +11,16 @@ use serde_json::Value;
 use super::tokens::TokenSet;
 use super::{AuthEndpoints, Found, ImportError, LoginProvider};
 
-/// The file to import from: `[auth.<provider>] import_file`, else the app's own.
-pub fn file(login: &dyn LoginProvider, config: Option<&AuthEndpoints>) -> Option<PathBuf> {
+/// The file to import from: `[auth.<provider>] import_file`, else the app's own under `home`.
+pub fn file(
+    login: &dyn LoginProvider,
+    config: Option<&AuthEndpoints>,
+    home: Option<&Path>,
+) -> Option<PathBuf> {
     if let Some(path) = config.and_then(|c| c.import_file.clone()) {
         return Some(path);
     }
-    let home = directories::BaseDirs::new()?.home_dir().to_path_buf();
-    login.import_source().map(|s| home.join(s.file))
+    Some(home?.join(login.import_source()?.file))
 }
 
 /// An empty set for an import to fill in.

@@ -48,7 +48,8 @@ fn located(
     id: &str,
     login: &dyn LoginProvider,
 ) -> Result<PathBuf, ImportError> {
-    file(login, core.proxy.tokens.endpoints(id))
+    let home = core.places.home.as_ref().map(|h| h.dir.as_path());
+    file(login, core.proxy.tokens.endpoints(id), home)
         .ok_or_else(|| ImportError::Missing("the home directory".into()))
 }
 

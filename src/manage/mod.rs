@@ -8,6 +8,7 @@ mod aliases;
 mod audit;
 mod code_login;
 mod combos;
+mod first_run;
 mod import;
 mod keys;
 mod login;
@@ -30,6 +31,9 @@ pub use audit::{audit_detail, list_audit, record_change};
 pub use code_login::complete_login;
 pub use combos::{
     ComboInput, ComboPatch, ComboView, create_combo, delete_combo, list_combos, update_combo,
+};
+pub use first_run::{
+    FIRST_COMBO, FirstRun, FirstRunDone, FirstRunInput, FoundLogin, complete_first_run, first_run,
 };
 pub use import::{import_login, preview_import};
 pub use keys::{CreatedKey, KeyInput, create_key, delete_key, list_keys, update_key};

@@ -399,3 +399,55 @@ async fn a_malformed_or_hostile_request_changes_nothing() {
     assert_eq!(status, 400, "{body}");
     assert!(!s.home.join(".claude").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_run_imports_the_cli_login_makes_a_combo_and_points_the_tool_at_it() {
+    use crate::support::Router;
+    use crate::support::fake_chatgpt::{ACCOUNT, EMAIL, FakeChatgpt, id_token};
+    use reqwest::Method;
+    let chatgpt = FakeChatgpt::start().await;
+    let router = Router::start(&chatgpt.config(&[0])).await;
+    // Codex CLI's own login, where `codex login` leaves it in this router's home.
+    let home = router.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    let login = json!({"OPENAI_API_KEY": null, "tokens": {"id_token": id_token(EMAIL, ACCOUNT, "plus"),
+        "access_token": "codex-access-0", "refresh_token": "codex-refresh-0", "account_id": ACCOUNT}});
+    std::fs::write(home.join(".codex/auth.json"), login.to_string()).unwrap();
+
+    let (status, found) = router.api(Method::GET, "/api/setup/first-run", None).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["empty"], true);
+    assert_eq!(found["logins"][0]["provider"], "codex");
+    assert_eq!(found["logins"][0]["found"]["account"], EMAIL);
+    assert!(
+        !found.to_string().contains("codex-refresh"),
+        "no secret in the offer"
+    );
+    assert_eq!(found["tools"][0]["id"], "codex", "{found}");
+    assert!(
+        !home.join(".codex/config.toml").exists(),
+        "nothing written before the click"
+    );
+
+    let (status, done) = router
+        .api(
+            Method::POST,
+            "/api/setup/first-run",
+            Some(json!({ "logins": ["codex"], "tools": ["codex"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["imported"][0], format!("codex · {EMAIL}"));
+    assert_eq!(done["combo"], "main");
+    assert_eq!(done["tools"][0], "Codex CLI");
+    assert_eq!(done["problems"], json!([]));
+
+    // Codex is now pointed at the router and asks for the combo, which reaches the login.
+    let codex: toml::Table =
+        toml::from_str(&std::fs::read_to_string(home.join(".codex/config.toml")).unwrap()).unwrap();
+    assert_eq!(codex["model"].as_str(), Some("main"));
+    let (status, _, body) = router.ask("main").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, again) = router.api(Method::GET, "/api/setup/first-run", None).await;
+    assert_eq!(again["empty"], false);
+}

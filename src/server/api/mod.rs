@@ -113,6 +113,10 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/import/apply", post(setup::apply_peer))
         .route("/api/setup/export", post(setup::export))
         .route(
+            "/api/setup/first-run",
+            get(setup::first_run).post(setup::complete_first_run),
+        )
+        .route(
             "/api/setup/preview",
             post(setup::preview_file)
                 .layer(axum::extract::DefaultBodyLimit::max(setup::MAX_SETUP_BODY)),

@@ -127,3 +127,18 @@ pub async fn import_file(
         items,
     }))
 }
+
+pub async fn first_run(State(core): State<Arc<Core>>) -> ApiResult<Json<manage::FirstRun>> {
+    let core2 = core.clone();
+    let found = tokio::task::spawn_blocking(move || manage::first_run(&core2))
+        .await
+        .map_err(|e| manage::ManageError::Upstream(e.to_string()))?;
+    Ok(Json(found))
+}
+
+pub async fn complete_first_run(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<manage::FirstRunInput>,
+) -> ApiResult<Json<manage::FirstRunDone>> {
+    Ok(Json(manage::complete_first_run(&core, input).await?))
+}

@@ -381,6 +381,42 @@ export type SetupFileInput = { passphrase: string,
  */
 file: string, };
 
+export type FoundLogin = { provider: string, providerName: string, 
+/**
+ * The app the login comes from ("Codex CLI").
+ */
+app: string, found: Found, };
+
+export type FirstRun = { 
+/**
+ * No account yet: the dashboard offers the first-run step.
+ */
+empty: boolean, logins: Array<FoundLogin>, 
+/**
+ * Tools installed here and not yet pointed at the router.
+ */
+tools: Array<ToolStatus>, };
+
+export type FirstRunInput = { 
+/**
+ * Providers whose app login to import.
+ */
+logins: Array<string>, 
+/**
+ * Tools to point at the router.
+ */
+tools: Array<string>, };
+
+export type FirstRunDone = { 
+/**
+ * The accounts made, `provider · name`.
+ */
+imported: Array<string>, combo?: string, tools: Array<string>, 
+/**
+ * What could not be done, one sentence each.
+ */
+problems: Array<string>, };
+
 export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
 
 export type QuotaWindow = { window: Window, 
