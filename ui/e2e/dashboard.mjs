@@ -290,6 +290,35 @@ try {
   }
   await health.filter({ hasText: "failures in a row" }).waitFor();
 
+  // Tools: a diff first, then the tool's own file is written, then put back.
+  await page.getByRole("link", { name: "Tools" }).click();
+  const claude = page.getByTestId("tool-claude-code");
+  await claude.getByTestId("tool-state").filter({ hasText: "Not installed" }).waitFor();
+  await claude.getByLabel("Model").fill("fchat/gpt-4o");
+  await claude.getByRole("button", { name: "Preview" }).click();
+  await claude.getByTestId("tool-preview").locator("pre.diff").filter({ hasText: "ANTHROPIC_BASE_URL" }).waitFor();
+  await page.screenshot({ path: join(shots, "tools.png"), fullPage: true });
+  await claude.getByRole("button", { name: "Apply" }).click();
+  await claude.getByRole("status").filter({ hasText: "Claude Code now uses NineRouter" }).waitFor();
+  await claude.getByTestId("tool-state").filter({ hasText: "Uses NineRouter" }).waitFor();
+  await claude.getByRole("button", { name: "Restore" }).click();
+  await claude.getByRole("status").filter({ hasText: "Restored" }).waitFor();
+
+  // Moving a setup: a clear error for a router that is not there; an encrypted export.
+  await page.getByRole("link", { name: "Settings" }).click();
+  const peer = page.getByTestId("import-peer");
+  await peer.getByLabel("Where").fill("/nonexistent/9router");
+  await peer.getByRole("button", { name: "Preview" }).click();
+  await peer.getByRole("alert").filter({ hasText: "nothing at /nonexistent/9router" }).waitFor();
+  const exporting = page.getByTestId("export-setup");
+  await exporting.getByLabel("Passphrase", { exact: true }).fill("correct horse battery");
+  await exporting.getByLabel("Passphrase again").fill("correct horse battery");
+  const download = page.waitForEvent("download");
+  await exporting.getByRole("button", { name: "Export" }).click();
+  const file = await download;
+  if (!file.suggestedFilename().endsWith(".age")) fail(`the export is named ${file.suggestedFilename()}`);
+  await exporting.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");
 } finally {

@@ -4,6 +4,7 @@ import { useEngineEvents } from "./api/events";
 import { useQuota, useStatus } from "./api/hooks";
 import { AdminLogin } from "./components/AdminLogin";
 import { EndpointPage } from "./pages/Endpoint";
+import { FirstRunPanel } from "./pages/FirstRun";
 import { warnedAccounts } from "./pages/quotaWarnings";
 
 // The first page comes with the app; the others load when first opened (the charts alone
@@ -15,11 +16,13 @@ const ProvidersPage = lazy(() => import("./pages/Providers").then((m) => ({ defa
 const QuotaPage = lazy(() => import("./pages/Quota").then((m) => ({ default: m.QuotaPage })));
 const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
 const UsagePage = lazy(() => import("./pages/Usage").then((m) => ({ default: m.UsagePage })));
+const ToolsPage = lazy(() => import("./pages/Tools").then((m) => ({ default: m.ToolsPage })));
 
 const PAGES = [
   { id: "endpoint", title: "Endpoint", Page: EndpointPage },
   { id: "providers", title: "Providers", Page: ProvidersPage },
   { id: "combos", title: "Combos", Page: CombosPage },
+  { id: "tools", title: "Tools", Page: ToolsPage },
   { id: "models", title: "Models", Page: ModelsPage },
   { id: "usage", title: "Usage", Page: UsagePage },
   { id: "quota", title: "Quota", Page: QuotaPage },
@@ -66,6 +69,7 @@ export function App() {
           <AdminLogin />
         ) : (
           <Suspense fallback={<p className="muted">Loading…</p>}>
+            <FirstRunPanel />
             <Page />
           </Suspense>
         )}

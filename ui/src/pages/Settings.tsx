@@ -6,6 +6,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { applyTheme, savedTheme, type Theme } from "../theme";
 import { AuditLog, DashboardAccess } from "./Access";
 import { StartAtLogin } from "./Desktop";
+import { ExportSetup, ImportPeer, ImportSetupFile } from "./MoveIn";
 
 interface Form {
   accountStrategy: RoutingSettings["accountStrategy"];
@@ -196,6 +197,9 @@ export function SettingsPage() {
           )}
         </section>
       )}
+      <ImportPeer />
+      <ExportSetup />
+      <ImportSetupFile />
       <AuditLog />
     </>
   );

@@ -1,0 +1,180 @@
+import { useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { readError, send, withToken } from "../api/client";
+import type { ImportReport, Peer } from "../api/generated";
+import { ErrorNote } from "../components/ErrorNote";
+import { counts, itemText } from "./tools";
+
+/** An import's items and what happens to each, then the counts. */
+function Report({ report }: { report: ImportReport }) {
+  const c = counts(report.items);
+  return (
+    <div data-testid="import-report">
+      <p>
+        {report.applied ? "Imported" : "Found"} from {report.source}
+        {report.path ? ` at ${report.path}` : ""}: {c.create} {report.applied ? "created" : "to create"}, {c.present}{" "}
+        already here, {c.conflict} conflicts, {c.skip} skipped.
+      </p>
+      <table>
+        <tbody>
+          {report.items.map((i, n) => (
+            <tr key={n} className={i.action}>
+              <td>{i.kind}</td>
+              <td>{i.name}</td>
+              <td>{itemText(i, report.applied)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Everything a setup change touches is shown again afterwards. */
+function useRefreshAll() {
+  const client = useQueryClient();
+  return () => client.invalidateQueries();
+}
+
+/** 9Router's or CLIProxyAPI's setup: a preview, then the import. */
+export function ImportPeer() {
+  const refresh = useRefreshAll();
+  const [source, setSource] = useState<Peer>("9router");
+  const [path, setPath] = useState("");
+  const [report, setReport] = useState<ImportReport | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const body = () => ({ source, ...(path.trim() ? { path: path.trim() } : {}) });
+  const run = async (step: "preview" | "apply") => {
+    setError(null);
+    try {
+      setReport(await send<ImportReport>("POST", `/import/${step}`, body()));
+      if (step === "apply") await refresh();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div className="card" data-testid="import-peer">
+      <h2>Import from another router</h2>
+      <div className="row">
+        <select aria-label="Router" value={source} onChange={(e) => { setSource(e.target.value as Peer); setReport(null); }}>
+          <option value="9router">9Router</option>
+          <option value="cliproxyapi">CLIProxyAPI</option>
+        </select>
+        <input
+          aria-label="Where"
+          placeholder={source === "9router" ? "~/.9router (its data dir)" : "~/.cli-proxy-api/config.yaml"}
+          value={path}
+          onChange={(e) => setPath(e.target.value)}
+        />
+        <button type="button" onClick={() => void run("preview")}>
+          Preview
+        </button>
+        {report && !report.applied && counts(report.items).create > 0 && (
+          <button type="button" onClick={() => void run("apply")}>
+            Import
+          </button>
+        )}
+      </div>
+      <ErrorNote error={error} />
+      {report && <Report report={report} />}
+    </div>
+  );
+}
+
+/** The whole setup in a passphrase-encrypted file, downloaded by the browser. */
+export function ExportSetup() {
+  const [passphrase, setPassphrase] = useState("");
+  const [again, setAgain] = useState("");
+  const [usage, setUsage] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const save = async () => {
+    setError(null);
+    setDone(null);
+    if (passphrase !== again) return setError(new Error("the two passphrases differ"));
+    try {
+      const headers = withToken(new Headers({ "content-type": "application/json" }));
+      const response = await fetch("/api/setup/export", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ passphrase, includeUsage: usage }),
+      });
+      if (!response.ok) throw await readError(response);
+      const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? "ninerouter-setup.age";
+      const url = URL.createObjectURL(await response.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = name;
+      a.click();
+      URL.revokeObjectURL(url);
+      setDone(name);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div className="card" data-testid="export-setup">
+      <h2>Export the setup</h2>
+      <p className="muted">Accounts with their keys and logins, nodes, combos, aliases, proxy keys and prices, encrypted with a passphrase (age). Keep the passphrase: it cannot be recovered.</p>
+      <div className="row">
+        <input type="password" aria-label="Passphrase" placeholder="Passphrase (8+ characters)" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+        <input type="password" aria-label="Passphrase again" placeholder="Again" value={again} onChange={(e) => setAgain(e.target.value)} />
+        <label>
+          <input type="checkbox" checked={usage} onChange={(e) => setUsage(e.target.checked)} /> with usage history
+        </label>
+        <button type="button" onClick={() => void save()}>
+          Export
+        </button>
+      </div>
+      {done && <p role="status">Saved {done}.</p>}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+const toBase64 = async (file: File): Promise<string> => {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+
+/** A setup file from another machine: its passphrase, a preview, then the import. */
+export function ImportSetupFile() {
+  const refresh = useRefreshAll();
+  const [file, setFile] = useState<File | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [report, setReport] = useState<ImportReport | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (step: "preview" | "import") => {
+    setError(null);
+    if (!file) return setError(new Error("choose a setup file"));
+    try {
+      const body = { passphrase, file: await toBase64(file) };
+      setReport(await send<ImportReport>("POST", `/setup/${step}`, body));
+      if (step === "import") await refresh();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div className="card" data-testid="import-setup">
+      <h2>Bring in a setup file</h2>
+      <div className="row">
+        <input type="file" aria-label="Setup file" accept=".age" onChange={(e) => { setFile(e.target.files?.[0] ?? null); setReport(null); }} />
+        <input type="password" aria-label="File passphrase" placeholder="Its passphrase" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+        <button type="button" onClick={() => void run("preview")}>
+          Preview
+        </button>
+        {report && !report.applied && counts(report.items).create > 0 && (
+          <button type="button" onClick={() => void run("import")}>
+            Import
+          </button>
+        )}
+      </div>
+      <ErrorNote error={error} />
+      {report && <Report report={report} />}
+    </div>
+  );
+}
