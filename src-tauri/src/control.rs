@@ -9,6 +9,13 @@ pub async fn select_combo(core: &Core, name: &str) -> Result<(), ManageError> {
     ninerouter::manage::shell_set_active_combo(core, name).await
 }
 
+/// Points a coding tool at the router with its defaults (a key named after it, the active
+/// combo); returns what to tell the user.
+pub async fn point_tool(core: &Core, id: &str) -> Result<String, ManageError> {
+    let done = ninerouter::manage::apply_tool(core, id, Default::default()).await?;
+    Ok(format!("{} now uses NineRouter.", done.tool.name))
+}
+
 /// Pauses routing if it runs, resumes it if paused (recorded in the audit log); returns
 /// whether it is paused now.
 pub async fn toggle_pause(core: &Core) -> bool {
@@ -51,6 +58,7 @@ mod tests {
                 autostart: false,
                 notifications: true,
                 update: &UpdateState::Idle,
+                tools: &ninerouter::manage::list_tools(core).unwrap_or_default(),
             },
             &TimeZone::UTC,
             0,
@@ -103,6 +111,47 @@ mod tests {
         );
         assert!(audit.iter().all(|e| e.actor == "desktop"));
         assert!(menu_texts(&core).contains(&"Pause Routing".to_owned()));
+        engine.stop().await;
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pointing_a_tool_from_the_menu_writes_its_config_and_the_menu_says_so()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join(".codex"))?;
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            "[[combo]]\nname = \"cheap\"\nmodels = [\"openai/gpt-4o-mini\"]\n",
+        )?;
+        let engine = Engine::start(EngineOptions {
+            port: Some(0),
+            data_dir: dir.path().join("data"),
+            config_file: Some(config),
+            secrets: BackendChoice::Memory,
+            home: Some(home.clone()),
+            ..EngineOptions::default()
+        })
+        .await?;
+        let core = engine.core();
+        assert!(menu_texts(&core).contains(&"Point Codex CLI at NineRouter".to_owned()));
+        assert_eq!(
+            point_tool(&core, "codex").await?,
+            "Codex CLI now uses NineRouter."
+        );
+        let written = std::fs::read_to_string(home.join(".codex/config.toml"))?;
+        assert!(
+            written.contains(&format!("base_url = \"http://{}/v1\"", engine.address())),
+            "{written}"
+        );
+        assert!(
+            written.contains("model = \"cheap\""),
+            "the only combo: {written}"
+        );
+        assert!(menu_texts(&core).contains(&"Codex CLI uses NineRouter".to_owned()));
+        assert!(point_tool(&core, "nosuch").await.is_err());
         engine.stop().await;
         Ok(())
     }

@@ -103,12 +103,20 @@ impl Shell {
             _ => Router::Starting,
         };
         let update = self.updates.state();
+        // Read when the menu is rebuilt (a status change), never polled.
+        let tools = match (&router, self.router.core()) {
+            (Router::Running(_), Some(core)) => {
+                ninerouter::manage::list_tools(&core).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         menu::build(
             &MenuInput {
                 router,
                 autostart: self.autostart(),
                 notifications: self.prefs().notifications,
                 update: &update,
+                tools: &tools,
             },
             &TimeZone::system(),
             now_ms(),
@@ -136,6 +144,22 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
                         app.state::<Shell>()
                             .notify_now("Cannot switch combo", &e.to_string());
                     }
+                });
+            }
+        }
+        Action::PointTool(id) => {
+            if let Some(core) = shell.router.core() {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let shell = app.state::<Shell>();
+                    match crate::control::point_tool(&core, &id).await {
+                        Ok(told) => shell.notify_now("Tool set up", &told),
+                        Err(e) => {
+                            tracing::warn!(tool = %id, "cannot set up the tool: {e}");
+                            shell.notify_now("Cannot set up the tool", &e.to_string());
+                        }
+                    }
+                    shell.refresh_menu();
                 });
             }
         }

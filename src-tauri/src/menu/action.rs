@@ -3,6 +3,8 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     SelectCombo(String),
+    /// Point a coding tool (by id) at the router.
+    PointTool(String),
     OpenDashboard,
     CopyEndpoint,
     TogglePause,
@@ -15,12 +17,14 @@ pub enum Action {
 }
 
 const COMBO: &str = "combo:";
+const TOOL: &str = "tool:";
 const PORT: &str = "port:";
 
 impl Action {
     pub fn id(&self) -> String {
         match self {
             Action::SelectCombo(name) => format!("{COMBO}{name}"),
+            Action::PointTool(id) => format!("{TOOL}{id}"),
             Action::OpenDashboard => "open".into(),
             Action::CopyEndpoint => "copy-url".into(),
             Action::TogglePause => "pause".into(),
@@ -37,6 +41,9 @@ impl Action {
     pub fn parse(id: &str) -> Option<Self> {
         if let Some(name) = id.strip_prefix(COMBO) {
             return Some(Action::SelectCombo(name.to_owned()));
+        }
+        if let Some(tool) = id.strip_prefix(TOOL) {
+            return Some(Action::PointTool(tool.to_owned()));
         }
         if let Some(port) = id.strip_prefix(PORT) {
             return port.parse().ok().map(Action::UsePort);
@@ -63,6 +70,7 @@ mod tests {
     fn every_action_survives_its_id() {
         let all = [
             Action::SelectCombo("sub → cheap/free".into()),
+            Action::PointTool("claude-code".into()),
             Action::OpenDashboard,
             Action::CopyEndpoint,
             Action::TogglePause,

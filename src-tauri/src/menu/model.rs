@@ -5,6 +5,7 @@ use jiff::tz::TimeZone;
 use ninerouter::engine::{AccountStatus, ProviderState, Snapshot};
 use ninerouter::quota::{QuotaWindow, Window};
 use ninerouter::routing::CircuitState;
+use ninerouter::setup::tools::{ToolState, ToolStatus};
 
 use super::action::Action;
 use crate::clock::at_time;
@@ -40,6 +41,8 @@ pub struct MenuInput<'a> {
     pub autostart: bool,
     pub notifications: bool,
     pub update: &'a UpdateState,
+    /// The coding tools found on this machine.
+    pub tools: &'a [ToolStatus],
 }
 
 /// What the tray icon shows besides its menu.
@@ -180,6 +183,7 @@ pub fn build(input: &MenuInput<'_>, tz: &TimeZone, now_ms: i64) -> MenuModel {
                 "Pause Routing"
             };
             entries.push(Entry::item(&Action::TogglePause, pause));
+            entries.push(tools_menu(input.tools));
         }
         Router::PortTaken { port, free } => {
             entries.push(Entry::item(&Action::Retry, format!("Retry on Port {port}")));
@@ -216,6 +220,40 @@ pub fn build(input: &MenuInput<'_>, tz: &TimeZone, now_ms: i64) -> MenuModel {
         tooltip: status,
         badge,
         entries,
+    }
+}
+
+/// "Point Claude Code at NineRouter" for each installed tool not pointed here yet; a tool
+/// that is says so.
+fn tools_menu(tools: &[ToolStatus]) -> Entry {
+    let mut children: Vec<Entry> = tools
+        .iter()
+        .filter(|t| t.installed)
+        .map(|t| match t.state {
+            ToolState::Configured => Entry::info(
+                format!("tool-ok:{}", t.id),
+                format!("{} uses NineRouter", t.name),
+            ),
+            ToolState::Unreadable => Entry::info(
+                format!("tool-bad:{}", t.id),
+                format!("{}: its config cannot be read", t.name),
+            ),
+            _ => Entry::item(
+                &Action::PointTool(t.id.clone()),
+                format!("Point {} at NineRouter", t.name),
+            ),
+        })
+        .collect();
+    if children.is_empty() {
+        children.push(Entry::info(
+            "tool-none",
+            "No coding tools found on this computer",
+        ));
+    }
+    Entry::Submenu {
+        id: "tools".into(),
+        text: "Set Up Tools".into(),
+        children,
     }
 }
 
@@ -486,7 +524,74 @@ mod tests {
             autostart: true,
             notifications: false,
             update,
+            tools: &[],
         }
+    }
+
+    fn tool(id: &str, name: &str, installed: bool, state: ToolState) -> ToolStatus {
+        ToolStatus {
+            id: id.into(),
+            name: name.into(),
+            installed,
+            state,
+            base_url: None,
+            model: None,
+            restorable: false,
+            dir: String::new(),
+            error: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn installed_tools_can_be_pointed_here_from_the_menu() {
+        let s = snapshot();
+        let tools = [
+            tool("claude-code", "Claude Code", true, ToolState::NotConfigured),
+            tool("codex", "Codex CLI", true, ToolState::Configured),
+            tool("droid", "Droid", false, ToolState::NotInstalled),
+            tool("opencode", "OpenCode", true, ToolState::Elsewhere),
+        ];
+        let m = build(
+            &MenuInput {
+                tools: &tools,
+                ..input(Router::Running(&s), &UpdateState::Idle)
+            },
+            &TimeZone::UTC,
+            NOW,
+        );
+        let line = texts(&m.entries)
+            .into_iter()
+            .find(|t| t.starts_with("Set Up Tools"))
+            .expect("the submenu");
+        assert_eq!(
+            line,
+            "Set Up Tools > Point Claude Code at NineRouter | (info) Codex CLI uses NineRouter | Point OpenCode at NineRouter"
+        );
+        let point = m
+            .entries
+            .iter()
+            .find_map(|e| match e {
+                Entry::Submenu { children, .. } if e.id() == Some("tools") => {
+                    children.first().and_then(Entry::id)
+                }
+                _ => None,
+            })
+            .expect("an item");
+        assert_eq!(
+            Action::parse(point),
+            Some(Action::PointTool("claude-code".into()))
+        );
+        let none = build(
+            &input(Router::Running(&s), &UpdateState::Idle),
+            &TimeZone::UTC,
+            NOW,
+        );
+        assert!(
+            texts(&none.entries).contains(
+                &"Set Up Tools > (info) No coding tools found on this computer".to_owned()
+            )
+        );
     }
 
     #[test]
@@ -510,6 +615,7 @@ mod tests {
                 "Open Dashboard",
                 "Copy Endpoint URL",
                 "Pause Routing",
+                "Set Up Tools > (info) No coding tools found on this computer",
                 "---",
                 "[x] Start at Login",
                 "[ ] Notifications",
