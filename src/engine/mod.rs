@@ -117,6 +117,8 @@ pub struct Engine {
     late_stop: watch::Sender<bool>,
     quota_writer: JoinHandle<()>,
     quota_refresh: JoinHandle<()>,
+    /// Keeps this machine's copy in the sync folder current.
+    sync: JoinHandle<()>,
     secrets_wait: JoinHandle<()>,
 }
 
@@ -256,6 +258,7 @@ impl Engine {
             shutdown_rx.clone(),
         ));
         let secrets_wait = tokio::spawn(wait_for_secrets(core.clone(), shutdown_rx.clone()));
+        let sync = tokio::spawn(crate::manage::sync_loop(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(
             listener,
             core.clone(),
@@ -281,6 +284,7 @@ impl Engine {
             quota_writer,
             quota_refresh,
             secrets_wait,
+            sync,
         })
     }
 
@@ -319,6 +323,9 @@ impl Engine {
         let _ = self.writer.await;
         let _ = self.quota_refresh.await;
         let _ = self.secrets_wait.await;
+        // A copy being sealed is not waited for (scrypt takes a second): the file is written
+        // whole or not at all, and the next start writes it again.
+        self.sync.abort();
         self.core.usage.stop();
         let recorder = self.recorder;
         if tokio::task::spawn_blocking(move || recorder.join())

@@ -20,6 +20,7 @@ mod quota;
 mod secrets;
 mod settings;
 mod shell;
+mod sync;
 mod tools;
 
 pub use accounts::{
@@ -52,6 +53,10 @@ pub use quota::{
 pub use secrets::{SecretsMoved, move_secrets, move_secrets_offline};
 pub use settings::{get_settings, patch_settings};
 pub use shell::{set_active_combo, shell_set_active_combo, shell_set_paused};
+pub use sync::{
+    MergeInput, SyncInput, SyncPeer, SyncStatus, merge as merge_sync, set_sync, stop_sync,
+    sync_loop, sync_status,
+};
 pub use tools::{
     FilePreview, KeyChoice, ToolApplied, ToolInput, ToolPreview, ToolRestored, apply_tool,
     list_tools, preview_tool, restore_tool,

@@ -42,6 +42,8 @@ pub enum ItemAction {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ImportItem {
+    /// `kind:name`, what a merge names to take the other side's version of a conflict.
+    pub key: String,
     /// `account`, `node`, `combo`, `alias`, `key`, `price`, `settings`, `login`, `usage`.
     pub kind: String,
     pub name: String,
@@ -101,6 +103,7 @@ impl From<BundleError> for ManageError {
 
 fn item(kind: &str, name: &str, action: ItemAction, reason: Option<String>) -> ImportItem {
     ImportItem {
+        key: format!("{kind}:{}", name.split(" → ").next().unwrap_or(name)),
         kind: kind.to_owned(),
         name: name.to_owned(),
         action,
@@ -147,8 +150,24 @@ pub fn read_setup_file(bytes: &[u8], passphrase: &str) -> Result<SetupDoc, Manag
 
 // ---- planning ------------------------------------------------------------------------------
 
+/// How a setup is brought in: imported once, or merged from another machine's copy, where a
+/// setting that differs is a conflict for the user to decide, never a silent overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Import,
+    Merge,
+}
+
 /// What applying `doc` would do, item by item, against the router as it is now.
 pub async fn plan(core: &Core, doc: &SetupDoc) -> Result<Vec<ImportItem>, ManageError> {
+    plan_as(core, doc, Mode::Import).await
+}
+
+pub async fn plan_as(
+    core: &Core,
+    doc: &SetupDoc,
+    mode: Mode,
+) -> Result<Vec<ImportItem>, ManageError> {
     let here = Here::load(core).await?;
     let mut items: Vec<ImportItem> = Vec::new();
     let mut new_prefixes = HashSet::new();
@@ -228,7 +247,13 @@ pub async fn plan(core: &Core, doc: &SetupDoc) -> Result<Vec<ImportItem>, Manage
         items.push(item("price", &name, action, None));
     }
     if let Some(patch) = &doc.settings {
-        let (action, reason) = settings_action(core, patch).await?;
+        let (action, reason) = match settings_action(core, patch).await? {
+            (ItemAction::Create, _) if mode == Mode::Merge => (
+                ItemAction::Conflict,
+                Some("the settings differ from this machine's".to_owned()),
+            ),
+            other => other,
+        };
         items.push(item("settings", "settings", action, reason));
     }
     if let Some(rows) = &doc.usage {
@@ -374,8 +399,19 @@ impl Here {
 /// Creates what `plan` says to create, in order (nodes before their accounts, combos before
 /// the aliases that may name them). An item that fails is reported, the rest go on.
 pub async fn apply(core: &Core, doc: SetupDoc) -> Result<Vec<ImportItem>, ManageError> {
+    apply_as(core, doc, Mode::Import, &HashSet::new()).await
+}
+
+/// As `apply`, and for each conflict whose key is in `take`, the other side's version
+/// replaces this one (a combo's models, an alias's target, a node's URL, the settings).
+pub async fn apply_as(
+    core: &Core,
+    doc: SetupDoc,
+    mode: Mode,
+    take: &HashSet<String>,
+) -> Result<Vec<ImportItem>, ManageError> {
     // The plan lists the items in the order they are created below.
-    let mut items = plan(core, &doc).await?;
+    let mut items = plan_as(core, &doc, mode).await?;
     let mut steps: Vec<Step<'_>> = Vec::new();
     steps.extend(doc.nodes.iter().map(Step::Node));
     steps.extend(doc.accounts.iter().map(Step::Account));
@@ -386,10 +422,19 @@ pub async fn apply(core: &Core, doc: SetupDoc) -> Result<Vec<ImportItem>, Manage
     steps.extend(doc.settings.iter().map(Step::Settings));
     steps.extend(doc.usage.iter().map(|rows| Step::Usage(rows)));
     for (step, it) in steps.into_iter().zip(items.iter_mut()) {
-        if it.action != ItemAction::Create {
-            continue;
-        }
-        if let Err(e) = step.run(core).await {
+        let result = match it.action {
+            ItemAction::Create => step.run(core).await,
+            ItemAction::Conflict if take.contains(&it.key) => match step.replace(core).await {
+                Ok(()) => {
+                    it.action = ItemAction::Create;
+                    it.reason = Some("replaced by the other machine's".into());
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            _ => continue,
+        };
+        if let Err(e) = result {
             it.action = ItemAction::Skip;
             it.reason = Some(e.to_string());
         }
@@ -415,6 +460,37 @@ enum Step<'a> {
 }
 
 impl Step<'_> {
+    /// The other side's version over this one, for a conflict the user chose to take.
+    async fn replace(self, core: &Core) -> Result<(), ManageError> {
+        match self {
+            Self::Combo(c) => {
+                let patch = super::ComboPatch {
+                    models: Some(c.models.clone()),
+                    ..Default::default()
+                };
+                super::update_combo(core, &c.name, patch).await.map(|_| ())
+            }
+            Self::Alias(alias, target) => put_alias(core, alias, target).await.map(|_| ()),
+            Self::Node(n) => {
+                let id = core
+                    .catalog()
+                    .provider_by_prefix(&n.prefix)
+                    .map(|p| p.id.clone())
+                    .ok_or_else(|| invalid("node", format!("no node '{}' here", n.prefix)))?;
+                let patch = super::NodePatch {
+                    base_url: Some(n.base_url.clone()),
+                    ..Default::default()
+                };
+                super::update_node(core, &id, patch).await.map(|_| ())
+            }
+            Self::Settings(patch) => super::patch_settings(core, patch.clone()).await.map(|_| ()),
+            _ => Err(invalid(
+                "take",
+                "this item cannot be replaced from another machine",
+            )),
+        }
+    }
+
     async fn run(self, core: &Core) -> Result<(), ManageError> {
         match self {
             Self::Node(n) => {

@@ -447,3 +447,173 @@ async fn a_whole_setup_moves_to_another_machine_in_an_encrypted_file() {
         "a second import creates nothing new: {out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machines_sharing_a_sync_folder_offer_each_others_changes_item_by_item() {
+    use crate::support::Router;
+    use reqwest::Method;
+    let fake = FakeOpenAi::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let laptop = Router::start("").await;
+    let desktop = Router::start("").await;
+    let ok = |(status, body): (u16, Value)| {
+        assert!((200..300).contains(&status), "{status}: {body}");
+        body
+    };
+
+    // The laptop's setup: a node with an account, a combo, an alias.
+    let node = ok(laptop
+        .api(
+            Method::POST,
+            "/api/nodes",
+            Some(json!({ "name": "Local", "prefix": "loc", "baseUrl": fake.base_url() })),
+        )
+        .await);
+    ok(laptop
+        .api(
+            Method::POST,
+            "/api/connections",
+            Some(json!({ "provider": node["id"], "name": "k1", "apiKey": "sk-synced-key-1" })),
+        )
+        .await);
+    ok(laptop
+        .api(
+            Method::POST,
+            "/api/combos",
+            Some(json!({ "name": "work", "models": ["loc/m1"] })),
+        )
+        .await);
+    ok(laptop
+        .api(
+            Method::PUT,
+            "/api/aliases/fast",
+            Some(json!({ "target": "loc/m1" })),
+        )
+        .await);
+    let folder_path = folder.path().display().to_string();
+    let set = |name: &str, passphrase: &str| json!({ "folder": folder_path, "passphrase": passphrase, "name": name });
+    let mine = ok(laptop
+        .api(
+            Method::PUT,
+            "/api/sync",
+            Some(set("laptop", "correct horse battery")),
+        )
+        .await);
+    assert_eq!(mine["name"], "laptop");
+    assert!(mine["writtenMs"].as_i64().is_some());
+    let copies: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(copies.len(), 1);
+    let bytes = std::fs::read(copies[0].path()).unwrap();
+    assert!(
+        memchr::memmem::find(&bytes, b"sk-synced-key-1").is_none(),
+        "the copy is encrypted"
+    );
+
+    // The desktop has its own idea of `fast`.
+    ok(desktop
+        .api(
+            Method::PUT,
+            "/api/aliases/fast",
+            Some(json!({ "target": "openai/gpt-4o-mini" })),
+        )
+        .await);
+    let status = ok(desktop
+        .api(
+            Method::PUT,
+            "/api/sync",
+            Some(set("desktop", "correct horse battery")),
+        )
+        .await);
+    let others = status["others"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{status}");
+    assert_eq!(others[0]["name"], "laptop");
+    let items = others[0]["items"].as_array().unwrap();
+    let action = |key: &str| {
+        items
+            .iter()
+            .find(|i| i["key"] == key)
+            .map(|i| i["action"].clone())
+    };
+    assert_eq!(action("node:Local"), Some(json!("create")), "{items:?}");
+    assert_eq!(action("combo:work"), Some(json!("create")));
+    assert_eq!(
+        action("alias:fast"),
+        Some(json!("conflict")),
+        "a conflict, not an overwrite"
+    );
+    let machine = others[0]["machine"].as_str().unwrap().to_owned();
+
+    // Merging takes what is new and leaves the conflict alone...
+    let merged = ok(desktop
+        .api(
+            Method::POST,
+            "/api/sync/merge",
+            Some(json!({ "machine": machine })),
+        )
+        .await);
+    assert!(
+        merged
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["key"] == "alias:fast" && i["action"] == "conflict")
+    );
+    let aliases = ok(desktop.api(Method::GET, "/api/aliases", None).await);
+    assert!(
+        aliases
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["alias"] == "fast" && a["target"] == "openai/gpt-4o-mini")
+    );
+    // ...the account came with its key, and routes on the desktop...
+    let (status, _, body) = desktop.ask("loc/m1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(fake.count("sk-synced-key-1"), 1);
+    // ...and the conflict is settled the laptop's way only when asked.
+    ok(desktop
+        .api(
+            Method::POST,
+            "/api/sync/merge",
+            Some(json!({ "machine": machine, "take": ["alias:fast"] })),
+        )
+        .await);
+    let aliases = ok(desktop.api(Method::GET, "/api/aliases", None).await);
+    assert!(
+        aliases
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["alias"] == "fast" && a["target"] == "loc/m1"),
+        "{aliases}"
+    );
+
+    // Both copies are in the folder; a machine with another passphrase cannot read them.
+    let third = Router::start("").await;
+    let status = ok(third
+        .api(
+            Method::PUT,
+            "/api/sync",
+            Some(set("other", "another passphrase")),
+        )
+        .await);
+    let others = status["others"].as_array().unwrap();
+    assert_eq!(others.len(), 2);
+    assert!(
+        others.iter().all(|o| o["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("passphrase"))),
+        "{status}"
+    );
+    let (status, _) = third
+        .api(
+            Method::PUT,
+            "/api/sync",
+            Some(json!({ "folder": "relative/dir", "passphrase": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

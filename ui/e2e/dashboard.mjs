@@ -318,6 +318,16 @@ try {
   const file = await download;
   if (!file.suggestedFilename().endsWith(".age")) fail(`the export is named ${file.suggestedFilename()}`);
   await exporting.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+  const sync = page.getByTestId("sync-folder");
+  await sync.getByLabel("Sync folder").fill(shots);
+  await sync.getByLabel("Sync passphrase").fill("correct horse battery");
+  await sync.getByLabel("This machine's name").fill("e2e");
+  await sync.getByRole("button", { name: "Start syncing" }).click();
+  await sync.getByText("This machine (e2e) keeps its setup in").waitFor();
+  await sync.getByText("No other machine has a copy there yet.").waitFor();
+  await page.screenshot({ path: join(shots, "settings-move-in.png"), fullPage: true });
+  await sync.getByRole("button", { name: "Stop syncing" }).click();
+  await sync.getByLabel("Sync folder").waitFor();
 
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");

@@ -113,6 +113,13 @@ pub fn routes(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/api/import/apply", post(setup::apply_peer))
         .route("/api/setup/export", post(setup::export))
         .route(
+            "/api/sync",
+            get(setup::sync_status)
+                .put(setup::set_sync)
+                .delete(setup::stop_sync),
+        )
+        .route("/api/sync/merge", post(setup::merge_sync))
+        .route(
             "/api/setup/first-run",
             get(setup::first_run).post(setup::complete_first_run),
         )

@@ -142,3 +142,26 @@ pub async fn complete_first_run(
 ) -> ApiResult<Json<manage::FirstRunDone>> {
     Ok(Json(manage::complete_first_run(&core, input).await?))
 }
+
+pub async fn sync_status(State(core): State<Arc<Core>>) -> ApiResult<Json<manage::SyncStatus>> {
+    Ok(Json(manage::sync_status(&core).await?))
+}
+
+pub async fn set_sync(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<manage::SyncInput>,
+) -> ApiResult<Json<manage::SyncStatus>> {
+    Ok(Json(manage::set_sync(&core, input).await?))
+}
+
+pub async fn stop_sync(State(core): State<Arc<Core>>) -> ApiResult<axum::http::StatusCode> {
+    manage::stop_sync(&core).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+pub async fn merge_sync(
+    State(core): State<Arc<Core>>,
+    ApiJson(input): ApiJson<manage::MergeInput>,
+) -> ApiResult<Json<Vec<manage::ImportItem>>> {
+    Ok(Json(manage::merge_sync(&core, input).await?))
+}

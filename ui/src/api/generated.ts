@@ -359,6 +359,10 @@ export type ItemAction = "create" | "present" | "skip" | "conflict";
 
 export type ImportItem = { 
 /**
+ * `kind:name`, what a merge names to take the other side's version of a conflict.
+ */
+key: string, 
+/**
  * `account`, `node`, `combo`, `alias`, `key`, `price`, `settings`, `login`, `usage`.
  */
 kind: string, name: string, action: ItemAction, reason?: string, };
@@ -416,6 +420,26 @@ imported: Array<string>, combo?: string, tools: Array<string>,
  * What could not be done, one sentence each.
  */
 problems: Array<string>, };
+
+export type SyncInput = { folder: string, passphrase: string, 
+/**
+ * What the other machines call this one [default: its host name].
+ */
+name?: string, };
+
+export type SyncPeer = { machine: string, name: string, modifiedMs: number, 
+/**
+ * What merging its copy would do here.
+ */
+items: Array<ImportItem>, error?: string, };
+
+export type SyncStatus = { folder?: string, name?: string, 
+/**
+ * When this machine's copy was last written.
+ */
+writtenMs?: number, others: Array<SyncPeer>, };
+
+export type MergeInput = { machine: string, take: Array<string>, };
 
 export type Window = "minute" | "five-hour" | "daily" | "weekly" | "monthly" | "total";
 

@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { useQueryClient } from "@tanstack/react-query";
-import { readError, send, withToken } from "../api/client";
-import type { ImportReport, Peer } from "../api/generated";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, readError, send, withToken } from "../api/client";
+import type { ImportItem, ImportReport, Peer, SyncStatus } from "../api/generated";
 import { ErrorNote } from "../components/ErrorNote";
 import { counts, itemText } from "./tools";
 
@@ -177,4 +177,98 @@ export function ImportSetupFile() {
       {report && <Report report={report} />}
     </div>
   );
+}
+
+/** A folder a sync service keeps the same on each machine: this machine's copy is kept there,
+ * the others' are offered here item by item; a conflict is settled only when ticked. */
+export function SyncFolder() {
+  const refresh = useRefreshAll();
+  const status = useQuery({ queryKey: ["sync"], queryFn: () => api<SyncStatus>("/sync") });
+  const [form, setForm] = useState({ folder: "", passphrase: "", name: "" });
+  const [take, setTake] = useState<Set<string>>(new Set());
+  const [merged, setMerged] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (f: () => Promise<void>) => {
+    setError(null);
+    try {
+      await f();
+      await refresh();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const data = status.data;
+  return (
+    <div className="card" data-testid="sync-folder">
+      <h2>Sync folder</h2>
+      {!data?.folder ? (
+        <>
+          <p className="muted">Point each machine at the same folder of a sync service (Dropbox, iCloud Drive, Syncthing) with the same passphrase: each keeps its setup there, encrypted, and offers the others&apos; changes to merge.</p>
+          <div className="row">
+            <input aria-label="Sync folder" placeholder="/home/you/Dropbox/NineRouter" value={form.folder} onChange={(e) => setForm({ ...form, folder: e.target.value })} />
+            <input type="password" aria-label="Sync passphrase" placeholder="Passphrase (8+ characters)" value={form.passphrase} onChange={(e) => setForm({ ...form, passphrase: e.target.value })} />
+            <input aria-label="This machine's name" placeholder="Name (host name)" value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+            <button type="button" onClick={() => void run(async () => { await send<SyncStatus>("PUT", "/sync", { folder: form.folder, passphrase: form.passphrase, ...(form.name.trim() ? { name: form.name.trim() } : {}) }); })}>
+              Start syncing
+            </button>
+          </div>
+        </>
+      ) : (
+        <>
+          <p>
+            This machine ({data.name}) keeps its setup in <code>{data.folder}</code>
+            {data.writtenMs ? `, last written ${new Date(data.writtenMs).toLocaleString()}` : ""}.{" "}
+            <button type="button" className="secondary" onClick={() => void run(async () => { await send("DELETE", "/sync"); })}>
+              Stop syncing
+            </button>
+          </p>
+          {data.others.length === 0 && <p className="muted">No other machine has a copy there yet.</p>}
+          {data.others.map((o) => (
+            <div key={o.machine} data-testid={`sync-${o.name}`}>
+              <h3>{o.name || o.machine}</h3>
+              {o.error ? (
+                <p className="error">{o.error}</p>
+              ) : (
+                <>
+                  <table>
+                    <tbody>
+                      {o.items
+                        .filter((i) => i.action === "create" || i.action === "conflict")
+                        .map((i) => (
+                          <tr key={i.key} className={i.action}>
+                            <td>{i.kind}</td>
+                            <td>{i.name}</td>
+                            <td>
+                              {i.action === "conflict" ? (
+                                <label>
+                                  <input type="checkbox" checked={take.has(i.key)} onChange={() => setTake(toggled(take, i.key))} /> take {o.name}&apos;s ({i.reason})
+                                </label>
+                              ) : (
+                                "new"
+                              )}
+                            </td>
+                          </tr>
+                        ))}
+                    </tbody>
+                  </table>
+                  <button type="button" onClick={() => void run(async () => { const items = await send<ImportItem[]>("POST", "/sync/merge", { machine: o.machine, take: [...take] }); setMerged(`Merged ${counts(items).create} item(s) from ${o.name}.`); setTake(new Set()); })}>
+                    Merge from {o.name}
+                  </button>
+                </>
+              )}
+            </div>
+          ))}
+        </>
+      )}
+      {merged && <p role="status">{merged}</p>}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+function toggled(set: Set<string>, key: string): Set<string> {
+  const next = new Set(set);
+  if (next.has(key)) next.delete(key);
+  else next.add(key);
+  return next;
 }

@@ -6,7 +6,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { applyTheme, savedTheme, type Theme } from "../theme";
 import { AuditLog, DashboardAccess } from "./Access";
 import { StartAtLogin } from "./Desktop";
-import { ExportSetup, ImportPeer, ImportSetupFile } from "./MoveIn";
+import { ExportSetup, ImportPeer, ImportSetupFile, SyncFolder } from "./MoveIn";
 
 interface Form {
   accountStrategy: RoutingSettings["accountStrategy"];
@@ -200,6 +200,7 @@ export function SettingsPage() {
       <ImportPeer />
       <ExportSetup />
       <ImportSetupFile />
+      <SyncFolder />
       <AuditLog />
     </>
   );

@@ -26,9 +26,9 @@ describe("tools", () => {
 
   it("tells what an import does to each item, before and after", () => {
     const items: ImportItem[] = [
-      { kind: "account", name: "openrouter · a", action: "create" },
-      { kind: "alias", name: "x → y", action: "conflict", reason: "it points at z here" },
-      { kind: "account", name: "kilo", action: "skip", reason: "NineRouter has no 'kilocode' provider" },
+      { key: "account:openrouter · a", kind: "account", name: "openrouter · a", action: "create" },
+      { key: "alias:x", kind: "alias", name: "x → y", action: "conflict", reason: "it points at z here" },
+      { key: "account:kilo", kind: "account", name: "kilo", action: "skip", reason: "NineRouter has no 'kilocode' provider" },
     ];
     expect(itemText(items[0]!, false)).toBe("will be created");
     expect(itemText(items[0]!, true)).toBe("created");

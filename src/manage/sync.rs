@@ -1,0 +1,333 @@
+//! The sync folder: a folder the user's file-sync service keeps the same on each machine
+//! (Dropbox, iCloud Drive, Syncthing…). Each router keeps its own setup there, encrypted with
+//! a passphrase the user gives every machine, rewritten after each change; the copies of the
+//! other machines are offered as merges, item by item, with conflicts shown instead of
+//! overwritten. One file per machine, so no two machines ever write the same file.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+
+use super::move_in::{self, ExportInput, ImportItem, Mode};
+use super::{ManageError, invalid};
+use crate::events::EngineEvent;
+use crate::secrets::SecretString;
+use crate::setup::bundle;
+use crate::state::Core;
+use crate::store;
+
+const CONFIG_KEY: &str = "sync";
+const PASSPHRASE_REF: &str = "sync:passphrase";
+/// At most this many other machines' copies are read.
+const MAX_COPIES: usize = 32;
+const MAX_COPY_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncConfig {
+    folder: PathBuf,
+    /// This machine's file in the folder is `ninerouter-<machine>.age`.
+    machine: String,
+    name: String,
+}
+
+/// `PUT /api/sync`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct SyncInput {
+    #[cfg_attr(test, ts(optional = false))]
+    pub folder: String,
+    #[cfg_attr(test, ts(optional = false))]
+    pub passphrase: String,
+    /// What the other machines call this one [default: its host name].
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SyncStatus {
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When this machine's copy was last written.
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_ms: Option<i64>,
+    pub others: Vec<SyncPeer>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SyncPeer {
+    pub machine: String,
+    pub name: String,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub modified_ms: i64,
+    /// What merging its copy would do here.
+    pub items: Vec<ImportItem>,
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/sync/merge`: which machine's copy, and the conflicts to settle its way.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct MergeInput {
+    pub machine: String,
+    #[serde(default)]
+    pub take: Vec<String>,
+}
+
+async fn config(core: &Core) -> Result<Option<SyncConfig>, ManageError> {
+    let text = core
+        .store
+        .call(|c| store::load_value(c, CONFIG_KEY))
+        .await?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+async fn passphrase(core: &Core) -> Result<String, ManageError> {
+    core.secrets
+        .get(PASSPHRASE_REF)
+        .await?
+        .map(|s| s.expose().to_owned())
+        .ok_or_else(|| {
+            invalid(
+                "passphrase",
+                "the sync folder's passphrase is not in the secret store: set the folder again",
+            )
+        })
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".into())
+}
+
+fn copy_path(folder: &Path, machine: &str) -> PathBuf {
+    folder.join(format!("ninerouter-{machine}.age"))
+}
+
+/// Starts keeping this machine's setup in `folder`; its copy is written at once.
+pub async fn set_sync(core: &Core, input: SyncInput) -> Result<SyncStatus, ManageError> {
+    let folder = PathBuf::from(input.folder.trim());
+    if !folder.is_absolute() || !folder.is_dir() {
+        return Err(invalid(
+            "folder",
+            "must be an existing folder, named by its full path",
+        ));
+    }
+    if input.passphrase.chars().count() < bundle::MIN_PASSPHRASE {
+        return Err(invalid(
+            "passphrase",
+            format!("must have at least {} characters", bundle::MIN_PASSPHRASE),
+        ));
+    }
+    let machine = match config(core).await? {
+        Some(c) => c.machine,
+        None => crate::clock::new_id(),
+    };
+    let name = input
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(host_name);
+    super::validate_name("name", &name)?;
+    core.secrets
+        .set(PASSPHRASE_REF, SecretString::new(input.passphrase))
+        .await?;
+    let text = serde_json::to_string(&SyncConfig {
+        folder,
+        machine,
+        name,
+    })
+    .map_err(|e| invalid("folder", e.to_string()))?;
+    core.store
+        .call(move |c| store::save_value(c, CONFIG_KEY, Some(&text)))
+        .await?;
+    write_copy(core).await?;
+    sync_status(core).await
+}
+
+pub async fn stop_sync(core: &Core) -> Result<(), ManageError> {
+    core.store
+        .call(|c| store::save_value(c, CONFIG_KEY, None))
+        .await?;
+    core.secrets.delete(PASSPHRASE_REF).await?;
+    Ok(())
+}
+
+/// Writes this machine's copy (every setting, account and secret; not usage).
+pub async fn write_copy(core: &Core) -> Result<(), ManageError> {
+    let Some(cfg) = config(core).await? else {
+        return Ok(());
+    };
+    let passphrase = passphrase(core).await?;
+    let mut doc = move_in::export(
+        core,
+        &ExportInput {
+            passphrase: String::new(),
+            include_usage: false,
+        },
+    )
+    .await?;
+    doc.made_by = format!("NineRouter on {}", cfg.name);
+    let path = copy_path(&cfg.folder, &cfg.machine);
+    tokio::task::spawn_blocking(move || {
+        let sealed = bundle::seal(&doc, &passphrase)?;
+        crate::setup::edit::write_atomic(&path, &sealed, true)?;
+        Ok::<_, ManageError>(())
+    })
+    .await
+    .map_err(|e| ManageError::Upstream(e.to_string()))??;
+    tracing::info!(folder = %cfg.folder.display(), "wrote this machine's setup to the sync folder");
+    Ok(())
+}
+
+fn modified_ms(path: &Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The other machines' copies in the folder: (machine, path).
+fn other_copies(folder: &Path, mine: &str) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let machine = name
+                .strip_prefix("ninerouter-")?
+                .strip_suffix(".age")?
+                .to_owned();
+            let plain = machine
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            (plain && machine != mine).then(|| (machine, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.truncate(MAX_COPIES);
+    found
+}
+
+async fn open_copy(
+    path: PathBuf,
+    passphrase: String,
+) -> Result<crate::setup::doc::SetupDoc, ManageError> {
+    tokio::task::spawn_blocking(move || {
+        let meta = std::fs::metadata(&path).map_err(|e| invalid("copy", e.to_string()))?;
+        if meta.len() > MAX_COPY_BYTES {
+            return Err(invalid("copy", "it is larger than a setup can be"));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| invalid("copy", e.to_string()))?;
+        Ok(bundle::open(&bytes, &passphrase)?)
+    })
+    .await
+    .map_err(|e| ManageError::Upstream(e.to_string()))?
+}
+
+pub async fn sync_status(core: &Core) -> Result<SyncStatus, ManageError> {
+    let Some(cfg) = config(core).await? else {
+        return Ok(SyncStatus::default());
+    };
+    let mine = copy_path(&cfg.folder, &cfg.machine);
+    let mut status = SyncStatus {
+        folder: Some(cfg.folder.display().to_string()),
+        name: Some(cfg.name.clone()),
+        written_ms: mine.exists().then(|| modified_ms(&mine)),
+        others: Vec::new(),
+    };
+    let passphrase = passphrase(core).await?;
+    for (machine, path) in other_copies(&cfg.folder, &cfg.machine) {
+        let modified = modified_ms(&path);
+        let peer = match open_copy(path, passphrase.clone()).await {
+            Ok(doc) => SyncPeer {
+                machine,
+                name: doc
+                    .made_by
+                    .strip_prefix("NineRouter on ")
+                    .unwrap_or(&doc.made_by)
+                    .to_owned(),
+                modified_ms: modified,
+                items: move_in::plan_as(core, &doc, Mode::Merge).await?,
+                error: None,
+            },
+            Err(e) => SyncPeer {
+                machine,
+                name: String::new(),
+                modified_ms: modified,
+                items: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        };
+        status.others.push(peer);
+    }
+    Ok(status)
+}
+
+/// Brings in what another machine's copy has that this one lacks, and the conflicts named in
+/// `take` its way.
+pub async fn merge(core: &Core, input: MergeInput) -> Result<Vec<ImportItem>, ManageError> {
+    let cfg = config(core)
+        .await?
+        .ok_or_else(|| invalid("folder", "no sync folder is set"))?;
+    let (_, path) = other_copies(&cfg.folder, &cfg.machine)
+        .into_iter()
+        .find(|(m, _)| *m == input.machine)
+        .ok_or_else(|| {
+            ManageError::NotFound(format!(
+                "no copy of machine '{}' in the sync folder",
+                input.machine
+            ))
+        })?;
+    let doc = open_copy(path, passphrase(core).await?).await?;
+    let take: HashSet<String> = input.take.into_iter().collect();
+    move_in::apply_as(core, doc, Mode::Merge, &take).await
+}
+
+/// Rewrites this machine's copy after every change (changes arriving together are written
+/// once), until the engine stops.
+pub async fn sync_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    let mut events = core.events().subscribe();
+    // A change made while the router was stopped (a config file edited) is written too.
+    if let Err(e) = write_copy(&core).await {
+        tracing::warn!("cannot write this machine's setup to the sync folder: {e}");
+    }
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(EngineEvent::ConfigChanged { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        // Whatever else changed meanwhile goes into the same copy.
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
+        if let Err(e) = write_copy(&core).await {
+            tracing::warn!("cannot write this machine's setup to the sync folder: {e}");
+        }
+    }
+}
