@@ -319,7 +319,9 @@ try {
   if (!file.suggestedFilename().endsWith(".age")) fail(`the export is named ${file.suggestedFilename()}`);
   await exporting.getByRole("status").filter({ hasText: "Saved" }).waitFor();
   const sync = page.getByTestId("sync-folder");
-  await sync.getByLabel("Sync folder").fill(shots);
+  const syncDir = join(shots, `sync-${Date.now()}`);
+  mkdirSync(syncDir);
+  await sync.getByLabel("Sync folder").fill(syncDir);
   await sync.getByLabel("Sync passphrase").fill("correct horse battery");
   await sync.getByLabel("This machine's name").fill("e2e");
   await sync.getByRole("button", { name: "Start syncing" }).click();
