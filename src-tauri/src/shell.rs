@@ -92,6 +92,7 @@ impl Shell {
         &self,
         snapshot: Option<&ninerouter::engine::Snapshot>,
         status: &Status,
+        tools: &[ninerouter::setup::tools::ToolStatus],
     ) -> MenuModel {
         let router = match (status, snapshot) {
             (Status::Running(_), Some(s)) => Router::Running(s),
@@ -103,20 +104,13 @@ impl Shell {
             _ => Router::Starting,
         };
         let update = self.updates.state();
-        // Read when the menu is rebuilt (a status change), never polled.
-        let tools = match (&router, self.router.core()) {
-            (Router::Running(_), Some(core)) => {
-                ninerouter::manage::list_tools(&core).unwrap_or_default()
-            }
-            _ => Vec::new(),
-        };
         menu::build(
             &MenuInput {
                 router,
                 autostart: self.autostart(),
                 notifications: self.prefs().notifications,
                 update: &update,
-                tools: &tools,
+                tools,
             },
             &TimeZone::system(),
             now_ms(),
@@ -236,6 +230,8 @@ pub async fn refresh_loop(app: AppHandle) {
     // What the window was last pointed at: it follows every change of the router, whichever
     // wake-up this pass came from (a change seen here is not reported again by `changed`).
     let mut followed: Option<Option<String>> = None;
+    let mut tools: Option<Vec<ninerouter::setup::tools::ToolStatus>> = None;
+    let mut kicked = false;
     loop {
         let status = status_rx.borrow_and_update().clone();
         let endpoint = match &status {
@@ -268,7 +264,29 @@ pub async fn refresh_loop(app: AppHandle) {
             Status::Running(core) => Some(core.snapshot()),
             _ => None,
         };
-        let model = shell.menu_model(snapshot.as_ref(), &status);
+        // The tools' files are read again only when something may have changed them (the
+        // router's start, a change of setup, a tray action), never on the tick.
+        let setup_changed = batch
+            .iter()
+            .any(|e| matches!(e, EngineEvent::ConfigChanged { .. }));
+        if tools.is_none() || kicked || setup_changed {
+            tools = match &status {
+                Status::Running(core) => {
+                    let core = core.clone();
+                    tokio::task::spawn_blocking(move || {
+                        ninerouter::manage::list_tools(&core).unwrap_or_default()
+                    })
+                    .await
+                    .ok()
+                }
+                _ => None,
+            };
+        }
+        let model = shell.menu_model(
+            snapshot.as_ref(),
+            &status,
+            tools.as_deref().unwrap_or_default(),
+        );
         if let Some(tray) = shell.tray.get()
             && let Err(e) = tray.apply(&app, model)
         {
@@ -289,6 +307,7 @@ pub async fn refresh_loop(app: AppHandle) {
         }
 
         // Wait for something that can change the menu.
+        kicked = false;
         let router_changed = tokio::select! {
             changed = status_rx.changed() => {
                 if changed.is_err() {
@@ -296,12 +315,16 @@ pub async fn refresh_loop(app: AppHandle) {
                 }
                 true
             }
-            () = shell.kick.notified() => false,
+            () = shell.kick.notified() => {
+                kicked = true;
+                false
+            }
             () = tokio::time::sleep(TICK) => false,
             () = next_relevant(&mut events, &mut pending) => false,
         };
         if router_changed {
             events = None;
+            tools = None;
         }
     }
 }

@@ -27,8 +27,11 @@ pub struct RouterArgs {
     pub admin_token: Option<String>,
 }
 
-/// Every call is bounded: a router that does not answer is reported, not waited on.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// Every call is bounded: a router that does not answer is reported, not waited on (an
+/// import of a large setup takes a while, hence minutes)...
+const TIMEOUT: Duration = Duration::from_secs(600);
+/// ...and so is what it answers (the largest is an exported setup).
+const MAX_ANSWER: usize = 128 << 20;
 
 pub struct Remote {
     base: url::Url,
@@ -42,6 +45,7 @@ impl Remote {
             .with_context(|| format!("--router {} is not a URL", args.url))?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
             .no_proxy()
             .build()
             .context("cannot make an HTTP client")?;
@@ -106,10 +110,25 @@ impl Remote {
             }
         })?;
         let status = response.status();
-        let bytes = response
-            .bytes()
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER as u64)
+        {
+            bail!("the router's answer is larger than {MAX_ANSWER} bytes");
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .context("the router's answer was cut off")?;
+            .context("the router's answer was cut off")?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                bail!("the router's answer is larger than {MAX_ANSWER} bytes");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let bytes = bytes::Bytes::from(body);
         if !status.is_success() {
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let message = value

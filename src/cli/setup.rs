@@ -132,10 +132,17 @@ pub async fn export(out: &Path, with_usage: bool, router: &RouterArgs) -> anyhow
     Ok(())
 }
 
+/// A new owner-only file: an existing one (or a link by that name) is replaced, never written
+/// through, so the setup never lands in a file others can read.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;

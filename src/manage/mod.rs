@@ -102,7 +102,7 @@ pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ManageEr
     }
 }
 
-fn conflict(field: impl Into<String>, message: impl Into<String>) -> ManageError {
+pub(super) fn conflict(field: impl Into<String>, message: impl Into<String>) -> ManageError {
     ManageError::Conflict {
         field: field.into(),
         message: message.into(),

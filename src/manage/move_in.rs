@@ -171,15 +171,34 @@ pub async fn plan_as(
     let here = Here::load(core).await?;
     let mut items: Vec<ImportItem> = Vec::new();
     let mut new_prefixes = HashSet::new();
+    let mut blocked = HashSet::new();
     for n in &doc.nodes {
         let action = here.node(core, n);
-        if action.0 == ItemAction::Create {
-            new_prefixes.insert(n.prefix.clone());
+        match action.0 {
+            ItemAction::Create => {
+                new_prefixes.insert(n.prefix.clone());
+            }
+            ItemAction::Present => {}
+            _ => {
+                blocked.insert(n.prefix.clone());
+            }
         }
         items.push(item("node", &n.name, action.0, action.1));
     }
     for a in &doc.accounts {
-        let (action, reason) = here.account(core, a, &new_prefixes);
+        // An account of a node left alone would be another provider's here: its key is not
+        // sent to a host it was not made for.
+        let (action, reason) = if blocked.contains(&a.provider) {
+            (
+                ItemAction::Skip,
+                Some(format!(
+                    "its node '{}' is not brought in, so its key is not either",
+                    a.provider
+                )),
+            )
+        } else {
+            here.account(core, a, &new_prefixes)
+        };
         items.push(item(
             "account",
             &format!("{} · {}", a.provider, a.name),
@@ -302,10 +321,24 @@ fn price_of(p: &Value) -> Option<Price> {
     serde_json::from_value(fields).ok()
 }
 
+/// The settings a setup brings, less what would lower this router's guard: requiring proxy
+/// keys, once on, is never turned off by an import.
+fn guarded(core: &Core, patch: &Value) -> Value {
+    let mut patch = patch.clone();
+    if core.catalog().settings.require_api_key
+        && let Some(o) = patch.as_object_mut()
+        && o.get("requireApiKey") == Some(&Value::Bool(false))
+    {
+        o.remove("requireApiKey");
+    }
+    patch
+}
+
 async fn settings_action(
     core: &Core,
     patch: &Value,
 ) -> Result<(ItemAction, Option<String>), ManageError> {
+    let patch = &guarded(core, patch);
     let current = serde_json::to_value(super::get_settings(core))
         .map_err(|e| invalid("settings", e.to_string()))?;
     let mut merged = current.clone();
@@ -349,7 +382,9 @@ impl Here {
                 ItemAction::Conflict,
                 Some(format!(
                     "the prefix '{}' is {} here ({})",
-                    n.prefix, p.name, p.base_url
+                    n.prefix,
+                    p.name,
+                    crate::catalog::masked_url(&p.base_url)
                 )),
             ),
             None => (ItemAction::Create, None),
@@ -483,7 +518,9 @@ impl Step<'_> {
                 };
                 super::update_node(core, &id, patch).await.map(|_| ())
             }
-            Self::Settings(patch) => super::patch_settings(core, patch.clone()).await.map(|_| ()),
+            Self::Settings(patch) => super::patch_settings(core, guarded(core, patch))
+                .await
+                .map(|_| ()),
             _ => Err(invalid(
                 "take",
                 "this item cannot be replaced from another machine",
@@ -518,7 +555,9 @@ impl Step<'_> {
             Self::Alias(alias, target) => put_alias(core, alias, target).await.map(|_| ()),
             Self::Key(k) => insert_key(core, k).await,
             Self::Price(p) => insert_price(core, p).await,
-            Self::Settings(patch) => super::patch_settings(core, patch.clone()).await.map(|_| ()),
+            Self::Settings(patch) => super::patch_settings(core, guarded(core, patch))
+                .await
+                .map(|_| ()),
             Self::Usage(rows) => {
                 let rows = rows.to_vec();
                 core.store
@@ -531,11 +570,34 @@ impl Step<'_> {
 }
 
 async fn create_account(core: &Core, a: &AccountDoc) -> Result<(), ManageError> {
-    let provider = core
-        .catalog()
+    let catalog = core.catalog();
+    let provider = catalog
         .provider_by_prefix(&a.provider)
         .map(|p| p.id.clone())
         .ok_or_else(|| invalid("provider", format!("no provider or node '{}'", a.provider)))?;
+    // The same account twice in one file: the first one is kept.
+    if catalog
+        .accounts()
+        .iter()
+        .any(|x| x.provider == provider && x.name == a.name.trim())
+    {
+        return Err(super::conflict(
+            "name",
+            format!(
+                "{provider} already has an account named '{}'",
+                a.name.trim()
+            ),
+        ));
+    }
+    // A login talks to its provider's own servers only.
+    let login = crate::providers::find(&provider)
+        .is_some_and(|p| p.auth != crate::providers::AuthKind::ApiKey);
+    if login && a.base_url.is_some() {
+        return Err(invalid(
+            "baseUrl",
+            "a login account uses its provider's own address",
+        ));
+    }
     check_fields(
         Some(&a.name),
         a.priority,
@@ -618,6 +680,9 @@ async fn insert_price(core: &Core, p: &Value) -> Result<(), ManageError> {
         .await
         .map(|_| ())
 }
+
+/// The largest setup file made: base64 in a 64 MiB body.
+pub const MAX_SETUP_FILE: usize = 46 << 20;
 
 // ---- exporting -----------------------------------------------------------------------------
 
@@ -730,6 +795,13 @@ pub async fn export_file(core: &Core, input: ExportInput) -> Result<Vec<u8>, Man
     let sealed = tokio::task::spawn_blocking(move || bundle::seal(&doc, &passphrase))
         .await
         .map_err(|e| ManageError::Upstream(e.to_string()))??;
+    // It must fit what a router takes in (base64 in a bounded body).
+    if sealed.len() > MAX_SETUP_FILE {
+        return Err(invalid(
+            "includeUsage",
+            "the setup with its usage is too large to bring in elsewhere: export it without usage",
+        ));
+    }
     tracing::info!(bytes = sealed.len(), "exported the setup");
     Ok(sealed)
 }

@@ -4,9 +4,9 @@
 //! other machines are offered as merges, item by item, with conflicts shown instead of
 //! overwritten. One file per machine, so no two machines ever write the same file.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
@@ -16,6 +16,7 @@ use super::{ManageError, invalid};
 use crate::events::EngineEvent;
 use crate::secrets::SecretString;
 use crate::setup::bundle;
+use crate::setup::doc::SetupDoc;
 use crate::state::Core;
 use crate::store;
 
@@ -24,6 +25,8 @@ const PASSPHRASE_REF: &str = "sync:passphrase";
 /// At most this many other machines' copies are read.
 const MAX_COPIES: usize = 32;
 const MAX_COPY_BYTES: u64 = 64 << 20;
+/// How long after a change the copy is written, so that changes made together are one write.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,7 +129,11 @@ fn copy_path(folder: &Path, machine: &str) -> PathBuf {
 /// Starts keeping this machine's setup in `folder`; its copy is written at once.
 pub async fn set_sync(core: &Core, input: SyncInput) -> Result<SyncStatus, ManageError> {
     let folder = PathBuf::from(input.folder.trim());
-    if !folder.is_absolute() || !folder.is_dir() {
+    let probe = folder.clone();
+    let is_dir = tokio::task::spawn_blocking(move || probe.is_dir())
+        .await
+        .unwrap_or(false);
+    if !folder.is_absolute() || !is_dir {
         return Err(invalid(
             "folder",
             "must be an existing folder, named by its full path",
@@ -172,22 +179,51 @@ pub async fn stop_sync(core: &Core) -> Result<(), ManageError> {
     Ok(())
 }
 
-/// Writes this machine's copy (every setting, account and secret; not usage).
+/// What was last written where (a digest of the setup and the passphrase): an unchanged
+/// setup is not sealed and uploaded again.
+static LAST_WRITTEN: Mutex<Option<(PathBuf, [u8; 32])>> = Mutex::new(None);
+
+/// Copies of other machines already opened, by file: a copy is decrypted once per version.
+type Opened = HashMap<PathBuf, (Version, Result<SetupDoc, String>)>;
+type Version = (std::time::SystemTime, u64, [u8; 32]);
+static OPENED: Mutex<Option<Opened>> = Mutex::new(None);
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Writes this machine's copy (every setting, account and secret; not usage), unless it is
+/// already there as it is.
 pub async fn write_copy(core: &Core) -> Result<(), ManageError> {
     let Some(cfg) = config(core).await? else {
         return Ok(());
     };
     let passphrase = passphrase(core).await?;
-    let mut doc = move_in::export(
-        core,
-        &ExportInput {
-            passphrase: String::new(),
-            include_usage: false,
-        },
-    )
-    .await?;
+    let input = ExportInput {
+        passphrase: String::new(),
+        include_usage: false,
+    };
+    let mut doc = move_in::export(core, &input).await?;
     doc.made_by = format!("NineRouter on {}", cfg.name);
     let path = copy_path(&cfg.folder, &cfg.machine);
+    let plain = serde_json::to_vec(&doc).map_err(|e| invalid("setup", e.to_string()))?;
+    let sum = digest(&[&plain, passphrase.as_bytes()]);
+    let written = path.clone();
+    let last = LAST_WRITTEN.lock().map(|l| l.clone()).unwrap_or(None);
+    if last == Some((path.clone(), sum))
+        && tokio::task::spawn_blocking(move || written.exists())
+            .await
+            .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let written = path.clone();
     tokio::task::spawn_blocking(move || {
         let sealed = bundle::seal(&doc, &passphrase)?;
         crate::setup::edit::write_atomic(&path, &sealed, true)?;
@@ -195,6 +231,9 @@ pub async fn write_copy(core: &Core) -> Result<(), ManageError> {
     })
     .await
     .map_err(|e| ManageError::Upstream(e.to_string()))??;
+    if let Ok(mut last) = LAST_WRITTEN.lock() {
+        *last = Some((written, sum));
+    }
     tracing::info!(folder = %cfg.folder.display(), "wrote this machine's setup to the sync folder");
     Ok(())
 }
@@ -232,17 +271,44 @@ fn other_copies(folder: &Path, mine: &str) -> Vec<(String, PathBuf)> {
     found
 }
 
-async fn open_copy(
-    path: PathBuf,
-    passphrase: String,
-) -> Result<crate::setup::doc::SetupDoc, ManageError> {
+/// Another machine's copy, decrypted (once per version of the file and passphrase).
+async fn open_copy(path: PathBuf, passphrase: String) -> Result<SetupDoc, ManageError> {
     tokio::task::spawn_blocking(move || {
         let meta = std::fs::metadata(&path).map_err(|e| invalid("copy", e.to_string()))?;
-        if meta.len() > MAX_COPY_BYTES {
-            return Err(invalid("copy", "it is larger than a setup can be"));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| invalid("copy", e.to_string()))?;
-        Ok(bundle::open(&bytes, &passphrase)?)
+        let version: Version = (
+            meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            meta.len(),
+            digest(&[passphrase.as_bytes()]),
+        );
+        let cached = OPENED.lock().ok().and_then(|o| {
+            o.as_ref()
+                .and_then(|o| o.get(&path))
+                .filter(|(v, _)| *v == version)
+                .map(|(_, r)| r.clone())
+        });
+        let result = match cached {
+            Some(r) => r,
+            None => {
+                let r = if meta.len() > MAX_COPY_BYTES {
+                    Err("it is larger than a setup can be".to_owned())
+                } else {
+                    std::fs::read(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| {
+                            bundle::open(&bytes, &passphrase).map_err(|e| e.to_string())
+                        })
+                };
+                if let Ok(mut opened) = OPENED.lock() {
+                    let cache = opened.get_or_insert_with(HashMap::new);
+                    if cache.len() >= 2 * MAX_COPIES {
+                        cache.clear();
+                    }
+                    cache.insert(path, (version, r.clone()));
+                }
+                r
+            }
+        };
+        result.map_err(|e| invalid("copy", e))
     })
     .await
     .map_err(|e| ManageError::Upstream(e.to_string()))?
@@ -253,15 +319,28 @@ pub async fn sync_status(core: &Core) -> Result<SyncStatus, ManageError> {
         return Ok(SyncStatus::default());
     };
     let mine = copy_path(&cfg.folder, &cfg.machine);
+    // A synced folder may answer slowly (files fetched on demand): read off the workers.
+    let (folder, machine) = (cfg.folder.clone(), cfg.machine.clone());
+    let (written, copies) = tokio::task::spawn_blocking(move || {
+        let copies: Vec<(String, PathBuf, i64)> = other_copies(&folder, &machine)
+            .into_iter()
+            .map(|(m, p)| {
+                let at = modified_ms(&p);
+                (m, p, at)
+            })
+            .collect();
+        (mine.exists().then(|| modified_ms(&mine)), copies)
+    })
+    .await
+    .map_err(|e| ManageError::Upstream(e.to_string()))?;
     let mut status = SyncStatus {
         folder: Some(cfg.folder.display().to_string()),
         name: Some(cfg.name.clone()),
-        written_ms: mine.exists().then(|| modified_ms(&mine)),
+        written_ms: written,
         others: Vec::new(),
     };
     let passphrase = passphrase(core).await?;
-    for (machine, path) in other_copies(&cfg.folder, &cfg.machine) {
-        let modified = modified_ms(&path);
+    for (machine, path, modified) in copies {
         let peer = match open_copy(path, passphrase.clone()).await {
             Ok(doc) => SyncPeer {
                 machine,
@@ -293,7 +372,11 @@ pub async fn merge(core: &Core, input: MergeInput) -> Result<Vec<ImportItem>, Ma
     let cfg = config(core)
         .await?
         .ok_or_else(|| invalid("folder", "no sync folder is set"))?;
-    let (_, path) = other_copies(&cfg.folder, &cfg.machine)
+    let (folder, mine) = (cfg.folder.clone(), cfg.machine.clone());
+    let copies = tokio::task::spawn_blocking(move || other_copies(&folder, &mine))
+        .await
+        .map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let (_, path) = copies
         .into_iter()
         .find(|(m, _)| *m == input.machine)
         .ok_or_else(|| {
@@ -324,7 +407,11 @@ pub async fn sync_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             },
             _ = stop.wait_for(|s| *s) => return,
         }
-        // Whatever else changed meanwhile goes into the same copy.
+        // Changes made together (an import's items) go into one copy.
+        tokio::select! {
+            () = tokio::time::sleep(SETTLE) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
         while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
         if let Err(e) = write_copy(&core).await {
             tracing::warn!("cannot write this machine's setup to the sync folder: {e}");

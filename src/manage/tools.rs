@@ -79,6 +79,63 @@ pub struct ToolRestored {
 
 const NEW_KEY: &str = "<new key>";
 
+/// Settings whose values are keys in the tools' files.
+const SECRET_FIELDS: &[&str] = &[
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "experimental_bearer_token",
+    "apiKey",
+    "api_key",
+];
+
+/// A diff with every key's value cut to its last four characters: a preview shows which key,
+/// never the key.
+fn masked(diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let Some(at) = SECRET_FIELDS
+                .iter()
+                .find_map(|f| line.find(f).map(|i| i + f.len()))
+            else {
+                return line.to_owned();
+            };
+            let rest = &line[at..];
+            let Some(sep) = rest.find([':', '=']) else {
+                return line.to_owned();
+            };
+            let value_at = at + sep + 1;
+            let value = &line[value_at..];
+            let start = value
+                .find(|c: char| !matches!(c, ' ' | '"' | '\''))
+                .unwrap_or(value.len());
+            let token = &value[start..];
+            let len = token.find(['"', '\'', ',', ' ']).unwrap_or(token.len());
+            let secret = &token[..len];
+            if secret.is_empty() || secret == NEW_KEY {
+                return line.to_owned();
+            }
+            let tail: String = secret
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            format!(
+                "{}{}…{tail}{}",
+                &line[..value_at + start],
+                "",
+                &token[len..]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if diff.ends_with('\n') { "\n" } else { "" }
+}
+
 impl From<SetupError> for ManageError {
     fn from(e: SetupError) -> Self {
         match e {
@@ -197,7 +254,7 @@ pub fn preview_tool(core: &Core, id: &str, input: ToolInput) -> Result<ToolPrevi
                 path: c.path.display().to_string(),
                 created: c.before.is_none(),
                 changed: c.changes_anything(),
-                diff: c.diff(),
+                diff: masked(&c.diff()),
             })
             .collect(),
     })
@@ -280,4 +337,31 @@ pub async fn restore_tool(core: &Core, id: &str) -> Result<ToolRestored, ManageE
         files: shown(restored.files),
         kept_aside: shown(restored.kept_aside),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn a_preview_shows_which_key_never_the_key() {
+        let diff = "-    \"ANTHROPIC_API_KEY\": \"sk-ant-secret-1234\",\n+experimental_bearer_token = \"sk-nr-abcdefgh5678\"\n+GEMINI_API_KEY=AIzaSecret9999\n+  \"apiKey\": \"<new key>\"\n context\n";
+        let out = masked(diff);
+        assert!(
+            !out.contains("secret-1234")
+                && !out.contains("abcdefgh")
+                && !out.contains("AIzaSecret"),
+            "{out}"
+        );
+        assert!(out.contains("\"ANTHROPIC_API_KEY\": \"…1234\","), "{out}");
+        assert!(
+            out.contains("experimental_bearer_token = \"…5678\""),
+            "{out}"
+        );
+        assert!(out.contains("GEMINI_API_KEY=…9999"), "{out}");
+        assert!(
+            out.contains("<new key>") && out.ends_with(" context\n"),
+            "{out}"
+        );
+    }
 }

@@ -10,6 +10,12 @@ use super::doc::{FORMAT, SetupDoc};
 /// A decrypted setup larger than this is refused (a compressed file could claim anything).
 const MAX_PLAIN: u64 = 256 << 20;
 pub const MIN_PASSPHRASE: usize = 8;
+/// scrypt's log2 N for the files written: 2^17 (128 MiB, a fraction of a second), fixed
+/// rather than age's per-machine pick, so that a file...
+const WORK_FACTOR: u8 = 17;
+/// ...never asks more of the machine opening it than this: a file claiming more (one dropped
+/// in a sync folder, say) is refused before any work is done.
+const MAX_WORK_FACTOR: u8 = 18;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BundleError {
@@ -22,22 +28,21 @@ pub enum BundleError {
     #[error("the setup file is damaged or incomplete ({0}); nothing was changed")]
     Damaged(String),
     #[error(
+        "this setup file asks more work to open than NineRouter allows: it was not made by NineRouter"
+    )]
+    TooCostly,
+    #[error(
         "this setup file was made by a newer NineRouter (format {0}); update NineRouter to read it"
     )]
     Newer(u32),
 }
 
 pub fn seal(doc: &SetupDoc, passphrase: &str) -> Result<Vec<u8>, BundleError> {
-    seal_with(doc, passphrase, None)
+    seal_with(doc, passphrase, WORK_FACTOR)
 }
 
-/// With `work_factor` (scrypt's log2 N) fixed instead of the one age picks for about a
-/// second of work: tests use a small one.
-fn seal_with(
-    doc: &SetupDoc,
-    passphrase: &str,
-    work_factor: Option<u8>,
-) -> Result<Vec<u8>, BundleError> {
+/// With another `work_factor` (scrypt's log2 N): tests use a small one.
+fn seal_with(doc: &SetupDoc, passphrase: &str, work_factor: u8) -> Result<Vec<u8>, BundleError> {
     if passphrase.chars().count() < MIN_PASSPHRASE {
         return Err(BundleError::WeakPassphrase);
     }
@@ -49,9 +54,7 @@ fn seal_with(
         .map_err(|e| BundleError::Damaged(e.to_string()))?;
     let mut recipient =
         age::scrypt::Recipient::new(age::secrecy::SecretString::from(passphrase.to_owned()));
-    if let Some(n) = work_factor {
-        recipient.set_work_factor(n);
-    }
+    recipient.set_work_factor(work_factor);
     let encryptor =
         age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
             .map_err(|e| BundleError::Damaged(e.to_string()))?;
@@ -67,6 +70,10 @@ fn seal_with(
 }
 
 pub fn open(bytes: &[u8], passphrase: &str) -> Result<SetupDoc, BundleError> {
+    open_with(bytes, passphrase, MAX_WORK_FACTOR)
+}
+
+fn open_with(bytes: &[u8], passphrase: &str, max_work: u8) -> Result<SetupDoc, BundleError> {
     let decryptor = age::Decryptor::new_buffered(bytes).map_err(|e| match e {
         age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
             BundleError::NotASetupFile
@@ -76,11 +83,15 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<SetupDoc, BundleError> {
     if !decryptor.is_scrypt() {
         return Err(BundleError::NotASetupFile);
     }
-    let identity =
+    let mut identity =
         age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_owned()));
+    identity.set_max_work_factor(max_work);
     let reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| match e {
+            // Matched before anything formats it: age's own message miscounts below its
+            // calibrated factor.
+            age::DecryptError::ExcessiveWork { .. } => BundleError::TooCostly,
             age::DecryptError::DecryptionFailed
             | age::DecryptError::NoMatchingKeys
             | age::DecryptError::KeyDecryptionFailed => BundleError::WrongPassphrase,
@@ -130,7 +141,7 @@ mod tests {
     }
 
     fn seal(doc: &SetupDoc, passphrase: &str) -> Result<Vec<u8>, BundleError> {
-        seal_with(doc, passphrase, Some(10))
+        seal_with(doc, passphrase, 10)
     }
 
     #[test]
@@ -164,6 +175,12 @@ mod tests {
         assert_eq!(
             open(b"{\"format\": 1}", "correct horse"),
             Err(BundleError::NotASetupFile)
+        );
+        // A file asking more work than allowed is refused, whatever its passphrase.
+        let costly = seal(&doc(), "correct horse").expect("sealed");
+        assert_eq!(
+            open_with(&costly, "correct horse", 9),
+            Err(BundleError::TooCostly)
         );
         let newer = SetupDoc {
             format: FORMAT + 1,

@@ -74,8 +74,17 @@ impl FileChange {
     }
 }
 
+/// A tool's config file larger than this is not one (nothing is read or changed).
+const MAX_CONFIG: u64 = 4 << 20;
+/// Nesting deeper than this in a JSON5 file is refused before it is parsed (the parser
+/// recurses).
+const MAX_DEPTH: usize = 64;
+
 /// A file's text, `None` when it does not exist; not UTF-8 is an error (nothing is changed).
 pub fn read_text(path: &Path) -> Result<Option<String>, SetupError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_CONFIG) {
+        return Err(SetupError::unreadable(path, "it is larger than 4 MiB"));
+    }
     match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes)
             .map(Some)
@@ -109,6 +118,9 @@ pub fn read_json5_object(
     let text = read_text(path)?;
     let object = match text.as_deref().map(str::trim) {
         None | Some("") => serde_json::Map::new(),
+        Some(t) if nesting(t) > MAX_DEPTH => {
+            return Err(SetupError::unreadable(path, "it is nested too deeply"));
+        }
         Some(t) => match json5::from_str(t) {
             Ok(serde_json::Value::Object(o)) => o,
             Ok(_) => return Err(SetupError::unreadable(path, "it is not a JSON object")),
@@ -116,6 +128,38 @@ pub fn read_json5_object(
         },
     };
     Ok((text, object))
+}
+
+/// How deep `{`/`[` nest in a JSON5 text, strings and comments aside (roughly: enough to
+/// refuse a file built to exhaust the parser's stack).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '/') if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            (None, '{' | '[') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, '}' | ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Pretty JSON with a final newline, the way the tools write their own files.
@@ -415,40 +459,44 @@ fn create_private_dir(dir: &Path) -> Result<(), SetupError> {
 }
 
 /// Writes through a temporary file in the same directory and a rename, so a crash leaves the
-/// old file or the new one, never half of one. A private file is its owner's only.
+/// old file or the new one, never half of one. The temporary file is its owner's only from the
+/// start; a private file stays so, another keeps the mode it had.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), SetupError> {
     use std::io::Write as _;
     let dir = path
         .parent()
         .ok_or_else(|| SetupError::Invalid(format!("{} has no directory", path.display())))?;
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1
+    let (tmp, mut file) = tempfile_in(dir)?;
+    let written = file
         .write_all(bytes)
-        .and_then(|()| tmp.1.sync_all())
-        .map_err(|e| SetupError::io(&tmp.0, &e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = match std::fs::metadata(path) {
-            _ if private => 0o600,
-            Ok(m) => m.permissions().mode() & 0o777,
-            Err(_) => 0o644,
-        };
-        std::fs::set_permissions(&tmp.0, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| SetupError::io(&tmp.0, &e))?;
+        .and_then(|()| file.sync_all())
+        .map_err(|e| SetupError::io(&tmp, &e))
+        .and_then(|()| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = match std::fs::metadata(path) {
+                    _ if private => 0o600,
+                    Ok(m) => m.permissions().mode() & 0o777,
+                    Err(_) => 0o644,
+                };
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| SetupError::io(&tmp, &e))?;
+            }
+            std::fs::rename(&tmp, path).map_err(|e| SetupError::io(path, &e))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp.0, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp.0);
-        SetupError::io(path, &e)
-    })
+    written
 }
 
 fn tempfile_in(dir: &Path) -> Result<(PathBuf, std::fs::File), SetupError> {
     let path = dir.join(format!(".ninerouter-{}.tmp", crate::clock::new_id()));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| SetupError::io(&path, &e))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|e| SetupError::io(&path, &e))?;
     Ok((path, file))
 }

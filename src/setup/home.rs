@@ -14,6 +14,7 @@ const VARS: &[&str] = &[
     "FACTORY_HOME",
     "OPENCLAW_STATE_DIR",
     "OPENCLAW_CONFIG_PATH",
+    "OPENCLAW_HOME",
     "CONTINUE_GLOBAL_DIR",
     "DATA_DIR",
 ];

@@ -617,3 +617,26 @@ async fn machines_sharing_a_sync_folder_offer_each_others_changes_item_by_item()
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_of_a_node_left_alone_never_lands_on_another_provider() {
+    let h = host().await;
+    let dir = h.home.join(".9router");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A node whose prefix is a built-in provider's here: its key belongs to its own host.
+    let db = json!({
+        "providerNodes": [{ "id": "openai-compatible-chat-x", "type": "openai-compatible", "apiType": "chat",
+            "name": "Relay", "prefix": "openai", "baseUrl": "https://relay.example/v1" }],
+        "providerConnections": [{ "id": "c1", "provider": "openai-compatible-chat-x", "authType": "apikey",
+            "name": "relay key", "apiKey": "sk-relay-only-0001", "isActive": true }],
+    });
+    std::fs::write(dir.join("db.json"), db.to_string()).unwrap();
+    let (ok, out) = h.cli(&["import", "9router", "--yes"], None).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("conflict, left alone"), "{out}");
+    assert!(out.contains("its node 'openai' is not brought in"), "{out}");
+    assert!(
+        h.accounts().await.is_empty(),
+        "the relay's key is not an OpenAI account"
+    );
+}

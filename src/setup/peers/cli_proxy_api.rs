@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{Login, expiry_ms, key_name, kiro_token_url, put, read_bounded, text};
+use super::{Login, expiry_ms, key_name, kiro_token_url, put, qwen_host, read_bounded, text};
 use crate::setup::doc::{AccountDoc, KeyDoc, NodeDoc, SetupDoc};
 use crate::setup::edit::SetupError;
 use crate::setup::home::Home;
@@ -316,7 +316,11 @@ fn login(provider: &str, v: &Value, email: Option<String>) -> Result<String, Str
                 project.filter(|p| !p.eq_ignore_ascii_case("all")),
             );
         }
-        "qwen" => put(&mut extra, "resourceUrl", text(v, "resource_url")),
+        "qwen" => put(
+            &mut extra,
+            "resourceUrl",
+            qwen_host(text(v, "resource_url")),
+        ),
         "iflow" => put(&mut extra, "apiKey", text(v, "api_key")),
         "kiro" => {
             put(&mut extra, "profileArn", text(v, "profile_arn"));

@@ -141,6 +141,20 @@ fn kiro_token_url(region: &str) -> Option<String> {
         .then(|| format!("https://oidc.{region}.amazonaws.com/token"))
 }
 
+/// Qwen's API host as a login file names it, when it is one of Qwen's own: a token is never
+/// sent to a host a file made up.
+fn qwen_host(value: Option<&str>) -> Option<&str> {
+    let v = value?;
+    let host = v
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let own = host == "qwen.ai" || host.ends_with(".qwen.ai") || host.ends_with(".aliyuncs.com");
+    (own && !v.starts_with("http://")).then_some(v)
+}
+
 fn put(extra: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     if let Some(v) = value {
         extra.insert(key.to_owned(), Value::String(v.to_owned()));

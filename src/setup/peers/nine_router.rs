@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Login, expiry_ms, kiro_token_url, put, read_bounded, text};
+use super::{Login, expiry_ms, kiro_token_url, put, qwen_host, read_bounded, text};
 use crate::setup::doc::{AccountDoc, ComboDoc, KeyDoc, NodeDoc, SetupDoc};
 use crate::setup::edit::SetupError;
 
@@ -254,7 +254,11 @@ fn login(provider: &str, conn: &Value, specific: &Value) -> Result<String, Strin
             plan = text(specific, "chatgptPlanType").map(str::to_owned);
         }
         "gemini-cli" | "antigravity" => put(&mut extra, "projectId", text(conn, "projectId")),
-        "qwen" => put(&mut extra, "resourceUrl", text(specific, "resourceUrl")),
+        "qwen" => put(
+            &mut extra,
+            "resourceUrl",
+            qwen_host(text(specific, "resourceUrl")),
+        ),
         "iflow" => put(&mut extra, "apiKey", text(conn, "apiKey")),
         "cursor" => put(&mut extra, "machineId", text(specific, "machineId")),
         "kiro" => {

@@ -159,7 +159,8 @@ pub fn status(tool: &dyn Tool, home: &Home, backups: &Path, router_base: &str) -
             .base_url
             .as_deref()
             .is_some_and(|u| same_origin(u, &m.applied.base_url));
-        !still || pointing.model != m.applied.model
+        // A model is compared only when one was written (a tool may keep its own).
+        !still || (m.applied.model.is_some() && pointing.model != m.applied.model)
     });
     out.state = if drifted {
         ToolState::Drifted

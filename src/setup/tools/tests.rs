@@ -382,3 +382,36 @@ fn gemini_cli_gets_its_key_in_dotenv_and_the_api_key_sign_in() {
     );
     assert!(status(tool, &s.home, &s.backups, BASE).note.is_some());
 }
+
+#[test]
+fn a_file_nested_to_exhaust_the_parser_or_too_large_is_refused() {
+    let s = sandbox();
+    let file = s.home.dir.join(".openclaw/openclaw.json");
+    write(
+        &file,
+        &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let tool = find("openclaw").expect("listed");
+    let err = apply(tool, &s.home, &s.backups, &target(Some("m"))).expect_err("refused");
+    assert!(err.to_string().contains("nested too deeply"), "{err}");
+    write(&file, &" ".repeat(5 << 20));
+    let err = apply(tool, &s.home, &s.backups, &target(Some("m"))).expect_err("refused");
+    assert!(err.to_string().contains("larger than"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_private_file_is_never_readable_by_others_even_while_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = sandbox();
+    let tool = find("claude-code").expect("listed");
+    apply(tool, &s.home, &s.backups, &target(None)).expect("applied");
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&s.home.dir.join(".claude/settings.json")), 0o600);
+    let left: Vec<_> = std::fs::read_dir(s.home.dir.join(".claude"))
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -107,7 +107,8 @@ export function ExportSetup() {
       a.href = url;
       a.download = name;
       a.click();
-      URL.revokeObjectURL(url);
+      // Some browsers read the blob after click() returns.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
       setDone(name);
     } catch (e) {
       setError(e);
@@ -133,6 +134,9 @@ export function ExportSetup() {
   );
 }
 
+/** The largest setup file the router takes (it travels base64 in a 64 MiB body). */
+const MAX_SETUP_FILE = 46 * 1024 * 1024;
+
 const toBase64 = async (file: File): Promise<string> => {
   const bytes = new Uint8Array(await file.arrayBuffer());
   let text = "";
@@ -150,6 +154,7 @@ export function ImportSetupFile() {
   const run = async (step: "preview" | "import") => {
     setError(null);
     if (!file) return setError(new Error("choose a setup file"));
+    if (file.size > MAX_SETUP_FILE) return setError(new Error("this file is larger than a setup file can be"));
     try {
       const body = { passphrase, file: await toBase64(file) };
       setReport(await send<ImportReport>("POST", `/setup/${step}`, body));
@@ -185,7 +190,9 @@ export function SyncFolder() {
   const refresh = useRefreshAll();
   const status = useQuery({ queryKey: ["sync"], queryFn: () => api<SyncStatus>("/sync") });
   const [form, setForm] = useState({ folder: "", passphrase: "", name: "" });
-  const [take, setTake] = useState<Set<string>>(new Set());
+  // Conflicts to settle the other machine's way, per machine.
+  const [take, setTake] = useState<Record<string, Set<string>>>({});
+  const takenFrom = (machine: string) => take[machine] ?? new Set<string>();
   const [merged, setMerged] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const run = async (f: () => Promise<void>) => {
@@ -241,7 +248,7 @@ export function SyncFolder() {
                             <td>
                               {i.action === "conflict" ? (
                                 <label>
-                                  <input type="checkbox" checked={take.has(i.key)} onChange={() => setTake(toggled(take, i.key))} /> take {o.name}&apos;s ({i.reason})
+                                  <input type="checkbox" checked={takenFrom(o.machine).has(i.key)} onChange={() => setTake({ ...take, [o.machine]: toggled(takenFrom(o.machine), i.key) })} /> take {o.name}&apos;s ({i.reason})
                                 </label>
                               ) : (
                                 "new"
@@ -251,7 +258,7 @@ export function SyncFolder() {
                         ))}
                     </tbody>
                   </table>
-                  <button type="button" onClick={() => void run(async () => { const items = await send<ImportItem[]>("POST", "/sync/merge", { machine: o.machine, take: [...take] }); setMerged(`Merged ${counts(items).create} item(s) from ${o.name}.`); setTake(new Set()); })}>
+                  <button type="button" onClick={() => void run(async () => { const items = await send<ImportItem[]>("POST", "/sync/merge", { machine: o.machine, take: [...takenFrom(o.machine)] }); setMerged(`Merged ${counts(items).create} item(s) from ${o.name}.`); setTake({ ...take, [o.machine]: new Set() }); })}>
                     Merge from {o.name}
                   </button>
                 </>
