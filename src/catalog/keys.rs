@@ -24,18 +24,16 @@ pub fn generate_key() -> String {
     format!("{KEY_PREFIX}{body}")
 }
 
+/// The last four characters of a secret: enough to tell keys apart, nothing to use.
+pub fn tail(secret: &str) -> String {
+    let start = secret.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    secret[start..].to_owned()
+}
+
 /// What the UI may show of a key after creation: its start and end.
 pub fn hint(key: &str) -> String {
-    let tail: String = key
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
     let head: String = key.chars().take(KEY_PREFIX.len() + 2).collect();
-    format!("{head}…{tail}")
+    format!("{head}…{}", tail(key))
 }
 
 /// What one proxy key may do: requests and tokens per minute, dollars per day (UTC), which

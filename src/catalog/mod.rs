@@ -17,7 +17,7 @@ use crate::providers::{self, WireFormat};
 use crate::secrets::SecretString;
 
 pub use combos::{Combo, validate_combo};
-pub use keys::{KEY_PREFIX, KeyHash, KeyLimits, generate_key, hash_key, hint};
+pub use keys::{KEY_PREFIX, KeyHash, KeyLimits, generate_key, hash_key, hint, tail};
 pub use nodes::{NodeKind, masked_url, validate_base_url, validate_prefix, validate_proxy_url};
 pub use prices::{Price, PriceOverride};
 pub use settings::{

@@ -690,25 +690,26 @@ pub const MAX_SETUP_FILE: usize = 46 << 20;
 /// prices, optionally usage. Only what was made here (the config file's own are its own).
 pub async fn export(core: &Core, input: &ExportInput) -> Result<SetupDoc, ManageError> {
     let include_usage = input.include_usage;
-    let (nodes, accounts, combos, aliases, keys, prices, settings, usage) = core
+    let (rows, usage) = core
         .store
         .call(move |c| {
-            Ok::<_, crate::store::StoreError>((
-                store::list_nodes(c)?,
-                store::list_accounts(c)?,
-                store::list_combos(c)?,
-                store::list_aliases(c)?,
-                store::list_api_keys(c)?,
-                store::list_price_overrides(c)?,
-                store::load_settings(c)?,
-                if include_usage {
-                    Some(store::export_usage(c)?)
-                } else {
-                    None
-                },
-            ))
+            let usage = if include_usage {
+                Some(store::export_usage(c)?)
+            } else {
+                None
+            };
+            Ok((store::load_catalog_rows(c)?, usage))
         })
         .await?;
+    let store::CatalogRows {
+        settings,
+        nodes,
+        accounts,
+        combos,
+        aliases,
+        keys,
+        prices,
+    } = rows;
     let prefix_of = |id: &str| {
         nodes
             .iter()

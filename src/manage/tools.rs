@@ -116,14 +116,7 @@ fn masked(diff: &str) -> String {
             if secret.is_empty() || secret == NEW_KEY {
                 return line.to_owned();
             }
-            let tail: String = secret
-                .chars()
-                .rev()
-                .take(4)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail = crate::catalog::tail(secret);
             format!(
                 "{}{}…{tail}{}",
                 &line[..value_at + start],

@@ -176,20 +176,15 @@ impl Core {
     /// tells subscribers what changed.
     pub async fn reload(&self, what: &str) -> Result<(), CoreError> {
         let _one_at_a_time = self.reload_lock.lock().await;
-        let (settings, nodes, connections, combos, aliases, keys, prices) = self
-            .store
-            .call(|c| {
-                Ok((
-                    store::load_settings(c)?,
-                    store::list_nodes(c)?,
-                    store::list_accounts(c)?,
-                    store::list_combos(c)?,
-                    store::list_aliases(c)?,
-                    store::list_api_keys(c)?,
-                    store::list_price_overrides(c)?,
-                ))
-            })
-            .await?;
+        let store::CatalogRows {
+            settings,
+            nodes,
+            accounts: connections,
+            combos,
+            aliases,
+            keys,
+            prices,
+        } = self.store.call(|c| store::load_catalog_rows(c)).await?;
 
         let mut parts = CatalogParts {
             settings,

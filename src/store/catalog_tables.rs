@@ -48,6 +48,29 @@ pub fn save_settings(c: &Connection, settings: &Settings) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Every row the catalog is made of, read in one transaction's view.
+pub struct CatalogRows {
+    pub settings: Settings,
+    pub nodes: Vec<NodeRecord>,
+    pub accounts: Vec<AccountRecord>,
+    pub combos: Vec<Combo>,
+    pub aliases: Vec<(String, String)>,
+    pub keys: Vec<ApiKeyRecord>,
+    pub prices: Vec<PriceOverride>,
+}
+
+pub fn load_catalog_rows(c: &Connection) -> Result<CatalogRows, StoreError> {
+    Ok(CatalogRows {
+        settings: load_settings(c)?,
+        nodes: list_nodes(c)?,
+        accounts: list_accounts(c)?,
+        combos: list_combos(c)?,
+        aliases: list_aliases(c)?,
+        keys: list_api_keys(c)?,
+        prices: list_price_overrides(c)?,
+    })
+}
+
 // ---- nodes ----------------------------------------------------------------------------------
 
 pub fn list_nodes(c: &Connection) -> Result<Vec<NodeRecord>, StoreError> {

@@ -293,22 +293,6 @@ pub fn serve_command(dir: &std::path::Path, config: &std::path::Path) -> tokio::
     command
 }
 
-/// Variables the coding tools and peer routers read; a router under test must not see the
-/// runner's own.
-const HOME_VARS: &[&str] = &[
-    "CLAUDE_CONFIG_DIR",
-    "CODEX_HOME",
-    "GEMINI_CLI_HOME",
-    "XDG_CONFIG_HOME",
-    "OPENCODE_CONFIG",
-    "FACTORY_HOME",
-    "OPENCLAW_STATE_DIR",
-    "OPENCLAW_CONFIG_PATH",
-    "OPENCLAW_HOME",
-    "CONTINUE_GLOBAL_DIR",
-    "DATA_DIR",
-];
-
 /// Gives a command a home of its own and `bin` as its whole `PATH`.
 pub fn isolate(
     command: &mut tokio::process::Command,
@@ -316,7 +300,8 @@ pub fn isolate(
     bin: &std::path::Path,
 ) {
     command.env("HOME", home).env("PATH", bin);
-    for v in HOME_VARS {
+    // The variables the router reads to find tools and other routers: not the runner's own.
+    for v in ninerouter::setup::home::VARS {
         command.env_remove(v);
     }
 }

@@ -164,15 +164,7 @@ fn put(extra: &mut Map<String, Value>, key: &str, value: Option<&str>) {
 /// An account name from a key: its last four characters only, so a second import names it
 /// the same and the name gives nothing away.
 fn key_name(label: &str, key: &str) -> String {
-    let tail: String = key
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("{label} …{tail}")
+    format!("{label} …{}", crate::catalog::tail(key))
 }
 
 #[cfg(test)]

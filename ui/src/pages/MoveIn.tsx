@@ -36,23 +36,35 @@ function useRefreshAll() {
   return () => client.invalidateQueries();
 }
 
-/** 9Router's or CLIProxyAPI's setup: a preview, then the import. */
-export function ImportPeer() {
+/**
+ * A preview, then the import: `call` sends one of the two steps and answers the report; what
+ * it finds is shown, and an applied import refreshes every view.
+ */
+function usePreviewThenImport(call: (apply: boolean) => Promise<ImportReport>) {
   const refresh = useRefreshAll();
-  const [source, setSource] = useState<Peer>("9router");
-  const [path, setPath] = useState("");
   const [report, setReport] = useState<ImportReport | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const body = () => ({ source, ...(path.trim() ? { path: path.trim() } : {}) });
-  const run = async (step: "preview" | "apply") => {
+  const run = async (apply: boolean) => {
     setError(null);
     try {
-      setReport(await send<ImportReport>("POST", `/import/${step}`, body()));
-      if (step === "apply") await refresh();
+      setReport(await call(apply));
+      if (apply) await refresh();
     } catch (e) {
       setError(e);
     }
   };
+  return { report, setReport, error, setError, run };
+}
+
+/** 9Router's or CLIProxyAPI's setup: a preview, then the import. */
+export function ImportPeer() {
+  const [source, setSource] = useState<Peer>("9router");
+  const [path, setPath] = useState("");
+  const body = () => ({ source, ...(path.trim() ? { path: path.trim() } : {}) });
+  const { report, setReport, error, run: go } = usePreviewThenImport((apply) =>
+    send<ImportReport>("POST", `/import/${apply ? "apply" : "preview"}`, body()),
+  );
+  const run = (step: "preview" | "apply") => go(step === "apply");
   return (
     <div className="card" data-testid="import-peer">
       <h2>Import from another router</h2>
@@ -146,22 +158,17 @@ const toBase64 = async (file: File): Promise<string> => {
 
 /** A setup file from another machine: its passphrase, a preview, then the import. */
 export function ImportSetupFile() {
-  const refresh = useRefreshAll();
   const [file, setFile] = useState<File | null>(null);
   const [passphrase, setPassphrase] = useState("");
-  const [report, setReport] = useState<ImportReport | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const run = async (step: "preview" | "import") => {
+  const { report, setReport, error, setError, run: go } = usePreviewThenImport(async (apply) => {
+    if (!file) throw new Error("choose a setup file");
+    if (file.size > MAX_SETUP_FILE) throw new Error("this file is larger than a setup file can be");
+    const body = { passphrase, file: await toBase64(file) };
+    return send<ImportReport>("POST", `/setup/${apply ? "import" : "preview"}`, body);
+  });
+  const run = (step: "preview" | "import") => {
     setError(null);
-    if (!file) return setError(new Error("choose a setup file"));
-    if (file.size > MAX_SETUP_FILE) return setError(new Error("this file is larger than a setup file can be"));
-    try {
-      const body = { passphrase, file: await toBase64(file) };
-      setReport(await send<ImportReport>("POST", `/setup/${step}`, body));
-      if (step === "import") await refresh();
-    } catch (e) {
-      setError(e);
-    }
+    return go(step === "import");
   };
   return (
     <div className="card" data-testid="import-setup">
