@@ -331,6 +331,27 @@ try {
   await sync.getByRole("button", { name: "Stop syncing" }).click();
   await sync.getByLabel("Sync folder").waitFor();
 
+  // A thousand requests on one page: only the rows in view are in the page, and it scrolls
+  // to the end.
+  for (let sent = 0; sent < 1000; sent += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => ask(`bulk-${sent + i}`)));
+  }
+  await page.getByRole("link", { name: "Requests" }).click();
+  await page.getByRole("combobox").last().selectOption("1000");
+  const scroller = page.getByTestId("request-scroller");
+  await scroller.waitFor();
+  const inView = page.getByTestId("request-row");
+  const count = await inView.count();
+  if (count < 10 || count > 120) fail(`a page of 1000 puts ${count} rows in the page`);
+  await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid="request-scroller"]');
+    return el !== null && el.scrollTop > 0;
+  });
+  await inView.last().waitFor();
+  if ((await inView.count()) > 120) fail("scrolling put every row in the page");
+  await page.screenshot({ path: join(shots, "requests-1000.png") });
+
   if (errors.length > 0) fail(`the page threw: ${errors.join("; ")}`);
   console.log("dashboard e2e: ok");
 } finally {

@@ -142,7 +142,8 @@ pub struct DetailQuery {
     ids: Option<String>,
 }
 
-const MAX_PAGE_SIZE: u32 = 100;
+/// A page of the inspector's list may hold every request it keeps by default.
+const MAX_PAGE_SIZE: u32 = 1000;
 /// An export holds at most this many requests (each may carry megabytes).
 const MAX_EXPORT: u32 = 1000;
 
@@ -187,7 +188,7 @@ pub async fn request_details(
     }
     let page_size = q.page_size.unwrap_or(20);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(bad("pageSize", "pageSize must be between 1 and 100"));
+        return Err(bad("pageSize", "pageSize must be between 1 and 1000"));
     }
     let filter = q.filter()?;
     let mut listed = core

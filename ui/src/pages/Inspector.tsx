@@ -1,4 +1,5 @@
-import { useCallback, useState, type ReactNode } from "react";
+import { useCallback, useRef, useState, type ReactNode } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRequestDetail, useRequestDetails } from "../api/hooks";
 import type { Detail, DetailFilters, DetailSummary, Layer } from "../api/types";
 import { CopyButton } from "../components/CopyButton";
@@ -8,7 +9,11 @@ import { ErrorNote } from "../components/ErrorNote";
 import { JsonView } from "../components/JsonView";
 
 const NO_FILTERS: DetailFilters = { provider: "", model: "", connectionId: "", status: "", q: "", from: "", to: "" };
-const PAGE_SIZES = [10, 20, 50] as const;
+const PAGE_SIZES = [10, 20, 50, 1000] as const;
+/** Beyond this many rows only those in view are in the page (a long list stays smooth). */
+const VIRTUAL_FROM = 100;
+/** A row's height, as the stylesheet draws it (the list measures the real ones as they show). */
+const ROW_HEIGHT = 33;
 
 export function InspectorPage() {
   const [filters, setFilters] = useState<DetailFilters>(NO_FILTERS);
@@ -55,24 +60,7 @@ export function InspectorPage() {
           {filtered ? "Clear a filter to see more." : "Send a request through the router (see the Endpoint page); it appears here as it arrives."}
         </EmptyState>
       ) : (
-        <table className="requests">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Model</th>
-              <th>Provider</th>
-              <th>Account</th>
-              <th>In / out</th>
-              <th>TTFT / total</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data?.details.map((d) => (
-              <Row key={d.id} d={d} onOpen={() => setOpen(d.id)} />
-            ))}
-          </tbody>
-        </table>
+        <RequestTable details={data?.details ?? []} onOpen={setOpen} />
       )}
       {data && data.pagination.totalItems > 0 && (
         <nav className="pager" aria-label="Pages">
@@ -109,6 +97,65 @@ export function InspectorPage() {
       )}
       {open && <DetailDrawer id={open} onClose={close} />}
     </>
+  );
+}
+
+const HEAD = (
+  <thead>
+    <tr>
+      <th>Time</th>
+      <th>Model</th>
+      <th>Provider</th>
+      <th>Account</th>
+      <th>In / out</th>
+      <th>TTFT / total</th>
+      <th>Status</th>
+    </tr>
+  </thead>
+);
+
+/** The requests of a page: every row for a short page; for a long one, the rows in view. */
+function RequestTable({ details, onOpen }: { details: DetailSummary[]; onOpen: (id: string) => void }) {
+  if (details.length <= VIRTUAL_FROM) {
+    return (
+      <table className="requests">
+        {HEAD}
+        <tbody>
+          {details.map((d) => (
+            <Row key={d.id} d={d} onOpen={() => onOpen(d.id)} />
+          ))}
+        </tbody>
+      </table>
+    );
+  }
+  return <VirtualTable details={details} onOpen={onOpen} />;
+}
+
+function VirtualTable({ details, onOpen }: { details: DetailSummary[]; onOpen: (id: string) => void }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({
+    count: details.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+  const shown = rows.getVirtualItems();
+  const before = shown[0]?.start ?? 0;
+  const after = rows.getTotalSize() - (shown[shown.length - 1]?.end ?? 0);
+  return (
+    <div ref={scroller} className="request-scroller" data-testid="request-scroller">
+      <table className="requests">
+        {HEAD}
+        <tbody>
+          {before > 0 && <tr aria-hidden="true" style={{ height: before }} />}
+          {shown.map((v) => {
+            const d = details[v.index];
+            return d ? <Row key={d.id} d={d} onOpen={() => onOpen(d.id)} /> : null;
+          })}
+          {after > 0 && <tr aria-hidden="true" style={{ height: after }} />}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
