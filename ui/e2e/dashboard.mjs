@@ -337,7 +337,8 @@ try {
     await Promise.all(Array.from({ length: 50 }, (_, i) => ask(`bulk-${sent + i}`)));
   }
   await page.getByRole("link", { name: "Requests" }).click();
-  await page.getByRole("combobox").last().selectOption("1000");
+  await page.getByTestId("page-info").waitFor();
+  await page.getByLabel("per page").selectOption("1000");
   const scroller = page.getByTestId("request-scroller");
   await scroller.waitFor();
   const inView = page.getByTestId("request-row");
