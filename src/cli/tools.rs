@@ -90,6 +90,9 @@ pub async fn run(command: Option<ToolsCommand>, router: &RouterArgs) -> anyhow::
             for f in restored["keptAside"].as_array().into_iter().flatten() {
                 println!("kept your later changes in {}", f.as_str().unwrap_or(""));
             }
+            if let Some(k) = restored["revokedKey"].as_str() {
+                println!("revoked the key '{k}' made for it");
+            }
         }
     }
     Ok(())

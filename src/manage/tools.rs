@@ -73,6 +73,10 @@ pub struct ToolApplied {
 pub struct ToolRestored {
     pub tool: ToolStatus,
     pub files: Vec<String>,
+    /// The proxy key the setup had made for the tool, revoked.
+    #[cfg_attr(test, ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_key: Option<String>,
     /// Files changed since the setup, copied here before being put back.
     pub kept_aside: Vec<String>,
 }
@@ -289,9 +293,11 @@ pub async fn apply_tool(
         model,
     };
     let backups = core.places.tool_backups();
-    let result = tokio::task::spawn_blocking(move || tools::apply(tool, &home, &backups, &target))
-        .await
-        .map_err(|e| ManageError::Upstream(e.to_string()))?;
+    let made = created.clone();
+    let result =
+        tokio::task::spawn_blocking(move || tools::apply(tool, &home, &backups, &target, made))
+            .await
+            .map_err(|e| ManageError::Upstream(e.to_string()))?;
     let changes = match result {
         Ok(c) => c,
         Err(e) => {
@@ -320,15 +326,30 @@ pub async fn restore_tool(core: &Core, id: &str) -> Result<ToolRestored, ManageE
     let tool = tool(id)?;
     let home = home(core)?.clone();
     let backups = core.places.tool_backups();
+    let made = tools::created_key(tool, &backups);
     let restored = tokio::task::spawn_blocking(move || tools::restore(tool, &home, &backups))
         .await
         .map_err(|e| ManageError::Upstream(e.to_string()))??;
     tracing::info!(tool = tool.id(), "restored a tool's own setup");
+    // The key made for the tool goes with its setup (gone already if the user revoked it).
+    let mut revoked_key = None;
+    if let Some(id) = made {
+        let name = super::list_keys(core)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .map(|k| k.name);
+        if let Some(name) = name {
+            super::delete_key(core, &id).await?;
+            revoked_key = Some(name);
+        }
+    }
     let shown = |p: Vec<std::path::PathBuf>| p.iter().map(|p| p.display().to_string()).collect();
     Ok(ToolRestored {
         tool: status_of(core, tool)?,
         files: shown(restored.files),
         kept_aside: shown(restored.kept_aside),
+        revoked_key,
     })
 }
 

@@ -205,6 +205,9 @@ pub struct Applied {
     pub base_url: String,
     pub model: Option<String>,
     pub at_ms: i64,
+    /// The proxy key made for the tool by a setup, revoked by the restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -295,7 +298,15 @@ impl Backups {
                 }
             }
         }
-        manifest.applied = applied;
+        // A later setup that kept the key still leaves it to the restore to revoke.
+        let created_key = applied
+            .created_key
+            .clone()
+            .or(manifest.applied.created_key.take());
+        manifest.applied = Applied {
+            created_key,
+            ..applied
+        };
         // The backups are on disk before any of the tool's files is touched.
         self.save(&manifest)?;
         let mut done: Vec<&FileChange> = Vec::new();

@@ -332,11 +332,17 @@ async fn each_tool_set_up_by_the_router_reaches_it_with_nothing_in_its_environme
     // Restore: the user's file byte for byte; files NineRouter created are gone.
     let (ok, out) = s.cli(&["restore", "claude-code"]).await;
     assert!(ok, "{out}");
+    assert!(out.contains("revoked the key 'Claude Code'"), "{out}");
     assert_eq!(s.read(".claude/settings.json"), original);
     assert!(!s.home.join(".claude.json").exists());
+    // The key made for it went with the setup; Codex's, made and then kept by a second
+    // apply, goes with Codex's restore below.
+    assert!(!s.keys().await.iter().any(|k| k["name"] == "Claude Code"));
     let (ok, out) = s.cli(&["restore", "codex"]).await;
     assert!(ok, "{out}");
     assert!(!s.home.join(".codex").exists());
+    assert!(!s.keys().await.iter().any(|k| k["name"] == "Codex CLI"));
+    assert_eq!(s.keys().await.len(), 5);
     let (ok, listed) = s.cli(&["list"]).await;
     assert!(ok);
     assert!(

@@ -192,21 +192,33 @@ pub fn plan(tool: &dyn Tool, home: &Home, target: &Target) -> Result<Vec<FileCha
     Ok(changes)
 }
 
-/// Points `tool` at `target`, backing up what it replaces.
+/// Points `tool` at `target`, backing up what it replaces; `created_key` names the proxy key
+/// made for it, for the restore to revoke.
 pub fn apply(
     tool: &dyn Tool,
     home: &Home,
     backups: &Path,
     target: &Target,
+    created_key: Option<String>,
 ) -> Result<Vec<FileChange>, SetupError> {
     let changes = plan(tool, home, target)?;
     let applied = Applied {
         base_url: target.base.clone(),
         model: target.model.clone(),
         at_ms: crate::clock::now_ms(),
+        created_key,
     };
     Backups::new(backups, tool.id()).apply(&tool.roots(home), &changes, applied)?;
     Ok(changes)
+}
+
+/// The proxy key a setup of `tool` made, if one did.
+pub fn created_key(tool: &dyn Tool, backups: &Path) -> Option<String> {
+    Backups::new(backups, tool.id())
+        .manifest()
+        .ok()
+        .flatten()
+        .and_then(|m| m.applied.created_key)
 }
 
 /// Puts the tool's files back as they were before NineRouter first set it up.

@@ -4,6 +4,16 @@ use super::*;
 
 const BASE: &str = "http://127.0.0.1:20128";
 
+/// A setup that made no key (the router's side of keys is tested over HTTP).
+fn apply(
+    tool: &dyn Tool,
+    home: &Home,
+    backups: &Path,
+    target: &Target,
+) -> Result<Vec<FileChange>, SetupError> {
+    super::apply(tool, home, backups, target, None)
+}
+
 fn target(model: Option<&str>) -> Target {
     Target {
         base: BASE.into(),

@@ -347,6 +347,10 @@ createdKey?: string, };
 
 export type ToolRestored = { tool: ToolStatus, files: Array<string>, 
 /**
+ * The proxy key the setup had made for the tool, revoked.
+ */
+revokedKey?: string, 
+/**
  * Files changed since the setup, copied here before being put back.
  */
 keptAside: Array<string>, };

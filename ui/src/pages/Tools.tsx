@@ -58,7 +58,8 @@ function ToolCard({ tool }: { tool: ToolStatus }) {
       const done = await send<ToolRestored>("POST", `${path}/restore`);
       setNote(
         `Restored ${done.files.length} file(s).` +
-          (done.keptAside.length ? ` Your later changes were kept in ${done.keptAside.join(", ")}.` : ""),
+          (done.keptAside.length ? ` Your later changes were kept in ${done.keptAside.join(", ")}.` : "") +
+          (done.revokedKey ? ` The key “${done.revokedKey}” made for it is revoked.` : ""),
       );
       await client.invalidateQueries({ queryKey: TOOLS_KEY });
     });
