@@ -119,11 +119,7 @@ fn skipped(s: &Skipped) -> ImportItem {
 
 /// Another router's setup, read from `path` or its default place on this machine.
 pub fn read_peer(core: &Core, input: &PeerImportInput) -> Result<(SetupDoc, PathBuf), ManageError> {
-    let home = core
-        .places
-        .home
-        .clone()
-        .unwrap_or_else(|| crate::setup::Home::isolated(std::path::Path::new("/"), None));
+    let home = core.places.home.as_ref();
     let path = match input
         .path
         .as_deref()
@@ -137,9 +133,15 @@ pub fn read_peer(core: &Core, input: &PeerImportInput) -> Result<(SetupDoc, Path
             }
             p
         }
-        None => input.source.default_path(&home),
+        None => input.source.default_path(home.ok_or_else(|| {
+            invalid(
+                "path",
+                "this router knows no home directory: name where the setup is",
+            )
+        })?),
     };
-    let doc = input.source.read(&path, &home)?;
+    let unknown = crate::setup::Home::isolated(std::path::Path::new("/nonexistent"), None);
+    let doc = input.source.read(&path, home.unwrap_or(&unknown))?;
     Ok((doc, path))
 }
 
@@ -688,8 +690,7 @@ pub const MAX_SETUP_FILE: usize = 46 << 20;
 
 /// The whole setup: settings, nodes, accounts with their secrets, combos, aliases, key hashes,
 /// prices, optionally usage. Only what was made here (the config file's own are its own).
-pub async fn export(core: &Core, input: &ExportInput) -> Result<SetupDoc, ManageError> {
-    let include_usage = input.include_usage;
+pub async fn export(core: &Core, include_usage: bool) -> Result<SetupDoc, ManageError> {
     let (rows, usage) = core
         .store
         .call(move |c| {
@@ -791,7 +792,7 @@ pub async fn export_file(core: &Core, input: ExportInput) -> Result<Vec<u8>, Man
     if input.passphrase.chars().count() < bundle::MIN_PASSPHRASE {
         return Err(BundleError::WeakPassphrase.into());
     }
-    let doc = export(core, &input).await?;
+    let doc = export(core, input.include_usage).await?;
     let passphrase = input.passphrase;
     let sealed = tokio::task::spawn_blocking(move || bundle::seal(&doc, &passphrase))
         .await

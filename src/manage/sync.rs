@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
-use super::move_in::{self, ExportInput, ImportItem, Mode};
+use super::move_in::{self, ImportItem, Mode};
 use super::{ManageError, invalid};
-use crate::events::EngineEvent;
 use crate::secrets::SecretString;
 use crate::setup::bundle;
 use crate::setup::doc::SetupDoc;
@@ -205,11 +204,7 @@ pub async fn write_copy(core: &Core) -> Result<(), ManageError> {
         return Ok(());
     };
     let passphrase = passphrase(core).await?;
-    let input = ExportInput {
-        passphrase: String::new(),
-        include_usage: false,
-    };
-    let mut doc = move_in::export(core, &input).await?;
+    let mut doc = move_in::export(core, false).await?;
     doc.made_by = format!("NineRouter on {}", cfg.name);
     let path = copy_path(&cfg.folder, &cfg.machine);
     let plain = serde_json::to_vec(&doc).map_err(|e| invalid("setup", e.to_string()))?;
@@ -393,18 +388,12 @@ pub async fn merge(core: &Core, input: MergeInput) -> Result<Vec<ImportItem>, Ma
 /// Rewrites this machine's copy after every change (changes arriving together are written
 /// once), until the engine stops.
 pub async fn sync_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    let mut events = core.events().subscribe();
+    let mut changes = core.setup_changes();
     // A change made while the router was stopped (a config file edited) is written too.
-    if let Err(e) = write_copy(&core).await {
-        tracing::warn!("cannot write this machine's setup to the sync folder: {e}");
-    }
+    changes.mark_changed();
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(EngineEvent::ConfigChanged { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+            changed = changes.changed() => if changed.is_err() { return },
             _ = stop.wait_for(|s| *s) => return,
         }
         // Changes made together (an import's items) go into one copy.
@@ -412,7 +401,7 @@ pub async fn sync_loop(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(SETTLE) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
+        changes.mark_unchanged();
         if let Err(e) = write_copy(&core).await {
             tracing::warn!("cannot write this machine's setup to the sync folder: {e}");
         }

@@ -83,6 +83,9 @@ pub struct Core {
     paused: AtomicBool,
     catalog: RwLock<Arc<Catalog>>,
     reload_lock: tokio::sync::Mutex<()>,
+    /// Counts catalog rebuilds: background jobs that follow the setup wait on it without
+    /// subscribing to the event bus (a subscriber makes every request build its events).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// What a `Core` is made of; the rest starts empty.
@@ -125,7 +128,13 @@ impl Core {
             paused: AtomicBool::new(false),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes each time the setup does (a new catalog).
+    pub fn setup_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn is_paused(&self) -> bool {
@@ -249,6 +258,7 @@ impl Core {
             .warn_at(&catalog.settings.observability.quota_warn_pct);
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
         self.proxy.routing.reset_rotation();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         self.events().publish(EngineEvent::ConfigChanged {
             what: what.to_owned(),
         });

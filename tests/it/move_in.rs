@@ -640,3 +640,11 @@ async fn an_account_of_a_node_left_alone_never_lands_on_another_provider() {
         "the relay's key is not an OpenAI account"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_in_the_engine_listens_to_every_request_unless_someone_watches() {
+    // Request events are only built for a listener (a dashboard, the tray): the sync job
+    // follows setup changes without becoming one.
+    let router = crate::support::Router::start("").await;
+    assert!(!router.engine.core().events().has_subscribers());
+}

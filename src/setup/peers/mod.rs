@@ -31,14 +31,6 @@ pub enum Peer {
 }
 
 impl Peer {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "9router" | "ninerouter9" => Some(Self::NineRouter),
-            "cliproxyapi" | "cli-proxy-api" | "cpa" => Some(Self::CliProxyApi),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::NineRouter => "9Router",
