@@ -38,12 +38,12 @@ async fn write(store: &Store, events: &EventBus, batch: Vec<CooldownChange>) {
     }
     let result = store
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut tx = c.transaction()?;
             for change in &batch {
                 match change {
-                    CooldownChange::Set(cd) => store::upsert_cooldown(&tx, cd)?,
+                    CooldownChange::Set(cd) => store::upsert_cooldown(&mut *tx, cd)?,
                     CooldownChange::Cleared { account_id, model } => {
-                        store::delete_cooldown(&tx, account_id, model)?
+                        store::delete_cooldown(&mut *tx, account_id, model)?
                     }
                 }
             }

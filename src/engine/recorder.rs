@@ -11,8 +11,6 @@ use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
-
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
 use crate::engine::Core;
@@ -20,7 +18,8 @@ use crate::events::EngineEvent;
 use crate::format::{self, Api, Usage};
 use crate::inspector::{self, Limits, Redactor, Retention};
 use crate::providers::{self, Tier};
-use crate::store::StoreError;
+use crate::store::sql::args;
+use crate::store::{Db, Sql, StoreError};
 use crate::usage::{Recording, Tokens, UsageRecord};
 
 /// At most this many items per transaction, so one commit never holds the database long.
@@ -70,7 +69,7 @@ struct Batch {
     details: bool,
 }
 
-fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
+fn run(core: &Core, mut conn: Box<dyn Db>, queue: &Receiver<Recording>) {
     let mut retention = Retention::default();
     let mut stopping = false;
     while !stopping {
@@ -82,9 +81,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
         let cx = Context::new(core);
         let mut batch = Batch::default();
         let result = (|| -> Result<(), StoreError> {
-            // Immediate: a write transaction from the start, so it waits its turn instead of
-            // failing to upgrade a read that another connection's commit made stale.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut tx = conn.transaction()?;
             let mut next = Some(first);
             'gather: loop {
                 for item in next.take().into_iter().chain(queue.try_iter()) {
@@ -92,7 +89,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
                         stopping = true;
                         break 'gather;
                     }
-                    write(&tx, &cx, &mut retention, &mut batch, item)?;
+                    write(&mut *tx, &cx, &mut retention, &mut batch, item)?;
                     if batch.items >= MAX_BATCH {
                         break 'gather;
                     }
@@ -107,7 +104,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
             }
             tx.commit()?;
             if batch.details {
-                retention.enforce(&conn, Limits::from(&cx.catalog.settings.observability))?;
+                retention.enforce(&mut *conn, Limits::from(&cx.catalog.settings.observability))?;
             }
             Ok(())
         })();
@@ -132,15 +129,12 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
     if !rest.is_empty() {
         let cx = Context::new(core);
         let mut batch = Batch::default();
-        let result = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)
-            .and_then(|tx| {
-                for item in rest {
-                    write(&tx, &cx, &mut retention, &mut batch, item)?;
-                }
-                Ok(tx.commit()?)
-            });
+        let result = conn.transaction().and_then(|mut tx| {
+            for item in rest {
+                write(&mut *tx, &cx, &mut retention, &mut batch, item)?;
+            }
+            tx.commit()
+        });
         if let Err(e) = result {
             tracing::error!("could not save the last usage records: {e}");
         }
@@ -149,7 +143,7 @@ fn run(core: &Core, mut conn: Connection, queue: &Receiver<Recording>) {
 
 /// Writes one item into the open transaction.
 fn write(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     cx: &Context<'_>,
     retention: &mut Retention,
     batch: &mut Batch,
@@ -223,7 +217,7 @@ pub fn tokens(api: Api, status: u16, tokens: &Tokens) -> Usage {
 }
 
 fn insert(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     catalog: &Catalog,
     r: &UsageRecord,
 ) -> Result<(Usage, f64, bool), StoreError> {
@@ -241,39 +235,39 @@ fn insert(
         .is_none_or(|p| matches!(p.tier, Tier::ApiKey | Tier::Cheap));
     let attempts = serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into());
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO usage_events (started_ms, api, endpoint, requested_model, provider, model,
             account_id, attempts, status, input_tokens, cached_tokens, cache_write_tokens,
             output_tokens, reasoning_tokens, cost, priced, billed, streamed, ttft_ms, latency_ms,
             request_id, key_id, combo, limited)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24)",
-    )?
-    .execute(params![
-        r.started_ms,
-        r.api.name(),
-        r.endpoint,
-        r.requested_model,
-        r.provider,
-        r.model,
-        r.account_id,
-        attempts,
-        r.status,
-        as_i64(u.input),
-        as_i64(u.cache_read),
-        as_i64(u.cache_write),
-        as_i64(u.output),
-        as_i64(u.reasoning),
-        cost,
-        price.is_some(),
-        billed,
-        r.streamed,
-        r.ttft_ms,
-        r.latency_ms,
-        r.request_id,
-        r.key_id,
-        r.combo,
-        r.limited,
-    ])?;
+        args![
+            r.started_ms,
+            r.api.name(),
+            r.endpoint,
+            r.requested_model,
+            r.provider,
+            r.model,
+            r.account_id,
+            attempts,
+            r.status,
+            as_i64(u.input),
+            as_i64(u.cache_read),
+            as_i64(u.cache_write),
+            as_i64(u.output),
+            as_i64(u.reasoning),
+            cost,
+            price.is_some(),
+            billed,
+            r.streamed,
+            r.ttft_ms,
+            r.latency_ms,
+            r.request_id,
+            r.key_id,
+            r.combo,
+            r.limited,
+        ],
+    )?;
     Ok((u, cost, billed))
 }

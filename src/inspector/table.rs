@@ -1,7 +1,6 @@
 //! Reading the `request_details` table for `/api/usage/request-details`: pages, filters,
 //! and every layer rendered for display.
 
-use rusqlite::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -9,7 +8,8 @@ use super::redact::Redactor;
 use super::render;
 use crate::format::Api;
 use crate::providers::WireFormat;
-use crate::store::StoreError;
+use crate::store::sql::{Dialect, Row, ToArg, Value as Col};
+use crate::store::{Sql, SqlExt, StoreError};
 
 /// The list's filters; all optional. `status` is a code, `ok`, `error` or `pending`.
 #[derive(Debug, Clone, Default)]
@@ -25,8 +25,8 @@ pub struct DetailFilter {
 }
 
 impl DetailFilter {
-    fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
-        use rusqlite::types::Value as V;
+    fn where_clause(&self, dialect: Dialect) -> (String, Vec<Col>) {
+        use Col as V;
         let mut clauses = Vec::new();
         let mut args: Vec<V> = Vec::new();
         let mut arg = |v: V| {
@@ -52,14 +52,14 @@ impl DetailFilter {
             Some("pending") => clauses.push("status IS NULL".into()),
             Some(code) => {
                 let code = code.parse::<i64>().unwrap_or(-1);
-                clauses.push(format!("status = {}", arg(V::Integer(code))));
+                clauses.push(format!("status = {}", arg(V::Int(code))));
             }
         }
         if let Some(from) = self.from {
-            clauses.push(format!("started_ms >= {}", arg(V::Integer(from))));
+            clauses.push(format!("started_ms >= {}", arg(V::Int(from))));
         }
         if let Some(to) = self.to {
-            clauses.push(format!("started_ms < {}", arg(V::Integer(to))));
+            clauses.push(format!("started_ms < {}", arg(V::Int(to))));
         }
         if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let escaped = q
@@ -67,13 +67,26 @@ impl DetailFilter {
                 .replace('%', "\\%")
                 .replace('_', "\\_");
             let a = arg(V::Text(format!("%{escaped}%")));
-            clauses.push(format!(
-                "(id LIKE {a} ESCAPE '\\' OR requested_model LIKE {a} ESCAPE '\\'
-                  OR coalesce(model, '') LIKE {a} ESCAPE '\\'
-                  OR coalesce(provider, '') LIKE {a} ESCAPE '\\'
-                  OR client_request_body LIKE {a} ESCAPE '\\'
-                  OR coalesce(provider_response_body, '') LIKE {a} ESCAPE '\\')"
-            ));
+            let like = |col: &str| dialect.like(col, &a);
+            let mut any = vec![
+                like("id"),
+                like("requested_model"),
+                like("coalesce(model, '')"),
+                like("coalesce(provider, '')"),
+            ];
+            match dialect {
+                // SQLite compares a blob as text.
+                Dialect::Sqlite => {
+                    any.push(like("client_request_body"));
+                    any.push(like("coalesce(provider_response_body, '')"));
+                }
+                Dialect::Postgres => {
+                    let raw = arg(V::Text(q.to_owned()));
+                    any.push(dialect.blob_contains("client_request_body", &raw));
+                    any.push(dialect.blob_contains("provider_response_body", &raw));
+                }
+            }
+            clauses.push(format!("({})", any.join(" OR ")));
         }
         if let Some(ids) = &self.ids {
             let list: Vec<String> = ids.iter().map(|id| arg(V::Text(id.clone()))).collect();
@@ -194,7 +207,7 @@ const SUMMARY_COLUMNS: &str = "id, started_ms, api, endpoint, requested_model, p
     account_id, key_id, combo, attempts, streamed, status, input_tokens, cached_tokens,
     cache_write_tokens, output_tokens, reasoning_tokens, ttft_ms, latency_ms";
 
-fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DetailSummary> {
+fn summary_of(r: &mut Row) -> Result<DetailSummary, StoreError> {
     let status: Option<i64> = r.get(12)?;
     let attempts: Option<String> = r.get(10)?;
     Ok(DetailSummary {
@@ -230,25 +243,26 @@ fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DetailSummary> {
 
 /// Newest first.
 pub fn list_details(
-    c: &Connection,
+    c: &mut dyn Sql,
     filter: &DetailFilter,
     page: u32,
     page_size: u32,
 ) -> Result<DetailPage, StoreError> {
-    let (clause, args) = filter.where_clause();
-    let total: i64 = c.query_row(
+    let (clause, values) = filter.where_clause(c.dialect());
+    let bound = bind(&values);
+    let total: i64 = c.value(
         &format!("SELECT count(*) FROM request_details {clause}"),
-        params_from_iter(args.iter()),
-        |r| r.get(0),
+        &bound,
     )?;
-    let mut stmt = c.prepare(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM request_details {clause}
-         ORDER BY seq DESC LIMIT {page_size} OFFSET {offset}",
-        offset = u64::from(page.saturating_sub(1)) * u64::from(page_size)
-    ))?;
-    let details = stmt
-        .query_map(params_from_iter(args.iter()), summary_of)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let details = c.rows(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS} FROM request_details {clause}
+             ORDER BY seq DESC LIMIT {page_size} OFFSET {offset}",
+            offset = u64::from(page.saturating_sub(1)) * u64::from(page_size)
+        ),
+        &bound,
+        |mut r| summary_of(&mut r),
+    )?;
     let total_items = u64::try_from(total).unwrap_or(0);
     Ok(DetailPage {
         details,
@@ -265,28 +279,29 @@ pub fn list_details(
 /// Every layer of the requests that match (export), newest first, at most `limit`; rendered
 /// with the secrets known now.
 pub fn full_details(
-    c: &Connection,
+    c: &mut dyn Sql,
     filter: &DetailFilter,
     limit: u32,
     r: &Redactor,
 ) -> Result<Vec<Detail>, StoreError> {
-    let (clause, args) = filter.where_clause();
-    let mut stmt = c.prepare(&format!(
-        "SELECT {SUMMARY_COLUMNS}, provider_wire,
+    let (clause, values) = filter.where_clause(c.dialect());
+    let rows = c.rows(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS}, provider_wire,
             client_request, client_request_body, provider_request, provider_request_body,
             provider_response, provider_response_body, client_response, client_response_body
          FROM request_details {clause} ORDER BY seq DESC LIMIT {limit}"
-    ))?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |row| {
-            let summary = summary_of(row)?;
-            let layer = |at: usize| -> rusqlite::Result<(Option<String>, Vec<u8>)> {
+        ),
+        &bind(&values),
+        |mut row| {
+            let summary = summary_of(&mut row)?;
+            let wire = row
+                .get::<Option<String>>(20)?
+                .and_then(|w| serde_json::from_value::<WireFormat>(Value::String(w)).ok());
+            let mut layer = |at: usize| -> Result<(Option<String>, Vec<u8>), StoreError> {
                 let body: Option<Vec<u8>> = row.get(at + 1)?;
                 Ok((row.get(at)?, body.unwrap_or_default()))
             };
-            let wire = row
-                .get::<_, Option<String>>(20)?
-                .and_then(|w| serde_json::from_value::<WireFormat>(Value::String(w)).ok());
             let layers = [
                 ("clientRequest", layer(21)?),
                 ("providerRequest", layer(23)?),
@@ -321,12 +336,16 @@ pub fn full_details(
                 client_response: render::layer(client_response.0.as_deref(), &client_response.1, r),
                 summary,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     Ok(rows)
 }
 
-pub fn get_detail(c: &Connection, id: &str, r: &Redactor) -> Result<Option<Detail>, StoreError> {
+fn bind(values: &[Col]) -> Vec<&dyn ToArg> {
+    values.iter().map(|v| v as &dyn ToArg).collect()
+}
+
+pub fn get_detail(c: &mut dyn Sql, id: &str, r: &Redactor) -> Result<Option<Detail>, StoreError> {
     let filter = DetailFilter {
         ids: Some(vec![id.to_owned()]),
         ..DetailFilter::default()

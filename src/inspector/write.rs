@@ -4,15 +4,14 @@
 
 use std::borrow::Cow;
 
-use rusqlite::{Connection, Transaction, params};
-
 use super::redact::Redactor;
 use super::render;
 use super::{Begin, Captured, DetailMessage, End};
 use crate::catalog::ObservabilitySettings;
 use crate::format::Usage;
 use crate::providers::WireFormat;
-use crate::store::StoreError;
+use crate::store::sql::args;
+use crate::store::{Sql, SqlExt, StoreError};
 
 /// Retention limits, from the observability settings.
 #[derive(Debug, Clone, Copy)]
@@ -39,58 +38,58 @@ pub struct Retention {
 }
 
 impl Retention {
-    fn load(&mut self, c: &Connection) -> Result<(), StoreError> {
+    fn load(&mut self, c: &mut dyn Sql) -> Result<(), StoreError> {
         if !self.loaded {
-            (self.count, self.bytes) = c.query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM request_details",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            (self.count, self.bytes) = c
+                .row(
+                    "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM request_details",
+                    args![],
+                    |mut r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .unwrap_or_default();
             self.loaded = true;
         }
         Ok(())
     }
 
     /// Drops the oldest requests beyond the count and byte budgets.
-    pub fn enforce(&mut self, c: &Connection, limits: Limits) -> Result<(), StoreError> {
+    pub fn enforce(&mut self, c: &mut dyn Sql, limits: Limits) -> Result<(), StoreError> {
         self.load(c)?;
         let over = self.count - i64::from(limits.max_requests);
         if over > 0 {
-            let seq: i64 = c.query_row(
+            let seq: Option<i64> = c.row(
                 "SELECT seq FROM request_details ORDER BY seq LIMIT 1 OFFSET ?1",
-                params![over - 1],
-                |r| r.get(0),
+                args![over - 1],
+                |mut r| r.get(0),
             )?;
-            self.delete_through(c, seq)?;
+            if let Some(seq) = seq {
+                self.delete_through(c, seq)?;
+            }
         }
         let max_bytes = i64::try_from(limits.max_bytes).unwrap_or(i64::MAX);
         if self.bytes > max_bytes {
-            let mut last = None;
-            {
-                let mut stmt =
-                    c.prepare_cached("SELECT seq, size FROM request_details ORDER BY seq")?;
-                let mut rows = stmt.query([])?;
-                let mut freed = 0_i64;
-                while self.bytes - freed > max_bytes
-                    && let Some(row) = rows.next()?
-                {
-                    freed += row.get::<_, i64>(1)?;
-                    last = Some(row.get::<_, i64>(0)?);
-                }
-            }
-            if let Some(seq) = last {
-                self.delete_through(c, seq)?;
+            // The first request at which the oldest ones, summed, free enough.
+            let last: Option<i64> = c.row(
+                "SELECT seq FROM (SELECT seq, sum(size) OVER (ORDER BY seq) AS freed
+                   FROM request_details) AS running
+                 WHERE freed >= ?1 ORDER BY seq LIMIT 1",
+                args![self.bytes - max_bytes],
+                |mut r| r.get(0),
+            )?;
+            match last {
+                Some(seq) => self.delete_through(c, seq)?,
+                None => self.delete_through(c, i64::MAX)?,
             }
         }
         Ok(())
     }
 
-    fn delete_through(&mut self, c: &Connection, seq: i64) -> Result<(), StoreError> {
-        let mut stmt =
-            c.prepare_cached("DELETE FROM request_details WHERE seq <= ?1 RETURNING size")?;
-        let sizes = stmt
-            .query_map(params![seq], |r| r.get::<_, i64>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
+    fn delete_through(&mut self, c: &mut dyn Sql, seq: i64) -> Result<(), StoreError> {
+        let sizes: Vec<i64> = c.rows(
+            "DELETE FROM request_details WHERE seq <= ?1 RETURNING size",
+            args![seq],
+            |mut r| r.get(0),
+        )?;
         self.count -= i64::try_from(sizes.len()).unwrap_or(0);
         self.bytes -= sizes.iter().sum::<i64>();
         Ok(())
@@ -132,7 +131,7 @@ fn n(v: u64) -> i64 {
 
 /// Writes one batch of messages; `usage_of` reads an end's token counts.
 pub fn apply(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     messages: &[DetailMessage],
     r: &Redactor,
     usage_of: impl Fn(&End) -> Usage,
@@ -159,7 +158,7 @@ pub fn apply(
 /// Inserts a request (with its end when it is over); returns its size, `None` if it was
 /// already there.
 fn insert(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     b: &Begin,
     end: Option<(&End, Usage)>,
     r: &Redactor,
@@ -182,9 +181,8 @@ fn insert(
     let (preq_meta, preq_body) = parts(&provider_request);
     let (presp_meta, presp_body) = parts(&provider_response);
     let (cresp_meta, cresp_body) = parts(&client_response);
-    let inserted = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO request_details (id, started_ms, api, endpoint,
+    let inserted = tx.execute(
+        "INSERT INTO request_details (id, started_ms, api, endpoint,
                 requested_model, provider, model, account_id, key_id, combo, attempts, streamed,
                 provider_wire, status, ttft_ms, latency_ms, input_tokens, cached_tokens,
                 cache_write_tokens, output_tokens, reasoning_tokens,
@@ -192,9 +190,9 @@ fn insert(
                 provider_response, provider_response_body, client_response, client_response_body,
                 size)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-        )?
-        .execute(params![
+                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)
+             ON CONFLICT (id) DO NOTHING",
+        args![
             b.id,
             b.started_ms,
             b.api.name(),
@@ -225,27 +223,26 @@ fn insert(
             cresp_meta,
             cresp_body,
             size,
-        ])?;
+        ],
+    )?;
     Ok((inserted > 0).then_some(size))
 }
 
 /// Completes a streamed request; returns the bytes it added.
-fn finish(tx: &Transaction, e: &End, r: &Redactor, u: Usage) -> Result<i64, StoreError> {
+fn finish(tx: &mut dyn Sql, e: &End, r: &Redactor, u: Usage) -> Result<i64, StoreError> {
     let provider_response = e.provider_response.as_ref().and_then(|p| stored(p, r));
     let client_response = stored(&e.client_response, r);
     let size = size_of(&[&provider_response, &client_response]);
     let (presp_meta, presp_body) = parts(&provider_response);
     let (cresp_meta, cresp_body) = parts(&client_response);
-    let updated = tx
-        .prepare_cached(
-            "UPDATE request_details SET status = ?2, ttft_ms = ?3, latency_ms = ?4,
+    let updated = tx.execute(
+        "UPDATE request_details SET status = ?2, ttft_ms = ?3, latency_ms = ?4,
                 input_tokens = ?5, cached_tokens = ?6, cache_write_tokens = ?7,
                 output_tokens = ?8, reasoning_tokens = ?9, provider_wire = ?10,
                 provider_response = ?11, provider_response_body = ?12,
                 client_response = ?13, client_response_body = ?14, size = size + ?15
              WHERE id = ?1",
-        )?
-        .execute(params![
+        args![
             e.id,
             e.status,
             e.ttft_ms,
@@ -261,14 +258,15 @@ fn finish(tx: &Transaction, e: &End, r: &Redactor, u: Usage) -> Result<i64, Stor
             cresp_meta,
             cresp_body,
             size,
-        ])?;
+        ],
+    )?;
     Ok(if updated > 0 { size } else { 0 })
 }
 
 /// Requests the router stopped before they finished (a crash or kill) are closed as such.
-pub fn close_interrupted(c: &Connection) -> Result<usize, StoreError> {
-    Ok(c.execute(
+pub fn close_interrupted(c: &mut dyn Sql) -> Result<usize, StoreError> {
+    c.execute(
         "UPDATE request_details SET status = 0 WHERE status IS NULL",
-        [],
-    )?)
+        args![],
+    )
 }

@@ -1,49 +1,48 @@
 //! What guards the management API, and what it was used for: the dashboard password's hash,
 //! admin tokens (hashed) and the audit log.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Sql, SqlExt, args};
 use serde::Serialize;
 
 use super::StoreError;
 
 /// One value of the settings table besides the settings themselves.
-pub fn load_value(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
+pub fn load_value(c: &mut dyn Sql, key: &str) -> Result<Option<String>, StoreError> {
+    c.row(
         "SELECT value FROM settings WHERE key = ?1",
-        params![key],
-        |r| r.get(0),
+        args![key],
+        |mut r| r.get(0),
     )
-    .optional()?)
 }
 
 /// Sets (or with `None` removes) one value of the settings table.
-pub fn save_value(c: &Connection, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+pub fn save_value(c: &mut dyn Sql, key: &str, value: Option<&str>) -> Result<(), StoreError> {
     match value {
         Some(v) => c.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, v],
+            args![key, v],
         )?,
-        None => c.execute("DELETE FROM settings WHERE key = ?1", params![key])?,
+        None => c.execute("DELETE FROM settings WHERE key = ?1", args![key])?,
     };
     Ok(())
 }
 
 /// The Argon2 hash (PHC string) of the dashboard password, if one is set.
-pub fn load_admin_password(c: &Connection) -> Result<Option<String>, StoreError> {
+pub fn load_admin_password(c: &mut dyn Sql) -> Result<Option<String>, StoreError> {
     load_value(c, "admin_password")
 }
 
-pub fn save_admin_password(c: &Connection, hash: Option<&str>) -> Result<(), StoreError> {
+pub fn save_admin_password(c: &mut dyn Sql, hash: Option<&str>) -> Result<(), StoreError> {
     save_value(c, "admin_password", hash)
 }
 
 /// The secret store this install keeps its secrets in (`keychain` or `file`), once known.
-pub fn load_secret_store(c: &Connection) -> Result<Option<String>, StoreError> {
+pub fn load_secret_store(c: &mut dyn Sql) -> Result<Option<String>, StoreError> {
     load_value(c, "secret_store")
 }
 
-pub fn save_secret_store(c: &Connection, kind: &str) -> Result<(), StoreError> {
+pub fn save_secret_store(c: &mut dyn Sql, kind: &str) -> Result<(), StoreError> {
     save_value(c, "secret_store", Some(kind))
 }
 
@@ -60,7 +59,7 @@ pub struct AdminTokenRecord {
     pub created_at: i64,
 }
 
-pub fn list_admin_tokens(c: &Connection) -> Result<Vec<AdminTokenRecord>, StoreError> {
+pub fn list_admin_tokens(c: &mut dyn Sql) -> Result<Vec<AdminTokenRecord>, StoreError> {
     Ok(super::catalog_tables::hashed_rows(c, "admin_tokens")?
         .into_iter()
         .map(|r| AdminTokenRecord {
@@ -74,25 +73,24 @@ pub fn list_admin_tokens(c: &Connection) -> Result<Vec<AdminTokenRecord>, StoreE
 }
 
 /// The name of the admin token with this hash, if there is one.
-pub fn admin_token_named(c: &Connection, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
+pub fn admin_token_named(c: &mut dyn Sql, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    c.row(
         "SELECT name FROM admin_tokens WHERE hash = ?1",
-        params![hash.as_slice()],
-        |r| r.get(0),
+        args![hash.as_slice()],
+        |mut r| r.get(0),
     )
-    .optional()?)
 }
 
-pub fn insert_admin_token(c: &Connection, t: &AdminTokenRecord) -> Result<(), StoreError> {
+pub fn insert_admin_token(c: &mut dyn Sql, t: &AdminTokenRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO admin_tokens (id, name, hash, hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![t.id, t.name, t.hash.as_slice(), t.hint, t.created_at],
+        args![t.id, t.name, t.hash.as_slice(), t.hint, t.created_at],
     )?;
     Ok(())
 }
 
-pub fn delete_admin_token(c: &Connection, id: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("DELETE FROM admin_tokens WHERE id = ?1", params![id])? > 0)
+pub fn delete_admin_token(c: &mut dyn Sql, id: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM admin_tokens WHERE id = ?1", args![id])? > 0)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,39 +115,39 @@ pub struct AuditEntry {
 /// Keeps the newest this many entries.
 const AUDIT_KEEP: i64 = 10_000;
 
-pub fn insert_audit(c: &Connection, e: &AuditEntry) -> Result<(), StoreError> {
+pub fn insert_audit(c: &mut dyn Sql, e: &AuditEntry) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO audit_log (at_ms, client, actor, action, detail, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![e.at_ms, e.client, e.actor, e.action, e.detail, e.status],
+        args![e.at_ms, e.client, e.actor, e.action, e.detail, e.status],
     )?;
     c.execute(
         "DELETE FROM audit_log WHERE seq <= (SELECT MAX(seq) FROM audit_log) - ?1",
-        params![AUDIT_KEEP],
+        args![AUDIT_KEEP],
     )?;
     Ok(())
 }
 
 /// The newest entries first, before `before` (a `seq`) when given.
 pub fn list_audit(
-    c: &Connection,
+    c: &mut dyn Sql,
     limit: u32,
     before: Option<i64>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut stmt = c.prepare(
+    c.rows(
         "SELECT seq, at_ms, client, actor, action, detail, status FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
-        Ok(AuditEntry {
-            seq: r.get(0)?,
-            at_ms: r.get(1)?,
-            client: r.get(2)?,
-            actor: r.get(3)?,
-            action: r.get(4)?,
-            detail: r.get(5)?,
-            status: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        args![before.unwrap_or(i64::MAX), limit],
+        |mut r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at_ms: r.get(1)?,
+                client: r.get(2)?,
+                actor: r.get(3)?,
+                action: r.get(4)?,
+                detail: r.get(5)?,
+                status: r.get(6)?,
+            })
+        },
+    )
 }

@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::sql::{Db, Row, Sql, SqlExt, args};
 use super::{StoreError, now_ms};
 use crate::catalog::{
     AccountRecord, ApiKeyRecord, Combo, ComboStrategy, KeyHash, KeyLimits, NodeKind, NodeRecord,
@@ -23,14 +22,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 
 // ---- settings -------------------------------------------------------------------------------
 
-pub fn load_settings(c: &Connection) -> Result<Settings, StoreError> {
-    let text: Option<String> = c
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'settings'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub fn load_settings(c: &mut dyn Sql) -> Result<Settings, StoreError> {
+    let text: Option<String> = c.row(
+        "SELECT value FROM settings WHERE key = 'settings'",
+        args![],
+        |mut r| r.get(0),
+    )?;
     match text {
         None => Ok(Settings::default()),
         Some(t) => {
@@ -39,11 +36,11 @@ pub fn load_settings(c: &Connection) -> Result<Settings, StoreError> {
     }
 }
 
-pub fn save_settings(c: &Connection, settings: &Settings) -> Result<(), StoreError> {
+pub fn save_settings(c: &mut dyn Sql, settings: &Settings) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO settings (key, value) VALUES ('settings', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![to_json(settings)?],
+        args![to_json(settings)?],
     )?;
     Ok(())
 }
@@ -59,7 +56,7 @@ pub struct CatalogRows {
     pub prices: Vec<PriceOverride>,
 }
 
-pub fn load_catalog_rows(c: &Connection) -> Result<CatalogRows, StoreError> {
+pub fn load_catalog_rows(c: &mut dyn Sql) -> Result<CatalogRows, StoreError> {
     Ok(CatalogRows {
         settings: load_settings(c)?,
         nodes: list_nodes(c)?,
@@ -73,20 +70,18 @@ pub fn load_catalog_rows(c: &Connection) -> Result<CatalogRows, StoreError> {
 
 // ---- nodes ----------------------------------------------------------------------------------
 
-pub fn list_nodes(c: &Connection) -> Result<Vec<NodeRecord>, StoreError> {
-    let mut stmt =
-        c.prepare("SELECT id, name, prefix, kind, base_url FROM nodes ORDER BY created_at, id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, name, prefix, kind, base_url) = row?;
+pub fn list_nodes(c: &mut dyn Sql) -> Result<Vec<NodeRecord>, StoreError> {
+    c.rows(
+        "SELECT id, name, prefix, kind, base_url FROM nodes ORDER BY created_at, id",
+        args![],
+        node_of,
+    )
+}
+
+fn node_of(mut r: Row) -> Result<NodeRecord, StoreError> {
+    let (id, name, prefix, kind, base_url): (String, String, String, String, String) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    {
         let kind = NodeKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("node {id} has kind '{kind}'")))?;
         Ok(NodeRecord {
@@ -97,82 +92,71 @@ pub fn list_nodes(c: &Connection) -> Result<Vec<NodeRecord>, StoreError> {
             base_url,
             source: Source::Api,
         })
-    })
-    .collect()
+    }
 }
 
-pub fn insert_node(c: &Connection, n: &NodeRecord) -> Result<(), StoreError> {
+pub fn insert_node(c: &mut dyn Sql, n: &NodeRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO nodes (id, name, prefix, kind, base_url, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![n.id, n.name, n.prefix, n.kind.as_str(), n.base_url, now_ms()],
+        args![n.id, n.name, n.prefix, n.kind.as_str(), n.base_url, now_ms()],
     )?;
     Ok(())
 }
 
-pub fn update_node(c: &Connection, n: &NodeRecord) -> Result<bool, StoreError> {
+pub fn update_node(c: &mut dyn Sql, n: &NodeRecord) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE nodes SET name = ?2, prefix = ?3, kind = ?4, base_url = ?5 WHERE id = ?1",
-        params![n.id, n.name, n.prefix, n.kind.as_str(), n.base_url],
+        args![n.id, n.name, n.prefix, n.kind.as_str(), n.base_url],
     )?;
     Ok(changed > 0)
 }
 
 /// Deletes a node and returns the secret references of its connections, which go with it.
-pub fn delete_node(c: &mut Connection, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let refs: Vec<String> = {
-        let mut stmt = tx.prepare(
-            "SELECT secret_ref FROM connections WHERE provider = ?1 AND secret_ref IS NOT NULL",
-        )?;
-        stmt.query_map(params![id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
-    tx.execute("DELETE FROM connections WHERE provider = ?1", params![id])?;
-    let deleted = tx.execute("DELETE FROM nodes WHERE id = ?1", params![id])?;
+pub fn delete_node(c: &mut dyn Db, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+    let mut tx = c.transaction()?;
+    let refs: Vec<String> = tx.rows(
+        "SELECT secret_ref FROM connections WHERE provider = ?1 AND secret_ref IS NOT NULL",
+        args![id],
+        |mut r| r.get(0),
+    )?;
+    tx.execute("DELETE FROM connections WHERE provider = ?1", args![id])?;
+    let deleted = tx.execute("DELETE FROM nodes WHERE id = ?1", args![id])?;
     tx.commit()?;
     Ok((deleted > 0).then_some(refs))
 }
 
 // ---- connections ----------------------------------------------------------------------------
 
-pub fn list_accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
-    let mut stmt = c.prepare(
+pub fn list_accounts(c: &mut dyn Sql) -> Result<Vec<AccountRecord>, StoreError> {
+    c.rows(
         "SELECT id, provider, name, priority, enabled, base_url, models, secret_ref, proxy_ref,
            quota_reserve_pct
          FROM connections ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            AccountRecord {
+        args![],
+        |mut r| {
+            Ok(AccountRecord {
                 id: r.get(0)?,
                 provider: r.get(1)?,
                 name: r.get(2)?,
                 priority: r.get(3)?,
                 enabled: r.get(4)?,
                 base_url: r.get(5)?,
-                models: Vec::new(),
+                models: json_list(&r.get::<String>(6)?)?,
                 secret_ref: r.get(7)?,
                 proxy_ref: r.get(8)?,
                 quota_reserve_pct: r.get(9)?,
                 source: Source::Api,
-            },
-            r.get::<_, String>(6)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (mut rec, models) = row?;
-        rec.models = json_list(&models)?;
-        Ok(rec)
-    })
-    .collect()
+            })
+        },
+    )
 }
 
-pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreError> {
+pub fn insert_account(c: &mut dyn Sql, rec: &AccountRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO connections (id, provider, name, priority, enabled, base_url, models, secret_ref,
            created_at, proxy_ref, quota_reserve_pct)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+        args![
             rec.id,
             rec.provider,
             rec.name,
@@ -189,11 +173,11 @@ pub fn insert_account(c: &Connection, rec: &AccountRecord) -> Result<(), StoreEr
     Ok(())
 }
 
-pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
+pub fn update_account(c: &mut dyn Sql, rec: &AccountRecord) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE connections SET name = ?2, priority = ?3, enabled = ?4, base_url = ?5, models = ?6,
            secret_ref = ?7, proxy_ref = ?8, quota_reserve_pct = ?9 WHERE id = ?1",
-        params![
+        args![
             rec.id,
             rec.name,
             rec.priority,
@@ -208,9 +192,9 @@ pub fn update_account(c: &Connection, rec: &AccountRecord) -> Result<bool, Store
     Ok(changed > 0)
 }
 
-pub fn delete_account(c: &Connection, id: &str) -> Result<bool, StoreError> {
-    c.execute("DELETE FROM cooldowns WHERE account_id = ?1", params![id])?;
-    Ok(c.execute("DELETE FROM connections WHERE id = ?1", params![id])? > 0)
+pub fn delete_account(c: &mut dyn Sql, id: &str) -> Result<bool, StoreError> {
+    c.execute("DELETE FROM cooldowns WHERE account_id = ?1", args![id])?;
+    Ok(c.execute("DELETE FROM connections WHERE id = ?1", args![id])? > 0)
 }
 
 // ---- combos ---------------------------------------------------------------------------------
@@ -222,33 +206,27 @@ fn strategy_str(s: ComboStrategy) -> &'static str {
     }
 }
 
-pub fn list_combos(c: &Connection) -> Result<Vec<Combo>, StoreError> {
-    let mut stmt = c.prepare("SELECT name, models, strategy FROM combos ORDER BY seq")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (name, models, strategy) = row?;
-        let strategy = match strategy.as_str() {
-            "round-robin" => ComboStrategy::RoundRobin,
-            _ => ComboStrategy::Fallback,
-        };
-        Ok(Combo {
-            name,
-            models: json_list(&models)?,
-            strategy,
-        })
-    })
-    .collect()
+pub fn list_combos(c: &mut dyn Sql) -> Result<Vec<Combo>, StoreError> {
+    c.rows(
+        "SELECT name, models, strategy FROM combos ORDER BY seq",
+        args![],
+        |mut r| {
+            let strategy = match r.get::<String>(2)?.as_str() {
+                "round-robin" => ComboStrategy::RoundRobin,
+                _ => ComboStrategy::Fallback,
+            };
+            Ok(Combo {
+                name: r.get(0)?,
+                models: json_list(&r.get::<String>(1)?)?,
+                strategy,
+            })
+        },
+    )
 }
 
 /// Inserts or replaces a combo; `previous_name` renames in place, keeping its position.
 pub fn save_combo(
-    c: &Connection,
+    c: &mut dyn Sql,
     combo: &Combo,
     previous_name: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -258,42 +236,44 @@ pub fn save_combo(
         Some(old) => {
             c.execute(
                 "UPDATE combos SET name = ?2, models = ?3, strategy = ?4 WHERE name = ?1",
-                params![old, combo.name, models, strategy],
+                args![old, combo.name, models, strategy],
             )?;
         }
         None => {
             c.execute(
                 "INSERT INTO combos (name, models, strategy, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![combo.name, models, strategy, now_ms()],
+                args![combo.name, models, strategy, now_ms()],
             )?;
         }
     }
     Ok(())
 }
 
-pub fn delete_combo(c: &Connection, name: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("DELETE FROM combos WHERE name = ?1", params![name])? > 0)
+pub fn delete_combo(c: &mut dyn Sql, name: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM combos WHERE name = ?1", args![name])? > 0)
 }
 
 // ---- aliases --------------------------------------------------------------------------------
 
-pub fn list_aliases(c: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt = c.prepare("SELECT alias, target FROM aliases ORDER BY alias")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_aliases(c: &mut dyn Sql) -> Result<Vec<(String, String)>, StoreError> {
+    c.rows(
+        "SELECT alias, target FROM aliases ORDER BY alias",
+        args![],
+        |mut r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
-pub fn save_alias(c: &Connection, alias: &str, target: &str) -> Result<(), StoreError> {
+pub fn save_alias(c: &mut dyn Sql, alias: &str, target: &str) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO aliases (alias, target) VALUES (?1, ?2)
          ON CONFLICT(alias) DO UPDATE SET target = excluded.target",
-        params![alias, target],
+        args![alias, target],
     )?;
     Ok(())
 }
 
-pub fn delete_alias(c: &Connection, alias: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("DELETE FROM aliases WHERE alias = ?1", params![alias])? > 0)
+pub fn delete_alias(c: &mut dyn Sql, alias: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM aliases WHERE alias = ?1", args![alias])? > 0)
 }
 
 // ---- proxy keys -----------------------------------------------------------------------------
@@ -309,42 +289,36 @@ pub(super) struct HashedRow {
 
 /// Every row of a table of hashed keys (`api_keys`, `admin_tokens`), oldest first.
 pub(super) fn hashed_rows(
-    c: &Connection,
+    c: &mut dyn Sql,
     table: &'static str,
 ) -> Result<Vec<HashedRow>, StoreError> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT id, name, hint, hash, created_at FROM {table} ORDER BY created_at, id"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Vec<u8>>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, name, hint, hash, created_at) = row?;
-        let hash: KeyHash = hash
-            .try_into()
-            .map_err(|_| StoreError::Corrupt(format!("{table} {id} has a malformed hash")))?;
-        Ok(HashedRow {
-            id,
-            name,
-            hint,
-            hash,
-            created_at,
-        })
-    })
-    .collect()
+    c.rows(
+        &format!("SELECT id, name, hint, hash, created_at FROM {table} ORDER BY created_at, id"),
+        args![],
+        |mut r| {
+            let id: String = r.get(0)?;
+            let hash: KeyHash = r
+                .get::<Vec<u8>>(3)?
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("{table} {id} has a malformed hash")))?;
+            Ok(HashedRow {
+                name: r.get(1)?,
+                hint: r.get(2)?,
+                hash,
+                created_at: r.get(4)?,
+                id,
+            })
+        },
+    )
 }
 
-pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
-    let mut stmt = c.prepare("SELECT id, limits FROM api_keys")?;
+pub fn list_api_keys(c: &mut dyn Sql) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    let rows: Vec<(String, String)> =
+        c.rows("SELECT id, limits FROM api_keys", args![], |mut r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let mut limits: HashMap<String, KeyLimits> = HashMap::new();
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, text) = row?;
+    for (id, text) in rows {
         let parsed = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt(format!("api key {id} has malformed limits: {e}")))?;
         limits.insert(id, parsed);
@@ -363,11 +337,11 @@ pub fn list_api_keys(c: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
         .collect())
 }
 
-pub fn insert_api_key(c: &Connection, k: &ApiKeyRecord) -> Result<(), StoreError> {
+pub fn insert_api_key(c: &mut dyn Sql, k: &ApiKeyRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO api_keys (id, name, hash, hint, created_at, limits)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+        args![
             k.id,
             k.name,
             k.hash.as_slice(),
@@ -381,45 +355,45 @@ pub fn insert_api_key(c: &Connection, k: &ApiKeyRecord) -> Result<(), StoreError
 
 /// Sets a key's name and limits; false when there is no such key.
 pub fn update_api_key(
-    c: &Connection,
+    c: &mut dyn Sql,
     id: &str,
     name: &str,
     limits: &KeyLimits,
 ) -> Result<bool, StoreError> {
     Ok(c.execute(
         "UPDATE api_keys SET name = ?2, limits = ?3 WHERE id = ?1",
-        params![id, name, to_json(limits)?],
+        args![id, name, to_json(limits)?],
     )? > 0)
 }
 
-pub fn delete_api_key(c: &Connection, id: &str) -> Result<bool, StoreError> {
-    Ok(c.execute("DELETE FROM api_keys WHERE id = ?1", params![id])? > 0)
+pub fn delete_api_key(c: &mut dyn Sql, id: &str) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM api_keys WHERE id = ?1", args![id])? > 0)
 }
 
 // ---- price overrides ------------------------------------------------------------------------
 
-pub fn list_price_overrides(c: &Connection) -> Result<Vec<PriceOverride>, StoreError> {
-    let mut stmt = c.prepare(
+pub fn list_price_overrides(c: &mut dyn Sql) -> Result<Vec<PriceOverride>, StoreError> {
+    c.rows(
         "SELECT provider, model, input, cached_input, cache_write, output, reasoning
          FROM price_overrides ORDER BY provider, model",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(PriceOverride {
-            provider: r.get(0)?,
-            model: r.get(1)?,
-            price: Price {
-                input: r.get(2)?,
-                cached_input: r.get(3)?,
-                cache_write: r.get(4)?,
-                output: r.get(5)?,
-                reasoning: r.get(6)?,
-            },
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        args![],
+        |mut r| {
+            Ok(PriceOverride {
+                provider: r.get(0)?,
+                model: r.get(1)?,
+                price: Price {
+                    input: r.get(2)?,
+                    cached_input: r.get(3)?,
+                    cache_write: r.get(4)?,
+                    output: r.get(5)?,
+                    reasoning: r.get(6)?,
+                },
+            })
+        },
+    )
 }
 
-pub fn put_price_override(c: &Connection, o: &PriceOverride) -> Result<(), StoreError> {
+pub fn put_price_override(c: &mut dyn Sql, o: &PriceOverride) -> Result<(), StoreError> {
     let p = &o.price;
     c.execute(
         "INSERT INTO price_overrides (provider, model, input, cached_input, cache_write, output,
@@ -427,7 +401,7 @@ pub fn put_price_override(c: &Connection, o: &PriceOverride) -> Result<(), Store
          ON CONFLICT(provider, model) DO UPDATE SET input = excluded.input,
             cached_input = excluded.cached_input, cache_write = excluded.cache_write,
             output = excluded.output, reasoning = excluded.reasoning",
-        params![
+        args![
             o.provider,
             o.model,
             p.input,
@@ -442,13 +416,13 @@ pub fn put_price_override(c: &Connection, o: &PriceOverride) -> Result<(), Store
 
 /// Whether there was an override to delete.
 pub fn delete_price_override(
-    c: &Connection,
+    c: &mut dyn Sql,
     provider: &str,
     model: &str,
 ) -> Result<bool, StoreError> {
     let n = c.execute(
         "DELETE FROM price_overrides WHERE provider = ?1 AND model = ?2",
-        params![provider, model],
+        args![provider, model],
     )?;
     Ok(n > 0)
 }

@@ -1,6 +1,6 @@
 //! Cooldown state survives a restart: an account cooling down for an hour stays skipped.
 
-use rusqlite::{Connection, params};
+use super::sql::{Sql, SqlExt, args};
 
 use super::StoreError;
 
@@ -14,14 +14,14 @@ pub struct StoredCooldown {
     pub needs_login: bool,
 }
 
-pub fn upsert_cooldown(c: &Connection, cd: &StoredCooldown) -> Result<(), StoreError> {
+pub fn upsert_cooldown(c: &mut dyn Sql, cd: &StoredCooldown) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO cooldowns (account_id, model, until_ms, failures, reason, needs_login)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(account_id, model) DO UPDATE SET
            until_ms = excluded.until_ms, failures = excluded.failures, reason = excluded.reason,
            needs_login = excluded.needs_login",
-        params![
+        args![
             cd.account_id,
             cd.model,
             cd.until_ms,
@@ -33,34 +33,31 @@ pub fn upsert_cooldown(c: &Connection, cd: &StoredCooldown) -> Result<(), StoreE
     Ok(())
 }
 
-pub fn delete_cooldown(c: &Connection, account_id: &str, model: &str) -> Result<(), StoreError> {
+pub fn delete_cooldown(c: &mut dyn Sql, account_id: &str, model: &str) -> Result<(), StoreError> {
     c.execute(
         "DELETE FROM cooldowns WHERE account_id = ?1 AND model = ?2",
-        params![account_id, model],
+        args![account_id, model],
     )?;
     Ok(())
 }
 
 /// Cooldowns still in force at `now_ms`; expired rows are removed on the way.
-pub fn load_cooldowns(c: &Connection, now_ms: i64) -> Result<Vec<StoredCooldown>, StoreError> {
-    c.execute(
-        "DELETE FROM cooldowns WHERE until_ms <= ?1",
-        params![now_ms],
-    )?;
-    let mut stmt = c.prepare(
+pub fn load_cooldowns(c: &mut dyn Sql, now_ms: i64) -> Result<Vec<StoredCooldown>, StoreError> {
+    c.execute("DELETE FROM cooldowns WHERE until_ms <= ?1", args![now_ms])?;
+    c.rows(
         "SELECT account_id, model, until_ms, failures, reason, needs_login FROM cooldowns",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StoredCooldown {
-            account_id: r.get(0)?,
-            model: r.get(1)?,
-            until_ms: r.get(2)?,
-            failures: r.get(3)?,
-            reason: r.get(4)?,
-            needs_login: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        args![],
+        |mut r| {
+            Ok(StoredCooldown {
+                account_id: r.get(0)?,
+                model: r.get(1)?,
+                until_ms: r.get(2)?,
+                failures: r.get(3)?,
+                reason: r.get(4)?,
+                needs_login: r.get(5)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -69,7 +66,7 @@ mod tests {
 
     #[test]
     fn cooldowns_saved_before_the_needs_login_column_keep_their_state() {
-        let mut c = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let mut c = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
         let migrations = super::super::schema::migrations();
         let before = super::super::schema::version_before("ADD COLUMN needs_login");
         migrations
@@ -83,7 +80,7 @@ mod tests {
         migrations
             .to_latest(&mut c)
             .unwrap_or_else(|e| panic!("{e}"));
-        let loaded = load_cooldowns(&c, 0).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load_cooldowns(&mut c, 0).unwrap_or_else(|e| panic!("{e}"));
         let state = |id: &str| {
             loaded
                 .iter()

@@ -8,16 +8,20 @@ mod admin_tables;
 mod batches;
 mod catalog_tables;
 mod cooldowns;
+mod postgres_schema;
 mod schema;
+pub mod sql;
 mod usage_rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
 pub use batches::in_batches;
 pub use cooldowns::StoredCooldown;
+pub use sql::{Db, Sql, SqlExt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,16 +34,28 @@ pub enum StoreError {
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("the store address is not usable: {0}")]
+    Address(String),
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
     #[error("database worker failed: {0}")]
     Worker(String),
 }
 
+/// Where the store lives.
+#[derive(Clone)]
+enum Place {
+    Sqlite(PathBuf),
+    /// The parsed connection settings; the address itself (password included) is not kept.
+    Postgres(Box<postgres::Config>),
+}
+
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
-    path: PathBuf,
+    conn: Arc<Mutex<Box<dyn Db>>>,
+    place: Place,
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -56,7 +72,25 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         .map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(open_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// How long connecting to PostgreSQL may take, and how long one statement may run.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const PG_STATEMENT_TIMEOUT: &str = "30s";
+
+fn connect_postgres(config: &postgres::Config) -> Result<sql::PgConn, StoreError> {
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute(&format!(
+        "SET statement_timeout = '{PG_STATEMENT_TIMEOUT}'; SET client_min_messages = warning"
+    ))?;
+    Ok(sql::PgConn::new(client))
+}
+
+/// Whether `url` names a PostgreSQL store (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 impl Store {
@@ -65,31 +99,71 @@ impl Store {
         let mut conn = connect(path)?;
         schema::migrations().to_latest(&mut conn)?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            path: path.to_path_buf(),
+            conn: Arc::new(Mutex::new(Box::new(conn))),
+            place: Place::Sqlite(path.to_path_buf()),
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Connects to a PostgreSQL store and brings its schema up to date; several hosts may do
+    /// this at once. Blocks: call it off the async runtime.
+    pub fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Address(e.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(PG_CONNECT_TIMEOUT);
+        }
+        config.application_name("ninerouter");
+        let mut conn = connect_postgres(&config)?;
+        postgres_schema::migrate(&mut conn.client)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(Box::new(conn))),
+            place: Place::Postgres(Box::new(config)),
+        })
+    }
+
+    /// The database file, for an SQLite store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.place {
+            Place::Sqlite(p) => Some(p),
+            Place::Postgres(_) => None,
+        }
+    }
+
+    /// Which kind of store this is, for people: `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match &self.place {
+            Place::Sqlite(_) => "sqlite",
+            Place::Postgres(_) => "postgres",
+        }
     }
 
     /// A connection of its own, for a writer that holds a transaction open for a while
-    /// (WAL lets the shared connection keep reading meanwhile).
-    pub fn connect_writer(&self) -> Result<Connection, StoreError> {
-        connect(&self.path)
+    /// (the shared connection keeps reading meanwhile). Blocks for PostgreSQL.
+    pub fn connect_writer(&self) -> Result<Box<dyn Db>, StoreError> {
+        Ok(match &self.place {
+            Place::Sqlite(path) => Box::new(connect(path)?),
+            Place::Postgres(config) => Box::new(connect_postgres(config)?),
+        })
+    }
+
+    /// A PostgreSQL client of its own (for `LISTEN`), when the store is PostgreSQL.
+    pub fn connect_postgres(&self) -> Option<Result<postgres::Client, StoreError>> {
+        match &self.place {
+            Place::Sqlite(_) => None,
+            Place::Postgres(config) => Some(connect_postgres(config).map(|c| c.client)),
+        }
     }
 
     /// Runs `work` with the connection on the blocking pool.
     pub async fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&mut dyn Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            work(&mut guard)
+            work(&mut **guard)
         })
         .await
         .map_err(|e| StoreError::Worker(e.to_string()))?
@@ -114,9 +188,10 @@ mod tests {
         let store = Store::open(&path)?;
         let (version, mode): (i64, String) = store
             .call(|c| {
-                let v = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-                let m = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-                Ok((v, m))
+                Ok((
+                    c.value("PRAGMA user_version", &[])?,
+                    c.value("PRAGMA journal_mode", &[])?,
+                ))
             })
             .await?;
         assert_eq!(version, schema::latest_version());

@@ -1,9 +1,9 @@
 //! The usage queries behind `/api/usage/summary` and `/api/usage/timeseries`.
 
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::sql::{Row, args};
+use crate::store::{Sql, SqlExt, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -127,59 +127,67 @@ pub struct TimePoint {
     pub totals: SummaryRow,
 }
 
-const TOTALS: &str = "count(*), sum(status >= 400), sum(input_tokens), sum(cached_tokens),
-    sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
-    sum(CASE WHEN billed THEN cost ELSE 0 END), sum(CASE WHEN billed THEN 0 ELSE cost END),
-    avg(latency_ms), avg(ttft_ms), sum(limited IS NOT NULL)";
+const TOTALS: &str = "count(*),
+    CAST(sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
+    CAST(sum(input_tokens) AS BIGINT), CAST(sum(cached_tokens) AS BIGINT),
+    CAST(sum(cache_write_tokens) AS BIGINT), CAST(sum(output_tokens) AS BIGINT),
+    CAST(sum(reasoning_tokens) AS BIGINT),
+    sum(CASE WHEN billed <> 0 THEN cost ELSE 0 END),
+    sum(CASE WHEN billed <> 0 THEN 0 ELSE cost END),
+    CAST(avg(latency_ms) AS DOUBLE PRECISION), CAST(avg(ttft_ms) AS DOUBLE PRECISION),
+    CAST(sum(CASE WHEN limited IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)";
 
-fn row_of(key: String, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<SummaryRow> {
+fn row_of(key: String, r: &mut Row, at: usize) -> Result<SummaryRow, StoreError> {
     Ok(SummaryRow {
         key,
         name: None,
         requests: r.get(at)?,
-        errors: r.get::<_, Option<i64>>(at + 1)?.unwrap_or(0),
-        input_tokens: r.get::<_, Option<i64>>(at + 2)?.unwrap_or(0),
-        cached_tokens: r.get::<_, Option<i64>>(at + 3)?.unwrap_or(0),
-        cache_write_tokens: r.get::<_, Option<i64>>(at + 4)?.unwrap_or(0),
-        output_tokens: r.get::<_, Option<i64>>(at + 5)?.unwrap_or(0),
-        reasoning_tokens: r.get::<_, Option<i64>>(at + 6)?.unwrap_or(0),
-        cost: r.get::<_, Option<f64>>(at + 7)?.unwrap_or(0.0),
-        saved: r.get::<_, Option<f64>>(at + 8)?.unwrap_or(0.0),
-        avg_latency_ms: r.get::<_, Option<f64>>(at + 9)?.unwrap_or(0.0),
+        errors: r.get::<Option<i64>>(at + 1)?.unwrap_or(0),
+        input_tokens: r.get::<Option<i64>>(at + 2)?.unwrap_or(0),
+        cached_tokens: r.get::<Option<i64>>(at + 3)?.unwrap_or(0),
+        cache_write_tokens: r.get::<Option<i64>>(at + 4)?.unwrap_or(0),
+        output_tokens: r.get::<Option<i64>>(at + 5)?.unwrap_or(0),
+        reasoning_tokens: r.get::<Option<i64>>(at + 6)?.unwrap_or(0),
+        cost: r.get::<Option<f64>>(at + 7)?.unwrap_or(0.0),
+        saved: r.get::<Option<f64>>(at + 8)?.unwrap_or(0.0),
+        avg_latency_ms: r.get::<Option<f64>>(at + 9)?.unwrap_or(0.0),
         avg_ttft_ms: r.get(at + 10)?,
-        limited: r.get::<_, Option<i64>>(at + 11)?.unwrap_or(0),
+        limited: r.get::<Option<i64>>(at + 11)?.unwrap_or(0),
     })
 }
 
 /// What each proxy key was billed since the start of `now_ms`'s UTC day (to pick up the
 /// daily cost limits after a restart).
-pub fn billed_today_by_key(c: &Connection, now_ms: i64) -> Result<Vec<(String, f64)>, StoreError> {
+pub fn billed_today_by_key(c: &mut dyn Sql, now_ms: i64) -> Result<Vec<(String, f64)>, StoreError> {
     let day_start = now_ms - now_ms.rem_euclid(86_400_000);
-    let mut stmt = c.prepare(
+    c.rows(
         "SELECT key_id, sum(cost) FROM usage_events
-         WHERE started_ms >= ?1 AND key_id IS NOT NULL AND billed GROUP BY key_id",
-    )?;
-    let rows = stmt
-        .query_map(params![day_start], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+         WHERE started_ms >= ?1 AND key_id IS NOT NULL AND billed <> 0 GROUP BY key_id",
+        args![day_start],
+        |mut r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// Totals over `[from, to)` (epoch ms), overall and per group.
-pub fn summary(c: &Connection, from: i64, to: i64, by: GroupBy) -> Result<Summary, StoreError> {
-    let total = c.query_row(
-        &format!("SELECT {TOTALS} FROM usage_events WHERE started_ms >= ?1 AND started_ms < ?2"),
-        params![from, to],
-        |r| row_of(String::new(), r, 0),
+pub fn summary(c: &mut dyn Sql, from: i64, to: i64, by: GroupBy) -> Result<Summary, StoreError> {
+    let total = c
+        .row(
+            &format!(
+                "SELECT {TOTALS} FROM usage_events WHERE started_ms >= ?1 AND started_ms < ?2"
+            ),
+            args![from, to],
+            |mut r| row_of(String::new(), &mut r, 0),
+        )?
+        .ok_or_else(|| StoreError::Corrupt("usage totals answered no row".into()))?;
+    let groups = c.rows(
+        &format!(
+            "SELECT coalesce({key}, ''), {TOTALS} FROM usage_events
+             WHERE started_ms >= ?1 AND started_ms < ?2 GROUP BY 1 ORDER BY 2 DESC, 1",
+            key = by.column()
+        ),
+        args![from, to],
+        |mut r| row_of(r.get(0)?, &mut r, 1),
     )?;
-    let mut stmt = c.prepare(&format!(
-        "SELECT coalesce({key}, ''), {TOTALS} FROM usage_events
-         WHERE started_ms >= ?1 AND started_ms < ?2 GROUP BY 1 ORDER BY 2 DESC, 1",
-        key = by.column()
-    ))?;
-    let groups = stmt
-        .query_map(params![from, to], |r| row_of(r.get(0)?, r, 1))?
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Summary {
         from,
         to,
@@ -191,24 +199,24 @@ pub fn summary(c: &Connection, from: i64, to: i64, by: GroupBy) -> Result<Summar
 /// Totals per hour or day bucket (UTC) over `[from, to)`, split by group; buckets without
 /// requests are left out.
 pub fn timeseries(
-    c: &Connection,
+    c: &mut dyn Sql,
     from: i64,
     to: i64,
     bucket: Bucket,
     by: GroupBy,
 ) -> Result<Vec<TimePoint>, StoreError> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT (started_ms / ?3) * ?3, coalesce({key}, ''), {TOTALS} FROM usage_events
-         WHERE started_ms >= ?1 AND started_ms < ?2 GROUP BY 1, 2 ORDER BY 1, 2",
-        key = by.column()
-    ))?;
-    let points = stmt
-        .query_map(params![from, to, bucket.ms()], |r| {
+    c.rows(
+        &format!(
+            "SELECT (started_ms / ?3) * ?3, coalesce({key}, ''), {TOTALS} FROM usage_events
+             WHERE started_ms >= ?1 AND started_ms < ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+            key = by.column()
+        ),
+        args![from, to, bucket.ms()],
+        |mut r| {
             Ok(TimePoint {
                 start: r.get(0)?,
-                totals: row_of(r.get(1)?, r, 2)?,
+                totals: row_of(r.get(1)?, &mut r, 2)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(points)
+        },
+    )
 }

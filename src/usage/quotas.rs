@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use rusqlite::{Connection, params};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 
 use crate::events::{EngineEvent, EventBus};
 use crate::quota::{QuotaSnapshot, QuotaSource, QuotaWindow, Window};
-use crate::store::{self, Store, StoreError};
+use crate::store::sql::args;
+use crate::store::{self, Sql, SqlExt, Store, StoreError};
 
 pub struct Quotas {
     snapshots: RwLock<HashMap<String, QuotaSnapshot>>,
@@ -175,31 +175,25 @@ impl Quotas {
     }
 }
 
-pub fn load_snapshots(c: &Connection) -> Result<Vec<QuotaSnapshot>, StoreError> {
-    let mut stmt =
-        c.prepare("SELECT account_id, windows, source, fetched_ms, error FROM quota_snapshots")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<String>>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (account_id, windows, source, fetched_ms, error) = row?;
-        let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("quota snapshot: {e}"));
-        out.push(QuotaSnapshot {
-            account_id,
-            windows: serde_json::from_str(&windows).map_err(corrupt)?,
-            source: serde_json::from_value(serde_json::Value::String(source)).map_err(corrupt)?,
-            fetched_ms,
-            error,
-        });
-    }
-    Ok(out)
+pub fn load_snapshots(c: &mut dyn Sql) -> Result<Vec<QuotaSnapshot>, StoreError> {
+    c.rows(
+        "SELECT account_id, windows, source, fetched_ms, error FROM quota_snapshots",
+        args![],
+        |mut r| {
+            let corrupt =
+                |e: serde_json::Error| StoreError::Corrupt(format!("quota snapshot: {e}"));
+            let windows: String = r.get(1)?;
+            let source: String = r.get(2)?;
+            Ok(QuotaSnapshot {
+                account_id: r.get(0)?,
+                windows: serde_json::from_str(&windows).map_err(corrupt)?,
+                source: serde_json::from_value(serde_json::Value::String(source))
+                    .map_err(corrupt)?,
+                fetched_ms: r.get(3)?,
+                error: r.get(4)?,
+            })
+        },
+    )
 }
 
 /// Saves snapshots in batches; an account's latest snapshot in a batch is the one kept.
@@ -217,27 +211,26 @@ pub async fn run_writer(
             }
             let result = store
                 .call(move |c| {
-                    let tx =
-                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let mut tx = c.transaction()?;
                     for s in latest.values() {
                         let source = match s.source {
                             QuotaSource::Headers => "headers",
                             QuotaSource::Api => "api",
                         };
-                        tx.prepare_cached(
+                        tx.execute(
                             "INSERT INTO quota_snapshots (account_id, windows, source, fetched_ms,
                                 error) VALUES (?1, ?2, ?3, ?4, ?5)
                              ON CONFLICT(account_id) DO UPDATE SET windows = excluded.windows,
                                 source = excluded.source, fetched_ms = excluded.fetched_ms,
                                 error = excluded.error",
-                        )?
-                        .execute(params![
-                            s.account_id,
-                            serde_json::to_string(&s.windows).unwrap_or_else(|_| "[]".into()),
-                            source,
-                            s.fetched_ms,
-                            s.error,
-                        ])?;
+                            args![
+                                s.account_id,
+                                serde_json::to_string(&s.windows).unwrap_or_else(|_| "[]".into()),
+                                source,
+                                s.fetched_ms,
+                                s.error,
+                            ],
+                        )?;
                     }
                     tx.commit()?;
                     Ok(())

@@ -37,7 +37,7 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<StatusView> {
             waiting: core.secrets.is_waiting(),
         },
         config_file: core.file.path.as_ref().map(|p| p.display().to_string()),
-        data_dir: core.store.path().parent().map(|p| p.display().to_string()),
+        data_dir: Some(core.places.data_dir.display().to_string()),
         paused: core.is_paused(),
         active_combo: core.active_combo(),
         circuits: core.proxy.routing.circuits.all(crate::clock::now_ms()),
