@@ -5,9 +5,10 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 
 # Debian packages the build and the tests need (checked one by one, installed only when missing):
-# the engine's, then the desktop shell's (WebKitGTK, the tray, icons) and its tests' (an X
-# server, X tools, the WebKit WebDriver).
+# the engine's (PostgreSQL: the team-server tests start one of their own), then the desktop
+# shell's (WebKitGTK, the tray, icons) and its tests' (an X server, X tools, the WebKit WebDriver).
 APT_PACKAGES := pkg-config libdbus-1-dev dbus gnome-keyring libsecret-tools python3-venv chromium \
+  postgresql \
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev \
   xvfb xauth x11-utils xdg-utils webkit2gtk-driver
 BIN := $(CARGO_TARGET_DIR)/release/ninerouter

@@ -122,6 +122,14 @@ struct ServeArgs {
     /// Where secrets are kept: auto (keychain, else a 0600 file), keychain, file, memory
     #[arg(long, env = "NINEROUTER_SECRETS", default_value = "auto")]
     secrets: BackendChoice,
+    /// A PostgreSQL database shared by several router hosts (postgres://user:pass@host/db)
+    /// [default: SQLite in the data dir, or the config file's [store] url]
+    #[arg(long = "store", env = "NINEROUTER_STORE", hide_env_values = true)]
+    store: Option<String>,
+    /// A file holding the master key that seals secrets in a shared store (or set
+    /// NINEROUTER_MASTER_KEY)
+    #[arg(long, env = "NINEROUTER_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 /// glibc's allocator contends between worker threads under load; mimalloc measured faster
@@ -240,6 +248,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir.unwrap_or_else(default_data_dir),
         config_file: args.config,
         secrets: args.secrets,
+        store: args.store,
+        master_key: std::env::var("NINEROUTER_MASTER_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(ninerouter::secrets::SecretString::new),
+        master_key_file: args.master_key_file,
         ..EngineOptions::default()
     };
     let engine = Engine::start(options)

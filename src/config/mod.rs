@@ -34,6 +34,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
     pub routing: Option<RoutingSettings>,
     #[serde(default)]
     pub observability: Option<ObservabilitySettings>,
@@ -50,6 +52,18 @@ pub struct FileConfig {
     /// Where it was read from, for messages and for the API's read-only marker.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// Where the router keeps its state: SQLite in the data directory unless `url` names a
+/// PostgreSQL database shared by several hosts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://user:password@host/db`; the `--store` option and `NINEROUTER_STORE` win.
+    pub url: Option<String>,
+    /// A file holding the master key that seals secrets in a shared store (when
+    /// `NINEROUTER_MASTER_KEY` is not set).
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

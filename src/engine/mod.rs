@@ -9,8 +9,11 @@
 //! ```
 
 mod cooldown_writer;
+mod follow;
+mod opening;
 mod private;
 mod recorder;
+use opening::{open_secrets, open_store};
 pub use private::make_private;
 pub use recorder::FLUSH_INTERVAL;
 
@@ -31,7 +34,7 @@ use crate::config::{ConfigError, FileConfig};
 use crate::events::{EngineEvent, EventBus};
 use crate::proxy::ProxyContext;
 use crate::routing::{Cooldowns, RoutingState};
-use crate::secrets::{BackendChoice, BackendKind, SecretError, Secrets};
+use crate::secrets::{BackendChoice, SecretError, SecretString};
 use crate::server::{AllowList, Limits};
 use crate::store::{self, Store, StoreError};
 use crate::usage::Inspector;
@@ -69,6 +72,22 @@ pub enum EngineError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error(
+        "the store must be a postgres:// address (or left out for SQLite in the data directory)"
+    )]
+    StoreAddress,
+    #[error(
+        "a PostgreSQL store keeps secrets sealed with a master key: set NINEROUTER_MASTER_KEY, \
+         or name a file holding it with --master-key-file or [store] master_key_file"
+    )]
+    NoMasterKey,
+    #[error("cannot read the master key file {path}: {source}")]
+    MasterKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    MasterKey(#[from] store::MasterKeyError),
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +104,13 @@ pub struct EngineOptions {
     /// The home whose coding tools are set up and whose CLI logins are imported; `None`:
     /// this process's `$HOME` and environment.
     pub home: Option<PathBuf>,
+    /// A PostgreSQL store shared with other hosts (`postgres://…`); the config file's
+    /// `[store] url` otherwise; SQLite in `data_dir` when neither says.
+    pub store: Option<String>,
+    /// The master key sealing a shared store's secrets (from `NINEROUTER_MASTER_KEY`).
+    pub master_key: Option<SecretString>,
+    /// A file holding it; the config file's `[store] master_key_file` otherwise.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -97,6 +123,9 @@ impl Default for EngineOptions {
             secrets: BackendChoice::Auto,
             keychain_service: crate::secrets::KEYCHAIN_SERVICE.to_owned(),
             home: None,
+            store: None,
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -133,34 +162,13 @@ impl Engine {
             None => FileConfig::default(),
         };
 
-        let store = Store::open(&options.data_dir.join("ninerouter.db"))?;
-        // After opening: the database file exists, and SQLite gives its journal files its mode.
-        private::make_private(&options.data_dir).map_err(|source| EngineError::DataDir {
-            path: options.data_dir.clone(),
-            source,
-        })?;
+        let store = open_store(&options, &file).await?;
         // Requests a crash or kill cut off stay in the inspector, marked as such (status 0).
         store
             .call(|c| crate::inspector::close_interrupted(c))
             .await?;
         seed_settings(&store, &file).await?;
-        let remembered = store
-            .call(|c| store::load_secret_store(c))
-            .await?
-            .and_then(|k| BackendKind::parse(&k));
-        let secrets = Secrets::open(
-            options.secrets,
-            &options.data_dir,
-            &options.keychain_service,
-            remembered,
-        )
-        .await;
-        let kind = secrets.kind();
-        if kind != BackendKind::Memory && remembered != Some(kind) {
-            store
-                .call(move |c| store::save_secret_store(c, kind.as_str()))
-                .await?;
-        }
+        let secrets = open_secrets(&store, &options, &file).await?;
 
         let host = options
             .host
@@ -259,6 +267,8 @@ impl Engine {
         ));
         let secrets_wait = tokio::spawn(wait_for_secrets(core.clone(), shutdown_rx.clone()));
         let sync = tokio::spawn(crate::manage::sync_loop(core.clone(), shutdown_rx.clone()));
+        // Detached: it ends with the shutdown signal and holds nothing to write out.
+        drop(follow::spawn(core.clone(), shutdown_rx.clone()));
         let server = tokio::spawn(crate::server::serve(
             listener,
             core.clone(),

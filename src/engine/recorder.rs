@@ -33,10 +33,21 @@ const DRAIN_TICK: Duration = Duration::from_millis(2);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
 pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
-    let conn = core.store.connect_writer()?;
+    // Connected on the thread: a PostgreSQL connection blocks, which an async caller may not.
     std::thread::Builder::new()
         .name("ninerouter-recorder".into())
-        .spawn(move || run(&core, conn, &queue))
+        .spawn(move || match core.store.connect_writer() {
+            Ok(conn) => run(&core, conn, &queue),
+            Err(e) => {
+                tracing::error!("usage and the inspector are not recorded: {e}");
+                // Taken and dropped, so the queue does not grow.
+                while let Ok(item) = queue.recv() {
+                    if matches!(item, Recording::Stop) {
+                        break;
+                    }
+                }
+            }
+        })
         .map_err(|e| StoreError::Worker(format!("cannot start the recording thread: {e}")))
 }
 

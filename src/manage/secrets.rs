@@ -31,8 +31,14 @@ async fn move_all(
     secrets: &Secrets,
     to: BackendKind,
 ) -> Result<SecretsMoved, ManageError> {
-    if to == BackendKind::Memory {
+    if matches!(to, BackendKind::Memory | BackendKind::Database) {
         return Err(invalid("to", "secrets move to the keychain or the file"));
+    }
+    if secrets.kind() == BackendKind::Database {
+        return Err(invalid(
+            "to",
+            "the secrets of a shared store stay encrypted in its database, for every host",
+        ));
     }
     let refs = references(store).await?;
     let copied = secrets.copy_to(to, &refs).await?;

@@ -93,6 +93,15 @@ impl Cooldowns {
         }
     }
 
+    /// Takes the shared store's state as this host's: what another host learned holds here,
+    /// and what another host cleared is cleared here.
+    pub fn replace_with(&self, stored: Vec<StoredCooldown>) {
+        let mut map = self.lock();
+        map.clear();
+        drop(map);
+        self.restore(stored);
+    }
+
     /// When the account may serve `model` again, if it is cooling down now.
     pub fn blocked_until(&self, account_id: &str, model: &str, now_ms: i64) -> Option<i64> {
         let map = self.lock();

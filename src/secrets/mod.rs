@@ -71,6 +71,8 @@ pub enum BackendKind {
     Keychain,
     File,
     Memory,
+    /// Encrypted with the master key in a shared (PostgreSQL) store.
+    Database,
 }
 
 impl BackendKind {
@@ -80,6 +82,7 @@ impl BackendKind {
             BackendKind::Keychain => "keychain",
             BackendKind::File => "file",
             BackendKind::Memory => "memory",
+            BackendKind::Database => "database",
         }
     }
 
@@ -88,6 +91,7 @@ impl BackendKind {
             "keychain" => Some(Self::Keychain),
             "file" => Some(Self::File),
             "memory" => Some(Self::Memory),
+            "database" => Some(Self::Database),
             _ => None,
         }
     }
@@ -99,6 +103,7 @@ impl BackendKind {
             BackendKind::Keychain => "Secret Service (GNOME Keyring, KWallet)",
             BackendKind::File => "owner-only file in the data directory",
             BackendKind::Memory => "memory (not persisted)",
+            BackendKind::Database => "shared database, encrypted with the master key",
         }
     }
 }
@@ -418,7 +423,9 @@ impl Places {
         match kind {
             BackendKind::Keychain => Arc::new(KeychainStore::new(&self.keychain_service)),
             BackendKind::File => Arc::new(FileStore::new(self.file_path())),
-            BackendKind::Memory => Arc::new(MemoryStore::default()),
+            // A shared store's secrets are opened by the store itself, with the master key;
+            // nothing asks for them here (a move out of it is refused, see `manage::secrets`).
+            BackendKind::Memory | BackendKind::Database => Arc::new(MemoryStore::default()),
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct Core {
     pub logins: crate::auth::Logins,
     /// Dashboard sessions, desktop tickets and password pacing.
     pub admin: crate::admin::AdminState,
+    /// Whether a shared store is within reach (always up for SQLite).
+    pub store_link: crate::store::StoreLink,
     /// Routing paused from the tray or the dashboard: client requests are refused meanwhile.
     paused: AtomicBool,
     catalog: RwLock<Arc<Catalog>>,
@@ -125,6 +127,7 @@ impl Core {
             model_health: super::ModelHealthBook::default(),
             logins: crate::auth::Logins::default(),
             admin: crate::admin::AdminState::default(),
+            store_link: crate::store::StoreLink::default(),
             paused: AtomicBool::new(false),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             reload_lock: tokio::sync::Mutex::new(()),

@@ -8,8 +8,10 @@ mod admin_tables;
 mod batches;
 mod catalog_tables;
 mod cooldowns;
+mod link;
 mod postgres_schema;
 mod schema;
+mod sealed;
 pub mod sql;
 mod usage_rows;
 
@@ -21,6 +23,8 @@ use rusqlite::Connection;
 
 pub use batches::in_batches;
 pub use cooldowns::StoredCooldown;
+pub use link::StoreLink;
+pub use sealed::{MasterKey, MasterKeyError, SealedStore};
 pub use sql::{Db, Sql, SqlExt};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,12 +84,12 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PG_STATEMENT_TIMEOUT: &str = "30s";
 
-fn connect_postgres(config: &postgres::Config) -> Result<sql::PgConn, StoreError> {
+fn connect_postgres(config: &postgres::Config) -> Result<postgres::Client, StoreError> {
     let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute(&format!(
         "SET statement_timeout = '{PG_STATEMENT_TIMEOUT}'; SET client_min_messages = warning"
     ))?;
-    Ok(sql::PgConn::new(client))
+    Ok(client)
 }
 
 /// Whether `url` names a PostgreSQL store (`postgres://` or `postgresql://`).
@@ -114,8 +118,9 @@ impl Store {
             config.connect_timeout(PG_CONNECT_TIMEOUT);
         }
         config.application_name("ninerouter");
-        let mut conn = connect_postgres(&config)?;
-        postgres_schema::migrate(&mut conn.client)?;
+        let mut client = connect_postgres(&config)?;
+        postgres_schema::migrate(&mut client)?;
+        let conn = sql::PgConn::new(client);
         Ok(Self {
             conn: Arc::new(Mutex::new(Box::new(conn))),
             place: Place::Postgres(Box::new(config)),
@@ -143,7 +148,7 @@ impl Store {
     pub fn connect_writer(&self) -> Result<Box<dyn Db>, StoreError> {
         Ok(match &self.place {
             Place::Sqlite(path) => Box::new(connect(path)?),
-            Place::Postgres(config) => Box::new(connect_postgres(config)?),
+            Place::Postgres(config) => Box::new(sql::PgConn::new(connect_postgres(config)?)),
         })
     }
 
@@ -151,8 +156,17 @@ impl Store {
     pub fn connect_postgres(&self) -> Option<Result<postgres::Client, StoreError>> {
         match &self.place {
             Place::Sqlite(_) => None,
-            Place::Postgres(config) => Some(connect_postgres(config).map(|c| c.client)),
+            Place::Postgres(config) => Some(connect_postgres(config)),
         }
+    }
+
+    /// Runs `work` with the connection on this thread, for callers already off the runtime.
+    pub fn call_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        work(&mut **guard)
     }
 
     /// Runs `work` with the connection on the blocking pool.

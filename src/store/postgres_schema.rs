@@ -163,6 +163,38 @@ CREATE TABLE audit_log (
     status  BIGINT NOT NULL
 );
 CREATE INDEX audit_log_time ON audit_log (at_ms);
+-- Provider keys and login token sets, sealed with the master key (see `sealed.rs`).
+CREATE TABLE secrets (
+    ref    TEXT PRIMARY KEY,
+    sealed BYTEA NOT NULL
+);
+-- Every committed change is announced to the other hosts (see `engine::follow`).
+CREATE FUNCTION ninerouter_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ninerouter_' || TG_ARGV[0], '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON settings
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER nodes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER connections_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON connections
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER combos_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON combos
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER aliases_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER price_overrides_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON price_overrides
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON secrets
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER cooldowns_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cooldowns
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('cooldowns');
+CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON quota_snapshots FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
 "#];
 
 /// Brings the schema up to date, or refuses a database a newer version wrote.

@@ -565,15 +565,35 @@ fn pg_columns<C: postgres::GenericClient>(
 
 /// A PostgreSQL connection with its prepared statements.
 pub struct PgConn {
-    pub client: postgres::Client,
+    /// Always there until dropped (see `Drop`).
+    client: Option<postgres::Client>,
     stmts: Statements,
 }
 
 impl PgConn {
     pub fn new(client: postgres::Client) -> Self {
         Self {
-            client,
+            client: Some(client),
             stmts: Statements::new(),
+        }
+    }
+
+    fn parts(&mut self) -> Result<(&mut postgres::Client, &mut Statements), StoreError> {
+        match &mut self.client {
+            Some(c) => Ok((c, &mut self.stmts)),
+            None => Err(StoreError::Worker("the connection is closed".into())),
+        }
+    }
+}
+
+impl Drop for PgConn {
+    /// The blocking client owns a small runtime of its own, which may not be dropped on an
+    /// async worker: there, it is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
         }
     }
 }
@@ -583,21 +603,25 @@ impl Sql for PgConn {
         Dialect::Postgres
     }
     fn execute(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<usize, StoreError> {
-        pg_execute(&mut self.client, &mut self.stmts, sql, args)
+        let (client, stmts) = self.parts()?;
+        pg_execute(client, stmts, sql, args)
     }
     fn query(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<Row>, StoreError> {
-        pg_query(&mut self.client, &mut self.stmts, sql, args)
+        let (client, stmts) = self.parts()?;
+        pg_query(client, stmts, sql, args)
     }
     fn columns(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
-        pg_columns(&mut self.client, table)
+        let (client, _) = self.parts()?;
+        pg_columns(client, table)
     }
 }
 
 impl Db for PgConn {
     fn transaction(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let (client, stmts) = self.parts()?;
         Ok(Box::new(PgTx {
-            tx: self.client.transaction()?,
-            stmts: &mut self.stmts,
+            tx: client.transaction()?,
+            stmts,
         }))
     }
 }

@@ -167,6 +167,7 @@ async fn beyond_loopback_the_dashboard_asks_for_its_password() {
         secrets: BackendChoice::Memory,
         keychain_service: "ninerouter-test".into(),
         home: Some(dir.path().join("home")),
+        ..EngineOptions::default()
     })
     .await
     .unwrap();

@@ -24,6 +24,7 @@ mod routing;
 mod sdk_clients;
 mod secret_backends;
 mod security;
+mod team;
 mod tools;
 mod translation;
 mod usage;

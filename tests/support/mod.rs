@@ -13,6 +13,7 @@ pub mod fake_openai;
 pub mod fake_qwen;
 pub mod fake_socks;
 pub mod fake_upstream;
+pub mod postgres;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +62,7 @@ impl Router {
             secrets,
             keychain_service: keychain_service.into(),
             home: Some(dir.path().join("home")),
+            ..EngineOptions::default()
         };
         let engine = Engine::start(options.clone()).await.expect("engine starts");
         let base = format!("http://{}", engine.address());

@@ -120,7 +120,7 @@ export type FoundAnswer = { found: Found, };
 
 export type ImportedAnswer = { login: LoginStatus, };
 
-export type BackendKind = "keychain" | "file" | "memory";
+export type BackendKind = "keychain" | "file" | "memory" | "database";
 
 export type SecretBackendView = { kind: BackendKind, description: string, 
 /**

@@ -1,0 +1,164 @@
+//! On a shared store, what another host changes reaches this one. Triggers in the database
+//! send a notice on every committed change (see `postgres_schema.rs`): `ninerouter_catalog`
+//! for the configuration (settings, nodes, accounts, secrets, combos, aliases, keys, prices),
+//! `ninerouter_cooldowns` and `ninerouter_quotas` for what hosts learn about accounts. A
+//! thread listens (a blocking connection of its own) and this host reloads what changed;
+//! every `RESYNC` it reloads all of it anyway, for notices missed while the connection was
+//! down. A host that cannot reach the database keeps routing with what it has.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::now_ms;
+use crate::state::Core;
+use crate::store;
+use crate::usage;
+
+/// How often everything is read again, notices or not.
+const RESYNC: Duration = Duration::from_secs(30);
+/// How long the listener waits for a notice before checking whether it should stop.
+const POLL: Duration = Duration::from_millis(500);
+/// The longest wait between attempts to reach a database that went away.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Catalog,
+    Cooldowns,
+    Quotas,
+    /// The listener (re)connected: notices may have been missed.
+    All,
+}
+
+impl Change {
+    fn of_channel(channel: &str) -> Option<Self> {
+        match channel {
+            "ninerouter_catalog" => Some(Self::Catalog),
+            "ninerouter_cooldowns" => Some(Self::Cooldowns),
+            "ninerouter_quotas" => Some(Self::Quotas),
+            _ => None,
+        }
+    }
+}
+
+/// Starts following the shared store; returns `None` for SQLite, which no one else writes.
+pub fn spawn(core: Arc<Core>, stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
+    if core.store.kind() != "postgres" {
+        return None;
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let listener_core = core.clone();
+    let started = std::thread::Builder::new()
+        .name("ninerouter-listen".into())
+        .spawn(move || listen(&listener_core, &tx));
+    if let Err(e) = started {
+        tracing::error!("cannot follow the shared store: {e}");
+        return None;
+    }
+    Some(tokio::spawn(apply(core, rx, stop)))
+}
+
+/// The listening thread: ends when the applying task is gone.
+fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
+    let mut backoff = Duration::from_millis(250);
+    while !tx.is_closed() {
+        let client = core.store.connect_postgres().and_then(|c| c.ok());
+        let Some(mut client) = client.and_then(|mut c| {
+            c.batch_execute(
+                "LISTEN ninerouter_catalog; LISTEN ninerouter_cooldowns; LISTEN ninerouter_quotas",
+            )
+            .ok()
+            .map(|()| c)
+        }) else {
+            core.store_link.set_down(true);
+            // Waits in short steps, so that a stopping engine is not held up.
+            let mut waited = Duration::ZERO;
+            while waited < backoff && !tx.is_closed() {
+                std::thread::sleep(POLL);
+                waited += POLL;
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            continue;
+        };
+        backoff = Duration::from_millis(250);
+        core.store_link.set_down(false);
+        if tx.send(Change::All).is_err() {
+            return;
+        }
+        loop {
+            let next = client.notifications().timeout_iter(POLL).next();
+            match next {
+                Ok(Some(n)) => {
+                    if let Some(change) = Change::of_channel(n.channel())
+                        && tx.send(change).is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    if tx.is_closed() {
+                        return;
+                    }
+                    // A quiet connection may have died without a word: ask it.
+                    if client.is_closed() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("the shared store's notices stopped: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Reloads what changed, a burst of notices at a time.
+async fn apply(
+    core: Arc<Core>,
+    mut rx: mpsc::UnboundedReceiver<Change>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut resync = tokio::time::interval(RESYNC);
+    resync.tick().await;
+    loop {
+        let first = tokio::select! {
+            change = rx.recv() => match change {
+                Some(c) => c,
+                None => return,
+            },
+            _ = resync.tick() => Change::All,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let mut changes = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            changes.push(more);
+        }
+        let all = changes.contains(&Change::All);
+        let wants = |c: Change| all || changes.contains(&c);
+        if wants(Change::Catalog)
+            && let Err(e) = core.reload("shared store").await
+        {
+            tracing::warn!("could not reload the configuration from the shared store: {e}");
+        }
+        if wants(Change::Cooldowns) {
+            match core
+                .store
+                .call(|c| store::load_cooldowns(c, now_ms()))
+                .await
+            {
+                Ok(stored) => core.proxy.routing.cooldowns.replace_with(stored),
+                Err(e) => tracing::warn!("could not read the shared cooldowns: {e}"),
+            }
+        }
+        if wants(Change::Quotas) {
+            match core.store.call(|c| usage::load_snapshots(c)).await {
+                Ok(saved) => core.proxy.quotas.restore(saved),
+                Err(e) => tracing::warn!("could not read the shared quota state: {e}"),
+            }
+        }
+    }
+}

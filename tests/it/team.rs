@@ -1,0 +1,279 @@
+//! Several router hosts on one PostgreSQL store (a real server the suite starts, see
+//! `support/postgres.rs`): what one host is told or learns holds on the others, secrets are
+//! sealed with the master key, and a host's death loses nothing committed.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::fake_openai::{Behavior, FakeOpenAi};
+use crate::support::postgres::Postgres;
+use crate::support::{serve_command, spawn_serving};
+
+const MASTER_KEY: &str = "team-master-key-0123456789-abcdefghijklmnop";
+
+/// How long a change made on one host may take to hold on another.
+const PROPAGATION: Duration = Duration::from_secs(2);
+
+struct Host {
+    _child: tokio::process::Child,
+    base: String,
+    http: reqwest::Client,
+    /// The dashboard session cookie, once logged in.
+    session: std::sync::Mutex<Option<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Host {
+    async fn start(store: &str) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "").unwrap();
+        let mut command = serve_command(dir.path(), &config);
+        command
+            .env("NINEROUTER_STORE", store)
+            .env("NINEROUTER_MASTER_KEY", MASTER_KEY);
+        let (child, base) = spawn_serving(command).await;
+        Host {
+            _child: child,
+            base,
+            http: reqwest::Client::new(),
+            session: std::sync::Mutex::new(None),
+            _dir: dir,
+        }
+    }
+
+    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(cookie) = self.session.lock().unwrap().clone() {
+            req = req.header("cookie", cookie);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, password: &str) {
+        let r = self
+            .http
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "login on {}", self.base);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        *self.session.lock().unwrap() = cookie.split(';').next().map(str::to_owned);
+    }
+
+    /// A chat request for `model` with proxy key `key`; the status and the account used.
+    async fn ask(&self, model: &str, key: &str) -> (u16, Option<String>) {
+        let r = self
+            .http
+            .post(format!("{}/v1/chat/completions", self.base))
+            .bearer_auth(key)
+            .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        let account = r
+            .headers()
+            .get("x-ninerouter-account")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (r.status().as_u16(), account)
+    }
+
+    /// Waits until `check` holds for what `path` answers; panics after `within`.
+    async fn wait_for(
+        &self,
+        path: &str,
+        within: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let (_, v) = self.api(Method::GET, path, None).await;
+            if check(&v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "{path} never matched: {v}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn database() -> String {
+    tokio::task::spawn_blocking(|| Postgres::shared().database())
+        .await
+        .unwrap()
+}
+
+fn account_state(list: &Value, name: &str) -> Option<String> {
+    list.as_array()?
+        .iter()
+        .find(|a| a["name"] == name)
+        .and_then(|a| a["state"].as_str())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
+    let fake = FakeOpenAi::start().await;
+    fake.script("sk-team-a", [Behavior::rate_limited(60)]);
+    let url = database().await;
+    let (a, b) = tokio::join!(Host::start(&url), Host::start(&url));
+
+    // Told to host A: two accounts, a proxy key, keys required.
+    for (name, key) in [("first", "sk-team-a"), ("second", "sk-team-b")] {
+        let body = json!({"provider": "oa", "name": name, "apiKey": key,
+            "baseUrl": fake.base_url(), "priority": if name == "first" { 1 } else { 2 }});
+        let (status, created) = a.api(Method::POST, "/api/connections", Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let (status, key) = a
+        .api(Method::POST, "/api/keys", Some(json!({"name": "team"})))
+        .await;
+    assert_eq!(status, 201, "{key}");
+    let proxy_key = key["key"].as_str().unwrap().to_owned();
+    // The dashboard password is the team's: set on A, it opens B too.
+    let (status, body) = a
+        .api(
+            Method::PUT,
+            "/api/admin/password",
+            Some(json!({"password": "team-password"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    a.login("team-password").await;
+    b.login("team-password").await;
+    let (status, body) = a
+        .api(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"requireApiKey": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Holds on host B within the bound, secrets included.
+    let started = Instant::now();
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "second").as_deref() == Some("active")
+    })
+    .await;
+    b.wait_for("/api/settings", PROPAGATION, |v| v["requireApiKey"] == true)
+        .await;
+    assert!(started.elapsed() <= PROPAGATION);
+    assert_eq!(b.ask("openai/gpt-4o", "not-a-key").await.0, 401);
+
+    // Host A meets the rate limit on the first account and falls back.
+    let (status, account) = a.ask("openai/gpt-4o", &proxy_key).await;
+    assert_eq!(status, 200);
+    assert_ne!(account, None);
+    assert_eq!(fake.count("sk-team-a"), 1);
+    // Host B learns it and does not try the first account at all.
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "first").as_deref() == Some("cooling-down")
+    })
+    .await;
+    let (status, _) = b.ask("openai/gpt-4o", &proxy_key).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fake.count("sk-team-a"),
+        1,
+        "B never sent to the cooling account"
+    );
+    assert_eq!(fake.count("sk-team-b"), 2);
+
+    // Usage of both hosts is seen on either: one request each (the refused one is not a
+    // routed request).
+    for host in [&a, &b] {
+        host.wait_for(
+            "/api/usage/summary?by=provider",
+            Duration::from_secs(5),
+            |v| v["total"]["requests"].as_i64() == Some(2),
+        )
+        .await;
+    }
+
+    // The database holds no secret: not the provider keys, not the proxy key.
+    let dump = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || Postgres::shared().dump(&url)
+    })
+    .await
+    .unwrap();
+    assert!(
+        dump.contains("ninerouter_notify"),
+        "the dump is of the store"
+    );
+    for secret in ["sk-team-a", "sk-team-b", proxy_key.as_str()] {
+        assert!(!dump.contains(secret), "{secret} is in pg_dump's output");
+    }
+}
+
+/// `ninerouter serve` on `store` with `key` as the master key (none if `None`); what it says
+/// when it refuses to start.
+async fn refused_start(store: &str, key: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let mut command = serve_command(dir.path(), &config);
+    command
+        .env("NINEROUTER_STORE", store)
+        .env_remove("NINEROUTER_MASTER_KEY");
+    if let Some(key) = key {
+        command.env("NINEROUTER_MASTER_KEY", key);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("it stops by itself")
+        .unwrap();
+    assert!(!out.status.success(), "it started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_host_without_the_master_key_the_store_was_sealed_with_refuses_to_start() {
+    let url = database().await;
+    let host = Host::start(&url).await;
+    let body = json!({"provider": "oa", "name": "x", "apiKey": "sk-sealed", "baseUrl": "http://127.0.0.1:9/v1"});
+    assert_eq!(
+        host.api(Method::POST, "/api/connections", Some(body))
+            .await
+            .0,
+        201
+    );
+
+    let wrong = refused_start(&url, Some("another-master-key-0123456789-abcdefghij")).await;
+    assert!(
+        wrong.contains("does not open the database's secrets"),
+        "{wrong}"
+    );
+    let missing = refused_start(&url, None).await;
+    assert!(missing.contains("NINEROUTER_MASTER_KEY"), "{missing}");
+    let short = refused_start(&url, Some("short")).await;
+    assert!(short.contains("at least 32"), "{short}");
+    let elsewhere = refused_start("mysql://127.0.0.1/x", Some(MASTER_KEY)).await;
+    assert!(elsewhere.contains("postgres://"), "{elsewhere}");
+    // Nothing of the password-bearing address is printed.
+    let bad = refused_start(
+        "postgres://u:hunter2-secret@127.0.0.1:1/db",
+        Some(MASTER_KEY),
+    )
+    .await;
+    assert!(!bad.contains("hunter2-secret"), "{bad}");
+
+    // The first host still reads its secret.
+    let (_, list) = host.api(Method::GET, "/api/connections", None).await;
+    assert_eq!(
+        account_state(&list, "x").as_deref(),
+        Some("active"),
+        "{list}"
+    );
+}
