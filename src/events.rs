@@ -55,6 +55,11 @@ pub enum EngineEvent {
         latency_ms: i64,
         ttft_ms: Option<i64>,
     },
+    /// This host lost or regained its shared store.
+    #[serde(rename_all = "camelCase")]
+    StoreLink {
+        reachable: bool,
+    },
     /// Routing was paused or resumed.
     #[serde(rename_all = "camelCase")]
     RoutingPaused {

@@ -53,6 +53,9 @@ pub struct AdminState {
     pub throttle: Throttle,
     /// Held while a password is checked: one Argon2 run at a time.
     pub verifying: tokio::sync::Mutex<()>,
+    /// The password hash as last read (`None`: not read yet), so that a shared store out of
+    /// reach does not lock the dashboard out of saying so.
+    pub known_password: std::sync::RwLock<Option<Option<String>>>,
 }
 
 /// 32 random bytes as URL-safe base64, with a prefix saying what they are.

@@ -73,7 +73,7 @@ fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
             .ok()
             .map(|()| c)
         }) else {
-            core.store_link.set_down(true);
+            core.store_reachable(false);
             // Waits in short steps, so that a stopping engine is not held up.
             let mut waited = Duration::ZERO;
             while waited < backoff && !tx.is_closed() {
@@ -84,7 +84,7 @@ fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
             continue;
         };
         backoff = Duration::from_millis(250);
-        core.store_link.set_down(false);
+        core.store_reachable(true);
         if tx.send(Change::All).is_err() {
             return;
         }

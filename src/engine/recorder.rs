@@ -6,8 +6,9 @@
 //! burst. Finished requests are announced once they are committed.
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,13 @@ pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<(
     std::thread::Builder::new()
         .name("ninerouter-recorder".into())
         .spawn(move || match core.store.connect_writer() {
-            Ok(conn) => run(&core, conn, &queue),
+            Ok(conn) => run(&core, Some(conn), &queue),
+            // A shared store may come back: its records wait for it.
+            Err(e) if core.store.kind() == "postgres" => {
+                tracing::warn!("the shared store is out of reach: {e}");
+                core.store_reachable(false);
+                run(&core, None, &queue);
+            }
             Err(e) => {
                 tracing::error!("usage and the inspector are not recorded: {e}");
                 // Taken and dropped, so the queue does not grow.
@@ -76,31 +83,120 @@ struct Batch {
     items: usize,
     /// Counts read for usage records, reused for the same requests' inspector entries.
     counted: HashMap<String, Usage>,
-    finished: Vec<EngineEvent>,
+    /// Every item written, kept until the commit: announced once it holds, or written again
+    /// if a shared store went away before it did.
+    kept: Vec<Recording>,
+    /// The counts and cost of each usage record in `kept`, in order.
+    priced: Vec<(Usage, f64)>,
     details: bool,
 }
 
-fn run(core: &Core, mut conn: Box<dyn Db>, queue: &Receiver<Recording>) {
+/// Items waiting for a shared store to come back, oldest first.
+#[derive(Default)]
+struct Backlog {
+    items: VecDeque<Recording>,
+    dropped: u64,
+}
+
+impl Backlog {
+    fn push(&mut self, item: Recording) {
+        self.items.push_back(item);
+        if self.items.len() > MAX_BACKLOG {
+            // Inspector detail goes first: usage is what people are billed by.
+            let at = self
+                .items
+                .iter()
+                .position(|i| matches!(i, Recording::Detail(_)))
+                .unwrap_or(0);
+            self.items.remove(at);
+            self.dropped += 1;
+        }
+    }
+}
+
+/// At most this many records wait for a shared store that went away.
+const MAX_BACKLOG: usize = 50_000;
+
+/// How often a lost shared store is tried again.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// Whether `e` says the shared store went away (and the batch may be written again later),
+/// rather than that the batch itself was refused.
+fn store_lost(e: &StoreError) -> bool {
+    match e {
+        // Connection exceptions (08), an operator's shutdown or termination (57) and a
+        // server out of resources (53) pass; anything else is about the batch.
+        StoreError::Postgres(pg) => {
+            pg.is_closed()
+                || pg
+                    .code()
+                    .is_none_or(|c| ["08", "57", "53"].iter().any(|k| c.code().starts_with(k)))
+        }
+        _ => false,
+    }
+}
+
+fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) {
+    let shared = core.store.kind() == "postgres";
+    let mut backlog = Backlog::default();
     let mut retention = Retention::default();
     let mut stopping = false;
     while !stopping {
-        let first = match queue.recv() {
-            Ok(Recording::Stop) | Err(_) => break,
-            Ok(item) => item,
+        let Some(db) = conn.as_mut() else {
+            match core.store.connect_writer() {
+                Ok(c) => {
+                    conn = Some(c);
+                    retention = Retention::default();
+                    core.store_reachable(true);
+                }
+                // Waits for the store, keeping what comes meanwhile.
+                Err(_) => match queue.recv_timeout(RECONNECT) {
+                    Ok(Recording::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                    Ok(item) => backlog.push(item),
+                    Err(RecvTimeoutError::Timeout) => {}
+                },
+            }
+            core.store_link.set_backlog(backlog.items.len());
+            continue;
+        };
+        let replayed = backlog.items.len();
+        let first = match backlog.items.pop_front() {
+            Some(item) => item,
+            None => match queue.recv() {
+                Ok(Recording::Stop) | Err(_) => break,
+                Ok(item) => item,
+            },
         };
         let flush_at = Instant::now() + FLUSH_INTERVAL;
         let cx = Context::new(core);
         let mut batch = Batch::default();
+        // The first item is kept with the batch before anything can fail.
+        batch.kept.push(first);
         let result = (|| -> Result<(), StoreError> {
-            let mut tx = conn.transaction()?;
-            let mut next = Some(first);
+            let mut tx = db.transaction()?;
+            // Replayed items were counted against key budgets and the inspector already.
+            if let Some(first) = batch.kept.pop() {
+                write(
+                    &mut *tx,
+                    &cx,
+                    &mut retention,
+                    &mut batch,
+                    first,
+                    replayed > 0,
+                )?;
+            }
+            while batch.items < MAX_BATCH
+                && let Some(item) = backlog.items.pop_front()
+            {
+                write(&mut *tx, &cx, &mut retention, &mut batch, item, true)?;
+            }
             'gather: loop {
-                for item in next.take().into_iter().chain(queue.try_iter()) {
+                for item in queue.try_iter() {
                     if matches!(item, Recording::Stop) {
                         stopping = true;
                         break 'gather;
                     }
-                    write(&mut *tx, &cx, &mut retention, &mut batch, item)?;
+                    write(&mut *tx, &cx, &mut retention, &mut batch, item, false)?;
                     if batch.items >= MAX_BATCH {
                         break 'gather;
                     }
@@ -113,18 +209,37 @@ fn run(core: &Core, mut conn: Box<dyn Db>, queue: &Receiver<Recording>) {
                 // path a context switch each time.
                 std::thread::sleep(left.min(DRAIN_TICK));
             }
-            tx.commit()?;
-            if batch.details {
-                retention.enforce(&mut *conn, Limits::from(&cx.catalog.settings.observability))?;
-            }
-            Ok(())
+            tx.commit()
         })();
         match result {
-            Ok(()) if core.events().has_subscribers() => batch
-                .finished
-                .into_iter()
-                .for_each(|e| core.events().publish(e)),
-            Ok(()) => {}
+            Ok(()) => {
+                if batch.details {
+                    let limits = Limits::from(&cx.catalog.settings.observability);
+                    if let Err(e) = retention.enforce(&mut **db, limits) {
+                        tracing::warn!("could not prune the inspector: {e}");
+                        retention = Retention::default();
+                        if shared && store_lost(&e) {
+                            conn = None;
+                            core.store_reachable(false);
+                        }
+                    }
+                }
+                announce(core, batch);
+            }
+            Err(e) if shared && store_lost(&e) => {
+                // Kept for when the store is back; the connection is made anew.
+                let kept = std::mem::take(&mut batch.kept);
+                let waiting: Vec<Recording> = backlog.items.drain(..).collect();
+                kept.into_iter()
+                    .chain(waiting)
+                    .for_each(|i| backlog.push(i));
+                conn = None;
+                core.store_reachable(false);
+                tracing::warn!(
+                    waiting = backlog.items.len(),
+                    "the shared store went away; usage waits for it: {e}"
+                );
+            }
             Err(e) => {
                 tracing::error!(
                     items = batch.items,
@@ -134,15 +249,32 @@ fn run(core: &Core, mut conn: Box<dyn Db>, queue: &Receiver<Recording>) {
                 retention = Retention::default();
             }
         }
+        core.store_link.set_backlog(backlog.items.len());
+        if backlog.dropped > 0 {
+            tracing::warn!(
+                dropped = backlog.dropped,
+                "records were dropped while the shared store was away"
+            );
+            backlog.dropped = 0;
+        }
     }
-    // Anything still queued behind the stop.
-    let rest: Vec<Recording> = queue.try_iter().collect();
+    // Anything still queued behind the stop, after what waited for the store.
+    let rest: Vec<Recording> = backlog.items.drain(..).chain(queue.try_iter()).collect();
+    let Some(db) = conn.as_mut() else {
+        if !rest.is_empty() {
+            tracing::error!(
+                lost = rest.len(),
+                "the shared store is away: the last records are lost"
+            );
+        }
+        return;
+    };
     if !rest.is_empty() {
         let cx = Context::new(core);
         let mut batch = Batch::default();
-        let result = conn.transaction().and_then(|mut tx| {
+        let result = db.transaction().and_then(|mut tx| {
             for item in rest {
-                write(&mut *tx, &cx, &mut retention, &mut batch, item)?;
+                write(&mut *tx, &cx, &mut retention, &mut batch, item, false)?;
             }
             tx.commit()
         });
@@ -152,19 +284,50 @@ fn run(core: &Core, mut conn: Box<dyn Db>, queue: &Receiver<Recording>) {
     }
 }
 
-/// Writes one item into the open transaction.
+/// Announces a committed batch's finished requests, if anyone listens.
+fn announce(core: &Core, batch: Batch) {
+    if !core.events().has_subscribers() {
+        return;
+    }
+    let usage = batch.kept.into_iter().filter_map(|item| match item {
+        Recording::Usage(record) => Some(record),
+        _ => None,
+    });
+    for (record, (u, cost)) in usage.zip(batch.priced) {
+        core.events().publish(finished_event(*record, u, cost));
+    }
+}
+
+/// Writes one item into the open transaction; `replay`: it was written before, into a
+/// transaction a lost store never committed.
 fn write(
     tx: &mut dyn Sql,
     cx: &Context<'_>,
     retention: &mut Retention,
     batch: &mut Batch,
     item: Recording,
+    replay: bool,
 ) -> Result<(), StoreError> {
     batch.items += 1;
+    let written = write_item(tx, cx, retention, batch, &item, replay);
+    // Kept whatever happened: a store that went away takes it again later.
+    batch.kept.push(item);
+    written
+}
+
+fn write_item(
+    tx: &mut dyn Sql,
+    cx: &Context<'_>,
+    retention: &mut Retention,
+    batch: &mut Batch,
+    item: &Recording,
+    replay: bool,
+) -> Result<(), StoreError> {
     match item {
         Recording::Usage(record) => {
-            let (usage, cost, billed) = insert(tx, &cx.catalog, &record)?;
-            if let Some(key) = &record.key_id
+            let (usage, cost, billed) = insert(tx, &cx.catalog, record)?;
+            if !replay
+                && let Some(key) = &record.key_id
                 && cx.catalog.key_limits(key).is_some()
             {
                 let used = usage.prompt_total() + usage.output;
@@ -174,17 +337,17 @@ fn write(
             if cx.catalog.settings.observability.inspector {
                 batch.counted.insert(record.request_id.clone(), usage);
             }
-            // Built always (it only moves the record's fields); published at the commit if
-            // anyone listens by then.
-            batch.finished.push(finished_event(*record, usage, cost));
+            batch.priced.push((usage, cost));
         }
         Recording::Detail(message) => {
-            cx.core.inspector.taken(&message);
+            if !replay {
+                cx.core.inspector.taken(message);
+            }
             batch.details = true;
             let counted = &batch.counted;
             inspector::apply(
                 tx,
-                std::slice::from_ref(&message),
+                std::slice::from_ref(message),
                 &cx.redactor,
                 |e| {
                     counted

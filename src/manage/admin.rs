@@ -39,7 +39,20 @@ pub struct AccessState {
 }
 
 pub async fn password_hash(core: &Core) -> Result<Option<String>, ManageError> {
-    Ok(core.store.call(|c| store::load_admin_password(c)).await?)
+    let known = &core.admin.known_password;
+    match core.store.call(|c| store::load_admin_password(c)).await {
+        Ok(hash) => {
+            *known.write().unwrap_or_else(|p| p.into_inner()) = Some(hash.clone());
+            Ok(hash)
+        }
+        Err(e) => match known.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(hash) => {
+                tracing::debug!("the store is out of reach; using the password as last read: {e}");
+                Ok(hash)
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// The management API is open only to the local dashboard of a loopback router with no

@@ -171,6 +171,14 @@ impl Core {
         all
     }
 
+    /// Records whether the shared store is within reach, and tells subscribers when that
+    /// changes.
+    pub fn store_reachable(&self, reachable: bool) {
+        if self.store_link.set_down(!reachable) {
+            self.events().publish(EngineEvent::StoreLink { reachable });
+        }
+    }
+
     /// The engine's event bus (the one the proxy publishes routed requests on).
     pub fn events(&self) -> &EventBus {
         &self.proxy.events

@@ -166,7 +166,18 @@ impl Store {
         work: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.mend(&mut guard);
         work(&mut **guard)
+    }
+
+    /// Replaces a connection the server dropped; if no new one can be made, the old one stays
+    /// and the work fails with the reason.
+    fn mend(&self, conn: &mut Box<dyn Db>) {
+        if conn.is_broken()
+            && let Ok(fresh) = self.connect_writer()
+        {
+            *conn = fresh;
+        }
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -174,13 +185,10 @@ impl Store {
         &self,
         work: impl FnOnce(&mut dyn Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            work(&mut **guard)
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.call_blocking(work))
+            .await
+            .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 }
 

@@ -291,6 +291,12 @@ pub trait Db: Sql + Send {
     /// A write transaction: on SQLite it takes the write lock at once, so it waits its turn
     /// instead of failing to upgrade a read that another connection's commit made stale.
     fn transaction(&mut self) -> Result<Box<dyn Tx + '_>, StoreError>;
+
+    /// Whether the connection is known to be gone (a server that went away), so that a new
+    /// one is made before the next use.
+    fn is_broken(&self) -> bool {
+        false
+    }
 }
 
 /// An open transaction; dropped without `commit`, it rolls back.
@@ -617,6 +623,10 @@ impl Sql for PgConn {
 }
 
 impl Db for PgConn {
+    fn is_broken(&self) -> bool {
+        self.client.as_ref().is_none_or(postgres::Client::is_closed)
+    }
+
     fn transaction(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
         let (client, stmts) = self.parts()?;
         Ok(Box::new(PgTx {

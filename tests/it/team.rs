@@ -88,6 +88,11 @@ impl Host {
         (r.status().as_u16(), account)
     }
 
+    /// `n` requests at once.
+    async fn load(&self, n: usize) -> Vec<(u16, Option<String>)> {
+        futures_util::future::join_all((0..n).map(|_| self.ask("openai/gpt-4o", "any"))).await
+    }
+
     /// Waits until `check` holds for what `path` answers; panics after `within`.
     async fn wait_for(
         &self,
@@ -276,4 +281,117 @@ async fn a_host_without_the_master_key_the_store_was_sealed_with_refuses_to_star
         Some("active"),
         "{list}"
     );
+}
+
+/// Runs `sql` on the server's own database as the superuser.
+async fn as_superuser(sql: String) {
+    tokio::task::spawn_blocking(move || {
+        let mut admin = Postgres::shared().connect("postgres").unwrap();
+        admin.batch_execute(&sql).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+fn database_name(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_host_that_loses_the_store_keeps_routing_and_saves_the_usage_once_it_is_back() {
+    let fake = FakeOpenAi::start().await;
+    let url = database().await;
+    let host = Host::start(&url).await;
+    let body = json!({"provider": "oa", "name": "main", "apiKey": "sk-lost",
+        "baseUrl": fake.base_url()});
+    assert_eq!(
+        host.api(Method::POST, "/api/connections", Some(body))
+            .await
+            .0,
+        201
+    );
+    let (_, status) = host.api(Method::GET, "/api/status", None).await;
+    assert_eq!(
+        status["store"],
+        json!({"kind": "postgres", "reachable": true, "waiting": 0})
+    );
+
+    // The database goes away: its connections are cut and new ones refused.
+    let db = database_name(&url);
+    as_superuser(format!(
+        "ALTER DATABASE {db} WITH ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';"
+    ))
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            host.ask("openai/gpt-4o", "any").await.0,
+            200,
+            "routing goes on"
+        );
+    }
+    host.wait_for("/api/status", Duration::from_secs(10), |s| {
+        s["store"]["reachable"] == false && s["store"]["waiting"].as_u64() >= Some(5)
+    })
+    .await;
+
+    // Back: the waiting usage is saved, once.
+    as_superuser(format!("ALTER DATABASE {db} WITH ALLOW_CONNECTIONS true")).await;
+    host.wait_for("/api/status", Duration::from_secs(10), |s| {
+        s["store"]["reachable"] == true && s["store"]["waiting"] == 0
+    })
+    .await;
+    let summary = host
+        .wait_for(
+            "/api/usage/summary?by=provider",
+            Duration::from_secs(5),
+            |v| v["total"]["requests"].as_i64() >= Some(5),
+        )
+        .await;
+    assert_eq!(summary["total"]["requests"], 5, "{summary}");
+}
+
+#[tokio::test]
+async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing_committed() {
+    let fake = FakeOpenAi::start().await;
+    let url = database().await;
+    let (mut a, b) = tokio::join!(Host::start(&url), Host::start(&url));
+    let body = json!({"provider": "oa", "name": "main", "apiKey": "sk-load",
+        "baseUrl": fake.base_url()});
+    assert_eq!(
+        a.api(Method::POST, "/api/connections", Some(body)).await.0,
+        201
+    );
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "main").as_deref() == Some("active")
+    })
+    .await;
+
+    // Load on both hosts; A's answers are committed before it dies.
+    let answered_by_a = a.load(40).await;
+    assert!(answered_by_a.iter().all(|(s, _)| *s == 200));
+    a.wait_for(
+        "/api/usage/summary?by=provider",
+        Duration::from_secs(5),
+        |v| v["total"]["requests"].as_i64() >= Some(40),
+    )
+    .await;
+
+    // A dies mid-load (kill -9); B serves every request meanwhile.
+    let (answered_by_b, ()) = tokio::join!(b.load(40), async {
+        tokio::task::yield_now().await;
+        a._child.start_kill().unwrap();
+    });
+    assert!(answered_by_b.iter().all(|(s, _)| *s == 200));
+    let more = b.load(20).await;
+    assert!(more.iter().all(|(s, _)| *s == 200));
+
+    let summary = b
+        .wait_for(
+            "/api/usage/summary?by=provider",
+            Duration::from_secs(5),
+            |v| v["total"]["requests"].as_i64() >= Some(100),
+        )
+        .await;
+    assert_eq!(summary["total"]["requests"], 100, "{summary}");
 }

@@ -5,6 +5,7 @@ import { useQuota, useStatus } from "./api/hooks";
 import { AdminLogin } from "./components/AdminLogin";
 import { EndpointPage } from "./pages/Endpoint";
 import { FirstRunPanel } from "./pages/FirstRun";
+import { StoreBanner } from "./components/StoreBanner";
 import { warnedAccounts } from "./pages/quotaWarnings";
 
 // The first page comes with the app; the others load when first opened (the charts alone
@@ -69,6 +70,7 @@ export function App() {
           <AdminLogin />
         ) : (
           <Suspense fallback={<p className="muted">Loading…</p>}>
+            {status.data && <StoreBanner store={status.data.store} />}
             <FirstRunPanel />
             <Page />
           </Suspense>

@@ -25,6 +25,22 @@ pub struct StatusView {
     /// until `openUntilMs`), half-open ones (a probe is out) and closed ones counting
     /// failures.
     pub circuits: Vec<crate::routing::CircuitInfo>,
+    pub store: StoreView,
+}
+
+/// Where the router keeps its state, and whether it reaches it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StoreView {
+    /// `sqlite` (this machine's file) or `postgres` (shared by several hosts).
+    pub kind: &'static str,
+    /// False while a shared store is out of reach: routing goes on with the last
+    /// configuration, and usage waits.
+    pub reachable: bool,
+    /// Usage and inspector records waiting for the store.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub waiting: usize,
 }
 
 #[derive(Serialize)]

@@ -34,6 +34,7 @@ fn declarations() -> Vec<String> {
         super::answers::ImportedAnswer::decl(),
         crate::secrets::BackendKind::decl(),
         super::answers::SecretBackendView::decl(),
+        super::answers::StoreView::decl(),
         crate::routing::CircuitState::decl(),
         crate::routing::CircuitInfo::decl(),
         super::answers::StatusView::decl(),

@@ -13,7 +13,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::answers::{ActiveCombo, Paused, SecretBackendView, StatusView};
+use super::answers::{ActiveCombo, Paused, SecretBackendView, StatusView, StoreView};
 use super::{ApiError, ApiJson};
 use crate::manage::{
     self, AccountInput, AccountPatch, ComboInput, ComboPatch, NodeInput, NodePatch,
@@ -41,6 +41,11 @@ pub async fn status(State(core): State<Arc<Core>>) -> Json<StatusView> {
         paused: core.is_paused(),
         active_combo: core.active_combo(),
         circuits: core.proxy.routing.circuits.all(crate::clock::now_ms()),
+        store: StoreView {
+            kind: core.store.kind(),
+            reachable: !core.store_link.is_down(),
+            waiting: core.store_link.backlog(),
+        },
     })
 }
 

@@ -53,6 +53,7 @@ const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after
   "request-finished": { queries: [keys.details, keys.usage], after: 0 },
   "quota-updated": { queries: [keys.quota], after: 0 },
   "routing-paused": { queries: [keys.status], after: 0 },
+  "store-link": { queries: [keys.status], after: 0 },
   "provider-down": { queries: [keys.status], after: 0 },
   "provider-up": { queries: [keys.status], after: 0 },
   "account-cooled-down": { queries: [["connections"]], after: 0 },

@@ -128,6 +128,21 @@ export type SecretBackendView = { kind: BackendKind, description: string,
  */
 waiting: boolean, };
 
+export type StoreView = { 
+/**
+ * `sqlite` (this machine's file) or `postgres` (shared by several hosts).
+ */
+kind: string, 
+/**
+ * False while a shared store is out of reach: routing goes on with the last
+ * configuration, and usage waits.
+ */
+reachable: boolean, 
+/**
+ * Usage and inspector records waiting for the store.
+ */
+waiting: number, };
+
 export type CircuitState = "closed" | "open" | "half-open";
 
 export type CircuitInfo = { endpoint: string, provider: string, state: CircuitState, failures: number, openUntilMs: number | null, lastError: string | null, };
@@ -138,7 +153,7 @@ export type StatusView = { name: string, version: string, address: string, loopb
  * until `openUntilMs`), half-open ones (a probe is out) and closed ones counting
  * failures.
  */
-circuits: Array<CircuitInfo>, };
+circuits: Array<CircuitInfo>, store: StoreView, };
 
 export type Paused = { paused: boolean, };
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { Drawer } from "./Drawer";
 import { ErrorNote } from "./ErrorNote";
 import { JsonView } from "./JsonView";
+import { StoreBanner } from "./StoreBanner";
 import { ApiError } from "../api/client";
 
 afterEach(cleanup);
@@ -38,5 +39,14 @@ describe("ErrorNote", () => {
   it("shows the server's message and the field it names", () => {
     render(<ErrorNote error={new ApiError(400, "must not be empty", "validation_error", "name")} />);
     expect(screen.getByRole("alert").textContent).toBe("must not be empty (name)");
+  });
+});
+
+describe("StoreBanner", () => {
+  it("says nothing while the store answers, and how much waits when it does not", () => {
+    const { container, rerender } = render(<StoreBanner store={{ kind: "postgres", reachable: true, waiting: 0 }} />);
+    expect(container.textContent).toBe("");
+    rerender(<StoreBanner store={{ kind: "postgres", reachable: false, waiting: 42 }} />);
+    expect(screen.getByTestId("store-banner").textContent).toContain("42 usage records wait");
   });
 });

@@ -189,6 +189,12 @@ export function SettingsPage() {
           <p>
             Data directory: <code data-testid="data-dir">{status.data.dataDir ?? "–"}</code>
           </p>
+          {status.data.store.kind === "postgres" && (
+            <p data-testid="shared-store">
+              Settings, accounts, keys and usage are in a PostgreSQL database shared with the other router hosts;
+              secrets there are sealed with the master key.
+            </p>
+          )}
           <SecretStore status={status.data} />
           {status.data.configFile && (
             <p>
