@@ -25,6 +25,21 @@ pub trait LoginAccount: Send + Sync {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Minted>>>;
 
+/// Hosts sharing one store take turns refreshing a login: a provider that rotates refresh
+/// tokens refuses the second host to spend the same one, and the login would be lost.
+#[async_trait::async_trait]
+pub trait RefreshTurns: Send + Sync {
+    /// Takes the turn to refresh `account_id` for `for_ms`; false while another host has it.
+    async fn take(&self, account_id: &str, for_ms: i64) -> bool;
+    /// Gives the turn back.
+    async fn give_back(&self, account_id: &str);
+}
+
+/// How long a host may take to refresh before another may try.
+const TURN_MS: i64 = 60_000;
+/// How often a host waiting for another's refresh looks for its result.
+const TURN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub struct TokenKeeper {
     /// Each subscription provider's login, by provider id.
     logins: HashMap<&'static str, Arc<dyn LoginProvider>>,
@@ -32,6 +47,8 @@ pub struct TokenKeeper {
     endpoints: BTreeMap<String, AuthEndpoints>,
     /// Where refreshed token sets are saved (the account's secret).
     secrets: Option<Secrets>,
+    /// On a shared store: whose turn it is to refresh each login.
+    turns: Option<Arc<dyn RefreshTurns>>,
     slots: Mutex<HashMap<String, Slot>>,
 }
 
@@ -45,8 +62,16 @@ impl TokenKeeper {
             logins,
             endpoints: auth.clone(),
             secrets,
+            turns: None,
             slots: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Refreshes take turns with other hosts (a shared store).
+    #[must_use]
+    pub fn with_turns(mut self, turns: Arc<dyn RefreshTurns>) -> Self {
+        self.turns = Some(turns);
+        self
     }
 
     /// The login of a provider (by registry id), if it has one.
@@ -154,8 +179,24 @@ impl TokenKeeper {
         let renewed = match (renewal, held.as_ref().and_then(|h| h.set.as_deref())) {
             (Renewal::Refresh { lead_ms }, Some(set)) => {
                 tracing::debug!(account = %account.name(), "refreshing a login's token");
-                let fresh = login.refresh(http, set, now_ms).await?;
-                self.save(account.id(), &fresh).await;
+                let fresh = match &self.turns {
+                    None => {
+                        let fresh = login.refresh(http, set, now_ms).await?;
+                        self.save(account.id(), &fresh).await;
+                        fresh
+                    }
+                    Some(turns) => {
+                        self.refresh_in_turn(
+                            turns.as_ref(),
+                            login.as_ref(),
+                            http,
+                            account,
+                            set,
+                            now_ms,
+                        )
+                        .await?
+                    }
+                };
                 let renew_at = fresh.renew_at_ms(now_ms, lead_ms);
                 login.minted(fresh, account.base_url(), renew_at)
             }
@@ -174,6 +215,61 @@ impl TokenKeeper {
         };
         *held = Some(renewed.clone());
         Ok(renewed)
+    }
+
+    /// Refreshes when it is this host's turn; a set another host saved meanwhile (newer than
+    /// `set`) is taken instead.
+    async fn refresh_in_turn(
+        &self,
+        turns: &dyn RefreshTurns,
+        login: &dyn LoginProvider,
+        http: &reqwest::Client,
+        account: &dyn LoginAccount,
+        set: &TokenSet,
+        now_ms: i64,
+    ) -> Result<TokenSet, AuthError> {
+        let id = account.id();
+        let waited_out = std::time::Instant::now()
+            + std::time::Duration::from_millis(u64::try_from(TURN_MS).unwrap_or(0));
+        loop {
+            if let Some(newer) = self.saved_after(id, set).await {
+                return Ok(newer);
+            }
+            if turns.take(id, TURN_MS).await {
+                // Another host may have saved its refresh between the look and the take.
+                let result = match self.saved_after(id, set).await {
+                    Some(newer) => Ok(newer),
+                    None => match login.refresh(http, set, now_ms).await {
+                        Ok(fresh) => {
+                            self.save(id, &fresh).await;
+                            Ok(fresh)
+                        }
+                        Err(e) => Err(e),
+                    },
+                };
+                turns.give_back(id).await;
+                return result;
+            }
+            if std::time::Instant::now() > waited_out {
+                return Err(AuthError::Provider {
+                    status: 503,
+                    message: "another router host is refreshing this login and has not finished"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(TURN_POLL).await;
+        }
+    }
+
+    /// The account's saved token set, if it was obtained after `set`.
+    async fn saved_after(&self, account_id: &str, set: &TokenSet) -> Option<TokenSet> {
+        let secrets = self.secrets.as_ref()?;
+        let reference = crate::secrets::account_secret_ref(account_id);
+        let saved = SavedLogin::parse(secrets.get(&reference).await.ok()??);
+        saved
+            .tokens()
+            .filter(|s| s.obtained_at_ms > set.obtained_at_ms)
+            .cloned()
     }
 
     /// Saves a refreshed token set as the account's secret; a failure is logged (the set in

@@ -11,7 +11,7 @@ pub mod pkce;
 mod provider;
 pub mod tokens;
 
-pub use keeper::{LoginAccount, TokenKeeper};
+pub use keeper::{LoginAccount, RefreshTurns, TokenKeeper};
 pub use logins::{Claim, LoginStart, LoginStatus, LoginStep, Logins, Pending};
 pub use provider::{
     Adapted, Approval, CodeGrant, DeviceLogin, Found, ImportError, ImportSource, LoginCtor,

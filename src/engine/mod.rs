@@ -13,6 +13,7 @@ mod follow;
 mod opening;
 mod private;
 mod recorder;
+mod turns;
 use opening::{open_secrets, open_store};
 pub use private::make_private;
 pub use recorder::FLUSH_INTERVAL;
@@ -209,11 +210,18 @@ impl Engine {
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),
             quotas: Arc::new(quotas),
-            tokens: Arc::new(crate::auth::TokenKeeper::new(
-                crate::providers::logins(&file.auth),
-                &file.auth,
-                Some(secrets.clone()),
-            )),
+            tokens: Arc::new({
+                let keeper = crate::auth::TokenKeeper::new(
+                    crate::providers::logins(&file.auth),
+                    &file.auth,
+                    Some(secrets.clone()),
+                );
+                if store.kind() == "postgres" {
+                    keeper.with_turns(Arc::new(turns::StoreTurns::new(store.clone())))
+                } else {
+                    keeper
+                }
+            }),
             via: Arc::default(),
         };
         let listen = Listen {

@@ -168,6 +168,12 @@ CREATE TABLE secrets (
     ref    TEXT PRIMARY KEY,
     sealed BYTEA NOT NULL
 );
+-- Whose turn it is to refresh a login (see `auth::keeper`): one host at a time.
+CREATE TABLE refresh_turns (
+    account_id TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    until_ms   BIGINT NOT NULL
+);
 -- Every committed change is announced to the other hosts (see `engine::follow`).
 CREATE FUNCTION ninerouter_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::support::fake_claude::{EMAIL, FakeClaude};
 use crate::support::fake_openai::{Behavior, FakeOpenAi};
 use crate::support::postgres::Postgres;
 use crate::support::{serve_command, spawn_serving};
@@ -27,9 +28,13 @@ struct Host {
 
 impl Host {
     async fn start(store: &str) -> Host {
+        Host::start_with(store, "").await
+    }
+
+    async fn start_with(store: &str, toml: &str) -> Host {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
-        std::fs::write(&config, "").unwrap();
+        std::fs::write(&config, toml).unwrap();
         let mut command = serve_command(dir.path(), &config);
         command
             .env("NINEROUTER_STORE", store)
@@ -89,8 +94,8 @@ impl Host {
     }
 
     /// `n` requests at once.
-    async fn load(&self, n: usize) -> Vec<(u16, Option<String>)> {
-        futures_util::future::join_all((0..n).map(|_| self.ask("openai/gpt-4o", "any"))).await
+    async fn load(&self, model: &str, n: usize) -> Vec<(u16, Option<String>)> {
+        futures_util::future::join_all((0..n).map(|_| self.ask(model, "any"))).await
     }
 
     /// Waits until `check` holds for what `path` answers; panics after `within`.
@@ -368,7 +373,7 @@ async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing
     .await;
 
     // Load on both hosts; A's answers are committed before it dies.
-    let answered_by_a = a.load(40).await;
+    let answered_by_a = a.load("openai/gpt-4o", 40).await;
     assert!(answered_by_a.iter().all(|(s, _)| *s == 200));
     a.wait_for(
         "/api/usage/summary?by=provider",
@@ -378,12 +383,12 @@ async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing
     .await;
 
     // A dies mid-load (kill -9); B serves every request meanwhile.
-    let (answered_by_b, ()) = tokio::join!(b.load(40), async {
+    let (answered_by_b, ()) = tokio::join!(b.load("openai/gpt-4o", 40), async {
         tokio::task::yield_now().await;
         a._child.start_kill().unwrap();
     });
     assert!(answered_by_b.iter().all(|(s, _)| *s == 200));
-    let more = b.load(20).await;
+    let more = b.load("openai/gpt-4o", 20).await;
     assert!(more.iter().all(|(s, _)| *s == 200));
 
     let summary = b
@@ -394,4 +399,83 @@ async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing
         )
         .await;
     assert_eq!(summary["total"]["requests"], 100, "{summary}");
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_login_is_refreshed_by_one_host_at_a_time_and_every_host_uses_the_new_token() {
+    let claude = FakeClaude::start().await;
+    // A refresh spends the old refresh token at once and answers later: a second host
+    // refreshing meanwhile with the same token would be refused, and lose the login.
+    claude.slow_refreshes(400);
+    let url = database().await;
+    let config = claude.config();
+    let (a, b) = tokio::join!(
+        Host::start_with(&url, &config),
+        Host::start_with(&url, &config)
+    );
+
+    // Logged in once, on A.
+    let (status, started) = a.api(Method::POST, "/api/oauth/cc/start", None).await;
+    assert_eq!(status, 202, "{started}");
+    let authorize = started["authorizeUrl"].as_str().unwrap();
+    let code = claude.approve(&query_param(authorize, "code_challenge"));
+    let pasted = format!(
+        "https://console.anthropic.com/oauth/code/callback?code={code}&state={}",
+        query_param(authorize, "state")
+    );
+    let id = started["loginId"].as_str().unwrap();
+    let (status, done) = a
+        .api(
+            Method::POST,
+            &format!("/api/oauth/cc/{id}/complete"),
+            Some(json!({ "code": pasted })),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, EMAIL).as_deref() == Some("active")
+    })
+    .await;
+    for host in [&a, &b] {
+        assert_eq!(host.ask("cc/claude-sonnet-4-5", "any").await.0, 200);
+    }
+
+    // The access token expires while both hosts are busy: one refresh, and both go on.
+    claude.expire_access();
+    let (on_a, on_b) = tokio::join!(
+        a.load("cc/claude-sonnet-4-5", 3),
+        b.load("cc/claude-sonnet-4-5", 3)
+    );
+    assert!(
+        on_a.iter().chain(&on_b).all(|(s, _)| *s == 200),
+        "{on_a:?} {on_b:?}"
+    );
+    assert_eq!(
+        claude.refreshes(),
+        1,
+        "one host refreshed, the other used its token"
+    );
+    for host in [&a, &b] {
+        assert_eq!(host.ask("cc/claude-sonnet-4-5", "any").await.0, 200);
+        let (_, list) = host.api(Method::GET, "/api/connections", None).await;
+        assert_eq!(
+            account_state(&list, EMAIL).as_deref(),
+            Some("active"),
+            "{list}"
+        );
+    }
+    assert_eq!(claude.refreshes(), 1);
+    assert_eq!(
+        claude.last_message().map(|m| m.0).as_deref(),
+        Some("Bearer claude-access-2")
+    );
 }

@@ -27,6 +27,8 @@ pub struct Inner {
     seen: Vec<(String, String, bool, Value)>,
     /// Answer the next Messages request with 401.
     refuse_next: bool,
+    /// The access token expired: every Messages request is refused until a refresh.
+    expired: bool,
     /// Token refreshes never answer (a stalled login server).
     stall_refresh: bool,
     /// Refreshes are carried out at once but answered this much later (a slow login server:
@@ -76,6 +78,11 @@ impl FakeClaude {
         self.lock().stall_refresh = true;
     }
 
+    /// The access token expires now (the refresh token stays good, once).
+    pub fn expire_access(&self) {
+        self.lock().expired = true;
+    }
+
     pub fn refuse_next_message(&self) {
         self.lock().refuse_next = true;
     }
@@ -118,6 +125,7 @@ fn oauth_error(error: &str) -> Response {
 
 fn issue(inner: &mut Inner) -> Response {
     inner.issued += 1;
+    inner.expired = false;
     Json(json!({
         "token_type": "Bearer",
         "access_token": format!("claude-access-{}", inner.issued),
@@ -204,7 +212,7 @@ async fn messages(State(inner): Shared, headers: HeaderMap, Json(body): Json<Val
         body.clone(),
     ));
     let current = format!("Bearer claude-access-{}", inner.issued);
-    if std::mem::take(&mut inner.refuse_next) || auth != current {
+    if std::mem::take(&mut inner.refuse_next) || inner.expired || auth != current {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"type": "error", "error": {"type": "authentication_error", "message": "OAuth token has expired."}})),
