@@ -1,7 +1,8 @@
 //! On a shared store, what another host changes reaches this one. Triggers in the database
 //! send a notice on every committed change (see `postgres_schema.rs`): `ninerouter_catalog`
 //! for the configuration (settings, nodes, accounts, secrets, combos, aliases, keys, prices),
-//! `ninerouter_cooldowns` and `ninerouter_quotas` for what hosts learn about accounts. A
+//! `ninerouter_cooldowns`, `ninerouter_circuits` and `ninerouter_quotas` for what hosts learn
+//! about accounts and endpoints (this host's own circuit changes are written here too). A
 //! thread listens (a blocking connection of its own) and this host reloads what changed;
 //! every `RESYNC` it reloads all of it anyway, for notices missed while the connection was
 //! down. A host that cannot reach the database keeps routing with what it has.
@@ -13,6 +14,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_ms;
+use crate::routing::CircuitChange;
 use crate::state::Core;
 use crate::store;
 use crate::usage;
@@ -28,6 +30,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 enum Change {
     Catalog,
     Cooldowns,
+    Circuits,
     Quotas,
     /// The listener (re)connected: notices may have been missed.
     All,
@@ -38,6 +41,7 @@ impl Change {
         match channel {
             "ninerouter_catalog" => Some(Self::Catalog),
             "ninerouter_cooldowns" => Some(Self::Cooldowns),
+            "ninerouter_circuits" => Some(Self::Circuits),
             "ninerouter_quotas" => Some(Self::Quotas),
             _ => None,
         }
@@ -49,6 +53,13 @@ pub fn spawn(core: Arc<Core>, stop: watch::Receiver<bool>) -> Option<tokio::task
     if core.store.kind() != "postgres" {
         return None;
     }
+    let (circuits_tx, circuits_rx) = mpsc::unbounded_channel();
+    core.proxy.routing.circuits.share_with(circuits_tx);
+    tokio::spawn(write_circuits(
+        core.store.clone(),
+        circuits_rx,
+        stop.clone(),
+    ));
     let (tx, rx) = mpsc::unbounded_channel();
     let listener_core = core.clone();
     let started = std::thread::Builder::new()
@@ -68,7 +79,8 @@ fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
         let client = core.store.connect_postgres().and_then(|c| c.ok());
         let Some(mut client) = client.and_then(|mut c| {
             c.batch_execute(
-                "LISTEN ninerouter_catalog; LISTEN ninerouter_cooldowns; LISTEN ninerouter_quotas",
+                "LISTEN ninerouter_catalog; LISTEN ninerouter_cooldowns; \
+                 LISTEN ninerouter_circuits; LISTEN ninerouter_quotas",
             )
             .ok()
             .map(|()| c)
@@ -154,6 +166,12 @@ async fn apply(
                 Err(e) => tracing::warn!("could not read the shared cooldowns: {e}"),
             }
         }
+        if wants(Change::Circuits) {
+            match core.store.call(|c| store::load_circuits(c, now_ms())).await {
+                Ok(open) => core.proxy.routing.circuits.adopt(&open, now_ms()),
+                Err(e) => tracing::warn!("could not read the shared circuits: {e}"),
+            }
+        }
         if wants(Change::Quotas) {
             match core.store.call(|c| usage::load_snapshots(c)).await {
                 Ok(saved) => core.proxy.quotas.restore(saved),
@@ -161,4 +179,35 @@ async fn apply(
             }
         }
     }
+}
+
+/// Writes the circuits this host opens and closes, a batch at a time.
+async fn write_circuits(
+    store: store::Store,
+    changes: mpsc::UnboundedReceiver<CircuitChange>,
+    stop: watch::Receiver<bool>,
+) {
+    store::in_batches(changes, stop, 256, |batch| {
+        let store = store.clone();
+        async move {
+            let written = store
+                .call(move |c| {
+                    let mut tx = c.transaction()?;
+                    for change in &batch {
+                        match change {
+                            CircuitChange::Opened(s) => store::open_circuit(&mut *tx, s)?,
+                            CircuitChange::Closed { provider, endpoint } => {
+                                store::close_circuit(&mut *tx, provider, endpoint)?;
+                            }
+                        }
+                    }
+                    tx.commit()
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!("could not share circuit states: {e}");
+            }
+        }
+    })
+    .await;
 }

@@ -5,12 +5,15 @@
 //! its answer closes the circuit or opens it again for longer.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use tokio::sync::mpsc::UnboundedSender;
 
 use serde::Serialize;
 
 use super::FailureClass;
 use crate::catalog::RoutingSettings;
+use crate::store::StoredCircuit;
 
 /// Failures in a row, from any account, that open the circuit.
 pub const TRIP_AFTER: u32 = 3;
@@ -67,6 +70,8 @@ struct Breaker {
     /// never reports, so another may go after `PROBE_LOST_MS`.
     probe_since_ms: i64,
     last_error: Option<String>,
+    /// Opened by another host (see `Circuits::adopt`), so that host's close closes it here.
+    shared: bool,
 }
 
 /// How long a probe may stay out before it is taken as lost.
@@ -85,9 +90,18 @@ impl Breaker {
 /// Provider id and base URL.
 type Key = (String, String);
 
+/// What this host learned about an endpoint, for the other hosts.
+#[derive(Debug, Clone)]
+pub enum CircuitChange {
+    Opened(StoredCircuit),
+    Closed { provider: String, endpoint: String },
+}
+
 #[derive(Default)]
 pub struct Circuits {
     breakers: Mutex<HashMap<Key, Breaker>>,
+    /// Set on a shared store: where circuits opened and closed here are sent.
+    shared: OnceLock<UnboundedSender<CircuitChange>>,
 }
 
 impl FailureClass {
@@ -102,6 +116,44 @@ impl FailureClass {
 }
 
 impl Circuits {
+    /// Sends every circuit opened or closed here to `changes` (once, at start).
+    pub fn share_with(&self, changes: UnboundedSender<CircuitChange>) {
+        let _ = self.shared.set(changes);
+    }
+
+    fn tell(&self, change: CircuitChange) {
+        if let Some(tx) = self.shared.get() {
+            // The receiver only goes away at shutdown.
+            let _ = tx.send(change);
+        }
+    }
+
+    /// Takes the circuits other hosts hold open as this host's: an endpoint open there is
+    /// left alone here until the same time; one they closed (a probe answered) closes here.
+    pub fn adopt(&self, open: &[StoredCircuit], now_ms: i64) {
+        let mut breakers = self.lock();
+        for b in breakers.values_mut() {
+            if b.open_until_ms.is_some() && !b.probing && b.shared {
+                b.open_until_ms = None;
+                b.failures = 0;
+                b.trips = 0;
+                b.shared = false;
+            }
+        }
+        for c in open.iter().filter(|c| c.until_ms > now_ms) {
+            let b = breakers
+                .entry(Self::key(&c.provider, &c.endpoint))
+                .or_default();
+            if b.open_until_ms.is_none_or(|until| until < c.until_ms) {
+                b.open_until_ms = Some(c.until_ms);
+                b.failures = b.failures.max(TRIP_AFTER);
+                b.trips = b.trips.max(1);
+                b.last_error = Some(c.reason.clone());
+                b.shared = true;
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Breaker>> {
         self.breakers.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -154,6 +206,14 @@ impl Circuits {
         b.trips = 0;
         b.probing = false;
         b.open_until_ms = None;
+        b.shared = false;
+        drop(breakers);
+        if was_open {
+            self.tell(CircuitChange::Closed {
+                provider: provider.to_owned(),
+                endpoint: endpoint.to_owned(),
+            });
+        }
         was_open.then_some(Change::Up)
     }
 
@@ -183,6 +243,15 @@ impl Circuits {
             .min(settings.cooldown_max_ms);
         let until = now_ms + i64::try_from(wait).unwrap_or(i64::MAX / 2);
         b.open_until_ms = Some(until);
+        b.shared = false;
+        let reason = b.last_error.clone().unwrap_or_default();
+        drop(breakers);
+        self.tell(CircuitChange::Opened(StoredCircuit {
+            provider: provider.to_owned(),
+            endpoint: endpoint.to_owned(),
+            until_ms: until,
+            reason,
+        }));
         was_closed.then_some(Change::Down { until_ms: until })
     }
 
@@ -211,6 +280,35 @@ mod tests {
     use super::*;
 
     const E: &str = "http://p/v1";
+
+    #[test]
+    fn circuits_other_hosts_hold_open_are_kept_and_their_close_closes_them_here() {
+        let c = Circuits::default();
+        let s = RoutingSettings::default();
+        let (tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        c.share_with(tx);
+        let remote = |until_ms| StoredCircuit {
+            provider: "p".into(),
+            endpoint: E.into(),
+            until_ms,
+            reason: "503 elsewhere".into(),
+        };
+        c.adopt(&[remote(5_000)], 0);
+        assert_eq!(c.admit("p", E, 10), Admission::Wait(5_000));
+        assert_eq!(c.all(10)[0].last_error.as_deref(), Some("503 elsewhere"));
+        // Gone from the store (its probe answered there): closed here too.
+        c.adopt(&[], 20);
+        assert_eq!(c.admit("p", E, 20), Admission::Go);
+        // One opened here is told, and stays open whatever the store says meanwhile.
+        for _ in 0..TRIP_AFTER {
+            c.failed("q", E, "503", &s, 100);
+        }
+        assert!(matches!(told.try_recv(), Ok(CircuitChange::Opened(o)) if o.provider == "q"));
+        c.adopt(&[], 200);
+        assert!(matches!(c.admit("q", E, 200), Admission::Wait(_)));
+        c.answered("q", E);
+        assert!(matches!(told.try_recv(), Ok(CircuitChange::Closed { .. })));
+    }
 
     #[test]
     fn opens_after_failures_in_a_row_probes_once_and_closes_on_an_answer() {

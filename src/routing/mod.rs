@@ -12,7 +12,7 @@ mod resolve;
 
 pub use accounts::RoutingState;
 pub use affinity::Affinity;
-pub use circuit::{Admission, Change, CircuitInfo, CircuitState, Circuits};
+pub use circuit::{Admission, Change, CircuitChange, CircuitInfo, CircuitState, Circuits};
 pub use classify::{Action, FailureClass, reset_hint, retry_info, window_in_message};
 pub use cooldown::{ALL_MODELS, CooldownChange, CooldownInfo, Cooldowns, FailureNote};
 pub use outlook::{Outlook, outlook};

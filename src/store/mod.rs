@@ -7,6 +7,7 @@
 mod admin_tables;
 mod batches;
 mod catalog_tables;
+mod circuits;
 mod cooldowns;
 mod link;
 mod postgres_schema;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use batches::in_batches;
+pub use circuits::{StoredCircuit, close_circuit, load_circuits, open_circuit};
 pub use cooldowns::StoredCooldown;
 pub use link::StoreLink;
 pub use sealed::{MasterKey, MasterKeyError, SealedStore};

@@ -168,6 +168,14 @@ CREATE TABLE secrets (
     ref    TEXT PRIMARY KEY,
     sealed BYTEA NOT NULL
 );
+-- Endpoints a host found down, left alone by every host until `until_ms`.
+CREATE TABLE circuits (
+    provider TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    until_ms BIGINT NOT NULL,
+    reason   TEXT NOT NULL,
+    PRIMARY KEY (provider, endpoint)
+);
 -- Whose turn it is to refresh a login (see `auth::keeper`): one host at a time.
 CREATE TABLE refresh_turns (
     account_id TEXT PRIMARY KEY,
@@ -199,6 +207,8 @@ CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON s
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
 CREATE TRIGGER cooldowns_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cooldowns
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('cooldowns');
+CREATE TRIGGER circuits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON circuits
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('circuits');
 CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON quota_snapshots FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
 "#];

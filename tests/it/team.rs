@@ -479,3 +479,51 @@ async fn a_login_is_refreshed_by_one_host_at_a_time_and_every_host_uses_the_new_
         Some("Bearer claude-access-2")
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_one_host_found_down_is_left_alone_by_the_others() {
+    let fake = FakeOpenAi::start().await;
+    fake.always("sk-down", Behavior::status(503));
+    let url = database().await;
+    let (a, b) = tokio::join!(Host::start(&url), Host::start(&url));
+    let body = json!({"provider": "oa", "name": "main", "apiKey": "sk-down",
+        "baseUrl": fake.base_url()});
+    assert_eq!(
+        a.api(Method::POST, "/api/connections", Some(body)).await.0,
+        201
+    );
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "main").as_deref() == Some("active")
+    })
+    .await;
+
+    // Host A meets the endpoint down often enough to open its circuit.
+    for _ in 0..3 {
+        assert!(a.ask("openai/gpt-4o", "any").await.0 >= 500);
+        let (_, status) = a.api(Method::GET, "/api/status", None).await;
+        if status["circuits"][0]["state"] == "open" {
+            break;
+        }
+        // The account rests after a failure; the endpoint is what is being tested here.
+        let (_, list) = a.api(Method::GET, "/api/connections", None).await;
+        let id = list[0]["id"].as_str().unwrap().to_owned();
+        a.api(Method::POST, &format!("/api/connections/{id}/reset"), None)
+            .await;
+    }
+    let sent = fake.count("sk-down");
+    b.wait_for("/api/status", PROPAGATION, |s| {
+        s["circuits"][0]["state"] == "open"
+    })
+    .await;
+    let (_, list) = b.api(Method::GET, "/api/connections", None).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    b.api(Method::POST, &format!("/api/connections/{id}/reset"), None)
+        .await;
+    let (status, _) = b.ask("openai/gpt-4o", "any").await;
+    assert!(status >= 500);
+    assert_eq!(
+        fake.count("sk-down"),
+        sent,
+        "B sent nothing to the endpoint A found down"
+    );
+}
