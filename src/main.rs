@@ -31,6 +31,14 @@ enum Command {
         /// The router's data directory [default: the platform's data dir]
         #[arg(long, env = "NINEROUTER_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
+        /// The shared PostgreSQL store, for a team server (postgres://…)
+        #[arg(
+            long = "store",
+            env = "NINEROUTER_STORE",
+            hide_env_values = true,
+            global = true
+        )]
+        store: Option<String>,
     },
     /// Point coding tools (Claude Code, Codex, Gemini CLI, …) at the running router, or undo it.
     Tools {
@@ -147,9 +155,13 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Serve(a)) => runtime.block_on(serve(a)),
         None => runtime.block_on(serve(ServeArgs::default())),
-        Some(Command::Admin { command, data_dir }) => {
+        Some(Command::Admin {
+            command,
+            data_dir,
+            store,
+        }) => {
             let data_dir = data_dir.unwrap_or_else(default_data_dir);
-            runtime.block_on(admin(command, data_dir))
+            runtime.block_on(admin(command, data_dir, store))
         }
         Some(Command::Tools { command, router }) => runtime.block_on(cli::tools(command, &router)),
         Some(Command::Import {
@@ -194,6 +206,23 @@ async fn move_secrets(to: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The shared store at `url` when one is named, else the SQLite store of `data_dir`.
+async fn open_store_at(
+    data_dir: &std::path::Path,
+    url: Option<String>,
+) -> anyhow::Result<ninerouter::store::Store> {
+    let Some(url) = url else {
+        return open_store(data_dir);
+    };
+    anyhow::ensure!(
+        ninerouter::store::is_postgres_url(&url),
+        "--store takes a postgres:// address"
+    );
+    tokio::task::spawn_blocking(move || ninerouter::store::Store::open_postgres(&url))
+        .await?
+        .context("cannot open the shared store")
+}
+
 fn open_store(data_dir: &std::path::Path) -> anyhow::Result<ninerouter::store::Store> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
@@ -204,9 +233,13 @@ fn open_store(data_dir: &std::path::Path) -> anyhow::Result<ninerouter::store::S
     Ok(store)
 }
 
-async fn admin(command: AdminCommand, data_dir: PathBuf) -> anyhow::Result<()> {
+async fn admin(
+    command: AdminCommand,
+    data_dir: PathBuf,
+    store: Option<String>,
+) -> anyhow::Result<()> {
     use ninerouter::manage::admin;
-    let store = open_store(&data_dir)?;
+    let store = open_store_at(&data_dir, store).await?;
     match command {
         AdminCommand::SetPassword => {
             let password = read_password()?;

@@ -9,7 +9,7 @@ mod throttle;
 use std::fmt;
 
 pub use password::{MIN_PASSWORD_LEN, PasswordError, hash_password, verify_password};
-pub use sessions::{SESSION_TTL_MS, Sessions, Tickets};
+pub use sessions::{SESSION_TTL_MS, Sessions, Tickets, hash as session_hash};
 pub use throttle::Throttle;
 
 /// Admin tokens start with this, so that one is never mistaken for a proxy key.

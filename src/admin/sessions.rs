@@ -1,5 +1,7 @@
 //! Dashboard sessions and the desktop window's one-time tickets, in memory: a restart logs
-//! everyone out. Only the SHA-256 of each token is held, and both maps are bounded.
+//! everyone out. Only the SHA-256 of each token is held, and both maps are bounded. On a
+//! shared store, sessions are also written there (see `manage::admin`) and this map is a cache
+//! of them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +19,7 @@ const MAX_TICKETS: usize = 100;
 
 type Hash = [u8; 32];
 
-fn hash(token: &str) -> Hash {
+pub fn hash(token: &str) -> Hash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -63,6 +65,13 @@ impl Sessions {
                 *expires > now_ms && *opened_under == fingerprint
             })
             .map(|((actor, _), _)| actor.clone())
+    }
+
+    /// Takes in a session opened on another host (found in the shared store).
+    pub fn adopt(&self, hash: Hash, actor: Actor, fingerprint: u64, expires_ms: i64, now_ms: i64) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        make_room(&mut live, MAX_SESSIONS, now_ms);
+        live.insert(hash, ((actor, fingerprint), expires_ms));
     }
 
     pub fn close(&self, token: &str) {

@@ -32,6 +32,8 @@ enum Change {
     Cooldowns,
     Circuits,
     Quotas,
+    /// Sessions ended on another host: this host's cache of them is dropped.
+    Sessions,
     /// The listener (re)connected: notices may have been missed.
     All,
 }
@@ -42,6 +44,7 @@ impl Change {
             "ninerouter_catalog" => Some(Self::Catalog),
             "ninerouter_cooldowns" => Some(Self::Cooldowns),
             "ninerouter_circuits" => Some(Self::Circuits),
+            "ninerouter_sessions" => Some(Self::Sessions),
             "ninerouter_quotas" => Some(Self::Quotas),
             _ => None,
         }
@@ -80,7 +83,7 @@ fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
         let Some(mut client) = client.and_then(|mut c| {
             c.batch_execute(
                 "LISTEN ninerouter_catalog; LISTEN ninerouter_cooldowns; \
-                 LISTEN ninerouter_circuits; LISTEN ninerouter_quotas",
+                 LISTEN ninerouter_circuits; LISTEN ninerouter_quotas; LISTEN ninerouter_sessions",
             )
             .ok()
             .map(|()| c)
@@ -171,6 +174,9 @@ async fn apply(
                 Ok(open) => core.proxy.routing.circuits.adopt(&open, now_ms()),
                 Err(e) => tracing::warn!("could not read the shared circuits: {e}"),
             }
+        }
+        if wants(Change::Sessions) {
+            core.admin.sessions.close_all();
         }
         if wants(Change::Quotas) {
             match core.store.call(|c| usage::load_snapshots(c)).await {

@@ -76,7 +76,7 @@ pub async fn identify(
     if !sessions.is_empty() {
         let fingerprint = current_fingerprint(core).await?;
         for session in sessions {
-            if let Some(actor) = core.admin.sessions.actor(session, fingerprint, now_ms()) {
+            if let Some(actor) = session_actor(core, session, fingerprint).await? {
                 return Ok(Some((actor, Some((*session).to_owned()))));
             }
         }
@@ -122,10 +122,7 @@ pub async fn log_in(core: &Core, client: IpAddr, password: String) -> Result<Str
         return Err(LoginRefusal::Wrong);
     }
     core.admin.throttle.succeeded(client);
-    Ok(core
-        .admin
-        .sessions
-        .open(Actor::Session, fingerprint, now_ms()))
+    Ok(open_session(core, Actor::Session, fingerprint).await?)
 }
 
 /// What a session remembers of the password it was opened under: a changed password (from
@@ -143,8 +140,77 @@ async fn current_fingerprint(core: &Core) -> Result<u64, ManageError> {
         .map_or(0, |h| password_fingerprint(&h)))
 }
 
-pub fn log_out(core: &Core, session: &str) {
+pub async fn log_out(core: &Core, session: &str) {
     core.admin.sessions.close(session);
+    if shared(core) {
+        let hash = crate::admin::session_hash(session);
+        if let Err(e) = core
+            .store
+            .call(move |c| store::delete_sessions(c, Some(&hash)))
+            .await
+        {
+            tracing::warn!("could not end the session in the shared store: {e}");
+        }
+    }
+}
+
+/// Whether sessions are kept in a shared store too (so that a login holds on every host).
+fn shared(core: &Core) -> bool {
+    core.store.kind() == "postgres"
+}
+
+/// A new session, kept in the shared store too when there is one.
+async fn open_session(core: &Core, actor: Actor, fingerprint: u64) -> Result<String, ManageError> {
+    let now = now_ms();
+    let token = core.admin.sessions.open(actor.clone(), fingerprint, now);
+    if shared(core) {
+        let stored = store::StoredSession {
+            hash: crate::admin::session_hash(&token),
+            actor: actor.to_string(),
+            fingerprint,
+            expires_ms: now.saturating_add(crate::admin::SESSION_TTL_MS),
+        };
+        core.store
+            .call(move |c| store::save_session(c, &stored))
+            .await?;
+    }
+    Ok(token)
+}
+
+/// Who holds `session`: from this host's sessions, else (on a shared store) from another
+/// host's.
+async fn session_actor(
+    core: &Core,
+    session: &str,
+    fingerprint: u64,
+) -> Result<Option<Actor>, ManageError> {
+    let now = now_ms();
+    if let Some(actor) = core.admin.sessions.actor(session, fingerprint, now) {
+        return Ok(Some(actor));
+    }
+    if !shared(core) {
+        return Ok(None);
+    }
+    let hash = crate::admin::session_hash(session);
+    let Some(found) = core
+        .store
+        .call(move |c| store::load_session(c, &hash))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let actor = match found.actor.as_str() {
+        "session" => Actor::Session,
+        "desktop" => Actor::Desktop,
+        _ => return Ok(None),
+    };
+    if found.expires_ms <= now || found.fingerprint != fingerprint {
+        return Ok(None);
+    }
+    core.admin
+        .sessions
+        .adopt(hash, actor.clone(), fingerprint, found.expires_ms, now);
+    Ok(Some(actor))
 }
 
 /// Sets (or with `None` removes) the dashboard password. Every session ends; with a new
@@ -168,16 +234,19 @@ pub async fn set_password(
         .call(move |c| store::save_admin_password(c, stored.as_deref()))
         .await?;
     core.admin.sessions.close_all();
+    if shared(core) {
+        core.store.call(|c| store::delete_sessions(c, None)).await?;
+    }
     tracing::info!(
         "the dashboard password was {}",
         if hash.is_some() { "set" } else { "removed" }
     );
-    Ok(hash.map(|h| {
-        let fingerprint = password_fingerprint(&h);
-        core.admin
-            .sessions
-            .open(Actor::Session, fingerprint, now_ms())
-    }))
+    match hash {
+        Some(h) => Ok(Some(
+            open_session(core, Actor::Session, password_fingerprint(&h)).await?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The password's Argon2 hash, made off the async runtime (it is slow by design).
@@ -213,11 +282,7 @@ pub async fn redeem_ticket(core: &Core, ticket: &str) -> Result<Option<String>, 
         return Ok(None);
     }
     let fingerprint = current_fingerprint(core).await?;
-    Ok(Some(core.admin.sessions.open(
-        Actor::Desktop,
-        fingerprint,
-        now_ms(),
-    )))
+    Ok(Some(open_session(core, Actor::Desktop, fingerprint).await?))
 }
 
 #[derive(Debug, Serialize)]

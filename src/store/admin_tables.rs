@@ -93,6 +93,62 @@ pub fn delete_admin_token(c: &mut dyn Sql, id: &str) -> Result<bool, StoreError>
     Ok(c.execute("DELETE FROM admin_tokens WHERE id = ?1", args![id])? > 0)
 }
 
+/// A dashboard session as a shared store keeps it (only the token's hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub hash: [u8; 32],
+    /// `session` or `desktop`.
+    pub actor: String,
+    pub fingerprint: u64,
+    pub expires_ms: i64,
+}
+
+pub fn save_session(c: &mut dyn Sql, s: &StoredSession) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO admin_sessions (hash, actor, fingerprint, expires_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (hash) DO NOTHING",
+        args![
+            s.hash.as_slice(),
+            s.actor,
+            i64::from_le_bytes(s.fingerprint.to_le_bytes()),
+            s.expires_ms
+        ],
+    )?;
+    // Sessions past their time go on the way.
+    c.execute(
+        "DELETE FROM admin_sessions WHERE expires_ms <= ?1",
+        args![super::now_ms()],
+    )?;
+    Ok(())
+}
+
+pub fn load_session(c: &mut dyn Sql, hash: &[u8; 32]) -> Result<Option<StoredSession>, StoreError> {
+    c.row(
+        "SELECT actor, fingerprint, expires_ms FROM admin_sessions WHERE hash = ?1",
+        args![hash.as_slice()],
+        |mut r| {
+            Ok(StoredSession {
+                hash: *hash,
+                actor: r.get(0)?,
+                fingerprint: u64::from_le_bytes(r.get::<i64>(1)?.to_le_bytes()),
+                expires_ms: r.get(2)?,
+            })
+        },
+    )
+}
+
+/// Ends one session (`Some`), or all of them.
+pub fn delete_sessions(c: &mut dyn Sql, hash: Option<&[u8; 32]>) -> Result<(), StoreError> {
+    match hash {
+        Some(h) => c.execute(
+            "DELETE FROM admin_sessions WHERE hash = ?1",
+            args![h.as_slice()],
+        )?,
+        None => c.execute("DELETE FROM admin_sessions", args![])?,
+    };
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(test, derive(ts_rs::TS))]

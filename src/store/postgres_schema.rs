@@ -176,6 +176,13 @@ CREATE TABLE circuits (
     reason   TEXT NOT NULL,
     PRIMARY KEY (provider, endpoint)
 );
+-- Dashboard sessions (the token's SHA-256), so that a login holds on every host.
+CREATE TABLE admin_sessions (
+    hash        BYTEA PRIMARY KEY,
+    actor       TEXT NOT NULL,
+    fingerprint BIGINT NOT NULL,
+    expires_ms  BIGINT NOT NULL
+);
 -- Whose turn it is to refresh a login (see `auth::keeper`): one host at a time.
 CREATE TABLE refresh_turns (
     account_id TEXT PRIMARY KEY,
@@ -209,6 +216,8 @@ CREATE TRIGGER cooldowns_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('cooldowns');
 CREATE TRIGGER circuits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON circuits
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('circuits');
+CREATE TRIGGER admin_sessions_changed AFTER DELETE OR TRUNCATE ON admin_sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('sessions');
 CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON quota_snapshots FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
 "#];

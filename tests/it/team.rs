@@ -159,8 +159,10 @@ async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // One login holds on every host (behind a load balancer, the next call may go to B).
     a.login("team-password").await;
-    b.login("team-password").await;
+    let cookie = a.session.lock().unwrap().clone();
+    *b.session.lock().unwrap() = cookie;
     let (status, body) = a
         .api(
             Method::PATCH,
@@ -210,6 +212,53 @@ async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
         )
         .await;
     }
+
+    // An admin token made with the CLI on the shared store opens every host's API.
+    let out = crate::support::binary()
+        .args(["admin", "create-token", "ci", "--store", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    for host in [&a, &b] {
+        let r = host
+            .http
+            .get(format!("{}/api/connections", host.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = host
+            .http
+            .get(format!("{}/api/connections", host.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "admin access is required");
+    }
+
+    // Logging out on A ends the session on B too.
+    let (status, _) = b.api(Method::GET, "/api/connections", None).await;
+    assert_eq!(status, 200);
+    let cookie = a.session.lock().unwrap().clone().unwrap();
+    let r = a
+        .http
+        .post(format!("{}/api/auth/logout", a.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    b.wait_for("/api/status", PROPAGATION, |v| {
+        v["error"]["code"].is_string()
+    })
+    .await;
 
     // The database holds no secret: not the provider keys, not the proxy key.
     let dump = tokio::task::spawn_blocking({

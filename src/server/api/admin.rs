@@ -69,7 +69,7 @@ pub async fn logout(
     Extension(caller): Extension<Caller>,
 ) -> Response {
     if let Some(session) = &caller.session {
-        manage::admin::log_out(&core, session);
+        manage::admin::log_out(&core, session).await;
     }
     (
         StatusCode::NO_CONTENT,
