@@ -39,6 +39,9 @@ enum Command {
             global = true
         )]
         store: Option<String>,
+        /// A PEM certificate to trust for the shared store's TLS (a private CA)
+        #[arg(long, env = "NINEROUTER_STORE_CA_FILE", global = true)]
+        store_ca_file: Option<PathBuf>,
     },
     /// Point coding tools (Claude Code, Codex, Gemini CLI, …) at the running router, or undo it.
     Tools {
@@ -138,6 +141,9 @@ struct ServeArgs {
     /// NINEROUTER_MASTER_KEY)
     #[arg(long, env = "NINEROUTER_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// A PEM certificate to trust for the shared store's TLS (a private CA)
+    #[arg(long, env = "NINEROUTER_STORE_CA_FILE")]
+    store_ca_file: Option<PathBuf>,
 }
 
 /// glibc's allocator contends between worker threads under load; mimalloc measured faster
@@ -159,9 +165,10 @@ fn main() -> anyhow::Result<()> {
             command,
             data_dir,
             store,
+            store_ca_file,
         }) => {
             let data_dir = data_dir.unwrap_or_else(default_data_dir);
-            runtime.block_on(admin(command, data_dir, store))
+            runtime.block_on(admin(command, data_dir, store, store_ca_file))
         }
         Some(Command::Tools { command, router }) => runtime.block_on(cli::tools(command, &router)),
         Some(Command::Import {
@@ -210,6 +217,7 @@ async fn move_secrets(to: &str, data_dir: PathBuf) -> anyhow::Result<()> {
 async fn open_store_at(
     data_dir: &std::path::Path,
     url: Option<String>,
+    ca_file: Option<PathBuf>,
 ) -> anyhow::Result<ninerouter::store::Store> {
     let Some(url) = url else {
         return open_store(data_dir);
@@ -218,9 +226,11 @@ async fn open_store_at(
         ninerouter::store::is_postgres_url(&url),
         "--store takes a postgres:// address"
     );
-    tokio::task::spawn_blocking(move || ninerouter::store::Store::open_postgres(&url))
-        .await?
-        .context("cannot open the shared store")
+    tokio::task::spawn_blocking(move || {
+        ninerouter::store::Store::open_postgres(&url, ca_file.as_deref())
+    })
+    .await?
+    .context("cannot open the shared store")
 }
 
 fn open_store(data_dir: &std::path::Path) -> anyhow::Result<ninerouter::store::Store> {
@@ -237,9 +247,10 @@ async fn admin(
     command: AdminCommand,
     data_dir: PathBuf,
     store: Option<String>,
+    store_ca_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use ninerouter::manage::admin;
-    let store = open_store_at(&data_dir, store).await?;
+    let store = open_store_at(&data_dir, store, store_ca_file).await?;
     match command {
         AdminCommand::SetPassword => {
             let password = read_password()?;
@@ -287,6 +298,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .filter(|k| !k.is_empty())
             .map(ninerouter::secrets::SecretString::new),
         master_key_file: args.master_key_file,
+        store_ca_file: args.store_ca_file,
         ..EngineOptions::default()
     };
     let engine = Engine::start(options)

@@ -64,6 +64,8 @@ pub struct StoreSection {
     /// A file holding the master key that seals secrets in a shared store (when
     /// `NINEROUTER_MASTER_KEY` is not set).
     pub master_key_file: Option<PathBuf>,
+    /// A PEM certificate to trust for the database's TLS besides the system's (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

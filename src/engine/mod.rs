@@ -112,6 +112,9 @@ pub struct EngineOptions {
     pub master_key: Option<SecretString>,
     /// A file holding it; the config file's `[store] master_key_file` otherwise.
     pub master_key_file: Option<PathBuf>,
+    /// A PEM certificate to trust for the shared store's TLS (a private CA); the config
+    /// file's `[store] ca_file` otherwise.
+    pub store_ca_file: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -127,6 +130,7 @@ impl Default for EngineOptions {
             store: None,
             master_key: None,
             master_key_file: None,
+            store_ca_file: None,
         }
     }
 }

@@ -23,9 +23,14 @@ pub async fn open_store(options: &EngineOptions, file: &FileConfig) -> Result<St
             Ok(store)
         }
         Some(url) if store::is_postgres_url(&url) => {
-            let store = tokio::task::spawn_blocking(move || Store::open_postgres(&url))
-                .await
-                .map_err(|e| StoreError::Worker(e.to_string()))??;
+            let ca = options
+                .store_ca_file
+                .clone()
+                .or_else(|| file.store.ca_file.clone());
+            let store =
+                tokio::task::spawn_blocking(move || Store::open_postgres(&url, ca.as_deref()))
+                    .await
+                    .map_err(|e| StoreError::Worker(e.to_string()))??;
             tracing::info!("using the shared PostgreSQL store");
             Ok(store)
         }

@@ -44,6 +44,8 @@ pub enum StoreError {
     Postgres(#[from] postgres::Error),
     #[error("the store address is not usable: {0}")]
     Address(String),
+    #[error("the store's TLS settings are not usable: {0}")]
+    Tls(String),
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
     #[error("database worker failed: {0}")]
@@ -54,8 +56,10 @@ pub enum StoreError {
 #[derive(Clone)]
 enum Place {
     Sqlite(PathBuf),
-    /// The parsed connection settings; the address itself (password included) is not kept.
-    Postgres(Box<postgres::Config>),
+    /// The parsed connection settings (the address itself, password included, is not kept)
+    /// and the TLS connector, used when the server offers TLS (`sslmode=prefer`, the default)
+    /// or must (`sslmode=require`); the server's certificate is always verified.
+    Postgres(Box<postgres::Config>, postgres_native_tls::MakeTlsConnector),
 }
 
 #[derive(Clone)]
@@ -86,12 +90,33 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PG_STATEMENT_TIMEOUT: &str = "30s";
 
-fn connect_postgres(config: &postgres::Config) -> Result<postgres::Client, StoreError> {
-    let mut client = config.connect(postgres::NoTls)?;
+fn connect_postgres(
+    config: &postgres::Config,
+    tls: &postgres_native_tls::MakeTlsConnector,
+) -> Result<postgres::Client, StoreError> {
+    let mut client = config.connect(tls.clone())?;
     client.batch_execute(&format!(
         "SET statement_timeout = '{PG_STATEMENT_TIMEOUT}'; SET client_min_messages = warning"
     ))?;
     Ok(client)
+}
+
+fn tls_connector(
+    ca_file: Option<&Path>,
+) -> Result<postgres_native_tls::MakeTlsConnector, StoreError> {
+    let mut builder = native_tls::TlsConnector::builder();
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| StoreError::Tls(format!("cannot read {}: {e}", path.display())))?;
+        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            StoreError::Tls(format!("{} is not a PEM certificate: {e}", path.display()))
+        })?;
+        builder.add_root_certificate(cert);
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| StoreError::Tls(e.to_string()))?;
+    Ok(postgres_native_tls::MakeTlsConnector::new(connector))
 }
 
 /// Whether `url` names a PostgreSQL store (`postgres://` or `postgresql://`).
@@ -111,8 +136,9 @@ impl Store {
     }
 
     /// Connects to a PostgreSQL store and brings its schema up to date; several hosts may do
-    /// this at once. Blocks: call it off the async runtime.
-    pub fn open_postgres(url: &str) -> Result<Self, StoreError> {
+    /// this at once. `ca_file`: a PEM certificate to trust for the server's TLS besides the
+    /// system's. Blocks: call it off the async runtime.
+    pub fn open_postgres(url: &str, ca_file: Option<&Path>) -> Result<Self, StoreError> {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| StoreError::Address(e.to_string()))?;
@@ -120,12 +146,13 @@ impl Store {
             config.connect_timeout(PG_CONNECT_TIMEOUT);
         }
         config.application_name("ninerouter");
-        let mut client = connect_postgres(&config)?;
+        let tls = tls_connector(ca_file)?;
+        let mut client = connect_postgres(&config, &tls)?;
         postgres_schema::migrate(&mut client)?;
         let conn = sql::PgConn::new(client);
         Ok(Self {
             conn: Arc::new(Mutex::new(Box::new(conn))),
-            place: Place::Postgres(Box::new(config)),
+            place: Place::Postgres(Box::new(config), tls),
         })
     }
 
@@ -133,7 +160,7 @@ impl Store {
     pub fn path(&self) -> Option<&Path> {
         match &self.place {
             Place::Sqlite(p) => Some(p),
-            Place::Postgres(_) => None,
+            Place::Postgres(..) => None,
         }
     }
 
@@ -141,7 +168,7 @@ impl Store {
     pub fn kind(&self) -> &'static str {
         match &self.place {
             Place::Sqlite(_) => "sqlite",
-            Place::Postgres(_) => "postgres",
+            Place::Postgres(..) => "postgres",
         }
     }
 
@@ -150,7 +177,9 @@ impl Store {
     pub fn connect_writer(&self) -> Result<Box<dyn Db>, StoreError> {
         Ok(match &self.place {
             Place::Sqlite(path) => Box::new(connect(path)?),
-            Place::Postgres(config) => Box::new(sql::PgConn::new(connect_postgres(config)?)),
+            Place::Postgres(config, tls) => {
+                Box::new(sql::PgConn::new(connect_postgres(config, tls)?))
+            }
         })
     }
 
@@ -158,7 +187,7 @@ impl Store {
     pub fn connect_postgres(&self) -> Option<Result<postgres::Client, StoreError>> {
         match &self.place {
             Place::Sqlite(_) => None,
-            Place::Postgres(config) => Some(connect_postgres(config)),
+            Place::Postgres(config, tls) => Some(connect_postgres(config, tls)),
         }
     }
 

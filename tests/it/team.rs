@@ -38,6 +38,7 @@ impl Host {
         let mut command = serve_command(dir.path(), &config);
         command
             .env("NINEROUTER_STORE", store)
+            .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
             .env("NINEROUTER_MASTER_KEY", MASTER_KEY);
         let (child, base) = spawn_serving(command).await;
         Host {
@@ -216,6 +217,7 @@ async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
     // An admin token made with the CLI on the shared store opens every host's API.
     let out = crate::support::binary()
         .args(["admin", "create-token", "ci", "--store", &url])
+        .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
         .output()
         .await
         .unwrap();
@@ -285,6 +287,7 @@ async fn refused_start(store: &str, key: Option<&str>) -> String {
     let mut command = serve_command(dir.path(), &config);
     command
         .env("NINEROUTER_STORE", store)
+        .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
         .env_remove("NINEROUTER_MASTER_KEY");
     if let Some(key) = key {
         command.env("NINEROUTER_MASTER_KEY", key);
@@ -575,4 +578,45 @@ async fn an_endpoint_one_host_found_down_is_left_alone_by_the_others() {
         sent,
         "B sent nothing to the endpoint A found down"
     );
+}
+
+#[tokio::test]
+async fn the_store_is_reached_over_tls_and_an_untrusted_certificate_is_refused() {
+    let url = database().await;
+    let host = Host::start(&format!("{url}?sslmode=require")).await;
+    let (status, _) = host.api(Method::GET, "/api/status", None).await;
+    assert_eq!(status, 200);
+    // Every connection of the router to its database is encrypted.
+    let db = database_name(&url);
+    let (tls, all): (i64, i64) = tokio::task::spawn_blocking(move || {
+        let mut admin = Postgres::shared().connect("postgres").unwrap();
+        let row = admin
+            .query_one(
+                "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a
+                 JOIN pg_stat_ssl s USING (pid) WHERE a.datname = $1",
+                &[&db],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    })
+    .await
+    .unwrap();
+    assert!(all > 0 && tls == all, "{tls} of {all} connections use TLS");
+
+    // A server whose certificate no trusted authority signed is not talked to.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let mut command = serve_command(dir.path(), &config);
+    command
+        .env("NINEROUTER_STORE", format!("{url}?sslmode=require"))
+        .env("NINEROUTER_MASTER_KEY", MASTER_KEY)
+        .env_remove("NINEROUTER_STORE_CA_FILE");
+    let out = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("certificate"), "{said}");
 }

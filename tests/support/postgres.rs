@@ -1,8 +1,9 @@
 //! A real PostgreSQL server for the suite: one per test binary, started on first use from
 //! Debian's `postgresql` package (`initdb` in a temporary directory, as the `postgres` user
 //! when the suite runs as root), on a free loopback port, trusting loopback connections. A
-//! watchdog stops it and removes its directory when the test process is gone. Each test takes
-//! a database of its own.
+//! watchdog stops it and removes its directory when the test process is gone. It speaks TLS
+//! with a certificate of its own (`ca_file`), which the routers are told to trust. Each test
+//! takes a database of its own.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct Postgres {
     pub port: u16,
     pub bin: PathBuf,
+    /// The server's self-signed certificate, for clients to trust.
+    pub ca_file: PathBuf,
     /// Commands run as this user (`postgres` when the suite is root).
     run_as: Option<String>,
     /// The watchdog running the server; it ends after this process.
@@ -80,6 +83,7 @@ impl Postgres {
         let mut server = Postgres {
             port,
             bin,
+            ca_file: dir.join("server.crt"),
             run_as,
             _watchdog: None,
         };
@@ -113,10 +117,42 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&init.stderr)
         );
+        // A certificate for 127.0.0.1, made by the server's own user (its key must be theirs).
+        let mut openssl = match &server.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", "openssl"]);
+                c
+            }
+            None => Command::new("openssl"),
+        };
+        let made = openssl
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(dir.join("server.key"))
+            .arg("-out")
+            .arg(dir.join("server.crt"))
+            .output()
+            .expect("openssl runs");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
         // The watchdog: PostgreSQL runs while this process does, then stops and its files go.
         let script = r#"
+chmod 600 "$1/server.key"
 "$0" -D "$1/data" -p "$2" -h 127.0.0.1 -k "$1" -c fsync=off -c synchronous_commit=off \
-  -c full_page_writes=off -c max_connections=200 >"$1/log" 2>&1 &
+  -c full_page_writes=off -c max_connections=200 \
+  -c ssl=on -c ssl_cert_file="$1/server.crt" -c ssl_key_file="$1/server.key" >"$1/log" 2>&1 &
 pg=$!
 while [ -d "/proc/$3" ] && kill -0 "$pg" 2>/dev/null; do sleep 1; done
 kill -INT "$pg" 2>/dev/null
