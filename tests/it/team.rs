@@ -620,3 +620,11 @@ async fn the_store_is_reached_over_tls_and_an_untrusted_certificate_is_refused()
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("certificate"), "{said}");
 }
+
+#[test]
+fn the_team_server_example_config_is_one_the_router_reads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/team/config.toml");
+    let config = ninerouter::config::FileConfig::load(&path).unwrap();
+    assert_eq!(config.server.host.as_deref(), Some("0.0.0.0"));
+    assert_eq!(config.server.allowed_hosts, ["router.example.com"]);
+}
