@@ -628,3 +628,48 @@ fn the_team_server_example_config_is_one_the_router_reads() {
     assert_eq!(config.server.host.as_deref(), Some("0.0.0.0"));
     assert_eq!(config.server.allowed_hosts, ["router.example.com"]);
 }
+
+#[tokio::test]
+async fn an_account_one_host_found_used_up_is_skipped_by_the_others() {
+    use crate::support::fake_upstream::{FakeUpstream, Script};
+    // Every answer says the minute's requests are used up, resetting in 30 s.
+    let fake = FakeUpstream::start(Script {
+        headers: vec![
+            ("x-ratelimit-limit-requests", "2".into()),
+            ("x-ratelimit-remaining-requests", "0".into()),
+            ("x-ratelimit-reset-requests", "30s".into()),
+        ],
+        ..Script::default()
+    })
+    .await;
+    let url = database().await;
+    let (a, b) = tokio::join!(Host::start(&url), Host::start(&url));
+    let mut ids = Vec::new();
+    for (name, priority) in [("first", 1), ("second", 2)] {
+        let body = json!({"provider": "oa", "name": name, "apiKey": format!("sk-{name}"),
+            "baseUrl": fake.openai_base(), "priority": priority});
+        let (status, created) = a.api(Method::POST, "/api/connections", Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "second").as_deref() == Some("active")
+    })
+    .await;
+
+    // A learns the first account is used up until its reset.
+    let (status, served) = a.ask("openai/gpt-4o", "any").await;
+    assert_eq!((status, served.as_deref()), (200, Some(ids[0].as_str())));
+    b.wait_for(&format!("/api/quota/{}", ids[0]), PROPAGATION, |q| {
+        q["windows"].as_array().is_some_and(|w| !w.is_empty())
+    })
+    .await;
+    // B serves with the second without asking the first.
+    let (status, served) = b.ask("openai/gpt-4o", "any").await;
+    assert_eq!((status, served.as_deref()), (200, Some(ids[1].as_str())));
+    assert_eq!(
+        fake.seen().len(),
+        2,
+        "nothing was sent to the used-up account"
+    );
+}
