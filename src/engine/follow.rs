@@ -106,6 +106,8 @@ fn listen(core: &Core, tx: &mpsc::UnboundedSender<Change>) {
         loop {
             let next = client.notifications().timeout_iter(POLL).next();
             match next {
+                // This host's own changes are in force here already.
+                Ok(Some(n)) if Some(n.payload()) == core.store.host_name() => {}
                 Ok(Some(n)) => {
                     if let Some(change) = Change::of_channel(n.channel())
                         && tx.send(change).is_err()

@@ -145,7 +145,9 @@ impl Store {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(PG_CONNECT_TIMEOUT);
         }
-        config.application_name("ninerouter");
+        // Names this host's connections, so that notices of its own changes can be told apart.
+        let host = format!("ninerouter-{}", new_id());
+        config.application_name(&host);
         let tls = tls_connector(ca_file)?;
         let mut client = connect_postgres(&config, &tls)?;
         postgres_schema::migrate(&mut client)?;
@@ -161,6 +163,15 @@ impl Store {
         match &self.place {
             Place::Sqlite(p) => Some(p),
             Place::Postgres(..) => None,
+        }
+    }
+
+    /// On a shared store, the name this host's connections carry (what the change notices
+    /// say); `None` for SQLite.
+    pub fn host_name(&self) -> Option<&str> {
+        match &self.place {
+            Place::Sqlite(_) => None,
+            Place::Postgres(config, _) => config.get_application_name(),
         }
     }
 

@@ -189,37 +189,65 @@ CREATE TABLE refresh_turns (
     holder     TEXT NOT NULL,
     until_ms   BIGINT NOT NULL
 );
--- Every committed change is announced to the other hosts (see `engine::follow`).
+-- Every committed change is announced to the other hosts (see `engine::follow`): per row, so
+-- that a statement that changes nothing announces nothing (PostgreSQL sends one notice per
+-- transaction and channel however many rows changed).
 CREATE FUNCTION ninerouter_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('ninerouter_' || TG_ARGV[0], '');
+    -- Says which host made the change (its connections' application name), so that the host
+    -- does not reload what it did itself.
+    PERFORM pg_notify('ninerouter_' || TG_ARGV[0], current_setting('application_name', true));
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON settings
+CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE ON settings
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER settings_emptied AFTER TRUNCATE ON settings
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER nodes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON nodes
+CREATE TRIGGER nodes_changed AFTER INSERT OR UPDATE OR DELETE ON nodes
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER nodes_emptied AFTER TRUNCATE ON nodes
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER connections_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON connections
+CREATE TRIGGER connections_changed AFTER INSERT OR UPDATE OR DELETE ON connections
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER connections_emptied AFTER TRUNCATE ON connections
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER combos_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON combos
+CREATE TRIGGER combos_changed AFTER INSERT OR UPDATE OR DELETE ON combos
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER combos_emptied AFTER TRUNCATE ON combos
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER aliases_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases
+CREATE TRIGGER aliases_changed AFTER INSERT OR UPDATE OR DELETE ON aliases
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER aliases_emptied AFTER TRUNCATE ON aliases
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_keys
+CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER api_keys_emptied AFTER TRUNCATE ON api_keys
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER price_overrides_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON price_overrides
+CREATE TRIGGER price_overrides_changed AFTER INSERT OR UPDATE OR DELETE ON price_overrides
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER price_overrides_emptied AFTER TRUNCATE ON price_overrides
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON secrets
+CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE ON secrets
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('catalog');
+CREATE TRIGGER secrets_emptied AFTER TRUNCATE ON secrets
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('catalog');
-CREATE TRIGGER cooldowns_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cooldowns
+CREATE TRIGGER cooldowns_changed AFTER INSERT OR UPDATE OR DELETE ON cooldowns
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('cooldowns');
+CREATE TRIGGER cooldowns_emptied AFTER TRUNCATE ON cooldowns
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('cooldowns');
-CREATE TRIGGER circuits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON circuits
+CREATE TRIGGER circuits_changed AFTER INSERT OR UPDATE OR DELETE ON circuits
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('circuits');
+CREATE TRIGGER circuits_emptied AFTER TRUNCATE ON circuits
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('circuits');
-CREATE TRIGGER admin_sessions_changed AFTER DELETE OR TRUNCATE ON admin_sessions
+CREATE TRIGGER admin_sessions_changed AFTER DELETE ON admin_sessions
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('sessions');
+CREATE TRIGGER admin_sessions_emptied AFTER TRUNCATE ON admin_sessions
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('sessions');
-CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
-    ON quota_snapshots FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
+CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE ON quota_snapshots
+    FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('quotas');
+CREATE TRIGGER quota_snapshots_emptied AFTER TRUNCATE ON quota_snapshots
+    FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
 "#];
 
 /// Brings the schema up to date, or refuses a database a newer version wrote.

@@ -360,41 +360,33 @@ fn lite_columns(c: &rusqlite::Connection, table: &str) -> Result<Vec<String>, St
     Ok(names.collect::<Result<_, _>>()?)
 }
 
-impl Sql for rusqlite::Connection {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-    fn execute(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<usize, StoreError> {
-        lite_execute(self, sql, args)
-    }
-    fn query(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<Row>, StoreError> {
-        lite_query(self, sql, args)
-    }
-    fn columns(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
-        lite_columns(self, table)
-    }
+/// Both a connection and an open transaction run statements the same way.
+macro_rules! lite_sql {
+    ($t:ty) => {
+        impl Sql for $t {
+            fn dialect(&self) -> Dialect {
+                Dialect::Sqlite
+            }
+            fn execute(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<usize, StoreError> {
+                lite_execute(self, sql, args)
+            }
+            fn query(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<Row>, StoreError> {
+                lite_query(self, sql, args)
+            }
+            fn columns(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
+                lite_columns(self, table)
+            }
+        }
+    };
 }
+lite_sql!(rusqlite::Connection);
+lite_sql!(rusqlite::Transaction<'_>);
 
 impl Db for rusqlite::Connection {
     fn transaction(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
         Ok(Box::new(self.transaction_with_behavior(
             rusqlite::TransactionBehavior::Immediate,
         )?))
-    }
-}
-
-impl Sql for rusqlite::Transaction<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-    fn execute(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<usize, StoreError> {
-        lite_execute(self, sql, args)
-    }
-    fn query(&mut self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<Row>, StoreError> {
-        lite_query(self, sql, args)
-    }
-    fn columns(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
-        lite_columns(self, table)
     }
 }
 
