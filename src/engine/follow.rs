@@ -177,6 +177,22 @@ async fn apply(
                 Err(e) => tracing::warn!("could not read the shared circuits: {e}"),
             }
         }
+        // Daily cost limits count every host's requests (within a resync).
+        if all {
+            let now = now_ms();
+            match core
+                .store
+                .call(move |c| usage::billed_today_by_key(c, now))
+                .await
+            {
+                Ok(billed) => {
+                    for (key, usd) in billed {
+                        core.key_budgets.spent_today_at_least(&key, usd, now);
+                    }
+                }
+                Err(e) => tracing::warn!("could not read what keys spent on other hosts: {e}"),
+            }
+        }
         if wants(Change::Sessions) {
             core.admin.sessions.close_all();
         }

@@ -214,6 +214,11 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
         match result {
             Ok(()) => {
                 if batch.details {
+                    // Other hosts add to a shared table too: its size is read again, so the
+                    // limits hold for the table, not for this host's share of it.
+                    if shared {
+                        retention = Retention::default();
+                    }
                     let limits = Limits::from(&cx.catalog.settings.observability);
                     if let Err(e) = retention.enforce(&mut **db, limits) {
                         tracing::warn!("could not prune the inspector: {e}");

@@ -125,6 +125,17 @@ impl KeyBudgets {
         Ok(())
     }
 
+    /// Raises what key `id` has spent today to `billed_usd` if the record says more: the
+    /// requests other hosts of a shared store billed to the same key.
+    pub fn spent_today_at_least(&self, id: &str, billed_usd: f64, now_ms: i64) {
+        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let spend = spent.entry(id.to_owned()).or_default();
+        spend.forget_before(now_ms);
+        if billed_usd.is_finite() && billed_usd > spend.cost {
+            spend.cost = billed_usd;
+        }
+    }
+
     /// Charges what a request of key `id` used, once known.
     pub fn charge(&self, id: &str, tokens: u64, billed_usd: f64, at_ms: i64) {
         let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
@@ -151,6 +162,29 @@ mod tests {
             daily_cost_limit_usd: usd,
             ..KeyLimits::default()
         }
+    }
+
+    #[test]
+    fn what_other_hosts_billed_today_counts_against_the_daily_limit() {
+        let b = KeyBudgets::default();
+        let l = limits(None, None, Some(1.0));
+        b.charge("k", 10, 0.25, 1_000);
+        b.spent_today_at_least("k", 0.1, 1_000);
+        assert_eq!(
+            b.admit("k", &l, 1_000),
+            Ok(()),
+            "less than what is known here"
+        );
+        b.spent_today_at_least("k", 1.5, 2_000);
+        assert!(matches!(
+            b.admit("k", &l, 2_000),
+            Err(Refusal::DailyCost(_))
+        ));
+        assert_eq!(
+            b.admit("k", &l, DAY_MS + 1),
+            Ok(()),
+            "a new day starts at zero"
+        );
     }
 
     #[test]

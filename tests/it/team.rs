@@ -697,3 +697,38 @@ async fn an_account_one_host_found_used_up_is_skipped_by_the_others() {
         "nothing was sent to the used-up account"
     );
 }
+
+#[tokio::test]
+async fn the_inspectors_limit_holds_for_the_shared_table_not_each_hosts_share() {
+    let fake = FakeOpenAi::start().await;
+    let url = database().await;
+    let toml = "[observability]\ninspector_max_requests = 5\n";
+    let (a, b) = tokio::join!(Host::start_with(&url, toml), Host::start_with(&url, toml));
+    let body =
+        json!({"provider": "oa", "name": "main", "apiKey": "sk-i", "baseUrl": fake.base_url()});
+    assert_eq!(
+        a.api(Method::POST, "/api/connections", Some(body)).await.0,
+        201
+    );
+    b.wait_for("/api/connections", PROPAGATION, |v| {
+        account_state(v, "main").as_deref() == Some("active")
+    })
+    .await;
+    for _ in 0..6 {
+        assert_eq!(a.ask("openai/gpt-4o", "any").await.0, 200);
+        assert_eq!(b.ask("openai/gpt-4o", "any").await.0, 200);
+    }
+    assert_eq!(b.ask("openai/the-last", "any").await.0, 200);
+    a.wait_for(
+        "/api/usage/request-details?pageSize=50",
+        Duration::from_secs(5),
+        |v| {
+            let listed = v["details"].as_array().cloned().unwrap_or_default();
+            listed
+                .iter()
+                .any(|d| d["requestedModel"] == "openai/the-last")
+                && v["pagination"]["totalItems"] == 5
+        },
+    )
+    .await;
+}
