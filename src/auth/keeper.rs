@@ -37,6 +37,8 @@ pub trait RefreshTurns: Send + Sync {
 
 /// How long a host may take to refresh before another may try.
 const TURN_MS: i64 = 60_000;
+/// How far hosts' clocks may differ.
+const CLOCK_SKEW_MS: i64 = 300_000;
 /// How often a host waiting for another's refresh looks for its result.
 const TURN_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -261,14 +263,18 @@ impl TokenKeeper {
         }
     }
 
-    /// The account's saved token set, if it was obtained after `set`.
+    /// The account's saved token set, if another host saved one since `set` (a different
+    /// token; hosts' clocks may differ by minutes, so the time only rules out old sets).
     async fn saved_after(&self, account_id: &str, set: &TokenSet) -> Option<TokenSet> {
         let secrets = self.secrets.as_ref()?;
         let reference = crate::secrets::account_secret_ref(account_id);
         let saved = SavedLogin::parse(secrets.get(&reference).await.ok()??);
         saved
             .tokens()
-            .filter(|s| s.obtained_at_ms > set.obtained_at_ms)
+            .filter(|s| {
+                s.access_token != set.access_token
+                    && s.obtained_at_ms > set.obtained_at_ms - CLOCK_SKEW_MS
+            })
             .cloned()
     }
 

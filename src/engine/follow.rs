@@ -167,7 +167,7 @@ async fn apply(
                 .call(|c| store::load_cooldowns(c, now_ms()))
                 .await
             {
-                Ok(stored) => core.proxy.routing.cooldowns.replace_with(stored),
+                Ok(stored) => core.proxy.routing.cooldowns.replace_with(stored, now_ms()),
                 Err(e) => tracing::warn!("could not read the shared cooldowns: {e}"),
             }
         }
@@ -193,7 +193,9 @@ async fn apply(
                 Err(e) => tracing::warn!("could not read what keys spent on other hosts: {e}"),
             }
         }
-        if wants(Change::Sessions) {
+        // Sessions are read again from the store on demand: dropped only while it answers, so
+        // that an outage does not lock the dashboard out of saying so.
+        if changes.contains(&Change::Sessions) || (all && !core.store_link.is_down()) {
             core.admin.sessions.close_all();
         }
         if wants(Change::Quotas) {

@@ -168,12 +168,16 @@ impl Engine {
         };
 
         let store = open_store(&options, &file).await?;
-        // Requests a crash or kill cut off stay in the inspector, marked as such (status 0).
-        store
-            .call(|c| crate::inspector::close_interrupted(c))
-            .await?;
-        seed_settings(&store, &file).await?;
+        // First: a host with the wrong master key changes nothing in a shared store.
         let secrets = open_secrets(&store, &options, &file).await?;
+        // Requests a crash or kill cut off stay in the inspector, marked as such (status 0).
+        // Not on a shared store, where unfinished requests may be other hosts' in flight.
+        if store.kind() != "postgres" {
+            store
+                .call(|c| crate::inspector::close_interrupted(c))
+                .await?;
+        }
+        seed_settings(&store, &file).await?;
 
         let host = options
             .host
@@ -405,8 +409,11 @@ async fn seed_settings(store: &Store, file: &FileConfig) -> Result<(), EngineErr
     if require.is_none() && routing.is_none() && observability.is_none() {
         return Ok(());
     }
+    // In one transaction: on a shared store, another host may be writing settings too.
     store
         .call(move |c| {
+            let mut tx = c.transaction()?;
+            let c = &mut *tx;
             let mut settings = store::load_settings(c)?;
             if let Some(r) = require {
                 settings.require_api_key = r;
@@ -417,7 +424,8 @@ async fn seed_settings(store: &Store, file: &FileConfig) -> Result<(), EngineErr
             if let Some(o) = observability {
                 settings.observability = o;
             }
-            store::save_settings(c, &settings)
+            store::save_settings(c, &settings)?;
+            tx.commit()
         })
         .await?;
     Ok(())

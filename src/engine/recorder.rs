@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 use crate::engine::Core;
 use crate::events::EngineEvent;
 use crate::format::{self, Api, Usage};
-use crate::inspector::{self, Limits, Redactor, Retention};
+use crate::inspector::{self, DetailMessage, Limits, Redactor, Retention};
 use crate::providers::{self, Tier};
 use crate::store::sql::args;
 use crate::store::{Db, Sql, StoreError};
@@ -34,46 +34,89 @@ const DRAIN_TICK: Duration = Duration::from_millis(2);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
 pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
-    // Connected on the thread: a PostgreSQL connection blocks, which an async caller may not.
+    // SQLite opens here, so that a database that cannot be written stops the start. A shared
+    // store connects on the thread (a PostgreSQL connection blocks, which an async caller may
+    // not), and its records wait while it is out of reach.
+    let opened = match core.store.kind() {
+        "postgres" => None,
+        _ => Some(core.store.connect_writer()?),
+    };
     std::thread::Builder::new()
         .name("ninerouter-recorder".into())
-        .spawn(move || match core.store.connect_writer() {
-            Ok(conn) => run(&core, Some(conn), &queue),
-            // A shared store may come back: its records wait for it.
-            Err(e) if core.store.kind() == "postgres" => {
-                tracing::warn!("the shared store is out of reach: {e}");
-                core.store_reachable(false);
-                run(&core, None, &queue);
-            }
-            Err(e) => {
-                tracing::error!("usage and the inspector are not recorded: {e}");
-                // Taken and dropped, so the queue does not grow.
-                while let Ok(item) = queue.recv() {
-                    if matches!(item, Recording::Stop) {
-                        break;
-                    }
+        .spawn(move || {
+            let conn = opened.or_else(|| match core.store.connect_writer() {
+                Ok(conn) => Some(conn),
+                Err(e) => {
+                    tracing::warn!("the shared store is out of reach: {e}");
+                    core.store_reachable(false);
+                    None
                 }
-            }
+            });
+            run(&core, conn, &queue);
         })
         .map_err(|e| StoreError::Worker(format!("cannot start the recording thread: {e}")))
 }
 
 /// What one transaction writes with.
-struct Context<'a> {
-    core: &'a Core,
+struct Context {
     catalog: Arc<Catalog>,
     redactor: Redactor,
 }
 
-impl<'a> Context<'a> {
-    fn new(core: &'a Core) -> Self {
-        let catalog = core.catalog();
-        let redactor = Redactor::new(core.known_secrets());
+impl Context {
+    fn new(core: &Core) -> Self {
         Self {
-            core,
-            catalog,
-            redactor,
+            catalog: core.catalog(),
+            redactor: Redactor::new(core.known_secrets()),
         }
+    }
+}
+
+/// A record taken off the queue: settled once (its key's budget charged, the inspector's
+/// queue budget given back), then written, and written again if a shared store went away
+/// before the commit.
+enum Pending {
+    Usage {
+        record: Box<UsageRecord>,
+        usage: Usage,
+        cost: f64,
+        billed: bool,
+        priced: bool,
+    },
+    Detail(DetailMessage),
+}
+
+impl Pending {
+    fn is_detail(&self) -> bool {
+        matches!(self, Pending::Detail(_))
+    }
+}
+
+/// Settles what was taken off the queue; `None` for the stop.
+fn accept(core: &Core, catalog: &Catalog, item: Recording) -> Option<Pending> {
+    match item {
+        Recording::Usage(record) => {
+            let (usage, cost, billed, priced) = price(catalog, &record);
+            if let Some(key) = &record.key_id
+                && catalog.key_limits(key).is_some()
+            {
+                let used = usage.prompt_total() + usage.output;
+                let usd = if billed { cost } else { 0.0 };
+                core.key_budgets.charge(key, used, usd, now_ms());
+            }
+            Some(Pending::Usage {
+                record,
+                usage,
+                cost,
+                billed,
+                priced,
+            })
+        }
+        Recording::Detail(message) => {
+            core.inspector.taken(&message);
+            Some(Pending::Detail(message))
+        }
+        Recording::Stop => None,
     }
 }
 
@@ -83,57 +126,64 @@ struct Batch {
     items: usize,
     /// Counts read for usage records, reused for the same requests' inspector entries.
     counted: HashMap<String, Usage>,
-    /// Every item written, kept until the commit: announced once it holds, or written again
-    /// if a shared store went away before it did.
-    kept: Vec<Recording>,
-    /// The counts and cost of each usage record in `kept`, in order.
-    priced: Vec<(Usage, f64)>,
+    /// What was written, kept until the commit: usage records to announce, and on a shared
+    /// store everything, to write again if the store went away before the commit.
+    kept: Vec<Pending>,
     details: bool,
 }
 
-/// Items waiting for a shared store to come back, oldest first.
+/// Records waiting for a shared store that went away, oldest first.
 #[derive(Default)]
 struct Backlog {
-    items: VecDeque<Recording>,
+    items: VecDeque<Pending>,
+    details: usize,
     dropped: u64,
 }
 
 impl Backlog {
-    fn push(&mut self, item: Recording) {
+    fn push(&mut self, item: Pending) {
+        self.details += usize::from(item.is_detail());
         self.items.push_back(item);
-        if self.items.len() > MAX_BACKLOG {
-            // Inspector detail goes first: usage is what people are billed by.
-            let at = self
-                .items
-                .iter()
-                .position(|i| matches!(i, Recording::Detail(_)))
-                .unwrap_or(0);
-            self.items.remove(at);
+        // Inspector detail goes first (it can be large): usage is what people are billed by.
+        while self.items.len() > MAX_BACKLOG || self.details > MAX_BACKLOG_DETAILS {
+            let at = self.items.iter().position(Pending::is_detail).unwrap_or(0);
+            if let Some(gone) = self.items.remove(at) {
+                self.details -= usize::from(gone.is_detail());
+            }
             self.dropped += 1;
         }
     }
+
+    fn pop(&mut self) -> Option<Pending> {
+        let item = self.items.pop_front()?;
+        self.details -= usize::from(item.is_detail());
+        Some(item)
+    }
 }
 
-/// At most this many records wait for a shared store that went away.
+/// At most this many records wait for a shared store that went away,
 const MAX_BACKLOG: usize = 50_000;
+/// of which this many inspector details (each up to four bodies).
+const MAX_BACKLOG_DETAILS: usize = 1_000;
 
 /// How often a lost shared store is tried again.
 const RECONNECT: Duration = Duration::from_secs(1);
 
 /// Whether `e` says the shared store went away (and the batch may be written again later),
-/// rather than that the batch itself was refused.
+/// rather than that the batch itself was refused: the connection closed or failed, a
+/// connection exception (08), the server shutting down or ending the session (57P01-57P03),
+/// or out of resources (53). A statement timeout or a refused value is about the batch.
 fn store_lost(e: &StoreError) -> bool {
-    match e {
-        // Connection exceptions (08), an operator's shutdown or termination (57) and a
-        // server out of resources (53) pass; anything else is about the batch.
-        StoreError::Postgres(pg) => {
-            pg.is_closed()
-                || pg
-                    .code()
-                    .is_none_or(|c| ["08", "57", "53"].iter().any(|k| c.code().starts_with(k)))
-        }
-        _ => false,
-    }
+    let StoreError::Postgres(pg) = e else {
+        return false;
+    };
+    let io = std::error::Error::source(pg).is_some_and(|s| s.is::<std::io::Error>());
+    pg.is_closed()
+        || io
+        || pg.code().is_some_and(|c| {
+            let c = c.code();
+            c.starts_with("08") || c.starts_with("53") || ["57P01", "57P02", "57P03"].contains(&c)
+        })
 }
 
 fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) {
@@ -152,51 +202,70 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
                 // Waits for the store, keeping what comes meanwhile.
                 Err(_) => match queue.recv_timeout(RECONNECT) {
                     Ok(Recording::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                    Ok(item) => backlog.push(item),
+                    Ok(item) => {
+                        if let Some(p) = accept(core, &core.catalog(), item) {
+                            backlog.push(p);
+                        }
+                    }
                     Err(RecvTimeoutError::Timeout) => {}
                 },
             }
             core.store_link.set_backlog(backlog.items.len());
             continue;
         };
-        let replayed = backlog.items.len();
-        let first = match backlog.items.pop_front() {
-            Some(item) => item,
+        // While records wait for the store, newer ones queue behind them: a stream's end is
+        // never written before its beginning.
+        if !backlog.items.is_empty() {
+            let catalog = core.catalog();
+            for item in queue.try_iter() {
+                match accept(core, &catalog, item) {
+                    Some(p) => backlog.push(p),
+                    None => {
+                        stopping = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let (first, cx) = match backlog.pop() {
+            Some(p) => (p, Context::new(core)),
+            None if stopping => break,
             None => match queue.recv() {
-                Ok(Recording::Stop) | Err(_) => break,
-                Ok(item) => item,
+                // The catalog as it is when work arrives (prices may have changed meanwhile).
+                Ok(item) => {
+                    let cx = Context::new(core);
+                    match accept(core, &cx.catalog, item) {
+                        Some(p) => (p, cx),
+                        None => break,
+                    }
+                }
+                Err(_) => break,
             },
         };
+        let replaying = !backlog.items.is_empty();
         let flush_at = Instant::now() + FLUSH_INTERVAL;
-        let cx = Context::new(core);
         let mut batch = Batch::default();
-        // The first item is kept with the batch before anything can fail.
-        batch.kept.push(first);
+        let mut pending = Some(first);
         let result = (|| -> Result<(), StoreError> {
             let mut tx = db.transaction()?;
-            // Replayed items were counted against key budgets and the inspector already.
-            if let Some(first) = batch.kept.pop() {
-                write(
-                    &mut *tx,
-                    &cx,
-                    &mut retention,
-                    &mut batch,
-                    first,
-                    replayed > 0,
-                )?;
+            if let Some(p) = pending.take() {
+                write(&mut *tx, &cx, &mut retention, &mut batch, p, shared)?;
             }
-            while batch.items < MAX_BATCH
-                && let Some(item) = backlog.items.pop_front()
-            {
-                write(&mut *tx, &cx, &mut retention, &mut batch, item, true)?;
+            if replaying {
+                while batch.items < MAX_BATCH
+                    && let Some(p) = backlog.pop()
+                {
+                    write(&mut *tx, &cx, &mut retention, &mut batch, p, shared)?;
+                }
+                return tx.commit();
             }
             'gather: loop {
                 for item in queue.try_iter() {
-                    if matches!(item, Recording::Stop) {
+                    let Some(p) = accept(core, &cx.catalog, item) else {
                         stopping = true;
                         break 'gather;
-                    }
-                    write(&mut *tx, &cx, &mut retention, &mut batch, item, false)?;
+                    };
+                    write(&mut *tx, &cx, &mut retention, &mut batch, p, shared)?;
                     if batch.items >= MAX_BATCH {
                         break 'gather;
                     }
@@ -232,12 +301,15 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
                 announce(core, batch);
             }
             Err(e) if shared && store_lost(&e) => {
-                // Kept for when the store is back; the connection is made anew.
-                let kept = std::mem::take(&mut batch.kept);
-                let waiting: Vec<Recording> = backlog.items.drain(..).collect();
-                kept.into_iter()
+                // Kept for when the store is back, in their order; the connection is made
+                // anew.
+                let written = std::mem::take(&mut batch.kept);
+                let waiting: Vec<Pending> = std::iter::from_fn(|| backlog.pop()).collect();
+                pending
+                    .into_iter()
+                    .chain(written)
                     .chain(waiting)
-                    .for_each(|i| backlog.push(i));
+                    .for_each(|p| backlog.push(p));
                 conn = None;
                 core.store_reachable(false);
                 tracing::warn!(
@@ -264,7 +336,14 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
         }
     }
     // Anything still queued behind the stop, after what waited for the store.
-    let rest: Vec<Recording> = backlog.items.drain(..).chain(queue.try_iter()).collect();
+    let catalog = core.catalog();
+    let rest: Vec<Pending> = std::iter::from_fn(|| backlog.pop())
+        .chain(
+            queue
+                .try_iter()
+                .filter_map(|item| accept(core, &catalog, item)),
+        )
+        .collect();
     let Some(db) = conn.as_mut() else {
         if !rest.is_empty() {
             tracing::error!(
@@ -278,8 +357,8 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
         let cx = Context::new(core);
         let mut batch = Batch::default();
         let result = db.transaction().and_then(|mut tx| {
-            for item in rest {
-                write(&mut *tx, &cx, &mut retention, &mut batch, item, false)?;
+            for p in rest {
+                write(&mut *tx, &cx, &mut retention, &mut batch, p, false)?;
             }
             tx.commit()
         });
@@ -294,60 +373,58 @@ fn announce(core: &Core, batch: Batch) {
     if !core.events().has_subscribers() {
         return;
     }
-    let usage = batch.kept.into_iter().filter_map(|item| match item {
-        Recording::Usage(record) => Some(record),
-        _ => None,
-    });
-    for (record, (u, cost)) in usage.zip(batch.priced) {
-        core.events().publish(finished_event(*record, u, cost));
+    for p in batch.kept {
+        if let Pending::Usage {
+            record,
+            usage,
+            cost,
+            ..
+        } = p
+        {
+            core.events().publish(finished_event(*record, usage, cost));
+        }
     }
 }
 
-/// Writes one item into the open transaction; `replay`: it was written before, into a
-/// transaction a lost store never committed.
+/// Writes one record into the open transaction and keeps it with the batch: usage always
+/// (to announce), detail only when `keep_all` (a shared store, to write again).
 fn write(
     tx: &mut dyn Sql,
-    cx: &Context<'_>,
+    cx: &Context,
     retention: &mut Retention,
     batch: &mut Batch,
-    item: Recording,
-    replay: bool,
+    item: Pending,
+    keep_all: bool,
 ) -> Result<(), StoreError> {
     batch.items += 1;
-    let written = write_item(tx, cx, retention, batch, &item, replay);
-    // Kept whatever happened: a store that went away takes it again later.
-    batch.kept.push(item);
+    let written = write_item(tx, cx, retention, batch, &item);
+    if keep_all || !item.is_detail() {
+        batch.kept.push(item);
+    }
     written
 }
 
 fn write_item(
     tx: &mut dyn Sql,
-    cx: &Context<'_>,
+    cx: &Context,
     retention: &mut Retention,
     batch: &mut Batch,
-    item: &Recording,
-    replay: bool,
+    item: &Pending,
 ) -> Result<(), StoreError> {
     match item {
-        Recording::Usage(record) => {
-            let (usage, cost, billed) = insert(tx, &cx.catalog, record)?;
-            if !replay
-                && let Some(key) = &record.key_id
-                && cx.catalog.key_limits(key).is_some()
-            {
-                let used = usage.prompt_total() + usage.output;
-                let usd = if billed { cost } else { 0.0 };
-                cx.core.key_budgets.charge(key, used, usd, now_ms());
-            }
+        Pending::Usage {
+            record,
+            usage,
+            cost,
+            billed,
+            priced,
+        } => {
+            insert(tx, record, *usage, *cost, *billed, *priced)?;
             if cx.catalog.settings.observability.inspector {
-                batch.counted.insert(record.request_id.clone(), usage);
+                batch.counted.insert(record.request_id.clone(), *usage);
             }
-            batch.priced.push((usage, cost));
         }
-        Recording::Detail(message) => {
-            if !replay {
-                cx.core.inspector.taken(message);
-            }
+        Pending::Detail(message) => {
             batch.details = true;
             let counted = &batch.counted;
             inspector::apply(
@@ -363,7 +440,6 @@ fn write_item(
                 retention,
             )?;
         }
-        Recording::Stop => {}
     }
     Ok(())
 }
@@ -395,23 +471,31 @@ pub fn tokens(api: Api, status: u16, tokens: &Tokens) -> Usage {
     }
 }
 
-fn insert(
-    tx: &mut dyn Sql,
-    catalog: &Catalog,
-    r: &UsageRecord,
-) -> Result<(Usage, f64, bool), StoreError> {
+/// A usage record's counts, cost, whether it is billed (subscription and free tokens are not:
+/// their API-price cost is what was saved), and whether a price was known.
+fn price(catalog: &Catalog, r: &UsageRecord) -> (Usage, f64, bool, bool) {
     let u = tokens(r.api, r.status, &r.tokens);
     let price = match (&r.provider, &r.model) {
         (Some(provider), Some(model)) => catalog.price_of(provider, model),
         _ => None,
     };
     let cost = price.map_or(0.0, |p| p.cost(&u));
-    // Subscription and free tokens are not billed: their API-price cost is what was saved.
     let billed = r
         .provider
         .as_deref()
         .and_then(providers::find)
         .is_none_or(|p| matches!(p.tier, Tier::ApiKey | Tier::Cheap));
+    (u, cost, billed, price.is_some())
+}
+
+fn insert(
+    tx: &mut dyn Sql,
+    r: &UsageRecord,
+    u: Usage,
+    cost: f64,
+    billed: bool,
+    priced: bool,
+) -> Result<(), StoreError> {
     let attempts = serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into());
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     tx.execute(
@@ -437,7 +521,7 @@ fn insert(
             as_i64(u.output),
             as_i64(u.reasoning),
             cost,
-            price.is_some(),
+            priced,
             billed,
             r.streamed,
             r.ttft_ms,
@@ -448,5 +532,5 @@ fn insert(
             r.limited,
         ],
     )?;
-    Ok((u, cost, billed))
+    Ok(())
 }

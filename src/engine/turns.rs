@@ -1,8 +1,9 @@
 //! Turns at refreshing a login, taken in the shared store: a row per login being refreshed,
-//! held until given back or until its time runs out (a host that died mid-refresh).
+//! held until given back or until its time runs out (a host that died mid-refresh). Times are
+//! the database's clock, so hosts whose clocks differ still take turns.
 
 use crate::auth::RefreshTurns;
-use crate::clock::{new_id, now_ms};
+use crate::clock::new_id;
 use crate::store::sql::args;
 use crate::store::{SqlExt, Store};
 
@@ -24,17 +25,19 @@ impl StoreTurns {
 #[async_trait::async_trait]
 impl RefreshTurns for StoreTurns {
     async fn take(&self, account_id: &str, for_ms: i64) -> bool {
-        let (id, holder, now) = (account_id.to_owned(), self.holder.clone(), now_ms());
+        let (id, holder) = (account_id.to_owned(), self.holder.clone());
         let taken = self
             .store
             .call(move |c| {
                 c.row(
-                    "INSERT INTO refresh_turns (account_id, holder, until_ms) VALUES (?1, ?2, ?3)
+                    "INSERT INTO refresh_turns (account_id, holder, until_ms)
+                       VALUES (?1, ?2, CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) + ?3)
                      ON CONFLICT (account_id) DO UPDATE
                        SET holder = excluded.holder, until_ms = excluded.until_ms
-                       WHERE refresh_turns.until_ms < ?4
+                       WHERE refresh_turns.until_ms
+                         < CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)
                      RETURNING holder",
-                    args![id, holder, now + for_ms, now],
+                    args![id, holder, for_ms],
                     |_| Ok(()),
                 )
             })

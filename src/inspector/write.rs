@@ -13,6 +13,9 @@ use crate::providers::WireFormat;
 use crate::store::sql::args;
 use crate::store::{Sql, SqlExt, StoreError};
 
+/// How many of the oldest requests one pruning step reads.
+const PRUNE_CHUNK: i64 = 256;
+
 /// Retention limits, from the observability settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -67,19 +70,26 @@ impl Retention {
             }
         }
         let max_bytes = i64::try_from(limits.max_bytes).unwrap_or(i64::MAX);
-        if self.bytes > max_bytes {
-            // The first request at which the oldest ones, summed, free enough.
-            let last: Option<i64> = c.row(
-                "SELECT seq FROM (SELECT seq, sum(size) OVER (ORDER BY seq) AS freed
-                   FROM request_details) AS running
-                 WHERE freed >= ?1 ORDER BY seq LIMIT 1",
-                args![self.bytes - max_bytes],
-                |mut r| r.get(0),
+        // The oldest requests, a chunk at a time, until enough bytes are freed: reading only
+        // the front of the table, not all of it.
+        while self.bytes > max_bytes {
+            let oldest: Vec<(i64, i64)> = c.rows(
+                "SELECT seq, size FROM request_details ORDER BY seq LIMIT ?1",
+                args![PRUNE_CHUNK],
+                |mut r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            match last {
-                Some(seq) => self.delete_through(c, seq)?,
-                None => self.delete_through(c, i64::MAX)?,
-            }
+            let Some(&(last, _)) = oldest.last() else {
+                break;
+            };
+            let mut freed = 0_i64;
+            let through = oldest
+                .iter()
+                .find(|&&(_, size)| {
+                    freed += size;
+                    self.bytes - freed <= max_bytes
+                })
+                .map_or(last, |&(seq, _)| seq);
+            self.delete_through(c, through)?;
         }
         Ok(())
     }

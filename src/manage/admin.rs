@@ -140,18 +140,15 @@ async fn current_fingerprint(core: &Core) -> Result<u64, ManageError> {
         .map_or(0, |h| password_fingerprint(&h)))
 }
 
-pub async fn log_out(core: &Core, session: &str) {
+pub async fn log_out(core: &Core, session: &str) -> Result<(), ManageError> {
     core.admin.sessions.close(session);
     if shared(core) {
         let hash = crate::admin::session_hash(session);
-        if let Err(e) = core
-            .store
+        core.store
             .call(move |c| store::delete_sessions(c, Some(&hash)))
-            .await
-        {
-            tracing::warn!("could not end the session in the shared store: {e}");
-        }
+            .await?;
     }
+    Ok(())
 }
 
 /// Whether sessions are kept in a shared store too (so that a login holds on every host).

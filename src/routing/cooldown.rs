@@ -22,7 +22,12 @@ struct Entry {
     failures: u32,
     reason: String,
     needs_login: bool,
+    /// When this host learned it (0: read from the store).
+    noted_ms: i64,
 }
+
+/// A cooldown learned here this recently may not be in the shared store yet.
+const UNWRITTEN_MS: i64 = 5_000;
 
 #[derive(Debug, Clone)]
 pub enum CooldownChange {
@@ -88,18 +93,45 @@ impl Cooldowns {
                     failures: s.failures,
                     reason: s.reason,
                     needs_login: s.needs_login,
+                    noted_ms: 0,
                 },
             );
         }
     }
 
     /// Takes the shared store's state as this host's: what another host learned holds here,
-    /// and what another host cleared is cleared here.
-    pub fn replace_with(&self, stored: Vec<StoredCooldown>) {
+    /// and what another host cleared is cleared here. What this host learned in the last
+    /// moments (perhaps not written yet) stays, and so does a later end of the same cooldown.
+    pub fn replace_with(&self, stored: Vec<StoredCooldown>, now_ms: i64) {
         let mut map = self.lock();
-        map.clear();
-        drop(map);
-        self.restore(stored);
+        let mut fresh: HashMap<String, HashMap<String, Entry>> = HashMap::new();
+        for s in stored {
+            fresh.entry(s.account_id).or_default().insert(
+                s.model,
+                Entry {
+                    until_ms: s.until_ms,
+                    failures: s.failures,
+                    reason: s.reason,
+                    needs_login: s.needs_login,
+                    noted_ms: 0,
+                },
+            );
+        }
+        for (account, models) in map.drain() {
+            for (model, local) in models {
+                if now_ms - local.noted_ms >= UNWRITTEN_MS {
+                    continue;
+                }
+                let slot = fresh.entry(account.clone()).or_default();
+                match slot.get(&model) {
+                    Some(shared) if shared.until_ms >= local.until_ms => {}
+                    _ => {
+                        slot.insert(model, local);
+                    }
+                }
+            }
+        }
+        *map = fresh;
     }
 
     /// When the account may serve `model` again, if it is cooling down now.
@@ -144,7 +176,9 @@ impl Cooldowns {
                     failures: 0,
                     reason: String::new(),
                     needs_login: false,
+                    noted_ms: 0,
                 });
+            slot.noted_ms = now_ms;
             slot.failures = slot.failures.saturating_add(1);
             let wait = cooldown_for(class, slot.failures, hint, settings);
             slot.until_ms =
@@ -264,6 +298,30 @@ mod tests {
             cooldown_max_ms: 5000,
             ..RoutingSettings::default()
         }
+    }
+
+    #[test]
+    fn the_shared_state_replaces_this_hosts_but_not_what_it_just_learned() {
+        let cd = Cooldowns::new(None);
+        let s = settings();
+        let shared = |account: &str, until_ms| StoredCooldown {
+            account_id: account.into(),
+            model: "m".into(),
+            until_ms,
+            failures: 1,
+            reason: "elsewhere".into(),
+            needs_login: false,
+        };
+        cd.restore(vec![shared("old", 50_000)]);
+        cd.record_failure("new", "m", &note(FailureClass::RateLimit), &s, 10_000);
+        // The store no longer has "old" (cleared on another host) and not yet "new".
+        cd.replace_with(vec![shared("other", 60_000)], 11_000);
+        assert_eq!(cd.blocked_until("old", "m", 11_000), None);
+        assert_eq!(cd.blocked_until("other", "m", 11_000), Some(60_000));
+        assert_eq!(cd.blocked_until("new", "m", 10_500), Some(11_000));
+        // Long after, only what the store says holds.
+        cd.replace_with(vec![], 20_000);
+        assert_eq!(cd.blocked_until("new", "m", 10_500), None);
     }
 
     #[test]

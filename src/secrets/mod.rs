@@ -34,6 +34,19 @@ pub enum SecretError {
     /// The remembered store did not answer at start; NineRouter keeps asking.
     #[error("waiting for the {backend} to answer (is it locked?)")]
     Waiting { backend: &'static str },
+    /// A store over the network did not answer.
+    #[error("the {backend} is out of reach")]
+    Unreachable { backend: &'static str },
+}
+
+impl SecretError {
+    /// The store did not answer (rather than answering that something is wrong).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. } | Self::Waiting { .. } | Self::Unreachable { .. }
+        )
+    }
 }
 
 /// A secret value whose `Debug` never shows it, so it cannot leak through a log line.

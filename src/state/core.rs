@@ -212,10 +212,14 @@ impl Core {
             prices,
             ..CatalogParts::default()
         };
+        // A shared store that fails mid-read is out of reach, not missing secrets: the
+        // configuration in force stays (its keys work) rather than every account set aside.
+        let shared = self.store.kind() == "postgres";
         for record in connections {
             // An account whose secret cannot be read now is set aside, never routed without it.
             let key = match &record.secret_ref {
                 Some(r) => match self.secrets.get(r).await {
+                    Err(e) if shared && e.is_unreachable() => return Err(e.into()),
                     Ok(Some(secret)) => Some(secret),
                     Ok(None) => {
                         let why = format!(
@@ -234,6 +238,7 @@ impl Core {
             };
             if let Some(r) = &record.proxy_ref {
                 match self.secrets.get(r).await {
+                    Err(e) if shared && e.is_unreachable() => return Err(e.into()),
                     Ok(Some(url)) => {
                         parts.proxies.insert(record.id.clone(), url);
                     }

@@ -119,6 +119,20 @@ fn tls_connector(
     Ok(postgres_native_tls::MakeTlsConnector::new(connector))
 }
 
+/// Whether every host of `config` is this machine (loopback or a Unix socket).
+fn only_local(config: &postgres::Config) -> bool {
+    config.get_hosts().iter().all(|h| match h {
+        postgres::config::Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        postgres::config::Host::Unix(_) => true,
+    })
+}
+
 /// Whether `url` names a PostgreSQL store (`postgres://` or `postgresql://`).
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -144,6 +158,19 @@ impl Store {
             .map_err(|e: postgres::Error| StoreError::Address(e.to_string()))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(PG_CONNECT_TIMEOUT);
+        }
+        // A server that stops answering (a dropped network path) fails the connection instead
+        // of holding it, and every caller behind it, for good.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3)
+            .tcp_user_timeout(Duration::from_secs(45));
+        // `prefer` (the default) would go on in plain text if someone on the way answered
+        // "no TLS"; off this machine TLS is required unless the address says otherwise.
+        if !url.contains("sslmode=") && !only_local(&config) {
+            config.ssl_mode(postgres::config::SslMode::Require);
         }
         // Names this host's connections, so that notices of its own changes can be told apart.
         let host = format!("ninerouter-{}", new_id());
@@ -261,6 +288,19 @@ mod tests {
         assert_eq!(version, schema::latest_version());
         assert_eq!(mode, "wal");
         Ok(())
+    }
+
+    #[test]
+    fn only_addresses_on_this_machine_go_without_tls() {
+        let local = |url: &str| {
+            url.parse::<postgres::Config>()
+                .is_ok_and(|c| only_local(&c))
+        };
+        assert!(local("postgres://u@127.0.0.1/db"));
+        assert!(local("postgres://u@localhost:5433/db"));
+        assert!(local("host=/var/run/postgresql user=u"));
+        assert!(!local("postgres://u@db.example.com/db"));
+        assert!(!local("postgres://u@10.0.0.5/db"));
     }
 
     #[test]

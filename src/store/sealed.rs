@@ -139,6 +139,14 @@ impl SealedStore {
     }
 }
 
+/// The database did not answer: the secret is not known to be missing or damaged.
+fn unreachable(e: StoreError) -> SecretError {
+    tracing::debug!("the shared store did not answer a secret read: {e}");
+    SecretError::Unreachable {
+        backend: BackendKind::Database.describe(),
+    }
+}
+
 fn failed(e: impl std::fmt::Display) -> SecretError {
     SecretError::Backend {
         backend: BackendKind::Database.describe(),
@@ -161,7 +169,7 @@ impl SecretStore for SealedStore {
                     |mut r| r.get(0),
                 )
             })
-            .map_err(failed)?;
+            .map_err(unreachable)?;
         let Some(sealed) = sealed else {
             return Ok(None);
         };
@@ -186,14 +194,14 @@ impl SecretStore for SealedStore {
                 )
             })
             .map(drop)
-            .map_err(failed)
+            .map_err(unreachable)
     }
 
     fn delete(&self, reference: &str) -> Result<(), SecretError> {
         self.store
             .call_blocking(|c| c.execute("DELETE FROM secrets WHERE ref = ?1", args![reference]))
             .map(drop)
-            .map_err(failed)
+            .map_err(unreachable)
     }
 }
 

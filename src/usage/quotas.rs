@@ -36,10 +36,16 @@ impl Quotas {
         *self.warn_at.write().unwrap_or_else(|p| p.into_inner()) = thresholds.to_vec();
     }
 
+    /// Takes in saved snapshots (at start, or another host's); a newer one held here stays.
     pub fn restore(&self, saved: Vec<QuotaSnapshot>) {
         let mut map = self.snapshots.write().unwrap_or_else(|p| p.into_inner());
         for s in saved {
-            map.insert(s.account_id.clone(), s);
+            if map
+                .get(&s.account_id)
+                .is_none_or(|held| held.fetched_ms <= s.fetched_ms)
+            {
+                map.insert(s.account_id.clone(), s);
+            }
         }
     }
 
@@ -222,7 +228,8 @@ pub async fn run_writer(
                                 error) VALUES (?1, ?2, ?3, ?4, ?5)
                              ON CONFLICT(account_id) DO UPDATE SET windows = excluded.windows,
                                 source = excluded.source, fetched_ms = excluded.fetched_ms,
-                                error = excluded.error",
+                                error = excluded.error
+                             WHERE quota_snapshots.fetched_ms <= excluded.fetched_ms",
                             args![
                                 s.account_id,
                                 serde_json::to_string(&s.windows).unwrap_or_else(|_| "[]".into()),

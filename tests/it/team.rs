@@ -38,7 +38,7 @@ impl Host {
         let mut command = serve_command(dir.path(), &config);
         command
             .env("NINEROUTER_STORE", store)
-            .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
+            .env("NINEROUTER_STORE_CA_FILE", ca_file())
             .env("NINEROUTER_MASTER_KEY", MASTER_KEY);
         let (child, base) = spawn_serving(command).await;
         Host {
@@ -76,16 +76,19 @@ impl Host {
         *self.session.lock().unwrap() = cookie.split(';').next().map(str::to_owned);
     }
 
-    /// A chat request for `model` with proxy key `key`; the status and the account used.
+    /// A chat request for `model` with proxy key `key`; the status (0: no answer, the host
+    /// is gone) and the account used.
     async fn ask(&self, model: &str, key: &str) -> (u16, Option<String>) {
-        let r = self
+        let sent = self
             .http
             .post(format!("{}/v1/chat/completions", self.base))
             .bearer_auth(key)
             .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
             .send()
-            .await
-            .unwrap();
+            .await;
+        let Ok(r) = sent else {
+            return (0, None);
+        };
         let account = r
             .headers()
             .get("x-ninerouter-account")
@@ -118,10 +121,25 @@ impl Host {
     }
 }
 
+/// The certificate the suite's PostgreSQL presents (the server is started by `database()`,
+/// off the async runtime, before any host).
+fn ca_file() -> std::path::PathBuf {
+    POSTGRES_CA
+        .get()
+        .cloned()
+        .expect("database() starts PostgreSQL first")
+}
+
+static POSTGRES_CA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 async fn database() -> String {
-    tokio::task::spawn_blocking(|| Postgres::shared().database())
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(|| {
+        let server = Postgres::shared();
+        let _ = POSTGRES_CA.set(server.ca_file.clone());
+        server.database()
+    })
+    .await
+    .unwrap()
 }
 
 /// Two hosts on `url`, an OpenAI account named `main` with `key` made on the first and known
@@ -190,14 +208,12 @@ async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
     assert_eq!(status, 200, "{body}");
 
     // Holds on host B within the bound, secrets included.
-    let started = Instant::now();
     b.wait_for("/api/connections", PROPAGATION, |v| {
         account_state(v, "second").as_deref() == Some("active")
     })
     .await;
     b.wait_for("/api/settings", PROPAGATION, |v| v["requireApiKey"] == true)
         .await;
-    assert!(started.elapsed() <= PROPAGATION);
     assert_eq!(b.ask("openai/gpt-4o", "not-a-key").await.0, 401);
 
     // Host A meets the rate limit on the first account and falls back.
@@ -233,7 +249,7 @@ async fn hosts_on_one_postgres_store_share_config_keys_cooldowns_and_usage() {
     // An admin token made with the CLI on the shared store opens every host's API.
     let out = crate::support::binary()
         .args(["admin", "create-token", "ci", "--store", &url])
-        .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
+        .env("NINEROUTER_STORE_CA_FILE", ca_file())
         .output()
         .await
         .unwrap();
@@ -303,7 +319,7 @@ async fn refused_start(store: &str, key: Option<&str>) -> String {
     let mut command = serve_command(dir.path(), &config);
     command
         .env("NINEROUTER_STORE", store)
-        .env("NINEROUTER_STORE_CA_FILE", &Postgres::shared().ca_file)
+        .env("NINEROUTER_STORE_CA_FILE", ca_file())
         .env_remove("NINEROUTER_MASTER_KEY");
     if let Some(key) = key {
         command.env("NINEROUTER_MASTER_KEY", key);
@@ -428,7 +444,7 @@ async fn a_host_that_loses_the_store_keeps_routing_and_saves_the_usage_once_it_i
 async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing_committed() {
     let fake = FakeOpenAi::start().await;
     let url = database().await;
-    let (mut a, b) = two_hosts_with_one_account(&url, "sk-load", &fake.base_url()).await;
+    let (a, b) = two_hosts_with_one_account(&url, "sk-load", &fake.base_url()).await;
 
     // Load on both hosts; A's answers are committed before it dies.
     let answered_by_a = a.load("openai/gpt-4o", 40).await;
@@ -440,11 +456,20 @@ async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing
     )
     .await;
 
-    // A dies mid-load (kill -9); B serves every request meanwhile.
-    let (answered_by_b, ()) = tokio::join!(b.load("openai/gpt-4o", 40), async {
-        tokio::task::yield_now().await;
-        a._child.start_kill().unwrap();
-    });
+    // A dies (kill -9) with requests of its own in flight; B serves every request meanwhile.
+    let pid = a._child.id().unwrap().to_string();
+    let (_, answered_by_b, ()) = tokio::join!(
+        a.load("openai/gpt-4o", 20),
+        b.load("openai/gpt-4o", 40),
+        async {
+            tokio::task::yield_now().await;
+            let killed = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+    );
     assert!(answered_by_b.iter().all(|(s, _)| *s == 200));
     let more = b.load("openai/gpt-4o", 20).await;
     assert!(more.iter().all(|(s, _)| *s == 200));
@@ -456,7 +481,9 @@ async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing
             |v| v["total"]["requests"].as_i64() >= Some(100),
         )
         .await;
-    assert_eq!(summary["total"]["requests"], 100, "{summary}");
+    // A's 40 committed and B's 60, and at most the 20 A was serving when it died.
+    let total = summary["total"]["requests"].as_i64().unwrap_or(0);
+    assert!((100..=120).contains(&total), "{summary}");
 }
 
 fn query_param(url: &str, name: &str) -> String {
@@ -702,7 +729,7 @@ async fn an_account_one_host_found_used_up_is_skipped_by_the_others() {
 async fn the_inspectors_limit_holds_for_the_shared_table_not_each_hosts_share() {
     let fake = FakeOpenAi::start().await;
     let url = database().await;
-    let toml = "[observability]\ninspector_max_requests = 5\n";
+    let toml = "[observability]\ninspector_max_requests = 5\ninspector_max_bytes = 6000\ninspector_max_field_bytes = 2000\n";
     let (a, b) = tokio::join!(Host::start_with(&url, toml), Host::start_with(&url, toml));
     let body =
         json!({"provider": "oa", "name": "main", "apiKey": "sk-i", "baseUrl": fake.base_url()});
@@ -727,8 +754,23 @@ async fn the_inspectors_limit_holds_for_the_shared_table_not_each_hosts_share() 
             listed
                 .iter()
                 .any(|d| d["requestedModel"] == "openai/the-last")
-                && v["pagination"]["totalItems"] == 5
+                && v["pagination"]["totalItems"].as_u64() <= Some(5)
         },
     )
     .await;
+    // And the byte budget, read from the table itself.
+    let db = database_name(&url);
+    let (rows, bytes): (i64, i64) = tokio::task::spawn_blocking(move || {
+        let mut c = Postgres::shared().connect(&db).unwrap();
+        let row = c
+            .query_one(
+                "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM request_details",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    })
+    .await
+    .unwrap();
+    assert!(rows >= 1 && bytes <= 6000, "{rows} requests, {bytes} bytes");
 }

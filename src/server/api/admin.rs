@@ -67,15 +67,16 @@ pub async fn login(
 pub async fn logout(
     State(core): State<Arc<Core>>,
     Extension(caller): Extension<Caller>,
-) -> Response {
+) -> Result<Response, ApiError> {
     if let Some(session) = &caller.session {
-        manage::admin::log_out(&core, session).await;
+        // A session a shared store could not end is said so: it would still open other hosts.
+        manage::admin::log_out(&core, session).await?;
     }
-    (
+    Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, session_set_cookie(None))],
     )
-        .into_response()
+        .into_response())
 }
 
 #[derive(Deserialize)]
