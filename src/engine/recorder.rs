@@ -61,6 +61,8 @@ pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<(
 struct Context {
     catalog: Arc<Catalog>,
     redactor: Redactor,
+    /// Someone listens for finished requests (the dashboard, the tray).
+    announcing: bool,
 }
 
 impl Context {
@@ -68,6 +70,7 @@ impl Context {
         Self {
             catalog: core.catalog(),
             redactor: Redactor::new(core.known_secrets()),
+            announcing: core.events().has_subscribers(),
         }
     }
 }
@@ -95,8 +98,10 @@ impl Pending {
 /// Settles what was taken off the queue; `None` for the stop.
 fn accept(core: &Core, catalog: &Catalog, item: Recording) -> Option<Pending> {
     match item {
-        Recording::Usage(record) => {
+        Recording::Usage(mut record) => {
             let (usage, cost, billed, priced) = price(catalog, &record);
+            // The answer's body was kept only to count its tokens.
+            record.tokens = Tokens::Counted(usage);
             if let Some(key) = &record.key_id
                 && catalog.key_limits(key).is_some()
             {
@@ -386,8 +391,8 @@ fn announce(core: &Core, batch: Batch) {
     }
 }
 
-/// Writes one record into the open transaction and keeps it with the batch: usage always
-/// (to announce), detail only when `keep_all` (a shared store, to write again).
+/// Writes one record into the open transaction and keeps it with the batch: everything when
+/// `keep_all` (a shared store, to write again), else usage only while someone listens for it.
 fn write(
     tx: &mut dyn Sql,
     cx: &Context,
@@ -398,7 +403,7 @@ fn write(
 ) -> Result<(), StoreError> {
     batch.items += 1;
     let written = write_item(tx, cx, retention, batch, &item);
-    if keep_all || !item.is_detail() {
+    if keep_all || (!item.is_detail() && cx.announcing) {
         batch.kept.push(item);
     }
     written
