@@ -26,6 +26,22 @@ struct Entry {
     noted_ms: i64,
 }
 
+/// Puts stored cooldowns into `map` (account id → model → entry).
+fn put_stored(map: &mut HashMap<String, HashMap<String, Entry>>, stored: Vec<StoredCooldown>) {
+    for s in stored {
+        map.entry(s.account_id).or_default().insert(
+            s.model,
+            Entry {
+                until_ms: s.until_ms,
+                failures: s.failures,
+                reason: s.reason,
+                needs_login: s.needs_login,
+                noted_ms: 0,
+            },
+        );
+    }
+}
+
 /// A cooldown learned here this recently may not be in the shared store yet.
 const UNWRITTEN_MS: i64 = 5_000;
 
@@ -84,19 +100,7 @@ impl Cooldowns {
 
     /// Restores stored state at start.
     pub fn restore(&self, stored: Vec<StoredCooldown>) {
-        let mut map = self.lock();
-        for s in stored {
-            map.entry(s.account_id).or_default().insert(
-                s.model,
-                Entry {
-                    until_ms: s.until_ms,
-                    failures: s.failures,
-                    reason: s.reason,
-                    needs_login: s.needs_login,
-                    noted_ms: 0,
-                },
-            );
-        }
+        put_stored(&mut self.lock(), stored);
     }
 
     /// Takes the shared store's state as this host's: what another host learned holds here,
@@ -105,18 +109,7 @@ impl Cooldowns {
     pub fn replace_with(&self, stored: Vec<StoredCooldown>, now_ms: i64) {
         let mut map = self.lock();
         let mut fresh: HashMap<String, HashMap<String, Entry>> = HashMap::new();
-        for s in stored {
-            fresh.entry(s.account_id).or_default().insert(
-                s.model,
-                Entry {
-                    until_ms: s.until_ms,
-                    failures: s.failures,
-                    reason: s.reason,
-                    needs_login: s.needs_login,
-                    noted_ms: 0,
-                },
-            );
-        }
+        put_stored(&mut fresh, stored);
         for (account, models) in map.drain() {
             for (model, local) in models {
                 if now_ms - local.noted_ms >= UNWRITTEN_MS {

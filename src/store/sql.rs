@@ -508,6 +508,18 @@ fn pg_run<C: postgres::GenericClient>(
     Ok(stmt)
 }
 
+/// The parameters, each bound to the type PostgreSQL inferred for its place.
+fn pg_bind<'a>(args: &'a [&'a dyn ToArg]) -> Vec<pg::Bound<'a>> {
+    args.iter().map(|a| pg::Bound(a.arg())).collect()
+}
+
+fn pg_refs<'a>(bound: &'a [pg::Bound<'a>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    bound
+        .iter()
+        .map(|b| b as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
 fn pg_execute<C: postgres::GenericClient>(
     c: &mut C,
     stmts: &mut Statements,
@@ -515,12 +527,8 @@ fn pg_execute<C: postgres::GenericClient>(
     args: &[&dyn ToArg],
 ) -> Result<usize, StoreError> {
     let stmt = pg_run(c, stmts, sql)?;
-    let bound: Vec<pg::Bound<'_>> = args.iter().map(|a| pg::Bound(a.arg())).collect();
-    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-        .iter()
-        .map(|b| b as &(dyn postgres::types::ToSql + Sync))
-        .collect();
-    let n = c.execute(&stmt, &refs)?;
+    let bound = pg_bind(args);
+    let n = c.execute(&stmt, &pg_refs(&bound))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
@@ -531,12 +539,8 @@ fn pg_query<C: postgres::GenericClient>(
     args: &[&dyn ToArg],
 ) -> Result<Vec<Row>, StoreError> {
     let stmt = pg_run(c, stmts, sql)?;
-    let bound: Vec<pg::Bound<'_>> = args.iter().map(|a| pg::Bound(a.arg())).collect();
-    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-        .iter()
-        .map(|b| b as &(dyn postgres::types::ToSql + Sync))
-        .collect();
-    let rows = c.query(&stmt, &refs)?;
+    let bound = pg_bind(args);
+    let rows = c.query(&stmt, &pg_refs(&bound))?;
     rows.iter()
         .map(|r| {
             (0..r.len())

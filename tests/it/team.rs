@@ -76,16 +76,25 @@ impl Host {
         *self.session.lock().unwrap() = cookie.split(';').next().map(str::to_owned);
     }
 
-    /// A chat request for `model` with proxy key `key`; the status (0: no answer, the host
-    /// is gone) and the account used.
-    async fn ask(&self, model: &str, key: &str) -> (u16, Option<String>) {
-        let sent = self
-            .http
+    async fn send_chat(&self, model: &str, key: &str) -> reqwest::Result<reqwest::Response> {
+        self.http
             .post(format!("{}/v1/chat/completions", self.base))
             .bearer_auth(key)
             .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
             .send()
-            .await;
+            .await
+    }
+
+    /// A chat request for `model`; the status and what the router said.
+    async fn chat(&self, model: &str) -> (u16, String) {
+        let r = self.send_chat(model, "any").await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// A chat request for `model` with proxy key `key`; the status (0: no answer, the host
+    /// is gone) and the account used.
+    async fn ask(&self, model: &str, key: &str) -> (u16, Option<String>) {
+        let sent = self.send_chat(model, key).await;
         let Ok(r) = sent else {
             return (0, None);
         };
@@ -574,17 +583,7 @@ async fn an_endpoint_one_host_found_down_is_left_alone_by_the_others() {
 
     // Host A meets the endpoint down often enough to open its circuit.
     for _ in 0..3 {
-        let r = a
-            .http
-            .post(format!("{}/v1/chat/completions", a.base))
-            .json(
-                &json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
-            )
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let said = r.text().await.unwrap();
+        let (status, said) = a.chat("openai/gpt-4o").await;
         assert!(status >= 500, "{status} {said}");
         let (_, status) = a.api(Method::GET, "/api/status", None).await;
         if status["circuits"][0]["state"] == "open" {
@@ -609,16 +608,7 @@ async fn an_endpoint_one_host_found_down_is_left_alone_by_the_others() {
     loop {
         b.api(Method::POST, &format!("/api/connections/{id}/reset"), None)
             .await;
-        let r = b
-            .http
-            .post(format!("{}/v1/chat/completions", b.base))
-            .json(
-                &json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
-            )
-            .send()
-            .await
-            .unwrap();
-        let said = r.text().await.unwrap();
+        let (_, said) = b.chat("openai/gpt-4o").await;
         if said.contains("is down") {
             break;
         }
