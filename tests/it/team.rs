@@ -152,9 +152,14 @@ async fn database() -> String {
 }
 
 /// Two hosts on `url`, an OpenAI account named `main` with `key` made on the first and known
-/// to the second.
-async fn two_hosts_with_one_account(url: &str, key: &str, base_url: &str) -> (Host, Host) {
-    let (a, b) = tokio::join!(Host::start(url), Host::start(url));
+/// to the second; both hosts read `toml` as their config file.
+async fn two_hosts_with_one_account(
+    url: &str,
+    toml: &str,
+    key: &str,
+    base_url: &str,
+) -> (Host, Host) {
+    let (a, b) = tokio::join!(Host::start_with(url, toml), Host::start_with(url, toml));
     let body = json!({"provider": "oa", "name": "main", "apiKey": key, "baseUrl": base_url});
     assert_eq!(
         a.api(Method::POST, "/api/connections", Some(body)).await.0,
@@ -453,7 +458,7 @@ async fn a_host_that_loses_the_store_keeps_routing_and_saves_the_usage_once_it_i
 async fn killing_one_host_under_load_leaves_the_others_serving_and_loses_nothing_committed() {
     let fake = FakeOpenAi::start().await;
     let url = database().await;
-    let (a, b) = two_hosts_with_one_account(&url, "sk-load", &fake.base_url()).await;
+    let (a, b) = two_hosts_with_one_account(&url, "", "sk-load", &fake.base_url()).await;
 
     // Load on both hosts; A's answers are committed before it dies.
     let answered_by_a = a.load("openai/gpt-4o", 40).await;
@@ -579,7 +584,7 @@ async fn an_endpoint_one_host_found_down_is_left_alone_by_the_others() {
     let fake = FakeOpenAi::start().await;
     fake.always("sk-down", Behavior::status(503));
     let url = database().await;
-    let (a, b) = two_hosts_with_one_account(&url, "sk-down", &fake.base_url()).await;
+    let (a, b) = two_hosts_with_one_account(&url, "", "sk-down", &fake.base_url()).await;
 
     // Host A meets the endpoint down often enough to open its circuit.
     for _ in 0..3 {
@@ -720,17 +725,7 @@ async fn the_inspectors_limit_holds_for_the_shared_table_not_each_hosts_share() 
     let fake = FakeOpenAi::start().await;
     let url = database().await;
     let toml = "[observability]\ninspector_max_requests = 5\ninspector_max_bytes = 6000\ninspector_max_field_bytes = 2000\n";
-    let (a, b) = tokio::join!(Host::start_with(&url, toml), Host::start_with(&url, toml));
-    let body =
-        json!({"provider": "oa", "name": "main", "apiKey": "sk-i", "baseUrl": fake.base_url()});
-    assert_eq!(
-        a.api(Method::POST, "/api/connections", Some(body)).await.0,
-        201
-    );
-    b.wait_for("/api/connections", PROPAGATION, |v| {
-        account_state(v, "main").as_deref() == Some("active")
-    })
-    .await;
+    let (a, b) = two_hosts_with_one_account(&url, toml, "sk-i", &fake.base_url()).await;
     for _ in 0..6 {
         assert_eq!(a.ask("openai/gpt-4o", "any").await.0, 200);
         assert_eq!(b.ask("openai/gpt-4o", "any").await.0, 200);

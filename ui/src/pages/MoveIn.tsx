@@ -53,7 +53,23 @@ function usePreviewThenImport(call: (apply: boolean) => Promise<ImportReport>) {
       setError(e);
     }
   };
-  return { report, setReport, error, setError, run };
+  return { report, setReport, error, run };
+}
+
+/** The preview button, and the import button once a preview has something to bring in. */
+function PreviewImportButtons({ report, run }: { report: ImportReport | null; run: (apply: boolean) => Promise<void> }) {
+  return (
+    <>
+      <button type="button" onClick={() => void run(false)}>
+        Preview
+      </button>
+      {report && !report.applied && counts(report.items).create > 0 && (
+        <button type="button" onClick={() => void run(true)}>
+          Import
+        </button>
+      )}
+    </>
+  );
 }
 
 /** 9Router's or CLIProxyAPI's setup: a preview, then the import. */
@@ -61,10 +77,9 @@ export function ImportPeer() {
   const [source, setSource] = useState<Peer>("9router");
   const [path, setPath] = useState("");
   const body = () => ({ source, ...(path.trim() ? { path: path.trim() } : {}) });
-  const { report, setReport, error, run: go } = usePreviewThenImport((apply) =>
+  const { report, setReport, error, run } = usePreviewThenImport((apply) =>
     send<ImportReport>("POST", `/import/${apply ? "apply" : "preview"}`, body()),
   );
-  const run = (step: "preview" | "apply") => go(step === "apply");
   return (
     <div className="card" data-testid="import-peer">
       <h2>Import from another router</h2>
@@ -79,14 +94,7 @@ export function ImportPeer() {
           value={path}
           onChange={(e) => setPath(e.target.value)}
         />
-        <button type="button" onClick={() => void run("preview")}>
-          Preview
-        </button>
-        {report && !report.applied && counts(report.items).create > 0 && (
-          <button type="button" onClick={() => void run("apply")}>
-            Import
-          </button>
-        )}
+        <PreviewImportButtons report={report} run={run} />
       </div>
       <ErrorNote error={error} />
       {report && <Report report={report} />}
@@ -160,30 +168,19 @@ const toBase64 = async (file: File): Promise<string> => {
 export function ImportSetupFile() {
   const [file, setFile] = useState<File | null>(null);
   const [passphrase, setPassphrase] = useState("");
-  const { report, setReport, error, setError, run: go } = usePreviewThenImport(async (apply) => {
+  const { report, setReport, error, run } = usePreviewThenImport(async (apply) => {
     if (!file) throw new Error("choose a setup file");
     if (file.size > MAX_SETUP_FILE) throw new Error("this file is larger than a setup file can be");
     const body = { passphrase, file: await toBase64(file) };
     return send<ImportReport>("POST", `/setup/${apply ? "import" : "preview"}`, body);
   });
-  const run = (step: "preview" | "import") => {
-    setError(null);
-    return go(step === "import");
-  };
   return (
     <div className="card" data-testid="import-setup">
       <h2>Bring in a setup file</h2>
       <div className="row">
         <input type="file" aria-label="Setup file" accept=".age" onChange={(e) => { setFile(e.target.files?.[0] ?? null); setReport(null); }} />
         <input type="password" aria-label="File passphrase" placeholder="Its passphrase" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
-        <button type="button" onClick={() => void run("preview")}>
-          Preview
-        </button>
-        {report && !report.applied && counts(report.items).create > 0 && (
-          <button type="button" onClick={() => void run("import")}>
-            Import
-          </button>
-        )}
+        <PreviewImportButtons report={report} run={run} />
       </div>
       <ErrorNote error={error} />
       {report && <Report report={report} />}
