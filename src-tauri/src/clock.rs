@@ -3,12 +3,15 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+/// Times further ahead than this are written with their weekday.
+pub const NAMES_THE_DAY_BEYOND_MS: i64 = 20 * 3_600_000;
+
 pub fn at_time(epoch_ms: i64, tz: &TimeZone, now_ms: i64) -> String {
     let Ok(ts) = Timestamp::from_millisecond(epoch_ms) else {
         return "later".into();
     };
     let zoned = ts.to_zoned(tz.clone());
-    if epoch_ms - now_ms < 20 * 3_600_000 {
+    if epoch_ms - now_ms < NAMES_THE_DAY_BEYOND_MS {
         zoned.strftime("%H:%M").to_string()
     } else {
         zoned.strftime("%a %H:%M").to_string()

@@ -23,8 +23,6 @@ use crate::{menu, window};
 
 /// Events arriving within this window become one menu update.
 const COALESCE: Duration = Duration::from_millis(150);
-/// Cooldowns end without an event; the menu is looked at again this often.
-const TICK: Duration = Duration::from_secs(20);
 
 pub struct Shell {
     pub router: RouterHost,
@@ -282,6 +280,11 @@ pub async fn refresh_loop(app: AppHandle) {
                 _ => None,
             };
         }
+        // Cooldowns and quota windows end without an event: the next wake-up is when one
+        // does, not a tick (an idle tray does not wake at all).
+        let redraw_at = snapshot
+            .as_ref()
+            .and_then(|s| menu::next_change(s, now_ms()));
         let model = shell.menu_model(
             snapshot.as_ref(),
             &status,
@@ -319,13 +322,28 @@ pub async fn refresh_loop(app: AppHandle) {
                 kicked = true;
                 false
             }
-            () = tokio::time::sleep(TICK) => false,
+            () = sleep_until_ms(redraw_at) => false,
             () = next_relevant(&mut events, &mut pending) => false,
         };
         if router_changed {
             events = None;
             tools = None;
         }
+    }
+}
+
+/// Sleeps until `at_ms` on the wall clock (a little past it, so that the snapshot taken then
+/// no longer shows what ended); forever when there is nothing to wait for. A long wait is cut
+/// into minutes because the timer's clock stops while the machine is suspended.
+async fn sleep_until_ms(at_ms: Option<i64>) {
+    const LONGEST: Duration = Duration::from_secs(60);
+    match at_ms {
+        Some(at) => {
+            let wait = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
+            let wait = Duration::from_millis(wait) + Duration::from_millis(50);
+            tokio::time::sleep(wait.min(LONGEST)).await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The dashboard window: created the first time it is asked for (not at start), showing the
-//! engine's own dashboard over loopback; hidden instead of closed, with its size and position
-//! kept by the window-state plugin.
+//! engine's own dashboard over loopback; destroyed when closed (a closed dashboard costs
+//! nothing), with its size and position kept by the window-state plugin.
 
 use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
@@ -161,8 +161,10 @@ pub fn follow_router(app: &AppHandle) {
     }
 }
 
-/// Closing hides the window (the app lives in the tray); without a tray host there is no
-/// other way back in, so closing quits.
+/// Closing destroys the window and its webview, so that a closed dashboard costs no memory
+/// and no CPU (WebKit's processes end with it); the app lives on in the tray, and the next
+/// Open Dashboard makes a new one. Without a tray host there is no other way back in, so
+/// closing quits.
 pub fn on_event(window: &Window, event: &WindowEvent) {
     if window.label() != LABEL {
         return;
@@ -172,11 +174,11 @@ pub fn on_event(window: &Window, event: &WindowEvent) {
         if let Err(e) = app.save_window_state(KEPT_STATE) {
             tracing::warn!("cannot save the window's size and position: {e}");
         }
-        api.prevent_close();
         if !app.state::<Shell>().tray_host {
+            api.prevent_close();
             crate::shell::quit(app.clone());
-        } else if let Err(e) = window.hide() {
-            tracing::warn!("cannot hide the dashboard: {e}");
+        } else {
+            tracing::info!("dashboard window closed");
         }
     }
 }

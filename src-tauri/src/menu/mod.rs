@@ -7,4 +7,4 @@ mod model;
 
 pub use action::Action;
 pub use diff::{Plan, plan};
-pub use model::{Badge, Entry, MenuInput, MenuModel, Router, UpdateState, build};
+pub use model::{Badge, Entry, MenuInput, MenuModel, Router, UpdateState, build, next_change};

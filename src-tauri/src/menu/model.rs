@@ -117,6 +117,31 @@ pub struct MenuModel {
     pub entries: Vec<Entry>,
 }
 
+/// When the menu built from `snapshot` next reads differently with nothing else changing: a
+/// cooldown, an open circuit or a quota window ends, or a time it names comes within a day and
+/// loses its weekday (see `at_time`). The tray sleeps until then instead of looking on a tick.
+pub fn next_change(snapshot: &Snapshot, now_ms: i64) -> Option<i64> {
+    let accounts = snapshot.providers.iter().flat_map(|p| &p.accounts);
+    let cooldowns = accounts
+        .clone()
+        .flat_map(|a| a.cooldowns.iter().map(|c| c.until_ms));
+    let resets = accounts
+        .flat_map(|a| a.quota.iter().flat_map(|q| &q.windows))
+        .filter_map(|w| w.resets_at_ms);
+    let circuits = snapshot
+        .providers
+        .iter()
+        .filter_map(|p| p.circuit.as_ref()?.open_until_ms);
+    let combos = snapshot.combos.iter().filter_map(|c| c.cooling_until_ms);
+    cooldowns
+        .chain(resets)
+        .chain(circuits)
+        .chain(combos)
+        .flat_map(|t| [t, t - crate::clock::NAMES_THE_DAY_BEYOND_MS + 1])
+        .filter(|&t| t > now_ms)
+        .min()
+}
+
 /// Beyond this many providers the menu says how many more there are instead.
 const MAX_PROVIDER_LINES: usize = 8;
 
@@ -780,6 +805,41 @@ mod tests {
             texts(&m.entries)[4],
             "(info) OpenRouter: all cooling until Mon 08:00"
         );
+    }
+
+    #[test]
+    fn the_menu_is_looked_at_again_when_a_time_it_shows_passes_or_loses_its_weekday() {
+        let s = snapshot();
+        // The earliest: OpenRouter's cooldown and the cheap combo's, a minute from now.
+        assert_eq!(next_change(&s, NOW), Some(NOW + 60_000));
+        assert_eq!(next_change(&s, NOW + 60_000), Some(NOW + 600_000));
+        // Three days off, the menu names the day until the time comes within a day.
+        let mut far = snapshot();
+        far.providers.truncate(1);
+        far.providers[0].accounts.truncate(1);
+        far.providers[0].accounts[0].quota = None;
+        far.combos.clear();
+        far.providers.push(s.providers[1].clone());
+        far.providers[1].accounts[0].cooldowns[0].until_ms = NOW + 3 * 86_400_000;
+        let change = next_change(&far, NOW);
+        assert_eq!(change, Some(NOW + 3 * 86_400_000 - 20 * 3_600_000 + 1));
+        let at = |t: i64| {
+            let m = build(
+                &input(Router::Running(&far), &UpdateState::Idle),
+                &TimeZone::UTC,
+                t,
+            );
+            texts(&m.entries)[4].clone()
+        };
+        let change = change.unwrap_or_default();
+        assert_eq!(at(NOW), at(change - 1), "nothing to redraw before then");
+        assert_eq!(
+            at(change - 1),
+            "(info) OpenRouter: all cooling until Mon 08:00"
+        );
+        assert_eq!(at(change), "(info) OpenRouter: all cooling until 08:00");
+        // Nothing ahead: no wake-up at all.
+        assert_eq!(next_change(&far, NOW + 4 * 86_400_000), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! window driven through WebDriver (tauri-driver + WebKitWebDriver).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod at_rest;
 #[allow(dead_code)]
 #[path = "../../../tests/support/fake_openai.rs"]
 mod fake_openai;
@@ -23,6 +24,12 @@ use session::{FakeDesktop, bus_name_of, click_label, wait_for_item, window_title
 static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const BIN: &str = env!("CARGO_BIN_EXE_ninerouter-desktop");
+
+/// The app these tests run: the debug build beside them, or another build (a release build,
+/// to measure what users get) named by NINEROUTER_DESKTOP_BIN.
+fn app_binary() -> String {
+    std::env::var("NINEROUTER_DESKTOP_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
 
 pub fn required() -> bool {
     if std::env::var("NINEROUTER_DESKTOP_TEST").is_ok_and(|v| v == "1") {
@@ -112,7 +119,7 @@ impl Sandbox {
             .append(true)
             .open(self.log())
             .expect("log file");
-        Command::new(BIN)
+        Command::new(app_binary())
             .args(args)
             .envs(self.env())
             .envs(extra_env.iter().map(|(k, v)| (*k, v.clone())))

@@ -92,17 +92,20 @@ pub async fn desktop(State(core): State<Arc<Core>>, Query(q): Query<TicketQuery>
         Err(e) => return ApiError::from(e).into_response(),
     };
     match redeemed {
-        Some(session) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::SET_COOKIE, session_set_cookie(Some(&session))),
-                (
-                    header::LOCATION,
-                    axum::http::HeaderValue::from_static("/dashboard/"),
-                ),
-            ],
-        )
-            .into_response(),
+        Some(session) => {
+            tracing::info!("the desktop window signed in with its ticket");
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, session_set_cookie(Some(&session))),
+                    (
+                        header::LOCATION,
+                        axum::http::HeaderValue::from_static("/dashboard/"),
+                    ),
+                ],
+            )
+                .into_response()
+        }
         None => ApiError::refused(
             StatusCode::UNAUTHORIZED,
             "bad_ticket",
