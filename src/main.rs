@@ -166,6 +166,19 @@ fn without_huge_pages() {
     }
 }
 
+/// Run by the engine once the router is quiet after some work: mimalloc carries out the
+/// purges it put off (it does them lazily, on a thread's next allocation, so threads that
+/// went idle would keep their freed pages), and glibc's malloc, which SQLite uses, hands its
+/// free pages back. `make bench` measures RSS two seconds after its load.
+fn give_memory_back() {
+    // SAFETY: both walk their allocator's own free lists and take no pointers of ours.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     ninerouter::logging::init();
     without_huge_pages();
@@ -315,6 +328,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map(ninerouter::secrets::SecretString::new),
         master_key_file: args.master_key_file,
         store_ca_file: args.store_ca_file,
+        at_rest: Some(give_memory_back),
         ..EngineOptions::default()
     };
     let engine = Engine::start(options)

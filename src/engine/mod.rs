@@ -115,6 +115,9 @@ pub struct EngineOptions {
     /// A PEM certificate to trust for the shared store's TLS (a private CA); the config
     /// file's `[store] ca_file` otherwise.
     pub store_ca_file: Option<PathBuf>,
+    /// Run on the recording thread once the router has been quiet for a moment after some
+    /// work: the binary gives its allocator's free memory back to the system then.
+    pub at_rest: Option<fn()>,
 }
 
 impl Default for EngineOptions {
@@ -131,6 +134,7 @@ impl Default for EngineOptions {
             master_key: None,
             master_key_file: None,
             store_ca_file: None,
+            at_rest: None,
         }
     }
 }
@@ -270,7 +274,7 @@ impl Engine {
         ));
         // The recording thread and the quota writer stop after the server has drained, so
         // that requests finishing during the drain are still recorded.
-        let recorder = recorder::spawn(core.clone(), recording_rx)?;
+        let recorder = recorder::spawn(core.clone(), recording_rx, options.at_rest)?;
         let (late_stop, late_stop_rx) = watch::channel(false);
         let quota_writer = tokio::spawn(usage::run_quota_writer(
             core.store.clone(),

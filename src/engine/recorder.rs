@@ -33,7 +33,11 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 const DRAIN_TICK: Duration = Duration::from_millis(2);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
-pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<()>, StoreError> {
+pub fn spawn(
+    core: Arc<Core>,
+    queue: Receiver<Recording>,
+    at_rest: Option<fn()>,
+) -> Result<JoinHandle<()>, StoreError> {
     // SQLite opens here, so that a database that cannot be written stops the start. A shared
     // store connects on the thread (a PostgreSQL connection blocks, which an async caller may
     // not), and its records wait while it is out of reach.
@@ -52,7 +56,7 @@ pub fn spawn(core: Arc<Core>, queue: Receiver<Recording>) -> Result<JoinHandle<(
                     None
                 }
             });
-            run(&core, conn, &queue);
+            run(&core, conn, &queue, at_rest);
         })
         .map_err(|e| StoreError::Worker(format!("cannot start the recording thread: {e}")))
 }
@@ -191,8 +195,43 @@ fn store_lost(e: &StoreError) -> bool {
         })
 }
 
-fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) {
+/// How long the queue stays empty after some work before the router counts as at rest.
+const AT_REST_AFTER: Duration = Duration::from_secs(1);
+
+/// The next item to record. Once the queue has stayed empty for `AT_REST_AFTER` after some
+/// work, `at_rest` runs (once per quiet spell; an idle router is not woken for it).
+fn next_item(
+    queue: &Receiver<Recording>,
+    rested: &mut bool,
+    quiet: Duration,
+    at_rest: Option<fn()>,
+) -> Result<Recording, std::sync::mpsc::RecvError> {
+    if !*rested {
+        match queue.recv_timeout(quiet) {
+            Ok(item) => return Ok(item),
+            Err(RecvTimeoutError::Disconnected) => return Err(std::sync::mpsc::RecvError),
+            Err(RecvTimeoutError::Timeout) => {
+                *rested = true;
+                if let Some(at_rest) = at_rest {
+                    at_rest();
+                }
+            }
+        }
+    }
+    let item = queue.recv();
+    *rested = false;
+    item
+}
+
+fn run(
+    core: &Core,
+    mut conn: Option<Box<dyn Db>>,
+    queue: &Receiver<Recording>,
+    at_rest: Option<fn()>,
+) {
     let shared = core.store.kind() == "postgres";
+    // At start nothing has been done yet: nothing to give back.
+    let mut rested = true;
     let mut backlog = Backlog::default();
     let mut retention = Retention::default();
     let mut stopping = false;
@@ -235,7 +274,7 @@ fn run(core: &Core, mut conn: Option<Box<dyn Db>>, queue: &Receiver<Recording>) 
         let (first, cx) = match backlog.pop() {
             Some(p) => (p, Context::new(core)),
             None if stopping => break,
-            None => match queue.recv() {
+            None => match next_item(queue, &mut rested, AT_REST_AFTER, at_rest) {
                 // The catalog as it is when work arrives (prices may have changed meanwhile).
                 Ok(item) => {
                     let cx = Context::new(core);
@@ -538,4 +577,42 @@ fn insert(
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RESTS: AtomicUsize = AtomicUsize::new(0);
+
+    fn count_rest() {
+        RESTS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn memory_is_given_back_once_per_quiet_spell_and_never_before_any_work() {
+        let quiet = Duration::from_millis(20);
+        let (tx, rx) = std::sync::mpsc::channel();
+        // At start: nothing done yet, so waiting does not count as a rest.
+        let mut rested = true;
+        tx.send(Recording::Stop).unwrap_or_else(|e| panic!("{e}"));
+        assert!(next_item(&rx, &mut rested, quiet, Some(count_rest)).is_ok());
+        assert_eq!(RESTS.load(Ordering::SeqCst), 0);
+        // After work, a quiet spell gives memory back, once, and the wait goes on.
+        let sender = std::thread::spawn(move || {
+            while RESTS.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            tx.send(Recording::Stop).unwrap_or_else(|e| panic!("{e}"));
+            tx
+        });
+        assert!(next_item(&rx, &mut rested, quiet, Some(count_rest)).is_ok());
+        assert_eq!(RESTS.load(Ordering::SeqCst), 1);
+        let tx = sender.join().unwrap_or_else(|_| panic!("sender"));
+        // Work that keeps coming within the quiet time does not count as a rest.
+        tx.send(Recording::Stop).unwrap_or_else(|e| panic!("{e}"));
+        assert!(next_item(&rx, &mut rested, quiet, Some(count_rest)).is_ok());
+        assert_eq!(RESTS.load(Ordering::SeqCst), 1);
+    }
 }
