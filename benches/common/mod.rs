@@ -165,6 +165,21 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Resident and peak resident memory of a process, in KiB.
 pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let m = memory(pid);
+    (m.rss, m.peak)
+}
+
+/// A process's resident memory in KiB, split into what it allocated (anonymous) and the
+/// pages of its binary and libraries it has touched (files, shared with the page cache).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    pub rss: u64,
+    pub peak: u64,
+    pub anonymous: u64,
+    pub files: u64,
+}
+
+pub fn memory(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -174,5 +189,10 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    Memory {
+        rss: field("VmRSS:"),
+        peak: field("VmHWM:"),
+        anonymous: field("RssAnon:"),
+        files: field("RssFile:"),
+    }
 }
