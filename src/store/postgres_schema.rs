@@ -8,7 +8,8 @@ use super::StoreError;
 /// The advisory lock every host takes to migrate (an arbitrary constant: "9rtr").
 const MIGRATION_LOCK: i64 = 0x3972_7472;
 
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -248,7 +249,9 @@ CREATE TRIGGER quota_snapshots_changed AFTER INSERT OR UPDATE OR DELETE ON quota
     FOR EACH ROW EXECUTE FUNCTION ninerouter_notify('quotas');
 CREATE TRIGGER quota_snapshots_emptied AFTER TRUNCATE ON quota_snapshots
     FOR EACH STATEMENT EXECUTE FUNCTION ninerouter_notify('quotas');
-"#];
+"#,
+    super::schema::DROP_DETAIL_INDEXES,
+];
 
 /// Brings the schema up to date, or refuses a database a newer version wrote.
 pub fn migrate(c: &mut postgres::Client) -> Result<(), StoreError> {

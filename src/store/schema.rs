@@ -185,7 +185,20 @@ ALTER TABLE usage_events ADD COLUMN limited TEXT;
 ALTER TABLE connections ADD COLUMN proxy_ref TEXT;
 ALTER TABLE connections ADD COLUMN quota_reserve_pct INTEGER;
 "#,
+    // The inspector keeps a bounded number of requests (1,000 by default), read newest first
+    // by `seq`: a filter on them needs no index of its own, and each index cost every insert,
+    // every stream's end and every prune a page write (issue 19). The time index stays for
+    // time ranges.
+    DROP_DETAIL_INDEXES,
 ];
+
+/// Shared with the PostgreSQL schema, where the same indexes were made.
+pub const DROP_DETAIL_INDEXES: &str = r#"
+DROP INDEX request_details_provider;
+DROP INDEX request_details_model;
+DROP INDEX request_details_account;
+DROP INDEX request_details_status;
+"#;
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|s| M::up(s)).collect())
