@@ -174,6 +174,11 @@ pub struct ObservabilitySettings {
     /// Each layer's body is cut at this many bytes.
     #[serde(alias = "inspector_max_field_bytes")]
     pub inspector_max_field_bytes: u32,
+    /// Requests a second whose bodies the inspector keeps; past it in the same second a
+    /// request is kept without its bodies (and says so), which is most of what recording
+    /// costs under load.
+    #[serde(alias = "inspector_bodies_per_second")]
+    pub inspector_bodies_per_second: u32,
     /// How often quota is fetched from the providers that publish it (and subscription logins
     /// are looked at, to renew those due before the next round).
     #[serde(alias = "quota_refresh_secs")]
@@ -192,6 +197,7 @@ impl Default for ObservabilitySettings {
             inspector_max_requests: 1000,
             inspector_max_bytes: 256 << 20,
             inspector_max_field_bytes: 1 << 20,
+            inspector_bodies_per_second: 50,
             quota_refresh_secs: 300,
             quota_warn_pct: vec![80, 95],
         }
@@ -209,6 +215,10 @@ impl ObservabilitySettings {
             (
                 "inspectorMaxFieldBytes",
                 u64::from(self.inspector_max_field_bytes),
+            ),
+            (
+                "inspectorBodiesPerSecond",
+                u64::from(self.inspector_bodies_per_second),
             ),
             ("quotaRefreshSecs", self.quota_refresh_secs),
         ];

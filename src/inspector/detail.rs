@@ -23,6 +23,9 @@ pub struct Captured {
 pub struct ProviderSide {
     pub request: Option<Captured>,
     pub response: Option<Captured>,
+    /// Keep the request's headers and outcome but none of its bodies (the inspector's
+    /// budget of bodies for this second is spent).
+    pub skip_bodies: bool,
 }
 
 /// What is known when a request has been routed.

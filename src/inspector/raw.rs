@@ -2,17 +2,21 @@
 
 /// Bytes kept in arrival order, up to a cap; whether anything was cut. The bytes are copied:
 /// a small slice of a network buffer would otherwise keep the whole buffer alive in the queue.
+/// A cap of 0 keeps no body at all (the inspector's per-second budget of bodies was spent):
+/// `skipped`, not `truncated`.
 #[derive(Debug, Clone, Default)]
 pub struct RawLog {
     data: Vec<u8>,
     cap: usize,
     pub truncated: bool,
+    pub skipped: bool,
 }
 
 impl RawLog {
     pub fn with_cap(cap: usize) -> Self {
         Self {
             cap,
+            skipped: cap == 0,
             ..Self::default()
         }
     }
@@ -24,6 +28,9 @@ impl RawLog {
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
+        if self.skipped {
+            return;
+        }
         let room = self.cap.saturating_sub(self.data.len());
         if chunk.len() > room {
             self.truncated = true;

@@ -23,6 +23,9 @@ pub fn meta(c: &Captured, r: &Redactor) -> String {
     out.insert("headers".into(), r.headers(&c.headers));
     out.insert("bytes".into(), c.body.len().into());
     out.insert("truncated".into(), c.body.truncated.into());
+    if c.body.skipped {
+        out.insert("skipped".into(), true.into());
+    }
     Value::Object(out).to_string()
 }
 
@@ -51,6 +54,11 @@ pub struct Layer {
     pub bytes: u64,
     #[serde(default)]
     pub truncated: bool,
+    /// The body was not kept: more requests came that second than the inspector keeps
+    /// bodies of (`inspector_bodies_per_second`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub skipped: bool,
 }
 
 /// A stored layer as the inspector shows it: its meta with the body rendered.

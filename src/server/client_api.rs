@@ -198,11 +198,13 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
             streamed: inbound.stream,
         });
     }
-    let mut side = catalog
-        .settings
-        .observability
-        .inspector
-        .then(ProviderSide::default);
+    let observe = &catalog.settings.observability;
+    let mut side = observe.inspector.then(|| ProviderSide {
+        skip_bodies: !core
+            .inspector
+            .keep_bodies(observe.inspector_bodies_per_second, crate::clock::now_ms()),
+        ..ProviderSide::default()
+    });
     let dispatched = proxy::dispatch(&core.proxy, &catalog, &inbound, side.as_mut()).await;
     let mut observed = Observed::new(&core, &catalog, &inbound, caller, request_id, started, side);
     match dispatched {

@@ -55,7 +55,10 @@ impl Observed {
         side: Option<ProviderSide>,
     ) -> Self {
         let observe = &catalog.settings.observability;
-        let cap = usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX);
+        let cap = match &side {
+            Some(side) if side.skip_bodies => 0,
+            _ => usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX),
+        };
         let api = inbound.api;
         let record = UsageRecord {
             request_id,

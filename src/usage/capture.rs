@@ -23,7 +23,12 @@ pub struct Inspector {
     dropped: Arc<AtomicU64>,
     queued: Arc<AtomicUsize>,
     queued_bytes: Arc<AtomicUsize>,
+    /// The wall-clock second (high bits) and how many requests kept their bodies in it (low
+    /// `COUNT_BITS` bits).
+    bodies: Arc<AtomicU64>,
 }
+
+const COUNT_BITS: u32 = 24;
 
 /// A slot reserved for a streamed request's end, so an end is never lost once its beginning
 /// was written.
@@ -49,6 +54,35 @@ impl Inspector {
             dropped: Arc::new(AtomicU64::new(0)),
             queued: Arc::new(AtomicUsize::new(0)),
             queued_bytes: Arc::new(AtomicUsize::new(0)),
+            bodies: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Whether a request starting at `now_ms` keeps its bodies: the first `per_second` of
+    /// each wall-clock second do. Storing four bodies is most of what recording costs; a
+    /// person reads a few requests a second, not thousands.
+    pub fn keep_bodies(&self, per_second: u32, now_ms: i64) -> bool {
+        let second = u64::try_from(now_ms / 1000).unwrap_or(0);
+        let mask = (1u64 << COUNT_BITS) - 1;
+        let mut current = self.bodies.load(Ordering::Relaxed);
+        loop {
+            let next = if current >> COUNT_BITS == second {
+                if current & mask >= u64::from(per_second).min(mask) {
+                    return false;
+                }
+                current + 1
+            } else {
+                (second << COUNT_BITS) | 1
+            };
+            match self.bodies.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
         }
     }
 
@@ -172,6 +206,18 @@ mod tests {
         let taken = rx.try_recv().map(detail);
         inspector.taken(&taken.unwrap_or_else(|_| unreachable!("sent above")));
         assert!(inspector.begin(begin(&half)).is_some());
+    }
+
+    #[test]
+    fn bodies_are_kept_for_the_first_requests_of_each_second() {
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let inspector = Inspector::new(tx);
+        let second = 1_765_000_000_000;
+        let kept = (0..5)
+            .filter(|i| inspector.keep_bodies(3, second + i * 100))
+            .count();
+        assert_eq!(kept, 3);
+        assert!(inspector.keep_bodies(3, second + 1000), "a new second");
     }
 
     #[test]

@@ -295,6 +295,78 @@ async fn retention_keeps_the_newest_within_count_and_byte_limits() {
 }
 
 #[tokio::test]
+async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_bodies() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let head = format!(
+        "{}\n[observability]\ninspector_bodies_per_second = 3\n",
+        crate::support::FAST_ROUTING
+    );
+    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let burst = (0..30).map(|i| {
+        let router = &router;
+        async move {
+            let body = json!({"model": "fchat/gpt-4o", "stream": i % 2 == 0,
+                "messages": [{"role": "user", "content": format!("burst {i}")}]});
+            let r = post_chat(router, body, "sk-client-secret").await;
+            assert_eq!(r.status(), 200);
+            let id = r.headers()["x-ninerouter-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            r.bytes().await.unwrap();
+            id
+        }
+    });
+    let ids = futures_util::future::join_all(burst).await;
+    wait_for(&router, "/api/usage/request-details?pageSize=50", |v| {
+        total(v) == 30
+            && v["details"]
+                .as_array()
+                .is_some_and(|d| d.iter().all(|d| d["status"] == 200))
+    })
+    .await;
+    let layers = [
+        "clientRequest",
+        "providerRequest",
+        "providerResponse",
+        "clientResponse",
+    ];
+    let (mut kept, mut skipped) = (0, 0);
+    for id in &ids {
+        let d = get(&router, &format!("/api/usage/request-details/{id}"))
+            .await
+            .1;
+        if d["clientRequest"]["skipped"] == true {
+            skipped += 1;
+            for layer in layers {
+                assert_eq!(d[layer]["skipped"], true, "{layer}: {d}");
+                assert!(
+                    d[layer]["body"].is_null() && d[layer]["events"].is_null(),
+                    "{d}"
+                );
+            }
+            // What it was and how it went are kept.
+            assert_eq!(d["clientRequest"]["headers"]["authorization"], "[REDACTED]");
+            assert_eq!(d["providerResponse"]["status"], 200);
+            assert_eq!(d["status"], 200);
+        } else {
+            kept += 1;
+            for layer in layers {
+                assert!(d[layer]["skipped"].is_null(), "{layer}: {d}");
+            }
+            assert!(d["clientRequest"]["body"]["messages"].is_array(), "{d}");
+        }
+    }
+    // 30 requests within a few seconds, 3 a second with bodies.
+    assert!((3..=12).contains(&kept), "{kept} kept their bodies");
+    assert_eq!(kept + skipped, 30);
+    wait_for(&router, "/api/usage/summary", |v| {
+        v["total"]["requests"] == 30
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
     let fake = FakeUpstream::start(Script::default()).await;
     let head = format!(

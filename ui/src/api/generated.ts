@@ -226,6 +226,12 @@ inspectorMaxBytes: number,
  */
 inspectorMaxFieldBytes: number, 
 /**
+ * Requests a second whose bodies the inspector keeps; past it in the same second a
+ * request is kept without its bodies (and says so), which is most of what recording
+ * costs under load.
+ */
+inspectorBodiesPerSecond: number, 
+/**
  * How often quota is fetched from the providers that publish it (and subscription logins
  * are looked at, to renew those due before the next round).
  */
@@ -638,7 +644,12 @@ export type DetailPage = { details: Array<DetailSummary>, pagination: Pagination
  */
 dropped: number, };
 
-export type Layer = { url?: string, status?: number, headers: { [key in string]?: string }, body?: JsonValue, events?: Array<JsonValue>, bytes: number, truncated: boolean, };
+export type Layer = { url?: string, status?: number, headers: { [key in string]?: string }, body?: JsonValue, events?: Array<JsonValue>, bytes: number, truncated: boolean, 
+/**
+ * The body was not kept: more requests came that second than the inspector keeps
+ * bodies of (`inspector_bodies_per_second`).
+ */
+skipped?: boolean, };
 
 export type ToolCallView = { id: string, name: string, 
 /**

@@ -7,6 +7,7 @@ import { Drawer } from "../components/Drawer";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorNote } from "../components/ErrorNote";
 import { JsonView } from "../components/JsonView";
+import { layerNote } from "./inspectorLayer";
 
 const NO_FILTERS: DetailFilters = { provider: "", model: "", connectionId: "", status: "", q: "", from: "", to: "" };
 const PAGE_SIZES = [10, 20, 50, 1000] as const;
@@ -275,9 +276,7 @@ function LayerSection({ title, layer }: { title: string; layer: Layer | null }) 
   const { headers, body, events, ...meta } = layer;
   return (
     <Section title={title}>
-      <p className="muted">
-        {meta.url ?? ""} {meta.status ?? ""} · {meta.bytes} bytes{meta.truncated ? " (cut at the size limit)" : ""}
-      </p>
+      <p className="muted">{layerNote(meta)}</p>
       <JsonView value={headers} />
       <JsonView value={events ?? body ?? null} />
     </Section>

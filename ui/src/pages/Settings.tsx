@@ -16,6 +16,7 @@ interface Form {
   inspectorMaxRequests: string;
   inspectorMaxMiB: string;
   inspectorMaxFieldKiB: string;
+  inspectorBodiesPerSecond: string;
   quotaRefreshSecs: string;
 }
 
@@ -27,6 +28,7 @@ const toForm = (r: RoutingSettings, o: ObservabilitySettings): Form => ({
   inspectorMaxRequests: String(o.inspectorMaxRequests),
   inspectorMaxMiB: String(Math.round(o.inspectorMaxBytes / 1048576)),
   inspectorMaxFieldKiB: String(Math.round(o.inspectorMaxFieldBytes / 1024)),
+  inspectorBodiesPerSecond: String(o.inspectorBodiesPerSecond),
   quotaRefreshSecs: String(o.quotaRefreshSecs),
 });
 
@@ -37,6 +39,7 @@ export function toPatch(f: Form): { patch: Record<string, unknown> } | { field: 
     inspectorMaxRequests: f.inspectorMaxRequests,
     inspectorMaxMiB: f.inspectorMaxMiB,
     inspectorMaxFieldKiB: f.inspectorMaxFieldKiB,
+    inspectorBodiesPerSecond: f.inspectorBodiesPerSecond,
     quotaRefreshSecs: f.quotaRefreshSecs,
   };
   const n: Record<string, number> = {};
@@ -54,6 +57,7 @@ export function toPatch(f: Form): { patch: Record<string, unknown> } | { field: 
         inspectorMaxRequests: n.inspectorMaxRequests,
         inspectorMaxBytes: (n.inspectorMaxMiB ?? 0) * 1048576,
         inspectorMaxFieldBytes: (n.inspectorMaxFieldKiB ?? 0) * 1024,
+        inspectorBodiesPerSecond: n.inspectorBodiesPerSecond,
         quotaRefreshSecs: n.quotaRefreshSecs,
       },
     },
@@ -151,6 +155,7 @@ export function SettingsPage() {
             {number("inspectorMaxRequests", "Requests the inspector keeps")}
             {number("inspectorMaxMiB", "Inspector size limit", "MiB")}
             {number("inspectorMaxFieldKiB", "Each body cut at", "KiB")}
+            {number("inspectorBodiesPerSecond", "Bodies kept for at most", "requests a second (the others keep headers and outcome)")}
             {number("quotaRefreshSecs", "Fetch quota every", "seconds")}
           </section>
           <div className="row">
