@@ -1,17 +1,14 @@
 //! The app at rest: after the dashboard window has been opened and closed, the whole app (its
-//! own process and WebKit's) costs no CPU and little memory. Measured on the live process tree
-//! under Xvfb, the way a user's task manager would see it.
+//! own process and WebKit's) costs no CPU, and what a window held goes with it. Measured on
+//! the live process tree under Xvfb, the way a user's task manager would see it.
 
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection as _;
 use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask};
 
-use crate::fake_openai::FakeOpenAi;
-use crate::session::{FakeDesktop, click_label, window_titles};
-use crate::{
-    ONE_APP_AT_A_TIME, Sandbox, config, required, tray_menu_of, wait_for, wait_until_listening,
-};
+use crate::session::{click_label, window_titles};
+use crate::{ONE_APP_AT_A_TIME, Sandbox, TrayApp, required, start_tray_app, wait_for};
 
 /// One process of the app's tree as /proc shows it.
 #[derive(Debug, Clone)]
@@ -23,15 +20,18 @@ struct Process {
     rss_kib: u64,
 }
 
+/// A "Name:   1234 kB" line's number, from /proc's status and smaps_rollup files.
+fn kib(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn read_process(pid: u32) -> Option<(u32, Process)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0);
-    parse_stat(pid, &stat, rss_kib)
+    parse_stat(pid, &stat, kib(&status, "VmRSS:"))
 }
 
 /// The parent and the process (or thread) a /proc stat line describes.
@@ -170,13 +170,7 @@ fn describe(processes: &[Process]) -> String {
         .map(|p| {
             let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", p.pid))
                 .unwrap_or_default();
-            let field = |name: &str| {
-                rollup
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-                    .map_or(0.0, |kib| kib as f64 / 1024.0)
-            };
+            let field = |name: &str| kib(&rollup, name) as f64 / 1024.0;
             format!(
                 "{} ({}) {:.1} MiB [anonymous {:.1}, files {:.1}, shared with others {:.1}]",
                 p.name,
@@ -226,12 +220,8 @@ const MOST_GROWTH_MIB: f64 = 8.0;
 
 /// The process's own (anonymous) resident memory.
 fn anonymous_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    kib(&status, "RssAnon:")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -240,14 +230,13 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
         return;
     }
     let _turn = ONE_APP_AT_A_TIME.lock().await;
-    let _desktop = FakeDesktop::start();
-    let fake = FakeOpenAi::start().await;
-    let sandbox = Sandbox::new(&config(&fake));
-    let mut app = sandbox.launch(&["--hidden"], &[]);
+    let TrayApp {
+        sandbox,
+        mut app,
+        bus,
+        ..
+    } = start_tray_app(&[]).await;
     let pid = app.id();
-    let http = reqwest::Client::new();
-    wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
-    let bus = tray_menu_of(&app).await;
 
     // Open and close: closing destroys the window and its web process, opening makes new ones.
     open_dashboard(&bus, &sandbox, pid, 1).await;

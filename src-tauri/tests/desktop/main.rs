@@ -215,6 +215,35 @@ async fn tray_menu_of(app: &Child) -> String {
     .expect("bus lookup")
 }
 
+/// The app started tray-only (`--hidden`) in a sandbox of its own, beside a fake desktop (a
+/// tray host and a notification server) and a fake provider: listening, its menu on the bus.
+pub struct TrayApp {
+    pub desktop: FakeDesktop,
+    pub fake: FakeOpenAi,
+    pub sandbox: Sandbox,
+    pub app: Child,
+    pub http: reqwest::Client,
+    pub bus: String,
+}
+
+pub async fn start_tray_app(extra_env: &[(&str, String)]) -> TrayApp {
+    let desktop = FakeDesktop::start();
+    let fake = FakeOpenAi::start().await;
+    let sandbox = Sandbox::new(&config(&fake));
+    let app = sandbox.launch(&["--hidden"], extra_env);
+    let http = reqwest::Client::new();
+    wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
+    let bus = tray_menu_of(&app).await;
+    TrayApp {
+        desktop,
+        fake,
+        sandbox,
+        app,
+        http,
+        bus,
+    }
+}
+
 async fn ask_default(http: &reqwest::Client, base: &str) -> (u16, Value) {
     let resp = http
         .post(format!("{base}/v1/chat/completions"))
@@ -300,17 +329,18 @@ async fn the_tray_app_hosts_the_router_and_its_menu_drives_it() {
         return;
     }
     let _turn = ONE_APP_AT_A_TIME.lock().await;
-    let desktop = FakeDesktop::start();
-    let fake = FakeOpenAi::start().await;
-    let sandbox = Sandbox::new(&config(&fake));
     let update_url = fake_update_server().await;
-    let mut app = sandbox.launch(&["--hidden"], &[("NINEROUTER_UPDATE_URL", update_url)]);
-    let http = reqwest::Client::new();
+    let TrayApp {
+        desktop,
+        fake,
+        sandbox,
+        mut app,
+        http,
+        bus,
+    } = start_tray_app(&[("NINEROUTER_UPDATE_URL", update_url)]).await;
     let base = sandbox.base();
-    wait_until_listening(&http, &base, || sandbox.log_text()).await;
 
     // Tray-only: a tray host exists, so --hidden opens no window.
-    let bus = tray_menu_of(&app).await;
     let status = wait_for_item(&bus, "status", |i| {
         i.label.starts_with("NineRouter is running")
     });
