@@ -159,7 +159,9 @@ fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
-        let refused = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0;
+        let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
+        let refused =
+            unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, on, unused, unused, unused) } != 0;
         if refused {
             tracing::debug!("the kernel kept transparent huge pages on");
         }
@@ -167,8 +169,9 @@ fn without_huge_pages() {
 }
 
 /// Run by the engine once the router is quiet after some work: mimalloc carries out the
-/// purges it put off (it does them lazily, on a thread's next allocation, so threads that
-/// went idle would keep their freed pages), and glibc's malloc, which SQLite uses, hands its
+/// purges of freed memory it had put off, process-wide (it does them lazily, on later
+/// allocations, so memory freed just before the router went idle stayed resident; what other
+/// threads' heaps still hold stays theirs), and glibc's malloc, which SQLite uses, hands its
 /// free pages back. `make bench` measures RSS two seconds after its load.
 fn give_memory_back() {
     // SAFETY: both walk their allocator's own free lists and take no pointers of ours.

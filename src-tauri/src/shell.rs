@@ -280,8 +280,8 @@ pub async fn refresh_loop(app: AppHandle) {
                 _ => None,
             };
         }
-        // Cooldowns and quota windows end without an event: the next wake-up is when one
-        // does, not a tick (an idle tray does not wake at all).
+        // Cooldowns and quota windows end without an event: the next wake-up is when a time
+        // the menu shows passes, not a tick.
         let redraw_at = snapshot
             .as_ref()
             .and_then(|s| menu::next_change(s, now_ms()));
@@ -333,10 +333,11 @@ pub async fn refresh_loop(app: AppHandle) {
 }
 
 /// Sleeps until `at_ms` on the wall clock (a little past it, so that the snapshot taken then
-/// no longer shows what ended); forever when there is nothing to wait for. A long wait is cut
-/// into minutes because the timer's clock stops while the machine is suspended.
+/// no longer shows what ended); forever when there is nothing to wait for. A wait longer than
+/// a quarter of an hour is taken again from the wall clock then, because the timer's clock
+/// stops while the machine is suspended.
 async fn sleep_until_ms(at_ms: Option<i64>) {
-    const LONGEST: Duration = Duration::from_secs(60);
+    const LONGEST: Duration = Duration::from_secs(15 * 60);
     match at_ms {
         Some(at) => {
             let wait = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);

@@ -194,10 +194,10 @@ ALTER TABLE connections ADD COLUMN quota_reserve_pct INTEGER;
 
 /// Shared with the PostgreSQL schema, where the same indexes were made.
 pub const DROP_DETAIL_INDEXES: &str = r#"
-DROP INDEX request_details_provider;
-DROP INDEX request_details_model;
-DROP INDEX request_details_account;
-DROP INDEX request_details_status;
+DROP INDEX IF EXISTS request_details_provider;
+DROP INDEX IF EXISTS request_details_model;
+DROP INDEX IF EXISTS request_details_account;
+DROP INDEX IF EXISTS request_details_status;
 "#;
 
 pub fn migrations() -> Migrations<'static> {

@@ -62,10 +62,14 @@ impl Inspector {
     /// each wall-clock second do. Storing four bodies is most of what recording costs; a
     /// person reads a few requests a second, not thousands.
     pub fn keep_bodies(&self, per_second: u32, now_ms: i64) -> bool {
-        let second = u64::try_from(now_ms / 1000).unwrap_or(0);
         let mask = (1u64 << COUNT_BITS) - 1;
         let mut current = self.bodies.load(Ordering::Relaxed);
         loop {
+            // A thread that read the clock just before the second turned counts against the
+            // newer second: it must not take the count back to its own and start it again.
+            let second = u64::try_from(now_ms / 1000)
+                .unwrap_or(0)
+                .max(current >> COUNT_BITS);
             let next = if current >> COUNT_BITS == second {
                 if current & mask >= u64::from(per_second).min(mask) {
                     return false;
@@ -218,6 +222,9 @@ mod tests {
             .count();
         assert_eq!(kept, 3);
         assert!(inspector.keep_bodies(3, second + 1000), "a new second");
+        // A late reader of the older second counts against the newer one.
+        let late = (0..5).filter(|_| inspector.keep_bodies(3, second)).count();
+        assert_eq!(late, 2);
     }
 
     #[test]

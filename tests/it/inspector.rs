@@ -332,10 +332,12 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
         "clientResponse",
     ];
     let (mut kept, mut skipped) = (0, 0);
+    let mut seconds = std::collections::BTreeSet::new();
     for id in &ids {
         let d = get(&router, &format!("/api/usage/request-details/{id}"))
             .await
             .1;
+        seconds.insert(d["timestamp"].as_i64().unwrap_or_default() / 1000);
         if d["clientRequest"]["skipped"] == true {
             skipped += 1;
             for layer in layers {
@@ -357,8 +359,15 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
             assert!(d["clientRequest"]["body"]["messages"].is_array(), "{d}");
         }
     }
-    // 30 requests within a few seconds, 3 a second with bodies.
-    assert!((3..=12).contains(&kept), "{kept} kept their bodies");
+    // 3 a second kept their bodies (the budget's second is read a moment before the request's
+    // start is, so one more second may hold some of them).
+    let most = 3 * (seconds.len() + 1);
+    assert!(
+        (1..=most).contains(&kept),
+        "{kept} of 30 kept their bodies over {} seconds",
+        seconds.len()
+    );
+    assert!(skipped > 0, "a burst of 30 at 3 a second skips some");
     assert_eq!(kept + skipped, 30);
     wait_for(&router, "/api/usage/summary", |v| {
         v["total"]["requests"] == 30

@@ -117,25 +117,28 @@ pub struct MenuModel {
     pub entries: Vec<Entry>,
 }
 
-/// When the menu built from `snapshot` next reads differently with nothing else changing: a
-/// cooldown, an open circuit or a quota window ends, or a time it names comes within a day and
-/// loses its weekday (see `at_time`). The tray sleeps until then instead of looking on a tick.
+/// When the menu built from `snapshot` next reads differently with nothing else changing: an
+/// account's last cooldown, an open circuit, a provider's tightest quota window or a combo's
+/// cooling ends, or one of those times comes within a day and loses its weekday (see
+/// `at_time`). Only times the menu shows count: a quota reset days away on a window the menu
+/// does not show wakes nothing. The tray sleeps until then instead of looking on a tick.
 pub fn next_change(snapshot: &Snapshot, now_ms: i64) -> Option<i64> {
-    let accounts = snapshot.providers.iter().flat_map(|p| &p.accounts);
-    let cooldowns = accounts
-        .clone()
-        .flat_map(|a| a.cooldowns.iter().map(|c| c.until_ms));
-    let resets = accounts
-        .flat_map(|a| a.quota.iter().flat_map(|q| &q.windows))
-        .filter_map(|w| w.resets_at_ms);
-    let circuits = snapshot
-        .providers
-        .iter()
-        .filter_map(|p| p.circuit.as_ref()?.open_until_ms);
+    let providers = snapshot.providers.iter().flat_map(|p| {
+        let back = p
+            .accounts
+            .iter()
+            .filter(|a| a.state == AccountStatus::CoolingDown)
+            .filter_map(|a| a.cooldowns.iter().map(|c| c.until_ms).max());
+        let circuit = p
+            .circuit
+            .as_ref()
+            .filter(|c| c.state == CircuitState::Open)
+            .and_then(|c| c.open_until_ms);
+        let reset = tightest_window(p).and_then(|w| w.resets_at_ms);
+        back.chain(circuit).chain(reset)
+    });
     let combos = snapshot.combos.iter().filter_map(|c| c.cooling_until_ms);
-    cooldowns
-        .chain(resets)
-        .chain(circuits)
+    providers
         .chain(combos)
         .flat_map(|t| [t, t - crate::clock::NAMES_THE_DAY_BEYOND_MS + 1])
         .filter(|&t| t > now_ms)
@@ -813,6 +816,13 @@ mod tests {
         // The earliest: OpenRouter's cooldown and the cheap combo's, a minute from now.
         assert_eq!(next_change(&s, NOW), Some(NOW + 60_000));
         assert_eq!(next_change(&s, NOW + 60_000), Some(NOW + 600_000));
+        // Then the tightest window's reset (the 5-hour one); the weekly window, which the menu
+        // does not show, wakes nothing.
+        assert_eq!(
+            next_change(&s, NOW + 600_000),
+            Some(NOW + 2 * 3_600_000 + 5 * 60_000)
+        );
+        assert_eq!(next_change(&s, NOW + 3 * 3_600_000), None);
         // Three days off, the menu names the day until the time comes within a day.
         let mut far = snapshot();
         far.providers.truncate(1);
