@@ -23,9 +23,9 @@ pub struct Captured {
 pub struct ProviderSide {
     pub request: Option<Captured>,
     pub response: Option<Captured>,
-    /// Keep the request's headers and outcome but none of its bodies (the inspector's
-    /// budget of bodies for this second is spent).
-    pub skip_bodies: bool,
+    /// Where every body of the request is cut, on both sides: the inspector's field cap, or 0
+    /// when its budget of bodies for this second is spent (headers and outcome are kept).
+    pub body_cap: usize,
 }
 
 /// What is known when a request has been routed.

@@ -238,11 +238,7 @@ pub async fn dispatch(
     inbound: &Inbound,
     mut side: Option<&mut ProviderSide>,
 ) -> Result<Served, ProxyError> {
-    let cap = match side.as_deref() {
-        Some(side) if side.skip_bodies => 0,
-        _ => usize::try_from(catalog.settings.observability.inspector_max_field_bytes)
-            .unwrap_or(usize::MAX),
-    };
+    let cap = side.as_deref().map_or(0, |side| side.body_cap);
     let targets = resolve(catalog, &ctx.routing, &inbound.model)?;
     let settings = &catalog.settings.routing;
     let mut attempts: Vec<Attempt> = Vec::new();

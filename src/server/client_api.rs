@@ -199,11 +199,18 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
         });
     }
     let observe = &catalog.settings.observability;
-    let mut side = observe.inspector.then(|| ProviderSide {
-        skip_bodies: !core
+    let mut side = observe.inspector.then(|| {
+        let keep = core
             .inspector
-            .keep_bodies(observe.inspector_bodies_per_second, crate::clock::now_ms()),
-        ..ProviderSide::default()
+            .keep_bodies(observe.inspector_bodies_per_second, crate::clock::now_ms());
+        ProviderSide {
+            body_cap: if keep {
+                usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX)
+            } else {
+                0
+            },
+            ..ProviderSide::default()
+        }
     });
     let dispatched = proxy::dispatch(&core.proxy, &catalog, &inbound, side.as_mut()).await;
     let mut observed = Observed::new(&core, &catalog, &inbound, caller, request_id, started, side);

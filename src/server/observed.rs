@@ -55,10 +55,8 @@ impl Observed {
         side: Option<ProviderSide>,
     ) -> Self {
         let observe = &catalog.settings.observability;
-        let cap = match &side {
-            Some(side) if side.skip_bodies => 0,
-            _ => usize::try_from(observe.inspector_max_field_bytes).unwrap_or(usize::MAX),
-        };
+        // Without the inspector nothing is captured.
+        let cap = side.as_ref().map_or(0, |side| side.body_cap);
         let api = inbound.api;
         let record = UsageRecord {
             request_id,

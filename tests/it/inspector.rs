@@ -31,6 +31,15 @@ async fn post_chat(router: &Router, body: Value, key: &str) -> reqwest::Response
         .unwrap()
 }
 
+/// A router over the four formats with `lines` under `[observability]`.
+async fn router_observing(fake: &FakeUpstream, lines: &str) -> Router {
+    let head = format!(
+        "{}\n[observability]\n{lines}\n",
+        crate::support::FAST_ROUTING
+    );
+    Router::start(&fake.four_formats_config(&head)).await
+}
+
 #[tokio::test]
 async fn every_layer_is_kept_with_secrets_redacted_and_thinking_apart() {
     let fake = FakeUpstream::start(Script::default()).await;
@@ -237,11 +246,7 @@ async fn pages_and_filters() {
 /// Sends 8 requests with 5 KB prompts under `limits`; returns the router, the newest id and
 /// how many requests the inspector kept.
 async fn eight_big_requests(fake: &FakeUpstream, limits: &str) -> (Router, String, u64) {
-    let head = format!(
-        "{}\n[observability]\n{limits}\n",
-        crate::support::FAST_ROUTING
-    );
-    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let router = router_observing(fake, limits).await;
     let mut last_id = String::new();
     for i in 0..8 {
         let big = "x".repeat(5000);
@@ -297,11 +302,7 @@ async fn retention_keeps_the_newest_within_count_and_byte_limits() {
 #[tokio::test]
 async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_bodies() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let head = format!(
-        "{}\n[observability]\ninspector_bodies_per_second = 3\n",
-        crate::support::FAST_ROUTING
-    );
-    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let router = router_observing(&fake, "inspector_bodies_per_second = 3").await;
     let burst = (0..30).map(|i| {
         let router = &router;
         async move {
@@ -378,11 +379,7 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
 #[tokio::test]
 async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
     let fake = FakeUpstream::start(Script::default()).await;
-    let head = format!(
-        "{}\n[observability]\ninspector = false\n",
-        crate::support::FAST_ROUTING
-    );
-    let router = Router::start(&fake.four_formats_config(&head)).await;
+    let router = router_observing(&fake, "inspector = false").await;
     for stream in [false, true] {
         let body = json!({"model": "fchat/gpt-4o", "stream": stream,
             "messages": [{"role": "user", "content": "hi"}]});

@@ -195,16 +195,7 @@ async fn openrouter_credit_limits_are_fetched_on_demand() {
 
 #[tokio::test]
 async fn an_account_whose_quota_is_used_up_is_skipped_until_its_reset() {
-    // Every answer says the minute's requests are used up, resetting in 30 s.
-    let fake = FakeUpstream::start(Script {
-        headers: vec![
-            ("x-ratelimit-limit-requests", "2".into()),
-            ("x-ratelimit-remaining-requests", "0".into()),
-            ("x-ratelimit-reset-requests", "30s".into()),
-        ],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeUpstream::start(Script::minute_used_up()).await;
     let account = |name: &str, priority: u32| {
         format!(
             "[[provider]]\nprovider = \"openai-compatible\"\nname = \"{name}\"\nprefix = \"qnode\"\n\

@@ -678,16 +678,7 @@ fn the_team_server_example_config_is_one_the_router_reads() {
 #[tokio::test]
 async fn an_account_one_host_found_used_up_is_skipped_by_the_others() {
     use crate::support::fake_upstream::{FakeUpstream, Script};
-    // Every answer says the minute's requests are used up, resetting in 30 s.
-    let fake = FakeUpstream::start(Script {
-        headers: vec![
-            ("x-ratelimit-limit-requests", "2".into()),
-            ("x-ratelimit-remaining-requests", "0".into()),
-            ("x-ratelimit-reset-requests", "30s".into()),
-        ],
-        ..Script::default()
-    })
-    .await;
+    let fake = FakeUpstream::start(Script::minute_used_up()).await;
     let url = database().await;
     let (a, b) = tokio::join!(Host::start(&url), Host::start(&url));
     let mut ids = Vec::new();

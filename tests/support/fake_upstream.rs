@@ -56,6 +56,21 @@ impl Default for Script {
     }
 }
 
+impl Script {
+    /// Every answer says the minute's requests are used up, resetting in 30 s (OpenAI's
+    /// rate-limit headers).
+    pub fn minute_used_up() -> Self {
+        Self {
+            headers: vec![
+                ("x-ratelimit-limit-requests", "2".into()),
+                ("x-ratelimit-remaining-requests", "0".into()),
+                ("x-ratelimit-reset-requests", "30s".into()),
+            ],
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
