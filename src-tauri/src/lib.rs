@@ -1,10 +1,12 @@
 //! NineRouter's desktop shell: the tray app that hosts the router. The engine (the `ninerouter`
-//! crate) does the routing; this crate adds the tray, the dashboard window, start at login,
-//! notifications, single instance and updates.
+//! crate) does the routing; this crate adds the tray, the dashboard window (a process of its
+//! own, the same binary with `--dashboard-window`), start at login, notifications, single
+//! instance and updates.
 
 mod args;
 mod clock;
 mod control;
+mod gl;
 mod login_window;
 mod menu;
 mod notify;
@@ -15,6 +17,8 @@ mod tray;
 mod tray_host;
 mod updates;
 mod window;
+mod window_link;
+mod window_process;
 
 use tauri::{Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
@@ -25,6 +29,11 @@ use crate::router::RouterHost;
 use crate::shell::Shell;
 
 pub fn run() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some(window_link::WINDOW_FLAG) {
+        ninerouter::logging::init();
+        return window::run();
+    }
+    gl::turn_off_for_the_tray();
     ninerouter::logging::init();
     let args = Args::from_env();
     let tray_host = tray_host::available();
@@ -36,7 +45,7 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             tracing::info!("another launch was started; this instance answers it");
             if !args::wants_hidden(&argv) {
-                window::open(app);
+                window_process::open(app);
             }
         }))
         .plugin(tauri_plugin_autostart::init(
@@ -44,16 +53,8 @@ pub fn run() -> anyhow::Result<()> {
             Some(vec!["--hidden"]),
         ))
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
-        .plugin(
-            tauri_plugin_window_state::Builder::default()
-                .with_state_flags(window::KEPT_STATE)
-                .build(),
-        )
-        .invoke_handler(tauri::generate_handler![login_window::open_login])
-        .on_window_event(window::on_event)
         .setup(move |app| {
             let handle = app.handle().clone();
             let prefs = PrefsFile::new(&options.data_dir);
@@ -72,7 +73,7 @@ pub fn run() -> anyhow::Result<()> {
             tauri::async_runtime::spawn(async move {
                 handle.state::<Shell>().router.start(None).await;
                 if open_window {
-                    window::open(&handle);
+                    window_process::open(&handle);
                 }
                 tauri::async_runtime::spawn(shell::refresh_loop(handle.clone()));
                 updates::schedule(&handle);
@@ -83,7 +84,7 @@ pub fn run() -> anyhow::Result<()> {
         .build(tauri::generate_context!())?;
 
     app.run(|_, event| {
-        // The dashboard window closing does not end a tray app; Quit does (with a code).
+        // The tray app has no window of its own to end it; Quit does (with a code).
         if let RunEvent::ExitRequested {
             api, code: None, ..
         } = event

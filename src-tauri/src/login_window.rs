@@ -1,11 +1,12 @@
 //! Logins in a window of the app's own: the provider's approval page opens in a webview, and
 //! when it sends the browser on to the login's redirect URI, the navigation is stopped and
-//! the engine finishes the login with that address — no local port, nothing to paste. (Google
-//! refuses embedded webviews; the dashboard opens those logins in the system browser.)
+//! the tray's engine finishes the login with that address — no local port, nothing to paste.
+//! (Google refuses embedded webviews; the dashboard opens those logins in the system browser.)
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 
-use crate::shell::Shell;
+use crate::window::tell_tray;
+use crate::window_link::FromWindow;
 
 /// The window's label for a login.
 fn label(login_id: &str) -> String {
@@ -60,10 +61,13 @@ pub async fn open_login(
             if !is_redirect(url, &redirect) {
                 return true;
             }
-            let (app, login_id, label) = (handle.clone(), login_id.clone(), window_label.clone());
-            let landed = url.to_string();
+            tell_tray(&FromWindow::LoginLanded {
+                login_id: login_id.clone(),
+                landed: url.to_string(),
+            });
+            // Closed off the navigation callback, as the previous page's own close would be.
+            let (app, label) = (handle.clone(), window_label.clone());
             tauri::async_runtime::spawn(async move {
-                finish(&app, &login_id, &landed).await;
                 if let Some(window) = app.get_webview_window(&label) {
                     let _ = window.close();
                 }
@@ -74,18 +78,6 @@ pub async fn open_login(
         .map_err(|e| e.to_string())?;
     tracing::info!(window = %label, "login window opened");
     Ok(())
-}
-
-/// Hands the address the page was sent to to the engine, as a paste would.
-async fn finish(app: &AppHandle, login_id: &str, landed: &str) {
-    let Some(core) = app.state::<Shell>().router.core() else {
-        tracing::warn!("the login came back while the router was not running");
-        return;
-    };
-    match ninerouter::manage::complete_login(&core, login_id, landed).await {
-        Ok(status) => tracing::info!(?status, "login window finished its login"),
-        Err(e) => tracing::info!("the login window's login failed: {e}"),
-    }
 }
 
 #[cfg(test)]

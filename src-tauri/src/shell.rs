@@ -1,6 +1,7 @@
 //! The shell's state and behaviour: what each tray action does, and the loop that keeps the
 //! tray menu and notifications in step with the engine.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -13,13 +14,14 @@ use tauri_plugin_clipboard_manager::ClipboardExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::{Notify, broadcast};
 
+use crate::menu;
 use crate::menu::{Action, MenuInput, MenuModel, Router};
 use crate::notify::{ComboWatch, Notice, Throttle, for_event};
 use crate::prefs::{Prefs, PrefsFile};
 use crate::router::{RouterHost, Status};
 use crate::tray::Tray;
 use crate::updates::Updates;
-use crate::{menu, window};
+use crate::window_process::{self, WindowProcess};
 
 /// Events arriving within this window become one menu update.
 const COALESCE: Duration = Duration::from_millis(150);
@@ -30,6 +32,9 @@ pub struct Shell {
     /// Whether a StatusNotifier host (or the macOS menu bar / Windows tray) shows the icon.
     pub tray_host: bool,
     pub tray: OnceLock<Tray>,
+    /// The dashboard window's process, while it runs.
+    pub window: WindowProcess,
+    quitting: AtomicBool,
     prefs_file: PrefsFile,
     prefs: Mutex<Prefs>,
     kick: Notify,
@@ -44,11 +49,18 @@ impl Shell {
             updates: Updates::default(),
             tray_host,
             tray: OnceLock::new(),
+            window: WindowProcess::default(),
+            quitting: AtomicBool::new(false),
             prefs_file,
             prefs: Mutex::new(prefs),
             kick: Notify::new(),
             app,
         }
+    }
+
+    /// Whether Quit has begun.
+    pub fn quitting(&self) -> bool {
+        self.quitting.load(Ordering::Relaxed)
     }
 
     fn prefs(&self) -> Prefs {
@@ -155,7 +167,7 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
                 });
             }
         }
-        Action::OpenDashboard => window::open(app),
+        Action::OpenDashboard => window_process::open(app),
         Action::CopyEndpoint => {
             if let Some(url) = shell.router.endpoint()
                 && let Err(e) = app.clipboard().write_text(format!("{url}/v1"))
@@ -204,15 +216,20 @@ fn restart_router(app: &AppHandle, port: Option<u16>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         app.state::<Shell>().router.start(port).await;
-        window::follow_router(&app);
+        window_process::follow_router(&app);
     });
 }
 
-/// Quits after the router has finished its in-flight requests.
+/// Quits after the dashboard window has saved its place and the router has finished its
+/// in-flight requests.
 pub fn quit(app: AppHandle) {
+    app.state::<Shell>().quitting.store(true, Ordering::Relaxed);
     tauri::async_runtime::spawn(async move {
         tracing::info!("quitting: finishing in-flight requests");
+        let window = app.clone();
+        let closed = tokio::task::spawn_blocking(move || window.state::<Shell>().window.end());
         app.state::<Shell>().router.stop().await;
+        let _ = closed.await;
         app.exit(0);
     });
 }
@@ -238,7 +255,7 @@ pub async fn refresh_loop(app: AppHandle) {
             _ => None,
         };
         if followed.as_ref() != Some(&endpoint) {
-            window::follow_router(&app);
+            window_process::follow_router(&app);
             followed = Some(endpoint);
         }
         if events.is_none()

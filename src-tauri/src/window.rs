@@ -1,13 +1,19 @@
-//! The dashboard window: created the first time it is asked for (not at start), showing the
-//! engine's own dashboard over loopback; destroyed when closed (a closed dashboard costs
-//! nothing), with its size and position kept by the window-state plugin.
+//! The dashboard window, in a process of its own (the app's binary run with
+//! `--dashboard-window`): the tray process starts it when the dashboard is opened and it ends
+//! when the window closes, taking WebKit's web and network processes and the GL stack with
+//! it, so a closed dashboard costs nothing. It shows what the tray tells it (the engine's
+//! dashboard through a one-time ticket, or a bundled page while the router is not running)
+//! and keeps its size and position with the window-state plugin.
+
+use std::io::{BufRead as _, Write as _};
+use std::sync::Mutex;
 
 use tauri::ipc::CapabilityBuilder;
-use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
+use tauri_plugin_autostart::MacosLauncher;
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
-use crate::router::Status;
-use crate::shell::Shell;
+use crate::window_link::{FromWindow, Place, ToWindow, line, parse};
 
 pub const LABEL: &str = "dashboard";
 
@@ -15,61 +21,107 @@ pub const LABEL: &str = "dashboard";
 /// when the app quits from the tray, and must not come back invisible).
 pub const KEPT_STATE: StateFlags = StateFlags::all().difference(StateFlags::VISIBLE);
 
-pub fn open(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window(LABEL) {
-        let shown = window
+/// The origin of the dashboard the window was last sent to: the only one it may show.
+#[derive(Default)]
+struct Home(Mutex<Option<String>>);
+
+/// Runs the window process until its window closes or the tray goes away.
+pub fn run() -> anyhow::Result<()> {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(KEPT_STATE)
+                .build(),
+        )
+        .invoke_handler(tauri::generate_handler![crate::login_window::open_login])
+        .on_window_event(on_event)
+        .setup(|app| {
+            app.manage(Home::default());
+            let handle = app.handle().clone();
+            // The tray's messages, read off the event loop; the end of the pipe is the tray's
+            // end (it quit or died), and the window's.
+            std::thread::spawn(move || {
+                for text in std::io::stdin().lock().lines() {
+                    let Ok(text) = text else { break };
+                    if let Some(message) = parse::<ToWindow>(&text) {
+                        let app = handle.clone();
+                        let _ = handle.run_on_main_thread(move || obey(&app, message));
+                    }
+                }
+                // The window-state plugin saves the window's place as the app exits (on the
+                // main thread: saving from here would hold its lock while waiting for it).
+                handle.exit(0);
+            });
+            Ok(())
+        })
+        .build(tauri::generate_context!())?;
+    app.run(|_, _: RunEvent| {});
+    Ok(())
+}
+
+/// Tells the tray something (stdout is the pipe to it).
+pub fn tell_tray(message: &FromWindow) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(line(message).as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        tracing::warn!("the tray is gone");
+    }
+}
+
+fn obey(app: &AppHandle, message: ToWindow) {
+    let result = match (app.get_webview_window(LABEL), message) {
+        (None, ToWindow::Show(place)) => create(app, &place),
+        (Some(window), ToWindow::Show(place)) => {
+            let url = match &place {
+                Place::Dashboard { entry } => entry_url(app, entry),
+                Place::Offline { page } => bundled_url(page),
+            };
+            match url {
+                Some(url) => window.navigate(url),
+                None => Ok(()),
+            }
+        }
+        (Some(window), ToWindow::Focus) => window
             .show()
             .and_then(|()| window.unminimize())
-            .and_then(|()| window.set_focus());
-        if let Err(e) = shown {
-            tracing::warn!("cannot bring the dashboard forward: {e}");
-        }
-        return;
-    }
-    if let Err(e) = create(app) {
-        tracing::error!("cannot open the dashboard window: {e}");
+            .and_then(|()| window.set_focus()),
+        (None, ToWindow::Focus) => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!("the dashboard window cannot show its page: {e}");
     }
 }
 
-/// The bundled page for a router that is not running: starting, or stopped with a reason.
-pub fn offline_page(status: &Status) -> &'static str {
-    match status {
-        Status::Starting => "starting.html",
-        _ => "index.html",
-    }
+/// A bundled page's address in the webview (Tauri serves them from its own scheme, which on
+/// Windows is an http host).
+fn bundled_url(page: &str) -> Option<tauri::Url> {
+    let base = if cfg!(windows) {
+        "http://tauri.localhost/"
+    } else {
+        "tauri://localhost/"
+    };
+    tauri::Url::parse(base).ok()?.join(page).ok()
 }
 
-/// Whether a window showing `current` must move to show `status`: the dashboard of another
-/// origin, or the bundled page of another state.
-pub fn must_move(current: &tauri::Url, status: &Status, target: &WebviewUrl) -> bool {
-    match target {
-        WebviewUrl::External(url) => current.origin() != url.origin(),
-        _ => !current.path().ends_with(offline_page(status)),
+/// The dashboard's entry: from now on its origin is the window's home, with the desktop
+/// commands granted to it.
+fn entry_url(app: &AppHandle, entry: &str) -> Option<tauri::Url> {
+    let url = tauri::Url::parse(entry).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
     }
-}
-
-/// The dashboard, entered through a one-time ticket the engine trades for a session: the
-/// window is logged in without typing, whatever password the router has.
-fn dashboard_url(app: &AppHandle) -> WebviewUrl {
-    let router = &app.state::<Shell>().router;
-    let status = router.status();
-    let entry = router.core().and_then(|core| {
-        let ticket = ninerouter::manage::admin::desktop_ticket(&core);
-        format!(
-            "http://{}/api/auth/desktop?ticket={ticket}",
-            core.listen.addr
-        )
-        .parse()
-        .ok()
-    });
-    match entry {
-        Some(url) => {
-            grant_desktop_commands(app, &url);
-            WebviewUrl::External(url)
-        }
-        // The bundled page that says the router is starting, or not running and where to look.
-        None => WebviewUrl::App(offline_page(&status).into()),
-    }
+    grant_desktop_commands(app, &url);
+    let home = app.state::<Home>();
+    *home.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.origin().ascii_serialization());
+    Some(url)
 }
 
 /// The desktop commands the dashboard may call (start at login, opening https pages in the
@@ -77,7 +129,7 @@ fn dashboard_url(app: &AppHandle) -> WebviewUrl {
 /// port is not the dashboard. Granted once per origin (a router restarted on another port
 /// gets its own); Tauri cannot take a runtime capability back.
 fn grant_desktop_commands(app: &AppHandle, url: &tauri::Url) {
-    static GRANTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    static GRANTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let origin = url.origin().ascii_serialization();
     let mut granted = GRANTED.lock().unwrap_or_else(|p| p.into_inner());
     if granted.contains(&origin) {
@@ -101,21 +153,28 @@ fn grant_desktop_commands(app: &AppHandle, url: &tauri::Url) {
     }
 }
 
-/// The window stays on the engine's own origin (and the bundled page); anything else a page
+/// The window stays on the engine's own origin (and the bundled pages); anything else a page
 /// tries to open in it is refused (provider pages open in the system browser).
 fn stays_home(app: &AppHandle, url: &tauri::Url) -> bool {
-    let own = app
-        .state::<Shell>()
-        .router
-        .endpoint()
-        .and_then(|e| tauri::Url::parse(&e).ok());
-    let home = own.is_some_and(|o| o.origin() == url.origin());
-    home || matches!(url.scheme(), "tauri" | "about") || url.host_str() == Some("tauri.localhost")
+    let home = app.state::<Home>();
+    let home = home.0.lock().unwrap_or_else(|p| p.into_inner());
+    let own = home
+        .as_deref()
+        .is_some_and(|h| h == url.origin().ascii_serialization());
+    own || matches!(url.scheme(), "tauri" | "about") || url.host_str() == Some("tauri.localhost")
 }
 
-fn create(app: &AppHandle) -> tauri::Result<()> {
+fn create(app: &AppHandle, place: &Place) -> tauri::Result<()> {
+    let url = match place {
+        Place::Dashboard { entry } => entry_url(app, entry).map(WebviewUrl::External),
+        Place::Offline { page } => Some(WebviewUrl::App(page.into())),
+    };
+    let Some(url) = url else {
+        tracing::error!("the tray sent the window an address it cannot show");
+        return Ok(());
+    };
     let handle = app.clone();
-    WebviewWindowBuilder::new(app, LABEL, dashboard_url(app))
+    WebviewWindowBuilder::new(app, LABEL, url)
         .on_navigation(move |url| {
             let allowed = stays_home(&handle, url);
             if !allowed {
@@ -131,55 +190,24 @@ fn create(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// An open window follows the router: from "starting" to the dashboard once it listens,
-/// to another port after a restart, to "not running" when it stops.
-pub fn follow_router(app: &AppHandle) {
-    let Some(window) = app.get_webview_window(LABEL) else {
-        return;
-    };
-    let Ok(current) = window.url() else {
-        return;
-    };
-    let status = app.state::<Shell>().router.status();
-    let target = match &status {
-        // Only a move to the dashboard needs a ticket: do not spend one otherwise.
-        Status::Running(_) => dashboard_url(app),
-        other => WebviewUrl::App(offline_page(other).into()),
-    };
-    if !must_move(&current, &status, &target) {
-        return;
-    }
-    let url = match target {
-        WebviewUrl::External(url) => Some(url),
-        WebviewUrl::App(page) => current.join(&format!("/{}", page.display())).ok(),
-        _ => None,
-    };
-    if let Some(url) = url
-        && let Err(e) = window.navigate(url)
-    {
-        tracing::warn!("cannot point the dashboard at the router: {e}");
-    }
-}
-
-/// Closing destroys the window and its webview, so that a closed dashboard costs no memory
-/// and no CPU (WebKit's processes end with it); the app lives on in the tray, and the next
-/// Open Dashboard makes a new one. Without a tray host there is no other way back in, so
-/// closing quits.
-pub fn on_event(window: &Window, event: &WindowEvent) {
+/// Closing the dashboard ends the process (its login windows with it): the tray is told
+/// first, so that the next Open Dashboard starts a new one at once.
+fn on_event(window: &Window, event: &WindowEvent) {
     if window.label() != LABEL {
         return;
     }
-    if let WindowEvent::CloseRequested { api, .. } = event {
-        let app = window.app_handle();
-        if let Err(e) = app.save_window_state(KEPT_STATE) {
-            tracing::warn!("cannot save the window's size and position: {e}");
+    match event {
+        WindowEvent::CloseRequested { .. } => {
+            if let Err(e) = window.app_handle().save_window_state(KEPT_STATE) {
+                tracing::warn!("cannot save the window's size and position: {e}");
+            }
+            tell_tray(&FromWindow::Closed);
         }
-        if !app.state::<Shell>().tray_host {
-            api.prevent_close();
-            crate::shell::quit(app.clone());
-        } else {
+        WindowEvent::Destroyed => {
             tracing::info!("dashboard window closed");
+            window.app_handle().exit(0);
         }
+        _ => {}
     }
 }
 
@@ -187,32 +215,14 @@ pub fn on_event(window: &Window, event: &WindowEvent) {
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> tauri::Url {
-        tauri::Url::parse(s).unwrap_or_else(|e| panic!("{e}"))
-    }
-
     #[test]
-    fn the_window_moves_with_the_router_and_stays_when_it_already_shows_the_right_page() {
-        let starting = Status::Starting;
-        let taken = Status::PortTaken {
-            port: 20128,
-            free: Some(20129),
+    fn bundled_pages_are_on_the_app_scheme() {
+        let url = bundled_url("starting.html").map(|u| u.to_string());
+        let expected = if cfg!(windows) {
+            "http://tauri.localhost/starting.html"
+        } else {
+            "tauri://localhost/starting.html"
         };
-        let page = |s: &Status| WebviewUrl::App(offline_page(s).into());
-        // Opened while starting: the starting page; then "not running" if the port is taken.
-        assert_eq!(offline_page(&starting), "starting.html");
-        let on_starting = url("tauri://localhost/starting.html");
-        assert!(!must_move(&on_starting, &starting, &page(&starting)));
-        assert!(must_move(&on_starting, &taken, &page(&taken)));
-        // Once the router listens: the dashboard, by origin (its path changes as it is used).
-        let dashboard =
-            WebviewUrl::External(url("http://127.0.0.1:20128/api/auth/desktop?ticket=t"));
-        assert!(must_move(&on_starting, &starting, &dashboard));
-        let on_dashboard = url("http://127.0.0.1:20128/dashboard/#/usage");
-        assert!(!must_move(&on_dashboard, &starting, &dashboard));
-        let elsewhere = WebviewUrl::External(url("http://127.0.0.1:20129/api/auth/desktop"));
-        assert!(must_move(&on_dashboard, &starting, &elsewhere));
-        // Stopped: back to the bundled page.
-        assert!(must_move(&on_dashboard, &taken, &page(&taken)));
+        assert_eq!(url.as_deref(), Some(expected));
     }
 }

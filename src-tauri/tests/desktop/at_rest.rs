@@ -1,6 +1,7 @@
 //! The app at rest: after the dashboard window has been opened and closed, the whole app (its
-//! own process and WebKit's) costs no CPU, and what a window held goes with it. Measured on
-//! the live process tree under Xvfb, the way a user's task manager would see it.
+//! own process and WebKit's) costs no CPU, and what a window held goes with it: the window's
+//! process and WebKit's end, and the tray process never loads WebKit's runtime or GL. Measured
+//! on the live process tree under Xvfb, the way a user's task manager would see it.
 
 use std::time::{Duration, Instant};
 
@@ -291,6 +292,25 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
         describe(&after)
     );
     assert!(spent <= MOST_TICKS_AT_REST, "no CPU at rest: {busy:?}");
+    // The window had a process of its own, gone with it: nothing of WebKit's is left, and the
+    // tray process never loaded the GL stack (tens of MiB for Mesa's software renderer alone).
+    assert_eq!(
+        after.iter().map(|p| p.pid).collect::<Vec<_>>(),
+        [pid],
+        "only the app's own process at rest: {}",
+        describe(&after)
+    );
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("the app's maps");
+    let loaded: std::collections::BTreeSet<&str> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|path| {
+            ["libLLVM", "/dri/", "libGLX_mesa", "libEGL_mesa"]
+                .iter()
+                .any(|gl| path.contains(gl))
+        })
+        .collect();
+    assert!(loaded.is_empty(), "the tray loaded GL: {loaded:?}");
     // What an open window holds in the app's own process is given back when it closes.
     let grown_mib = after_more.saturating_sub(after_first) as f64 / 1024.0;
     eprintln!("the app's own allocations grew {grown_mib:.1} MiB over {REOPENED} more windows");
