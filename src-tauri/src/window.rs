@@ -6,7 +6,7 @@
 //! and keeps its size and position with the window-state plugin.
 
 use std::io::{BufRead as _, Write as _};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
@@ -25,8 +25,44 @@ pub const KEPT_STATE: StateFlags = StateFlags::all().difference(StateFlags::VISI
 #[derive(Default)]
 struct Home(Mutex<Option<String>>);
 
+/// The pipe to the tray: the process's stdout when it started.
+static TO_TRAY: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+
+/// The two pipes to the tray (from it, to it), taken for this process alone: WebKit's helper
+/// processes inherit stdin and stdout, and must neither read the tray's messages (tickets),
+/// nor write to it, nor keep the pipes open after the window has gone. Their stdin becomes
+/// /dev/null and their stdout stderr.
+#[cfg(unix)]
+fn take_pipes() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+    // Duplicates closed on exec (std's try_clone asks for that), so no helper gets them.
+    let from_tray = std::io::stdin().as_fd().try_clone_to_owned()?;
+    let to_tray = std::io::stdout().as_fd().try_clone_to_owned()?;
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: dup2 on descriptors this process holds open, before any other thread.
+    let moved = unsafe {
+        libc::dup2(null.as_raw_fd(), libc::STDIN_FILENO) >= 0
+            && libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) >= 0
+    };
+    if !moved {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((from_tray.into(), to_tray.into()))
+}
+
+/// On Windows a duplicated handle is not inherited (std asks for that).
+#[cfg(windows)]
+fn take_pipes() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::windows::io::AsHandle as _;
+    let from_tray = std::io::stdin().as_handle().try_clone_to_owned()?;
+    let to_tray = std::io::stdout().as_handle().try_clone_to_owned()?;
+    Ok((from_tray.into(), to_tray.into()))
+}
+
 /// Runs the window process until its window closes or the tray goes away.
 pub fn run() -> anyhow::Result<()> {
+    let (from_tray, to_tray) = take_pipes()?;
+    let _ = TO_TRAY.set(Mutex::new(to_tray));
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
@@ -46,7 +82,7 @@ pub fn run() -> anyhow::Result<()> {
             // The tray's messages, read off the event loop; the end of the pipe is the tray's
             // end (it quit or died), and the window's.
             std::thread::spawn(move || {
-                for text in std::io::stdin().lock().lines() {
+                for text in std::io::BufReader::new(from_tray).lines() {
                     let Ok(text) = text else { break };
                     if let Some(message) = parse::<ToWindow>(&text) {
                         let app = handle.clone();
@@ -64,16 +100,22 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Tells the tray something (stdout is the pipe to it).
+/// Tells the tray something.
 pub fn tell_tray(message: &FromWindow) {
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(line(message).as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
+    let Some(pipe) = TO_TRAY.get() else {
+        return;
+    };
+    let mut pipe = pipe.lock().unwrap_or_else(|p| p.into_inner());
+    if pipe.write_all(line(message).as_bytes()).is_err() {
         tracing::warn!("the tray is gone");
     }
+}
+
+/// Ends the process when it has no window to show: the tray is told first, so that its next
+/// Open Dashboard starts a new one.
+fn give_up(app: &AppHandle) {
+    tell_tray(&FromWindow::Closed);
+    app.exit(0);
 }
 
 fn obey(app: &AppHandle, message: ToWindow) {
@@ -82,7 +124,10 @@ fn obey(app: &AppHandle, message: ToWindow) {
         (Some(window), ToWindow::Show(place)) => {
             let url = match &place {
                 Place::Dashboard { entry } => entry_url(app, entry),
-                Place::Offline { page } => bundled_url(page),
+                Place::Offline { page } => {
+                    leave_home(app);
+                    bundled_url(page)
+                }
             };
             match url {
                 Some(url) => window.navigate(url),
@@ -93,7 +138,11 @@ fn obey(app: &AppHandle, message: ToWindow) {
             .show()
             .and_then(|()| window.unminimize())
             .and_then(|()| window.set_focus()),
-        (None, ToWindow::Focus) => Ok(()),
+        // The window is closing: the click is for a new one.
+        (None, ToWindow::Focus) => {
+            give_up(app);
+            Ok(())
+        }
     };
     if let Err(e) = result {
         tracing::error!("the dashboard window cannot show its page: {e}");
@@ -164,6 +213,14 @@ fn stays_home(app: &AppHandle, url: &tauri::Url) -> bool {
     own || matches!(url.scheme(), "tauri" | "about") || url.host_str() == Some("tauri.localhost")
 }
 
+/// While a bundled page shows, no dashboard origin is trusted: going Back to a port the router
+/// no longer holds is refused.
+fn leave_home(app: &AppHandle) {
+    let home = app.state::<Home>();
+    *home.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// Makes the window; a process that cannot has nothing to show, and ends.
 fn create(app: &AppHandle, place: &Place) -> tauri::Result<()> {
     let url = match place {
         Place::Dashboard { entry } => entry_url(app, entry).map(WebviewUrl::External),
@@ -171,10 +228,11 @@ fn create(app: &AppHandle, place: &Place) -> tauri::Result<()> {
     };
     let Some(url) = url else {
         tracing::error!("the tray sent the window an address it cannot show");
+        give_up(app);
         return Ok(());
     };
     let handle = app.clone();
-    WebviewWindowBuilder::new(app, LABEL, url)
+    let built = WebviewWindowBuilder::new(app, LABEL, url)
         .on_navigation(move |url| {
             let allowed = stays_home(&handle, url);
             if !allowed {
@@ -185,7 +243,11 @@ fn create(app: &AppHandle, place: &Place) -> tauri::Result<()> {
         .title("NineRouter")
         .inner_size(1200.0, 800.0)
         .min_inner_size(800.0, 560.0)
-        .build()?;
+        .build();
+    if let Err(e) = built {
+        give_up(app);
+        return Err(e);
+    }
     tracing::info!("dashboard window opened");
     Ok(())
 }

@@ -6,7 +6,8 @@
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -103,21 +104,28 @@ enum Move {
     ToPage(&'static str),
 }
 
-/// Opens the dashboard: brings the window forward, or starts its process.
+/// Opens the dashboard: brings the window forward, or starts its process. Checked and started
+/// under one lock, so that two opens at once (a tray click and a second launch) make one
+/// window, and the router's state read for its first page is the one the next follow sees.
 pub fn open(app: &AppHandle) {
     let windows = &app.state::<Shell>().window;
-    {
-        let mut running = windows.lock();
-        if let Some(window) = running.as_mut() {
-            if send(&mut window.stdin, &ToWindow::Focus) {
-                return;
-            }
-            // Its pipe is closed: it is ending; a new one is started.
-            *running = None;
+    let mut running = windows.lock();
+    if let Some(window) = running.as_mut() {
+        if send(&mut window.stdin, &ToWindow::Focus) {
+            return;
+        }
+        // Its pipe is closed: it is ending; a new one is started.
+        if let Some(old) = running.take() {
+            reap(old);
         }
     }
-    if let Err(e) = start(app) {
-        tracing::error!("cannot open the dashboard window: {e}");
+    match start(app) {
+        Ok((started, stdout)) => {
+            let (app, id) = (app.clone(), started.id);
+            *running = Some(started);
+            std::thread::spawn(move || listen(&app, id, BufReader::new(stdout)));
+        }
+        Err(e) => tracing::error!("cannot open the dashboard window: {e}"),
     }
 }
 
@@ -150,18 +158,28 @@ fn send(stdin: &mut ChildStdin, message: &ToWindow) -> bool {
         .is_ok()
 }
 
-fn start(app: &AppHandle) -> std::io::Result<()> {
+/// The app's own binary. After a package upgrade replaced the file, Linux names the running
+/// one "… (deleted)": the window is started from the new one at the same path.
+fn own_binary() -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let replaced = exe
+        .to_str()
+        .and_then(|path| path.strip_suffix(" (deleted)"))
+        .map(PathBuf::from);
+    Ok(replaced.unwrap_or(exe))
+}
+
+/// Starts a window process showing where the router is; its stdout, for `listen`.
+fn start(app: &AppHandle) -> std::io::Result<(Running, ChildStdout)> {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = Command::new(own_binary()?);
     command
         .arg(WINDOW_FLAG)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     // The tray turned GL off for itself only; the window's webview draws with it.
-    if crate::gl::turned_off_here() {
-        command.env_remove("GDK_GL");
-    }
+    crate::gl::keep_from(&mut command);
     let mut child = command.spawn()?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         let _ = child.kill();
@@ -175,20 +193,19 @@ fn start(app: &AppHandle) -> std::io::Result<()> {
         return Err(std::io::Error::other("the window process ended at once"));
     }
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    *app.state::<Shell>().window.lock() = Some(Running {
+    let running = Running {
         id,
         child,
         stdin,
         shown,
-    });
-    let app = app.clone();
-    std::thread::spawn(move || listen(&app, id, BufReader::new(stdout)));
-    Ok(())
+    };
+    Ok((running, stdout))
 }
 
 /// Reads what the window says until it ends, then lets it go (and quits the app if the window
 /// was its only way in).
 fn listen(app: &AppHandle, id: u64, stdout: impl BufRead) {
+    let mut was_current = false;
     for text in stdout.lines() {
         let Ok(text) = text else { break };
         match parse::<FromWindow>(&text) {
@@ -198,20 +215,22 @@ fn listen(app: &AppHandle, id: u64, stdout: impl BufRead) {
                     finish_login(&app, &login_id, &landed).await;
                 });
             }
-            Some(FromWindow::Closed) => forget(app, id),
+            Some(FromWindow::Closed) => was_current |= forget(app, id),
             None => {}
         }
     }
-    forget(app, id);
+    // Only the current window's end quits: an older one's (replaced by a later open) does not.
+    was_current |= forget(app, id);
     let shell = app.state::<Shell>();
-    if !shell.tray_host && !shell.quitting() {
+    if was_current && !shell.tray_host && !shell.quitting() {
         // Without a tray host the window was the only way in: closing it quits.
         crate::shell::quit(app.clone());
     }
 }
 
-/// Forgets the window process `id` (if it is still the current one) and reaps it.
-fn forget(app: &AppHandle, id: u64) {
+/// Forgets the window process `id` and reaps it, if it is still the current one; whether it
+/// was.
+fn forget(app: &AppHandle, id: u64) -> bool {
     let taken = {
         let shell = app.state::<Shell>();
         let mut running = shell.window.lock();
@@ -220,13 +239,19 @@ fn forget(app: &AppHandle, id: u64) {
             _ => None,
         }
     };
-    if let Some(mut window) = taken {
-        drop(window.stdin);
-        // It is ending by itself; reaped off this thread so that a slow exit holds nothing.
-        std::thread::spawn(move || {
-            let _ = window.child.wait();
-        });
-    }
+    taken.map(reap).is_some()
+}
+
+/// Lets a window process go: its pipe closed, waited for off this thread (it is ending by
+/// itself; a slow exit holds nothing up), so that none is left a zombie.
+fn reap(window: Running) {
+    let Running {
+        mut child, stdin, ..
+    } = window;
+    drop(stdin);
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
 }
 
 /// Hands the address a login window was sent to to the engine, as a paste would.

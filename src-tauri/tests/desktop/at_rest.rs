@@ -201,6 +201,18 @@ async fn open_dashboard(bus: &str, sandbox: &Sandbox, pid: u32, times: usize) {
     .await;
 }
 
+/// The pipes a process holds open (`pipe:[inode]`).
+fn pipes(pid: u32) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .filter(|target| target.starts_with("pipe:"))
+        .collect()
+}
+
 async fn close_dashboard(pid: u32) {
     assert_eq!(close_windows("NineRouter"), 1, "one dashboard window");
     wait_for("the window and WebKit's web process to go", async || {
@@ -248,6 +260,24 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
     // Open and close: closing destroys the window and its web process, opening makes new ones.
     open_dashboard(&bus, &sandbox, pid, 1).await;
     let open = tree(pid);
+    // The window's pipes to the tray are its own: WebKit's processes can neither write to the
+    // tray nor keep the pipe open after the window has gone.
+    // (Pipes the app inherited from the test, like cargo's jobserver, are everyone's.)
+    let tray_pipes: std::collections::BTreeSet<String> = pipes(pid)
+        .difference(&pipes(std::process::id()))
+        .cloned()
+        .collect();
+    for helper in open.iter().filter(|p| p.name.starts_with("WebKit")) {
+        let shared: Vec<String> = pipes(helper.pid)
+            .intersection(&tray_pipes)
+            .cloned()
+            .collect();
+        assert!(
+            shared.is_empty(),
+            "{} holds the tray's pipes {shared:?}",
+            helper.name
+        );
+    }
     let (open_mib, open_text) = (total_mib(&open), describe(&open));
     close_dashboard(pid).await;
     let after_first = anonymous_kib(pid);
