@@ -327,13 +327,15 @@ fn run(
         match result {
             Ok(()) => {
                 if batch.details {
-                    // Other hosts add to a shared table too: its size is read again, so the
-                    // limits hold for the table, not for this host's share of it.
-                    if shared {
-                        retention = Retention::default();
-                    }
+                    // Other hosts add to and prune a shared table too: the limits hold for the
+                    // table, not for this host's share of it.
                     let limits = Limits::from(&cx.catalog.settings.observability);
-                    if let Err(e) = retention.enforce(&mut **db, limits) {
+                    let pruned = if shared {
+                        Retention::enforce_shared(&mut **db, limits)
+                    } else {
+                        retention.enforce(&mut **db, limits)
+                    };
+                    if let Err(e) = pruned {
                         tracing::warn!("could not prune the inspector: {e}");
                         retention = Retention::default();
                         if shared && store_lost(&e) {

@@ -94,6 +94,29 @@ impl Retention {
         Ok(())
     }
 
+    /// Drops the oldest requests beyond the count and byte budgets of a table other hosts
+    /// prune too. Counters read before deleting go stale as soon as another host deletes (two
+    /// hosts each taking "the oldest until enough is freed" took everything between them), so
+    /// each limit is one statement that keeps the newest requests within it: any number of
+    /// hosts running it at once leave what one would. It reads the whole table's sizes, which
+    /// is fine for an inspector of a thousand requests.
+    pub fn enforce_shared(c: &mut dyn Sql, limits: Limits) -> Result<(), StoreError> {
+        c.execute(
+            "DELETE FROM request_details WHERE seq <= \
+             (SELECT seq FROM request_details ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+            args![i64::from(limits.max_requests)],
+        )?;
+        // The newest request whose running total, newest first, passes the budget goes, with
+        // every older one.
+        c.execute(
+            "DELETE FROM request_details WHERE seq <= (SELECT max(seq) FROM \
+             (SELECT seq, CAST(sum(size) OVER (ORDER BY seq DESC) AS BIGINT) AS newer \
+              FROM request_details) AS newest_first WHERE newer > ?1)",
+            args![i64::try_from(limits.max_bytes).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
+    }
+
     fn delete_through(&mut self, c: &mut dyn Sql, seq: i64) -> Result<(), StoreError> {
         let sizes: Vec<i64> = c.rows(
             "DELETE FROM request_details WHERE seq <= ?1 RETURNING size",
@@ -279,4 +302,81 @@ pub fn close_interrupted(c: &mut dyn Sql) -> Result<usize, StoreError> {
         "UPDATE request_details SET status = 0 WHERE status IS NULL",
         args![],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A store holding requests of the given sizes, oldest first.
+    fn table(sizes: &[i64]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .call_blocking(|c| {
+                for (i, size) in sizes.iter().enumerate() {
+                    c.execute(
+                        "INSERT INTO request_details (id, started_ms, api, endpoint,
+                            requested_model, attempts, streamed, client_request,
+                            client_request_body, size)
+                         VALUES (?1, ?2, 'openai', '/v1/chat/completions', 'm', '[]', 0, '{}',
+                            x'', ?3)",
+                        args![format!("r{i}"), i64::try_from(i).unwrap(), *size],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn kept(store: &Store) -> Vec<String> {
+        store
+            .call_blocking(|c| {
+                c.rows(
+                    "SELECT id FROM request_details ORDER BY seq",
+                    args![],
+                    |mut r| r.get(0),
+                )
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn hosts_pruning_a_shared_table_at_once_keep_what_the_limits_allow() {
+        let limits = Limits {
+            max_requests: 3,
+            max_bytes: 2500,
+        };
+        // Two hosts read the counters before either deletes: between them, stale counters
+        // take more than the limits ask (this is why a shared table is pruned otherwise).
+        let (_dir, store) = table(&[1000; 6]);
+        let (mut a, mut b) = (Retention::default(), Retention::default());
+        store
+            .call_blocking(|c| {
+                a.load(c)?;
+                b.load(c)?;
+                a.enforce(c, limits)?;
+                b.enforce(c, limits)
+            })
+            .unwrap();
+        assert!(kept(&store).len() < 2, "{:?}", kept(&store));
+
+        // The shared statements, run by any number of hosts, keep the newest two (three fit
+        // the count, two the 2,500 bytes).
+        let (_dir, store) = table(&[1000; 6]);
+        for _ in 0..3 {
+            store
+                .call_blocking(|c| Retention::enforce_shared(c, limits))
+                .unwrap();
+        }
+        assert_eq!(kept(&store), ["r4", "r5"]);
+        // Within both limits nothing goes.
+        let (_dir, store) = table(&[100, 200]);
+        store
+            .call_blocking(|c| Retention::enforce_shared(c, limits))
+            .unwrap();
+        assert_eq!(kept(&store), ["r0", "r1"]);
+    }
 }
