@@ -31,6 +31,14 @@ async fn post_chat(router: &Router, body: Value, key: &str) -> reqwest::Response
         .unwrap()
 }
 
+/// The id the router gave a request (its `x-ninerouter-request-id` header).
+fn request_id(r: &reqwest::Response) -> String {
+    r.headers()["x-ninerouter-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A router over the four formats with `lines` under `[observability]`.
 async fn router_observing(fake: &FakeUpstream, lines: &str) -> Router {
     let head = format!(
@@ -51,10 +59,7 @@ async fn every_layer_is_kept_with_secrets_redacted_and_thinking_apart() {
         "messages": [{"role": "user", "content": "is k-anth-secret a good key?"}]});
     let r = post_chat(&router, body, "sk-client-secret").await;
     assert_eq!(r.status(), 200);
-    let id = r.headers()["x-ninerouter-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = request_id(&r);
     r.bytes().await.unwrap();
 
     let d = wait_for(&router, &format!("/api/usage/request-details/{id}"), |v| {
@@ -112,10 +117,7 @@ async fn a_stream_is_listed_at_once_and_completed_when_it_ends() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let id = r.headers()["x-ninerouter-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = request_id(&r);
     let mut body = r.bytes_stream();
     body.next().await.unwrap().unwrap();
     // Mid-stream: listed, pending, its client request already there.
@@ -252,10 +254,7 @@ async fn eight_big_requests(fake: &FakeUpstream, limits: &str) -> (Router, Strin
         let big = "x".repeat(5000);
         let body = json!({"model": "fchat/gpt-4o", "messages": [{"role": "user", "content": format!("{i}{big}")}]});
         let r = post_chat(&router, body, "x").await;
-        last_id = r.headers()["x-ninerouter-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        last_id = request_id(&r);
         r.bytes().await.unwrap();
     }
     // Usage keeps every request even when the inspector has pruned it.
@@ -310,10 +309,7 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
                 "messages": [{"role": "user", "content": format!("burst {i}")}]});
             let r = post_chat(router, body, "sk-client-secret").await;
             assert_eq!(r.status(), 200);
-            let id = r.headers()["x-ninerouter-request-id"]
-                .to_str()
-                .unwrap()
-                .to_owned();
+            let id = request_id(&r);
             r.bytes().await.unwrap();
             id
         }
@@ -412,10 +408,7 @@ async fn live_events_announce_requests_as_they_start_and_finish() {
         "x",
     )
     .await;
-    let id = r.headers()["x-ninerouter-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let id = request_id(&r);
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !seen.contains("event: request-finished") {
