@@ -14,8 +14,7 @@ use tauri_plugin_clipboard_manager::ClipboardExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::{Notify, broadcast};
 
-use crate::menu;
-use crate::menu::{Action, MenuInput, MenuModel, Router};
+use crate::menu::{self, Action, MenuInput, MenuModel, Router};
 use crate::notify::{ComboWatch, Notice, Throttle, for_event};
 use crate::prefs::{Prefs, PrefsFile};
 use crate::router::{RouterHost, Status};
