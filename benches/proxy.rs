@@ -78,6 +78,18 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if let Some(pos) = args.iter().position(|a| a == "--profile") {
+        let secs: u64 = args.get(pos + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
+        let extra = if args.iter().any(|a| a == "--recording-off") {
+            RECORDING_OFF
+        } else if args.iter().any(|a| a == "--inspector-off") {
+            "\n[observability]\ninspector = false\n"
+        } else {
+            ""
+        };
+        rt.block_on(hold_load(upstream, extra, Duration::from_secs(secs)));
+        return;
+    }
     let sizes = if args.iter().any(|a| a == "--bench") {
         FULL
     } else {
@@ -85,6 +97,36 @@ fn main() {
         SMOKE
     };
     rt.block_on(run(upstream, sizes));
+}
+
+/// `cargo bench --bench proxy -- --profile SECS [--recording-off]`: the router under the
+/// concurrency-8 load for SECS seconds, its pid printed first, for a profiler to attach to
+/// (`perf record -g -p PID`); prints requests a second and CPU per request at the end.
+async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
+    let router = start_router(upstream, extra).await;
+    let url = format!("http://{}/v1/chat/completions", router.addr);
+    let pid = router.child.id().unwrap_or(0);
+    println!("router pid {pid}");
+    let routed = body("bench-combo", false);
+    let start = Instant::now();
+    let mut load = Load::default();
+    while start.elapsed() < secs {
+        let cpu = load.cpu;
+        load.round(&client, &url, &routed, 8000, pid).await;
+        let round_cpu = (load.cpu - cpu).as_secs_f64() * 1e6 / 8000.0;
+        let rps = load.rps.last().copied().unwrap_or_default();
+        println!("round: {rps:.0} req/s, {round_cpu:.1} µs CPU a request");
+    }
+    println!(
+        "{:.0} req/s, {:.1} µs CPU a request",
+        load.rps(),
+        load.cpu_per_request()
+    );
 }
 
 /// The throughput baseline: forwards the body to the upstream, no parsing, no routing.

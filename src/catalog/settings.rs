@@ -174,6 +174,11 @@ pub struct ObservabilitySettings {
     /// Each layer's body is cut at this many bytes.
     #[serde(alias = "inspector_max_field_bytes")]
     pub inspector_max_field_bytes: u32,
+    /// Requests a second the inspector lists; past it in the same second a request is counted
+    /// in usage but not listed (and the inspector counts those), which keeps recording's cost
+    /// flat however fast requests come.
+    #[serde(alias = "inspector_requests_per_second")]
+    pub inspector_requests_per_second: u32,
     /// Requests a second whose bodies the inspector keeps; past it in the same second a
     /// request is kept without its bodies (and says so), which is most of what recording
     /// costs under load.
@@ -197,6 +202,7 @@ impl Default for ObservabilitySettings {
             inspector_max_requests: 1000,
             inspector_max_bytes: 256 << 20,
             inspector_max_field_bytes: 1 << 20,
+            inspector_requests_per_second: 200,
             inspector_bodies_per_second: 50,
             quota_refresh_secs: 300,
             quota_warn_pct: vec![80, 95],
@@ -215,6 +221,10 @@ impl ObservabilitySettings {
             (
                 "inspectorMaxFieldBytes",
                 u64::from(self.inspector_max_field_bytes),
+            ),
+            (
+                "inspectorRequestsPerSecond",
+                u64::from(self.inspector_requests_per_second),
             ),
             (
                 "inspectorBodiesPerSecond",

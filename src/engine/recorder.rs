@@ -466,7 +466,7 @@ fn write_item(
             priced,
         } => {
             insert(tx, record, *usage, *cost, *billed, *priced)?;
-            if cx.catalog.settings.observability.inspector {
+            if record.listed {
                 batch.counted.insert(record.request_id.clone(), *usage);
             }
         }

@@ -120,6 +120,10 @@ pub struct DetailPage {
     /// Requests whose detail the inspector refused because its writer fell behind.
     #[cfg_attr(test, ts(type = "number"))]
     pub dropped: u64,
+    /// Requests not listed because more came in their second than the inspector lists
+    /// (`inspector_requests_per_second`); usage counts them.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub unlisted: u64,
 }
 
 /// A request's token counts, as far as they are known.
@@ -273,6 +277,7 @@ pub fn list_details(
             total_pages: total_items.div_ceil(u64::from(page_size.max(1))),
         },
         dropped: 0,
+        unlisted: 0,
     })
 }
 

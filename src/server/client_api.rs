@@ -135,7 +135,8 @@ pub struct ClientKey(pub Option<String>);
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub key_id: Option<String>,
-    /// The request's headers, kept only while the inspector is on.
+    /// The request's headers, kept only when the inspector lists this request: it is on and
+    /// has not listed its requests-a-second yet.
     pub headers: Option<HeaderMap>,
 }
 
@@ -145,12 +146,13 @@ impl Caller {
             .extensions()
             .get::<ClientKey>()
             .and_then(|k| k.0.clone());
-        let headers = core
-            .catalog()
-            .settings
-            .observability
-            .inspector
-            .then(|| request.headers().clone());
+        let observe = &core.catalog().settings.observability;
+        let listed = observe.inspector
+            && core.inspector.list(
+                observe.inspector_requests_per_second,
+                crate::clock::now_ms(),
+            );
+        let headers = listed.then(|| request.headers().clone());
         Self { key_id, headers }
     }
 }
@@ -199,7 +201,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
         });
     }
     let observe = &catalog.settings.observability;
-    let mut side = observe.inspector.then(|| {
+    let mut side = caller.headers.is_some().then(|| {
         let keep = core
             .inspector
             .keep_bodies(observe.inspector_bodies_per_second, crate::clock::now_ms());

@@ -76,6 +76,7 @@ impl Observed {
             ttft_ms: None,
             latency_ms: 0,
             limited: None,
+            listed: side.is_some(),
         };
         let detail = side.map(|mut side| {
             let begin = Begin {
@@ -266,5 +267,6 @@ pub fn refused(
         ttft_ms: None,
         latency_ms: 0,
         limited: Some(limit),
+        listed: false,
     });
 }

@@ -23,12 +23,47 @@ pub struct Inspector {
     dropped: Arc<AtomicU64>,
     queued: Arc<AtomicUsize>,
     queued_bytes: Arc<AtomicUsize>,
-    /// The wall-clock second (high bits) and how many requests kept their bodies in it (low
-    /// `COUNT_BITS` bits).
-    bodies: Arc<AtomicU64>,
+    rows: Arc<PerSecond>,
+    unlisted: Arc<AtomicU64>,
+    bodies: Arc<PerSecond>,
 }
 
+/// A budget of so many a wall-clock second, shared by the request path's threads without a
+/// lock: the second in the high bits, how many were taken in it in the low `COUNT_BITS`.
+#[derive(Default)]
+struct PerSecond(AtomicU64);
+
 const COUNT_BITS: u32 = 24;
+
+impl PerSecond {
+    /// Takes one from the budget of the second `now_ms` falls in, if any is left.
+    fn take(&self, per_second: u32, now_ms: i64) -> bool {
+        let mask = (1u64 << COUNT_BITS) - 1;
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            // A thread that read the clock just before the second turned counts against the
+            // newer second: it must not take the count back to its own and start it again.
+            let second = u64::try_from(now_ms / 1000)
+                .unwrap_or(0)
+                .max(current >> COUNT_BITS);
+            let next = if current >> COUNT_BITS == second {
+                if current & mask >= u64::from(per_second).min(mask) {
+                    return false;
+                }
+                current + 1
+            } else {
+                (second << COUNT_BITS) | 1
+            };
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
 
 /// A slot reserved for a streamed request's end, so an end is never lost once its beginning
 /// was written.
@@ -54,40 +89,35 @@ impl Inspector {
             dropped: Arc::new(AtomicU64::new(0)),
             queued: Arc::new(AtomicUsize::new(0)),
             queued_bytes: Arc::new(AtomicUsize::new(0)),
-            bodies: Arc::new(AtomicU64::new(0)),
+            rows: Arc::default(),
+            unlisted: Arc::default(),
+            bodies: Arc::default(),
         }
     }
 
-    /// Whether a request starting at `now_ms` keeps its bodies: the first `per_second` of
-    /// each wall-clock second do. Storing four bodies is most of what recording costs; a
-    /// person reads a few requests a second, not thousands.
-    pub fn keep_bodies(&self, per_second: u32, now_ms: i64) -> bool {
-        let mask = (1u64 << COUNT_BITS) - 1;
-        let mut current = self.bodies.load(Ordering::Relaxed);
-        loop {
-            // A thread that read the clock just before the second turned counts against the
-            // newer second: it must not take the count back to its own and start it again.
-            let second = u64::try_from(now_ms / 1000)
-                .unwrap_or(0)
-                .max(current >> COUNT_BITS);
-            let next = if current >> COUNT_BITS == second {
-                if current & mask >= u64::from(per_second).min(mask) {
-                    return false;
-                }
-                current + 1
-            } else {
-                (second << COUNT_BITS) | 1
-            };
-            match self.bodies.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(seen) => current = seen,
-            }
+    /// Whether a request starting at `now_ms` is listed in the inspector: the first
+    /// `per_second` of each wall-clock second are. Past it a request is counted in usage but
+    /// not listed: at hundreds of requests a second no one reads each one, and listing one
+    /// (capturing its headers, writing its row and pruning the oldest) costs more than
+    /// routing it. The ones not listed are counted.
+    pub fn list(&self, per_second: u32, now_ms: i64) -> bool {
+        let listed = self.rows.take(per_second, now_ms);
+        if !listed {
+            self.unlisted.fetch_add(1, Ordering::Relaxed);
         }
+        listed
+    }
+
+    /// Whether a listed request starting at `now_ms` keeps its bodies: the first
+    /// `per_second` of each wall-clock second do. Storing four bodies is most of what a
+    /// listed request costs; a person reads a few requests a second, not thousands.
+    pub fn keep_bodies(&self, per_second: u32, now_ms: i64) -> bool {
+        self.bodies.take(per_second, now_ms)
+    }
+
+    /// Requests not listed because more came in their second than the inspector lists.
+    pub fn unlisted(&self) -> u64 {
+        self.unlisted.load(Ordering::Relaxed)
     }
 
     /// Requests whose detail was refused because the writer fell behind.
@@ -225,6 +255,23 @@ mod tests {
         // A late reader of the older second counts against the newer one.
         let late = (0..5).filter(|_| inspector.keep_bodies(3, second)).count();
         assert_eq!(late, 2);
+    }
+
+    #[test]
+    fn requests_past_the_listing_budget_are_counted_not_listed_and_bodies_keep_their_own() {
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let inspector = Inspector::new(tx);
+        let second = 1_765_000_000_000;
+        let listed = (0..10)
+            .filter(|i| inspector.list(4, second + i * 10))
+            .count();
+        assert_eq!(listed, 4);
+        assert_eq!(inspector.unlisted(), 6);
+        // The bodies' budget is apart from the listing's.
+        assert!(inspector.keep_bodies(1, second));
+        assert!(!inspector.keep_bodies(1, second));
+        assert!(inspector.list(4, second + 1000), "a new second lists again");
+        assert_eq!(inspector.unlisted(), 6);
     }
 
     #[test]

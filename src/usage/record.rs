@@ -31,6 +31,9 @@ pub struct UsageRecord {
     pub latency_ms: i64,
     /// The proxy key's limit that refused the request (`rpm`, `model`, `expired`…).
     pub limited: Option<&'static str>,
+    /// The inspector lists this request: its detail follows, and takes its token counts from
+    /// this record rather than reading the answer again.
+    pub listed: bool,
 }
 
 /// What the request path hands the recording thread, in one queue.

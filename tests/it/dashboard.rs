@@ -112,8 +112,10 @@ async fn the_dashboard_works_in_a_real_browser() {
     // GitHub's login servers, for the Copilot login on the Providers page.
     let github = crate::support::fake_github::FakeGithub::start(&fake.openai_base()).await;
     github.answer_polls_with(&["authorization_pending"]);
+    // The Requests page is shown with a thousand requests, sent faster than the inspector
+    // lists by default.
     let config = format!(
-        "{}\n{}",
+        "{}\n{}\n[observability]\ninspector_requests_per_second = 100000\n",
         fake.four_formats_config(crate::support::FAST_ROUTING),
         github.config()
     );

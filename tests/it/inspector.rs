@@ -373,6 +373,82 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
 }
 
 #[tokio::test]
+async fn past_its_requests_per_second_the_inspector_counts_requests_it_does_not_list() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = router_observing(&fake, "inspector_requests_per_second = 3").await;
+    let burst = (0..30).map(|i| {
+        let router = &router;
+        async move {
+            let body = json!({"model": "fchat/gpt-4o", "stream": i % 2 == 0,
+                "messages": [{"role": "user", "content": format!("burst {i}")}]});
+            let r = post_chat(router, body, "sk-client-secret").await;
+            assert_eq!(r.status(), 200);
+            let id = request_id(&r);
+            r.bytes().await.unwrap();
+            id
+        }
+    });
+    let ids = futures_util::future::join_all(burst).await;
+    // Usage counts every request, listed or not.
+    wait_for(&router, "/api/usage/summary", |v| {
+        v["total"]["requests"] == 30
+    })
+    .await;
+    let page = wait_for(&router, "/api/usage/request-details?pageSize=50", |v| {
+        total(v) + v["unlisted"].as_u64().unwrap_or(0) == 30
+    })
+    .await;
+    let listed: Vec<&str> = page["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    let mut seconds = std::collections::BTreeMap::<i64, usize>::new();
+    for d in page["details"].as_array().unwrap() {
+        *seconds
+            .entry(d["timestamp"].as_i64().unwrap_or_default() / 1000)
+            .or_default() += 1;
+    }
+    // 3 a second were listed (the budget's second is read a moment before the request's
+    // start is, so one more second may hold some of them).
+    let most = 3 * (seconds.len() + 1);
+    assert!(
+        (1..=most).contains(&listed.len()),
+        "{} of 30 listed over {seconds:?}",
+        listed.len()
+    );
+    assert!(page["unlisted"].as_u64() > Some(0), "{page}");
+    // One not listed has no detail to open; a listed one has its layers.
+    let unlisted = ids
+        .iter()
+        .find(|id| !listed.contains(&id.as_str()))
+        .expect("some request was not listed");
+    let (status, _) = get(&router, &format!("/api/usage/request-details/{unlisted}")).await;
+    assert_eq!(status, 404);
+    let (_, d) = get(
+        &router,
+        &format!("/api/usage/request-details/{}", listed[0]),
+    )
+    .await;
+    assert_eq!(d["clientRequest"]["headers"]["authorization"], "[REDACTED]");
+
+    // The limit is a setting of at least 1.
+    let (status, err) = router
+        .api(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"observability": {"inspectorRequestsPerSecond": 0}})),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("observability.inspectorRequestsPerSecond")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
     let fake = FakeUpstream::start(Script::default()).await;
     let router = router_observing(&fake, "inspector = false").await;

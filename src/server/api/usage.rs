@@ -202,6 +202,7 @@ pub async fn request_details(
         .iter_mut()
         .for_each(|r| names.name_request(r));
     listed.dropped = core.inspector.dropped();
+    listed.unlisted = core.inspector.unlisted();
     Ok(Json(listed).into_response())
 }
 

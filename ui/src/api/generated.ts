@@ -226,6 +226,12 @@ inspectorMaxBytes: number,
  */
 inspectorMaxFieldBytes: number, 
 /**
+ * Requests a second the inspector lists; past it in the same second a request is counted
+ * in usage but not listed (and the inspector counts those), which keeps recording's cost
+ * flat however fast requests come.
+ */
+inspectorRequestsPerSecond: number, 
+/**
  * Requests a second whose bodies the inspector keeps; past it in the same second a
  * request is kept without its bodies (and says so), which is most of what recording
  * costs under load.
@@ -642,7 +648,12 @@ export type DetailPage = { details: Array<DetailSummary>, pagination: Pagination
 /**
  * Requests whose detail the inspector refused because its writer fell behind.
  */
-dropped: number, };
+dropped: number, 
+/**
+ * Requests not listed because more came in their second than the inspector lists
+ * (`inspector_requests_per_second`); usage counts them.
+ */
+unlisted: number, };
 
 export type Layer = { url?: string, status?: number, headers: { [key in string]?: string }, body?: JsonValue, events?: Array<JsonValue>, bytes: number, truncated: boolean, 
 /**

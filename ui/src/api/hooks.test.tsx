@@ -11,7 +11,7 @@ function wrapper() {
   return ({ children }: { children: ReactNode }) => <QueryClientProvider client={client}>{children}</QueryClientProvider>;
 }
 
-const page = { details: [], pagination: { page: 2, pageSize: 10, totalItems: 11, totalPages: 2 }, dropped: 0 };
+const page = { details: [], pagination: { page: 2, pageSize: 10, totalItems: 11, totalPages: 2 }, dropped: 0, unlisted: 0 };
 
 describe("data hooks", () => {
   it("useRequestDetails asks for the page, size and filters it is given", async () => {

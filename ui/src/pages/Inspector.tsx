@@ -94,6 +94,11 @@ export function InspectorPage() {
             </select>
           </label>
           {data.dropped > 0 && <span className="muted">{data.dropped} dropped under load</span>}
+          {data.unlisted > 0 && (
+            <span className="muted" data-testid="unlisted" title="More came in their second than the inspector lists (Settings); usage counts them">
+              {data.unlisted} not listed, past the requests a second the inspector lists
+            </span>
+          )}
         </nav>
       )}
       {open && <DetailDrawer id={open} onClose={close} />}

@@ -16,6 +16,7 @@ interface Form {
   inspectorMaxRequests: string;
   inspectorMaxMiB: string;
   inspectorMaxFieldKiB: string;
+  inspectorRequestsPerSecond: string;
   inspectorBodiesPerSecond: string;
   quotaRefreshSecs: string;
 }
@@ -28,6 +29,7 @@ const toForm = (r: RoutingSettings, o: ObservabilitySettings): Form => ({
   inspectorMaxRequests: String(o.inspectorMaxRequests),
   inspectorMaxMiB: String(Math.round(o.inspectorMaxBytes / 1048576)),
   inspectorMaxFieldKiB: String(Math.round(o.inspectorMaxFieldBytes / 1024)),
+  inspectorRequestsPerSecond: String(o.inspectorRequestsPerSecond),
   inspectorBodiesPerSecond: String(o.inspectorBodiesPerSecond),
   quotaRefreshSecs: String(o.quotaRefreshSecs),
 });
@@ -39,6 +41,7 @@ export function toPatch(f: Form): { patch: Record<string, unknown> } | { field: 
     inspectorMaxRequests: f.inspectorMaxRequests,
     inspectorMaxMiB: f.inspectorMaxMiB,
     inspectorMaxFieldKiB: f.inspectorMaxFieldKiB,
+    inspectorRequestsPerSecond: f.inspectorRequestsPerSecond,
     inspectorBodiesPerSecond: f.inspectorBodiesPerSecond,
     quotaRefreshSecs: f.quotaRefreshSecs,
   };
@@ -57,6 +60,7 @@ export function toPatch(f: Form): { patch: Record<string, unknown> } | { field: 
         inspectorMaxRequests: n.inspectorMaxRequests,
         inspectorMaxBytes: (n.inspectorMaxMiB ?? 0) * 1048576,
         inspectorMaxFieldBytes: (n.inspectorMaxFieldKiB ?? 0) * 1024,
+        inspectorRequestsPerSecond: n.inspectorRequestsPerSecond,
         inspectorBodiesPerSecond: n.inspectorBodiesPerSecond,
         quotaRefreshSecs: n.quotaRefreshSecs,
       },
@@ -155,6 +159,7 @@ export function SettingsPage() {
             {number("inspectorMaxRequests", "Requests the inspector keeps")}
             {number("inspectorMaxMiB", "Inspector size limit", "MiB")}
             {number("inspectorMaxFieldKiB", "Each body cut at", "KiB")}
+            {number("inspectorRequestsPerSecond", "Lists at most", "requests a second (usage counts the others)")}
             {number("inspectorBodiesPerSecond", "Bodies kept for at most", "requests a second (the others keep headers and outcome)")}
             {number("quotaRefreshSecs", "Fetch quota every", "seconds")}
           </section>

@@ -9,6 +9,7 @@ const form = {
   inspectorMaxRequests: "1000",
   inspectorMaxMiB: "256",
   inspectorMaxFieldKiB: "1024",
+  inspectorRequestsPerSecond: "200",
   inspectorBodiesPerSecond: "50",
   quotaRefreshSecs: "300",
 };
@@ -24,6 +25,7 @@ describe("toPatch", () => {
         inspectorMaxRequests: 1000,
         inspectorMaxBytes: 256 * 1048576,
         inspectorMaxFieldBytes: 1024 * 1024,
+        inspectorRequestsPerSecond: 200,
         inspectorBodiesPerSecond: 50,
         quotaRefreshSecs: 300,
       },
