@@ -111,7 +111,7 @@ async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
     let router = start_router(upstream, extra).await;
     let url = format!("http://{}/v1/chat/completions", router.addr);
     let pid = router.child.id().unwrap_or(0);
-    println!("router pid {pid}");
+    println!("router pid {pid} at http://{}", router.addr);
     let routed = body("bench-combo", false);
     let start = Instant::now();
     let mut load = Load::default();
@@ -127,6 +127,11 @@ async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
         load.rps(),
         load.cpu_per_request()
     );
+    if let Ok(idle) = std::env::var("BENCH_IDLE_SECS") {
+        // The router stays up, at rest, for a look at it after the load.
+        let secs = idle.parse().unwrap_or(0);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
 }
 
 /// The throughput baseline: forwards the body to the upstream, no parsing, no routing.
@@ -279,6 +284,22 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// Waits until `pid` has spent no CPU for 100 ms (at most 5 s): what its recording thread
+/// still had queued when the load stopped is written before the next round, so it is counted
+/// in this round's CPU and does not slow the next process's round.
+async fn settle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = cpu_time(pid);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = cpu_time(pid);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// Throughput rounds against one server process, with the CPU it spent.
 #[derive(Default)]
 struct Load {
@@ -291,6 +312,7 @@ impl Load {
     async fn round(&mut self, client: &reqwest::Client, url: &str, body: &str, n: usize, pid: u32) {
         let before = cpu_time(pid);
         self.rps.push(throughput(client, url, body, n, 8).await);
+        settle(pid).await;
         self.cpu += cpu_time(pid) - before;
         self.requests += n;
     }
