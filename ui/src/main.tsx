@@ -8,9 +8,16 @@ import "./styles.css";
 
 applyTheme(savedTheme());
 const client = new QueryClient({ defaultOptions: { queries: { retry: 1, staleTime: 2000 } } });
-prefetchFirstPage(client);
-const root = document.getElementById("root");
-if (root) {
+
+/** How long the first render waits for the first page's answers. On loopback they are in
+ * by the time this script has run, and one render with them beats an empty render and a
+ * second one (against one router, ten rounds each, twice: the first page interactive at
+ * 265 ms p50 instead of 350). A slow router does not hold the page back longer than this. */
+const FIRST_ANSWERS_WAIT_MS = 150;
+
+function render() {
+  const root = document.getElementById("root");
+  if (!root) return;
   createRoot(root).render(
     <StrictMode>
       <QueryClientProvider client={client}>
@@ -19,3 +26,6 @@ if (root) {
     </StrictMode>,
   );
 }
+
+const waited = new Promise((resolve) => setTimeout(resolve, FIRST_ANSWERS_WAIT_MS));
+void Promise.race([prefetchFirstPage(client), waited]).then(render);
