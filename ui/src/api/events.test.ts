@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { eventNames } from "./events";
+import { EVERY_REFRESHED_QUERY, eventNames } from "./events";
+import { keys } from "./hooks";
 
 describe("eventNames", () => {
   it("reads whole events' names and keeps a partial one for later", () => {
@@ -8,5 +9,14 @@ describe("eventNames", () => {
     );
     expect(names).toEqual(["request-started", "request-finished"]);
     expect(rest).toBe("event: quota-up");
+  });
+});
+
+describe("EVERY_REFRESHED_QUERY", () => {
+  it("names each query once, so a reconnect refetches it once", () => {
+    const named = EVERY_REFRESHED_QUERY.map((q) => JSON.stringify(q));
+    expect(new Set(named).size).toBe(named.length);
+    expect(named.filter((q) => q === JSON.stringify(keys.status))).toHaveLength(1);
+    expect(named).toContain(JSON.stringify(["connections"]));
   });
 });

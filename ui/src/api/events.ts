@@ -61,6 +61,12 @@ const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after
   "config-changed": { queries: [keys.status, keys.proxyKeys, keys.settings, keys.quota, ["combos"], ["routable-models"], ["connections"], ["providers"]], after: 0 },
 };
 
+/** Each query some event refreshes, once: invalidating a query again while its refetch is in
+ * flight cancels that refetch and starts another. */
+export const EVERY_REFRESHED_QUERY: readonly (readonly string[])[] = [
+  ...new Map(Object.values(REFRESHES).flatMap((r) => r.queries.map((q) => [JSON.stringify(q), q] as const))).values(),
+];
+
 export function useEngineEvents(): void {
   const client = useQueryClient();
   useEffect(() => {
@@ -81,7 +87,7 @@ export function useEngineEvents(): void {
         }, refresh.after);
         timers.add(timer);
       },
-      () => invalidate(Object.values(REFRESHES).flatMap((r) => r.queries)),
+      () => invalidate(EVERY_REFRESHED_QUERY),
     );
     return () => {
       stop.abort();
