@@ -26,9 +26,9 @@ const COUNTED_LOCALLY: &str = "estimate-o200k_base";
 
 /// Asks the first Anthropic-format account the model routes to (`proxy::count_tokens`); otherwise counts locally
 /// with the o200k_base tokenizer (an estimate: Claude's own tokenizer is not public).
-pub async fn count_tokens(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let caller = super::client_api::Caller::of(&core, &request);
+pub async fn count_tokens(State(core): State<Arc<Core>>, mut request: Request) -> Response {
     let headers = anthropic_headers(&request);
+    let caller = super::client_api::Caller::of(&core, &mut request);
     let bytes = match read_body(Api::Anthropic, request).await {
         Ok(b) => b,
         Err(r) => return r,

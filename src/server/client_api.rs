@@ -135,32 +135,33 @@ pub struct ClientKey(pub Option<String>);
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub key_id: Option<String>,
-    /// The request's headers, kept only when the inspector lists this request: it is on and
-    /// has not listed its requests-a-second yet.
+    /// The request's headers while the inspector is on, for `serve` to list the request with
+    /// (or drop, past the inspector's requests a second).
     pub headers: Option<HeaderMap>,
 }
 
 impl Caller {
-    pub fn of(core: &Core, request: &Request) -> Self {
+    /// Who sent `request`; with the inspector on its headers move here, so the handler must
+    /// read what it needs of them first.
+    pub fn of(core: &Core, request: &mut Request) -> Self {
         let key_id = request
             .extensions()
             .get::<ClientKey>()
             .and_then(|k| k.0.clone());
-        let observe = &core.catalog().settings.observability;
-        let listed = observe.inspector
-            && core.inspector.list(
-                observe.inspector_requests_per_second,
-                crate::clock::now_ms(),
-            );
-        let headers = listed.then(|| request.headers().clone());
+        let headers = core
+            .catalog()
+            .settings
+            .observability
+            .inspector
+            .then(|| std::mem::take(request.headers_mut()));
         Self { key_id, headers }
     }
 }
 
 /// The handler of the APIs whose body names the model (OpenAI Chat, Responses, Anthropic).
-pub async fn serve_model_in_body(api: Api, core: Arc<Core>, request: Request) -> Response {
-    let caller = Caller::of(&core, &request);
+pub async fn serve_model_in_body(api: Api, core: Arc<Core>, mut request: Request) -> Response {
     let headers = anthropic_headers(&request);
+    let caller = Caller::of(&core, &mut request);
     let bytes = match read_body(api, request).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -171,9 +172,9 @@ pub async fn serve_model_in_body(api: Api, core: Arc<Core>, request: Request) ->
     }
 }
 
-/// Routes `inbound` and answers in its API; every outcome is recorded for usage and, while
-/// the inspector is on, with its four layers.
-pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Response {
+/// Routes `inbound` and answers in its API; every outcome is recorded for usage and, when the
+/// inspector lists the request, with its four layers.
+pub async fn serve(core: Arc<Core>, inbound: Inbound, mut caller: Caller) -> Response {
     if core.is_paused() {
         return error_response(
             inbound.api,
@@ -201,7 +202,17 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, caller: Caller) -> Respons
         });
     }
     let observe = &catalog.settings.observability;
-    let mut side = caller.headers.is_some().then(|| {
+    // Decided only for a request that will be served, so refusals, bad requests and token
+    // counts do not take the inspector's places.
+    let listed = caller.headers.is_some()
+        && core.inspector.list(
+            observe.inspector_requests_per_second,
+            crate::clock::now_ms(),
+        );
+    if !listed {
+        caller.headers = None;
+    }
+    let mut side = listed.then(|| {
         let keep = core
             .inspector
             .keep_bodies(observe.inspector_bodies_per_second, crate::clock::now_ms());

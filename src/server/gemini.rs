@@ -23,7 +23,7 @@ pub async fn model_action(
     State(core): State<Arc<Core>>,
     Path(rest): Path<String>,
     Query(query): Query<GeminiQuery>,
-    request: Request,
+    mut request: Request,
 ) -> Response {
     let Some((model, action)) = rest.rsplit_once(':') else {
         return error_response(
@@ -34,7 +34,7 @@ pub async fn model_action(
         );
     };
     let model = model.strip_prefix("models/").unwrap_or(model).to_owned();
-    let caller = Caller::of(&core, &request);
+    let caller = Caller::of(&core, &mut request);
     let bytes = match read_body(Api::Gemini, request).await {
         Ok(b) => b,
         Err(r) => return r,

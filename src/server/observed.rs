@@ -1,4 +1,4 @@
-//! What a client request leaves behind: its usage record and, while the inspector is on, its
+//! What a client request leaves behind: its usage record and, when the inspector lists it, its
 //! four layers. Built alongside the request and handed to the recording thread when the answer
 //! is over (for a stream, when the stream ends).
 
@@ -44,7 +44,7 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// `side` is what the dispatcher captured of the provider side (inspector on).
+    /// `side` is what the dispatcher captured of the provider side (the request is listed).
     pub fn new(
         core: &Core,
         catalog: &Catalog,
@@ -55,7 +55,7 @@ impl Observed {
         side: Option<ProviderSide>,
     ) -> Self {
         let observe = &catalog.settings.observability;
-        // Without the inspector nothing is captured.
+        // An unlisted request captures nothing.
         let cap = side.as_ref().map_or(0, |side| side.body_cap);
         let api = inbound.api;
         let record = UsageRecord {

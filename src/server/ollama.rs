@@ -13,8 +13,8 @@ use crate::format::{Api, ollama};
 use crate::proxy::Inbound;
 use crate::state::Core;
 
-pub async fn chat(State(core): State<Arc<Core>>, request: Request) -> Response {
-    let caller = Caller::of(&core, &request);
+pub async fn chat(State(core): State<Arc<Core>>, mut request: Request) -> Response {
+    let caller = Caller::of(&core, &mut request);
     let bytes = match read_body(Api::Ollama, request).await {
         Ok(b) => b,
         Err(r) => return r,

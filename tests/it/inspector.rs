@@ -449,6 +449,41 @@ async fn past_its_requests_per_second_the_inspector_counts_requests_it_does_not_
 }
 
 #[tokio::test]
+async fn requests_the_router_does_not_serve_take_no_place_in_the_inspector() {
+    let fake = FakeUpstream::start(Script::default()).await;
+    let router = router_observing(&fake, "inspector_requests_per_second = 1").await;
+    for _ in 0..3 {
+        let r = router
+            .http
+            .post(router.url("/v1/messages/count_tokens"))
+            .bearer_auth("sk-client-secret")
+            .json(&json!({"model": "fanth/claude-sonnet-4-5",
+                "messages": [{"role": "user", "content": "how many?"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = post_chat(&router, json!({"messages": []}), "sk-client-secret").await;
+        assert_eq!(r.status(), 400);
+    }
+    // The one place of this second is the served request's.
+    let r = post_chat(
+        &router,
+        json!({"model": "fchat/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+        "sk-client-secret",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let id = request_id(&r);
+    let page = wait_for(&router, "/api/usage/request-details?pageSize=50", |v| {
+        total(v) == 1
+    })
+    .await;
+    assert_eq!(page["details"][0]["id"], id.as_str(), "{page}");
+    assert_eq!(page["unlisted"], 0, "{page}");
+}
+
+#[tokio::test]
 async fn turning_the_inspector_off_keeps_usage_but_no_detail() {
     let fake = FakeUpstream::start(Script::default()).await;
     let router = router_observing(&fake, "inspector = false").await;
