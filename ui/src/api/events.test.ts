@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { EVERY_REFRESHED_QUERY, eventNames } from "./events";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { REFRESH_SPACING_MS, createRefresher, eventNames } from "./events";
 import { keys } from "./hooks";
 
 describe("eventNames", () => {
@@ -12,11 +12,51 @@ describe("eventNames", () => {
   });
 });
 
-describe("EVERY_REFRESHED_QUERY", () => {
-  it("names each query once, so a reconnect refetches it once", () => {
-    const named = EVERY_REFRESHED_QUERY.map((q) => JSON.stringify(q));
-    expect(new Set(named).size).toBe(named.length);
-    expect(named.filter((q) => q === JSON.stringify(keys.status))).toHaveLength(1);
-    expect(named).toContain(JSON.stringify(["connections"]));
+describe("createRefresher", () => {
+  afterEach(() => vi.useRealTimers());
+
+  const refresher = () => {
+    const calls: string[] = [];
+    const r = createRefresher((queries) => queries.forEach((q) => calls.push(JSON.stringify(q))));
+    return { r, calls };
+  };
+
+  it("refreshes each query once when the stream connects", () => {
+    const { r, calls } = refresher();
+    r.connected();
+    expect(new Set(calls).size).toBe(calls.length);
+    expect(calls.filter((q) => q === JSON.stringify(keys.status))).toHaveLength(1);
+    expect(calls).toContain(JSON.stringify(["connections"]));
+  });
+
+  it("refreshes at once for a lone event, and once per spacing under a flood", () => {
+    vi.useFakeTimers();
+    const { r, calls } = refresher();
+    r.event("quota-updated");
+    vi.advanceTimersByTime(0);
+    expect(calls).toEqual([JSON.stringify(keys.quota)]);
+    calls.length = 0;
+    // A thousand requests finishing over one second: four refreshes, not a thousand.
+    for (let ms = 0; ms < 1000; ms++) {
+      r.event("request-finished");
+      vi.advanceTimersByTime(1);
+    }
+    vi.advanceTimersByTime(REFRESH_SPACING_MS);
+    const details = calls.filter((q) => q === JSON.stringify(keys.details));
+    expect(details.length).toBeGreaterThanOrEqual(4);
+    expect(details.length).toBeLessThanOrEqual(5);
+    r.stop();
+  });
+
+  it("waits for a started request to be written before looking", () => {
+    vi.useFakeTimers();
+    const { r, calls } = refresher();
+    r.event("request-started");
+    vi.advanceTimersByTime(299);
+    expect(calls).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(calls).toEqual([JSON.stringify(keys.details)]);
+    r.event("no-such-event");
+    r.stop();
   });
 });

@@ -46,8 +46,9 @@ async function follow(signal: AbortSignal, on: (name: string) => void, connected
   }
 }
 
-/** What each event makes stale, and after how long (ms): a started request is written by the
- * engine's recorder within its 200 ms flush interval, so the list looks again a bit later. */
+/** What each event makes stale, and after how long (ms): a started request the inspector lists
+ * is written by the engine's recorder within its 200 ms flush interval, so the list looks
+ * again a bit later. */
 const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after: number }> = {
   "request-started": { queries: [keys.details], after: 300 },
   "request-finished": { queries: [keys.details, keys.usage], after: 0 },
@@ -63,35 +64,64 @@ const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after
 
 /** Each query some event refreshes, once: invalidating a query again while its refetch is in
  * flight cancels that refetch and starts another. */
-export const EVERY_REFRESHED_QUERY: readonly (readonly string[])[] = [
+const EVERY_REFRESHED_QUERY: readonly (readonly string[])[] = [
   ...new Map(Object.values(REFRESHES).flatMap((r) => r.queries.map((q) => [JSON.stringify(q), q] as const))).values(),
 ];
+
+/** The least time (ms) between two refreshes for one kind of event: under load the router
+ * sends thousands of events a second, and each refresh would cancel the refetch the one
+ * before started. */
+export const REFRESH_SPACING_MS = 250;
+
+type Queries = readonly (readonly string[])[];
+
+/** Turns events into refreshes: each kind at most once per `REFRESH_SPACING_MS`, with the
+ * events that came meanwhile taken by the one pending; a (re)connection refreshes every query
+ * once, since events may have been missed while the stream was down. */
+export function createRefresher(invalidate: (queries: Queries) => void) {
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const last = new Map<string, number>();
+  return {
+    event(name: string) {
+      const refresh = REFRESHES[name];
+      if (!refresh || pending.has(name)) return;
+      const since = Date.now() - (last.get(name) ?? -Infinity);
+      const delay = Math.max(refresh.after, REFRESH_SPACING_MS - since);
+      pending.set(
+        name,
+        setTimeout(() => {
+          pending.delete(name);
+          last.set(name, Date.now());
+          invalidate(refresh.queries);
+        }, delay),
+      );
+    },
+    connected() {
+      invalidate(EVERY_REFRESHED_QUERY);
+    },
+    stop() {
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    },
+  };
+}
 
 export function useEngineEvents(): void {
   const client = useQueryClient();
   useEffect(() => {
     if (typeof ReadableStream === "undefined") return;
     const stop = new AbortController();
-    const timers = new Set<ReturnType<typeof setTimeout>>();
-    const invalidate = (queries: readonly (readonly string[])[]) => {
+    const refresher = createRefresher((queries) => {
       for (const queryKey of queries) void client.invalidateQueries({ queryKey });
-    };
+    });
     void follow(
       stop.signal,
-      (name) => {
-        const refresh = REFRESHES[name];
-        if (!refresh) return;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          invalidate(refresh.queries);
-        }, refresh.after);
-        timers.add(timer);
-      },
-      () => invalidate(EVERY_REFRESHED_QUERY),
+      (name) => refresher.event(name),
+      () => refresher.connected(),
     );
     return () => {
       stop.abort();
-      for (const timer of timers) clearTimeout(timer);
+      refresher.stop();
     };
   }, [client]);
 }

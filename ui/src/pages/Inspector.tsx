@@ -94,12 +94,13 @@ export function InspectorPage() {
             </select>
           </label>
           {data.dropped > 0 && <span className="muted">{data.dropped} dropped under load</span>}
-          {data.unlisted > 0 && (
-            <span className="muted" data-testid="unlisted" title="More came in their second than the inspector lists (Settings); usage counts them">
-              {data.unlisted} not listed, past the requests a second the inspector lists
-            </span>
-          )}
         </nav>
+      )}
+      {data && data.unlisted > 0 && (
+        <p className="muted" data-testid="unlisted">
+          {data.unlisted} requests since this router started were not listed: more came in their second than the inspector
+          lists (Settings). Usage counts them.
+        </p>
       )}
       {open && <DetailDrawer id={open} onClose={close} />}
     </>
