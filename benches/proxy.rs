@@ -8,8 +8,9 @@
 //! - the router's resident memory,
 //! - what translation adds over passthrough for a coding-agent request (50 KB, 20 tools):
 //!   the same Chat body routed to an OpenAI-format account and to an Anthropic-format one,
-//! - what recording adds (usage records and the inspector's four layers): the same router
-//!   with recording switched off, in interleaved rounds.
+//! - what recording adds (usage records, and the inspector's four layers for the requests it
+//!   lists): the same router with recording switched off, and one listing every request, in
+//!   interleaved rounds.
 //!
 //! Harness code: a failed setup step should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -28,8 +29,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{
-    RECORDING_OFF, agent_body, memory, percentile, spawn_and_read_addr, start_fake_upstream,
-    start_router,
+    LISTING_EVERY_REQUEST, RECORDING_OFF, agent_body, memory, percentile, spawn_and_read_addr,
+    start_fake_upstream, start_router,
 };
 
 /// Request counts for a real run (`cargo bench` passes `--bench`); `cargo test` runs the same
@@ -99,9 +100,11 @@ fn main() {
     rt.block_on(run(upstream, sizes));
 }
 
-/// `cargo bench --bench proxy -- --profile SECS [--recording-off]`: the router under the
-/// concurrency-8 load for SECS seconds, its pid printed first, for a profiler to attach to
-/// (`perf record -g -p PID`); prints requests a second and CPU per request at the end.
+/// `cargo bench --bench proxy -- --profile SECS [--recording-off | --inspector-off]`: the
+/// router under the concurrency-8 load for SECS seconds, in rounds of 8000 requests each
+/// followed by `settle`, its pid printed first for a profiler to attach to
+/// (`perf record --call-graph dwarf,65528 -p PID`); prints each round's requests a second and
+/// CPU per request. `BENCH_IDLE_SECS` keeps the router up at rest afterwards.
 async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
@@ -284,16 +287,18 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// Waits until `pid` has spent no CPU for 100 ms (at most 5 s): what its recording thread
-/// still had queued when the load stopped is written before the next round, so it is counted
-/// in this round's CPU and does not slow the next process's round.
+/// Waits until `pid` has spent no CPU for 100 ms, and at least 1.2 s after the load (at most
+/// 5 s): what its recording thread still had queued when the load stopped, and the memory it
+/// hands back after 1 s at rest, are done before the next round, so they are counted in this
+/// round's CPU and do not slow the next process's round. (CPU time comes in 10 ms ticks: a
+/// process using under a tenth of a core can look quiet for 100 ms.)
 async fn settle(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let start = Instant::now();
     let mut last = cpu_time(pid);
-    while Instant::now() < deadline {
+    while start.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = cpu_time(pid);
-        if now == last {
+        if now == last && start.elapsed() >= Duration::from_millis(1200) {
             return;
         }
         last = now;
@@ -408,28 +413,40 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let settled = memory(pid);
 
-    // Recording (usage + inspector) on vs off at concurrency 1, in interleaved rounds whose
-    // order alternates; the median of the per-round p50 differences.
+    // Recording on vs off at concurrency 1, in interleaved rounds whose order alternates; the
+    // median of the per-round p50 differences. These rounds run thousands of requests a
+    // second, so with the defaults most are past what the inspector lists; a third router
+    // lists every one, for what the inspector itself adds.
+    let mut listing = start_router(upstream, LISTING_EVERY_REQUEST).await;
+    let listing_url = format!("http://{}/v1/chat/completions", listing.addr);
+    sequential(&client, &listing_url, &routed, sizes.sequential).await;
     let streamed = body("bench-combo", true);
     let (mut plain_added, mut stream_added) = (Vec::new(), Vec::new());
+    let (mut plain_listed, mut stream_listed) = (Vec::new(), Vec::new());
     let per_round = sizes.sequential / 2;
     for round in 0..ROUNDS {
-        for (body, added) in [(&routed, &mut plain_added), (&streamed, &mut stream_added)] {
-            let (with, without) = if round % 2 == 0 {
-                let without = sequential(&client, &quiet_url, body, per_round).await;
-                (
-                    sequential(&client, &router_url, body, per_round).await,
-                    without,
-                )
-            } else {
-                let with = sequential(&client, &router_url, body, per_round).await;
-                (with, sequential(&client, &quiet_url, body, per_round).await)
-            };
-            added.push(ms(percentile(&with, 0.5)) - ms(percentile(&without, 0.5)));
+        for (body, added, listed) in [
+            (&routed, &mut plain_added, &mut plain_listed),
+            (&streamed, &mut stream_added, &mut stream_listed),
+        ] {
+            let mut order = [&quiet_url, &router_url, &listing_url];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut p50 = std::collections::HashMap::new();
+            for url in order {
+                let times = sequential(&client, url, body, per_round).await;
+                p50.insert(url, ms(percentile(&times, 0.5)));
+            }
+            added.push(p50[&router_url] - p50[&quiet_url]);
+            listed.push(p50[&listing_url] - p50[&quiet_url]);
         }
     }
     let recording_plain = median(&mut plain_added);
     let recording_stream = median(&mut stream_added);
+    let listed_plain = median(&mut plain_listed);
+    let listed_stream = median(&mut stream_listed);
+    listing.child.kill().await.ok();
     quiet.child.kill().await.ok();
     let first_page = dashboard_first_page(&router.addr, sizes.page_rounds).await;
     router.child.kill().await.ok();
@@ -500,6 +517,9 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     println!(
         "| recording on vs off, added (p50): whole answer / 20-event stream | {recording_plain:.3} / {recording_stream:.3} ms | ≤ 0.05 ms: {} |",
         verdict(recording_plain <= 0.05 && recording_stream <= 0.05)
+    );
+    println!(
+        "| the same with the inspector listing every request: whole answer / 20-event stream | {listed_plain:.3} / {listed_stream:.3} ms | |"
     );
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(

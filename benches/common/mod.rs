@@ -105,6 +105,9 @@ pub struct RouterProcess {
 
 /// What turns recording off: no usage records, no inspector detail.
 pub const RECORDING_OFF: &str = "[observability]\nrecord_usage = false\ninspector = false\n";
+/// The inspector lists every request, however fast they come (its default is 200 a second).
+pub const LISTING_EVERY_REQUEST: &str =
+    "[observability]\ninspector_requests_per_second = 16000000\n";
 
 pub async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
     let dir = tempfile::tempdir().expect("dir");
