@@ -298,23 +298,25 @@ async fn retention_keeps_the_newest_within_count_and_byte_limits() {
     assert_eq!(d["clientRequest"]["bytes"], 2000);
 }
 
+/// Thirty requests at once, every other one streamed; their ids.
+async fn burst_of_30(router: &Router) -> Vec<String> {
+    let burst = (0..30).map(|i| async move {
+        let body = json!({"model": "fchat/gpt-4o", "stream": i % 2 == 0,
+            "messages": [{"role": "user", "content": format!("burst {i}")}]});
+        let r = post_chat(router, body, "sk-client-secret").await;
+        assert_eq!(r.status(), 200);
+        let id = request_id(&r);
+        r.bytes().await.unwrap();
+        id
+    });
+    futures_util::future::join_all(burst).await
+}
+
 #[tokio::test]
 async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_bodies() {
     let fake = FakeUpstream::start(Script::default()).await;
     let router = router_observing(&fake, "inspector_bodies_per_second = 3").await;
-    let burst = (0..30).map(|i| {
-        let router = &router;
-        async move {
-            let body = json!({"model": "fchat/gpt-4o", "stream": i % 2 == 0,
-                "messages": [{"role": "user", "content": format!("burst {i}")}]});
-            let r = post_chat(router, body, "sk-client-secret").await;
-            assert_eq!(r.status(), 200);
-            let id = request_id(&r);
-            r.bytes().await.unwrap();
-            id
-        }
-    });
-    let ids = futures_util::future::join_all(burst).await;
+    let ids = burst_of_30(&router).await;
     wait_for(&router, "/api/usage/request-details?pageSize=50", |v| {
         total(v) == 30
             && v["details"]
@@ -376,19 +378,7 @@ async fn past_its_bodies_per_second_the_inspector_keeps_requests_without_their_b
 async fn past_its_requests_per_second_the_inspector_counts_requests_it_does_not_list() {
     let fake = FakeUpstream::start(Script::default()).await;
     let router = router_observing(&fake, "inspector_requests_per_second = 3").await;
-    let burst = (0..30).map(|i| {
-        let router = &router;
-        async move {
-            let body = json!({"model": "fchat/gpt-4o", "stream": i % 2 == 0,
-                "messages": [{"role": "user", "content": format!("burst {i}")}]});
-            let r = post_chat(router, body, "sk-client-secret").await;
-            assert_eq!(r.status(), 200);
-            let id = request_id(&r);
-            r.bytes().await.unwrap();
-            id
-        }
-    });
-    let ids = futures_util::future::join_all(burst).await;
+    let ids = burst_of_30(&router).await;
     // Usage counts every request, listed or not.
     wait_for(&router, "/api/usage/summary", |v| {
         v["total"]["requests"] == 30
