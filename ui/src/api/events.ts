@@ -46,10 +46,12 @@ async function follow(signal: AbortSignal, on: (name: string) => void, connected
   }
 }
 
+type Queries = readonly (readonly string[])[];
+
 /** What each event makes stale, and after how long (ms): a started request the inspector lists
  * is written by the engine's recorder within its 200 ms flush interval, so the list looks
  * again a bit later. */
-const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after: number }> = {
+const REFRESHES: Record<string, { queries: Queries; after: number }> = {
   "request-started": { queries: [keys.details], after: 300 },
   "request-finished": { queries: [keys.details, keys.usage], after: 0 },
   "quota-updated": { queries: [keys.quota], after: 0 },
@@ -64,7 +66,7 @@ const REFRESHES: Record<string, { queries: readonly (readonly string[])[]; after
 
 /** Each query some event refreshes, once: invalidating a query again while its refetch is in
  * flight cancels that refetch and starts another. */
-const EVERY_REFRESHED_QUERY: readonly (readonly string[])[] = [
+const EVERY_REFRESHED_QUERY: Queries = [
   ...new Map(Object.values(REFRESHES).flatMap((r) => r.queries.map((q) => [JSON.stringify(q), q] as const))).values(),
 ];
 
@@ -72,8 +74,6 @@ const EVERY_REFRESHED_QUERY: readonly (readonly string[])[] = [
  * sends thousands of events a second, and each refresh would cancel the refetch the one
  * before started. */
 export const REFRESH_SPACING_MS = 250;
-
-type Queries = readonly (readonly string[])[];
 
 /** Turns events into refreshes: each kind at most once per `REFRESH_SPACING_MS`, with the
  * events that came meanwhile taken by the one pending; a (re)connection refreshes every query
