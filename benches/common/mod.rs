@@ -119,7 +119,11 @@ pub async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
         ),
     )
     .expect("config");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ninerouter"));
+    // NINEROUTER_BENCH_BIN runs another build of the router (A/B of a build setting or a change)
+    // against the same harness.
+    let bin = std::env::var_os("NINEROUTER_BENCH_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ninerouter").into());
+    let mut command = tokio::process::Command::new(bin);
     command
         .args(["serve", "--port", "0", "--secrets", "memory"])
         .arg("--config")
