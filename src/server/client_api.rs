@@ -107,7 +107,7 @@ pub async fn read_body(api: Api, request: axum::extract::Request) -> Result<Byte
 pub fn is_too_slow(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.is::<super::listen::BodyTooSlow>() {
+        if s.is::<super::slow_body::BodyTooSlow>() {
             return true;
         }
         source = s.source();

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
 use super::client_api::ClientKey;
+use super::gate::Verdict;
 use super::guard::is_foreign_browser_request;
 use super::openai_error::OpenAiError;
 use crate::state::Core;
@@ -68,32 +68,28 @@ pub fn check(core: &Core, headers: &HeaderMap, query: Option<&str>) -> KeyCheck 
 }
 
 /// The client APIs' edge: the Host guard, then the proxy key.
-pub async fn require_client_key(
-    State(core): State<Arc<Core>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub fn require_client_key(core: &Arc<Core>, mut request: Request) -> Verdict {
     if let Some(refusal) = super::guard::screen(&core.listen, &request) {
-        return refusal;
+        return Verdict::Answer(refusal);
     }
     let api = super::client_api::api_of_path(request.uri().path());
-    let answer = match check(&core, request.headers(), request.uri().query()) {
+    let answer = match check(core, request.headers(), request.uri().query()) {
         KeyCheck::Ok(key_id) => {
             request.extensions_mut().insert(ClientKey(key_id));
-            return next.run(request).await;
+            return Verdict::Pass(request);
         }
         KeyCheck::Expired(id) => {
             let catalog = core.catalog();
             let limits = catalog.key_limits(&id).cloned().unwrap_or_default();
-            return super::key_limits::refuse(
-                &core,
+            return Verdict::Answer(super::key_limits::refuse(
+                core,
                 &catalog,
                 api,
                 &id,
                 "",
                 &limits,
                 crate::usage::Refusal::Expired,
-            );
+            ));
         }
         KeyCheck::Missing => OpenAiError::new(
             StatusCode::UNAUTHORIZED,
@@ -110,14 +106,14 @@ pub async fn require_client_key(
         .with_code("invalid_api_key"),
     };
     if api == crate::format::Api::OpenaiChat || api == crate::format::Api::Responses {
-        return answer.into_response();
+        return Verdict::Answer(answer.into_response());
     }
-    super::client_api::error_response(
+    Verdict::Answer(super::client_api::error_response(
         api,
         answer.status,
         crate::format::ErrorCategory::Authentication,
         &answer.message,
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::gate::Verdict;
 use crate::state::{Core, Listen};
 
 /// Origins of the desktop window (Tauri serves the UI from these).
@@ -108,14 +108,10 @@ pub fn screen(listen: &Listen, request: &Request) -> Option<Response> {
 
 /// The guard for everything but the client APIs, whose own middleware screens first (one
 /// layer on the hot path instead of two).
-pub async fn host_and_origin(
-    State(core): State<Arc<Core>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub fn host_and_origin(core: &Arc<Core>, request: Request) -> Verdict {
     match screen(&core.listen, &request) {
-        Some(refusal) => refusal,
-        None => next.run(request).await,
+        Some(refusal) => Verdict::Answer(refusal),
+        None => Verdict::Pass(request),
     }
 }
 

@@ -18,6 +18,8 @@ use tokio::sync::{Semaphore, watch};
 use tower_http::add_extension::AddExtension;
 
 use super::allow::AllowList;
+use super::gate::{Gate, Verdict};
+use super::slow_body::{self, BodyTimes};
 
 /// How a server's connections are bounded.
 #[derive(Debug, Clone)]
@@ -53,12 +55,12 @@ pub async fn serve(
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = app.layer(axum::middleware::from_fn_with_state(
+    let app = app.layer(Gate::new(
         BodyTimes {
             idle: limits.body_idle_timeout,
             total: limits.body_timeout,
         },
-        body_deadline,
+        |times, request| Verdict::Pass(slow_body::timed(times, request)),
     ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -133,43 +135,3 @@ pub async fn serve(
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
-
-/// How long a request body may take: between two pieces, and in all.
-#[derive(Clone, Copy)]
-struct BodyTimes {
-    idle: Duration,
-    total: Duration,
-}
-
-/// The request body as a stream that fails when a piece is late (`idle`) or the whole is
-/// (`total` since the headers): a client sending a byte now and then cannot hold its
-/// connection for ever.
-async fn body_deadline(
-    axum::extract::State(times): axum::extract::State<BodyTimes>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use futures_util::StreamExt as _;
-    let deadline = tokio::time::Instant::now() + times.total;
-    let (parts, body) = request.into_parts();
-    let timed =
-        futures_util::stream::unfold(Some(body.into_data_stream()), move |state| async move {
-            let mut stream = state?;
-            let due = deadline.min(tokio::time::Instant::now() + times.idle);
-            match tokio::time::timeout_at(due, stream.next()).await {
-                Ok(Some(item)) => Some((item, Some(stream))),
-                Ok(None) => None,
-                Err(_) => Some((Err(axum::Error::new(BodyTooSlow)), None)),
-            }
-        });
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from_stream(timed),
-    ))
-    .await
-}
-
-/// A request body that did not arrive within the server's body timeout.
-#[derive(Debug, thiserror::Error)]
-#[error("the request body did not arrive in time")]
-pub struct BodyTooSlow;

@@ -7,6 +7,7 @@ mod chat;
 mod client_api;
 mod client_auth;
 mod dashboard;
+mod gate;
 mod gemini;
 mod guard;
 mod key_limits;
@@ -16,6 +17,7 @@ mod observed;
 mod ollama;
 mod openai_error;
 mod responses;
+mod slow_body;
 
 use std::sync::Arc;
 
@@ -52,7 +54,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/v1/api/chat", post(ollama::chat))
         .route("/api/chat", post(ollama::chat))
         .route("/api/tags", get(ollama::tags))
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(gate::Gate::new(
             core.clone(),
             client_auth::require_client_key,
         ))
@@ -69,10 +71,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .merge(dashboard)
         .merge(management)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            core.clone(),
-            guard::host_and_origin,
-        ));
+        .layer(gate::Gate::new(core.clone(), guard::host_and_origin));
 
     Router::new()
         .merge(client)
