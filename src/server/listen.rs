@@ -18,8 +18,8 @@ use tokio::sync::{Semaphore, watch};
 use tower_http::add_extension::AddExtension;
 
 use super::allow::AllowList;
-use super::gate::{Gate, Verdict};
-use super::slow_body::{self, BodyTimes};
+use super::edge::Edge;
+use super::slow_body::BodyTimes;
 
 /// How a server's connections are bounded.
 #[derive(Debug, Clone)]
@@ -52,16 +52,15 @@ impl Default for Limits {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    on_panic: fn() -> axum::response::Response,
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = app.layer(Gate::new(
-        BodyTimes {
-            idle: limits.body_idle_timeout,
-            total: limits.body_timeout,
-        },
-        |times, request| Verdict::Pass(slow_body::timed(times, request)),
-    ));
+    let times = BodyTimes {
+        idle: limits.body_idle_timeout,
+        total: limits.body_timeout,
+    };
+    let app = Edge::new(app, times, on_panic);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -7,6 +7,7 @@ mod chat;
 mod client_api;
 mod client_auth;
 mod dashboard;
+mod edge;
 mod gate;
 mod gemini;
 mod guard;
@@ -26,7 +27,6 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::watch;
-use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::state::Core;
 pub use allow::{AllowList, BadCidr};
@@ -73,18 +73,17 @@ pub fn router(core: Arc<Core>) -> Router {
         .fallback(not_found)
         .layer(gate::Gate::new(core.clone(), guard::host_and_origin));
 
-    Router::new()
-        .merge(client)
-        .merge(rest)
-        .layer(CatchPanicLayer::custom(|_| {
-            OpenAiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "NineRouter hit an internal error; the details are in its log.",
-            )
-            .into_response()
-        }))
-        .with_state(core)
+    Router::new().merge(client).merge(rest).with_state(core)
+}
+
+/// The answer to a request whose handler panicked.
+fn internal_error() -> Response {
+    OpenAiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "NineRouter hit an internal error; the details are in its log.",
+    )
+    .into_response()
 }
 
 /// `HEAD /` and `GET /`: Claude Code probes the base URL before it starts.
@@ -122,5 +121,5 @@ pub async fn serve(
     limits: Limits,
     shutdown: watch::Receiver<bool>,
 ) {
-    listen::serve(listener, router(core), limits, shutdown).await;
+    listen::serve(listener, router(core), internal_error, limits, shutdown).await;
 }
