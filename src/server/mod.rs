@@ -54,11 +54,11 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/v1/api/chat", post(ollama::chat))
         .route("/api/chat", post(ollama::chat))
         .route("/api/tags", get(ollama::tags))
-        .layer(gate::Gate::new(
-            core.clone(),
-            client_auth::require_client_key,
-        ))
-        .layer(guard::client_cors());
+        // One layer of the two: each `Router::layer` wraps every route in a boxed service.
+        .layer(tower_layer::Stack::new(
+            gate::Gate::new(core.clone(), client_auth::require_client_key),
+            guard::client_cors(),
+        ));
 
     let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
     let dashboard = Router::new()
