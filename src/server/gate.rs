@@ -23,7 +23,9 @@ pub enum Verdict {
 
 pub type Check<T> = fn(&T, Request) -> Verdict;
 
-/// Runs `check` with `state` on each request before the layers and handler under it.
+/// Runs `check` with `state` on each request before the layers and handler under it. For
+/// services that are always ready, as axum's routes are: a refused request never calls the
+/// inner service, so one that reserves capacity in `poll_ready` would keep it.
 #[derive(Clone)]
 pub struct Gate<T> {
     state: T,

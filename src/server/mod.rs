@@ -55,6 +55,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/api/chat", post(ollama::chat))
         .route("/api/tags", get(ollama::tags))
         // One layer of the two: each `Router::layer` wraps every route in a boxed service.
+        // CORS outermost, so a preflight and a refusal get its headers.
         .layer(tower_layer::Stack::new(
             gate::Gate::new(core.clone(), client_auth::require_client_key),
             guard::client_cors(),

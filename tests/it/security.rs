@@ -131,7 +131,25 @@ async fn a_foreign_page_needs_a_key_for_the_client_api_even_when_keys_are_off() 
         }
         r.send()
     };
-    assert_eq!(from_page(None).await.unwrap().status(), 401);
+    let refused = from_page(None).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    // CORS answers before the key check: the page can read why it was refused, and its
+    // preflight (which carries no key) is not refused.
+    assert_eq!(refused.headers()["access-control-allow-origin"], "*");
+    let preflight = router
+        .http
+        .request(reqwest::Method::OPTIONS, router.url("/v1/chat/completions"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     assert_eq!(from_page(Some("sk-local-1")).await.unwrap().status(), 200);
     assert_eq!(router.ask("ma/m").await.0, 200, "local clients need no key");
 }
