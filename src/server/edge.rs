@@ -100,6 +100,7 @@ impl Future for EdgeFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::gate::tests::seen;
     use crate::server::gate::{Gate, Verdict};
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
@@ -145,11 +146,7 @@ mod tests {
 
     async fn send(request: axum::extract::Request) -> (StatusCode, String) {
         let Ok(response) = edge().call(request).await;
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .unwrap_or_default();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        seen(response).await
     }
 
     fn get_(path: &str) -> axum::extract::Request {

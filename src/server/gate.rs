@@ -76,7 +76,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use axum::Router;
     use axum::body::Body;
@@ -91,13 +91,18 @@ mod tests {
         }
     }
 
-    async fn send(app: &mut Router, request: Request) -> (StatusCode, String) {
-        let Ok(response) = app.call(request).await;
+    /// What a server's test sees of an answer: its status and text.
+    pub(in crate::server) async fn seen(response: Response) -> (StatusCode, String) {
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 1024)
             .await
             .unwrap_or_default();
         (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn send(app: &mut Router, request: Request) -> (StatusCode, String) {
+        let Ok(response) = app.call(request).await;
+        seen(response).await
     }
 
     #[tokio::test]

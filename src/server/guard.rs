@@ -106,7 +106,7 @@ pub fn screen(listen: &Listen, request: &Request) -> Option<Response> {
     None
 }
 
-/// The guard for everything but the client APIs, whose own middleware screens first (one
+/// The guard for everything but the client APIs, whose own key gate screens first (one
 /// layer on the hot path instead of two).
 pub fn host_and_origin(core: &Arc<Core>, request: Request) -> Verdict {
     match screen(&core.listen, &request) {
