@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 use super::codec::{
     StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse, stop_open,
 };
+use super::counts::{Count, WireUsage, usage_of};
 use super::ir::*;
 use super::json::{
-    arguments_object, new_id, parse_object, plain_text, str_of, to_raw, u64_of, with_raw_fields,
+    arguments_object, new_id, parse_object, plain_text, str_of, to_raw, with_raw_fields,
 };
 use super::{ClientContext, Decoded, Encoded, FormatError};
 
@@ -625,14 +626,30 @@ fn finish_name(f: &Finish) -> (&'static str, Option<String>) {
     }
 }
 
-pub(crate) fn usage_from(u: &Value) -> Usage {
-    Usage {
-        input: u64_of(u, "input_tokens"),
-        cache_read: u64_of(u, "cache_read_input_tokens"),
-        cache_write: u64_of(u, "cache_creation_input_tokens"),
-        output: u64_of(u, "output_tokens"),
-        reasoning: 0,
+/// The Messages API's usage object.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UsageObject {
+    input_tokens: Count,
+    cache_read_input_tokens: Count,
+    cache_creation_input_tokens: Count,
+    output_tokens: Count,
+}
+
+impl WireUsage for UsageObject {
+    fn counts(&self) -> Usage {
+        Usage {
+            input: self.input_tokens.or_zero(),
+            cache_read: self.cache_read_input_tokens.or_zero(),
+            cache_write: self.cache_creation_input_tokens.or_zero(),
+            output: self.output_tokens.or_zero(),
+            reasoning: 0,
+        }
     }
+}
+
+pub(crate) fn usage_from(u: &Value) -> Usage {
+    usage_of::<UsageObject>(u)
 }
 
 fn usage_json(u: &Usage) -> Value {

@@ -11,10 +11,9 @@ use serde_json::{Map, Value, json};
 use super::codec::{
     Blocks, Key, StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse,
 };
+use super::counts::{Count, WireUsage, usage_of};
 use super::ir::*;
-use super::json::{
-    arguments_object, new_id, parse_object, str_of, to_raw, u64_of, with_raw_fields,
-};
+use super::json::{arguments_object, new_id, parse_object, str_of, to_raw, with_raw_fields};
 use super::{ClientContext, Decoded, Encoded, FormatError};
 
 /// Gemini 3 refuses function calls without a thought signature; this documented value tells
@@ -546,17 +545,32 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-pub(crate) fn usage_from(u: &Value) -> Usage {
-    let prompt = u64_of(u, "promptTokenCount");
-    let cached = u64_of(u, "cachedContentTokenCount");
-    let thoughts = u64_of(u, "thoughtsTokenCount");
-    Usage {
-        input: prompt.saturating_sub(cached),
-        cache_read: cached,
-        cache_write: 0,
-        output: u64_of(u, "candidatesTokenCount") + thoughts,
-        reasoning: thoughts,
+/// Gemini's `usageMetadata`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct UsageObject {
+    prompt_token_count: Count,
+    cached_content_token_count: Count,
+    thoughts_token_count: Count,
+    candidates_token_count: Count,
+}
+
+impl WireUsage for UsageObject {
+    fn counts(&self) -> Usage {
+        let cached = self.cached_content_token_count.or_zero();
+        let thoughts = self.thoughts_token_count.or_zero();
+        Usage {
+            input: self.prompt_token_count.or_zero().saturating_sub(cached),
+            cache_read: cached,
+            cache_write: 0,
+            output: self.candidates_token_count.or_zero() + thoughts,
+            reasoning: thoughts,
+        }
     }
+}
+
+pub(crate) fn usage_from(u: &Value) -> Usage {
+    usage_of::<UsageObject>(u)
 }
 
 fn usage_json(u: &Usage) -> Value {

@@ -40,10 +40,6 @@ pub fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-pub fn u64_of(v: &Value, key: &str) -> u64 {
-    v.get(key).and_then(Value::as_u64).unwrap_or(0)
-}
-
 /// Text from content that is a string or an array of `{type:"text"|…, text}` parts.
 pub fn plain_text(content: &Value) -> String {
     match content {

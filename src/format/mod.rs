@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod caching;
 pub mod cloudcode;
 pub mod codec;
+mod counts;
 pub mod eventstream;
 pub mod gemini;
 pub mod ir;
@@ -175,24 +176,15 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
     }
 }
 
-/// An answer's usage object alone; serde skips the rest without building it.
-#[derive(serde::Deserialize)]
-struct UsageField {
-    #[serde(alias = "usageMetadata")]
-    usage: Option<serde_json::Value>,
-}
-
 /// The token counts in a whole answer written in `api`'s format.
 pub fn usage_in_body(api: Api, body: &[u8]) -> Option<Usage> {
-    let from: fn(&serde_json::Value) -> Usage = match api {
-        Api::OpenaiChat => openai_chat::usage_from,
-        Api::Responses => responses::usage_from,
-        Api::Anthropic => anthropic::usage_from,
-        Api::Gemini => gemini::usage_from,
-        Api::Ollama => return ollama::usage_in_body(body),
-    };
-    let field: UsageField = serde_json::from_slice(body).ok()?;
-    field.usage.as_ref().map(from)
+    match api {
+        Api::OpenaiChat => counts::usage_in_bytes::<openai_chat::UsageObject>(body),
+        Api::Responses => counts::usage_in_bytes::<responses::UsageObject>(body),
+        Api::Anthropic => counts::usage_in_bytes::<anthropic::UsageObject>(body),
+        Api::Gemini => counts::usage_in_bytes::<gemini::UsageObject>(body),
+        Api::Ollama => ollama::usage_in_body(body),
+    }
 }
 
 pub fn encode_response(api: Api, response: &Response, ctx: &ClientContext) -> Vec<u8> {

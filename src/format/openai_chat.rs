@@ -8,9 +8,10 @@ use serde_json::{Map, Value, json};
 use super::codec::{
     Blocks, Key, StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse,
 };
+use super::counts::{Count, Lenient, WireUsage, usage_of};
 use super::ir::*;
 use super::json::{
-    arguments_text, into_plain_text, new_id, parse_object, str_of, to_raw, u64_of, unix_now,
+    arguments_text, into_plain_text, new_id, parse_object, str_of, to_raw, unix_now,
     with_raw_fields,
 };
 use super::{ClientContext, Decoded, Encoded, FormatError};
@@ -582,23 +583,47 @@ fn finish_name(f: &Finish) -> &'static str {
     }
 }
 
-pub(crate) fn usage_from(u: &Value) -> Usage {
-    let prompt = u64_of(u, "prompt_tokens");
-    let cached = u
-        .pointer("/prompt_tokens_details/cached_tokens")
-        .and_then(Value::as_u64)
-        .or_else(|| u.get("prompt_cache_hit_tokens").and_then(Value::as_u64))
-        .unwrap_or(0);
-    Usage {
-        input: prompt.saturating_sub(cached),
-        cache_read: cached,
-        cache_write: 0,
-        output: u64_of(u, "completion_tokens"),
-        reasoning: u
-            .pointer("/completion_tokens_details/reasoning_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+/// Chat Completions' usage object.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UsageObject {
+    prompt_tokens: Count,
+    completion_tokens: Count,
+    prompt_tokens_details: Lenient<PromptDetails>,
+    completion_tokens_details: Lenient<CompletionDetails>,
+    /// DeepSeek's name for the cached part of the prompt.
+    prompt_cache_hit_tokens: Count,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PromptDetails {
+    cached_tokens: Count,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CompletionDetails {
+    reasoning_tokens: Count,
+}
+
+impl WireUsage for UsageObject {
+    fn counts(&self) -> Usage {
+        let cached = (self.prompt_tokens_details.0.cached_tokens.0)
+            .or(self.prompt_cache_hit_tokens.0)
+            .unwrap_or(0);
+        Usage {
+            input: self.prompt_tokens.or_zero().saturating_sub(cached),
+            cache_read: cached,
+            cache_write: 0,
+            output: self.completion_tokens.or_zero(),
+            reasoning: self.completion_tokens_details.0.reasoning_tokens.or_zero(),
+        }
     }
+}
+
+pub(crate) fn usage_from(u: &Value) -> Usage {
+    usage_of::<UsageObject>(u)
 }
 
 fn usage_json(u: &Usage) -> Value {

@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 use super::codec::{
     StreamDecoder, StreamEncoder, Tally, event_json, reported_error, sse, stop_open,
 };
+use super::counts::{Count, Lenient, WireUsage, usage_of};
 use super::ir::*;
 use super::json::{
-    arguments_text, new_id, parse_object, plain_text, str_of, to_raw, u64_of, unix_now,
-    with_raw_fields,
+    arguments_text, new_id, parse_object, plain_text, str_of, to_raw, unix_now, with_raw_fields,
 };
 use super::{ClientContext, Decoded, Encoded, FormatError};
 
@@ -503,22 +503,43 @@ pub fn encode_request(req: &Request, model: &str) -> Result<Encoded, FormatError
     })
 }
 
-pub(crate) fn usage_from(u: &Value) -> Usage {
-    let input = u64_of(u, "input_tokens");
-    let cached = u
-        .pointer("/input_tokens_details/cached_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    Usage {
-        input: input.saturating_sub(cached),
-        cache_read: cached,
-        cache_write: 0,
-        output: u64_of(u, "output_tokens"),
-        reasoning: u
-            .pointer("/output_tokens_details/reasoning_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+/// The Responses API's usage object.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UsageObject {
+    input_tokens: Count,
+    output_tokens: Count,
+    input_tokens_details: Lenient<InputDetails>,
+    output_tokens_details: Lenient<OutputDetails>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InputDetails {
+    cached_tokens: Count,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutputDetails {
+    reasoning_tokens: Count,
+}
+
+impl WireUsage for UsageObject {
+    fn counts(&self) -> Usage {
+        let cached = self.input_tokens_details.0.cached_tokens.or_zero();
+        Usage {
+            input: self.input_tokens.or_zero().saturating_sub(cached),
+            cache_read: cached,
+            cache_write: 0,
+            output: self.output_tokens.or_zero(),
+            reasoning: self.output_tokens_details.0.reasoning_tokens.or_zero(),
+        }
     }
+}
+
+pub(crate) fn usage_from(u: &Value) -> Usage {
+    usage_of::<UsageObject>(u)
 }
 
 fn usage_json(u: &Usage) -> Value {
