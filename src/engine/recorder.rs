@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, LazyLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use crate::events::EngineEvent;
 use crate::format::{self, Api, Usage};
 use crate::inspector::{self, DetailMessage, Limits, Redactor, Retention};
 use crate::providers::{self, Tier};
-use crate::store::sql::args;
+use crate::store::sql::ToArg;
 use crate::store::{Db, Sql, StoreError};
 use crate::usage::{Recording, Tokens, UsageRecord};
 
@@ -138,8 +138,14 @@ struct Batch {
     /// What was written, kept until the commit: usage records to announce, and on a shared
     /// store everything, to write again if the store went away before the commit.
     kept: Vec<Pending>,
+    /// Usage records not yet inserted: they go in `ROWS_PER_INSERT` at a time.
+    rows: Vec<Pending>,
     details: bool,
 }
+
+/// Usage records inserted by one statement: a statement's own cost (finding it in the cache,
+/// binding, running and resetting it) was a third of a single row's insert (issue 19).
+const ROWS_PER_INSERT: usize = 32;
 
 /// Records waiting for a shared store that went away, oldest first.
 #[derive(Default)]
@@ -301,6 +307,7 @@ fn run(
                 {
                     write(&mut *tx, &cx, &mut retention, &mut batch, p, shared)?;
                 }
+                flush_rows(&mut *tx, &mut batch, shared || cx.announcing)?;
                 return tx.commit();
             }
             'gather: loop {
@@ -322,6 +329,7 @@ fn run(
                 // path a context switch each time.
                 std::thread::sleep(left.min(DRAIN_TICK));
             }
+            flush_rows(&mut *tx, &mut batch, shared || cx.announcing)?;
             tx.commit()
         })();
         match result {
@@ -349,7 +357,9 @@ fn run(
             Err(e) if shared && store_lost(&e) => {
                 // Kept for when the store is back, in their order; the connection is made
                 // anew.
-                let written = std::mem::take(&mut batch.kept);
+                let written = std::mem::take(&mut batch.kept)
+                    .into_iter()
+                    .chain(std::mem::take(&mut batch.rows));
                 let waiting: Vec<Pending> = std::iter::from_fn(|| backlog.pop()).collect();
                 pending
                     .into_iter()
@@ -406,6 +416,7 @@ fn run(
             for p in rest {
                 write(&mut *tx, &cx, &mut retention, &mut batch, p, false)?;
             }
+            flush_rows(&mut *tx, &mut batch, false)?;
             tx.commit()
         });
         if let Err(e) = result {
@@ -432,8 +443,9 @@ fn announce(core: &Core, batch: Batch) {
     }
 }
 
-/// Writes one record into the open transaction and keeps it with the batch: everything when
-/// `keep_all` (a shared store, to write again), else usage only while someone listens for it.
+/// Writes one record into the open transaction, or queues it for the next multi-row insert,
+/// and keeps it with the batch: everything when `keep_all` (a shared store, to write again),
+/// else usage only while someone listens for it.
 fn write(
     tx: &mut dyn Sql,
     cx: &Context,
@@ -443,51 +455,46 @@ fn write(
     keep_all: bool,
 ) -> Result<(), StoreError> {
     batch.items += 1;
-    let written = write_item(tx, cx, retention, batch, &item);
-    if keep_all || (!item.is_detail() && cx.announcing) {
+    let Pending::Detail(message) = &item else {
+        if let Pending::Usage { record, usage, .. } = &item
+            && record.listed
+        {
+            batch.counted.insert(record.request_id.clone(), *usage);
+        }
+        batch.rows.push(item);
+        if batch.rows.len() >= ROWS_PER_INSERT {
+            flush_rows(tx, batch, keep_all || cx.announcing)?;
+        }
+        return Ok(());
+    };
+    batch.details = true;
+    let counted = &batch.counted;
+    let written = inspector::apply(
+        tx,
+        std::slice::from_ref(message),
+        &cx.redactor,
+        |e| {
+            counted
+                .get(&e.id)
+                .copied()
+                .unwrap_or_else(|| tokens(e.api, e.status, &e.tokens))
+        },
+        retention,
+    );
+    if keep_all {
         batch.kept.push(item);
     }
     written
 }
 
-fn write_item(
-    tx: &mut dyn Sql,
-    cx: &Context,
-    retention: &mut Retention,
-    batch: &mut Batch,
-    item: &Pending,
-) -> Result<(), StoreError> {
-    match item {
-        Pending::Usage {
-            record,
-            usage,
-            cost,
-            billed,
-            priced,
-        } => {
-            insert(tx, record, *usage, *cost, *billed, *priced)?;
-            if record.listed {
-                batch.counted.insert(record.request_id.clone(), *usage);
-            }
-        }
-        Pending::Detail(message) => {
-            batch.details = true;
-            let counted = &batch.counted;
-            inspector::apply(
-                tx,
-                std::slice::from_ref(message),
-                &cx.redactor,
-                |e| {
-                    counted
-                        .get(&e.id)
-                        .copied()
-                        .unwrap_or_else(|| tokens(e.api, e.status, &e.tokens))
-                },
-                retention,
-            )?;
-        }
+/// Inserts the usage records queued in the batch, and keeps them if `keep`.
+fn flush_rows(tx: &mut dyn Sql, batch: &mut Batch, keep: bool) -> Result<(), StoreError> {
+    let rows = std::mem::take(&mut batch.rows);
+    let written = insert(tx, &rows);
+    if keep {
+        batch.kept.extend(rows);
     }
-    Ok(())
+    written
 }
 
 fn finished_event(r: UsageRecord, u: Usage, cost: f64) -> EngineEvent {
@@ -534,62 +541,256 @@ fn price(catalog: &Catalog, r: &UsageRecord) -> (Usage, f64, bool, bool) {
     (u, cost, billed, price.is_some())
 }
 
-fn insert(
-    tx: &mut dyn Sql,
-    r: &UsageRecord,
-    u: Usage,
-    cost: f64,
-    billed: bool,
-    priced: bool,
-) -> Result<(), StoreError> {
-    let attempts = serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into());
-    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    tx.execute(
-        "INSERT INTO usage_events (started_ms, api, endpoint, requested_model, provider, model,
-            account_id, attempts, status, input_tokens, cached_tokens, cache_write_tokens,
-            output_tokens, reasoning_tokens, cost, priced, billed, streamed, ttft_ms, latency_ms,
-            request_id, key_id, combo, limited)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-            ?19, ?20, ?21, ?22, ?23, ?24)",
-        args![
-            r.started_ms,
-            r.api.name(),
-            r.endpoint,
-            r.requested_model,
-            r.provider,
-            r.model,
-            r.account_id,
-            attempts,
-            r.status,
-            as_i64(u.input),
-            as_i64(u.cache_read),
-            as_i64(u.cache_write),
-            as_i64(u.output),
-            as_i64(u.reasoning),
-            cost,
-            priced,
-            billed,
-            r.streamed,
-            r.ttft_ms,
-            r.latency_ms,
-            r.request_id,
-            r.key_id,
-            r.combo,
-            r.limited,
-        ],
-    )?;
+const USAGE_COLUMNS: &str = "started_ms, api, endpoint, requested_model, provider, model,
+    account_id, attempts, status, input_tokens, cached_tokens, cache_write_tokens, output_tokens,
+    reasoning_tokens, cost, priced, billed, streamed, ttft_ms, latency_ms, request_id, key_id,
+    combo, limited";
+const USAGE_WIDTH: usize = 24;
+
+/// `INSERT INTO usage_events … VALUES (?1, …), (…)` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=USAGE_WIDTH)
+                .map(|i| format!("?{}", row * USAGE_WIDTH + i))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO usage_events ({USAGE_COLUMNS}) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// A usage row's values that are not fields of its record.
+struct Derived {
+    api: &'static str,
+    attempts: String,
+    counts: [i64; 5],
+}
+
+impl Derived {
+    fn of(r: &UsageRecord, u: Usage) -> Self {
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        Self {
+            api: r.api.name(),
+            attempts: serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into()),
+            counts: [u.input, u.cache_read, u.cache_write, u.output, u.reasoning].map(as_i64),
+        }
+    }
+}
+
+/// Inserts usage records, `ROWS_PER_INSERT` to a statement and the rest one by one (one
+/// statement text per size would crowd the statement cache).
+fn insert(tx: &mut dyn Sql, rows: &[Pending]) -> Result<(), StoreError> {
+    static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+    static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+    let rows: Vec<_> = rows
+        .iter()
+        .filter_map(|p| match p {
+            Pending::Usage {
+                record,
+                usage,
+                cost,
+                billed,
+                priced,
+            } => Some((&**record, Derived::of(record, *usage), cost, billed, priced)),
+            Pending::Detail(_) => None,
+        })
+        .collect();
+    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    for chunk in chunks.by_ref() {
+        tx.execute(&MANY, &usage_args(chunk))?;
+    }
+    for row in chunks.remainder() {
+        tx.execute(&ONE, &usage_args(std::slice::from_ref(row)))?;
+    }
     Ok(())
+}
+
+type UsageRow<'a> = (&'a UsageRecord, Derived, &'a f64, &'a bool, &'a bool);
+
+/// The parameters of `rows`, in `USAGE_COLUMNS` order.
+fn usage_args<'a>(rows: &'a [UsageRow<'a>]) -> Vec<&'a dyn ToArg> {
+    let mut args: Vec<&dyn ToArg> = Vec::with_capacity(rows.len() * USAGE_WIDTH);
+    for (r, d, cost, billed, priced) in rows {
+        let [input, cached, cache_write, output, reasoning] = &d.counts;
+        args.extend([
+            &r.started_ms as &dyn ToArg,
+            &d.api,
+            &r.endpoint,
+            &r.requested_model,
+            &r.provider,
+            &r.model,
+            &r.account_id,
+            &d.attempts,
+            &r.status,
+            input,
+            cached,
+            cache_write,
+            output,
+            reasoning,
+            *cost,
+            *priced,
+            *billed,
+            &r.streamed,
+            &r.ttft_ms,
+            &r.latency_ms,
+            &r.request_id,
+            &r.key_id,
+            &r.combo,
+            &r.limited,
+        ]);
+    }
+    args
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspector::Tokens;
+    use crate::store::SqlExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     static RESTS: AtomicUsize = AtomicUsize::new(0);
 
     fn count_rest() {
         RESTS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn record(i: i64) -> Pending {
+        let n = u64::try_from(i).unwrap_or_default();
+        let some_if = |yes: bool, v: String| yes.then_some(v);
+        Pending::Usage {
+            record: Box::new(UsageRecord {
+                request_id: format!("r{i}"),
+                started_ms: 1_000 + i,
+                api: if i % 2 == 0 {
+                    Api::OpenaiChat
+                } else {
+                    Api::Anthropic
+                },
+                endpoint: "/v1/chat/completions",
+                key_id: some_if(i % 2 == 0, format!("k{i}")),
+                combo: some_if(i % 4 == 0, format!("c{i}")),
+                requested_model: format!("m{i}"),
+                provider: some_if(i % 3 != 0, format!("p{i}")),
+                model: some_if(i % 3 != 0, format!("u{i}")),
+                account_id: some_if(i % 3 != 0, format!("a{i}")),
+                attempts: Vec::new(),
+                status: if i % 2 == 0 { 200 } else { 429 },
+                tokens: Tokens::None,
+                streamed: i % 2 == 0,
+                ttft_ms: (i % 2 == 0).then_some(i),
+                latency_ms: 2 * i,
+                limited: (i % 5 == 0).then_some("rpm"),
+                listed: false,
+            }),
+            usage: Usage {
+                input: n,
+                cache_read: n + 1,
+                cache_write: n + 2,
+                output: n + 3,
+                reasoning: n + 4,
+            },
+            cost: i as f64 / 8.0,
+            billed: i % 2 == 0,
+            priced: i % 3 == 0,
+        }
+    }
+
+    /// A row as read back: every column, in insert order.
+    type Read = (
+        String,
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        f64,
+    );
+
+    fn expected(i: i64) -> Read {
+        let some_if = |yes: bool, v: String| yes.then_some(v);
+        let status = if i % 2 == 0 { 200 } else { 429 };
+        (
+            format!(
+                "r{i} {} m{i} {}",
+                1_000 + i,
+                if i % 2 == 0 {
+                    "openai-chat"
+                } else {
+                    "anthropic"
+                }
+            ),
+            4 * i + 7,
+            format!(
+                "{status} {} {} {} {:?} {} {}",
+                i % 2 == 0,
+                i % 2 == 0,
+                i % 3 == 0,
+                (i % 2 == 0).then_some(i),
+                2 * i,
+                if i % 5 == 0 { "rpm" } else { "-" }
+            ),
+            some_if(i % 3 != 0, format!("p{i} u{i} a{i}")),
+            some_if(i % 2 == 0, format!("k{i}")),
+            i,
+            i + 3,
+            i as f64 / 8.0,
+        )
+    }
+
+    #[test]
+    fn usage_rows_inserted_many_to_a_statement_keep_each_rows_values() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store =
+            crate::store::Store::open(&dir.path().join("u.db")).unwrap_or_else(|e| panic!("{e}"));
+        let mut db = store.connect_writer().unwrap_or_else(|e| panic!("{e}"));
+        // Two full statements and a remainder, in one transaction.
+        let total = 2 * ROWS_PER_INSERT as i64 + 5;
+        let rows: Vec<Pending> = (0..total).map(record).collect();
+        let mut tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
+        insert(&mut *tx, &rows).unwrap_or_else(|e| panic!("{e}"));
+        tx.commit().unwrap_or_else(|e| panic!("{e}"));
+        let read: Vec<Read> = db
+            .rows(
+                "SELECT request_id || ' ' || started_ms || ' ' || requested_model || ' ' || api,
+                    input_tokens + cached_tokens + cache_write_tokens + reasoning_tokens,
+                    status || ' ' || CASE streamed WHEN 1 THEN 'true' ELSE 'false' END || ' '
+                        || CASE billed WHEN 1 THEN 'true' ELSE 'false' END || ' '
+                        || CASE priced WHEN 1 THEN 'true' ELSE 'false' END || ' '
+                        || coalesce('Some(' || ttft_ms || ')', 'None') || ' ' || latency_ms
+                        || ' ' || coalesce(limited, '-'),
+                    provider || ' ' || model || ' ' || account_id,
+                    key_id, input_tokens, output_tokens, cost
+                 FROM usage_events ORDER BY id",
+                &[],
+                |mut r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let wanted: Vec<Read> = (0..total).map(expected).collect();
+        assert_eq!(read, wanted);
+        let combos: i64 = db
+            .value(
+                "SELECT count(*) FROM usage_events WHERE combo = 'c' || (started_ms - 1000)",
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(combos, (0..total).filter(|i| i % 4 == 0).count() as i64);
     }
 
     #[test]
