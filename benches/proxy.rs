@@ -88,7 +88,13 @@ fn main() {
         } else {
             ""
         };
-        rt.block_on(hold_load(upstream, extra, Duration::from_secs(secs)));
+        // `--translated`: the 45 KB agent request, translated to Anthropic and back.
+        let body = if args.iter().any(|a| a == "--translated") {
+            agent_body("ba/m")
+        } else {
+            body("bench-combo", false)
+        };
+        rt.block_on(hold_load(upstream, extra, &body, Duration::from_secs(secs)));
         return;
     }
     let sizes = if args.iter().any(|a| a == "--bench") {
@@ -100,12 +106,12 @@ fn main() {
     rt.block_on(run(upstream, sizes));
 }
 
-/// `cargo bench --bench proxy -- --profile SECS [--recording-off | --inspector-off]`: the
-/// router under the concurrency-8 load for SECS seconds, in rounds of 8000 requests each
-/// followed by `settle`, its pid printed first for a profiler to attach to
-/// (`perf record --call-graph dwarf,65528 -p PID`); prints each round's requests a second and
-/// CPU per request. `BENCH_IDLE_SECS` keeps the router up at rest afterwards.
-async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
+/// `cargo bench --bench proxy -- --profile SECS [--recording-off | --inspector-off]
+/// [--translated]`: the router under the concurrency-8 load of `routed` for SECS seconds, in
+/// rounds of 8000 requests each followed by `settle`, its pid printed first for a profiler to
+/// attach to (`perf record --call-graph dwarf,65528 -p PID`); prints each round's requests a
+/// second and CPU per request. `BENCH_IDLE_SECS` keeps the router up at rest afterwards.
+async fn hold_load(upstream: SocketAddr, extra: &str, routed: &str, secs: Duration) {
     let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(64)
@@ -115,12 +121,11 @@ async fn hold_load(upstream: SocketAddr, extra: &str, secs: Duration) {
     let url = format!("http://{}/v1/chat/completions", router.addr);
     let pid = router.child.id().unwrap_or(0);
     println!("router pid {pid} at http://{}", router.addr);
-    let routed = body("bench-combo", false);
     let start = Instant::now();
     let mut load = Load::default();
     while start.elapsed() < secs {
         let cpu = load.cpu;
-        load.round(&client, &url, &routed, 8000, pid).await;
+        load.round(&client, &url, routed, 8000, pid).await;
         let round_cpu = (load.cpu - cpu).as_secs_f64() * 1e6 / 8000.0;
         let rps = load.rps.last().copied().unwrap_or_default();
         println!("round: {rps:.0} req/s, {round_cpu:.1} µs CPU a request");

@@ -86,6 +86,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A writer connection's page cache, in KiB (negative, as SQLite's `cache_size` takes it).
+const WRITER_CACHE_KIB: i64 = -512;
+
 /// How long connecting to PostgreSQL may take, and how long one statement may run.
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const PG_STATEMENT_TIMEOUT: &str = "30s";
@@ -214,7 +217,18 @@ impl Store {
     /// (the shared connection keeps reading meanwhile). Blocks for PostgreSQL.
     pub fn connect_writer(&self) -> Result<Box<dyn Db>, StoreError> {
         Ok(match &self.place {
-            Place::Sqlite(path) => Box::new(connect(path)?),
+            Place::Sqlite(path) => {
+                let conn = connect(path)?;
+                // A writer appends at the tables' ends and prunes at their starts: a few pages
+                // are ever read again. SQLite's default 2 MiB cache fills with the bodies it
+                // wrote once and keeps them (issue 19: memory after load).
+                conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+                    .map_err(|source| StoreError::Open {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Box::new(conn)
+            }
             Place::Postgres(config, tls) => {
                 Box::new(sql::PgConn::new(connect_postgres(config, tls)?))
             }
