@@ -318,6 +318,49 @@ mod tests {
     }
 
     #[test]
+    fn the_recorders_connection_keeps_a_small_page_cache() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("db.sqlite"))?;
+        let mut writer = store.connect_writer()?;
+        assert_eq!(
+            writer.value::<i64>("PRAGMA cache_size", &[])?,
+            WRITER_CACHE_KIB
+        );
+        // The shared connection, which serves the dashboard's reads, keeps SQLite's default.
+        let shared: i64 = store.call_blocking(|c| c.value("PRAGMA cache_size", &[]))?;
+        assert!(shared < WRITER_CACHE_KIB, "{shared}");
+        Ok(())
+    }
+
+    /// A CA file that cannot be read or is not a PEM certificate is refused with its name (the
+    /// team tests trust a real one).
+    #[test]
+    fn the_shared_stores_ca_file_must_hold_a_certificate() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n")?;
+        let refused = tls_connector(Some(&empty)).err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("empty.pem is not a PEM certificate")),
+            "{refused:?}"
+        );
+        let missing = dir.path().join("missing.pem");
+        let refused = tls_connector(Some(&missing)).err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("cannot read")),
+            "{refused:?}"
+        );
+        assert!(tls_connector(None).is_ok());
+        Ok(())
+    }
+
+    #[test]
     fn migrations_are_valid() {
         assert!(schema::migrations().validate().is_ok());
     }
