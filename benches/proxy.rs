@@ -121,6 +121,14 @@ async fn hold_load(upstream: SocketAddr, extra: &str, routed: &str, secs: Durati
     let url = format!("http://{}/v1/chat/completions", router.addr);
     let pid = router.child.id().unwrap_or(0);
     println!("router pid {pid} at http://{}", router.addr);
+    if std::env::var_os("BENCH_WARM").is_some() {
+        // What `make bench` sends the router before its concurrency-8 rounds.
+        sequential(&client, &url, routed, FULL.sequential).await;
+        first_bytes(&client, &url, &body("bench-combo", true), FULL.streams).await;
+        sequential(&client, &url, &agent_body("bn/m"), FULL.sequential).await;
+        sequential(&client, &url, &agent_body("ba/m"), FULL.sequential).await;
+        println!("warmed");
+    }
     let start = Instant::now();
     let mut load = Load::default();
     while start.elapsed() < secs {

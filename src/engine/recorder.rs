@@ -29,8 +29,10 @@ const MAX_BATCH: usize = 4096;
 /// How long a transaction stays open before it is committed: what a crash can lose at most.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
-/// How often an open transaction takes in what has queued.
-const DRAIN_TICK: Duration = Duration::from_millis(2);
+/// How often an open transaction takes in what has queued: each tick is a wake-up of this
+/// thread, which on two busy cores costs more than the few hundred records it takes in
+/// (2 -> 10 ms: 0.9 us less of this thread's CPU a request under held load, issue 19).
+const DRAIN_TICK: Duration = Duration::from_millis(10);
 
 /// Starts the recording thread on its own connection; it ends after `Recorder::stop`.
 pub fn spawn(
