@@ -12,6 +12,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libd
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
+# Build settings (SQLite's compile options) live there.
+COPY .cargo ./.cargo
 COPY src-tauri/Cargo.toml src-tauri/Cargo.toml
 COPY src ./src
 COPY benches ./benches

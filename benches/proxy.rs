@@ -123,7 +123,7 @@ async fn hold_load(upstream: SocketAddr, extra: &str, routed: &str, secs: Durati
     println!("router pid {pid} at http://{}", router.addr);
     if std::env::var_os("BENCH_WARM").is_some() {
         // What `make bench` sends the router before its concurrency-8 rounds.
-        sequential(&client, &url, routed, FULL.sequential).await;
+        sequential(&client, &url, &body("bench-combo", false), FULL.sequential).await;
         first_bytes(&client, &url, &body("bench-combo", true), FULL.streams).await;
         sequential(&client, &url, &agent_body("bn/m"), FULL.sequential).await;
         sequential(&client, &url, &agent_body("ba/m"), FULL.sequential).await;

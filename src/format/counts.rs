@@ -154,9 +154,10 @@ pub fn usage_of<U: WireUsage>(v: &serde_json::Value) -> Usage {
     Lenient::<U>::deserialize(v).map_or_else(|_| Usage::default(), |u| u.0.counts())
 }
 
-/// An answer's usage object alone; serde skips the rest without building it.
+/// An answer's usage object alone; serde skips the rest without building it (and without
+/// checking it, as it skips the parts of the usage object no format reads).
 #[derive(Deserialize)]
-#[serde(bound = "U: WireUsage")]
+#[serde(bound = "U: Deserialize<'de> + Default")]
 struct UsageField<U> {
     #[serde(alias = "usageMetadata")]
     usage: Option<Lenient<U>>,
@@ -164,8 +165,15 @@ struct UsageField<U> {
 
 /// The counts in a whole answer's bytes; `None` when it is not JSON or has no usage.
 pub fn usage_in_bytes<U: WireUsage>(body: &[u8]) -> Option<Usage> {
-    let field: UsageField<U> = serde_json::from_slice(body).ok()?;
-    field.usage.map(|u| u.0.counts())
+    match serde_json::from_slice::<UsageField<U>>(body) {
+        Ok(field) => field.usage.map(|u| u.0.counts()),
+        // A usage object that repeats a key fails the typed read; read as a value, the last
+        // of the repeated keys counts, as it always did.
+        Err(_) => {
+            let field: UsageField<serde_json::Value> = serde_json::from_slice(body).ok()?;
+            field.usage.map(|u| usage_of::<U>(&u.0))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +245,14 @@ mod tests {
             assert_eq!(read(odd), Some((0, 0, 1)), "{odd}");
         }
         assert_eq!(read(r#"{"a":2,"inner":null}"#), Some((2, 0, 0)));
+    }
+
+    #[test]
+    fn a_repeated_key_counts_its_last_value() {
+        assert_eq!(
+            read(r#"{"a":1,"a":4,"inner":{"b":2,"b":5}}"#),
+            Some((4, 5, 0))
+        );
     }
 
     #[test]

@@ -563,7 +563,10 @@ impl WireUsage for UsageObject {
             input: self.prompt_token_count.or_zero().saturating_sub(cached),
             cache_read: cached,
             cache_write: 0,
-            output: self.candidates_token_count.or_zero() + thoughts,
+            output: self
+                .candidates_token_count
+                .or_zero()
+                .saturating_add(thoughts),
             reasoning: thoughts,
         }
     }
