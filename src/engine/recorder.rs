@@ -84,14 +84,17 @@ impl Context {
 /// queue budget given back), then written, and written again if a shared store went away
 /// before the commit.
 enum Pending {
-    Usage {
-        record: Box<UsageRecord>,
-        usage: Usage,
-        cost: f64,
-        billed: bool,
-        priced: bool,
-    },
+    Usage(Priced),
     Detail(DetailMessage),
+}
+
+/// A usage record with its counts and price settled.
+struct Priced {
+    record: Box<UsageRecord>,
+    usage: Usage,
+    cost: f64,
+    billed: bool,
+    priced: bool,
 }
 
 impl Pending {
@@ -114,13 +117,13 @@ fn accept(core: &Core, catalog: &Catalog, item: Recording) -> Option<Pending> {
                 let usd = if billed { cost } else { 0.0 };
                 core.key_budgets.charge(key, used, usd, now_ms());
             }
-            Some(Pending::Usage {
+            Some(Pending::Usage(Priced {
                 record,
                 usage,
                 cost,
                 billed,
                 priced,
-            })
+            }))
         }
         Recording::Detail(message) => {
             core.inspector.taken(&message);
@@ -140,7 +143,7 @@ struct Batch {
     /// store everything, to write again if the store went away before the commit.
     kept: Vec<Pending>,
     /// Usage records not yet inserted: they go in `ROWS_PER_INSERT` at a time.
-    rows: Vec<Pending>,
+    rows: Vec<Priced>,
     details: bool,
 }
 
@@ -360,9 +363,11 @@ fn run(
                 // anew.
                 // Usage records not yet inserted go after the details that came with them:
                 // a detail replayed without its usage record reads its counts again.
-                let written = std::mem::take(&mut batch.kept)
-                    .into_iter()
-                    .chain(std::mem::take(&mut batch.rows));
+                let written = std::mem::take(&mut batch.kept).into_iter().chain(
+                    std::mem::take(&mut batch.rows)
+                        .into_iter()
+                        .map(Pending::Usage),
+                );
                 let waiting: Vec<Pending> = std::iter::from_fn(|| backlog.pop()).collect();
                 pending
                     .into_iter()
@@ -434,14 +439,9 @@ fn announce(core: &Core, batch: Batch) {
         return;
     }
     for p in batch.kept {
-        if let Pending::Usage {
-            record,
-            usage,
-            cost,
-            ..
-        } = p
-        {
-            core.events().publish(finished_event(*record, usage, cost));
+        if let Pending::Usage(u) = p {
+            core.events()
+                .publish(finished_event(*u.record, u.usage, u.cost));
         }
     }
 }
@@ -458,23 +458,24 @@ fn write(
     keep_all: bool,
 ) -> Result<(), StoreError> {
     batch.items += 1;
-    let Pending::Detail(message) = &item else {
-        if let Pending::Usage { record, usage, .. } = &item
-            && record.listed
-        {
-            batch.counted.insert(record.request_id.clone(), *usage);
+    let message = match item {
+        Pending::Usage(u) => {
+            if u.record.listed {
+                batch.counted.insert(u.record.request_id.clone(), u.usage);
+            }
+            batch.rows.push(u);
+            if batch.rows.len() >= ROWS_PER_INSERT {
+                flush_rows(tx, batch, keep_all || cx.announcing)?;
+            }
+            return Ok(());
         }
-        batch.rows.push(item);
-        if batch.rows.len() >= ROWS_PER_INSERT {
-            flush_rows(tx, batch, keep_all || cx.announcing)?;
-        }
-        return Ok(());
+        Pending::Detail(message) => message,
     };
     batch.details = true;
     let counted = &batch.counted;
     let written = inspector::apply(
         tx,
-        std::slice::from_ref(message),
+        std::slice::from_ref(&message),
         &cx.redactor,
         |e| {
             counted
@@ -485,7 +486,7 @@ fn write(
         retention,
     );
     if keep_all {
-        batch.kept.push(item);
+        batch.kept.push(Pending::Detail(message));
     }
     written
 }
@@ -496,7 +497,7 @@ fn flush_rows(tx: &mut dyn Sql, batch: &mut Batch, keep: bool) -> Result<(), Sto
     let rows = std::mem::take(&mut batch.rows);
     let written = insert(tx, &rows);
     if keep {
-        batch.kept.extend(rows);
+        batch.kept.extend(rows.into_iter().map(Pending::Usage));
     }
     written
 }
@@ -575,11 +576,12 @@ struct Derived {
 }
 
 impl Derived {
-    fn of(r: &UsageRecord, u: Usage) -> Self {
+    fn of(p: &Priced) -> Self {
         let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let u = p.usage;
         Self {
-            api: r.api.name(),
-            attempts: serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into()),
+            api: p.record.api.name(),
+            attempts: serde_json::to_string(&p.record.attempts).unwrap_or_else(|_| "[]".into()),
             counts: [u.input, u.cache_read, u.cache_write, u.output, u.reasoning].map(as_i64),
         }
     }
@@ -587,22 +589,10 @@ impl Derived {
 
 /// Inserts usage records, `ROWS_PER_INSERT` to a statement and the rest one by one (one
 /// statement text per size would crowd the statement cache).
-fn insert(tx: &mut dyn Sql, rows: &[Pending]) -> Result<(), StoreError> {
+fn insert(tx: &mut dyn Sql, rows: &[Priced]) -> Result<(), StoreError> {
     static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
     static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
-    let rows: Vec<_> = rows
-        .iter()
-        .filter_map(|p| match p {
-            Pending::Usage {
-                record,
-                usage,
-                cost,
-                billed,
-                priced,
-            } => Some((&**record, Derived::of(record, *usage), cost, billed, priced)),
-            Pending::Detail(_) => None,
-        })
-        .collect();
+    let rows: Vec<(&Priced, Derived)> = rows.iter().map(|u| (u, Derived::of(u))).collect();
     let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
     for chunk in chunks.by_ref() {
         tx.execute(&MANY, &usage_args(chunk))?;
@@ -613,12 +603,11 @@ fn insert(tx: &mut dyn Sql, rows: &[Pending]) -> Result<(), StoreError> {
     Ok(())
 }
 
-type UsageRow<'a> = (&'a UsageRecord, Derived, &'a f64, &'a bool, &'a bool);
-
 /// The parameters of `rows`, in `USAGE_COLUMNS` order.
-fn usage_args<'a>(rows: &'a [UsageRow<'a>]) -> Vec<&'a dyn ToArg> {
+fn usage_args<'a>(rows: &'a [(&'a Priced, Derived)]) -> Vec<&'a dyn ToArg> {
     let mut args: Vec<&dyn ToArg> = Vec::with_capacity(rows.len() * USAGE_WIDTH);
-    for (r, d, cost, billed, priced) in rows {
+    for (u, d) in rows {
+        let r = &u.record;
         let [input, cached, cache_write, output, reasoning] = &d.counts;
         args.extend([
             &r.started_ms as &dyn ToArg,
@@ -635,9 +624,9 @@ fn usage_args<'a>(rows: &'a [UsageRow<'a>]) -> Vec<&'a dyn ToArg> {
             cache_write,
             output,
             reasoning,
-            *cost,
-            *priced,
-            *billed,
+            &u.cost,
+            &u.priced,
+            &u.billed,
             &r.streamed,
             &r.ttft_ms,
             &r.latency_ms,
@@ -665,10 +654,10 @@ mod tests {
     }
 
     /// A usage record whose every column differs from its neighbours' in its own way.
-    fn record(i: i64) -> Pending {
+    fn record(i: i64) -> Priced {
         let n = u64::try_from(i).unwrap_or_default();
         let some_if = |yes: bool, v: String| yes.then_some(v);
-        Pending::Usage {
+        Priced {
             record: Box::new(UsageRecord {
                 request_id: format!("r{i}"),
                 started_ms: 1_000 + i,
@@ -745,17 +734,14 @@ mod tests {
         "coalesce(limited, '-')",
     ];
 
-    fn expected(p: &Pending) -> String {
-        let Pending::Usage {
+    fn expected(p: &Priced) -> String {
+        let Priced {
             record: r,
             usage: u,
             cost,
             billed,
             priced,
-        } = p
-        else {
-            return String::new();
-        };
+        } = p;
         let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         [
             r.started_ms.to_string(),
@@ -794,7 +780,7 @@ mod tests {
         let mut db = store.connect_writer().unwrap_or_else(|e| panic!("{e}"));
         // Two full statements and a remainder, in one transaction.
         let total = 2 * ROWS_PER_INSERT as i64 + 5;
-        let rows: Vec<Pending> = (0..total).map(record).collect();
+        let rows: Vec<Priced> = (0..total).map(record).collect();
         let mut tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
         insert(&mut *tx, &rows).unwrap_or_else(|e| panic!("{e}"));
         tx.commit().unwrap_or_else(|e| panic!("{e}"));
