@@ -1,7 +1,15 @@
 fn main() {
     // The app's own commands, which capabilities must name to let a window call them.
     let manifest = tauri_build::AppManifest::new().commands(&["open_login"]);
-    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
+    // Start at login for the dashboard, under the name the dashboard calls
+    // (`plugin:autostart|…`), done by the app's own `autostart` module: the entry it writes
+    // starts the tray program, whichever program writes it.
+    let autostart =
+        tauri_build::InlinedPlugin::new().commands(&["enable", "disable", "is_enabled"]);
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(manifest)
+        .plugin("autostart", autostart);
+    if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri build step failed: {e:#}");
     }
 }

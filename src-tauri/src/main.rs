@@ -2,5 +2,5 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() -> anyhow::Result<()> {
-    ninerouter_desktop::run()
+    ninerouter_desktop::run_tray()
 }

@@ -1,59 +1,96 @@
 //! The shell's state and behaviour: what each tray action does, and the loop that keeps the
-//! tray menu and notifications in step with the engine.
+//! tray menu and notifications in step with the engine. Runs on the tray process's tokio
+//! runtime; what must happen on the event loop's thread (the tray icon and its menu, ending
+//! the app) is sent there as a `MainEvent`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use ninerouter::events::EngineEvent;
 use ninerouter::store::now_ms;
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt as _;
-use tauri_plugin_notification::NotificationExt as _;
+use tao::event_loop::EventLoopProxy;
 use tokio::sync::{Notify, broadcast};
 
 use crate::menu::{self, Action, MenuInput, MenuModel, Router};
 use crate::notify::{ComboWatch, Notice, Throttle, for_event};
 use crate::prefs::{Prefs, PrefsFile};
 use crate::router::{RouterHost, Status};
-use crate::tray::Tray;
+use crate::single_instance::Hold;
 use crate::updates::Updates;
 use crate::window_process::{self, WindowProcess};
 
 /// Events arriving within this window become one menu update.
 const COALESCE: Duration = Duration::from_millis(150);
 
+/// The tray app, shared by its tasks and threads.
+pub type App = Arc<Shell>;
+
+/// What the event loop's thread is asked to do.
+#[derive(Debug)]
+pub enum MainEvent {
+    /// Show this menu (and badge and tooltip).
+    Menu(MenuModel),
+    /// A menu item was clicked.
+    Clicked(String),
+    /// Another launch handed over its arguments.
+    Launched(Vec<String>),
+    /// End the app with this code.
+    Exit(i32),
+}
+
 pub struct Shell {
     pub router: RouterHost,
     pub updates: Updates,
     /// Whether a StatusNotifier host (or the macOS menu bar / Windows tray) shows the icon.
     pub tray_host: bool,
-    pub tray: OnceLock<Tray>,
     /// The dashboard window's process, while it runs.
     pub window: WindowProcess,
     quitting: AtomicBool,
     prefs_file: PrefsFile,
     prefs: Mutex<Prefs>,
     kick: Notify,
-    app: AppHandle,
+    main: Mutex<EventLoopProxy<MainEvent>>,
+    /// Made at the first copy and kept: on X11 the copied text is served by its owner.
+    clipboard: Mutex<Option<arboard::Clipboard>>,
+    /// The data folder, held while this app runs.
+    hold: Mutex<Hold>,
+    /// The runtime the shell's tasks run on; threads of the shell's own enter it.
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Shell {
-    pub fn new(app: AppHandle, router: RouterHost, prefs_file: PrefsFile, tray_host: bool) -> Self {
+    pub fn new(
+        main: EventLoopProxy<MainEvent>,
+        router: RouterHost,
+        prefs_file: PrefsFile,
+        tray_host: bool,
+        hold: Hold,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
         let prefs = prefs_file.load();
         Self {
             router,
             updates: Updates::default(),
             tray_host,
-            tray: OnceLock::new(),
             window: WindowProcess::default(),
             quitting: AtomicBool::new(false),
             prefs_file,
             prefs: Mutex::new(prefs),
             kick: Notify::new(),
-            app,
+            main: Mutex::new(main),
+            clipboard: Mutex::new(None),
+            hold: Mutex::new(hold),
+            runtime,
+        }
+    }
+
+    /// Asks the event loop's thread to do something.
+    fn to_main(&self, event: MainEvent) {
+        let main = self.main.lock().unwrap_or_else(|p| p.into_inner());
+        if main.send_event(event).is_err() {
+            tracing::debug!("the event loop has ended");
         }
     }
 
@@ -78,23 +115,29 @@ impl Shell {
             return;
         }
         tracing::info!(%title, "notification");
-        if let Err(e) = self
-            .app
-            .notification()
-            .builder()
-            .title(title)
-            .body(body)
-            .show()
-        {
-            tracing::warn!("cannot show a notification: {e}");
-        }
+        let notification = native_notification(title, body);
+        // A call on the session bus (or the system's notification centre): off the runtime.
+        self.runtime.spawn_blocking(move || {
+            if let Err(e) = notification.show() {
+                tracing::warn!("cannot show a notification: {e}");
+            }
+        });
     }
 
     fn autostart(&self) -> bool {
-        self.app.autolaunch().is_enabled().unwrap_or_else(|e| {
+        crate::autostart::is_enabled().unwrap_or_else(|e| {
             tracing::warn!("cannot read the start-at-login entry: {e}");
             false
         })
+    }
+
+    fn copy(&self, text: String) -> Result<(), arboard::Error> {
+        let mut clipboard = self.clipboard.lock().unwrap_or_else(|p| p.into_inner());
+        let clipboard = match clipboard.as_mut() {
+            Some(clipboard) => clipboard,
+            None => clipboard.insert(arboard::Clipboard::new()?),
+        };
+        clipboard.set_text(text)
     }
 
     fn menu_model(
@@ -127,79 +170,102 @@ impl Shell {
     }
 }
 
-/// What a tray click does.
-pub fn on_menu_click(app: &AppHandle, id: &str) {
-    let shell = app.state::<Shell>();
-    if let Some(tray) = shell.tray.get() {
-        tray.clicked();
+/// The app's identifier (`tauri.conf.json`), which macOS and Windows file notifications under.
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+const IDENTIFIER: &str = "dev.ninerouter.desktop";
+
+/// A notification from the app, as each system wants it said who it is from.
+fn native_notification(title: &str, body: &str) -> notify_rust::Notification {
+    let mut notification = notify_rust::Notification::new();
+    notification
+        .appname("NineRouter")
+        .summary(title)
+        .body(body)
+        .auto_icon();
+    #[cfg(target_os = "macos")]
+    {
+        static NAMED: std::sync::Once = std::sync::Once::new();
+        NAMED.call_once(|| {
+            let _ = notify_rust::set_application(IDENTIFIER);
+        });
     }
+    // Windows shows notifications only for an app id the installer registered: a build run
+    // from cargo's target folder has none.
+    #[cfg(target_os = "windows")]
+    if !crate::binaries::own()
+        .ok()
+        .and_then(|own| {
+            own.parent()
+                .map(|dir| dir.ends_with("target/debug") || dir.ends_with("target/release"))
+        })
+        .unwrap_or(true)
+    {
+        notification.app_id(IDENTIFIER);
+    }
+    notification
+}
+
+/// What a tray click does (called on the event loop's thread, inside the runtime).
+pub fn on_menu_click(app: &App, id: &str) {
     let Some(action) = Action::parse(id) else {
         return;
     };
     tracing::debug!(?action, "tray action");
     match action {
         Action::SelectCombo(name) => {
-            if let Some(core) = shell.router.core() {
+            if let Some(core) = app.router.core() {
                 let app = app.clone();
-                tauri::async_runtime::spawn(async move {
+                tokio::spawn(async move {
                     if let Err(e) = crate::control::select_combo(&core, &name).await {
                         tracing::warn!(combo = %name, "cannot switch the active combo: {e}");
-                        app.state::<Shell>()
-                            .notify_now("Cannot switch combo", &e.to_string());
+                        app.notify_now("Cannot switch combo", &e.to_string());
                     }
                 });
             }
         }
         Action::PointTool(id) => {
-            if let Some(core) = shell.router.core() {
+            if let Some(core) = app.router.core() {
                 let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    let shell = app.state::<Shell>();
+                tokio::spawn(async move {
                     match crate::control::point_tool(&core, &id).await {
-                        Ok(told) => shell.notify_now("Tool set up", &told),
+                        Ok(told) => app.notify_now("Tool set up", &told),
                         Err(e) => {
                             tracing::warn!(tool = %id, "cannot set up the tool: {e}");
-                            shell.notify_now("Cannot set up the tool", &e.to_string());
+                            app.notify_now("Cannot set up the tool", &e.to_string());
                         }
                     }
-                    shell.refresh_menu();
+                    app.refresh_menu();
                 });
             }
         }
         Action::OpenDashboard => window_process::open(app),
         Action::CopyEndpoint => {
-            if let Some(url) = shell.router.endpoint()
-                && let Err(e) = app.clipboard().write_text(format!("{url}/v1"))
+            if let Some(url) = app.router.endpoint()
+                && let Err(e) = app.copy(format!("{url}/v1"))
             {
                 tracing::warn!("cannot copy to the clipboard: {e}");
             }
         }
         Action::TogglePause => {
-            if let Some(core) = shell.router.core() {
-                tauri::async_runtime::spawn(async move {
+            if let Some(core) = app.router.core() {
+                tokio::spawn(async move {
                     crate::control::toggle_pause(&core).await;
                 });
             }
         }
         Action::ToggleAutostart => {
-            let launcher = app.autolaunch();
-            let result = if shell.autostart() {
-                launcher.disable()
-            } else {
-                launcher.enable()
-            };
-            if let Err(e) = result {
+            if let Err(e) = crate::autostart::set(!app.autostart()) {
                 tracing::warn!("cannot change start at login: {e}");
-                shell.notify_now("Cannot change Start at Login", &e.to_string());
+                app.notify_now("Cannot change Start at Login", &e.to_string());
             }
         }
         Action::ToggleNotifications => {
             let prefs = {
-                let mut prefs = shell.prefs.lock().unwrap_or_else(|p| p.into_inner());
+                let mut prefs = app.prefs.lock().unwrap_or_else(|p| p.into_inner());
                 prefs.notifications = !prefs.notifications;
                 prefs.clone()
             };
-            if let Err(e) = shell.prefs_file.save(&prefs) {
+            if let Err(e) = app.prefs_file.save(&prefs) {
                 tracing::warn!("cannot save preferences: {e}");
             }
         }
@@ -208,34 +274,55 @@ pub fn on_menu_click(app: &AppHandle, id: &str) {
         Action::UsePort(port) => restart_router(app, Some(port)),
         Action::Quit => quit(app.clone()),
     }
-    shell.refresh_menu();
+    app.refresh_menu();
 }
 
-fn restart_router(app: &AppHandle, port: Option<u16>) {
+fn restart_router(app: &App, port: Option<u16>) {
     let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        app.state::<Shell>().router.start(port).await;
+    tokio::spawn(async move {
+        app.router.start(port).await;
         window_process::follow_router(&app);
     });
 }
 
 /// Quits after the dashboard window has saved its place and the router has finished its
 /// in-flight requests.
-pub fn quit(app: AppHandle) {
-    app.state::<Shell>().quitting.store(true, Ordering::Relaxed);
-    tauri::async_runtime::spawn(async move {
+pub fn quit(app: App) {
+    app.quitting.store(true, Ordering::Relaxed);
+    tokio::spawn(async move {
         tracing::info!("quitting: finishing in-flight requests");
         let window = app.clone();
-        let closed = tokio::task::spawn_blocking(move || window.state::<Shell>().window.end());
-        app.state::<Shell>().router.stop().await;
+        let closed = tokio::task::spawn_blocking(move || window.window.end());
+        app.router.stop().await;
         let _ = closed.await;
-        app.exit(0);
+        exit(&app, 0);
     });
 }
 
+/// Ends the app now (its router stopped already).
+pub fn exit(app: &App, code: i32) {
+    app.to_main(MainEvent::Exit(code));
+}
+
+/// Starts the app again, as the same program with the same arguments (after an update
+/// replaced it), and ends this one. The data folder is let go first, so that the new app is
+/// the first launch and not one that hands over to this one.
+pub fn restart(app: &App) {
+    app.hold.lock().unwrap_or_else(|p| p.into_inner()).release();
+    let started = crate::binaries::tray_launcher().and_then(|tray| {
+        std::process::Command::new(tray)
+            .args(std::env::args_os().skip(1))
+            .spawn()
+    });
+    if let Err(e) = started {
+        tracing::error!("cannot start the updated app: {e}");
+    }
+    exit(app, 0);
+}
+
 /// Keeps the tray menu and the notifications in step with the engine. Runs for the app's life.
-pub async fn refresh_loop(app: AppHandle) {
-    let shell = app.state::<Shell>();
+pub async fn refresh_loop(app: App) {
+    let shell = &*app;
     let mut status_rx = shell.router.watch();
     let mut events: Option<broadcast::Receiver<EngineEvent>> = None;
     let mut throttle = Throttle::new();
@@ -306,11 +393,7 @@ pub async fn refresh_loop(app: AppHandle) {
             &status,
             tools.as_deref().unwrap_or_default(),
         );
-        if let Some(tray) = shell.tray.get()
-            && let Err(e) = tray.apply(&app, model)
-        {
-            tracing::warn!("cannot update the tray menu: {e}");
-        }
+        shell.to_main(MainEvent::Menu(model));
         if let Some(snapshot) = &snapshot {
             let (tz, now) = (TimeZone::system(), now_ms());
             let notices: Vec<Notice> = batch

@@ -1,79 +1,54 @@
-//! Signed updates through tauri-plugin-updater. The manifest URL and public key are in
-//! `tauri.conf.json` (`NINEROUTER_UPDATE_URL` overrides the URL, for self-hosted builds and
-//! tests; `NINEROUTER_UPDATE_PUBKEY` the signing key, in debug builds only: in a release, the
-//! environment must never decide which signatures an installed update needs). A found update is announced and waits for the user; installing
-//! downloads and verifies it, stops the router only after its in-flight requests are done, and
-//! only then replaces and restarts the app.
+//! Signed updates, from the tray's side. The work (the manifest, the download, the signature,
+//! replacing the app) is done by the window program as the update installer
+//! (`update_helper.rs`), so that the tray never loads Tauri or WebKit: it starts the installer
+//! when there is something to do and reads what it says. A found update is announced and waits
+//! for the user; installing downloads and verifies it, stops the router only after its
+//! in-flight requests are done, and only then replaces and restarts the app.
 
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tauri::{AppHandle, Manager};
-use tauri_plugin_updater::{Update, Updater, UpdaterExt};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::binaries;
 use crate::menu::UpdateState;
-use crate::shell::Shell;
+use crate::shell::App;
+use crate::window_link::{
+    FromUpdater, ToUpdater, UPDATE_CHECK, UPDATE_FLAG, UPDATE_INSTALL, line, parse,
+};
 
 /// First automatic check this long after start, then once a day.
 const FIRST_CHECK: Duration = Duration::from_secs(60);
 const CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The installer's own limits (30 s for a check, 15 min for a download) with room to start.
+const CHECK_WITHIN: Duration = Duration::from_secs(60);
+const DOWNLOAD_WITHIN: Duration = Duration::from_secs(16 * 60);
+/// Replacing the app's files, once downloaded.
+const INSTALL_WITHIN: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Default)]
 pub struct Updates {
     state: Mutex<UpdateState>,
-    pending: Mutex<Option<Update>>,
 }
 
 impl Updates {
     pub fn state(&self) -> UpdateState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
-
-    fn set(&self, app: &AppHandle, state: UpdateState) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
-        app.state::<Shell>().refresh_menu();
-    }
-
-    fn take_pending(&self) -> Option<Update> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-    }
 }
 
-fn updater(app: &AppHandle) -> Result<Updater, tauri_plugin_updater::Error> {
-    let mut builder = app.updater_builder();
-    if let Ok(raw) = std::env::var("NINEROUTER_UPDATE_URL") {
-        match raw.parse() {
-            Ok(url) => builder = builder.endpoints(vec![url])?,
-            Err(e) => tracing::warn!(url = %raw, "ignoring NINEROUTER_UPDATE_URL: {e}"),
-        }
-    }
-    if let Some(key) = pubkey_override(std::env::var("NINEROUTER_UPDATE_PUBKEY").ok()) {
-        builder = builder.pubkey(key);
-    }
-    builder.build()
-}
-
-/// The signing key from the environment, honoured only by debug builds (tests).
-fn pubkey_override(from_env: Option<String>) -> Option<String> {
-    if cfg!(debug_assertions) {
-        from_env
-    } else {
-        if from_env.is_some() {
-            tracing::warn!("ignoring NINEROUTER_UPDATE_PUBKEY: a release checks its own key");
-        }
-        None
-    }
+fn set(app: &App, state: UpdateState) {
+    *app.updates.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+    app.refresh_menu();
 }
 
 /// The tray's update item: install what was found, or look.
-pub fn clicked(app: &AppHandle) {
+pub fn clicked(app: &App) {
     let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let shell = app.state::<Shell>();
-        match shell.updates.state() {
+    tokio::spawn(async move {
+        match app.updates.state() {
             UpdateState::Available(_) => install(&app).await,
             UpdateState::Checking | UpdateState::Downloading(_) | UpdateState::Installing => {}
             _ => check(&app, true).await,
@@ -81,13 +56,13 @@ pub fn clicked(app: &AppHandle) {
     });
 }
 
-pub fn schedule(app: &AppHandle) {
+pub fn schedule(app: &App) {
     let app = app.clone();
-    tauri::async_runtime::spawn(async move {
+    tokio::spawn(async move {
         tokio::time::sleep(FIRST_CHECK).await;
         loop {
             if matches!(
-                app.state::<Shell>().updates.state(),
+                app.updates.state(),
                 UpdateState::Idle | UpdateState::UpToDate | UpdateState::Failed(_)
             ) {
                 check(&app, false).await;
@@ -97,91 +72,149 @@ pub fn schedule(app: &AppHandle) {
     });
 }
 
+/// A running update installer.
+struct Installer {
+    // Dropped with the installer: a tray that gives up on it ends it.
+    _child: Child,
+    stdin: ChildStdin,
+    said: Lines<BufReader<ChildStdout>>,
+}
+
+impl Installer {
+    fn start(step: &str) -> std::io::Result<Self> {
+        let mut child = Command::new(binaries::beside(binaries::WINDOW)?)
+            .args([UPDATE_FLAG, step])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(std::io::Error::other("the update installer has no pipes"));
+        };
+        Ok(Self {
+            _child: child,
+            stdin,
+            said: BufReader::new(stdout).lines(),
+        })
+    }
+
+    /// Its next message, if it says one within `within` (stray lines skipped); `None` when it
+    /// ended or fell silent.
+    async fn next(&mut self, within: Duration) -> Option<FromUpdater> {
+        let next = async {
+            while let Ok(Some(text)) = self.said.next_line().await {
+                if let Some(message) = parse::<FromUpdater>(&text) {
+                    return Some(message);
+                }
+            }
+            None
+        };
+        tokio::time::timeout(within, next).await.ok().flatten()
+    }
+
+    async fn tell(&mut self, message: &ToUpdater) -> std::io::Result<()> {
+        self.stdin.write_all(line(message).as_bytes()).await?;
+        self.stdin.flush().await
+    }
+}
+
 /// `manual`: the user asked, so a failure is shown; background failures only go to the log.
-pub async fn check(app: &AppHandle, manual: bool) {
-    let shell = app.state::<Shell>();
-    shell.updates.set(app, UpdateState::Checking);
-    let found = match updater(app) {
-        Ok(u) => u.check().await,
-        Err(e) => Err(e),
+pub async fn check(app: &App, manual: bool) {
+    set(app, UpdateState::Checking);
+    let said = match Installer::start(UPDATE_CHECK) {
+        Ok(mut installer) => installer.next(CHECK_WITHIN).await,
+        Err(e) => Some(FromUpdater::Failed {
+            reason: format!("cannot start the update installer: {e}"),
+        }),
     };
-    match found {
-        Ok(Some(update)) => {
-            tracing::info!(version = %update.version, "an update is available");
-            let version = update.version.clone();
-            *shell
-                .updates
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(update);
-            shell
-                .updates
-                .set(app, UpdateState::Available(version.clone()));
-            shell.notify_now(
+    match said {
+        Some(FromUpdater::Found { version }) => {
+            tracing::info!(%version, "an update is available");
+            set(app, UpdateState::Available(version.clone()));
+            app.notify_now(
                 &format!("NineRouter {version} is available"),
                 "Choose “Install Update” in the tray menu when it suits you.",
             );
         }
-        Ok(None) => shell.updates.set(app, UpdateState::UpToDate),
-        Err(e) => {
-            tracing::warn!("update check failed: {e}");
+        Some(FromUpdater::UpToDate) => set(app, UpdateState::UpToDate),
+        other => {
+            let reason = failure(other);
+            tracing::warn!("update check failed: {reason}");
             if manual {
-                shell.updates.set(app, UpdateState::Failed(e.to_string()));
-                shell.notify_now("Update check failed", &e.to_string());
+                set(app, UpdateState::Failed(reason.clone()));
+                app.notify_now("Update check failed", &reason);
             } else {
-                shell.updates.set(app, UpdateState::Idle);
+                set(app, UpdateState::Idle);
             }
         }
     }
 }
 
-async fn install(app: &AppHandle) {
-    let shell = app.state::<Shell>();
-    let Some(update) = shell.updates.take_pending() else {
-        return;
+/// What went wrong, from the installer's last word.
+fn failure(said: Option<FromUpdater>) -> String {
+    match said {
+        Some(FromUpdater::Failed { reason }) => reason,
+        Some(other) => format!("the update installer said {other:?} out of turn"),
+        None => "the update installer ended without an answer".to_owned(),
+    }
+}
+
+async fn install(app: &App) {
+    set(app, UpdateState::Downloading(None));
+    let mut installer = match Installer::start(UPDATE_INSTALL) {
+        Ok(installer) => installer,
+        Err(e) => return install_failed(app, format!("cannot start the update installer: {e}")),
     };
-    shell.updates.set(app, UpdateState::Downloading(None));
-    let mut received = 0usize;
-    let mut last_pct = None;
-    let progress_app = app.clone();
-    // `download` checks the signature against the public key before returning the bytes.
-    let bytes = update
-        .download(
-            |chunk, total| {
-                received += chunk;
-                let pct = total
-                    .filter(|&t| t > 0)
-                    .map(|t| ((received as u64 * 100) / t).min(100) as u8);
-                if pct != last_pct && pct.is_some_and(|p| p % 5 == 0) {
-                    last_pct = pct;
-                    progress_app
-                        .state::<Shell>()
-                        .updates
-                        .set(&progress_app, UpdateState::Downloading(pct));
-                }
-            },
-            || {},
-        )
-        .await;
-    let bytes = match bytes {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!("update download failed: {e}");
-            shell.updates.set(app, UpdateState::Failed(e.to_string()));
-            shell.notify_now("The update could not be installed", &e.to_string());
-            return;
+    // Found (again), then progress, until it is downloaded and verified.
+    loop {
+        match installer.next(DOWNLOAD_WITHIN).await {
+            Some(FromUpdater::Found { .. }) => {}
+            Some(FromUpdater::Progress { percent }) => {
+                set(app, UpdateState::Downloading(percent));
+            }
+            Some(FromUpdater::Downloaded) => break,
+            Some(FromUpdater::UpToDate) => return set(app, UpdateState::UpToDate),
+            other => return install_failed(app, failure(other)),
         }
-    };
-    shell.updates.set(app, UpdateState::Installing);
+    }
+    set(app, UpdateState::Installing);
     // Requests being routed now finish before the app goes away.
-    shell.router.stop().await;
-    match update.install(bytes) {
-        Ok(()) => app.restart(),
-        Err(e) => {
-            tracing::error!("update install failed: {e}");
-            shell.updates.set(app, UpdateState::Failed(e.to_string()));
-            shell.notify_now("The update could not be installed", &e.to_string());
-            shell.router.start(None).await;
+    app.router.stop().await;
+    if let Err(e) = installer.tell(&ToUpdater::Install).await {
+        app.router.start(None).await;
+        return install_failed(app, format!("the update installer went away: {e}"));
+    }
+    match installer.next(INSTALL_WITHIN).await {
+        Some(FromUpdater::Installed) => crate::shell::restart(app),
+        // On Windows the installer program takes over (and starts the new app): this one goes.
+        None if cfg!(windows) => crate::shell::exit(app, 0),
+        other => {
+            app.router.start(None).await;
+            install_failed(app, failure(other));
         }
+    }
+}
+
+fn install_failed(app: &App, reason: String) {
+    tracing::error!("the update could not be installed: {reason}");
+    set(app, UpdateState::Failed(reason.clone()));
+    app.notify_now("The update could not be installed", &reason);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_says_what_the_installer_said_or_that_it_said_nothing() {
+        let said = |reason: &str| {
+            Some(FromUpdater::Failed {
+                reason: reason.into(),
+            })
+        };
+        assert_eq!(failure(said("signature mismatch")), "signature mismatch");
+        assert!(failure(None).contains("without an answer"));
+        assert!(failure(Some(FromUpdater::Installed)).contains("out of turn"));
     }
 }

@@ -1,5 +1,4 @@
-//! The dashboard window, in a process of its own (the app's binary run with
-//! `--dashboard-window`): the tray process starts it when the dashboard is opened and it ends
+//! The dashboard window, in a process of its own (the window program): the tray process starts it when the dashboard is opened and it ends
 //! when the window closes, taking WebKit's web and network processes and the GL stack with
 //! it, so a closed dashboard costs nothing. It shows what the tray tells it (the engine's
 //! dashboard through a one-time ticket, or a bundled page while the router is not running)
@@ -9,8 +8,10 @@ use std::io::{BufRead as _, Write as _};
 use std::sync::{Mutex, OnceLock};
 
 use tauri::ipc::CapabilityBuilder;
-use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, Window, WindowEvent};
-use tauri_plugin_autostart::MacosLauncher;
+use tauri::{
+    AppHandle, Context, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder, Window,
+    WindowEvent,
+};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::window_link::{FromWindow, Place, ToWindow, line, parse};
@@ -64,10 +65,7 @@ pub fn run() -> anyhow::Result<()> {
     let (from_tray, to_tray) = take_pipes()?;
     let _ = TO_TRAY.set(Mutex::new(to_tray));
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::init(
-            MacosLauncher::LaunchAgent,
-            Some(vec!["--hidden"]),
-        ))
+        .plugin(autostart_commands())
         .plugin(tauri_plugin_opener::init())
         .plugin(
             tauri_plugin_window_state::Builder::default()
@@ -95,9 +93,34 @@ pub fn run() -> anyhow::Result<()> {
             });
             Ok(())
         })
-        .build(tauri::generate_context!())?;
+        .build(context())?;
     app.run(|_, _: RunEvent| {});
     Ok(())
+}
+
+/// The app's Tauri configuration and bundled pages.
+pub fn context() -> Context {
+    tauri::generate_context!()
+}
+
+/// `plugin:autostart|enable`, `disable` and `is_enabled`, for the dashboard's Settings (build.rs
+/// declares their permissions).
+fn autostart_commands<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    #[tauri::command]
+    fn enable() -> Result<(), String> {
+        crate::autostart::set(true).map_err(|e| e.to_string())
+    }
+    #[tauri::command]
+    fn disable() -> Result<(), String> {
+        crate::autostart::set(false).map_err(|e| e.to_string())
+    }
+    #[tauri::command]
+    fn is_enabled() -> Result<bool, String> {
+        crate::autostart::is_enabled().map_err(|e| e.to_string())
+    }
+    tauri::plugin::Builder::new("autostart")
+        .invoke_handler(tauri::generate_handler![enable, disable, is_enabled])
+        .build()
 }
 
 /// Tells the tray something.

@@ -1,11 +1,15 @@
-//! What the tray process and its dashboard window process tell each other: one JSON object a
-//! line, over the window process's stdin (to it) and stdout (from it). The pipes are the two
-//! processes' own; a ticket passes through them and is never logged.
+//! What the tray process and the window program it starts tell each other, as the dashboard
+//! window or as the update installer: one JSON object a line, over the child's stdin (to it)
+//! and stdout (from it). The pipes are the two processes' own; a ticket passes through them
+//! and is never logged.
 
 use serde::{Deserialize, Serialize};
 
-/// The flag that starts the binary as the dashboard window process.
-pub const WINDOW_FLAG: &str = "--dashboard-window";
+/// Starts the window program as the update installer, followed by the step
+/// (`UPDATE_CHECK` or `UPDATE_INSTALL`); without it, the program is the dashboard window.
+pub const UPDATE_FLAG: &str = "--update";
+pub const UPDATE_CHECK: &str = "check";
+pub const UPDATE_INSTALL: &str = "install";
 
 /// From the tray to the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +40,32 @@ pub enum FromWindow {
     LoginLanded { login_id: String, landed: String },
     /// The dashboard was closed; the process ends next.
     Closed,
+}
+
+/// From the update installer to the tray, in the order they come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromUpdater {
+    /// The manifest offers this version (newer than the running one).
+    Found { version: String },
+    /// Nothing newer; the installer ends.
+    UpToDate,
+    /// Downloading: how much of it is here, when the size is known.
+    Progress { percent: Option<u8> },
+    /// Downloaded and its signature checked: the installer waits for `ToUpdater::Install`.
+    Downloaded,
+    /// The app's files are replaced: the tray starts the new one.
+    Installed,
+    /// The step failed; the installer ends.
+    Failed { reason: String },
+}
+
+/// From the tray to the update installer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToUpdater {
+    /// The router has stopped: replace the app now.
+    Install,
 }
 
 /// One message as its line (with the newline).
@@ -72,5 +102,11 @@ mod tests {
         };
         assert_eq!(parse::<FromWindow>(&line(&landed)), Some(landed));
         assert_eq!(parse::<FromWindow>("Gtk-WARNING: something"), None);
+        let progress = FromUpdater::Progress { percent: Some(45) };
+        assert_eq!(parse::<FromUpdater>(&line(&progress)), Some(progress));
+        assert_eq!(
+            parse::<ToUpdater>(&line(&ToUpdater::Install)),
+            Some(ToUpdater::Install)
+        );
     }
 }

@@ -1,21 +1,19 @@
 //! The tray's side of the dashboard window: the window lives in a process of its own (the
-//! app's binary with `--dashboard-window`, see `window.rs`), started by Open Dashboard and
-//! ended by closing the window, so that the tray process never loads WebKit or GL and a closed
-//! dashboard leaves nothing behind. The tray tells it where to point (following the router)
+//! window program, see `window.rs`), started by Open Dashboard and ended by closing the
+//! window, so that a closed dashboard leaves nothing behind (the tray program does not even
+//! link WebKit). The tray tells it where to point (following the router)
 //! and finishes the logins its login windows catch.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tauri::{AppHandle, Manager};
-
+use crate::binaries;
 use crate::router::Status;
-use crate::shell::Shell;
-use crate::window_link::{FromWindow, Place, ToWindow, WINDOW_FLAG, line, parse};
+use crate::shell::App;
+use crate::window_link::{FromWindow, Place, ToWindow, line, parse};
 
 /// How long Quit waits for the window to save its place and go.
 const END_WAIT: Duration = Duration::from_secs(3);
@@ -68,8 +66,8 @@ pub fn offline_page(status: &Status) -> &'static str {
 /// Where the window should be: the dashboard, entered through a one-time ticket the engine
 /// trades for a session (the window is logged in without typing, whatever password the router
 /// has), or the bundled page that says the router is starting or not running.
-fn place(app: &AppHandle) -> Place {
-    let router = &app.state::<Shell>().router;
+fn place(app: &App) -> Place {
+    let router = &app.router;
     match router.core() {
         Some(core) => Place::Dashboard {
             entry: format!(
@@ -107,9 +105,8 @@ enum Move {
 /// Opens the dashboard: brings the window forward, or starts its process. Checked and started
 /// under one lock, so that two opens at once (a tray click and a second launch) make one
 /// window, and the router's state read for its first page is the one the next follow sees.
-pub fn open(app: &AppHandle) {
-    let windows = &app.state::<Shell>().window;
-    let mut running = windows.lock();
+pub fn open(app: &App) {
+    let mut running = app.window.lock();
     if let Some(window) = running.as_mut() {
         if send(&mut window.stdin, &ToWindow::Focus) {
             return;
@@ -131,13 +128,12 @@ pub fn open(app: &AppHandle) {
 
 /// An open window follows the router: from "starting" to the dashboard once it listens, to
 /// another port after a restart, to "not running" when it stops.
-pub fn follow_router(app: &AppHandle) {
-    let windows = &app.state::<Shell>().window;
-    let mut running = windows.lock();
+pub fn follow_router(app: &App) {
+    let mut running = app.window.lock();
     let Some(window) = running.as_mut() else {
         return;
     };
-    let router = &app.state::<Shell>().router;
+    let router = &app.router;
     let listening = router.core().map(|core| core.listen.addr);
     let target = match must_move(listening, &router.status(), &window.shown) {
         None => return,
@@ -158,23 +154,11 @@ fn send(stdin: &mut ChildStdin, message: &ToWindow) -> bool {
         .is_ok()
 }
 
-/// The app's own binary. After a package upgrade replaced the file, Linux names the running
-/// one "… (deleted)": the window is started from the new one at the same path.
-fn own_binary() -> std::io::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let replaced = exe
-        .to_str()
-        .and_then(|path| path.strip_suffix(" (deleted)"))
-        .map(PathBuf::from);
-    Ok(replaced.unwrap_or(exe))
-}
-
 /// Starts a window process showing where the router is; its stdout, for `listen`.
-fn start(app: &AppHandle) -> std::io::Result<(Running, ChildStdout)> {
+fn start(app: &App) -> std::io::Result<(Running, ChildStdout)> {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut command = Command::new(own_binary()?);
+    let mut command = Command::new(binaries::beside(binaries::WINDOW)?);
     command
-        .arg(WINDOW_FLAG)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -204,14 +188,15 @@ fn start(app: &AppHandle) -> std::io::Result<(Running, ChildStdout)> {
 
 /// Reads what the window says until it ends, then lets it go (and quits the app if the window
 /// was its only way in).
-fn listen(app: &AppHandle, id: u64, stdout: impl BufRead) {
+fn listen(app: &App, id: u64, stdout: impl BufRead) {
+    let _runtime = app.runtime.enter();
     let mut was_current = false;
     for text in stdout.lines() {
         let Ok(text) = text else { break };
         match parse::<FromWindow>(&text) {
             Some(FromWindow::LoginLanded { login_id, landed }) => {
                 let app = app.clone();
-                tauri::async_runtime::spawn(async move {
+                tokio::spawn(async move {
                     finish_login(&app, &login_id, &landed).await;
                 });
             }
@@ -221,8 +206,7 @@ fn listen(app: &AppHandle, id: u64, stdout: impl BufRead) {
     }
     // Only the current window's end quits: an older one's (replaced by a later open) does not.
     was_current |= forget(app, id);
-    let shell = app.state::<Shell>();
-    if was_current && !shell.tray_host && !shell.quitting() {
+    if was_current && !app.tray_host && !app.quitting() {
         // Without a tray host the window was the only way in: closing it quits.
         crate::shell::quit(app.clone());
     }
@@ -230,10 +214,9 @@ fn listen(app: &AppHandle, id: u64, stdout: impl BufRead) {
 
 /// Forgets the window process `id` and reaps it, if it is still the current one; whether it
 /// was.
-fn forget(app: &AppHandle, id: u64) -> bool {
+fn forget(app: &App, id: u64) -> bool {
     let taken = {
-        let shell = app.state::<Shell>();
-        let mut running = shell.window.lock();
+        let mut running = app.window.lock();
         match running.as_ref() {
             Some(r) if r.id == id => running.take(),
             _ => None,
@@ -255,8 +238,8 @@ fn reap(window: Running) {
 }
 
 /// Hands the address a login window was sent to to the engine, as a paste would.
-async fn finish_login(app: &AppHandle, login_id: &str, landed: &str) {
-    let Some(core) = app.state::<Shell>().router.core() else {
+async fn finish_login(app: &App, login_id: &str, landed: &str) {
+    let Some(core) = app.router.core() else {
         tracing::warn!("the login came back while the router was not running");
         return;
     };

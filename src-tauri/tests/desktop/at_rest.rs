@@ -1,6 +1,6 @@
 //! The app at rest: after the dashboard window has been opened and closed, the whole app (its
 //! own process and WebKit's) costs no CPU, and what a window held goes with it: the window's
-//! process and WebKit's end, and the tray process never loads WebKit's runtime or GL. Measured
+//! process and WebKit's end, and the tray process never loads WebKit or GL. Measured
 //! on the live process tree under Xvfb, the way a user's task manager would see it.
 
 use std::time::{Duration, Instant};
@@ -221,13 +221,25 @@ async fn close_dashboard(pid: u32) {
     .await;
 }
 
-/// How long the app is watched at rest; at 100 ticks a second, no tick in this long is < 0.1%.
-const AT_REST: Duration = Duration::from_secs(10);
-/// One tick (10 ms) in the whole watch is 0.1% of a core: a stray timer of GTK's or WebKit's,
-/// not a poll (a poll every second would be 10 or more).
-const MOST_TICKS_AT_REST: u64 = 1;
+/// How long the app is watched at rest: 10 s in `make test`, `NINEROUTER_AT_REST_SECS` for the
+/// minute the target names. At 100 ticks a second, no tick in 10 s is < 0.1%.
+fn at_rest() -> Duration {
+    let secs = std::env::var("NINEROUTER_AT_REST_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    Duration::from_secs(secs)
+}
+/// One tick (10 ms) in 10 s is 0.1% of a core: a stray timer of GTK's, not a poll (a poll
+/// every second would be 10 or more). A longer watch allows as many per 10 s.
+fn most_ticks_at_rest(watched: Duration) -> u64 {
+    watched.as_secs().div_ceil(10).max(1)
+}
 /// Windows opened and closed after the first, to see that none is kept.
 const REOPENED: usize = 3;
+/// The whole app at rest (issue 19's target): 43 MiB for a release build, 69 for the debug
+/// build `make test` runs.
+const MOST_MIB_AT_REST: f64 = 80.0;
 /// Allocator slack, far below what a kept webview holds (tens of MiB).
 const MOST_GROWTH_MIB: f64 = 8.0;
 
@@ -294,7 +306,8 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
     let before = tree(pid);
     let threads_before = threads(&before);
     let started = Instant::now();
-    tokio::time::sleep(AT_REST).await;
+    let watched = at_rest();
+    tokio::time::sleep(watched).await;
     let after = tree(pid);
     // A process's ticks include its threads that have ended; per thread is for the message.
     let ticks = |ps: &[Process]| ps.iter().map(|p| p.cpu_ticks).sum::<u64>();
@@ -321,7 +334,15 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
         describe(&before),
         describe(&after)
     );
-    assert!(spent <= MOST_TICKS_AT_REST, "no CPU at rest: {busy:?}");
+    assert!(
+        spent <= most_ticks_at_rest(watched),
+        "no CPU at rest: {busy:?}"
+    );
+    assert!(
+        rest_mib <= MOST_MIB_AT_REST,
+        "{rest_mib:.1} MiB at rest: {}",
+        describe(&after)
+    );
     // The window had a process of its own, gone with it: nothing of WebKit's is left, and the
     // tray process never loaded the GL stack (tens of MiB for Mesa's software renderer alone).
     assert_eq!(
@@ -341,6 +362,17 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
         })
         .collect();
     assert!(loaded.is_empty(), "the tray loaded GL: {loaded:?}");
+    // Nor WebKit: the tray program does not link it (the window program does).
+    let webkit: std::collections::BTreeSet<&str> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|path| {
+            ["libwebkit2gtk", "libjavascriptcoregtk", "libsoup"]
+                .iter()
+                .any(|lib| path.contains(lib))
+        })
+        .collect();
+    assert!(webkit.is_empty(), "the tray loaded WebKit: {webkit:?}");
     // What an open window holds in the app's own process is given back when it closes.
     let grown_mib = after_more.saturating_sub(after_first) as f64 / 1024.0;
     eprintln!("the app's own allocations grew {grown_mib:.1} MiB over {REOPENED} more windows");

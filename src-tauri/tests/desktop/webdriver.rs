@@ -179,6 +179,12 @@ async fn the_dashboard_window_renders_and_reaches_the_desktop_plugins() {
         sandbox.autostart_entry().exists()
     })
     .await;
+    // Written by the window program, the entry still starts the tray program.
+    let entry = std::fs::read_to_string(sandbox.autostart_entry()).expect("entry");
+    assert!(
+        entry.contains(&format!("Exec={BIN} --hidden")),
+        "the entry starts the tray: {entry}"
+    );
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(shots.join("settings-window.png"), &png).expect("save screenshot");
     toggle.click().await.expect("disable");
