@@ -12,4 +12,9 @@ fn main() {
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri build step failed: {e:#}");
     }
+    // The tray program calls no Tauri: GNU ld's --as-needed (rustc's default on Linux) drops
+    // WebKit from it; Apple's linker keeps every framework it is given unless told.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
+        println!("cargo:rustc-link-arg-bin=ninerouter-desktop=-Wl,-dead_strip_dylibs");
+    }
 }

@@ -25,11 +25,16 @@ pub struct Args {
     /// Where secrets are kept: auto (keychain, else a 0600 file), keychain, file, memory
     #[arg(long, env = "NINEROUTER_SECRETS", default_value = "auto")]
     pub secrets: BackendChoice,
+    /// Ignored: Windows' installer restarts the tray with the update installer's arguments,
+    /// which begin with this (see `updates.rs`).
+    #[arg(long, hide = true, value_name = "STEP")]
+    pub update: Option<String>,
 }
 
 impl Args {
     /// Unknown arguments (macOS adds some when launched from Finder) are logged and ignored
-    /// rather than refusing to start a tray app nobody sees the error of.
+    /// rather than refusing to start a tray app nobody sees the error of; the environment's
+    /// settings still count.
     pub fn from_env() -> Self {
         Args::try_parse().unwrap_or_else(|e| {
             if matches!(
@@ -39,7 +44,7 @@ impl Args {
                 e.exit();
             }
             tracing::warn!("ignoring the command line: {e}");
-            Args::default()
+            Args::try_parse_from(["ninerouter-desktop"]).unwrap_or_default()
         })
     }
 
@@ -57,4 +62,25 @@ impl Args {
 /// Whether a (second) launch's arguments ask to stay in the tray.
 pub fn wants_hidden(argv: &[String]) -> bool {
     argv.iter().any(|a| a == "--hidden")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tray_restarted_with_the_update_installers_arguments_keeps_its_own() {
+        let args = Args::try_parse_from([
+            "ninerouter-desktop",
+            "--update",
+            "install",
+            "--hidden",
+            "--port",
+            "20130",
+        ])
+        .expect("parses");
+        assert!(args.hidden);
+        assert_eq!(args.port, Some(20130));
+        assert!(wants_hidden(&["app".into(), "--hidden".into()]));
+    }
 }

@@ -34,7 +34,9 @@ pub fn run_tray() -> anyhow::Result<()> {
 /// The window program: the dashboard window, or with `--update <step>` the update installer.
 pub fn run_window() -> anyhow::Result<()> {
     ninerouter::logging::init();
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     if args.next().as_deref() == Some(window_link::UPDATE_FLAG) {
         return update_helper::run(args.next().as_deref());
     }

@@ -44,7 +44,7 @@ pub struct Shell {
     pub router: RouterHost,
     pub updates: Updates,
     /// Whether a StatusNotifier host (or the macOS menu bar / Windows tray) shows the icon.
-    pub tray_host: bool,
+    tray_host: AtomicBool,
     /// The dashboard window's process, while it runs.
     pub window: WindowProcess,
     quitting: AtomicBool,
@@ -73,7 +73,7 @@ impl Shell {
         Self {
             router,
             updates: Updates::default(),
-            tray_host,
+            tray_host: AtomicBool::new(tray_host),
             window: WindowProcess::default(),
             quitting: AtomicBool::new(false),
             prefs_file,
@@ -92,6 +92,16 @@ impl Shell {
         if main.send_event(event).is_err() {
             tracing::debug!("the event loop has ended");
         }
+    }
+
+    /// Whether the tray icon shows (else the window is the only way in).
+    pub fn tray_host(&self) -> bool {
+        self.tray_host.load(Ordering::Relaxed)
+    }
+
+    /// The tray icon could not be made after all.
+    pub fn lost_tray_host(&self) {
+        self.tray_host.store(false, Ordering::Relaxed);
     }
 
     /// Whether Quit has begun.
@@ -309,12 +319,8 @@ pub fn exit(app: &App, code: i32) {
 /// the first launch and not one that hands over to this one.
 pub fn restart(app: &App) {
     app.hold.lock().unwrap_or_else(|p| p.into_inner()).release();
-    let started = crate::binaries::tray_launcher().and_then(|tray| {
-        std::process::Command::new(tray)
-            .args(std::env::args_os().skip(1))
-            .spawn()
-    });
-    if let Err(e) = started {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Err(e) = crate::binaries::start_tray(&args) {
         tracing::error!("cannot start the updated app: {e}");
     }
     exit(app, 0);

@@ -9,6 +9,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,10 @@ const MOST_BYTES: usize = 64 * 1024;
 const READ_WITHIN: Duration = Duration::from_secs(2);
 /// How long a later launch waits for the first one to start listening.
 const FIRST_STARTS_WITHIN: Duration = Duration::from_secs(5);
+/// Connections read at once; more are turned away (a launch tries again).
+const MOST_AT_ONCE: usize = 8;
+/// The running app's answer to a launch it took.
+const TAKEN: &[u8] = b"taken\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
@@ -107,8 +113,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), InstanceError> {
         path: path.to_owned(),
         source,
     };
+    // A file left by a crash keeps its old mode when opened: it goes first.
+    let _ = std::fs::remove_file(&partial);
     let mut options = OpenOptions::new();
-    options.create(true).truncate(true).write(true);
+    options.create_new(true).write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&partial).map_err(file_error)?;
@@ -120,20 +128,40 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), InstanceError> {
 impl Instance {
     /// Answers later launches, on a thread of its own, for the app's life: `on_launch` gets
     /// each one's arguments. The returned hold keeps the data folder until it is let go.
-    pub fn serve(self, on_launch: impl Fn(Vec<String>) + Send + 'static) -> Hold {
+    pub fn serve(self, on_launch: impl Fn(Vec<String>) + Send + Sync + 'static) -> Hold {
         let Instance {
             lock,
             listener,
             token,
         } = self;
+        let on_launch = Arc::new(on_launch);
+        let token = Arc::new(token);
+        let reading = Arc::new(AtomicUsize::new(0));
         let spawned = std::thread::Builder::new()
             .name("ninerouter-launches".into())
             .spawn(move || {
                 for stream in listener.incoming() {
-                    let Ok(stream) = stream else { continue };
-                    match read_launch(stream, &token, READ_WITHIN) {
-                        Some(argv) => on_launch(argv),
-                        None => tracing::warn!("ignored a connection that was not a launch"),
+                    let Ok(stream) = stream else {
+                        // Out of descriptors, say: wait rather than spin.
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
+                    // Each connection on a thread of its own, so that a slow one holds up no
+                    // other launch; a few at once at most.
+                    if reading.fetch_add(1, Ordering::AcqRel) >= MOST_AT_ONCE {
+                        reading.fetch_sub(1, Ordering::AcqRel);
+                        continue;
+                    }
+                    let (on_launch, token, done) =
+                        (on_launch.clone(), token.clone(), reading.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name("ninerouter-launch".into())
+                        .spawn(move || {
+                            answer(stream, &token, &*on_launch);
+                            done.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    if spawned.is_err() {
+                        reading.fetch_sub(1, Ordering::AcqRel);
                     }
                 }
             });
@@ -141,6 +169,21 @@ impl Instance {
             tracing::error!("cannot answer later launches: {e}");
         }
         Hold(Some(lock))
+    }
+}
+
+/// Reads one connection: a launch with the right token is taken, and told so.
+fn answer(stream: TcpStream, token: &str, on_launch: &dyn Fn(Vec<String>)) {
+    let Ok(mut reply) = stream.try_clone() else {
+        return;
+    };
+    match read_launch(stream, token, READ_WITHIN) {
+        Some(argv) => {
+            let _ = reply.set_write_timeout(Some(READ_WITHIN));
+            let _ = reply.write_all(TAKEN);
+            on_launch(argv);
+        }
+        None => tracing::warn!("ignored a connection that was not a launch"),
     }
 }
 
@@ -210,7 +253,21 @@ fn try_hand_over(data_dir: &Path, argv: &[String]) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     line.push(b'\n');
-    stream.write_all(&line).map_err(|e| e.to_string())
+    stream.write_all(&line).map_err(|e| e.to_string())?;
+    // Taken only when the app says so: a port written by an app that has since ended, or
+    // reused by another program, says nothing.
+    stream
+        .set_read_timeout(Some(READ_WITHIN))
+        .map_err(|e| e.to_string())?;
+    let mut said = Vec::new();
+    let _ = (&mut stream)
+        .take(TAKEN.len() as u64)
+        .read_to_end(&mut said);
+    if said == TAKEN {
+        Ok(())
+    } else {
+        Err("the running app did not take the launch".to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +297,32 @@ mod tests {
         // Let go (as before a restart), the folder is free for the next launch.
         hold.release();
         assert!(matches!(claim(dir.path()), Ok(Claim::First(_))));
+    }
+
+    #[test]
+    fn a_launch_nobody_takes_is_not_handed_over() {
+        // A handover file left pointing at a port that another program now holds: it reads
+        // the launch and says nothing.
+        let dir = tempfile::tempdir().expect("dir");
+        let stranger = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let port = stranger.local_addr().expect("address").port();
+        std::fs::write(
+            dir.path().join(HANDOVER_FILE),
+            serde_json::to_vec(&Handover {
+                port,
+                token: "old".into(),
+            })
+            .expect("json"),
+        )
+        .expect("handover file");
+        let reader = std::thread::spawn(move || {
+            let (mut stream, _) = stranger.accept().expect("accept");
+            let mut line = [0u8; 256];
+            let _ = stream.read(&mut line);
+        });
+        let handed = try_hand_over(dir.path(), &["app".into()]);
+        let _ = reader.join();
+        assert!(handed.is_err(), "{handed:?}");
     }
 
     #[cfg(unix)]

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tao::event::{Event, StartCause};
 use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tray_icon::TrayIconEvent;
 use tray_icon::menu::MenuEvent;
 
 use crate::args::{self, Args};
@@ -28,7 +29,10 @@ pub fn run() -> anyhow::Result<()> {
         Claim::First(instance) => instance,
         Claim::Taken => {
             tracing::info!("NineRouter runs already: this launch is handed over to it");
-            single_instance::hand_over(&data_dir, std::env::args().collect())?;
+            let argv = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            single_instance::hand_over(&data_dir, argv)?;
             return Ok(());
         }
     };
@@ -50,6 +54,9 @@ pub fn run() -> anyhow::Result<()> {
         let main = clicks.lock().unwrap_or_else(|p| p.into_inner());
         let _ = main.send_event(MainEvent::Clicked(event.id.0));
     }));
+    // The icon's own events (hover, clicks: the menu opens by itself) are not used; without a
+    // handler they would pile up in tray-icon's channel.
+    TrayIconEvent::set_event_handler(Some(|_: TrayIconEvent| {}));
     let app: App = Arc::new(Shell::new(
         event_loop.create_proxy(),
         RouterHost::new(options),
@@ -69,10 +76,14 @@ pub fn run() -> anyhow::Result<()> {
                 tray = Tray::create()
                     .inspect_err(|e| tracing::error!("cannot show the tray icon: {e}"))
                     .ok();
-                if !tray_host {
+                if tray.is_none() {
+                    // The window is the only way in: it opens, and closing it quits.
+                    app.lost_tray_host();
+                }
+                if !app.tray_host() {
                     tracing::info!("no tray host on this desktop: opening the window instead");
                 }
-                start(&app, open_window || tray.is_none());
+                start(&app, open_window || !app.tray_host());
             }
             Event::UserEvent(MainEvent::Menu(model)) => {
                 if let Some(tray) = tray.as_mut()

@@ -44,6 +44,11 @@ pub fn run(step: Option<&str>) -> anyhow::Result<()> {
             Ok(())
         })
         .build(crate::window::context())?;
+    // No Dock icon and no focus taken for a check in the background.
+    #[cfg(target_os = "macos")]
+    let mut app = app;
+    #[cfg(target_os = "macos")]
+    app.set_activation_policy(tauri::ActivationPolicy::Prohibited);
     app.run(|_, _: RunEvent| {});
     Ok(())
 }

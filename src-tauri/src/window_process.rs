@@ -206,7 +206,7 @@ fn listen(app: &App, id: u64, stdout: impl BufRead) {
     }
     // Only the current window's end quits: an older one's (replaced by a later open) does not.
     was_current |= forget(app, id);
-    if was_current && !app.tray_host && !app.quitting() {
+    if was_current && !app.tray_host() && !app.quitting() {
         // Without a tray host the window was the only way in: closing it quits.
         crate::shell::quit(app.clone());
     }
