@@ -383,3 +383,66 @@ async fn a_closed_dashboard_leaves_the_app_at_rest() {
     let _ = app.kill();
     let _ = app.wait();
 }
+
+/// On a desktop with no tray host the window is the only way in: it opens at start even for
+/// a launch at login (`--hidden`), and closing it quits the app, router and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_tray_host_the_window_opens_at_start_and_closing_it_quits() {
+    if !required() {
+        return;
+    }
+    // No fake desktop: nothing owns the StatusNotifier watcher once the last test's has gone
+    // (the bus lets go of its names when its connection closes).
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    wait_for("no tray host on the bus", async || {
+        tokio::task::spawn_blocking(|| !has_owner("org.kde.StatusNotifierWatcher"))
+            .await
+            .unwrap_or(false)
+    })
+    .await;
+    let fake = crate::fake_openai::FakeOpenAi::start().await;
+    let sandbox = Sandbox::new(&crate::config(&fake));
+    let mut app = sandbox.launch(&["--hidden"], &[]);
+    let http = reqwest::Client::new();
+    crate::wait_until_listening(&http, &sandbox.base(), || sandbox.log_text()).await;
+    let pid = app.id();
+    wait_for("the window and its page", async || {
+        window_titles().iter().any(|t| t == "NineRouter") && !web_processes(pid).is_empty()
+    })
+    .await;
+    assert_eq!(close_windows("NineRouter"), 1, "one dashboard window");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = app.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app did not quit with its window:\n{}",
+            sandbox.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        http.get(format!("{}/api/status", sandbox.base()))
+            .send()
+            .await
+            .is_err(),
+        "the router went with the app"
+    );
+}
+
+/// Whether a name on the session bus has an owner.
+fn has_owner(name: &str) -> bool {
+    let conn = dbus::blocking::Connection::new_session().expect("the session bus");
+    let bus = conn.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        Duration::from_secs(2),
+    );
+    let (owned,): (bool,) = bus
+        .method_call("org.freedesktop.DBus", "NameHasOwner", (name,))
+        .expect("NameHasOwner");
+    owned
+}
