@@ -90,7 +90,7 @@ pub fn claim(data_dir: &Path) -> Result<Claim, InstanceError> {
     }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(InstanceError::Listen)?;
     let port = listener.local_addr().map_err(InstanceError::Listen)?.port();
-    let token = hex::encode(rand::random::<[u8; 32]>());
+    let token = ninerouter::secrets::random_token("nrl-");
     write_private(
         &data_dir.join(HANDOVER_FILE),
         &serde_json::to_vec(&Handover {
@@ -217,12 +217,7 @@ fn read_launch(mut stream: TcpStream, token: &str, within: Duration) -> Option<V
     }
     let line = bytes.split(|&b| b == b'\n').next()?;
     let launch: Launch = serde_json::from_slice(line).ok()?;
-    same(launch.token.as_bytes(), token.as_bytes()).then_some(launch.argv)
-}
-
-/// Compares two tokens in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+    ninerouter::secrets::same_token(token, &launch.token).then_some(launch.argv)
 }
 
 /// Hands this launch's arguments to the running app. It may be starting still (its lock

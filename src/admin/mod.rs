@@ -58,14 +58,4 @@ pub struct AdminState {
     pub known_password: std::sync::RwLock<Option<Option<String>>>,
 }
 
-/// 32 random bytes as URL-safe base64, with a prefix saying what they are.
-pub(crate) fn random_token(prefix: &str) -> String {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
+pub(crate) use crate::secrets::random_token;

@@ -124,16 +124,6 @@ pub enum Claim {
     NotWaiting,
 }
 
-/// Compares in time independent of where the strings differ.
-fn states_match(expected: &str, given: &str) -> bool {
-    expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
 #[derive(Default)]
 pub struct Logins {
     entries: Mutex<HashMap<String, Entry>>,
@@ -170,7 +160,7 @@ impl Logins {
         let open = matches!(entry.status,
             LoginStatus::AwaitingCode { expires_at_ms, .. } if now_ms() <= expires_at_ms);
         match &entry.pending {
-            Some(p) if open && states_match(&p.state, state) => {
+            Some(p) if open && crate::secrets::same_token(&p.state, state) => {
                 entry.pending.take().map_or(Claim::NotWaiting, Claim::Taken)
             }
             Some(_) if open => Claim::WrongState,

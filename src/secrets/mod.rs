@@ -10,6 +10,7 @@
 mod file;
 mod keychain;
 mod memory;
+mod token;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use file::FileStore;
 pub use keychain::KeychainStore;
 pub use memory::MemoryStore;
+pub use token::{random_token, same_token};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
