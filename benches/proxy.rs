@@ -16,6 +16,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "proxy/hot_functions.rs"]
+mod hot_functions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,8 +31,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{
-    LISTING_EVERY_REQUEST, RECORDING_OFF, agent_body, memory, percentile, spawn_and_read_addr,
-    start_fake_upstream, start_router,
+    LISTING_EVERY_REQUEST, RECORDING_OFF, agent_body, code_resident, memory, percentile,
+    spawn_and_read_addr, start_fake_upstream, start_router,
 };
 
 /// Request counts for a real run (`cargo bench` passes `--bench`); `cargo test` runs the same
@@ -79,6 +81,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if args.iter().any(|a| a == "--hot-functions") {
+        rt.block_on(hot_functions::write(upstream));
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "--profile") {
         let secs: u64 = args.get(pos + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
         let extra = if args.iter().any(|a| a == "--recording-off") {
@@ -101,6 +107,7 @@ fn main() {
         FULL
     } else {
         println!("smoke run (not `cargo bench`): the figures below are not measurements");
+        hot_functions::check_parser();
         SMOKE
     };
     rt.block_on(run(upstream, sizes));
@@ -425,6 +432,7 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
     // Freed memory goes back to the system a little after the load stops.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let settled = memory(pid);
+    let code = code_resident(pid);
 
     // Recording on vs off at concurrency 1, in interleaved rounds whose order alternates; the
     // median of the per-round p50 differences. These rounds run thousands of requests a
@@ -549,6 +557,10 @@ async fn run(upstream: SocketAddr, sizes: Sizes) {
         mib(idle.files),
         mib(settled.anonymous),
         mib(settled.files)
+    );
+    println!(
+        "| of which the router's own code (over 5 MiB: `make hot-functions`) | {:.1} MiB | |",
+        mib(code)
     );
     match first_page {
         Ok(mut samples) if !samples.is_empty() => {

@@ -110,6 +110,23 @@ pub const LISTING_EVERY_REQUEST: &str =
     "[observability]\ninspector_requests_per_second = 16000000\n";
 
 pub async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
+    start_router_under(upstream, extra, &[]).await
+}
+
+/// The router binary the harnesses run. NINEROUTER_BENCH_BIN runs another build of it (A/B of
+/// a build setting or a change) against the same harness.
+pub fn router_bin() -> std::ffi::OsString {
+    std::env::var_os("NINEROUTER_BENCH_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ninerouter").into())
+}
+
+/// The router run by `wrapper`, a program and its arguments to which the router's command line
+/// is appended (a profiler); none runs it directly.
+pub async fn start_router_under(
+    upstream: SocketAddr,
+    extra: &str,
+    wrapper: &[String],
+) -> RouterProcess {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("bench.toml");
     std::fs::write(
@@ -119,11 +136,14 @@ pub async fn start_router(upstream: SocketAddr, extra: &str) -> RouterProcess {
         ),
     )
     .expect("config");
-    // NINEROUTER_BENCH_BIN runs another build of the router (A/B of a build setting or a change)
-    // against the same harness.
-    let bin = std::env::var_os("NINEROUTER_BENCH_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ninerouter").into());
-    let mut command = tokio::process::Command::new(bin);
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args).arg(router_bin());
+            command
+        }
+        None => tokio::process::Command::new(router_bin()),
+    };
     command
         .args(["serve", "--port", "0", "--secrets", "memory"])
         .arg("--config")
@@ -184,6 +204,27 @@ pub struct Memory {
     pub peak: u64,
     pub anonymous: u64,
     pub files: u64,
+}
+
+/// What of a process's own program code is resident, in KiB: the executable mappings of the
+/// file it runs (libraries not counted).
+pub fn code_resident(pid: u32) -> u64 {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut ours = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            ["Rss:", value, ..] if ours => kib += value.parse::<u64>().unwrap_or(0),
+            [range, perms, _, _, _, path, ..] if range.contains('-') && perms.len() == 4 => {
+                ours = perms.contains('x') && std::path::Path::new(path) == exe;
+            }
+            [range, perms, ..] if range.contains('-') && perms.len() == 4 => ours = false,
+            _ => {}
+        }
+    }
+    kib
 }
 
 pub fn memory(pid: u32) -> Memory {

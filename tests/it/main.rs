@@ -13,6 +13,7 @@ mod cursor;
 mod dashboard;
 mod inspector;
 mod key_limits;
+mod link_order;
 mod management;
 mod models_view;
 mod move_in;
