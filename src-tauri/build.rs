@@ -1,3 +1,6 @@
+// The router runs inside the tray program: its hot functions go first there too.
+include!("../.cargo/hot_layout.rs");
+
 fn main() {
     // The app's own commands, which capabilities must name to let a window call them.
     let manifest = tauri_build::AppManifest::new().commands(&["open_login"]);
@@ -17,4 +20,6 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
         println!("cargo:rustc-link-arg-bin=ninerouter-desktop=-Wl,-dead_strip_dylibs");
     }
+    let shell = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    hot_functions_first(&shell.join("../.cargo/hot-functions.txt"));
 }
