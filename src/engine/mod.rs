@@ -235,6 +235,7 @@ impl Engine {
                 }
             }),
             via: Arc::default(),
+            endpoints: Default::default(),
         };
         let listen = Listen {
             addr,

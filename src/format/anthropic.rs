@@ -17,6 +17,13 @@ use super::json::{
 };
 use super::{ClientContext, Decoded, Encoded, FormatError};
 
+/// The Messages API's version header (the API's behaviour depends on it).
+pub static VERSION_HEADER: http::HeaderName = http::HeaderName::from_static("anthropic-version");
+/// The Messages API's beta list header.
+pub static BETA_HEADER: http::HeaderName = http::HeaderName::from_static("anthropic-beta");
+/// Where an Anthropic-format API reads its key.
+pub static KEY_HEADER: http::HeaderName = http::HeaderName::from_static("x-api-key");
+
 #[derive(Deserialize)]
 struct MessagesRequest {
     model: Option<String>,

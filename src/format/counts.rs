@@ -165,14 +165,23 @@ struct UsageField<U> {
 
 /// The counts in a whole answer's bytes; `None` when it is not JSON or has no usage.
 pub fn usage_in_bytes<U: WireUsage>(body: &[u8]) -> Option<Usage> {
+    checked_usage_in_bytes::<U>(body).ok().flatten()
+}
+
+/// The counts in a whole answer's bytes, `None` when it has no usage; an error when the
+/// bytes are not JSON. One reading both checks the answer and counts it.
+pub fn checked_usage_in_bytes<U: WireUsage>(
+    body: &[u8],
+) -> Result<Option<Usage>, serde_json::Error> {
     match serde_json::from_slice::<UsageField<U>>(body) {
-        Ok(field) => field.usage.map(|u| u.0.counts()),
+        Ok(field) => Ok(field.usage.map(|u| u.0.counts())),
         // A usage object that repeats a key fails the typed read; read as a value, the last
         // of the repeated keys counts, as it always did.
-        Err(_) => {
-            let field: UsageField<serde_json::Value> = serde_json::from_slice(body).ok()?;
-            field.usage.map(|u| usage_of::<U>(&u.0))
-        }
+        Err(_) => match serde_json::from_slice::<UsageField<serde_json::Value>>(body) {
+            Ok(field) => Ok(field.usage.map(|u| usage_of::<U>(&u.0))),
+            // JSON need not be an object (a bare string, say): none of it is usage.
+            Err(_) => serde_json::from_slice::<IgnoredAny>(body).map(|_| None),
+        },
     }
 }
 
@@ -261,6 +270,36 @@ mod tests {
         assert_eq!(usage_in_bytes::<Probe>(br#"{"id":"x"}"#), None);
         assert_eq!(usage_in_bytes::<Probe>(b"not json"), None);
         assert_eq!(usage_in_bytes::<Probe>(br#"{"usage":{"a":1}"#), None);
+    }
+
+    /// What the proxy reads of a passed-through answer: not JSON is an error, any JSON is not.
+    #[test]
+    fn a_checked_read_tells_no_json_from_no_usage() {
+        let checked = |body: &str| checked_usage_in_bytes::<Probe>(body.as_bytes());
+        for not_json in ["not json", r#"{"usage":{"a":1}"#, r#"{"a":1} {"a":2}"#, ""] {
+            assert!(checked(not_json).is_err(), "{not_json}");
+        }
+        for no_usage in [
+            r#""a string""#,
+            "[]",
+            "null",
+            "7",
+            r#"{"id":"x","usage":null}"#,
+        ] {
+            assert_eq!(checked(no_usage).ok(), Some(None), "{no_usage}");
+        }
+        let counted = |u: Option<Usage>| u.map(|u| (u.input, u.output));
+        assert_eq!(
+            checked(r#"{"usage":{"a":3,"inner":{"b":4}},"z":[{"usage":9}]}"#)
+                .ok()
+                .map(counted),
+            Some(Some((3, 4)))
+        );
+        // The typed read refuses a repeated key; the value read takes its last value.
+        assert_eq!(
+            checked(r#"{"usage":{"a":1,"a":6}}"#).ok().map(counted),
+            Some(Some((6, 0)))
+        );
     }
 
     /// Each API's answer, as its providers write it, and the counts it carries.

@@ -16,6 +16,9 @@ use super::ir::*;
 use super::json::{arguments_object, new_id, parse_object, str_of, to_raw, with_raw_fields};
 use super::{ClientContext, Decoded, Encoded, FormatError};
 
+/// Where Gemini's API reads its key.
+pub static KEY_HEADER: http::HeaderName = http::HeaderName::from_static("x-goog-api-key");
+
 /// Gemini 3 refuses function calls without a thought signature; this documented value tells
 /// it the history came from elsewhere (another model, another format).
 const FOREIGN_SIGNATURE: &str = "skip_thought_signature_validator";

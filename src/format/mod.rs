@@ -176,6 +176,19 @@ pub fn decode_response(wire: WireFormat, body: &[u8]) -> Result<Response, String
     }
 }
 
+/// The token counts in a whole answer written in `api`'s format (`None` without any), or an
+/// error when the answer is not JSON.
+pub fn checked_usage_in_body(api: Api, body: &[u8]) -> Result<Option<Usage>, serde_json::Error> {
+    match api {
+        Api::OpenaiChat => counts::checked_usage_in_bytes::<openai_chat::UsageObject>(body),
+        Api::Responses => counts::checked_usage_in_bytes::<responses::UsageObject>(body),
+        Api::Anthropic => counts::checked_usage_in_bytes::<anthropic::UsageObject>(body),
+        Api::Gemini => counts::checked_usage_in_bytes::<gemini::UsageObject>(body),
+        Api::Ollama => serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            .map(|_| ollama::usage_in_body(body)),
+    }
+}
+
 /// The token counts in a whole answer written in `api`'s format.
 pub fn usage_in_body(api: Api, body: &[u8]) -> Option<Usage> {
     match api {

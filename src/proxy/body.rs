@@ -1,8 +1,10 @@
-//! A client's JSON body, read only as deep as routing needs: the top-level fields stay raw,
-//! so forwarding re-emits them byte for byte with just `model` replaced.
+//! A client's JSON body, read only as deep as routing needs: the body stays as it came, and
+//! forwarding copies it byte for byte with just the `model` value replaced.
+
+use std::ops::Range;
 
 use bytes::Bytes;
-use indexmap::IndexMap;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +32,19 @@ impl BodyError {
 
 #[derive(Debug)]
 pub struct JsonBody {
-    fields: IndexMap<String, Box<RawValue>>,
+    /// Where each top-level `model` value sits in the body (a repeated key has several).
+    model_spans: Vec<Range<usize>>,
     pub model: String,
     pub stream: bool,
 }
 
 impl JsonBody {
+    /// Reads the top level of `bytes` (which must be one JSON object) for `model` and
+    /// `stream`; every other value is checked but neither copied nor kept.
     pub fn parse(bytes: &[u8]) -> Result<Self, BodyError> {
-        let fields: IndexMap<String, Box<RawValue>> =
-            serde_json::from_slice(bytes).map_err(BodyError::NotJson)?;
-        let model = match fields.get("model") {
+        let fields: TopLevel = serde_json::from_slice(bytes).map_err(BodyError::NotJson)?;
+        // With a repeated key, the last one counts, as in most JSON readers.
+        let model = match fields.models.last() {
             None => return Err(BodyError::MissingModel),
             Some(raw) => {
                 serde_json::from_str::<String>(raw.get()).map_err(|_| BodyError::WrongType {
@@ -51,7 +56,7 @@ impl JsonBody {
         if model.trim().is_empty() {
             return Err(BodyError::MissingModel);
         }
-        let stream = match fields.get("stream") {
+        let stream = match fields.stream {
             None => false,
             Some(raw) if raw.get() == "null" => false,
             Some(raw) => {
@@ -61,36 +66,103 @@ impl JsonBody {
                 })?
             }
         };
+        let model_spans = fields
+            .models
+            .iter()
+            .map(|raw| span_in(bytes, raw.get()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(BodyError::MissingModel)?;
         Ok(Self {
-            fields,
+            model_spans,
             model,
             stream,
         })
     }
 
-    /// The body to send upstream: every field as the client wrote it, `model` replaced.
-    pub fn with_model(&self, model: &str) -> Bytes {
-        let size: usize = self
-            .fields
-            .iter()
-            .map(|(k, v)| k.len() + v.get().len() + 4)
-            .sum();
-        let mut out = Vec::with_capacity(size + model.len() + 2);
-        out.push(b'{');
-        for (i, (key, value)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_json_string(&mut out, key);
-            out.push(b':');
-            if key == "model" {
-                write_json_string(&mut out, model);
-            } else {
-                out.extend_from_slice(value.get().as_bytes());
+    /// The body to send upstream: `body` (the one parsed) byte for byte, every `model` value
+    /// replaced by `model`.
+    pub fn with_model(&self, body: &[u8], model: &str) -> Bytes {
+        let mut out = Vec::with_capacity(body.len() + model.len() + 2);
+        let mut at = 0;
+        for span in &self.model_spans {
+            out.extend_from_slice(&body[at..span.start]);
+            write_json_string(&mut out, model);
+            at = span.end;
+        }
+        out.extend_from_slice(&body[at..]);
+        Bytes::from(out)
+    }
+}
+
+/// Where `part`, a slice of `whole`, starts and ends in it.
+fn span_in(whole: &[u8], part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// The fields routing reads from a body's top level, borrowed from it.
+struct TopLevel<'a> {
+    models: Vec<&'a RawValue>,
+    stream: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = TopLevel {
+            models: Vec::new(),
+            stream: None,
+        };
+        while let Some(key) = map.next_key::<Key>()? {
+            let value: &'de RawValue = map.next_value()?;
+            match key {
+                Key::Model => fields.models.push(value),
+                Key::Stream => fields.stream = Some(value),
+                Key::Other => {}
             }
         }
-        out.push(b'}');
-        Bytes::from(out)
+        Ok(fields)
+    }
+}
+
+/// A top-level key, told apart without allocating (escaped keys are compared unescaped).
+enum Key {
+    Model,
+    Stream,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "model" => Key::Model,
+                    "stream" => Key::Stream,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -109,11 +181,28 @@ mod tests {
         let parsed = JsonBody::parse(body).expect("valid");
         assert_eq!(parsed.model, "ma/gpt-4o");
         assert!(parsed.stream);
-        let out = parsed.with_model("gpt-4o");
+        let out = parsed.with_model(body, "gpt-4o");
         assert_eq!(
             std::str::from_utf8(&out).unwrap_or_default(),
             r#"{"stream":true,"model":"gpt-4o","messages":[{"role":"user","content":"h\u00e9 \"x\""}],"temperature":0.70}"#
         );
+    }
+
+    #[test]
+    fn forwards_the_body_as_it_came_with_every_top_level_model_replaced() {
+        let body = b"{\n  \"model\" : \"ma/a\",\n  \"metadata\": {\"model\": \"keep\"},\n  \"mod\\u0065l\": \"ma/b\",\n  \"stream\": null\n}\n";
+        let parsed = JsonBody::parse(body).expect("valid");
+        // A repeated key: the last one is the model, as most JSON readers take it.
+        assert_eq!(parsed.model, "ma/b");
+        assert!(!parsed.stream);
+        let out = parsed.with_model(body, "b\"/x");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap_or_default(),
+            "{\n  \"model\" : \"b\\\"/x\",\n  \"metadata\": {\"model\": \"keep\"},\n  \"mod\\u0065l\": \"b\\\"/x\",\n  \"stream\": null\n}\n"
+        );
+        let sent: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");
+        assert_eq!(sent["model"], "b\"/x");
+        assert_eq!(sent["metadata"]["model"], "keep");
     }
 
     #[test]
@@ -128,6 +217,18 @@ mod tests {
         ));
         assert!(matches!(
             JsonBody::parse(b"{}"),
+            Err(BodyError::MissingModel)
+        ));
+        assert!(matches!(
+            JsonBody::parse(br#"{"model":"m"} {"model":"n"}"#),
+            Err(BodyError::NotJson(_))
+        ));
+        assert!(matches!(
+            JsonBody::parse(br#"{"model":"m","x":[1,}"#),
+            Err(BodyError::NotJson(_))
+        ));
+        assert!(matches!(
+            JsonBody::parse(br#"{"model":"m","model":" "}"#),
             Err(BodyError::MissingModel)
         ));
         assert!(matches!(

@@ -58,8 +58,8 @@ impl Inbound {
             decoded: OnceLock::new(),
             tokens: OnceLock::new(),
             conversation: OnceLock::new(),
-            anthropic_beta: headers.get("anthropic-beta").cloned(),
-            anthropic_version: headers.get("anthropic-version").cloned(),
+            anthropic_beta: headers.get(&format::anthropic::BETA_HEADER).cloned(),
+            anthropic_version: headers.get(&format::anthropic::VERSION_HEADER).cloned(),
         })
     }
 
@@ -229,7 +229,7 @@ impl Inbound {
     /// The body for a same-format upstream: byte for byte, with only the model replaced.
     pub fn passthrough_body(&self, model: &str) -> Bytes {
         match &self.json {
-            Some(json) => json.with_model(model),
+            Some(json) => json.with_model(&self.raw, model),
             None => self.raw.clone(),
         }
     }

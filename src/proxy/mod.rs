@@ -3,6 +3,7 @@
 
 mod body;
 mod count;
+mod endpoints;
 mod failure;
 mod inbound;
 mod probe;
@@ -50,6 +51,8 @@ pub struct ProxyContext {
     pub tokens: Arc<crate::auth::TokenKeeper>,
     /// Clients for accounts that go out through their own proxy.
     pub via: Arc<ViaProxy>,
+    /// Provider endpoints, parsed once each.
+    pub endpoints: Arc<endpoints::Endpoints>,
 }
 
 /// The longest any call of the `control` client may take, from connecting to the last byte.
@@ -99,6 +102,9 @@ pub enum Answer {
         status: StatusCode,
         content_type: HeaderValue,
         body: Bytes,
+        /// The token counts, when checking the answer read them already (a passed-through
+        /// answer); otherwise they are read from `body` off the request path.
+        counted: Option<crate::format::Usage>,
     },
     Stream {
         events: ByteStream,

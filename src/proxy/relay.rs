@@ -172,13 +172,19 @@ fn whole(
         let events = format::sse::decode_all(decoder.as_mut(), &bytes).map_err(reported)?;
         Some(gathered(events))
     } else if reading.passthrough && !inbound.stream {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-            return Err(Failure::new(
+        // Checked and counted in one reading: the recorder need not read it again.
+        let counted = format::checked_usage_in_body(inbound.api, &bytes).map_err(|_| {
+            Failure::new(
                 FailureClass::BadResponse,
                 "the provider answered with something that is not JSON",
-            ));
-        }
-        None
+            )
+        })?;
+        return Ok(Answer::Full {
+            status,
+            content_type,
+            body: bytes,
+            counted: Some(counted.unwrap_or_default()),
+        });
     } else {
         Some(format::decode_response(reading.wire, &bytes).map_err(|m| {
             Failure::new(
@@ -193,6 +199,7 @@ fn whole(
             status,
             content_type,
             body: bytes,
+            counted: None,
         },
         Some(response) if inbound.stream => {
             // The client asked for a stream and the provider sent one answer: replay it.
@@ -212,6 +219,7 @@ fn whole(
             status: StatusCode::OK,
             content_type: HeaderValue::from_static("application/json"),
             body: Bytes::from(format::encode_response(api, &response, &inbound.context())),
+            counted: None,
         },
     })
 }

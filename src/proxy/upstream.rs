@@ -245,6 +245,12 @@ pub fn prepare<'a>(
             format!("the model name `{model}` cannot be sent to this provider"),
         )
     })?;
+    let url = ctx.endpoints.parse(&url).map_err(|e| {
+        Failure::new(
+            FailureClass::Network,
+            format!("could not build the provider request: {e}"),
+        )
+    })?;
     let mut request = ctx.http.post(url).body(body);
     request = match native {
         Some(codec) => codec.headers(request),
@@ -387,14 +393,14 @@ pub fn anthropic_headers(
     let version = version
         .cloned()
         .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
-    request = request.header("anthropic-version", version);
+    request = request.header(&format::anthropic::VERSION_HEADER, version);
     if login_beta.is_some() {
         let listed = client_betas.and_then(|b| b.to_str().ok());
         if let Some(betas) = anthropic_betas(listed, login_beta) {
-            request = request.header("anthropic-beta", betas);
+            request = request.header(&format::anthropic::BETA_HEADER, betas);
         }
     } else if let Some(betas) = client_betas {
-        request = request.header("anthropic-beta", betas.clone());
+        request = request.header(&format::anthropic::BETA_HEADER, betas.clone());
     }
     request
 }
@@ -430,14 +436,14 @@ fn with_credentials(
     };
     match wire {
         WireFormat::Anthropic => {
-            request = request.header("x-api-key", key);
+            request = request.header(&format::anthropic::KEY_HEADER, key);
             // Anthropic-format gateways (GLM, Kimi, MiniMax) read the bearer token.
             if account.provider != "anthropic" {
                 request = request.bearer_auth(key);
             }
             request
         }
-        WireFormat::Gemini => request.header("x-goog-api-key", key),
+        WireFormat::Gemini => request.header(&format::gemini::KEY_HEADER, key),
         _ => request.bearer_auth(key),
     }
 }

@@ -3,11 +3,11 @@
 //! `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
 //! (resets as RFC 3339 times). Both are per-minute limits.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use super::model::{QuotaWindow, Window};
 
-fn number(h: &HeaderMap, name: &str) -> Option<f64> {
+fn number(h: &HeaderMap, name: &HeaderName) -> Option<f64> {
     h.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
@@ -46,70 +46,78 @@ fn rfc3339_ms(text: &str) -> Option<i64> {
 }
 
 /// A metric and its limit, remaining and reset header names.
-type Metric = (&'static str, [&'static str; 3]);
+type Metric = (&'static str, [HeaderName; 3]);
 /// Reads a reset header; `now_ms` anchors relative ones.
 type ResetOf = fn(&str, i64) -> Option<i64>;
 
 /// OpenAI's headers per metric: limit, remaining, reset (a duration).
-const OPENAI: [Metric; 2] = [
+static OPENAI: [Metric; 2] = [
     (
         "requests",
         [
-            "x-ratelimit-limit-requests",
-            "x-ratelimit-remaining-requests",
-            "x-ratelimit-reset-requests",
+            HeaderName::from_static("x-ratelimit-limit-requests"),
+            HeaderName::from_static("x-ratelimit-remaining-requests"),
+            HeaderName::from_static("x-ratelimit-reset-requests"),
         ],
     ),
     (
         "tokens",
         [
-            "x-ratelimit-limit-tokens",
-            "x-ratelimit-remaining-tokens",
-            "x-ratelimit-reset-tokens",
+            HeaderName::from_static("x-ratelimit-limit-tokens"),
+            HeaderName::from_static("x-ratelimit-remaining-tokens"),
+            HeaderName::from_static("x-ratelimit-reset-tokens"),
         ],
     ),
 ];
 
 /// Anthropic's headers per metric: limit, remaining, reset (an RFC 3339 time).
-const ANTHROPIC: [Metric; 4] = [
+static ANTHROPIC: [Metric; 4] = [
     (
         "requests",
         [
-            "anthropic-ratelimit-requests-limit",
-            "anthropic-ratelimit-requests-remaining",
-            "anthropic-ratelimit-requests-reset",
+            HeaderName::from_static("anthropic-ratelimit-requests-limit"),
+            HeaderName::from_static("anthropic-ratelimit-requests-remaining"),
+            HeaderName::from_static("anthropic-ratelimit-requests-reset"),
         ],
     ),
     (
         "tokens",
         [
-            "anthropic-ratelimit-tokens-limit",
-            "anthropic-ratelimit-tokens-remaining",
-            "anthropic-ratelimit-tokens-reset",
+            HeaderName::from_static("anthropic-ratelimit-tokens-limit"),
+            HeaderName::from_static("anthropic-ratelimit-tokens-remaining"),
+            HeaderName::from_static("anthropic-ratelimit-tokens-reset"),
         ],
     ),
     (
         "input-tokens",
         [
-            "anthropic-ratelimit-input-tokens-limit",
-            "anthropic-ratelimit-input-tokens-remaining",
-            "anthropic-ratelimit-input-tokens-reset",
+            HeaderName::from_static("anthropic-ratelimit-input-tokens-limit"),
+            HeaderName::from_static("anthropic-ratelimit-input-tokens-remaining"),
+            HeaderName::from_static("anthropic-ratelimit-input-tokens-reset"),
         ],
     ),
     (
         "output-tokens",
         [
-            "anthropic-ratelimit-output-tokens-limit",
-            "anthropic-ratelimit-output-tokens-remaining",
-            "anthropic-ratelimit-output-tokens-reset",
+            HeaderName::from_static("anthropic-ratelimit-output-tokens-limit"),
+            HeaderName::from_static("anthropic-ratelimit-output-tokens-remaining"),
+            HeaderName::from_static("anthropic-ratelimit-output-tokens-reset"),
         ],
     ),
 ];
 
 /// The windows the headers describe, if any; `now_ms` anchors relative resets. Runs on every
-/// answer, so it only looks names up.
+/// answer, and most carry none of these headers: one pass over the names tells, before the
+/// 18 lookups.
 pub fn from_headers(h: &HeaderMap, now_ms: i64) -> Option<Vec<QuotaWindow>> {
-    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    let limited = h.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("x-ratelimit-") || name.starts_with("anthropic-ratelimit-")
+    });
+    if !limited {
+        return None;
+    }
+    let text = |name: &HeaderName| h.get(name).and_then(|v| v.to_str().ok());
     let mut out = Vec::new();
     let families: [(&[Metric], ResetOf); 2] = [
         (&OPENAI, |t, now| duration_ms(t).map(|d| now + d)),
@@ -163,6 +171,7 @@ mod tests {
     #[test]
     fn openai_headers_give_request_and_token_windows() {
         let h = headers(&[
+            ("content-type", "application/json"),
             ("x-ratelimit-limit-requests", "60"),
             ("x-ratelimit-remaining-requests", "45"),
             ("x-ratelimit-reset-requests", "1m30s"),

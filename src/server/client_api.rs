@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -119,9 +119,12 @@ pub fn is_too_slow(e: &axum::Error) -> bool {
 /// (copying the whole map costs more than the rest of a passthrough's bookkeeping).
 pub fn anthropic_headers(request: &axum::extract::Request) -> HeaderMap {
     let mut kept = HeaderMap::new();
-    for name in ["anthropic-beta", "anthropic-version"] {
+    for name in [
+        &format::anthropic::BETA_HEADER,
+        &format::anthropic::VERSION_HEADER,
+    ] {
         if let Some(v) = request.headers().get(name) {
-            kept.insert(name, v.clone());
+            kept.insert(name.clone(), v.clone());
         }
     }
     kept
@@ -247,6 +250,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, mut caller: Caller) -> Res
                     status,
                     content_type,
                     body,
+                    ..
                 } => (
                     *status,
                     [(header::CONTENT_TYPE, content_type.clone())],
@@ -282,7 +286,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, mut caller: Caller) -> Res
                 })
                 .flatten();
             match served.answer {
-                Answer::Full { body, .. } => {
+                Answer::Full { body, counted, .. } => {
                     if let Some(conversation) = chained
                         && let Some(id) = whole_response_id(&body)
                     {
@@ -292,7 +296,7 @@ pub async fn serve(core: Arc<Core>, inbound: Inbound, mut caller: Caller) -> Res
                             crate::clock::now_ms(),
                         );
                     }
-                    observed.whole(served.wire, response.headers(), body);
+                    observed.whole(served.wire, response.headers(), body, counted);
                 }
                 Answer::Stream { events, meter } => {
                     let events = match chained {
@@ -469,6 +473,18 @@ fn proxy_error_answer(api: Api, e: ProxyError) -> ErrorAnswer {
 }
 
 /// Who served the request, for debugging from the client side (no secrets).
+/// The headers that say how a request was routed (names made once, not parsed per answer).
+mod routing_header {
+    use axum::http::HeaderName;
+
+    pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-ninerouter-request-id");
+    pub static PROVIDER: HeaderName = HeaderName::from_static("x-ninerouter-provider");
+    pub static MODEL: HeaderName = HeaderName::from_static("x-ninerouter-model");
+    pub static ACCOUNT: HeaderName = HeaderName::from_static("x-ninerouter-account");
+    pub static FALLBACKS: HeaderName = HeaderName::from_static("x-ninerouter-fallbacks");
+    pub static DROPPED: HeaderName = HeaderName::from_static("x-ninerouter-dropped");
+}
+
 fn add_routing_headers(
     h: &mut HeaderMap,
     request_id: &str,
@@ -476,18 +492,19 @@ fn add_routing_headers(
     failed_attempts: usize,
     dropped: &[String],
 ) {
-    let mut put = |name: &'static str, value: &str| {
+    use routing_header as name;
+    let mut put = |name: &HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
+            h.insert(name.clone(), v);
         }
     };
-    put("x-ninerouter-request-id", request_id);
-    put("x-ninerouter-provider", &by.provider);
-    put("x-ninerouter-model", &by.model);
-    put("x-ninerouter-account", &by.account_id);
-    put("x-ninerouter-fallbacks", &failed_attempts.to_string());
+    put(&name::REQUEST_ID, request_id);
+    put(&name::PROVIDER, &by.provider);
+    put(&name::MODEL, &by.model);
+    put(&name::ACCOUNT, &by.account_id);
+    put(&name::FALLBACKS, &failed_attempts.to_string());
     if !dropped.is_empty() {
-        put("x-ninerouter-dropped", &dropped.join(","));
+        put(&name::DROPPED, &dropped.join(","));
     }
 }
 

@@ -16,18 +16,18 @@ use crate::state::Core;
 
 /// The key a client presented, in any of the places the supported APIs put it.
 pub fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
-    let header_str = |name| {
+    let header_str = |name: &header::HeaderName| {
         headers
             .get(name)
             .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
     };
-    header_str(header::AUTHORIZATION.as_str())
+    header_str(&header::AUTHORIZATION)
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .or_else(|| header_str("x-api-key"))
-        .or_else(|| header_str("x-goog-api-key"))
+        .or_else(|| header_str(&crate::format::anthropic::KEY_HEADER))
+        .or_else(|| header_str(&crate::format::gemini::KEY_HEADER))
         .or_else(|| query?.split('&').find_map(|pair| pair.strip_prefix("key=")))
         .map(str::trim)
         .filter(|k| !k.is_empty())

@@ -170,19 +170,29 @@ impl Observed {
         }
     }
 
-    /// Records a whole answer.
-    pub fn whole(mut self, wire: WireFormat, headers: &HeaderMap, body: Bytes) {
+    /// Records a whole answer; its counts are read from `body` unless `counted` has them.
+    pub fn whole(
+        mut self,
+        wire: WireFormat,
+        headers: &HeaderMap,
+        body: Bytes,
+        counted: Option<crate::format::Usage>,
+    ) {
         self.record.latency_ms = self.elapsed_ms();
         self.record.ttft_ms = Some(self.record.latency_ms);
+        let tokens = |body: &Bytes| match counted {
+            Some(usage) => Tokens::Counted(usage),
+            None => Tokens::InBody(body.clone()),
+        };
         let detail = self.detail.take().map(|(begin, provider_response)| {
             let client = self.client_response(headers, RawLog::whole(&body, self.cap));
             let mut end = self.end(Some(wire), provider_response, client);
-            end.tokens = Tokens::InBody(body.clone());
+            end.tokens = tokens(&body);
             (begin, end)
         });
         // The usage record goes first: the writer reads the counts once, for both.
         if let Some(recorder) = self.recorder.take() {
-            self.record.tokens = Tokens::InBody(body);
+            self.record.tokens = tokens(&body);
             recorder.record(self.record);
         }
         if let Some((begin, end)) = detail {

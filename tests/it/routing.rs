@@ -236,6 +236,21 @@ async fn fails_over_when_the_first_event_is_malformed() {
 }
 
 #[tokio::test]
+async fn fails_over_when_a_whole_answer_is_not_json() {
+    let fake = FakeOpenAi::start().await;
+    fake.script("key-a", [Behavior::NotJson]);
+    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (status, account, answer) = router.ask("ma/m").await;
+    assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
+    assert!(
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("served by key-b"))
+    );
+    assert_eq!(fake.count("key-a"), 1);
+}
+
+#[tokio::test]
 async fn fails_over_when_the_provider_stalls_past_the_first_byte_timeout() {
     let fake = FakeOpenAi::start().await;
     fake.script(

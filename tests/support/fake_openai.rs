@@ -35,6 +35,8 @@ pub enum Behavior {
     StallMidStream(Duration),
     /// Sends a first event that is not JSON.
     MalformedFirstEvent,
+    /// 200 with a JSON content type and a body that is not JSON (a broken gateway's page).
+    NotJson,
 }
 
 impl Behavior {
@@ -245,6 +247,11 @@ async fn handle(
                 .chain(futures_util::stream::once(rest))
                 .boxed())
         }
+        Behavior::NotJson => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "<html><body>502 Bad Gateway</body></html>",
+        )
+            .into_response(),
         Behavior::Ok => ok_answer(&model, &content, stream, 3),
     }
 }
