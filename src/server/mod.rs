@@ -8,6 +8,7 @@ mod client_api;
 mod client_auth;
 mod dashboard;
 mod edge;
+mod for_browsers;
 mod gate;
 mod gemini;
 mod guard;
@@ -58,7 +59,7 @@ pub fn router(core: Arc<Core>) -> Router {
         // CORS outermost, so a preflight and a refusal get its headers.
         .layer(tower_layer::Stack::new(
             gate::Gate::new(core.clone(), client_auth::require_client_key),
-            guard::client_cors(),
+            for_browsers::ForBrowsers(guard::client_cors()),
         ));
 
     let management = api::routes(core.clone()).layer(guard::management_cors(core.listen.clone()));
