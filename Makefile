@@ -24,7 +24,7 @@ SDK_VENV := $(HOME)/.cache/ninerouter/venv
 SDK_PACKAGES := openai==2.54.0 anthropic==1.13.0 google-genai==2.25.0
 SDK_STAMP := $(SDK_VENV)/.installed-$(shell echo '$(SDK_PACKAGES)' | md5sum | cut -c1-12)
 
-.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench hot-functions soak fmt fuzz package clean-cache types
+.PHONY: deps sdk ui ui-test build build-desktop run test test-rust test-desktop lint bench bench-instructions valgrind hot-functions soak fmt fuzz package clean-cache types
 
 # The dashboard (ui/): its npm packages, installed when the lock file changes (npm install,
 # not npm ci: npm leaves other platforms' optional packages out of the lock, which npm ci
@@ -115,13 +115,21 @@ types:
 bench: deps ui
 	$(CARGO) bench --bench proxy
 
+# Valgrind, for the two targets below that count what the router runs.
+valgrind:
+	@command -v valgrind >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends valgrind; }
+
 # The functions a request runs, hottest first, for the linker to lay out first in release
 # builds (.cargo/hot-functions.txt, read by .cargo/link-hot-first): the router run under
 # Valgrind. Rerun when `make bench` shows the router's own code resident over 5 MiB.
-hot-functions: deps ui
-	@command -v valgrind >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends valgrind; }
+hot-functions: deps ui valgrind
 	$(CARGO) bench --bench proxy -- --hot-functions
+
+# The router's instructions a request at c=8, counted by Valgrind: steady where `make bench`'s
+# ratios move with the machine's load, so a change of a few percent shows.
+bench-instructions: deps ui valgrind
+	$(CARGO) bench --bench proxy -- --instructions
 
 # An hour at 200 req/s with a mix of clients, streams and tool calls, printing latency and
 # memory each minute (not in CI). SOAK_SECS, SOAK_RATE and SOAK_REPORT_SECS change it.

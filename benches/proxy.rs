@@ -18,6 +18,8 @@
 mod common;
 #[path = "proxy/hot_functions.rs"]
 mod hot_functions;
+#[path = "proxy/instructions.rs"]
+mod instructions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,6 +87,10 @@ fn main() {
         rt.block_on(hot_functions::write(upstream));
         return;
     }
+    if args.iter().any(|a| a == "--instructions") {
+        rt.block_on(instructions::count(upstream));
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "--profile") {
         let secs: u64 = args.get(pos + 1).and_then(|s| s.parse().ok()).unwrap_or(30);
         let extra = if args.iter().any(|a| a == "--recording-off") {
@@ -108,6 +114,7 @@ fn main() {
     } else {
         println!("smoke run (not `cargo bench`): the figures below are not measurements");
         hot_functions::check_parser();
+        instructions::check_totals();
         SMOKE
     };
     rt.block_on(run(upstream, sizes));
