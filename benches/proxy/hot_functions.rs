@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use crate::common::{agent_body, router_bin, start_router_under};
+use crate::common::{RouterProcess, agent_body, router_bin, start_router_under};
 use crate::{body, first_bytes, sequential, throughput};
 
 const ORDER_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/hot-functions.txt");
@@ -51,16 +51,7 @@ pub async fn write(upstream: SocketAddr) {
             "input": "Write a function that adds two numbers."});
         sequential(&client, &responses, &request.to_string(), 100).await;
     }
-    // callgrind writes its counts when the router exits.
-    let pid = router.child.id().expect("router pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success(), "kill -TERM {pid}");
-    router.child.wait().await.expect("router exit");
-
-    let text = std::fs::read_to_string(&counts).expect("callgrind's output");
+    let text = profile_at_exit(&mut router, &counts).await;
     let bin = router_bin();
     let program = Path::new(&bin).file_name().expect("router file name");
     let hot = hottest_first(&text, &program.to_string_lossy());
@@ -80,6 +71,19 @@ pub async fn write(upstream: SocketAddr) {
     }
     std::fs::write(ORDER_FILE, out).expect("write the order file");
     println!("{} functions written to {ORDER_FILE}", names.len());
+}
+
+/// Stops a process run under callgrind and reads the profile it wrote to `counts` (callgrind
+/// writes it when the process exits: for the router, after it has drained and recorded).
+pub async fn profile_at_exit(process: &mut RouterProcess, counts: &Path) -> String {
+    let pid = process.child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "kill -TERM {pid}");
+    process.child.wait().await.expect("exit");
+    std::fs::read_to_string(counts).expect("callgrind's output")
 }
 
 /// The names the linker script looks symbols up by (it makes them, so both sides agree), each

@@ -71,14 +71,7 @@ async fn counted(mut router: RouterProcess, dir: &std::path::Path) -> f64 {
         .expect("callgrind_control");
     assert!(zeroed.status.success(), "callgrind_control --zero {pid}");
     throughput(&client, &url, &routed, COUNTED, 8).await;
-    // callgrind writes its counts when the router exits (after what the recorder had queued).
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success(), "kill -TERM {pid}");
-    router.child.wait().await.expect("router exit");
-    let text = std::fs::read_to_string(&counts).expect("callgrind's output");
+    let text = crate::hot_functions::profile_at_exit(&mut router, &counts).await;
     total_instructions(&text).expect("a totals line in callgrind's output") as f64 / COUNTED as f64
 }
 
