@@ -163,11 +163,6 @@ struct UsageField<U> {
     usage: Option<Lenient<U>>,
 }
 
-/// The counts in a whole answer's bytes; `None` when it is not JSON or has no usage.
-pub fn usage_in_bytes<U: WireUsage>(body: &[u8]) -> Option<Usage> {
-    checked_usage_in_bytes::<U>(body).ok().flatten()
-}
-
 /// The counts in a whole answer's bytes, `None` when it has no usage; an error when the
 /// bytes are not JSON. One reading both checks the answer and counts it.
 pub fn checked_usage_in_bytes<U: WireUsage>(
@@ -188,6 +183,11 @@ pub fn checked_usage_in_bytes<U: WireUsage>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The counts in a whole answer's bytes; `None` when it is not JSON or has no usage.
+    fn usage_in_bytes<U: WireUsage>(body: &[u8]) -> Option<Usage> {
+        checked_usage_in_bytes::<U>(body).ok().flatten()
+    }
 
     #[derive(Deserialize, Default)]
     #[serde(default)]

@@ -189,15 +189,10 @@ pub fn checked_usage_in_body(api: Api, body: &[u8]) -> Result<Option<Usage>, ser
     }
 }
 
-/// The token counts in a whole answer written in `api`'s format.
+/// The token counts in a whole answer written in `api`'s format; `None` when it is not JSON
+/// or has none.
 pub fn usage_in_body(api: Api, body: &[u8]) -> Option<Usage> {
-    match api {
-        Api::OpenaiChat => counts::usage_in_bytes::<openai_chat::UsageObject>(body),
-        Api::Responses => counts::usage_in_bytes::<responses::UsageObject>(body),
-        Api::Anthropic => counts::usage_in_bytes::<anthropic::UsageObject>(body),
-        Api::Gemini => counts::usage_in_bytes::<gemini::UsageObject>(body),
-        Api::Ollama => ollama::usage_in_body(body),
-    }
+    checked_usage_in_body(api, body).ok().flatten()
 }
 
 pub fn encode_response(api: Api, response: &Response, ctx: &ClientContext) -> Vec<u8> {
