@@ -2,6 +2,8 @@
 //! account server, a usage endpoint) can make the router hold an unbounded body.
 
 use bytes::Bytes;
+use http_body::Body as _;
+use http_body_util::BodyExt as _;
 
 /// Login, token and account servers answer with small JSON documents.
 pub const SMALL_ANSWER: usize = 1 << 20;
@@ -14,19 +16,34 @@ pub enum ReadError {
     Http(#[from] reqwest::Error),
 }
 
+/// An answer whichever client fetched it: hyper's directly (clients' requests) or reqwest's,
+/// whose `Response` converts into it without a copy.
+pub type Reply = http::Response<reqwest::Body>;
+
 /// A whole answer, refused once it grows past `cap` bytes.
-pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
-    if response.content_length().is_some_and(|n| n > cap as u64) {
+pub async fn read_capped(response: impl Into<Reply>, cap: usize) -> Result<Bytes, ReadError> {
+    let mut answer = response.into().into_body();
+    if answer.size_hint().exact().is_some_and(|n| n > cap as u64) {
         return Err(ReadError::TooLarge(cap));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = next_chunk(&mut answer).await? {
         if body.len() + chunk.len() > cap {
             return Err(ReadError::TooLarge(cap));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(body))
+}
+
+/// The next piece of an answer's body (trailers skipped); `None` at its end.
+pub async fn next_chunk(body: &mut reqwest::Body) -> Result<Option<Bytes>, reqwest::Error> {
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            return Ok(Some(data));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub enum EngineError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::proxy::TlsSetupError),
     #[error(
         "the store must be a postgres:// address (or left out for SQLite in the data directory)"
     )]
@@ -218,6 +220,7 @@ impl Engine {
         quotas.restore(store.call(|c| usage::load_snapshots(c)).await?);
         let proxy = ProxyContext {
             http: ProxyContext::http_client()?,
+            direct: crate::proxy::Direct::for_environment()?.map(Arc::new),
             control: ProxyContext::control_client()?,
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),

@@ -37,14 +37,38 @@ impl Failure {
         } else {
             FailureClass::Network
         };
-        let e = e.without_url();
-        let mut text = format!("{during}: {e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
+        Self::described(&e.without_url(), class, during)
+    }
+
+    /// From an error of hyper's client (which never quotes a URL), with its causes. A cause
+    /// that is an I/O timeout (connecting took too long) makes it a timeout.
+    pub fn from_error(e: &(dyn std::error::Error + 'static), during: &str) -> Self {
+        let timed_out = causes(e).any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        });
+        let class = if timed_out {
+            FailureClass::Timeout
+        } else {
+            FailureClass::Network
+        };
+        Self::described(e, class, during)
+    }
+
+    fn described(e: &(dyn std::error::Error + 'static), class: FailureClass, during: &str) -> Self {
+        let mut text = during.to_owned();
+        for cause in causes(e) {
             text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
+            text.push_str(&cause.to_string());
         }
         Self::new(class, text)
     }
+}
+
+/// `e` and the errors under it, outermost first.
+pub fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| e.source())
 }

@@ -3,6 +3,7 @@
 
 mod body;
 mod count;
+mod direct;
 mod endpoints;
 mod failure;
 mod inbound;
@@ -18,8 +19,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
+pub use crate::net::Reply;
 pub use crate::usage::{ByteStream, Meter, Metered, take_raw};
 pub use count::{CountRequest, count_tokens};
+pub use direct::{Direct, TlsSetupError};
 pub use failure::Failure;
 pub use inbound::Inbound;
 pub use probe::{Probe, probe};
@@ -40,6 +43,9 @@ pub struct ProxyContext {
     /// For clients' requests: bounded by the routing settings' first-byte and idle timeouts,
     /// since a stream may rightly last many minutes.
     pub http: reqwest::Client,
+    /// Sends clients' requests for accounts without a proxy, unless the environment names
+    /// one (then `http` does).
+    pub direct: Option<Arc<Direct>>,
     /// For everything else that goes out (logins, token renewal and minting, quota, connection
     /// tests, token counts): each call bounded in total, so a stalled login server cannot hold
     /// an account's renewal lock.
@@ -70,13 +76,37 @@ impl ProxyContext {
     }
 
     pub(crate) fn client_builder() -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
+        let builder = reqwest::Client::builder()
+            .connect_timeout(connection::CONNECT_TIMEOUT)
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_keepalive(connection::KEEPALIVE)
+            .tcp_keepalive_interval(connection::KEEPALIVE)
+            .tcp_keepalive_retries(connection::KEEPALIVE_RETRIES)
+            .pool_idle_timeout(connection::POOL_IDLE_TIMEOUT)
             .redirect(same_origin_redirects())
-            .user_agent(concat!("NineRouter/", env!("CARGO_PKG_VERSION")))
+            .user_agent(connection::USER_AGENT);
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        let builder = builder.tcp_user_timeout(connection::USER_TIMEOUT);
+        builder
     }
+}
+
+/// How every outbound connection is made, by reqwest (`client_builder`) and by the direct
+/// client (`direct.rs`) alike.
+pub(crate) mod connection {
+    use std::time::Duration;
+
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// TCP keepalive probes after this much silence, and between probes (reqwest's default).
+    pub const KEEPALIVE: Duration = Duration::from_secs(15);
+    pub const KEEPALIVE_RETRIES: u32 = 3;
+    /// Unacknowledged data fails the connection after this long (reqwest's default on Linux).
+    pub const USER_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    pub const USER_AGENT: &str = concat!("NineRouter/", env!("CARGO_PKG_VERSION"));
+    /// The most URLs one request visits, its first included: a request follows at most this
+    /// many less one redirects.
+    pub const URLS_PER_REQUEST: usize = 5;
 }
 
 /// Redirects are followed only within the origin that was asked: a provider key, a token or a
@@ -88,7 +118,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
             .previous()
             .last()
             .is_some_and(|from| from.origin() == attempt.url().origin());
-        if same_origin && attempt.previous().len() < 5 {
+        if same_origin && attempt.previous().len() < connection::URLS_PER_REQUEST {
             attempt.follow()
         } else {
             attempt.stop()

@@ -29,7 +29,7 @@ pub struct Relayed {
 }
 
 pub async fn relay(
-    response: reqwest::Response,
+    response: super::Reply,
     reading: &Reading<'_>,
     inbound: &Inbound,
     settings: &RoutingSettings,
@@ -102,7 +102,7 @@ pub async fn relay(
 /// A stream for a client that asked for one: opened (its first event read, or its failure
 /// returned for failover) and handed on.
 async fn relay_stream(
-    response: reqwest::Response,
+    response: super::Reply,
     framing: stream::Framing,
     reading: &Reading<'_>,
     inbound: &Inbound,

@@ -86,7 +86,7 @@ pub enum Mode {
 /// and returns a stream that starts with it. Failures before that point are returned for
 /// failover.
 pub async fn open(
-    response: reqwest::Response,
+    response: super::Reply,
     framing: Framing,
     deadline: Instant,
     idle: Duration,
@@ -94,7 +94,8 @@ pub async fn open(
     mode: Mode,
     meter: Meter,
 ) -> Result<ByteStream, Failure> {
-    let mut upstream: Upstream = Box::pin(response.bytes_stream());
+    let mut upstream: Upstream =
+        Box::pin(http_body_util::BodyDataStream::new(response.into_body()));
     // The pump keeps the raw bytes itself (no lock per chunk) and hands them back when dropped.
     let raw = meter.lock().ok().and_then(|mut m| m.raw.take());
     let mut pump = Pump {

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 use super::failure::Failure;
 use super::inbound::Inbound;
-use super::{Answer, ProxyContext};
+use super::via::Sender;
+use super::{Answer, ProxyContext, Reply};
 use std::sync::Arc;
 
 use crate::auth::{LoginProvider, Minted, NativeCodec};
@@ -129,10 +130,10 @@ pub async fn send(
         dropped,
         reading,
     } = prepare(ctx, &route, inbound)?;
-    let http = ctx.client_for(route.account, super::Purpose::Requests)?;
+    let sender = ctx.sender_for(route.account)?;
     let mut tap = capture.map(|c| Tap::new(c, &request));
     let deadline = Instant::now() + Duration::from_millis(settings.first_byte_timeout_ms);
-    let response = call(&http, request, deadline).await?;
+    let response = call(sender, request, deadline).await?;
     observe_quota(ctx, route.account, response.headers());
     if let Some(tap) = tap.as_mut() {
         tap.answered(&response);
@@ -287,19 +288,29 @@ pub fn prepare<'a>(
 }
 
 /// Calls the provider: its answer, whatever its status, once its headers arrive in time.
-pub async fn call(
-    http: &reqwest::Client,
+async fn call(
+    sender: Sender<'_>,
     request: reqwest::Request,
     deadline: Instant,
-) -> Result<reqwest::Response, Failure> {
-    match tokio::time::timeout_at(deadline, http.execute(request)).await {
-        Err(_) => Err(Failure::new(
-            FailureClass::Timeout,
-            "the provider did not answer in time",
-        )),
-        Ok(Err(e)) => Err(Failure::from_reqwest(e, "could not reach the provider")),
-        Ok(Ok(r)) => Ok(r),
-    }
+) -> Result<Reply, Failure> {
+    let sent = async {
+        match sender {
+            Sender::Direct(direct) => direct.send(request).await,
+            Sender::Reqwest(http) => http
+                .execute(request)
+                .await
+                .map(Reply::from)
+                .map_err(|e| Failure::from_reqwest(e, "could not reach the provider")),
+        }
+    };
+    tokio::time::timeout_at(deadline, sent)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::new(
+                FailureClass::Timeout,
+                "the provider did not answer in time",
+            ))
+        })
 }
 
 /// The rate-limit headers of an answer, as the account's quota.
@@ -346,7 +357,7 @@ impl<'a> Tap<'a> {
         self.capture.cap
     }
 
-    fn answered(&mut self, response: &reqwest::Response) {
+    fn answered(&mut self, response: &Reply) {
         self.answer = Some(Captured {
             url: None,
             status: Some(response.status().as_u16()),
@@ -460,7 +471,7 @@ pub fn models_endpoint(wire: WireFormat, base_url: &str) -> Option<String> {
 }
 
 pub(super) async fn read_whole(
-    response: reqwest::Response,
+    response: Reply,
     settings: &RoutingSettings,
 ) -> Result<Bytes, Failure> {
     let idle_deadline = Instant::now() + Duration::from_millis(settings.stream_idle_timeout_ms);
@@ -475,7 +486,7 @@ pub(super) async fn read_whole(
 
 /// A whole answer, refused once it grows past `cap` bytes (a provider cannot make the router
 /// hold an unbounded body).
-pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Bytes, Failure> {
+pub async fn read_capped(response: impl Into<Reply>, cap: usize) -> Result<Bytes, Failure> {
     crate::net::read_capped(response, cap)
         .await
         .map_err(|e| match e {
@@ -490,16 +501,17 @@ pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Byte
 }
 
 pub(super) async fn error_failure(
-    mut response: reqwest::Response,
+    response: Reply,
     status: StatusCode,
     content_type: HeaderValue,
     deadline: Instant,
     login_hint: Option<impl Fn(&[u8], i64) -> Option<Duration>>,
 ) -> Failure {
     let header_hint = reset_hint(response.headers());
+    let mut answer = response.into_body();
     let mut body = Vec::new();
     while body.len() < MAX_ERROR_BODY {
-        match tokio::time::timeout_at(deadline, response.chunk()).await {
+        match tokio::time::timeout_at(deadline, crate::net::next_chunk(&mut answer)).await {
             Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
             _ => break,
         }

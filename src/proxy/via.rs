@@ -51,7 +51,24 @@ impl ViaProxy {
     }
 }
 
+/// What sends a client's request: hyper's client directly, or reqwest (through a proxy).
+pub enum Sender<'a> {
+    Direct(&'a super::Direct),
+    Reqwest(reqwest::Client),
+}
+
 impl ProxyContext {
+    /// What sends clients' requests for `account`: the direct client when neither the account
+    /// nor the environment names a proxy.
+    pub fn sender_for(&self, account: &Account) -> Result<Sender<'_>, Failure> {
+        match (&self.direct, &account.proxy) {
+            (Some(direct), None) => Ok(Sender::Direct(direct)),
+            _ => self
+                .client_for(account, Purpose::Requests)
+                .map(Sender::Reqwest),
+        }
+    }
+
     /// The client `account`'s calls of `purpose` go through: its own proxy's, else the
     /// shared one (which follows `HTTP(S)_PROXY`/`NO_PROXY`).
     pub fn client_for(

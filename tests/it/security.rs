@@ -440,6 +440,80 @@ async fn no_key_or_body_follows_a_redirect_to_another_origin() {
     );
 }
 
+/// What a provider behind a same-origin redirect received: method, headers, body.
+type Landed = std::sync::Arc<std::sync::Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// One origin that redirects `/old/…` (307) and `/other/…` (303) to `/new/…` by a relative
+/// `Location`, and answers `/new/…` with a Chat completion, keeping what landed there.
+async fn redirecting_within_itself() -> (String, Landed) {
+    use axum::http::{HeaderMap, Method as M, StatusCode, Uri, header};
+    use axum::response::IntoResponse;
+    let landed = Landed::default();
+    let kept = landed.clone();
+    let app = axum::Router::new().fallback(
+        move |method: M, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                let path = uri.path();
+                let moved = [
+                    ("/old/", StatusCode::TEMPORARY_REDIRECT),
+                    ("/other/", StatusCode::SEE_OTHER),
+                ]
+                .into_iter()
+                .find_map(|(from, status)| Some((status, path.strip_prefix(from)?)));
+                if let Some((status, rest)) = moved {
+                    return (status, [(header::LOCATION, format!("/new/{rest}"))]).into_response();
+                }
+                kept.lock()
+                    .unwrap()
+                    .push((method.to_string(), headers, body.to_vec()));
+                axum::Json(json!({
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
+                    "model": "gpt-4o",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "landed"},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }))
+                .into_response()
+            }
+        },
+    );
+    (
+        format!("http://{}", crate::support::serve_on_loopback(app).await),
+        landed,
+    )
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_providers_origin_is_followed_as_a_browser_would() {
+    let (origin, landed) = redirecting_within_itself().await;
+    let config = format!(
+        "{FAST_ROUTING}\n[[provider]]\nprovider = \"openai-compatible\"\nname = \"kept\"\n\
+         prefix = \"kept\"\nbase_url = \"{origin}/old/v1\"\napi_key = \"k-kept\"\n\n\
+         [[provider]]\nprovider = \"openai-compatible\"\nname = \"seen\"\nprefix = \"seen\"\n\
+         base_url = \"{origin}/other/v1\"\napi_key = \"k-seen\"\n"
+    );
+    let router = Router::start(&config).await;
+    // 307: the same method, body and key, and the client's usual headers.
+    assert_eq!(ask_through(&router, "chat", "kept/gpt-4o").await, 200);
+    let (method, headers, body) = landed.lock().unwrap().remove(0);
+    assert_eq!(method, "POST");
+    assert_eq!(headers["authorization"], "Bearer k-kept");
+    assert_eq!(headers["accept"], "*/*");
+    let agent = headers["user-agent"].to_str().unwrap();
+    assert!(agent.starts_with("NineRouter/"), "{agent}");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["model"], "gpt-4o");
+    // 303: a GET without the body or its headers (what reqwest and browsers do); the key,
+    // same origin, stays.
+    ask_through(&router, "chat", "seen/gpt-4o").await;
+    let (method, headers, body) = landed.lock().unwrap().remove(0);
+    assert_eq!(method, "GET");
+    assert!(body.is_empty());
+    assert!(headers.get("content-type").is_none(), "{headers:?}");
+    assert_eq!(headers["authorization"], "Bearer k-seen");
+}
+
 #[tokio::test]
 async fn a_stalled_login_server_cannot_hold_a_request_past_the_first_byte_timeout() {
     let claude = FakeClaude::start().await;
