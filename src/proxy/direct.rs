@@ -299,14 +299,17 @@ mod tests {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
-    #[tokio::test]
-    async fn sends_reqwests_default_headers_and_follows_a_307_with_the_body() {
+    /// `POST path` with `body` to a server of its own, through the direct client.
+    async fn posted(path: &str, body: &'static str) -> (Reply, Landed) {
         let (base, landed) = server("http://127.0.0.1:9").await;
         let direct = Direct::new().unwrap();
-        let reply = direct
-            .send(post(&format!("{base}/307/v1/chat"), "{\"a\":1}"))
-            .await
-            .unwrap();
+        let reply = direct.send(post(&format!("{base}{path}"), body)).await;
+        (reply.unwrap(), landed)
+    }
+
+    #[tokio::test]
+    async fn sends_reqwests_default_headers_and_follows_a_307_with_the_body() {
+        let (reply, landed) = posted("/307/v1/chat", "{\"a\":1}").await;
         assert_eq!(reply.status(), 200);
         assert_eq!(text(reply).await, "/v1/chat");
         let (method, _, headers, body) = landed.lock().unwrap().remove(0);
@@ -320,12 +323,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_303_becomes_a_get_without_the_body_or_its_headers() {
-        let (base, landed) = server("http://127.0.0.1:9").await;
-        let direct = Direct::new().unwrap();
-        let reply = direct
-            .send(post(&format!("{base}/303/done"), "{}"))
-            .await
-            .unwrap();
+        let (reply, landed) = posted("/303/done", "{}").await;
         assert_eq!(reply.status(), 200);
         let (method, path, headers, body) = landed.lock().unwrap().remove(0);
         assert_eq!((method, path.as_str()), (Method::GET, "/done"));
@@ -353,17 +351,18 @@ mod tests {
         assert!(landed.lock().unwrap().is_empty());
     }
 
+    /// How a POST to `url` through the direct client (trusting the platform's roots) fails.
+    async fn failure_of(url: String) -> Failure {
+        let sent = Direct::new().unwrap().send(post(&url, "{}")).await;
+        sent.err().unwrap()
+    }
+
     #[tokio::test]
     async fn a_refused_connection_is_a_network_failure_that_says_so() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let direct = Direct::new().unwrap();
-        let failure = direct
-            .send(post(&format!("http://{addr}/v1"), "{}"))
-            .await
-            .err()
-            .unwrap();
+        let failure = failure_of(format!("http://{addr}/v1")).await;
         assert_eq!(failure.class, FailureClass::Network);
         assert!(
             failure
@@ -482,12 +481,7 @@ mod tests {
     #[tokio::test]
     async fn a_certificate_the_platform_does_not_trust_is_refused() {
         let (base, _) = tls_server(&[b"h2", b"http/1.1"]).await;
-        let direct = Direct::new().unwrap();
-        let failure = direct
-            .send(post(&format!("{base}/v1"), "{}"))
-            .await
-            .err()
-            .unwrap();
+        let failure = failure_of(format!("{base}/v1")).await;
         assert_eq!(failure.class, FailureClass::Network);
         assert!(
             failure.message.contains("certificate"),
