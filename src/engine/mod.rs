@@ -220,7 +220,7 @@ impl Engine {
         quotas.restore(store.call(|c| usage::load_snapshots(c)).await?);
         let proxy = ProxyContext {
             http: ProxyContext::http_client()?,
-            direct: crate::proxy::Direct::for_environment()?.map(Arc::new),
+            direct: crate::proxy::Direct::unless_proxied()?.map(Arc::new),
             control: ProxyContext::control_client()?,
             routing: Arc::new(RoutingState::new(cooldowns)),
             events: events.clone(),

@@ -1,15 +1,21 @@
 //! Clients' requests sent on hyper's pooled client directly, for accounts without a proxy of
-//! their own while the environment names none. reqwest, which sends everything else, parses
+//! their own while the environment and the system settings name none. reqwest, which sends everything else, parses
 //! each request's URL twice more (for its redirect layer and for its response) and copies its
 //! header maps: a sixth of the router's instructions a request (`make bench-instructions`).
 //!
 //! What reqwest does for these requests is done here the same way: its default headers, its
 //! TLS (rustls on aws-lc-rs, the platform's verifier, ALPN h2 then http/1.1), the connection
-//! settings of `connection`, redirects within the origin as `same_origin_redirects` allows
-//! them (the method and body rules of RFC 9110, as reqwest applies them; no `Referer`), and
-//! its retry of a request an HTTP/2 server refused before reading it.
+//! settings of `connection` (its connect timeout covering the name lookup and the TLS
+//! handshake too), redirects within the origin as `same_origin_redirects` allows them (the
+//! method and body rules of RFC 9110 as tower-http applies them for reqwest), and its retry of
+//! a request an HTTP/2 server refused before reading it. One difference: reqwest names the URL
+//! a redirect came from in a `Referer`; this client sends none.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
@@ -20,6 +26,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::Url;
 
@@ -33,7 +40,7 @@ use crate::routing::FailureClass;
 const RETRIES: usize = 2;
 
 pub struct Direct {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<Bounded<HttpsConnector<HttpConnector>>, Full<Bytes>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,21 +48,25 @@ pub struct Direct {
 pub struct TlsSetupError(#[from] rustls::Error);
 
 impl Direct {
-    /// The client, unless the environment names a proxy (`HTTP_PROXY`, `HTTPS_PROXY`,
-    /// `ALL_PROXY`): then reqwest, which reads those and `NO_PROXY`, sends every request.
-    pub fn for_environment() -> Result<Option<Self>, TlsSetupError> {
-        if names_a_proxy(|name| std::env::var(name).ok()) {
+    /// The client, unless the environment or the system's settings name a proxy, read as
+    /// reqwest reads them (`HTTP(S)_PROXY`, `ALL_PROXY`, and on macOS and Windows the system's
+    /// proxy): then reqwest sends every request, applying the proxy and its exceptions.
+    pub fn unless_proxied() -> Result<Option<Self>, TlsSetupError> {
+        if proxies_anything(&Matcher::from_system()) {
             return Ok(None);
         }
         Self::new().map(Some)
     }
 
     pub fn new() -> Result<Self, TlsSetupError> {
-        let provider = crypto_provider();
-        Self::with_verifier(rustls_platform_verifier::Verifier::new(provider.clone())?)
+        let verifier = rustls_platform_verifier::Verifier::new(crypto_provider())?;
+        Self::with_verifier(verifier, connection::CONNECT_TIMEOUT)
     }
 
-    fn with_verifier(verifier: rustls_platform_verifier::Verifier) -> Result<Self, TlsSetupError> {
+    fn with_verifier(
+        verifier: rustls_platform_verifier::Verifier,
+        connect_timeout: Duration,
+    ) -> Result<Self, TlsSetupError> {
         let provider = crypto_provider();
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(rustls::ALL_VERSIONS)?
@@ -65,7 +76,7 @@ impl Direct {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(connection::CONNECT_TIMEOUT));
+        tcp.set_connect_timeout(Some(connect_timeout));
         tcp.set_keepalive(Some(connection::KEEPALIVE));
         tcp.set_keepalive_interval(Some(connection::KEEPALIVE));
         tcp.set_keepalive_retries(Some(connection::KEEPALIVE_RETRIES));
@@ -81,7 +92,10 @@ impl Direct {
             .pool_idle_timeout(connection::POOL_IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .build(https);
+            .build(Bounded {
+                inner: https,
+                limit: connect_timeout,
+            });
         Ok(Self { client })
     }
 
@@ -121,6 +135,7 @@ impl Direct {
             *outgoing.headers_mut() = headers.clone();
             let answer = match self.client.request(outgoing).await {
                 Ok(answer) => answer,
+                // Counted per URL, as reqwest's retries sit under its redirects.
                 Err(e) if retries < RETRIES && refused_unread(&e) => {
                     retries += 1;
                     continue;
@@ -146,6 +161,7 @@ impl Direct {
             }
             url = next;
             visited += 1;
+            retries = 0;
         }
     }
 }
@@ -169,7 +185,7 @@ fn same_origin_location<B>(answer: &http::Response<B>, from: &Url) -> Option<Url
     ) {
         return None;
     }
-    let location = answer.headers().get(LOCATION)?.to_str().ok()?;
+    let location = std::str::from_utf8(answer.headers().get(LOCATION)?.as_bytes()).ok()?;
     let next = from.join(location).ok()?;
     (next.origin() == from.origin()).then_some(next)
 }
@@ -200,21 +216,57 @@ fn refused_unread(e: &hyper_util::client::legacy::Error) -> bool {
     })
 }
 
-/// Whether the environment names a proxy, the way reqwest reads it: `http_proxy` only in
-/// lower case when running as a CGI script (where `HTTP_PROXY` is a request header).
-fn names_a_proxy(var: impl Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| var(name).is_some_and(|v| !v.trim().is_empty());
-    let cgi = var("REQUEST_METHOD").is_some();
+/// Whether `proxies` sends providers' hosts through a proxy. Two hosts no exception list
+/// names in practice (a reserved domain and a documentation address) stand for them.
+fn proxies_anything(proxies: &Matcher) -> bool {
     [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "http_proxy",
+        "http://ninerouter-probe.example/",
+        "https://ninerouter-probe.example/",
+        "http://192.0.2.1/",
+        "https://192.0.2.1/",
     ]
     .into_iter()
-    .any(set)
-        || (!cgi && set("HTTP_PROXY"))
+    .any(|probe| proxies.intercept(&Uri::from_static(probe)).is_some())
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A connector that gives up on a connection (name lookup, TCP and TLS handshake together)
+/// after `limit`, as reqwest's connect timeout does: hyper's own bounds each TCP connect
+/// only, and a connection it stops waiting for goes on in the background.
+#[derive(Clone)]
+struct Bounded<C> {
+    inner: C,
+    limit: Duration,
+}
+
+impl<C> tower_service::Service<Uri> for Bounded<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = tokio::time::timeout(self.limit, self.inner.call(uri));
+        Box::pin(async move {
+            match connecting.await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connecting to the provider took too long",
+                )
+                .into()),
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -239,8 +291,9 @@ mod tests {
         .collect()
     }
 
-    /// A loopback server that redirects `/307/…`, `/303/…` and `/loop/…` within itself and
-    /// `/away/…` to `elsewhere`, and answers anything else with the path it was asked for.
+    /// A loopback server that redirects `/307/…`, `/303/…` and `/loop/…` (to itself) within
+    /// itself and `/away/…` to `elsewhere`, and answers anything else with the path it was
+    /// asked for. What lands is kept, and so is each request to `/loop/…`.
     async fn server(elsewhere: &str) -> (String, Landed) {
         use axum::response::IntoResponse;
         let landed = Landed::default();
@@ -261,6 +314,9 @@ mod tests {
                         return hop(StatusCode::SEE_OTHER, format!("/{rest}"));
                     }
                     if path.starts_with("/loop/") {
+                        kept.lock()
+                            .unwrap()
+                            .push((method, path.clone(), headers, body));
                         return hop(StatusCode::FOUND, path);
                     }
                     if let Some(rest) = path.strip_prefix("/away/") {
@@ -333,22 +389,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_redirect_to_another_origin_or_past_the_limit_is_answered_not_followed() {
+    async fn a_redirect_to_another_origin_is_answered_not_followed() {
         let (elsewhere, landed_elsewhere) = server("http://127.0.0.1:9").await;
         let (base, landed) = server(&elsewhere).await;
-        let direct = Direct::new().unwrap();
-        let reply = direct
+        let reply = Direct::new()
+            .unwrap()
             .send(post(&format!("{base}/away/v1"), "{}"))
             .await
             .unwrap();
         assert_eq!(reply.status(), StatusCode::TEMPORARY_REDIRECT);
-        let looped = direct
-            .send(post(&format!("{base}/loop/v1"), "{}"))
-            .await
-            .unwrap();
-        assert_eq!(looped.status(), StatusCode::FOUND);
         assert!(landed_elsewhere.lock().unwrap().is_empty());
         assert!(landed.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_request_visits_at_most_five_urls() {
+        let (reply, landed) = posted("/loop/v1", "{}").await;
+        assert_eq!(reply.status(), StatusCode::FOUND);
+        let visits = landed.lock().unwrap().len();
+        assert_eq!(visits, connection::URLS_PER_REQUEST);
+        assert_eq!(visits, 5);
+    }
+
+    #[test]
+    fn redirects_keep_or_drop_the_body_by_rfc_9110s_rules() {
+        use StatusCode as S;
+        for (status, asked, kept, sent) in [
+            (S::TEMPORARY_REDIRECT, Method::POST, true, Method::POST),
+            (S::PERMANENT_REDIRECT, Method::PUT, true, Method::PUT),
+            (S::MOVED_PERMANENTLY, Method::POST, false, Method::GET),
+            (S::FOUND, Method::POST, false, Method::GET),
+            (S::MOVED_PERMANENTLY, Method::PUT, true, Method::PUT),
+            (S::FOUND, Method::GET, true, Method::GET),
+            (S::SEE_OTHER, Method::POST, false, Method::GET),
+            (S::SEE_OTHER, Method::HEAD, false, Method::HEAD),
+        ] {
+            let mut method = asked.clone();
+            assert_eq!(
+                redirect_keeps_body(status, &mut method),
+                kept,
+                "{status} {asked}"
+            );
+            assert_eq!(method, sent, "{status} {asked}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_finishes_its_handshake_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accepts, then never answers the TLS client's hello.
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let verifier = rustls_platform_verifier::Verifier::new(crypto_provider()).unwrap();
+        let direct = Direct::with_verifier(verifier, Duration::from_millis(200)).unwrap();
+        let sent = direct.send(post(&format!("https://{addr}/v1"), "{}"));
+        let failure = tokio::time::timeout(Duration::from_secs(10), sent)
+            .await
+            .expect("the connect timeout ends the attempt")
+            .err()
+            .unwrap();
+        assert_eq!(failure.class, FailureClass::Timeout, "{}", failure.message);
     }
 
     /// How a POST to `url` through the direct client (trusting the platform's roots) fails.
@@ -375,37 +480,16 @@ mod tests {
     }
 
     #[test]
-    fn a_proxy_in_the_environment_is_read_as_reqwest_reads_it() {
-        let env = |vars: Vec<(&'static str, &'static str)>| {
-            move |name: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        assert!(!names_a_proxy(env(vec![])));
-        assert!(!names_a_proxy(env(vec![
-            ("NO_PROXY", "*"),
-            ("HTTPS_PROXY", " ")
-        ])));
-        for name in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "http_proxy",
-        ] {
-            assert!(
-                names_a_proxy(env(vec![(name, "http://127.0.0.1:3128")])),
-                "{name}"
-            );
-        }
-        assert!(names_a_proxy(env(vec![("HTTP_PROXY", "http://p:1")])));
-        // A CGI script's HTTP_PROXY is the request's `Proxy:` header, not a setting.
-        assert!(!names_a_proxy(env(vec![
-            ("HTTP_PROXY", "http://p:1"),
-            ("REQUEST_METHOD", "GET")
-        ])));
+    fn any_proxy_in_the_settings_hands_requests_to_reqwest() {
+        let proxy = "http://127.0.0.1:3128";
+        assert!(!proxies_anything(&Matcher::builder().build()));
+        assert!(proxies_anything(&Matcher::builder().http(proxy).build()));
+        assert!(proxies_anything(&Matcher::builder().https(proxy).build()));
+        let with_exceptions = Matcher::builder()
+            .all(proxy)
+            .no("127.0.0.1,localhost,.internal,10.0.0.0/8")
+            .build();
+        assert!(proxies_anything(&with_exceptions));
     }
 
     /// The client, trusting `root` besides the platform's roots.
@@ -413,7 +497,7 @@ mod tests {
     fn trusting(root: rustls::pki_types::CertificateDer<'static>) -> Direct {
         let verifier =
             rustls_platform_verifier::Verifier::new_with_extra_roots([root], crypto_provider());
-        Direct::with_verifier(verifier.unwrap()).unwrap()
+        Direct::with_verifier(verifier.unwrap(), connection::CONNECT_TIMEOUT).unwrap()
     }
 
     /// A TLS server on 127.0.0.1 with a certificate of its own, offering the ALPN protocols

@@ -43,8 +43,8 @@ pub struct ProxyContext {
     /// For clients' requests: bounded by the routing settings' first-byte and idle timeouts,
     /// since a stream may rightly last many minutes.
     pub http: reqwest::Client,
-    /// Sends clients' requests for accounts without a proxy, unless the environment names
-    /// one (then `http` does).
+    /// Sends clients' requests for accounts without a proxy, unless the environment or the
+    /// system names one (then `http` does).
     pub direct: Option<Arc<Direct>>,
     /// For everything else that goes out (logins, token renewal and minting, quota, connection
     /// tests, token counts): each call bounded in total, so a stalled login server cannot hold
