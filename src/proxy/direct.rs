@@ -1,7 +1,8 @@
 //! Clients' requests sent on hyper's pooled client directly, for accounts without a proxy of
-//! their own while the environment and the system settings name none. reqwest, which sends everything else, parses
-//! each request's URL twice more (for its redirect layer and for its response) and copies its
-//! header maps: a sixth of the router's instructions a request (`make bench-instructions`).
+//! their own while the environment and the system's settings name none. reqwest, which sends
+//! everything else, parses each request's URL twice more (for its redirect layer and for its
+//! response) and copies its header maps: a sixth of the router's instructions a request
+//! (`make bench-instructions`).
 //!
 //! What reqwest does for these requests is done here the same way: its default headers, its
 //! TLS (rustls on aws-lc-rs, the platform's verifier, ALPN h2 then http/1.1), the connection
@@ -21,7 +22,7 @@ use bytes::Bytes;
 use http::header::{
     ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING, USER_AGENT,
 };
-use http::{HeaderValue, Method, Request, StatusCode, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -34,6 +35,15 @@ use super::connection;
 use super::failure::{Failure, causes};
 use crate::net::Reply;
 use crate::routing::FailureClass;
+
+/// The headers a request's body brings with it, dropped with the body when a redirect turns
+/// the request into a GET.
+const PAYLOAD_HEADERS: [HeaderName; 4] = [
+    CONTENT_TYPE,
+    CONTENT_LENGTH,
+    CONTENT_ENCODING,
+    TRANSFER_ENCODING,
+];
 
 /// Requests refused unread (HTTP/2 `REFUSED_STREAM`, or a graceful `GOAWAY`) are sent again
 /// this many times, as reqwest does.
@@ -150,12 +160,7 @@ impl Direct {
             };
             if !redirect_keeps_body(answer.status(), &mut method) {
                 body = Bytes::new();
-                for name in [
-                    CONTENT_TYPE,
-                    CONTENT_LENGTH,
-                    CONTENT_ENCODING,
-                    TRANSFER_ENCODING,
-                ] {
+                for name in &PAYLOAD_HEADERS {
                     headers.remove(name);
                 }
             }
@@ -279,16 +284,11 @@ mod tests {
 
     /// The headers a request's body brings with it that `headers` has.
     fn payload_headers(headers: &HeaderMap) -> Vec<&str> {
-        [
-            CONTENT_TYPE,
-            CONTENT_LENGTH,
-            CONTENT_ENCODING,
-            TRANSFER_ENCODING,
-        ]
-        .iter()
-        .filter(|name| headers.contains_key(*name))
-        .map(http::HeaderName::as_str)
-        .collect()
+        PAYLOAD_HEADERS
+            .iter()
+            .filter(|name| headers.contains_key(*name))
+            .map(http::HeaderName::as_str)
+            .collect()
     }
 
     /// A loopback server that redirects `/307/…`, `/303/…` and `/loop/…` (to itself) within

@@ -4,6 +4,15 @@ use std::time::Duration;
 use crate::support::{Behavior, FakeOpenAi, Router, node_config, sleep_ms, sse_data};
 use serde_json::{Value, json};
 
+/// A fake OpenAI whose first key answers once with `behavior`, and a router over both its
+/// keys (`key-a` first).
+async fn first_key_then(behavior: Behavior) -> (FakeOpenAi, Router) {
+    let fake = FakeOpenAi::start().await;
+    fake.script("key-a", [behavior]);
+    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    (fake, router)
+}
+
 #[tokio::test]
 async fn serves_a_node_model_and_strips_the_prefix() {
     let fake = FakeOpenAi::start().await;
@@ -38,9 +47,7 @@ async fn streams_pass_through_byte_for_byte() {
 
 #[tokio::test]
 async fn falls_back_to_next_account_on_429_and_skips_the_cooling_one() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::rate_limited(30)]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (fake, router) = first_key_then(Behavior::rate_limited(30)).await;
     let (status, account, _) = router.ask("ma/gpt-4o").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
     let (status, account, _) = router.ask("ma/gpt-4o").await;
@@ -57,9 +64,7 @@ async fn falls_back_to_next_account_on_429_and_skips_the_cooling_one() {
 
 #[tokio::test]
 async fn cooldown_expires_after_retry_after_and_the_first_account_returns() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::rate_limited(1)]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (_, router) = first_key_then(Behavior::rate_limited(1)).await;
     assert_eq!(router.ask("ma/m").await.1.as_deref(), Some("file-key-b"));
     assert_eq!(router.ask("ma/m").await.1.as_deref(), Some("file-key-b"));
     sleep_ms(1100).await;
@@ -217,9 +222,7 @@ async fn a_clients_bad_request_is_returned_not_retried() {
 
 #[tokio::test]
 async fn fails_over_when_the_stream_breaks_before_its_first_event() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::DropBeforeFirstEvent]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (_, router) = first_key_then(Behavior::DropBeforeFirstEvent).await;
     let (status, account, text) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
     assert!(text.contains("served by key-b"));
@@ -228,18 +231,14 @@ async fn fails_over_when_the_stream_breaks_before_its_first_event() {
 
 #[tokio::test]
 async fn fails_over_when_the_first_event_is_malformed() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::MalformedFirstEvent]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (_, router) = first_key_then(Behavior::MalformedFirstEvent).await;
     let (status, account, _) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
 }
 
 #[tokio::test]
 async fn fails_over_when_a_whole_answer_is_not_json() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::NotJson]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (fake, router) = first_key_then(Behavior::NotJson).await;
     let (status, account, answer) = router.ask("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
     assert!(
@@ -252,21 +251,14 @@ async fn fails_over_when_a_whole_answer_is_not_json() {
 
 #[tokio::test]
 async fn fails_over_when_the_provider_stalls_past_the_first_byte_timeout() {
-    let fake = FakeOpenAi::start().await;
-    fake.script(
-        "key-a",
-        [Behavior::StallBeforeHeaders(Duration::from_secs(3))],
-    );
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (_, router) = first_key_then(Behavior::StallBeforeHeaders(Duration::from_secs(3))).await;
     let (status, account, _) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-b")));
 }
 
 #[tokio::test]
 async fn a_break_mid_stream_ends_with_one_well_formed_error_event() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::DropAfter(2)]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (fake, router) = first_key_then(Behavior::DropAfter(2)).await;
     let (status, account, text) = router.ask_streaming("ma/m").await;
     assert_eq!((status, account.as_deref()), (200, Some("file-key-a")));
     let data = sse_data(&text);
@@ -334,9 +326,7 @@ async fn when_every_account_cools_the_client_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn cooldowns_survive_a_restart() {
-    let fake = FakeOpenAi::start().await;
-    fake.script("key-a", [Behavior::rate_limited(60)]);
-    let router = Router::start(&node_config(&[("ma", &fake, &["key-a", "key-b"])], "")).await;
+    let (fake, router) = first_key_then(Behavior::rate_limited(60)).await;
     assert_eq!(router.ask("ma/m").await.1.as_deref(), Some("file-key-b"));
     sleep_ms(100).await; // the cooldown writer persists off the request path
     let router = router.restart().await;
